@@ -1,0 +1,57 @@
+/**
+ * Config endpoints: the original's GET /api/regenerate, GET /api/reload and
+ * POST /api/config/reload (all validated before anything goes live), plus a
+ * preview of what the database renders to and its diff against the live files.
+ */
+import type Router from '@koa/router';
+import { createPatch } from 'diff';
+import { actorOf, type ApiDeps } from '../context.js';
+import type { Rendered } from '../../haproxy/render.js';
+import { AppError, describe } from '../../errors.js';
+
+/** A unified diff of haproxy.cfg and every generated file, live -> rendered. Empty when they match. */
+export function renderedDiff(d: ApiDeps, rendered: Rendered): string {
+  const live = d.applier.liveFiles();
+  const parts: string[] = [];
+  if (live.config !== rendered.config) parts.push(createPatch('haproxy.cfg', live.config, rendered.config, 'live', 'rendered'));
+  for (const [rel, text] of rendered.files) {
+    const cur = live.files.get(rel) ?? '';
+    if (cur !== text) parts.push(createPatch(rel, cur, text, 'live', 'rendered'));
+  }
+  return parts.join('');
+}
+
+export function configRoutes(r: Router, d: ApiDeps): void {
+  const regenerate = async (ctx: Parameters<Parameters<Router['get']>[1]>[0]) => {
+    try {
+      const res = await d.applier.regenerate(actorOf(ctx), true);
+      ctx.body = { status: 'success', reloaded: res.reloaded, ...(res.warning ? { warning: res.warning } : {}) };
+    } catch (e) {
+      // Nothing the client sent is at fault here: a refused render is the server's problem.
+      ctx.status = e instanceof AppError && e.kind === 'unavailable' ? 503 : 500;
+      ctx.body = { status: 'failed', error: describe(e), ...(e instanceof AppError && e.detail ? { detail: e.detail } : {}) };
+    }
+  };
+  r.get('/api/regenerate', regenerate);
+  r.post('/api/config/reload', regenerate);
+
+  r.get('/api/reload', async (ctx) => {
+    try {
+      const res = await d.applier.reloadLive(actorOf(ctx));
+      ctx.body = { status: 'success', reloaded: res.reloaded, ...(res.warning ? { warning: res.warning } : {}) };
+    } catch (e) {
+      ctx.status = e instanceof AppError && e.kind === 'unavailable' ? 503 : 500;
+      ctx.body = { status: 'failed', error: describe(e), ...(e instanceof AppError && e.detail ? { detail: e.detail } : {}) };
+    }
+  });
+
+  r.get('/api/config/preview', (ctx) => {
+    const rendered = d.applier.renderCurrent();
+    ctx.body = { status: 'success', config: rendered.config, files: Object.fromEntries(rendered.files), diff: renderedDiff(d, rendered) };
+  });
+
+  r.get('/api/config/diff', (ctx) => {
+    ctx.type = 'text/x-diff';
+    ctx.body = renderedDiff(d, d.applier.renderCurrent());
+  });
+}

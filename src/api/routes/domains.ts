@@ -1,0 +1,40 @@
+/** Domains: the original's GET /api/domains, POST /api/domain (upsert), DELETE /api/domain; plus dry runs. */
+import type Router from '@koa/router';
+import { actorOf, body, type ApiDeps } from '../context.js';
+import { listDomains, upsertDomain } from '../../storage/domains.js';
+import { renderedDiff } from './config.js';
+import { parseDomainInput } from '../../ops/domain-input.js';
+import { removeDomain, saveDomain } from '../../ops/domains.js';
+import { normalizeHostname } from '../../validate/names.js';
+import { validationError } from '../../errors.js';
+
+export function domainRoutes(r: Router, d: ApiDeps): void {
+  r.get('/api/domains', (ctx) => {
+    ctx.body = listDomains(d.reader);
+  });
+
+  r.post('/api/domain', async (ctx) => {
+    const input = parseDomainInput(body(ctx));
+    if (ctx.query.dry_run === 'true' || ctx.query.dry_run === '1') {
+      ctx.body = { status: 'success', dry_run: true, diff: await previewWith(d, input) };
+      return;
+    }
+    const { result, apply } = await saveDomain(d.ops, actorOf(ctx), input);
+    ctx.status = result.created ? 201 : 200;
+    ctx.body = { status: 'success', domain_id: result.id, domain: input.domain, created: result.created, reloaded: apply.reloaded, ...(apply.warning ? { warning: apply.warning } : {}) };
+  });
+
+  r.delete('/api/domain', async (ctx) => {
+    const b = body(ctx);
+    const raw = b.domain ?? ctx.query.domain;
+    if (raw === undefined) throw validationError('domain', 'is required');
+    const domain = normalizeHostname(raw, 'domain', { allowWildcard: true });
+    const { apply } = await removeDomain(d.ops, actorOf(ctx), domain);
+    ctx.body = { status: 'success', message: `domain ${domain} removed`, reloaded: apply.reloaded };
+  });
+}
+
+/** The diff a domain change would make to haproxy.cfg and its maps, without applying it. */
+function previewWith(d: ApiDeps, input: ReturnType<typeof parseDomainInput>): Promise<string> {
+  return d.applier.dryRun((db) => void upsertDomain(db, input), (rendered) => renderedDiff(d, rendered));
+}

@@ -1,0 +1,22 @@
+/** Server administrative state (ready, drain, maint): live at once, kept across reloads. */
+import type Router from '@koa/router';
+import { actorOf, body, type ApiDeps } from '../context.js';
+import { changeServerState } from '../../ops/domains.js';
+import { listBackends } from '../../storage/domains.js';
+import { validateName } from '../../validate/names.js';
+import { validationError } from '../../errors.js';
+
+export function serverRoutes(r: Router, d: ApiDeps): void {
+  r.get('/api/backends', (ctx) => {
+    ctx.body = listBackends(d.reader);
+  });
+  r.post('/api/servers/state', async (ctx) => {
+    const b = body(ctx);
+    const backend = validateName(b.backend, 'backend');
+    const server = validateName(b.server, 'server');
+    const state = b.state;
+    if (state !== 'ready' && state !== 'drain' && state !== 'maint') throw validationError('state', 'must be ready, drain or maint');
+    const res = await changeServerState(d.ops, actorOf(ctx), backend, server, state);
+    ctx.body = { status: 'success', backend, server, state, runtime_updated: res.runtimeApplied };
+  });
+}

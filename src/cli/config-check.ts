@@ -1,0 +1,83 @@
+/**
+ * `haproxy-manager config check`: the schema validation start-up runs, plus
+ * the I/O checks: state directory writable, haproxy binary found, its version
+ * and the protections active on it, and the rendered configuration accepted by
+ * `haproxy -c`. Prints `path: message` lines and exits non-zero on any error.
+ */
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { tmpdir } from 'node:os';
+import type { Config } from '../config/schema.js';
+import { detectHaproxy, protections } from '../haproxy/version.js';
+import { run } from '../haproxy/exec.js';
+import { render } from '../haproxy/render.js';
+import { loadModel } from '../haproxy/model.js';
+import { openDatabase } from '../storage/db.js';
+import { describe } from '../errors.js';
+
+export interface CheckReport {
+  ok: boolean;
+  errors: string[];
+  haproxy?: { version: string; binary: string; protections: ReturnType<typeof protections> };
+}
+
+function writable(dir: string): string | null {
+  try {
+    if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    accessSync(dir, constants.W_OK);
+    return null;
+  } catch (e) {
+    return describe(e);
+  }
+}
+
+export async function checkConfigIo(cfg: Config): Promise<CheckReport> {
+  const errors: string[] = [];
+  for (const [key, dir] of [
+    ['state_dir', cfg.paths.stateDir],
+    ['haproxy.config_path', dirname(cfg.paths.configPath)],
+    ['haproxy.generated_dir', cfg.paths.generatedDir],
+  ] as const) {
+    const err = writable(dir);
+    if (err) errors.push(`${key}: ${dir} is not writable: ${err}`);
+  }
+  let report: CheckReport['haproxy'];
+  try {
+    const info = await detectHaproxy(cfg.haproxy.binary);
+    report = { version: info.version, binary: info.binary, protections: protections(info) };
+    if (errors.length === 0) {
+      // Render what the database holds now (or an empty model) and have HAProxy check it.
+      const tmp = mkdtempSync(join(tmpdir(), 'hm-check-'));
+      try {
+        const model = existsSync(cfg.paths.database)
+          ? (() => {
+              const db = openDatabase(cfg.paths.database);
+              try {
+                return loadModel(db.reader, { acmePort: null, certDir: null });
+              } finally {
+                db.reader.close();
+                db.writer.close();
+              }
+            })()
+          : { backends: [], blocked: [], trustedRealIp: [], trustedSource: [], trustedProxies: [], acmePort: null, certDir: null };
+        const r = render(cfg, info.features, model, join(tmp, 'files'));
+        for (const [rel, text] of r.files) {
+          mkdirSync(dirname(join(tmp, 'files', rel)), { recursive: true });
+          writeFileSync(join(tmp, 'files', rel), text);
+        }
+        if (info.features.statsFile) writeFileSync(join(cfg.paths.stateDir, 'haproxy-stats.dat'), '', { flag: 'a' });
+        writeFileSync(join(tmp, 'haproxy.cfg'), r.config);
+        const c = await run(cfg.haproxy.binary, ['-c', '-f', join(tmp, 'haproxy.cfg')], { timeoutMs: 30_000 });
+        if (c.code !== 0) {
+          const alerts = (c.stderr + c.stdout).split('\n').filter((l) => /ALERT/.test(l));
+          errors.push(`haproxy: the rendered configuration is rejected: ${alerts.join(' | ')}`);
+        }
+      } finally {
+        rmSync(tmp, { recursive: true, force: true });
+      }
+    }
+  } catch (e) {
+    errors.push(`haproxy.binary: ${describe(e)}`);
+  }
+  return { ok: errors.length === 0, errors, ...(report ? { haproxy: report } : {}) };
+}

@@ -1,0 +1,118 @@
+/**
+ * Loading the configuration: YAML -> strict schema -> resolved paths and
+ * secrets. Errors come back as `path: message` lines (ConfigError.lines), the
+ * form `haproxy-manager config check` and start-up print.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, type Config, type ParsedConfig } from './schema.js';
+
+export class ConfigError extends Error {
+  constructor(readonly lines: string[]) {
+    super(lines.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+function formatIssues(issues: z.core.$ZodIssue[]): string[] {
+  return issues.map((i) => {
+    const where = i.path.length ? i.path.map(String).join('.') : '(root)';
+    if (i.code === 'unrecognized_keys') return `${where}: unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+    return `${where}: ${i.message}`;
+  });
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Parses and validates YAML text; `source` is used for relative paths and messages. */
+export function parseConfig(text: string, source: string | null, opts: LoadOptions = {}): Config {
+  const doc = parseDocument(text, { uniqueKeys: true });
+  if (doc.errors.length) throw new ConfigError(doc.errors.map((e) => `(yaml): ${e.message.split('\n')[0]}`));
+  const raw = doc.toJS() ?? {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(['(root): must be a mapping']);
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error.issues));
+  return resolveConfig(parsed.data, source, opts.env ?? process.env);
+}
+
+export function loadConfig(file: string, opts: LoadOptions = {}): Config {
+  if (!existsSync(file)) throw new ConfigError([`(file): ${file} does not exist`]);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError([`(file): cannot read ${file}: ${(e as Error).message}`]);
+  }
+  return parseConfig(text, resolve(file), opts);
+}
+
+/**
+ * The API key comes from, in order: HAPROXY_MANAGER_API_KEY; a systemd
+ * credential named `api-key` ($CREDENTIALS_DIRECTORY/api-key); api.key_file.
+ * Never from the YAML itself, so the config file can be world-readable.
+ */
+function readApiKey(cfg: ParsedConfig, base: string, env: NodeJS.ProcessEnv): string | null {
+  const fromEnv = env.HAPROXY_MANAGER_API_KEY;
+  if (fromEnv && fromEnv.trim()) return fromEnv.trim();
+  const candidates: string[] = [];
+  if (env.CREDENTIALS_DIRECTORY) candidates.push(join(env.CREDENTIALS_DIRECTORY, 'api-key'));
+  if (cfg.api.key_file) candidates.push(isAbsolute(cfg.api.key_file) ? cfg.api.key_file : resolve(base, cfg.api.key_file));
+  for (const f of candidates) {
+    if (!existsSync(f)) continue;
+    let key: string;
+    try {
+      key = readFileSync(f, 'utf8').trim();
+    } catch (e) {
+      throw new ConfigError([`api.key_file: cannot read ${f}: ${(e as Error).message}`]);
+    }
+    if (key.length < 16) throw new ConfigError([`api.key_file: the key in ${f} is shorter than 16 characters`]);
+    return key;
+  }
+  if (cfg.api.key_file && !env.CREDENTIALS_DIRECTORY) {
+    throw new ConfigError([`api.key_file: ${cfg.api.key_file} does not exist`]);
+  }
+  return null;
+}
+
+export function resolveConfig(cfg: ParsedConfig, source: string | null, env: NodeJS.ProcessEnv = process.env): Config {
+  const base = source ? dirname(source) : process.cwd();
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
+  const stateDir = abs(cfg.state_dir);
+  const runDir = join(stateDir, 'run');
+  const managed = cfg.mode === 'managed';
+  const configPath = abs(cfg.haproxy.config_path ?? (managed ? join(stateDir, 'haproxy', 'haproxy.cfg') : '/etc/haproxy/haproxy.cfg'));
+  const generatedDir = abs(cfg.haproxy.generated_dir ?? join(dirname(configPath), 'haproxy-manager'));
+  const lines: string[] = [];
+  const apiKey = readApiKey(cfg, base, env);
+  const loopback = ['127.0.0.1', '::1', 'localhost'].includes(cfg.api.listen);
+  if (!loopback && !apiKey) {
+    lines.push(`api.listen: ${cfg.api.listen} is not a loopback address; set an API key (HAPROXY_MANAGER_API_KEY, a systemd credential "api-key" or api.key_file) first`);
+  }
+  if (cfg.haproxy.https_port !== null && cfg.haproxy.https_port === cfg.haproxy.http_port) lines.push('haproxy.https_port: must differ from haproxy.http_port');
+  if (cfg.haproxy.stats_port !== null && cfg.haproxy.stats_port === cfg.haproxy.http_port) lines.push('haproxy.stats_port: must differ from haproxy.http_port');
+  if (cfg.haproxy.rate_limits.tarpit_requests_10s > cfg.haproxy.rate_limits.deny_requests_10s) {
+    lines.push('haproxy.rate_limits.tarpit_requests_10s: must not be above deny_requests_10s');
+  }
+  if (lines.length) throw new ConfigError(lines);
+  return {
+    ...cfg,
+    source,
+    apiKey,
+    paths: {
+      stateDir,
+      database: join(stateDir, 'haproxy-manager.db'),
+      configPath,
+      generatedDir,
+      stagingDir: join(stateDir, 'staging'),
+      lkgDir: join(stateDir, 'last-known-good'),
+      runDir,
+      masterSocket: abs(cfg.haproxy.master_socket ?? (managed ? join(runDir, 'haproxy-master.sock') : '/run/haproxy-master.sock')),
+      statsSocket: abs(cfg.haproxy.stats_socket ?? (managed ? join(runDir, 'haproxy.sock') : '/run/haproxy/admin.sock')),
+      pidFile: join(runDir, 'haproxy.pid'),
+    },
+  };
+}

@@ -1,0 +1,175 @@
+/**
+ * The daemon's configuration schema: the single source of its types and
+ * defaults. Objects are strict (an unknown key is an error), so a typo stops
+ * start-up instead of being silently ignored. Pure: no I/O here (see check.ts).
+ */
+import { z } from 'zod';
+import { isValidCidrOrIp } from '../validate/ip.js';
+
+const duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 500ms, 30s, 5m, 6h or 1d');
+const port = z.number().int().min(1).max(65535);
+const cidr = z.string().refine(isValidCidrOrIp, 'an IPv4 or IPv6 address or CIDR');
+/** Absolute or relative file paths: no characters that could break a HAProxy config line. */
+const path = z.string().min(1).regex(/^[A-Za-z0-9._/@+-]+$/, 'a path of letters, digits and ._/@+- only');
+
+const timeouts = z
+  .strictObject({
+    http_request: duration.default('30s'),
+    connect: duration.default('10s'),
+    client: duration.default('5m'),
+    server: duration.default('10m'),
+    http_keep_alive: duration.default('30s'),
+    queue: duration.default('2m'),
+    check: duration.default('10s'),
+    tarpit: duration.default('10s'),
+    /** Server and tunnel timeout for long-lived backends and server-sent events. */
+    long_lived: duration.default('6h'),
+  })
+  .prefault({});
+
+const rateLimits = z
+  .strictObject({
+    /** Requests per 10 s above which a client is tarpitted (answered 429 slowly). */
+    tarpit_requests_10s: z.number().int().positive().default(3000),
+    /** Requests per 10 s above which a client is denied at once (429). */
+    deny_requests_10s: z.number().int().positive().default(5000),
+    /** New connections per 10 s above which a client is denied (429). */
+    connections_10s: z.number().int().positive().default(500),
+    /** Concurrent connections above which a client is denied (429). */
+    concurrent_connections: z.number().int().positive().default(500),
+    /** HTTP errors per 30 s above which a client is tarpitted (403). */
+    errors_30s: z.number().int().positive().default(100),
+    /** Entries in the tracking stick table (IPv4 and IPv6 clients alike). */
+    table_size: z.string().regex(/^\d+[km]?$/).default('200k'),
+    table_expire: duration.default('10m'),
+  })
+  .prefault({});
+
+const http2 = z
+  .strictObject({
+    /** tune.h2.fe.max-total-streams (HAProxy >= 2.9). */
+    max_total_streams: z.number().int().positive().default(2000),
+    /** tune.h2.fe.glitches-threshold: CVE-2023-44487 rapid-reset protection (HAProxy >= 2.9). */
+    glitches_threshold: z.number().int().positive().default(50),
+  })
+  .prefault({});
+
+const haproxy = z
+  .strictObject({
+    /** The haproxy binary used for checks and, in managed mode, to run HAProxy. */
+    binary: z.string().min(1).default('haproxy'),
+    /** Where haproxy.cfg is written. Default: <state_dir>/haproxy/haproxy.cfg (managed), /etc/haproxy/haproxy.cfg (systemd). */
+    config_path: path.optional(),
+    /** Where the rendered maps, lists and pages go. Default: <dir of config_path>/haproxy-manager. */
+    generated_dir: path.optional(),
+    /** Master CLI socket. Default: <state_dir>/run/haproxy-master.sock (managed), /run/haproxy-master.sock (systemd). */
+    master_socket: path.optional(),
+    /** Stats socket at level admin, rendered into the config. Default: <state_dir>/run/haproxy.sock (managed), /run/haproxy/admin.sock (systemd). */
+    stats_socket: path.optional(),
+    /** systemd mode only: how to reload the distribution's haproxy.service. */
+    reload_via: z.enum(['master_socket', 'systemctl']).default('master_socket'),
+    systemd_unit: z.string().regex(/^[A-Za-z0-9@._-]+$/).default('haproxy.service'),
+    bind_address: z.string().default('127.0.0.1'),
+    http_port: port.default(8080),
+    /** HTTPS listener; null for none. */
+    https_port: port.nullable().default(null),
+    /** Stats page, always bound to 127.0.0.1; null for none. */
+    stats_port: port.nullable().default(8404),
+    /** Fail loudly when a port is already taken instead of sharing it (SO_REUSEPORT off). */
+    noreuseport: z.boolean().default(false),
+    maxconn: z.number().int().positive().default(4000),
+    /** HAProxy's own log target: "stdout", "udp://127.0.0.1:514" or a unix socket path; null for none. */
+    log_target: z.string().regex(/^(stdout|stderr|udp:\/\/[0-9a-fA-F.:[\]]+:\d+|\/[A-Za-z0-9._/-]+)$/).nullable().default(null),
+    user: z.string().regex(/^[a-z_][a-z0-9_-]*$/).nullable().default(null),
+    group: z.string().regex(/^[a-z_][a-z0-9_-]*$/).nullable().default(null),
+    /** How long old workers may keep serving after a reload; null for HAProxy's default (unbounded). */
+    hard_stop_after: duration.nullable().default(null),
+    /** Timeout for every external command and socket call. */
+    command_timeout: duration.default('30s'),
+    /** Managed mode: how often the supervisor checks HAProxy. */
+    supervise_interval: duration.default('2s'),
+    /** Real-client-IP derivation: how many X-Forwarded-For hops to walk from the right. */
+    xff_max_hops: z.number().int().min(1).max(10).default(5),
+    default_page: z
+      .strictObject({
+        title: z.string().max(200).default('Site not configured'),
+        message: z.string().max(1000).default('No site is configured for this address.'),
+        status: z.number().int().min(200).max(599).default(200),
+      })
+      .prefault({}),
+    timeouts,
+    rate_limits: rateLimits,
+    http2,
+  })
+  .prefault({});
+
+const api = z
+  .strictObject({
+    listen: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8000),
+    /** A file holding the API key (mode 0600). The key may also come from HAPROXY_MANAGER_API_KEY or a systemd credential named api-key. */
+    key_file: z.string().optional(),
+    body_limit: z.string().regex(/^\d+(b|kb|mb)$/).default('1mb'),
+  })
+  .prefault({});
+
+const network = z
+  .strictObject({
+    /** Client addresses exempt from rate limits (judged on the real client IP, never a proxy header from an untrusted peer). */
+    local_ranges: z.array(cidr).default(['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7']),
+  })
+  .prefault({});
+
+const blocks = z
+  .strictObject({
+    /** node-cron schedule on which expired temporary blocks are removed. */
+    expiry_schedule: z.string().default('* * * * *'),
+    /** Longest temporary block accepted, in minutes (default one year). */
+    max_duration_minutes: z.number().int().positive().default(525600),
+  })
+  .prefault({});
+
+const log = z
+  .strictObject({
+    level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    format: z.enum(['text', 'json']).default('text'),
+  })
+  .prefault({});
+
+export const configSchema = z.strictObject({
+  /** managed: the daemon runs HAProxy itself; systemd: the distribution's haproxy.service does. */
+  mode: z.enum(['managed', 'systemd']).default('managed'),
+  /** State, sockets and generated files (relative paths are relative to the config file). */
+  state_dir: path.default('./var'),
+  haproxy,
+  api,
+  network,
+  blocks,
+  log,
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+
+/** The configuration after defaults that depend on the mode and on paths are resolved. */
+export interface Config extends ParsedConfig {
+  /** Absolute paths resolved from state_dir and the mode. */
+  paths: {
+    stateDir: string;
+    database: string;
+    configPath: string;
+    generatedDir: string;
+    stagingDir: string;
+    lkgDir: string;
+    runDir: string;
+    masterSocket: string;
+    statsSocket: string;
+    pidFile: string;
+  };
+  /** The API key, from the environment or a credential file; never from the YAML alone. */
+  apiKey: string | null;
+  /** The file the configuration was read from, if any. */
+  source: string | null;
+}

@@ -1,0 +1,105 @@
+/**
+ * The composition root: config -> database -> HAProxy control -> applier ->
+ * schedules -> API, started in that order and stopped in reverse. Nothing
+ * else wires units together.
+ */
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import cron from 'node-cron';
+import type { Config } from './config/schema.js';
+import { createLogger, type Logger } from './log.js';
+import { openDatabase } from './storage/db.js';
+import { detectHaproxy, protections } from './haproxy/version.js';
+import { createControl, type HaproxyControl } from './haproxy/process.js';
+import { createApplier, type Applier } from './haproxy/apply.js';
+import { createApp } from './api/app.js';
+import { clearExpired } from './ops/ip-lists.js';
+import { blocked } from './storage/ip-lists.js';
+import { describe } from './errors.js';
+import type { Db } from './storage/db.js';
+
+export interface Daemon {
+  cfg: Config;
+  log: Logger;
+  applier: Applier;
+  control: HaproxyControl;
+  db: { writer: Db; reader: Db };
+  /** The API's bound port (useful when configured as 0). */
+  apiPort: number;
+  stop(opts?: { leaveHaproxyRunning?: boolean }): Promise<void>;
+}
+
+export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Promise<Daemon> {
+  const log = opts.log ?? createLogger({ level: cfg.log.level, format: cfg.log.format });
+  log.info('haproxy-manager starting', { mode: cfg.mode, config: cfg.source ?? '(defaults)', state_dir: cfg.paths.stateDir });
+  for (const d of [cfg.paths.stateDir, cfg.paths.runDir, cfg.paths.lkgDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
+
+  const info = await detectHaproxy(cfg.haproxy.binary);
+  const inactive = protections(info).filter((p) => !p.active);
+  log.info('HAProxy detected', { version: info.version, binary: info.binary, ...(inactive.length ? { inactive: inactive.map((p) => p.name).join(',') } : {}) });
+
+  const db = openDatabase(cfg.paths.database);
+  const control = createControl(cfg, log.child({ unit: 'haproxy' }));
+  const applier = createApplier({ cfg, db: db.writer, log: log.child({ unit: 'apply' }), control, info, extra: () => ({ acmePort: null, certDir: null }) });
+  const ops = { cfg, applier };
+
+  const prep = await applier.prepareStart();
+  if (!prep.fromDatabase) log.warn('HAProxy runs the last-known-good configuration until the database renders a valid one', { error: prep.error });
+  const wasRunning = (await control.status()).masterPid !== undefined;
+  await control.start();
+  if (wasRunning) {
+    // An adopted master (managed) or haproxy.service (systemd) still runs the old files.
+    try {
+      await applier.reloadLive('daemon');
+    } catch (e) {
+      log.error('could not reload HAProxy with the rendered configuration', { error: describe(e) });
+    }
+  }
+
+  const expireJob = async () => {
+    if (blocked.expired(db.reader, new Date().toISOString()).length === 0) return;
+    try {
+      const r = await clearExpired(ops, 'scheduler');
+      log.info('expired blocks removed', { count: r.result.length, ips: r.result.slice(0, 20).join(',') });
+    } catch (e) {
+      log.error('removing expired blocks failed', { error: describe(e) });
+    }
+  };
+  await expireJob();
+  const task = cron.schedule(cfg.blocks.expiry_schedule, () => void expireJob(), { noOverlap: true });
+
+  const app = createApp({ cfg, reader: db.reader, applier, control, info, log, ops });
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(cfg.api.port, cfg.api.listen, () => resolve(s));
+    s.on('error', reject);
+  });
+  server.requestTimeout = 120_000;
+  const addr = server.address();
+  const apiPort = typeof addr === 'object' && addr ? addr.port : cfg.api.port;
+  log.info('management API listening', { address: cfg.api.listen, port: apiPort, auth: cfg.apiKey ? 'api key' : 'none (loopback only)' });
+
+  let stopped = false;
+  return {
+    cfg,
+    log,
+    applier,
+    control,
+    db,
+    apiPort,
+    async stop(o = {}) {
+      if (stopped) return;
+      stopped = true;
+      log.info('haproxy-manager stopping');
+      await task.stop();
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      });
+      await applier.lock.run(() => undefined);
+      await control.stop({ leaveRunning: o.leaveHaproxyRunning ?? false });
+      db.reader.close();
+      if (db.writer !== db.reader) db.writer.close();
+      log.info('haproxy-manager stopped');
+    },
+  };
+}

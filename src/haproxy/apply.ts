@@ -1,0 +1,478 @@
+/**
+ * Applying changes to HAProxy: the only path by which the database and the
+ * live HAProxy files change.
+ *
+ * Contract:
+ * - One change at a time (a Lock). A config change runs its database mutation
+ *   inside a transaction, renders a candidate into the staging directory,
+ *   checks it with the real `haproxy -c`, swaps the live files atomically,
+ *   reloads, verifies the reload, keeps the result as last-known-good, and only
+ *   then commits. On any failure the previous files are back, HAProxy serves
+ *   the previous config, the transaction is rolled back, and the caller gets
+ *   HAProxy's own error text.
+ * - Config changes that arrive while one is applied are coalesced into one
+ *   render and one reload. If that batch's check fails, each change is retried
+ *   alone, so only the faulty one is refused.
+ * - Runtime changes (blocks, trusted addresses, server state) take effect
+ *   through the runtime API at once and are written to the files too, so a
+ *   reload keeps them; when the runtime API cannot be used they fall back to a
+ *   validated reload.
+ * - Every change is audited after its transaction ends, with its result.
+ */
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../config/schema.js';
+import type { Db } from '../storage/db.js';
+import type { Logger } from '../log.js';
+import { AppError, describe, isAppError } from '../errors.js';
+import { recordAudit } from '../storage/audit.js';
+import { durationMs } from '../util/duration.js';
+import { Lock } from '../util/lock.js';
+import { writeFileAtomic } from '../util/files.js';
+import { run } from './exec.js';
+import { render, type Rendered } from './render.js';
+import { loadModel } from './model.js';
+import type { HaproxyControl } from './process.js';
+import type { HaproxyInfo } from './version.js';
+
+export interface ApplyResult {
+  reloaded: boolean;
+  /** False when the rendered files were already live (nothing to reload). */
+  changed: boolean;
+  reloadMs?: number;
+  applyId: string;
+  /** Set when HAProxy was not running: the files are valid and in place; it will start with them. */
+  warning?: string;
+}
+
+export interface Change<T> {
+  actor: string;
+  action: string;
+  target: string | null;
+  detail?: unknown;
+  /** Runs inside the transaction; throw an AppError to refuse the change. */
+  mutate(db: Db): T;
+}
+
+interface Job {
+  change: Change<unknown>;
+  resolve: (v: { result: unknown; apply: ApplyResult }) => void;
+  reject: (e: unknown) => void;
+  result?: unknown;
+}
+
+export interface RuntimeChange<T> {
+  actor: string;
+  action: string;
+  target: string | null;
+  detail?: unknown;
+  /** Database mutation inside the transaction; returns its result. */
+  mutate(db: Db): T;
+  /** Map and list files to rewrite from the (uncommitted) database state: path relative to the generated directory -> text. */
+  files(db: Db): Map<string, string>;
+  /** The change shows in haproxy.cfg itself: render and check it, and write it without a reload. */
+  rewritesConfig?: boolean;
+  /** Runtime commands that make the change live at once, given mutate's result; they verify themselves. */
+  runtime(control: HaproxyControl, result: T): Promise<void>;
+}
+
+export interface RuntimeResult {
+  /** True when the runtime API made the change live; false when a reload (or nothing, HAProxy being down) did. */
+  runtimeApplied: boolean;
+  reloaded: boolean;
+  warning?: string;
+}
+
+export interface ApplierDeps {
+  cfg: Config;
+  db: Db;
+  log: Logger;
+  control: HaproxyControl;
+  info: HaproxyInfo;
+  extra: () => { acmePort: number | null; certDir: string | null };
+}
+
+export class HaproxyCheckError extends AppError {
+  constructor(output: string) {
+    const alerts = output
+      .split('\n')
+      .filter((l) => /\[ALERT\]/.test(l))
+      .map((l) => l.replace(/^\[ALERT\]\s+\(\d+\)\s*:\s*/, ''))
+      .slice(0, 20);
+    super('haproxy_check', `HAProxy rejected the configuration: ${alerts.join(' | ') || output.trim().slice(0, 1000)}`, { detail: { haproxy: alerts.length ? alerts : [output.trim().slice(0, 2000)] } });
+  }
+}
+
+export function createApplier(deps: ApplierDeps) {
+  const { cfg, db, log, control, info } = deps;
+  const lock = new Lock();
+  const timeoutMs = durationMs(cfg.haproxy.command_timeout);
+  const pending: Job[] = [];
+  let pumping = false;
+
+  const livePath = (rel: string) => join(cfg.paths.generatedDir, rel);
+  const lkgPath = (rel: string) => join(cfg.paths.lkgDir, 'files', rel);
+  const lkgConfig = join(cfg.paths.lkgDir, 'haproxy.cfg');
+
+  const renderFor = (root: string): Rendered => render(cfg, info.features, loadModel(db, deps.extra()), root);
+
+  /** `haproxy -c` on a file; throws HaproxyCheckError with HAProxy's own text. */
+  const check = async (file: string): Promise<void> => {
+    const r = await run(cfg.haproxy.binary, ['-c', '-f', file], { timeoutMs });
+    if (r.timedOut) throw new AppError('haproxy_check', `haproxy -c did not finish within ${timeoutMs} ms`);
+    if (r.code !== 0) throw new HaproxyCheckError(r.stderr + r.stdout);
+  };
+
+  const stage = async (): Promise<Rendered> => {
+    const dir = cfg.paths.stagingDir;
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true, mode: 0o750 });
+    const staged = renderFor(join(dir, 'files'));
+    for (const [rel, text] of staged.files) writeFileAtomic(join(dir, 'files', rel), text);
+    writeFileAtomic(join(dir, 'haproxy.cfg'), staged.config);
+    ensureStatsFile();
+    await check(join(dir, 'haproxy.cfg'));
+    return renderFor(cfg.paths.generatedDir);
+  };
+
+  const ensureStatsFile = () => {
+    if (!info.features.statsFile) return;
+    const f = join(cfg.paths.stateDir, 'haproxy-stats.dat');
+    if (!existsSync(f)) writeFileAtomic(f, '');
+  };
+
+  const isLive = (r: Rendered): boolean => {
+    const cur = existsSync(cfg.paths.configPath) ? readFileSync(cfg.paths.configPath, 'utf8') : null;
+    if (cur !== r.config) return false;
+    for (const [rel, text] of r.files) {
+      const p = livePath(rel);
+      if (!existsSync(p) || readFileSync(p, 'utf8') !== text) return false;
+    }
+    return true;
+  };
+
+  const writeLive = (r: Rendered) => {
+    // Maps, lists and pages first, haproxy.cfg last: a config is never live before its files.
+    for (const [rel, text] of r.files) writeFileAtomic(livePath(rel), text);
+    writeFileAtomic(cfg.paths.configPath, r.config);
+  };
+
+  const saveLkg = (r: Rendered) => {
+    for (const [rel, text] of r.files) writeFileAtomic(lkgPath(rel), text);
+    writeFileAtomic(lkgConfig, r.config);
+  };
+
+  const restoreLkg = (): boolean => {
+    if (!existsSync(lkgConfig)) return false;
+    const filesDir = join(cfg.paths.lkgDir, 'files');
+    if (existsSync(filesDir)) {
+      mkdirSync(cfg.paths.generatedDir, { recursive: true });
+      cpSync(filesDir, cfg.paths.generatedDir, { recursive: true });
+    }
+    writeFileAtomic(cfg.paths.configPath, readFileSync(lkgConfig));
+    return true;
+  };
+
+  /** Saves 3.0's counters so they survive the reload (stats-file). Best effort. */
+  const dumpStats = async () => {
+    if (!info.features.statsFile) return;
+    try {
+      const out = await control.stats.send('dump stats-file');
+      if (out.startsWith('#')) writeFileAtomic(join(cfg.paths.stateDir, 'haproxy-stats.dat'), out);
+    } catch (e) {
+      log.debug('could not dump the stats file', { error: describe(e) });
+    }
+  };
+
+  /** Reloads; on failure puts the last-known-good files back and reloads them. */
+  const reloadOrRestore = async (applyId: string): Promise<{ reloaded: boolean; reloadMs?: number; warning?: string }> => {
+    const st = await control.status();
+    if (!st.serving && !st.masterPid) {
+      return { reloaded: false, warning: `HAProxy is not running (${st.reason}); it will start with this configuration` };
+    }
+    await dumpStats();
+    try {
+      const r = await control.reload();
+      log.info('HAProxy reloaded', { apply_id: applyId, ms: r.durationMs });
+      return { reloaded: true, reloadMs: r.durationMs };
+    } catch (e) {
+      log.error('HAProxy reload failed; restoring the last-known-good configuration', { apply_id: applyId, error: describe(e) });
+      if (restoreLkg()) {
+        try {
+          await control.reload();
+          log.warn('last-known-good configuration restored and reloaded', { apply_id: applyId });
+        } catch (e2) {
+          log.error('reloading the last-known-good configuration failed too', { apply_id: applyId, error: describe(e2) });
+        }
+      }
+      throw e;
+    }
+  };
+
+  /** Render, check, swap, reload, verify, keep as LKG. The caller holds the lock (and the transaction). */
+  const applyFiles = async (force: boolean): Promise<ApplyResult> => {
+    const applyId = randomUUID().slice(0, 8);
+    const t0 = Date.now();
+    const live = await stage();
+    if (!force && isLive(live)) {
+      log.debug('rendered configuration already live', { apply_id: applyId });
+      return { reloaded: false, changed: false, applyId };
+    }
+    const previous = existsSync(lkgConfig) ? null : snapshotLive();
+    writeLive(live);
+    try {
+      const r = await reloadOrRestore(applyId);
+      saveLkg(live);
+      log.info('configuration applied', { apply_id: applyId, ms: Date.now() - t0, reloaded: r.reloaded });
+      return { changed: true, applyId, ...r };
+    } catch (e) {
+      if (previous) previous();
+      throw e;
+    }
+  };
+
+  /** Without an LKG yet (first apply), a way back to what was live before. */
+  const snapshotLive = (): (() => void) => {
+    const cfgText = existsSync(cfg.paths.configPath) ? readFileSync(cfg.paths.configPath) : null;
+    return () => {
+      if (cfgText) writeFileAtomic(cfg.paths.configPath, cfgText);
+    };
+  };
+
+  const tx = {
+    begin: () => db.exec('BEGIN IMMEDIATE'),
+    commit: () => db.exec('COMMIT'),
+    rollback: () => {
+      if (db.inTransaction) db.exec('ROLLBACK');
+    },
+  };
+
+  const audit = (c: { actor: string; action: string; target: string | null; detail?: unknown }, err: unknown | null) => {
+    try {
+      recordAudit(db, { actor: c.actor, action: c.action, target: c.target, detail: c.detail, result: err ? 'failed' : 'ok', error: err ? describe(err) : null });
+    } catch (e) {
+      log.error('could not write the audit log', { error: describe(e) });
+    }
+  };
+
+  /** Applies a batch of config changes; the lock is held by the caller. */
+  const applyBatch = async (batch: Job[]): Promise<void> => {
+    tx.begin();
+    const ok: Job[] = [];
+    const refused: { job: Job; error: unknown }[] = [];
+    for (const job of batch) {
+      db.exec('SAVEPOINT change');
+      try {
+        job.result = job.change.mutate(db);
+        db.exec('RELEASE change');
+        ok.push(job);
+      } catch (e) {
+        db.exec('ROLLBACK TO change');
+        db.exec('RELEASE change');
+        refused.push({ job, error: e });
+      }
+    }
+    // Refusals are audited (and answered) once the transaction has ended, so the audit row is not rolled back with it.
+    const answerRefused = () => {
+      for (const r of refused) {
+        audit(r.job.change, r.error);
+        r.job.reject(r.error);
+      }
+    };
+    if (ok.length === 0) {
+      tx.rollback();
+      answerRefused();
+      return;
+    }
+    let result: ApplyResult;
+    try {
+      result = await applyFiles(false);
+      tx.commit();
+      answerRefused();
+    } catch (e) {
+      tx.rollback();
+      answerRefused();
+      if (ok.length > 1 && isAppError(e) && e.kind === 'haproxy_check') {
+        log.warn('a batch of changes failed the check; applying them one by one', { changes: ok.length });
+        for (const job of ok) await applyBatch([job]);
+        return;
+      }
+      for (const job of ok) {
+        audit(job.change, e);
+        job.reject(e);
+      }
+      log.error('change refused', { actions: ok.map((j) => j.change.action).join(','), error: describe(e) });
+      return;
+    }
+    for (const job of ok) {
+      audit(job.change, null);
+      log.info(`${job.change.action} applied`, { actor: job.change.actor, target: job.change.target ?? undefined, apply_id: result.applyId });
+      job.resolve({ result: job.result, apply: result });
+    }
+  };
+
+  const pump = async () => {
+    if (pumping) return;
+    pumping = true;
+    try {
+      while (pending.length) {
+        const batch = pending.splice(0, pending.length);
+        await lock.run(() => applyBatch(batch));
+      }
+    } finally {
+      pumping = false;
+    }
+  };
+
+  return {
+    lock,
+
+    /** A config change: committed only once HAProxy runs with it. */
+    submit<T>(change: Change<T>): Promise<{ result: T; apply: ApplyResult }> {
+      return new Promise((resolve, reject) => {
+        pending.push({ change, resolve: resolve as Job['resolve'], reject });
+        void pump();
+      });
+    },
+
+    /** Renders from the database and applies, even when nothing changed (`force` reloads anyway). */
+    regenerate(actor: string, force = false): Promise<ApplyResult> {
+      return lock.run(async () => {
+        const c = { actor, action: 'config.regenerate', target: null };
+        try {
+          const r = await applyFiles(force);
+          audit(c, null);
+          return r;
+        } catch (e) {
+          audit(c, e);
+          throw e;
+        }
+      });
+    },
+
+    /** A validated reload of the live files (the original's GET /api/reload, made safe). */
+    reloadLive(actor: string): Promise<{ reloaded: boolean; reloadMs?: number; warning?: string }> {
+      return lock.run(async () => {
+        const c = { actor, action: 'haproxy.reload', target: null };
+        try {
+          await check(cfg.paths.configPath);
+          const r = await reloadOrRestore(randomUUID().slice(0, 8));
+          audit(c, null);
+          return r;
+        } catch (e) {
+          audit(c, e);
+          throw e;
+        }
+      });
+    },
+
+    /** A runtime change (see RuntimeChange). */
+    runtimeChange<T>(change: RuntimeChange<T>): Promise<{ result: T } & RuntimeResult> {
+      return lock.run(async () => {
+        tx.begin();
+        const written: { path: string; previous: string | null }[] = [];
+        try {
+          const result = change.mutate(db);
+          const writes: [string, string][] = [];
+          for (const [rel, text] of change.files(db)) writes.push([livePath(rel), text], [lkgPath(rel), text]);
+          if (change.rewritesConfig) {
+            const live = await stage();
+            writes.push([cfg.paths.configPath, live.config], [lkgConfig, live.config]);
+          }
+          for (const [p, text] of writes) {
+            written.push({ path: p, previous: existsSync(p) ? readFileSync(p, 'utf8') : null });
+            writeFileAtomic(p, text);
+          }
+          let runtimeApplied = false;
+          let reloaded = false;
+          let warning: string | undefined;
+          const st = await control.status();
+          if (st.masterPid) {
+            try {
+              await change.runtime(control, result);
+              runtimeApplied = true;
+            } catch (e) {
+              log.warn('runtime API change failed; falling back to a validated reload', { action: change.action, error: describe(e) });
+              await check(cfg.paths.configPath);
+              await reloadOrRestore(randomUUID().slice(0, 8));
+              reloaded = true;
+            }
+          } else {
+            warning = `HAProxy is not running (${st.reason}); the change is in its files and takes effect when it starts`;
+          }
+          tx.commit();
+          audit(change, null);
+          log.info(`${change.action} applied`, { actor: change.actor, target: change.target ?? undefined, runtime: runtimeApplied, reloaded });
+          return { result, runtimeApplied, reloaded, ...(warning ? { warning } : {}) };
+        } catch (e) {
+          tx.rollback();
+          for (const w of written.reverse()) {
+            if (w.previous === null) rmSync(w.path, { force: true });
+            else writeFileAtomic(w.path, w.previous);
+          }
+          audit(change, e);
+          log.error(`${change.action} failed`, { actor: change.actor, target: change.target ?? undefined, error: describe(e) });
+          throw e;
+        }
+      });
+    },
+
+    /**
+     * At start: render from the database and make it live, falling back to the
+     * last-known-good files when the render does not pass the check. Returns
+     * whether the rendered config (true) or a fallback (false) is live.
+     */
+    async prepareStart(): Promise<{ fromDatabase: boolean; error?: string }> {
+      return lock.run(async () => {
+        mkdirSync(dirname(cfg.paths.configPath), { recursive: true });
+        try {
+          const live = await stage();
+          writeLive(live);
+          saveLkg(live);
+          return { fromDatabase: true };
+        } catch (e) {
+          log.error('the configuration rendered from the database does not pass the check', { error: describe(e) });
+          if (restoreLkg()) {
+            log.warn('starting from the last-known-good configuration');
+            return { fromDatabase: false, error: describe(e) };
+          }
+          throw e;
+        }
+      });
+    },
+
+    /**
+     * Renders what a change would produce and hands it to `inspect`, then rolls
+     * the change back: nothing is kept, nothing is reloaded.
+     */
+    dryRun<T>(mutate: (db: Db) => void, inspect: (rendered: Rendered) => T): Promise<T> {
+      return lock.run(() => {
+        tx.begin();
+        try {
+          mutate(db);
+          return inspect(renderFor(cfg.paths.generatedDir));
+        } finally {
+          tx.rollback();
+        }
+      });
+    },
+
+    /** Every live file beside its rendered counterpart, for previews and diffs. */
+    liveFiles(): { config: string; files: Map<string, string> } {
+      const files = new Map<string, string>();
+      const r = renderFor(cfg.paths.generatedDir);
+      for (const rel of r.files.keys()) {
+        const p = livePath(rel);
+        files.set(rel, existsSync(p) ? readFileSync(p, 'utf8') : '');
+      }
+      return { config: existsSync(cfg.paths.configPath) ? readFileSync(cfg.paths.configPath, 'utf8') : '', files };
+    },
+
+    /** For tests and the preview endpoint: what the database renders to now. */
+    renderCurrent: (root = cfg.paths.generatedDir) => renderFor(root),
+    check,
+  };
+}
+
+export type Applier = ReturnType<typeof createApplier>;

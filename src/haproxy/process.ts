@@ -1,0 +1,252 @@
+/**
+ * HAProxy process control, in two modes.
+ *
+ * - managed: the daemon runs `haproxy -W -S <master socket> -f <cfg>` itself,
+ *   supervises it (restarts it with backoff when it dies) and never starts a
+ *   second master: a master that already answers on the socket is adopted.
+ * - systemd: the distribution's haproxy.service runs HAProxy; reloads go
+ *   through its master socket, or `systemctl reload` when configured so.
+ *
+ * Reloads are verified, never assumed: 3.0's master answers `Success=1|0`;
+ * 2.6 reloads asynchronously, so `show proc`'s reload and failure counters are
+ * polled until one moves.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, rmSync, mkdirSync } from 'node:fs';
+import { connect } from 'node:net';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import { AppError } from '../errors.js';
+import { durationMs } from '../util/duration.js';
+import { run } from './exec.js';
+import { parseShowProc, socketClient, type ProcInfo, type SocketClient } from './runtime.js';
+
+export interface ServingStatus {
+  serving: boolean;
+  reason?: string;
+  masterPid?: number;
+  workers?: number;
+  reloads?: number;
+}
+
+export interface HaproxyControl {
+  readonly master: SocketClient;
+  readonly stats: SocketClient;
+  /** Starts (managed) or finds (systemd) HAProxy; resolves once it serves. */
+  start(): Promise<void>;
+  /** Reloads and verifies the reload took; throws AppError('haproxy_reload') with HAProxy's text otherwise. */
+  reload(): Promise<{ durationMs: number; masterPid: number }>;
+  status(): Promise<ServingStatus>;
+  /** Stops supervising; in managed mode also stops HAProxy unless `leaveRunning`. */
+  stop(opts?: { leaveRunning?: boolean }): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function tcpAccepts(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host, port });
+    const t = setTimeout(() => {
+      s.destroy();
+      resolve(false);
+    }, timeoutMs);
+    s.on('connect', () => {
+      clearTimeout(t);
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => {
+      clearTimeout(t);
+      resolve(false);
+    });
+  });
+}
+
+export function createControl(cfg: Config, log: Logger): HaproxyControl {
+  const timeoutMs = durationMs(cfg.haproxy.command_timeout);
+  const master = socketClient(cfg.paths.masterSocket, timeoutMs);
+  const stats = socketClient(cfg.paths.statsSocket, timeoutMs);
+  const managed = cfg.mode === 'managed';
+  let child: ChildProcess | null = null;
+  let stopping = false;
+  let superviseTimer: NodeJS.Timeout | null = null;
+  let restartBackoff = 1000;
+  let restarting: Promise<void> | null = null;
+  /** The master's recent output: 2.6 reports a failed reload's reason only there. */
+  const recent: string[] = [];
+
+  const showProc = async (): Promise<ProcInfo | null> => {
+    try {
+      return parseShowProc(await master.send('show proc', { timeoutMs: Math.min(timeoutMs, 5000) }));
+    } catch {
+      return null;
+    }
+  };
+
+  const waitServing = async (deadlineMs: number): Promise<ProcInfo> => {
+    const end = Date.now() + deadlineMs;
+    let last: ProcInfo | null = null;
+    while (Date.now() < end) {
+      last = await showProc();
+      if (last && last.workers.length > 0) return last;
+      if (managed && child === null) break;
+      await sleep(50);
+    }
+    throw new AppError('unavailable', `HAProxy did not come up: ${recent.filter((l) => /ALERT/.test(l)).slice(-5).join(' | ') || 'no master answering'}`);
+  };
+
+  const spawnMaster = async (): Promise<void> => {
+    const existing = await showProc();
+    if (existing) {
+      log.info('adopting the HAProxy master already running', { pid: existing.masterPid });
+      return;
+    }
+    mkdirSync(cfg.paths.runDir, { recursive: true, mode: 0o700 });
+    rmSync(cfg.paths.masterSocket, { force: true });
+    const args = ['-W', '-S', `${cfg.paths.masterSocket},mode,600`, '-f', cfg.paths.configPath, '-p', cfg.paths.pidFile];
+    log.info('starting HAProxy', { binary: cfg.haproxy.binary, config: cfg.paths.configPath });
+    const c = spawn(cfg.haproxy.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = c;
+    const onLine = (stream: string) => (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) {
+        if (!line.trim()) continue;
+        recent.push(line);
+        if (recent.length > 200) recent.shift();
+        if (/\[ALERT\]/.test(line)) log.warn(`haproxy: ${line}`, { stream });
+        else log.debug(`haproxy: ${line}`, { stream });
+      }
+    };
+    c.stdout?.on('data', onLine('stdout'));
+    c.stderr?.on('data', onLine('stderr'));
+    c.on('exit', (code, signal) => {
+      if (child === c) child = null;
+      if (!stopping) {
+        log.error('HAProxy master exited', { code, signal });
+        void supervise();
+      }
+    });
+    c.on('error', (e) => log.error('cannot start HAProxy', { error: e.message }));
+    await waitServing(timeoutMs);
+  };
+
+  const supervise = async (): Promise<void> => {
+    if (stopping || !managed) return;
+    if (restarting) return restarting;
+    const proc = await showProc();
+    if (proc && proc.workers.length > 0) {
+      restartBackoff = 1000;
+      return;
+    }
+    restarting = (async () => {
+      try {
+        // A master that answers but has no worker is still alive: let it be, unless it stays so.
+        if (proc && child) return;
+        if (child) {
+          child.kill('SIGKILL');
+          child = null;
+        }
+        log.warn('HAProxy is not running; restarting it', { backoff_ms: restartBackoff });
+        await spawnMaster();
+        log.info('HAProxy restarted');
+        restartBackoff = 1000;
+      } catch (e) {
+        log.error('HAProxy restart failed', { error: (e as Error).message, next_try_ms: restartBackoff });
+        await sleep(restartBackoff);
+        restartBackoff = Math.min(restartBackoff * 2, 30_000);
+      } finally {
+        restarting = null;
+      }
+    })();
+    return restarting;
+  };
+
+  const reloadViaMaster = async (): Promise<{ durationMs: number; masterPid: number }> => {
+    const t0 = Date.now();
+    const before = await showProc();
+    if (!before) throw new AppError('unavailable', `HAProxy's master socket ${cfg.paths.masterSocket} does not answer`);
+    recent.length = 0;
+    const reply = await master.send('reload');
+    if (/Success=1/.test(reply)) {
+      const after = await waitServing(timeoutMs);
+      return { durationMs: Date.now() - t0, masterPid: after.masterPid };
+    }
+    if (/Success=0/.test(reply)) {
+      const why = reply.split('\n').filter((l) => /ALERT|error/i.test(l)).slice(0, 10).join('\n');
+      throw new AppError('haproxy_reload', `HAProxy refused the reload${why ? `:\n${why}` : ''}`, { detail: { output: reply.slice(0, 4000) } });
+    }
+    // 2.6: asynchronous. Poll the counters.
+    const end = Date.now() + timeoutMs;
+    while (Date.now() < end) {
+      await sleep(20);
+      const p = await showProc();
+      if (!p) continue;
+      if (p.failedReloads > before.failedReloads) {
+        const why = recent.filter((l) => /ALERT/.test(l)).slice(0, 10).join('\n');
+        throw new AppError('haproxy_reload', `HAProxy refused the reload${why ? `:\n${why}` : ''}`);
+      }
+      const fresh = p.workers.some((w) => w.reloads === 0 && !before.workers.some((b) => b.pid === w.pid));
+      if (p.reloads > before.reloads && fresh) return { durationMs: Date.now() - t0, masterPid: p.masterPid };
+    }
+    throw new AppError('haproxy_reload', `HAProxy did not confirm the reload within ${timeoutMs} ms`);
+  };
+
+  return {
+    master,
+    stats,
+    async start() {
+      stopping = false;
+      if (managed) {
+        await spawnMaster();
+        superviseTimer = setInterval(() => void supervise(), durationMs(cfg.haproxy.supervise_interval));
+        superviseTimer.unref();
+      } else {
+        const p = await showProc();
+        if (!p && cfg.haproxy.reload_via === 'master_socket') {
+          log.warn('the HAProxy master socket does not answer; is haproxy.service running with -S?', { socket: cfg.paths.masterSocket });
+        }
+      }
+    },
+    async reload() {
+      if (!managed && cfg.haproxy.reload_via === 'systemctl') {
+        const t0 = Date.now();
+        const r = await run('systemctl', ['reload', cfg.haproxy.systemd_unit], { timeoutMs });
+        if (r.code !== 0 || r.timedOut) throw new AppError('haproxy_reload', `systemctl reload ${cfg.haproxy.systemd_unit} failed: ${(r.stderr || r.stdout).trim().slice(0, 1000)}`);
+        return { durationMs: Date.now() - t0, masterPid: 0 };
+      }
+      return reloadViaMaster();
+    },
+    async status() {
+      const p = await showProc();
+      if (!p) return { serving: false, reason: `HAProxy's master socket ${cfg.paths.masterSocket} does not answer` };
+      if (p.workers.length === 0) return { serving: false, reason: 'HAProxy has no worker running', masterPid: p.masterPid };
+      const accepts = await tcpAccepts(cfg.haproxy.bind_address === '0.0.0.0' || cfg.haproxy.bind_address === '::' ? '127.0.0.1' : cfg.haproxy.bind_address, cfg.haproxy.http_port, 2000);
+      if (!accepts) return { serving: false, reason: `nothing accepts connections on ${cfg.haproxy.bind_address}:${cfg.haproxy.http_port}`, masterPid: p.masterPid, workers: p.workers.length };
+      return { serving: true, masterPid: p.masterPid, workers: p.workers.length, reloads: p.reloads };
+    },
+    async stop(opts = {}) {
+      stopping = true;
+      if (superviseTimer) clearInterval(superviseTimer);
+      superviseTimer = null;
+      if (!managed || opts.leaveRunning) return;
+      const p = await showProc();
+      const c = child;
+      if (c) {
+        const exited = new Promise<void>((r) => c.once('exit', () => r()));
+        c.kill('SIGUSR1'); // soft stop: finish serving current connections
+        await Promise.race([exited, sleep(5000)]);
+        if (c.exitCode === null && c.signalCode === null) {
+          c.kill('SIGTERM');
+          await Promise.race([exited, sleep(2000)]);
+        }
+      } else if (p) {
+        try {
+          process.kill(p.masterPid, 'SIGUSR1');
+        } catch {
+          /* already gone */
+        }
+      }
+      child = null;
+      if (existsSync(cfg.paths.masterSocket)) rmSync(cfg.paths.masterSocket, { force: true });
+    },
+  };
+}

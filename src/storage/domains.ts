@@ -1,0 +1,233 @@
+/**
+ * Domains, their backend and servers: the only place their SQL lives.
+ * Inputs are already validated (api/validate-domain.ts); this layer enforces
+ * uniqueness and relations and reports conflicts as AppErrors.
+ */
+import type { Db } from './db.js';
+import { AppError } from '../errors.js';
+
+export type BackendKind = 'default' | 'http_check' | 'long_lived';
+export type ServerState = 'ready' | 'drain' | 'maint';
+
+export interface ServerInput {
+  name: string;
+  address: string;
+  port: number;
+  check: boolean;
+  backup: boolean;
+  weight: number;
+  maxconn: number | null;
+  tls: boolean;
+  tlsVerify: boolean;
+  tlsCaFile: string | null;
+  tlsSni: string | null;
+}
+
+export interface Server extends ServerInput {
+  state: ServerState;
+}
+
+export interface DomainInput {
+  domain: string;
+  isWildcard: boolean;
+  backendName: string;
+  kind: BackendKind;
+  healthCheckPath: string | null;
+  balance: 'roundrobin' | 'leastconn' | 'source';
+  servers: ServerInput[];
+}
+
+export interface DomainRow {
+  id: number;
+  domain: string;
+  is_wildcard: boolean;
+  ssl_enabled: boolean;
+  ssl_cert_path: string | null;
+  backend_name: string | null;
+  /** The original API's name for the backend kind. */
+  template_override: string | null;
+  kind: BackendKind | null;
+  servers: Server[];
+}
+
+export interface Backend {
+  name: string;
+  kind: BackendKind;
+  healthCheckPath: string | null;
+  balance: 'roundrobin' | 'leastconn' | 'source';
+  servers: Server[];
+  domains: string[];
+}
+
+interface ServerSql {
+  backend_id: number;
+  name: string;
+  address: string;
+  port: number;
+  check_enabled: number;
+  backup: number;
+  weight: number;
+  maxconn: number | null;
+  tls: number;
+  tls_verify: number;
+  tls_ca_file: string | null;
+  tls_sni: string | null;
+  state: ServerState;
+}
+
+function toServer(r: ServerSql): Server {
+  return {
+    name: r.name,
+    address: r.address,
+    port: r.port,
+    check: r.check_enabled === 1,
+    backup: r.backup === 1,
+    weight: r.weight,
+    maxconn: r.maxconn,
+    tls: r.tls === 1,
+    tlsVerify: r.tls_verify === 1,
+    tlsCaFile: r.tls_ca_file,
+    tlsSni: r.tls_sni,
+    state: r.state,
+  };
+}
+
+function serversByBackend(db: Db): Map<number, Server[]> {
+  const rows = db.prepare('SELECT * FROM servers ORDER BY backend_id, id').all() as ServerSql[];
+  const out = new Map<number, Server[]>();
+  for (const r of rows) {
+    const list = out.get(r.backend_id) ?? [];
+    list.push(toServer(r));
+    out.set(r.backend_id, list);
+  }
+  return out;
+}
+
+const KIND_TO_TEMPLATE: Record<BackendKind, string | null> = { default: null, http_check: 'http_check', long_lived: 'longlived' };
+
+export function listDomains(db: Db): DomainRow[] {
+  const rows = db
+    .prepare(
+      `SELECT d.id, d.domain, d.is_wildcard, d.ssl_enabled, d.ssl_cert_path, b.id AS backend_id, b.name AS backend_name, b.kind
+       FROM domains d LEFT JOIN backends b ON b.domain_id = d.id ORDER BY d.domain`,
+    )
+    .all() as { id: number; domain: string; is_wildcard: number; ssl_enabled: number; ssl_cert_path: string | null; backend_id: number | null; backend_name: string | null; kind: BackendKind | null }[];
+  const servers = serversByBackend(db);
+  return rows.map((r) => ({
+    id: r.id,
+    domain: r.domain,
+    is_wildcard: r.is_wildcard === 1,
+    ssl_enabled: r.ssl_enabled === 1,
+    ssl_cert_path: r.ssl_cert_path,
+    backend_name: r.backend_name,
+    template_override: r.kind ? KIND_TO_TEMPLATE[r.kind] : null,
+    kind: r.kind,
+    servers: r.backend_id === null ? [] : servers.get(r.backend_id) ?? [],
+  }));
+}
+
+export function getDomain(db: Db, domain: string): DomainRow | null {
+  return listDomains(db).find((d) => d.domain === domain) ?? null;
+}
+
+/** Every backend with its servers and the domains routed to it, for rendering. */
+export function listBackends(db: Db): Backend[] {
+  const rows = db
+    .prepare(
+      `SELECT b.id, b.name, b.kind, b.health_check_path, b.balance, d.domain
+       FROM backends b LEFT JOIN domains d ON d.id = b.domain_id ORDER BY b.name`,
+    )
+    .all() as { id: number; name: string; kind: BackendKind; health_check_path: string | null; balance: Backend['balance']; domain: string | null }[];
+  const servers = serversByBackend(db);
+  return rows.map((r) => ({
+    name: r.name,
+    kind: r.kind,
+    healthCheckPath: r.health_check_path,
+    balance: r.balance,
+    servers: servers.get(r.id) ?? [],
+    domains: r.domain ? [r.domain] : [],
+  }));
+}
+
+/**
+ * Creates or updates a domain with its backend and servers (the original's
+ * upsert): an existing domain keeps its id and SSL columns, its backend is
+ * renamed if asked, its servers are replaced, and a server that keeps its name
+ * keeps its administrative state (drain/maint).
+ */
+export function upsertDomain(db: Db, input: DomainInput): { id: number; created: boolean } {
+  const existing = db.prepare('SELECT id FROM domains WHERE domain = ?').get(input.domain) as { id: number } | undefined;
+  const other = db.prepare('SELECT b.id, d.domain FROM backends b LEFT JOIN domains d ON d.id = b.domain_id WHERE b.name = ?').get(input.backendName) as
+    | { id: number; domain: string | null }
+    | undefined;
+  if (other && other.domain !== null && other.domain !== input.domain) {
+    throw new AppError('conflict', `backend "${input.backendName}" already serves ${other.domain}`, { field: 'backend_name' });
+  }
+  let domainId: number;
+  if (existing) {
+    domainId = existing.id;
+    db.prepare(`UPDATE domains SET is_wildcard = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?`).run(input.isWildcard ? 1 : 0, domainId);
+  } else {
+    domainId = Number(db.prepare('INSERT INTO domains (domain, is_wildcard) VALUES (?, ?)').run(input.domain, input.isWildcard ? 1 : 0).lastInsertRowid);
+  }
+  const prevStates = new Map<string, ServerState>();
+  const backend = db.prepare('SELECT id FROM backends WHERE domain_id = ?').get(domainId) as { id: number } | undefined;
+  let backendId: number;
+  if (backend) {
+    backendId = backend.id;
+    for (const s of db.prepare('SELECT name, state FROM servers WHERE backend_id = ?').all(backendId) as { name: string; state: ServerState }[]) {
+      prevStates.set(s.name, s.state);
+    }
+    if (other && other.id !== backendId) db.prepare('DELETE FROM backends WHERE id = ?').run(other.id);
+    db.prepare('UPDATE backends SET name = ?, kind = ?, health_check_path = ?, balance = ? WHERE id = ?').run(
+      input.backendName, input.kind, input.healthCheckPath, input.balance, backendId,
+    );
+    db.prepare('DELETE FROM servers WHERE backend_id = ?').run(backendId);
+  } else {
+    if (other) db.prepare('DELETE FROM backends WHERE id = ?').run(other.id);
+    backendId = Number(
+      db.prepare('INSERT INTO backends (name, domain_id, kind, health_check_path, balance) VALUES (?, ?, ?, ?, ?)').run(
+        input.backendName, domainId, input.kind, input.healthCheckPath, input.balance,
+      ).lastInsertRowid,
+    );
+  }
+  const ins = db.prepare(
+    `INSERT INTO servers (backend_id, name, address, port, check_enabled, backup, weight, maxconn, tls, tls_verify, tls_ca_file, tls_sni, state)
+     VALUES (@backend_id, @name, @address, @port, @check, @backup, @weight, @maxconn, @tls, @tls_verify, @tls_ca_file, @tls_sni, @state)`,
+  );
+  for (const s of input.servers) {
+    ins.run({
+      backend_id: backendId,
+      name: s.name,
+      address: s.address,
+      port: s.port,
+      check: s.check ? 1 : 0,
+      backup: s.backup ? 1 : 0,
+      weight: s.weight,
+      maxconn: s.maxconn,
+      tls: s.tls ? 1 : 0,
+      tls_verify: s.tlsVerify ? 1 : 0,
+      tls_ca_file: s.tlsCaFile,
+      tls_sni: s.tlsSni,
+      state: prevStates.get(s.name) ?? 'ready',
+    });
+  }
+  return { id: domainId, created: !existing };
+}
+
+/** Removes a domain with its backend and servers. Returns false if it did not exist. */
+export function deleteDomain(db: Db, domain: string): boolean {
+  const row = db.prepare('SELECT id FROM domains WHERE domain = ?').get(domain) as { id: number } | undefined;
+  if (!row) return false;
+  db.prepare('DELETE FROM domains WHERE id = ?').run(row.id);
+  return true;
+}
+
+export function setServerState(db: Db, backendName: string, serverName: string, state: ServerState): Server {
+  const r = db
+    .prepare('SELECT s.* FROM servers s JOIN backends b ON b.id = s.backend_id WHERE b.name = ? AND s.name = ?')
+    .get(backendName, serverName) as ServerSql | undefined;
+  if (!r) throw new AppError('not_found', `no server ${serverName} in backend ${backendName}`, { field: 'server' });
+  db.prepare('UPDATE servers SET state = ? WHERE backend_id = ? AND name = ?').run(state, r.backend_id, serverName);
+  return { ...toServer(r), state };
+}
