@@ -1,0 +1,184 @@
+/**
+ * Test harness: a real daemon (in-process) with a real managed HAProxy on free
+ * loopback ports, real backend HTTP servers, and a client that can send from
+ * any 127.0.0.0/8 source address. Each daemon lives in its own temp directory.
+ */
+import { mkdtempSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer as createNetServer } from 'node:net';
+import http from 'node:http';
+import { parseConfig } from '../../src/config/load.js';
+import { startDaemon, type Daemon } from '../../src/daemon.js';
+import { createLogger, type Logger } from '../../src/log.js';
+
+/** Both HAProxy versions every integration test runs against. A missing one fails the suite: install with scripts/install.sh --test. */
+export const HAPROXIES: { name: string; bin: string }[] = [
+  { name: 'haproxy-2.6', bin: '/usr/sbin/haproxy' },
+  { name: 'haproxy-3.0', bin: process.env.HAPROXY30_BIN ?? '/opt/haproxy-3.0/usr/sbin/haproxy' },
+];
+for (const h of HAPROXIES) {
+  if (!existsSync(h.bin)) throw new Error(`${h.name} is not installed at ${h.bin}; run scripts/install.sh --test`);
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createNetServer();
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface Backend {
+  name: string;
+  port: number;
+  /** Requests this backend has received, with their headers. */
+  seen: { path: string; headers: http.IncomingHttpHeaders }[];
+  close(): Promise<void>;
+}
+
+/** A real HTTP server answering `{server, path, headers}` as JSON. */
+export async function startBackend(name: string): Promise<Backend> {
+  const seen: Backend['seen'] = [];
+  const srv = http.createServer((req, res) => {
+    seen.push({ path: req.url ?? '', headers: req.headers });
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ server: name, path: req.url, headers: req.headers }));
+  });
+  srv.keepAliveTimeout = 1000;
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const a = srv.address();
+  return {
+    name,
+    port: typeof a === 'object' && a ? a.port : 0,
+    seen,
+    close: () =>
+      new Promise<void>((r) => {
+        srv.close(() => r());
+        srv.closeAllConnections();
+      }),
+  };
+}
+
+export interface HttpResult {
+  status: number;
+  body: string;
+  headers: http.IncomingHttpHeaders;
+  json<T = unknown>(): T;
+}
+
+export function httpRequest(opts: {
+  port: number;
+  path?: string;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  localAddress?: string;
+  timeoutMs?: number;
+}): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port: opts.port,
+        path: opts.path ?? '/',
+        method: opts.method ?? 'GET',
+        headers: opts.headers,
+        localAddress: opts.localAddress,
+        agent: false,
+        timeout: opts.timeoutMs ?? 10_000,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers, json: <T>() => JSON.parse(body) as T }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('request timed out')));
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+export interface TestDaemon {
+  daemon: Daemon;
+  dir: string;
+  httpPort: number;
+  apiPort: number;
+  /** Calls the management API with JSON. */
+  api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<HttpResult>;
+  /** A request through HAProxy's HTTP listener. */
+  get(host: string, path?: string, opts?: { localAddress?: string; headers?: Record<string, string> }): Promise<HttpResult>;
+  /** Lines the daemon logged. */
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+export async function startTestDaemon(bin: string, opts: { yaml?: string; env?: NodeJS.ProcessEnv; dir?: string } = {}): Promise<TestDaemon> {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'hm-test-'));
+  const httpPort = await freePort();
+  const statsPort = await freePort();
+  const yaml = [
+    'mode: managed',
+    `state_dir: ${dir}/state`,
+    'haproxy:',
+    `  binary: ${bin}`,
+    '  bind_address: 127.0.0.1',
+    `  http_port: ${httpPort}`,
+    `  stats_port: ${statsPort}`,
+    '  noreuseport: true',
+    '  supervise_interval: 500ms',
+    '  command_timeout: 10s',
+    'api:',
+    '  listen: 127.0.0.1',
+    '  port: 0',
+    opts.yaml ?? '',
+  ].join('\n');
+  writeFileSync(join(dir, 'config.yaml'), yaml);
+  const cfg = parseConfig(yaml, join(dir, 'config.yaml'), { env: opts.env ?? {} });
+  const logs: string[] = [];
+  const log: Logger = createLogger({ level: 'debug', format: 'text', priorityPrefix: false, write: (_l, line) => logs.push(line) });
+  const daemon = await startDaemon(cfg, { log });
+  const apiPort = daemon.apiPort;
+  const key = cfg.apiKey;
+  return {
+    daemon,
+    dir,
+    httpPort,
+    apiPort,
+    logs,
+    api: (method, path, body, headers = {}) =>
+      httpRequest({
+        port: apiPort,
+        path,
+        method,
+        headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers },
+        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      }),
+    get: (host, path = '/', o = {}) => httpRequest({ port: httpPort, path, headers: { host, ...(o.headers ?? {}) }, ...(o.localAddress ? { localAddress: o.localAddress } : {}) }),
+    async stop() {
+      await daemon.stop();
+      if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns true or `ms` pass. */
+export async function waitFor(fn: () => Promise<boolean> | boolean, ms = 10_000, step = 100): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await fn()) return true;
+    await sleep(step);
+  }
+  return false;
+}
+
+/** A domain body in the original API's shape. */
+export function domainBody(domain: string, backend: string, ports: number[], extra: Record<string, unknown> = {}) {
+  return { domain, backend_name: backend, servers: ports.map((p, i) => ({ name: `s${i + 1}`, address: '127.0.0.1', port: p, check: false })), ...extra };
+}
