@@ -85,7 +85,7 @@ export function httpRequest(opts: {
         port: opts.port,
         path: opts.path ?? '/',
         method: opts.method ?? 'GET',
-        headers: opts.headers,
+        headers: opts.body === undefined ? opts.headers : { 'content-length': String(Buffer.byteLength(opts.body)), ...opts.headers },
         localAddress: opts.localAddress,
         agent: false,
         timeout: opts.timeoutMs ?? 10_000,
@@ -117,7 +117,8 @@ export interface TestDaemon {
   stop(): Promise<void>;
 }
 
-export async function startTestDaemon(bin: string, opts: { yaml?: string; env?: NodeJS.ProcessEnv; dir?: string } = {}): Promise<TestDaemon> {
+/** `yaml` is appended at the top level; `haproxyYaml` lines go under `haproxy:` (indent them by two spaces). */
+export async function startTestDaemon(bin: string, opts: { yaml?: string; haproxyYaml?: string; env?: NodeJS.ProcessEnv; dir?: string } = {}): Promise<TestDaemon> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'hm-test-'));
   const httpPort = await freePort();
   const statsPort = await freePort();
@@ -132,6 +133,7 @@ export async function startTestDaemon(bin: string, opts: { yaml?: string; env?: 
     '  noreuseport: true',
     '  supervise_interval: 500ms',
     '  command_timeout: 10s',
+    opts.haproxyYaml ?? '',
     'api:',
     '  listen: 127.0.0.1',
     '  port: 0',
