@@ -1,0 +1,675 @@
+/**
+ * Core benchmark: how fast configuration changes and blocks reach HAProxy,
+ * and whether reloads drop requests. Prints figures for each installed
+ * HAProxy version; asserts nothing about timings.
+ *
+ *   npm run bench        (node --import tsx scripts/bench/core.ts)
+ *
+ * Per HAProxy version, against a real in-process daemon and a real managed
+ * HAProxy (test/helpers/harness.ts), loopback only:
+ *   1. render + `haproxy -c` + reload for 10, 1,000 and 10,000 domains (rows
+ *      inserted straight into the database), split into model read, pure
+ *      render, check and reload; plus one POST /api/domain at 10,000 domains.
+ *   2. block round trip: POST /api/blocked-ips -> first 403 for that source
+ *      address (runtime map), against a block that goes live by a full reload
+ *      (GET /api/regenerate); again with 10,000 entries in the blocked map.
+ *   3. requests dropped while 20 forced reloads run back to back under load
+ *      (wrk -c 50, or a Node keep-alive pool when wrk is missing).
+ *
+ * Environment knobs (all optional): BENCH_VERSIONS=2.6,3.0 to pick versions,
+ * BENCH_LOAD=node to use the Node load generator instead of wrk.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import http from 'node:http';
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { HAPROXIES, startBackend, startTestDaemon, domainBody, sleep, type Backend, type TestDaemon } from '../../test/helpers/harness.js';
+import { upsertDomain, type DomainInput } from '../../src/storage/domains.js';
+import { blocked } from '../../src/storage/ip-lists.js';
+import { loadModel } from '../../src/haproxy/model.js';
+import { render, FILES } from '../../src/haproxy/render.js';
+import { detectHaproxy } from '../../src/haproxy/version.js';
+import { parseListDump, parseShowProc } from '../../src/haproxy/runtime.js';
+import { describe } from '../../src/errors.js';
+
+// ---------------------------------------------------------------------------
+// Bounds: every loop below is bounded by these counts and deadlines.
+const DOMAIN_SIZES = [10, 1_000, 10_000];
+const RUNTIME_BLOCKS = 50;
+const RELOAD_BLOCKS = 20;
+const RUNTIME_BLOCKS_10K = 50;
+const RELOAD_BLOCKS_10K = 10;
+const BIG_BLOCKED = 10_000;
+const LOAD_RELOADS = 20;
+const LOAD_CONNECTIONS = 50;
+const BASELINE_SECONDS = 3;
+const PROBE_DEADLINE_MS = 5_000;
+const PROBE_MAX = 200;
+const PHASE_DEADLINE_MS = 60_000;
+const TOTAL_DEADLINE_MS = 9 * 60_000;
+
+const t = () => performance.now();
+const ms = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '-' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
+const int = (v: number) => v.toLocaleString('en-US');
+
+function quantile(xs: number[], q: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
+}
+const median = (xs: number[]) => quantile(xs, 0.5);
+const p95 = (xs: number[]) => quantile(xs, 0.95);
+const max = (xs: number[]) => (xs.length ? Math.max(...xs) : NaN);
+const min = (xs: number[]) => (xs.length ? Math.min(...xs) : NaN);
+
+function table(head: string[], rows: (string | number)[][]): string {
+  const cells = [head, ...rows.map((r) => r.map(String))];
+  const w = head.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => '  ' + r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
+  return [line(head), '  ' + w.map((n) => '-'.repeat(n)).join('  '), ...cells.slice(1).map(line)].join('\n');
+}
+
+const started = t();
+const elapsed = () => `${((t() - started) / 1000).toFixed(0)}s`;
+const progress = (msg: string) => process.stderr.write(`[bench ${elapsed()}] ${msg}\n`);
+
+// ---------------------------------------------------------------------------
+// Cleanup: daemons and children this script started, stopped on any exit path.
+const live = new Set<{ stop(): Promise<void> }>();
+const children = new Set<ReturnType<typeof spawn>>();
+async function stopAll(): Promise<void> {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await Promise.all([...live].map((x) => Promise.race([x.stop().catch(() => undefined), sleep(15_000)])));
+  live.clear();
+}
+function track<T extends { stop(): Promise<void> }>(x: T): T {
+  const orig = x.stop.bind(x);
+  const wrapped = { stop: async () => { live.delete(wrapped); await orig(); } };
+  live.add(wrapped);
+  x.stop = wrapped.stop;
+  return x;
+}
+const watchdog = setTimeout(() => {
+  process.stderr.write(`benchmark exceeded ${TOTAL_DEADLINE_MS / 60000} minutes; stopping\n`);
+  void stopAll().finally(() => process.exit(2));
+}, TOTAL_DEADLINE_MS);
+watchdog.unref();
+process.once('SIGINT', () => void stopAll().finally(() => process.exit(130)));
+
+/** Backends' `seen` and the daemon's in-memory log grow per request: keep them short. */
+function trimmer(be: Backend[], td: () => TestDaemon | null) {
+  const i = setInterval(() => {
+    for (const b of be) b.seen.length = 0;
+    const d = td();
+    if (d && d.logs.length > 5000) d.logs.splice(0, d.logs.length - 1000);
+  }, 250);
+  i.unref();
+  return () => clearInterval(i);
+}
+
+/** The daemon's last log lines, without HAProxy's per-proxy stop chatter. */
+function logTail(td: TestDaemon, n = 25): string {
+  return td.logs
+    .filter((l) => !/Proxy \S+ stopped/.test(l))
+    .slice(-n)
+    .map((l) => `      ${l.slice(0, 300)}`)
+    .join('\n');
+}
+
+// ---------------------------------------------------------------------------
+function domainInput(i: number, port: number): DomainInput {
+  return {
+    domain: `d${i}.bench.test`,
+    isWildcard: false,
+    backendName: `bench${i}`,
+    kind: 'default',
+    healthCheckPath: null,
+    balance: 'roundrobin',
+    servers: [{ name: 's1', address: '127.0.0.1', port, check: false, backup: false, weight: 100, maxconn: null, tls: false, tlsVerify: true, tlsCaFile: null, tlsSni: null }],
+  };
+}
+
+/** One request through HAProxy from `localAddress`, fresh connection; status or -1 on error. */
+function probe(port: number, host: string, localAddress: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.request({ host: '127.0.0.1', port, path: '/', headers: { host }, localAddress, agent: false, timeout: 3000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', () => resolve(-1));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => resolve(-1));
+    req.end();
+  });
+}
+
+/** Probes until 403 (bounded); returns the time of the 403 and how many probes it took. */
+async function until403(port: number, host: string, addr: string): Promise<{ at: number; probes: number } | null> {
+  const end = Date.now() + PROBE_DEADLINE_MS;
+  for (let n = 1; n <= PROBE_MAX && Date.now() < end; n++) {
+    const s = await probe(port, host, addr);
+    if (s === 403) return { at: t(), probes: n };
+  }
+  return null;
+}
+
+interface SizeRow {
+  domains: number;
+  insertMs: number;
+  model: number[];
+  render: number[];
+  check: number[];
+  reload: number[];
+  regenerate: number[];
+  cfgBytes: number;
+  routed: string;
+}
+
+interface BlockRow {
+  label: string;
+  changeMs: number[];
+  roundTrip: number[];
+  extraProbes: number;
+  failed: number;
+  fallbacks: number;
+}
+
+interface LoadResult {
+  tool: string;
+  seconds: number;
+  requests: number;
+  non2xx: number;
+  connectErr: number;
+  readErr: number;
+  writeErr: number;
+  timeoutErr: number;
+  otherErr: string;
+}
+
+interface VersionResult {
+  name: string;
+  version: string;
+  sizes: SizeRow[];
+  apiAdd: { ms: number; status: number } | null;
+  blocks: BlockRow[];
+  showMap: { entries: number; ms: number[] }[];
+  regenBlocked10k: number | null;
+  baseline: LoadResult | null;
+  underReload: LoadResult | null;
+  loadReloadMs: number[];
+  reloadFailures: number;
+  workersAfter: number | null;
+  notes: string[];
+}
+
+// ---------------------------------------------------------------------------
+// Phase 1: render + check + reload by number of domains.
+async function phaseDomains(bin: string, r: VersionResult): Promise<void> {
+  const be = await startBackend('bench');
+  const td = track(await startTestDaemon(bin));
+  const stopTrim = trimmer([be], () => td);
+  try {
+    const { daemon } = td;
+    const info = await detectHaproxy(bin);
+    r.version = info.version;
+    const extra = { acmePort: null, certDir: null };
+    let have = 0;
+    for (const n of DOMAIN_SIZES) {
+      progress(`${r.name}: ${int(n)} domains`);
+      const t0 = t();
+      await daemon.applier.lock.run(() => {
+        daemon.db.writer.transaction(() => {
+          for (let i = have; i < n; i++) upsertDomain(daemon.db.writer, domainInput(i, be.port));
+        })();
+      });
+      const row: SizeRow = { domains: n, insertMs: t() - t0, model: [], render: [], check: [], reload: [], regenerate: [], cfgBytes: 0, routed: '' };
+      have = n;
+      const reps = n >= 10_000 ? 2 : 3;
+      const deadline = Date.now() + PHASE_DEADLINE_MS;
+      for (let k = 0; k < reps && Date.now() < deadline; k++) {
+        const a = t();
+        await daemon.applier.regenerate('bench', true);
+        row.regenerate.push(t() - a);
+      }
+      for (let k = 0; k < reps && Date.now() < deadline; k++) {
+        const a = t();
+        const model = loadModel(daemon.db.reader, extra);
+        const b = t();
+        render(daemon.cfg, info.features, model, daemon.cfg.paths.generatedDir);
+        const c = t();
+        row.model.push(b - a);
+        row.render.push(c - b);
+      }
+      for (let k = 0; k < reps && Date.now() < deadline; k++) {
+        const a = t();
+        await daemon.applier.check(daemon.cfg.paths.configPath);
+        row.check.push(t() - a);
+      }
+      for (let k = 0; k < reps && Date.now() < deadline; k++) {
+        const a = t();
+        await daemon.applier.lock.run(() => daemon.control.reload());
+        row.reload.push(t() - a);
+      }
+      row.cfgBytes = readFileSync(daemon.cfg.paths.configPath).length;
+      // Correctness sanity (not timed): first and last domain route to the backend.
+      const first = await td.get('d0.bench.test');
+      const last = await td.get(`d${n - 1}.bench.test`);
+      row.routed = first.status === 200 && last.status === 200 ? 'ok' : `FAILED (${first.status}/${last.status})`;
+      r.sizes.push(row);
+    }
+    progress(`${r.name}: API domain add at ${int(have)} domains`);
+    const a = t();
+    const res = await td.api('POST', '/api/domain', domainBody('api-add.bench.test', 'benchapi', [be.port]));
+    r.apiAdd = { ms: t() - a, status: res.status };
+    if (res.status !== 201) r.notes.push(`POST /api/domain at ${int(have)} domains answered ${res.status}: ${res.body.slice(0, 200)}`);
+  } catch (e) {
+    throw new Error(`${describe(e)}\n    daemon log tail:\n${logTail(td)}`);
+  } finally {
+    stopTrim();
+    await td.stop();
+    await be.close();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Phase 2 + 3: block round trips, reloads under load.
+async function blockRuntime(td: TestDaemon, host: string, addrs: string[], label: string): Promise<BlockRow> {
+  const row: BlockRow = { label, changeMs: [], roundTrip: [], extraProbes: 0, failed: 0, fallbacks: 0 };
+  const deadline = Date.now() + PHASE_DEADLINE_MS;
+  for (const ip of addrs) {
+    if (Date.now() > deadline) break;
+    const pre = await probe(td.httpPort, host, ip);
+    if (pre !== 200) {
+      row.failed++;
+      continue;
+    }
+    const t0 = t();
+    const res = await td.api('POST', '/api/blocked-ips', { ip_address: ip, reason: 'bench' });
+    const t1 = t();
+    if (res.status !== 201) {
+      row.failed++;
+      continue;
+    }
+    const body = res.json<{ runtime_map_updated?: boolean; reloaded?: boolean }>();
+    if (body.reloaded || body.runtime_map_updated === false) row.fallbacks++;
+    const hit = await until403(td.httpPort, host, ip);
+    if (!hit) {
+      row.failed++;
+      continue;
+    }
+    row.changeMs.push(t1 - t0);
+    row.roundTrip.push(hit.at - t0);
+    row.extraProbes += hit.probes - 1;
+  }
+  return row;
+}
+
+async function blockReload(td: TestDaemon, host: string, addrs: string[], label: string): Promise<BlockRow> {
+  const row: BlockRow = { label, changeMs: [], roundTrip: [], extraProbes: 0, failed: 0, fallbacks: 0 };
+  const deadline = Date.now() + PHASE_DEADLINE_MS;
+  const { daemon } = td;
+  for (const ip of addrs) {
+    if (Date.now() > deadline) break;
+    const pre = await probe(td.httpPort, host, ip);
+    if (pre !== 200) {
+      row.failed++;
+      continue;
+    }
+    const t0 = t();
+    await daemon.applier.lock.run(() => blocked.insert(daemon.db.writer, { ip, reason: 'bench', blockedBy: 'bench', expiresAt: null }));
+    const res = await td.api('GET', '/api/regenerate');
+    const t1 = t();
+    if (res.status !== 200) {
+      row.failed++;
+      continue;
+    }
+    const hit = await until403(td.httpPort, host, ip);
+    if (!hit) {
+      row.failed++;
+      continue;
+    }
+    row.changeMs.push(t1 - t0);
+    row.roundTrip.push(hit.at - t0);
+    row.extraProbes += hit.probes - 1;
+  }
+  return row;
+}
+
+async function timeShowMap(td: TestDaemon, reps: number): Promise<{ ms: number[]; entries: number }> {
+  const path = `${td.daemon.cfg.paths.generatedDir}/${FILES.blockedMap}`;
+  const out: number[] = [];
+  let entries = 0;
+  for (let k = 0; k < reps; k++) {
+    const a = t();
+    const reply = await td.daemon.control.stats.send(`show map ${path}`);
+    out.push(t() - a);
+    entries = parseListDump(reply).length;
+  }
+  return { ms: out, entries };
+}
+
+const addrRange = (from: number, n: number) => Array.from({ length: n }, (_, i) => `127.0.0.${from + i}`);
+
+function parseWrk(out: string, tool: string): LoadResult {
+  const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? 0);
+  const m = /(\d+) requests in ([\d.]+)(ms|s|m)/.exec(out);
+  const unit = m?.[3] === 'ms' ? 0.001 : m?.[3] === 'm' ? 60 : 1;
+  return {
+    tool,
+    seconds: m ? Number(m[2]) * unit : 0,
+    requests: m ? Number(m[1]) : 0,
+    non2xx: num(/Non-2xx or 3xx responses: (\d+)/),
+    connectErr: num(/Socket errors: connect (\d+)/),
+    readErr: num(/Socket errors:.*read (\d+)/),
+    writeErr: num(/Socket errors:.*write (\d+)/),
+    timeoutErr: num(/Socket errors:.*timeout (\d+)/),
+    otherErr: m ? '' : `unparsed wrk output: ${out.slice(0, 300)}`,
+  };
+}
+
+/** A running load generator; `stop()` ends it and returns its counts. */
+interface Load {
+  stop(): Promise<LoadResult>;
+}
+
+const haveWrk = process.env.BENCH_LOAD !== 'node' && spawnSync('wrk', ['--version']).error === undefined;
+
+function startWrk(port: number, host: string, maxSeconds: number): Load {
+  const child = spawn('wrk', ['-t', '2', '-c', String(LOAD_CONNECTIONS), '-d', `${maxSeconds}s`, '--timeout', '5s', '-H', `Host: ${host}`, `http://127.0.0.1:${port}/`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return {
+    async stop() {
+      // wrk prints its summary on SIGINT.
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+      await Promise.race([exited, sleep(10_000)]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      children.delete(child);
+      return parseWrk(out, 'wrk');
+    },
+  };
+}
+
+/** Node keep-alive pool: LOAD_CONNECTIONS loops, each one request at a time, bounded by `maxSeconds`. */
+function startNodeLoad(port: number, host: string, maxSeconds: number): Load {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: LOAD_CONNECTIONS });
+  const res: LoadResult = { tool: 'node', seconds: 0, requests: 0, non2xx: 0, connectErr: 0, readErr: 0, writeErr: 0, timeoutErr: 0, otherErr: '' };
+  const codes = new Map<string, number>();
+  let stop = false;
+  const end = Date.now() + maxSeconds * 1000;
+  const t0 = t();
+  const one = () =>
+    new Promise<void>((resolve) => {
+      const req = http.request({ host: '127.0.0.1', port, path: '/', headers: { host }, agent, timeout: 5000 }, (r) => {
+        r.resume();
+        r.on('end', () => {
+          res.requests++;
+          if ((r.statusCode ?? 0) >= 400) res.non2xx++;
+          resolve();
+        });
+        r.on('error', (e: NodeJS.ErrnoException) => {
+          codes.set(e.code ?? e.message, (codes.get(e.code ?? e.message) ?? 0) + 1);
+          res.readErr++;
+          resolve();
+        });
+      });
+      req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        const c = e.code ?? e.message;
+        codes.set(c, (codes.get(c) ?? 0) + 1);
+        if (c === 'ECONNREFUSED') res.connectErr++;
+        else if (c === 'TIMEOUT') res.timeoutErr++;
+        else res.readErr++;
+        resolve();
+      });
+      req.end();
+    });
+  const loops = Array.from({ length: LOAD_CONNECTIONS }, async () => {
+    while (!stop && Date.now() < end) await one();
+  });
+  return {
+    async stop() {
+      stop = true;
+      await Promise.race([Promise.all(loops), sleep(10_000)]);
+      agent.destroy();
+      res.seconds = (t() - t0) / 1000;
+      res.otherErr = [...codes].map(([k, v]) => `${k}=${v}`).join(' ');
+      return res;
+    },
+  };
+}
+
+const startLoad = (port: number, host: string, maxSeconds: number): Load => (haveWrk ? startWrk(port, host, maxSeconds) : startNodeLoad(port, host, maxSeconds));
+
+async function phaseBlocksAndLoad(bin: string, r: VersionResult): Promise<void> {
+  const be = await startBackend('bench');
+  const td = track(await startTestDaemon(bin));
+  const stopTrim = trimmer([be], () => td);
+  const host = 'load.bench.test';
+  try {
+    const { daemon } = td;
+    const add = await td.api('POST', '/api/domain', domainBody(host, 'benchload', [be.port]));
+    if (add.status !== 201) throw new Error(`could not add ${host}: ${add.status} ${add.body.slice(0, 200)}`);
+
+    progress(`${r.name}: ${RUNTIME_BLOCKS} runtime blocks`);
+    const sm0 = await timeShowMap(td, 5);
+    r.showMap.push({ entries: sm0.entries, ms: sm0.ms });
+    r.blocks.push(await blockRuntime(td, host, addrRange(10, RUNTIME_BLOCKS), `runtime map, ${sm0.entries} entries before`));
+    progress(`${r.name}: ${RELOAD_BLOCKS} reload blocks`);
+    r.blocks.push(await blockReload(td, host, addrRange(70, RELOAD_BLOCKS), 'full reload (GET /api/regenerate)'));
+
+    // Phase 3: reloads under load.
+    progress(`${r.name}: load baseline ${BASELINE_SECONDS}s`);
+    const base = startLoad(td.httpPort, host, BASELINE_SECONDS);
+    await sleep(BASELINE_SECONDS * 1000 + 200);
+    r.baseline = await base.stop();
+    progress(`${r.name}: ${LOAD_RELOADS} forced reloads under load`);
+    const load = startLoad(td.httpPort, host, 60);
+    await sleep(1000);
+    const deadline = Date.now() + 45_000;
+    for (let k = 0; k < LOAD_RELOADS && Date.now() < deadline; k++) {
+      const a = t();
+      try {
+        await daemon.applier.regenerate('bench', true);
+        r.loadReloadMs.push(t() - a);
+      } catch (e) {
+        r.reloadFailures++;
+        r.notes.push(`reload ${k + 1} under load failed: ${describe(e).slice(0, 200)}`);
+      }
+    }
+    await sleep(1000);
+    r.underReload = await load.stop();
+    const proc = parseShowProc(await daemon.control.master.send('show proc').catch(() => ''));
+    r.workersAfter = proc ? proc.workers.length : null;
+
+    // Phase 2 again with a big blocked map.
+    progress(`${r.name}: ${int(BIG_BLOCKED)} blocked entries`);
+    await daemon.applier.lock.run(() => {
+      daemon.db.writer.transaction(() => {
+        for (let i = 0; i < BIG_BLOCKED; i++) {
+          blocked.insert(daemon.db.writer, { ip: `10.${100 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`, reason: 'bench', blockedBy: 'bench', expiresAt: null });
+        }
+      })();
+    });
+    const a = t();
+    await daemon.applier.regenerate('bench', true);
+    r.regenBlocked10k = t() - a;
+    const sm = await timeShowMap(td, 5);
+    r.showMap.push({ entries: sm.entries, ms: sm.ms });
+    progress(`${r.name}: ${RUNTIME_BLOCKS_10K} runtime blocks with ${int(sm.entries)} entries`);
+    r.blocks.push(await blockRuntime(td, host, addrRange(130, RUNTIME_BLOCKS_10K), `runtime map, ${int(sm.entries)} entries before`));
+    progress(`${r.name}: ${RELOAD_BLOCKS_10K} reload blocks with ${int(sm.entries)} entries`);
+    r.blocks.push(await blockReload(td, host, addrRange(190, RELOAD_BLOCKS_10K), `full reload, ${int(sm.entries)} entries before`));
+  } catch (e) {
+    throw new Error(`${describe(e)}\n    daemon log tail:\n${logTail(td)}`);
+  } finally {
+    stopTrim();
+    await td.stop();
+    await be.close();
+  }
+}
+
+// ---------------------------------------------------------------------------
+function loadRow(label: string, l: LoadResult | null): (string | number)[] {
+  if (!l) return [label, '-', '-', '-', '-', '-', '-'];
+  const errs = l.connectErr + l.readErr + l.writeErr + l.timeoutErr;
+  return [
+    label,
+    l.seconds.toFixed(1),
+    int(l.requests),
+    int(Math.round(l.requests / (l.seconds || 1))),
+    int(l.non2xx),
+    int(errs),
+    `${l.connectErr}/${l.readErr}/${l.writeErr}/${l.timeoutErr}${l.otherErr ? ` ${l.otherErr}` : ''}`,
+  ];
+}
+
+function printVersion(r: VersionResult): void {
+  console.log(`\n=== ${r.name} (HAProxy ${r.version}) ===`);
+  console.log('\n1. Config apply by number of domains (ms; median of reps, [min-max] for regenerate)');
+  console.log(
+    table(
+      ['domains', 'db insert', 'model', 'render', 'haproxy -c', 'reload', 'regenerate(force)', 'reps', 'cfg KiB', 'routing'],
+      r.sizes.map((s) => [
+        int(s.domains),
+        ms(s.insertMs),
+        ms(median(s.model)),
+        ms(median(s.render)),
+        ms(median(s.check)),
+        ms(median(s.reload)),
+        `${ms(median(s.regenerate))} [${ms(min(s.regenerate))}-${ms(max(s.regenerate))}]`,
+        s.regenerate.length,
+        (s.cfgBytes / 1024).toFixed(0),
+        s.routed,
+      ]),
+    ),
+  );
+  console.log('  (regenerate = model+render twice (staging, live) + write + haproxy -c + reload + verify + keep LKG)');
+  if (r.apiAdd) console.log(`  POST /api/domain with ${int(DOMAIN_SIZES[DOMAIN_SIZES.length - 1]!)} domains present: ${ms(r.apiAdd.ms)} ms (HTTP ${r.apiAdd.status})`);
+
+  console.log('\n2. Block round trip: change request -> first 403 from that source address (ms)');
+  console.log(
+    table(
+      ['path', 'n', 'API call med', 'round trip med', 'p95', 'max', 'extra probes', 'failed', 'fallback'],
+      r.blocks.map((b) => [b.label, b.roundTrip.length, ms(median(b.changeMs)), ms(median(b.roundTrip)), ms(p95(b.roundTrip)), ms(max(b.roundTrip)), b.extraProbes, b.failed, b.fallbacks]),
+    ),
+  );
+  console.log('  (runtime: POST /api/blocked-ips; full reload: row inserted + GET /api/regenerate; extra probes = requests that still passed after the API answered)');
+  for (const s of r.showMap) console.log(`  show map (blocked, ${int(s.entries)} entries): median ${ms(median(s.ms))} ms, max ${ms(max(s.ms))} ms; each runtime block sends it twice`);
+  if (r.regenBlocked10k !== null) console.log(`  regenerate(force) with ${int(BIG_BLOCKED)} blocked entries: ${ms(r.regenBlocked10k)} ms`);
+
+  console.log(`\n3. Reloads under load (${r.baseline?.tool ?? '-'}, ${LOAD_CONNECTIONS} keep-alive connections)`);
+  console.log(
+    table(['run', 'seconds', 'requests', 'req/s', 'non-2xx', 'socket errors', 'connect/read/write/timeout'], [
+      loadRow('baseline, no reloads', r.baseline),
+      loadRow(`${r.loadReloadMs.length} forced reloads back to back`, r.underReload),
+    ]),
+  );
+  console.log(
+    `  reload (regenerate force) under load: median ${ms(median(r.loadReloadMs))} ms, p95 ${ms(p95(r.loadReloadMs))} ms, max ${ms(max(r.loadReloadMs))} ms; failures ${r.reloadFailures}; workers alive after: ${r.workersAfter ?? '-'}`,
+  );
+  for (const n of r.notes) console.log(`  note: ${n}`);
+}
+
+function dropped(l: LoadResult | null): number {
+  return l ? l.non2xx + l.connectErr + l.readErr + l.writeErr + l.timeoutErr : NaN;
+}
+
+function printSummary(results: VersionResult[]): void {
+  console.log('\n=== Summary ===');
+  const big = DOMAIN_SIZES[DOMAIN_SIZES.length - 1]!;
+  const rows: (string | number)[][] = [];
+  const add = (label: string, f: (r: VersionResult) => string) => rows.push([label, ...results.map(f)]);
+  add(`regenerate(force), 10 domains, ms`, (r) => ms(median(r.sizes[0]?.regenerate ?? [])));
+  add(`regenerate(force), ${int(big)} domains, ms`, (r) => ms(median(r.sizes.at(-1)?.regenerate ?? [])));
+  add(`  of which render / haproxy -c / reload`, (r) => {
+    const s = r.sizes.at(-1);
+    return s ? `${ms(median(s.render))} / ${ms(median(s.check))} / ${ms(median(s.reload))}` : '-';
+  });
+  add(`POST /api/domain at ${int(big)} domains, ms`, (r) => (r.apiAdd ? ms(r.apiAdd.ms) : '-'));
+  for (let i = 0; i < 4; i++) {
+    const label = results[0]?.blocks[i]?.label ?? '';
+    add(`block ${label}: med / p95 ms`, (r) => (r.blocks[i] ? `${ms(median(r.blocks[i]!.roundTrip))} / ${ms(p95(r.blocks[i]!.roundTrip))}` : '-'));
+  }
+  add(`requests under ${LOAD_RELOADS} reloads`, (r) => (r.underReload ? int(r.underReload.requests) : '-'));
+  add(`  dropped (non-2xx + socket errors), target 0`, (r) => (r.underReload ? int(dropped(r.underReload)) : '-'));
+  add(`  dropped in baseline without reloads`, (r) => (r.baseline ? int(dropped(r.baseline)) : '-'));
+  console.log(table(['', ...results.map((r) => `${r.name} (${r.version})`)], rows));
+
+  const findings: string[] = [];
+  for (const r of results) {
+    const b0 = r.blocks[0];
+    const b10 = r.blocks[2];
+    if (b0 && b10 && median(b10.roundTrip) > 3 * median(b0.roundTrip)) {
+      const sm = r.showMap.at(-1);
+      findings.push(
+        `${r.name}: a runtime block takes ${ms(median(b10.roundTrip))} ms with ${int(sm?.entries ?? 0)} map entries vs ${ms(median(b0.roundTrip))} ms with none; ` +
+          `setListEntry reads the whole map back twice (show map: ${ms(median(sm?.ms ?? []))} ms each) and the map file is rewritten twice (live + LKG).`,
+      );
+    }
+    const d = dropped(r.underReload);
+    if (d > 0) findings.push(`${r.name}: ${int(d)} of ${int(r.underReload?.requests ?? 0)} requests failed during ${r.loadReloadMs.length} reloads (baseline: ${int(dropped(r.baseline))}).`);
+    for (const b of r.blocks) {
+      if (b.failed) findings.push(`${r.name}: ${b.failed} block(s) "${b.label}" never showed a 403 within ${PROBE_DEADLINE_MS} ms or failed.`);
+      if (b.fallbacks) findings.push(`${r.name}: ${b.fallbacks} runtime block(s) fell back to a reload.`);
+    }
+    for (const s of r.sizes) if (s.routed !== 'ok') findings.push(`${r.name}: routing check at ${int(s.domains)} domains ${s.routed}.`);
+  }
+  if (findings.length) {
+    console.log('\nFindings:');
+    for (const f of findings) console.log(`  - ${f}`);
+  } else console.log('\nFindings: none beyond the figures above.');
+  console.log(`\nTotal benchmark time: ${elapsed()}`);
+}
+
+async function main(): Promise<void> {
+  const want = process.env.BENCH_VERSIONS?.split(',').map((s) => s.trim());
+  const versions = HAPROXIES.filter((h) => !want || want.some((w) => h.name.endsWith(w)));
+  console.log(`haproxy-manager core benchmark: ${versions.map((v) => v.name).join(', ')}; load generator: ${haveWrk ? 'wrk' : 'node keep-alive pool'}; node ${process.version}`);
+  const results: VersionResult[] = [];
+  for (const h of versions) {
+    const r: VersionResult = {
+      name: h.name,
+      version: '?',
+      sizes: [],
+      apiAdd: null,
+      blocks: [],
+      showMap: [],
+      regenBlocked10k: null,
+      baseline: null,
+      underReload: null,
+      loadReloadMs: [],
+      reloadFailures: 0,
+      workersAfter: null,
+      notes: [],
+    };
+    results.push(r);
+    try {
+      await phaseDomains(h.bin, r);
+    } catch (e) {
+      r.notes.push(`domain phase aborted: ${describe(e)}`);
+    }
+    try {
+      await phaseBlocksAndLoad(h.bin, r);
+    } catch (e) {
+      r.notes.push(`block/load phase aborted: ${describe(e)}`);
+    }
+    printVersion(r);
+  }
+  printSummary(results);
+}
+
+main()
+  .catch((e) => {
+    console.error(`benchmark failed: ${describe(e)}`);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    await stopAll();
+    clearTimeout(watchdog);
+  });
