@@ -72,6 +72,8 @@ export function createControl(cfg: Config, log: Logger): HaproxyControl {
   let superviseTimer: NodeJS.Timeout | null = null;
   let restartBackoff = 1000;
   let restarting: Promise<void> | null = null;
+  /** The master we adopted instead of starting (managed mode, after a daemon restart). */
+  let adoptedPid: number | null = null;
   /** The master's recent output: 2.6 reports a failed reload's reason only there. */
   const recent: string[] = [];
 
@@ -99,6 +101,7 @@ export function createControl(cfg: Config, log: Logger): HaproxyControl {
     const existing = await showProc();
     if (existing) {
       log.info('adopting the HAProxy master already running', { pid: existing.masterPid });
+      adoptedPid = existing.masterPid;
       return;
     }
     mkdirSync(cfg.paths.runDir, { recursive: true, mode: 0o700 });
@@ -129,22 +132,53 @@ export function createControl(cfg: Config, log: Logger): HaproxyControl {
     await waitServing(timeoutMs);
   };
 
-  const supervise = async (): Promise<void> => {
-    if (stopping || !managed) return;
-    if (restarting) return restarting;
-    const proc = await showProc();
-    if (proc && proc.workers.length > 0) {
-      restartBackoff = 1000;
-      return;
+  /** True while a reload is in flight: the master re-executes itself and may not answer for a moment. */
+  let reloading = false;
+  /** Consecutive checks in which a master we did not start (or a live child) did not answer. */
+  let silentChecks = 0;
+
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
     }
+  };
+
+  /**
+   * One supervision step, never two at once. Restarts HAProxy when our child
+   * exited, when an adopted master's process is gone, or when a master stays
+   * silent for several checks in a row (wedged). A reload in flight is left alone.
+   */
+  const supervise = (): Promise<void> => {
+    if (stopping || !managed || reloading) return Promise.resolve();
+    if (restarting) return restarting;
     restarting = (async () => {
       try {
-        // A master that answers but has no worker is still alive: let it be, unless it stays so.
-        if (proc && child) return;
-        if (child) {
-          child.kill('SIGKILL');
-          child = null;
+        const proc = await showProc();
+        if (proc && proc.workers.length > 0) {
+          silentChecks = 0;
+          adoptedPid = child ? null : proc.masterPid;
+          restartBackoff = 1000;
+          return;
         }
+        const childAlive = child !== null && child.exitCode === null && child.signalCode === null;
+        const adoptedAlive = child === null && adoptedPid !== null && alive(adoptedPid);
+        if (childAlive || adoptedAlive) {
+          // Alive but not answering, or answering without a worker: give it a few checks.
+          if (++silentChecks < 5) return;
+          log.error('HAProxy master is not answering; killing it', { checks: silentChecks });
+          try {
+            process.kill(childAlive ? child!.pid! : adoptedPid!, 'SIGKILL');
+          } catch {
+            /* gone already */
+          }
+          await sleep(100);
+        }
+        silentChecks = 0;
+        child = null;
+        adoptedPid = null;
         log.warn('HAProxy is not running; restarting it', { backoff_ms: restartBackoff });
         await spawnMaster();
         log.info('HAProxy restarted');
@@ -213,7 +247,12 @@ export function createControl(cfg: Config, log: Logger): HaproxyControl {
         if (r.code !== 0 || r.timedOut) throw new AppError('haproxy_reload', `systemctl reload ${cfg.haproxy.systemd_unit} failed: ${(r.stderr || r.stdout).trim().slice(0, 1000)}`);
         return { durationMs: Date.now() - t0, masterPid: 0 };
       }
-      return reloadViaMaster();
+      reloading = true;
+      try {
+        return await reloadViaMaster();
+      } finally {
+        reloading = false;
+      }
     },
     async status() {
       const p = await showProc();

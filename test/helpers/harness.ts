@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createNetServer } from 'node:net';
 import http from 'node:http';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { createLogger, type Logger } from '../../src/log.js';
@@ -117,28 +118,52 @@ export interface TestDaemon {
   stop(): Promise<void>;
 }
 
-/** `yaml` is appended at the top level; `haproxyYaml` lines go under `haproxy:` (indent them by two spaces). */
-export async function startTestDaemon(bin: string, opts: { yaml?: string; haproxyYaml?: string; env?: NodeJS.ProcessEnv; dir?: string } = {}): Promise<TestDaemon> {
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = isPlainObject(v) && isPlainObject(out[k]) ? deepMerge(out[k] as Record<string, unknown>, v) : v;
+  return out;
+}
+
+export interface TestDaemonOptions {
+  /** Settings merged over the harness's defaults (same shape as the YAML file). */
+  config?: Record<string, unknown>;
+  /** YAML text merged at the top level (as `config`). */
+  yaml?: string;
+  /** YAML lines that belong under `haproxy:`, indented by two spaces. */
+  haproxyYaml?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Reuse a state directory (kept on stop) and, with it, fixed ports. */
+  dir?: string;
+  httpPort?: number;
+  statsPort?: number;
+}
+
+export async function startTestDaemon(bin: string, opts: TestDaemonOptions = {}): Promise<TestDaemon> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'hm-test-'));
-  const httpPort = await freePort();
-  const statsPort = await freePort();
-  const yaml = [
-    'mode: managed',
-    `state_dir: ${dir}/state`,
-    'haproxy:',
-    `  binary: ${bin}`,
-    '  bind_address: 127.0.0.1',
-    `  http_port: ${httpPort}`,
-    `  stats_port: ${statsPort}`,
-    '  noreuseport: true',
-    '  supervise_interval: 500ms',
-    '  command_timeout: 10s',
-    opts.haproxyYaml ?? '',
-    'api:',
-    '  listen: 127.0.0.1',
-    '  port: 0',
-    opts.yaml ?? '',
-  ].join('\n');
+  const httpPort = opts.httpPort ?? (await freePort());
+  const statsPort = opts.statsPort ?? (await freePort());
+  let settings: Record<string, unknown> = {
+    mode: 'managed',
+    state_dir: `${dir}/state`,
+    haproxy: {
+      binary: bin,
+      bind_address: '127.0.0.1',
+      http_port: httpPort,
+      stats_port: statsPort,
+      noreuseport: true,
+      supervise_interval: '500ms',
+      command_timeout: '10s',
+    },
+    api: { listen: '127.0.0.1', port: 0 },
+  };
+  if (opts.haproxyYaml) settings = deepMerge(settings, { haproxy: parseYaml(opts.haproxyYaml.replace(/^ {2}/gm, '')) as Record<string, unknown> });
+  if (opts.yaml) settings = deepMerge(settings, (parseYaml(opts.yaml) ?? {}) as Record<string, unknown>);
+  if (opts.config) settings = deepMerge(settings, opts.config);
+  const yaml = stringifyYaml(settings);
   writeFileSync(join(dir, 'config.yaml'), yaml);
   const cfg = parseConfig(yaml, join(dir, 'config.yaml'), { env: opts.env ?? {} });
   const logs: string[] = [];
