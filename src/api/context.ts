@@ -6,6 +6,7 @@ import type { HaproxyControl } from '../haproxy/process.js';
 import type { HaproxyInfo } from '../haproxy/version.js';
 import type { Logger } from '../log.js';
 import type { Ops } from '../ops/ip-lists.js';
+import { validationError } from '../errors.js';
 
 export interface ApiDeps {
   cfg: Config;
@@ -22,7 +23,10 @@ export function actorOf(ctx: { state: Record<string, unknown> }): string {
   return typeof ctx.state.actor === 'string' ? ctx.state.actor : 'api';
 }
 
+/** The JSON body as an object ({} when there is none); any other JSON value is refused. */
 export function body(ctx: { request: unknown }): Record<string, unknown> {
   const b = (ctx.request as { body?: unknown }).body;
-  return typeof b === 'object' && b !== null && !Array.isArray(b) ? (b as Record<string, unknown>) : {};
+  if (b === undefined || b === null) return {};
+  if (typeof b !== 'object' || Array.isArray(b)) throw validationError('(body)', 'must be a JSON object');
+  return b as Record<string, unknown>;
 }

@@ -57,7 +57,10 @@ export function loadConfig(file: string, opts: LoadOptions = {}): Config {
  */
 function readApiKey(cfg: ParsedConfig, base: string, env: NodeJS.ProcessEnv): string | null {
   const fromEnv = env.HAPROXY_MANAGER_API_KEY;
-  if (fromEnv && fromEnv.trim()) return fromEnv.trim();
+  if (fromEnv && fromEnv.trim()) {
+    if (fromEnv.trim().length < 16) throw new ConfigError(['HAPROXY_MANAGER_API_KEY: the key is shorter than 16 characters']);
+    return fromEnv.trim();
+  }
   const candidates: string[] = [];
   if (env.CREDENTIALS_DIRECTORY) candidates.push(join(env.CREDENTIALS_DIRECTORY, 'api-key'));
   if (cfg.api.key_file) candidates.push(isAbsolute(cfg.api.key_file) ? cfg.api.key_file : resolve(base, cfg.api.key_file));
@@ -72,7 +75,8 @@ function readApiKey(cfg: ParsedConfig, base: string, env: NodeJS.ProcessEnv): st
     if (key.length < 16) throw new ConfigError([`api.key_file: the key in ${f} is shorter than 16 characters`]);
     return key;
   }
-  if (cfg.api.key_file && !env.CREDENTIALS_DIRECTORY) {
+  if (cfg.api.key_file) {
+    // A key file that was asked for and is missing must not silently leave the API without a key.
     throw new ConfigError([`api.key_file: ${cfg.api.key_file} does not exist`]);
   }
   return null;

@@ -4,13 +4,18 @@
  * start-up instead of being silently ignored. Pure: no I/O here (see check.ts).
  */
 import { z } from 'zod';
-import { isValidCidrOrIp } from '../validate/ip.js';
+import { isValidCidrOrIp, parseIp } from '../validate/ip.js';
 
 const duration = z
   .string()
   .regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 500ms, 30s, 5m, 6h or 1d');
 const port = z.number().int().min(1).max(65535);
 const cidr = z.string().refine(isValidCidrOrIp, 'an IPv4 or IPv6 address or CIDR');
+/** An address to listen on: a single IPv4 or IPv6 address (0.0.0.0 and :: for all). */
+const listenAddress = z.string().refine((v) => {
+  const p = parseIp(v);
+  return p !== null && !p.isCidr;
+}, 'an IPv4 or IPv6 address, such as 127.0.0.1, 0.0.0.0 or ::');
 /** Absolute or relative file paths: no characters that could break a HAProxy config line. */
 const path = z.string().min(1).regex(/^[A-Za-z0-9._/@+-]+$/, 'a path of letters, digits and ._/@+- only');
 
@@ -71,7 +76,7 @@ const haproxy = z
     /** systemd mode only: how to reload the distribution's haproxy.service. */
     reload_via: z.enum(['master_socket', 'systemctl']).default('master_socket'),
     systemd_unit: z.string().regex(/^[A-Za-z0-9@._-]+$/).default('haproxy.service'),
-    bind_address: z.string().default('127.0.0.1'),
+    bind_address: listenAddress.default('127.0.0.1'),
     http_port: port.default(8080),
     /** HTTPS listener; null for none. */
     https_port: port.nullable().default(null),
@@ -107,7 +112,7 @@ const haproxy = z
 
 const api = z
   .strictObject({
-    listen: z.string().default('127.0.0.1'),
+    listen: z.union([listenAddress, z.literal('localhost')]).default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(8000),
     /** A file holding the API key (mode 0600). The key may also come from HAPROXY_MANAGER_API_KEY or a systemd credential named api-key. */
     key_file: z.string().optional(),

@@ -443,15 +443,23 @@ export function createApplier(deps: ApplierDeps) {
     },
 
     /**
-     * Renders what a change would produce and hands it to `inspect`, then rolls
-     * the change back: nothing is kept, nothing is reloaded.
+     * Renders what a change would produce, hands it to `inspect` and has
+     * `haproxy -c` judge it, then rolls the change back: nothing is kept,
+     * nothing is reloaded.
      */
-    dryRun<T>(mutate: (db: Db) => void, inspect: (rendered: Rendered) => T): Promise<T> {
-      return lock.run(() => {
+    dryRun<T>(mutate: (db: Db) => void, inspect: (rendered: Rendered) => T): Promise<{ value: T; check: { ok: boolean; haproxy?: string[] } }> {
+      return lock.run(async () => {
         tx.begin();
         try {
           mutate(db);
-          return inspect(renderFor(cfg.paths.generatedDir));
+          const value = inspect(renderFor(cfg.paths.generatedDir));
+          try {
+            await stage();
+            return { value, check: { ok: true } };
+          } catch (e) {
+            const lines = isAppError(e) && e.detail && typeof e.detail === 'object' && 'haproxy' in e.detail ? (e.detail as { haproxy: string[] }).haproxy : [describe(e)];
+            return { value, check: { ok: false, haproxy: lines } };
+          }
         } finally {
           tx.rollback();
         }

@@ -84,12 +84,18 @@ export function haproxyBackendName(name: string): string {
   return `${name}-backend`;
 }
 
+/** Map and list entries are validated long before; refusing an unsafe one here is the last line of defence. */
+function safeEntry(e: string): string {
+  if (UNSAFE.test(e)) throw new Error(`refusing to render ${JSON.stringify(e)} into a map or list file`);
+  return e;
+}
+
 function listFile(entries: string[]): string {
-  return entries.length ? [...entries].sort().join('\n') + '\n' : '';
+  return entries.length ? entries.map(safeEntry).sort().join('\n') + '\n' : '';
 }
 
 function mapFile(entries: string[]): string {
-  return entries.length ? [...entries].sort().map((e) => `${e} 1`).join('\n') + '\n' : '';
+  return entries.length ? entries.map(safeEntry).sort().map((e) => `${e} 1`).join('\n') + '\n' : '';
 }
 
 export function render(cfg: Config, features: HaproxyFeatures, model: RenderModel, root: string): Rendered {
@@ -99,6 +105,8 @@ export function render(cfg: Config, features: HaproxyFeatures, model: RenderMode
   const wildcard: { suffix: string; backend: string }[] = [];
   for (const b of model.backends) {
     for (const d of b.domains) {
+      safeEntry(d);
+      safeEntry(b.name);
       if (d.startsWith('*.')) wildcard.push({ suffix: d.slice(1), backend: haproxyBackendName(b.name) });
       else exact.push(`${d} ${haproxyBackendName(b.name)}`);
     }

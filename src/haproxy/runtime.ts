@@ -145,7 +145,9 @@ export function parseShowProc(reply: string): ProcInfo | null {
   const workers: ProcInfo['workers'] = [];
   let section = 'master';
   for (const line of reply.split('\n')) {
+    // Sections: the master line, "# workers" (current), "# old workers" (draining after a reload), "# programs".
     if (line.startsWith('# workers')) section = 'workers';
+    else if (line.startsWith('# old workers')) section = 'old';
     else if (line.startsWith('# programs')) section = 'programs';
     const m = /^(\d+)\s+(master|worker)\s+(\d+)(?:\s+\[failed:\s*(\d+)\])?\s+\S+\s+(\S+)/.exec(line);
     if (!m) continue;

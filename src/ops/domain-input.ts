@@ -45,7 +45,7 @@ function filePath(v: unknown, field: string): string {
 function parseServer(raw: unknown, i: number): ServerInput {
   const f = (k: string) => `servers[${i}].${k}`;
   if (!isObj(raw)) throw validationError(`servers[${i}]`, 'must be an object');
-  for (const k of Object.keys(raw)) if (!SERVER_KEYS.has(k)) throw validationError(f(k), 'is not a known server field');
+  for (const k of Object.keys(raw)) if (!SERVER_KEYS.has(k)) throw validationError(f(k.slice(0, 40)), 'is not a known server field');
   const s: ServerInput = {
     name: validateName(raw.name, f('name')),
     address: validateServerAddress(raw.address, f('address')),
@@ -74,7 +74,7 @@ function parseServer(raw: unknown, i: number): ServerInput {
 
 export function parseDomainInput(body: unknown): DomainInput {
   if (!isObj(body)) throw validationError('(body)', 'must be a JSON object');
-  for (const k of Object.keys(body)) if (!KNOWN_KEYS.has(k)) throw validationError(k, 'is not a known field');
+  for (const k of Object.keys(body)) if (!KNOWN_KEYS.has(k)) throw validationError(k.slice(0, 40), 'is not a known field');
   if (body.domain === undefined) throw validationError('domain', 'is required');
   if (body.backend_name === undefined) throw validationError('backend_name', 'is required');
   const wildcardFlag = bool(body.is_wildcard, 'is_wildcard', false);
@@ -82,11 +82,15 @@ export function parseDomainInput(body: unknown): DomainInput {
   if (wildcardFlag && !domain.startsWith('*.')) domain = `*.${domain}`;
   const backendName = validateName(body.backend_name, 'backend_name');
   if (backendName.startsWith('hm-')) throw validationError('backend_name', 'names starting with "hm-" are reserved');
-  const kindRaw = body.kind ?? body.template_override ?? 'default';
-  if (typeof kindRaw !== 'string' || !(kindRaw in KINDS)) {
-    throw validationError(body.kind !== undefined ? 'kind' : 'template_override', `must be one of ${Object.keys(KINDS).join(', ')}`);
-  }
-  const kind = KINDS[kindRaw]!;
+  const kindOf = (v: unknown, field: string): BackendKind | null => {
+    if (v === undefined || v === null) return null;
+    if (typeof v !== 'string' || !Object.hasOwn(KINDS, v)) throw validationError(field, `must be one of ${Object.keys(KINDS).join(', ')}`);
+    return KINDS[v]!;
+  };
+  const fromKind = kindOf(body.kind, 'kind');
+  const fromOverride = kindOf(body.template_override, 'template_override');
+  if (fromKind && fromOverride && fromKind !== fromOverride) throw validationError('template_override', `contradicts kind "${String(body.kind)}"`);
+  const kind = fromKind ?? fromOverride ?? 'default';
   let healthCheckPath: string | null = null;
   if (body.health_check_path !== undefined && body.health_check_path !== null) {
     if (typeof body.health_check_path !== 'string' || !/^\/[A-Za-z0-9._~/%?=&+-]{0,200}$/.test(body.health_check_path)) {

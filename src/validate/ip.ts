@@ -43,7 +43,7 @@ export function parseIp(input: string): ParsedIp | null {
     prefix = max;
   } else {
     const p = input.slice(slash + 1);
-    if (!/^\d{1,3}$/.test(p)) return null;
+    if (!/^(0|[1-9]\d{0,2})$/.test(p)) return null;
     prefix = Number(p);
     if (wasMapped) prefix -= 96;
     if (prefix < 0 || prefix > max) return null;

@@ -26,7 +26,9 @@ export function normalizeHostname(input: unknown, field: string, opts: { allowWi
     raw = raw.slice(2);
   }
   if (raw.endsWith('.')) raw = raw.slice(0, -1);
-  if (/[\s#;'"\\/?@:*]/.test(raw)) throw validationError(field, `is not a valid hostname: ${JSON.stringify(input).slice(0, 80)}`);
+  // Letters (any script, for IDN), digits, dots and hyphens only: domainToASCII would otherwise
+  // percent-decode "%70" into "p" and map other punctuation, turning a non-name into a real domain.
+  if (/[^\p{L}\p{M}\p{N}.-]/u.test(raw)) throw validationError(field, `is not a valid hostname: ${JSON.stringify(input).slice(0, 80)}`);
   const ascii = domainToASCII(raw);
   if (ascii === '') throw validationError(field, `is not a valid hostname: ${JSON.stringify(input).slice(0, 80)}`);
   if (ascii.length > 253) throw validationError(field, 'is longer than 253 characters');

@@ -16,7 +16,8 @@ export function domainRoutes(r: Router, d: ApiDeps): void {
   r.post('/api/domain', async (ctx) => {
     const input = parseDomainInput(body(ctx));
     if (ctx.query.dry_run === 'true' || ctx.query.dry_run === '1') {
-      ctx.body = { status: 'success', dry_run: true, diff: await previewWith(d, input) };
+      const r = await previewWith(d, input);
+      ctx.body = { status: 'success', dry_run: true, diff: r.value, haproxy_check: r.check };
       return;
     }
     const { result, apply } = await saveDomain(d.ops, actorOf(ctx), input);
@@ -35,6 +36,6 @@ export function domainRoutes(r: Router, d: ApiDeps): void {
 }
 
 /** The diff a domain change would make to haproxy.cfg and its maps, without applying it. */
-function previewWith(d: ApiDeps, input: ReturnType<typeof parseDomainInput>): Promise<string> {
+function previewWith(d: ApiDeps, input: ReturnType<typeof parseDomainInput>) {
   return d.applier.dryRun((db) => void upsertDomain(db, input), (rendered) => renderedDiff(d, rendered));
 }

@@ -1,0 +1,479 @@
+/**
+ * Unit tests for src/haproxy/render.ts: the text it produces (server lines,
+ * maps, ordering, byte stability, the `cfg` filter, a golden snapshot) and
+ * that what it produces is accepted by the real HAProxy 2.6 and 3.0.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
+import { FILES, render, renderList, serverAddress, type RenderModel } from '../../src/haproxy/render.js';
+import { detectHaproxy, type HaproxyFeatures, type HaproxyInfo } from '../../src/haproxy/version.js';
+import type { Backend } from '../../src/storage/domains.js';
+import { BINARIES, backend, exec, freePort, haproxyCheck, server, startHaproxy, writeRendered } from './_haproxy.js';
+
+const GOLDEN = fileURLToPath(new URL('./fixtures/render-default-empty.cfg', import.meta.url));
+const NO_FEATURES: HaproxyFeatures = { h2FrontendTunables: false, statsFile: false };
+const ALL_FEATURES: HaproxyFeatures = { h2FrontendTunables: true, statsFile: true };
+
+const tmpRoot = mkdtempSync(join(tmpdir(), 'hm-render-test-'));
+after(() => rmSync(tmpRoot, { recursive: true, force: true }));
+let tmpSeq = 0;
+const newDir = (tag: string) => {
+  const d = join(tmpRoot, `${tag}-${++tmpSeq}`);
+  mkdirSync(d, { recursive: true });
+  return d;
+};
+
+function emptyModel(extra: Partial<RenderModel> = {}): RenderModel {
+  return { backends: [], blocked: [], trustedRealIp: [], trustedSource: [], trustedProxies: [], acmePort: null, certDir: null, ...extra };
+}
+
+function cfgFor(stateDir: string, yaml = ''): Config {
+  return parseConfig(`state_dir: ${stateDir}\n${yaml}`, null, { env: {} });
+}
+
+const serverLines = (config: string) => config.split('\n').filter((l) => /^\s*server\s/.test(l));
+
+/** HAProxy's map_end: the first line whose key is a suffix of the input. */
+function mapEnd(mapText: string, input: string): string | null {
+  for (const line of mapText.split('\n')) {
+    if (!line) continue;
+    const [key, value] = line.split(' ');
+    if (input.endsWith(key!)) return value!;
+  }
+  return null;
+}
+
+describe('server lines', () => {
+  const cfg = cfgFor('/var/lib/hm');
+  const root = '/var/lib/hm/gen';
+
+  test('multiple servers render one per line, each a complete server line', () => {
+    const b = backend('app', ['app.example.com'], [server('s1', '10.0.0.1', 80), server('s2', '10.0.0.2', 81), server('s3', '10.0.0.3', 82)]);
+    const { config } = render(cfg, NO_FEATURES, emptyModel({ backends: [b] }), root);
+    const lines = serverLines(config);
+    assert.deepEqual(lines, ['  server s1 10.0.0.1:80 weight 100', '  server s2 10.0.0.2:81 weight 100', '  server s3 10.0.0.3:82 weight 100']);
+    // No line holds two server definitions (the original shipped them on one line).
+    for (const l of config.split('\n')) assert.ok((l.match(/\bserver s\d\b/g) ?? []).length <= 1, `two servers on one line: ${l}`);
+  });
+
+  test('a server without options never renders None/undefined/null', () => {
+    const bare = server('bare', '10.0.0.1', 8080);
+    const tlsBare = server('tlsbare', '10.0.0.2', 8443, { tls: true, tlsVerify: true });
+    for (const kind of ['default', 'http_check', 'long_lived'] as const) {
+      const { config, files } = render(cfg, NO_FEATURES, emptyModel({ backends: [backend('app', ['app.example.com'], [bare, tlsBare], { kind })] }), root);
+      for (const text of [config, ...files.values()]) assert.doesNotMatch(text, /\b(None|undefined|null|NaN)\b|\[object/);
+      const lines = serverLines(config);
+      assert.equal(lines[0], '  server bare 10.0.0.1:8080 weight 100');
+      assert.equal(lines[1], '  server tlsbare 10.0.0.2:8443 weight 100 ssl verify required ca-file @system-ca');
+    }
+  });
+
+  test('http_check without a path checks "/"', () => {
+    const { config } = render(cfg, NO_FEATURES, emptyModel({ backends: [backend('app', ['a.example.com'], [server('s1', '10.0.0.1', 80, { check: true })], { kind: 'http_check' })] }), root);
+    assert.match(config, /^ {2}option httpchk GET \/$/m);
+    assert.match(config, /^ {2}server s1 10\.0\.0\.1:80 check weight 100$/m);
+  });
+
+  test('every option renders where it should', () => {
+    const s = server('full', '10.0.0.9', 443, { check: true, backup: true, weight: 7, maxconn: 50, tls: true, tlsVerify: true, tlsCaFile: '/etc/ssl/ca.pem', tlsSni: 'api.example.com' });
+    const { config } = render(cfg, NO_FEATURES, emptyModel({ backends: [backend('app', ['a.example.com'], [s])] }), root);
+    assert.deepEqual(serverLines(config), [
+      '  server full 10.0.0.9:443 check backup weight 7 maxconn 50 ssl verify required ca-file /etc/ssl/ca.pem sni str(api.example.com) verifyhost api.example.com',
+    ]);
+  });
+
+  test('drain renders weight 0; maint renders disabled; TLS without verify is "verify none"', () => {
+    const { config } = render(
+      cfg,
+      NO_FEATURES,
+      emptyModel({ backends: [backend('app', ['a.example.com'], [server('d', '10.0.0.1', 80, { state: 'drain', weight: 50 }), server('m', '10.0.0.2', 80, { state: 'maint' }), server('t', '10.0.0.3', 443, { tls: true })])] }),
+      root,
+    );
+    assert.deepEqual(serverLines(config), ['  server d 10.0.0.1:80 weight 0', '  server m 10.0.0.2:80 weight 100 disabled', '  server t 10.0.0.3:443 weight 100 ssl verify none']);
+  });
+
+  test('IPv6 server addresses are bracketed; IPv4 and hostnames are not', () => {
+    assert.equal(serverAddress('2001:db8::1', 80), '[2001:db8::1]:80');
+    assert.equal(serverAddress('::1', 8080), '[::1]:8080');
+    assert.equal(serverAddress('10.0.0.1', 80), '10.0.0.1:80');
+    assert.equal(serverAddress('backend.example.com', 80), 'backend.example.com:80');
+    const { config } = render(cfg, NO_FEATURES, emptyModel({ backends: [backend('v6', ['v6.example.com'], [server('s1', '2001:db8::1', 80), server('s2', '::1', 8080)])] }), root);
+    assert.deepEqual(serverLines(config), ['  server s1 [2001:db8::1]:80 weight 100', '  server s2 [::1]:8080 weight 100']);
+  });
+
+  test('hostname servers use the system resolvers and a resolvers section exists only then', () => {
+    const withIp = render(cfg, NO_FEATURES, emptyModel({ backends: [backend('a', ['a.example.com'], [server('s1', '10.0.0.1', 80)])] }), root).config;
+    assert.doesNotMatch(withIp, /resolvers/);
+    const withName = render(cfg, NO_FEATURES, emptyModel({ backends: [backend('a', ['a.example.com'], [server('s1', 'backend.example.com', 80)])] }), root).config;
+    assert.match(withName, /^resolvers system$/m);
+    assert.deepEqual(serverLines(withName), ['  server s1 backend.example.com:80 weight 100 resolvers system init-addr libc,none']);
+  });
+});
+
+describe('maps and lists', () => {
+  const cfg = cfgFor('/var/lib/hm');
+  const root = '/var/lib/hm/gen';
+
+  test('wildcard map: longest suffix first; the apex is never matched by a wildcard entry', () => {
+    const model = emptyModel({
+      backends: [
+        backend('wild', ['*.example.com'], [server('s', '10.0.0.1', 80)]),
+        backend('deep', ['*.a.b.example.com', 'x.example.com'], [server('s', '10.0.0.2', 80)]),
+        backend('sub', ['*.sub.example.com'], [server('s', '10.0.0.3', 80)]),
+        backend('other', ['*.z.org', '*.aa.org'], [server('s', '10.0.0.4', 80)]),
+      ],
+    });
+    const text = render(cfg, NO_FEATURES, model, root).files.get(FILES.wildcardMap)!;
+    const keys = text.trimEnd().split('\n').map((l) => l.split(' ')[0]!);
+    assert.deepEqual(keys, ['.a.b.example.com', '.sub.example.com', '.example.com', '.aa.org', '.z.org']);
+    for (let i = 1; i < keys.length; i++) assert.ok(keys[i - 1]!.length >= keys[i]!.length, `${keys[i - 1]} before ${keys[i]}`);
+    // Each line is "<suffix> <backend>-backend".
+    assert.match(text, /^\.sub\.example\.com sub-backend$/m);
+    // map_end semantics: the most specific wildcard wins...
+    assert.equal(mapEnd(text, 'q.a.b.example.com'), 'deep-backend');
+    assert.equal(mapEnd(text, 'x.sub.example.com'), 'sub-backend');
+    assert.equal(mapEnd(text, 'www.example.com'), 'wild-backend');
+    // ...and no wildcard covers its apex (the key starts with ".", so "example.com" never ends with it).
+    for (const apex of ['example.com', 'z.org', 'aa.org']) assert.equal(mapEnd(text, apex), null, apex);
+    for (const k of keys) assert.ok(k.startsWith('.'), k);
+    // sub.example.com itself is covered by *.example.com, not by *.sub.example.com.
+    assert.equal(mapEnd(text, 'sub.example.com'), 'wild-backend');
+    // Exact names never go to the wildcard map.
+    assert.doesNotMatch(text, /^x\.example\.com/m);
+  });
+
+  test('hosts map is sorted and maps each exact name to its backend', () => {
+    const model = emptyModel({
+      backends: [
+        backend('zeta', ['zeta.example.com', 'alpha.example.com'], [server('s', '10.0.0.1', 80)]),
+        backend('mid', ['mid.example.com', '*.wild.example.com', 'b.example.com'], [server('s', '10.0.0.2', 80)]),
+      ],
+    });
+    const text = render(cfg, NO_FEATURES, model, root).files.get(FILES.hostsMap)!;
+    assert.equal(text, 'alpha.example.com zeta-backend\nb.example.com mid-backend\nmid.example.com mid-backend\nzeta.example.com zeta-backend\n');
+    const lines = text.trimEnd().split('\n');
+    assert.deepEqual(lines, [...lines].sort());
+  });
+
+  test('empty maps and lists are empty files', () => {
+    const { files } = render(cfg, NO_FEATURES, emptyModel(), root);
+    for (const rel of [FILES.hostsMap, FILES.wildcardMap, FILES.blockedMap, FILES.trustedMap, FILES.trustedSourceList, FILES.trustedProxiesList]) assert.equal(files.get(rel), '', rel);
+  });
+
+  test('blocked.map lines are "<ip> 1", sorted; list files are one entry per line', () => {
+    const { files } = render(cfg, NO_FEATURES, emptyModel({ blocked: ['2001:db8::/32', '10.0.0.0/8', '1.2.3.4'], trustedSource: ['192.0.2.1', '10.1.0.0/16'], trustedProxies: ['203.0.113.0/24'], trustedRealIp: ['198.51.100.7'] }), root);
+    assert.equal(files.get(FILES.blockedMap), '1.2.3.4 1\n10.0.0.0/8 1\n2001:db8::/32 1\n');
+    for (const l of files.get(FILES.blockedMap)!.trimEnd().split('\n')) assert.match(l, /^[0-9a-f.:/]+ 1$/);
+    assert.equal(files.get(FILES.trustedMap), '198.51.100.7 1\n');
+    assert.equal(files.get(FILES.trustedSourceList), '10.1.0.0/16\n192.0.2.1\n');
+    assert.equal(files.get(FILES.trustedProxiesList), '203.0.113.0/24\n');
+    assert.deepEqual(renderList('blocked', ['9.9.9.9', '1.1.1.1']), { rel: FILES.blockedMap, text: '1.1.1.1 1\n9.9.9.9 1\n' });
+    assert.deepEqual(renderList('trustedSource', []), { rel: FILES.trustedSourceList, text: '' });
+  });
+
+  test('local list holds the canonical configured ranges', () => {
+    const { files } = render(cfg, NO_FEATURES, emptyModel(), root);
+    assert.equal(files.get(FILES.localList), '10.0.0.0/8\n127.0.0.0/8\n172.16.0.0/12\n192.168.0.0/16\n::1\nfc00::/7\n');
+  });
+
+  test('every generated file is referenced from the config under root', () => {
+    const { config } = render(cfg, NO_FEATURES, emptyModel(), '/some/where');
+    for (const rel of Object.values(FILES)) assert.ok(config.includes(join('/some/where', rel)), rel);
+  });
+});
+
+describe('byte stability and snapshot', () => {
+  const cfg = cfgFor('/var/lib/haproxy-manager');
+  const root = cfg.paths.generatedDir;
+  const model = () =>
+    emptyModel({
+      backends: [
+        backend('one', ['b.example.com', 'a.example.com', '*.example.com'], [server('s1', '10.0.0.1', 80), server('s2', '2001:db8::2', 80, { tls: true })], { kind: 'http_check', healthCheckPath: '/hc' }),
+        backend('two', ['*.deep.example.com'], [server('s1', 'node.internal.example', 80, { state: 'drain' })], { kind: 'long_lived' }),
+      ],
+      blocked: ['1.2.3.4', '10.0.0.0/8'],
+      trustedProxies: ['203.0.113.0/24'],
+      acmePort: 8402,
+    });
+
+  test('same input twice gives byte-identical output, and the model is not mutated', () => {
+    const m = model();
+    const snapshot = structuredClone(m);
+    const a = render(cfg, ALL_FEATURES, m, root);
+    const b = render(cfg, ALL_FEATURES, m, root);
+    const c = render(cfg, ALL_FEATURES, model(), root);
+    assert.equal(a.config, b.config);
+    assert.equal(a.config, c.config);
+    assert.deepEqual([...a.files], [...b.files]);
+    assert.deepEqual([...a.files], [...c.files]);
+    assert.deepEqual(m, snapshot);
+  });
+
+  test('the order of list inputs does not change the output', () => {
+    const a = render(cfg, NO_FEATURES, emptyModel({ blocked: ['3.3.3.3', '1.1.1.1', '2.2.2.2'], backends: [backend('x', ['c.example.com', 'a.example.com'], [server('s', '10.0.0.1', 80)])] }), root);
+    const b = render(cfg, NO_FEATURES, emptyModel({ blocked: ['2.2.2.2', '3.3.3.3', '1.1.1.1'], backends: [backend('x', ['a.example.com', 'c.example.com'], [server('s', '10.0.0.1', 80)])] }), root);
+    assert.equal(a.config, b.config);
+    assert.deepEqual([...a.files], [...b.files]);
+  });
+
+  const GATED = [/^\s*# HTTP\/2 protection/, /^\s*tune\.h2\.fe\./, /^\s*stats-file /];
+  const ungated = (text: string) =>
+    text
+      .split('\n')
+      .filter((l) => !GATED.some((re) => re.test(l)))
+      .join('\n');
+
+  test('golden snapshot of the default empty-model render', () => {
+    const { config } = render(cfg, NO_FEATURES, emptyModel(), root);
+    if (process.env.UPDATE_GOLDEN === '1') {
+      mkdirSync(join(GOLDEN, '..'), { recursive: true });
+      writeFileSync(GOLDEN, config);
+    }
+    assert.ok(existsSync(GOLDEN), `missing ${GOLDEN} (UPDATE_GOLDEN=1 writes it)`);
+    assert.equal(config, readFileSync(GOLDEN, 'utf8'));
+  });
+
+  for (const features of [NO_FEATURES, { h2FrontendTunables: true, statsFile: false }, { h2FrontendTunables: false, statsFile: true }, ALL_FEATURES]) {
+    test(`features ${JSON.stringify(features)}: equal to the snapshot but for the gated lines`, () => {
+      const golden = readFileSync(GOLDEN, 'utf8');
+      const { config } = render(cfg, features, emptyModel(), root);
+      assert.equal(ungated(config), ungated(golden));
+      assert.equal(ungated(golden), golden, 'the snapshot (no features) has no gated lines');
+      const h2 = config.split('\n').filter((l) => /^\s*tune\.h2\.fe\./.test(l));
+      assert.deepEqual(h2, features.h2FrontendTunables ? ['  tune.h2.fe.max-total-streams 2000', '  tune.h2.fe.glitches-threshold 50'] : []);
+      const sf = config.split('\n').filter((l) => /^\s*stats-file /.test(l));
+      assert.deepEqual(sf, features.statsFile ? [`  stats-file ${join('/var/lib/haproxy-manager', 'haproxy-stats.dat')}`] : []);
+    });
+  }
+});
+
+describe('the cfg filter refuses values that could break a config line', () => {
+  const cfg = cfgFor('/var/lib/hm');
+  const root = '/var/lib/hm/gen';
+  const bad = ['bad name', 'bad\nname', 'bad#name', 'bad;name', 'bad"name', "bad'name", 'bad\\name', 'bad\tname', ''];
+  for (const v of bad) {
+    test(`server name ${JSON.stringify(v)}`, () => {
+      const m = emptyModel({ backends: [backend('app', ['a.example.com'], [server(v, '10.0.0.1', 80)])] });
+      assert.throws(() => render(cfg, NO_FEATURES, m, root), /refusing to render/);
+    });
+  }
+  test('backend name, health-check path, SNI, CA file and hostname address are filtered too', () => {
+    const s = server('ok', '10.0.0.1', 80);
+    const cases: Backend[] = [
+      backend('bad name', ['a.example.com'], [s]),
+      backend('app', ['a.example.com'], [s], { kind: 'http_check', healthCheckPath: '/a b' }),
+      backend('app', ['a.example.com'], [s], { kind: 'http_check', healthCheckPath: '/a#b' }),
+      backend('app', ['a.example.com'], [server('t', '10.0.0.1', 443, { tls: true, tlsVerify: true, tlsSni: 'a b' })]),
+      backend('app', ['a.example.com'], [server('t', '10.0.0.1', 443, { tls: true, tlsVerify: true, tlsCaFile: '/ca#x' })]),
+      backend('app', ['a.example.com'], [server('t', 'evil.example.com\n  bind :1', 80)]),
+    ];
+    for (const b of cases) assert.throws(() => render(cfg, NO_FEATURES, emptyModel({ backends: [b] }), root), /refusing to render/, JSON.stringify(b));
+  });
+  test('a root with a space is refused', () => {
+    assert.throws(() => render(cfg, NO_FEATURES, emptyModel(), '/tmp/has space'), /refusing to render/);
+  });
+});
+
+/** A model with 3 backends of each kind and every server variant. */
+function fullModel(): RenderModel {
+  const backends: Backend[] = [];
+  for (const kind of ['http_check', 'long_lived', 'default'] as const) {
+    for (let i = 1; i <= 3; i++) {
+      const n = `${kind.replace('_', '-')}${i}`;
+      backends.push(
+        backend(
+          n,
+          i === 1 ? [`${n}.example.com`, `*.${n}.example.com`] : [`${n}.example.com`],
+          [
+            server('plain', `10.1.${i}.1`, 8080, { check: true }),
+            server('v6', `2001:db8::${i}`, 8080, { check: i !== 2, weight: 10 + i }),
+            server('byname', `does-not-exist-${i}.invalid`, 8080, { check: true }),
+            server('draining', `10.1.${i}.2`, 8080, { state: 'drain', check: true }),
+            server('maint', `10.1.${i}.3`, 8080, { state: 'maint', check: true }),
+            server('tlsnoverify', `10.1.${i}.4`, 8443, { tls: true }),
+            server('tlsverify', `10.1.${i}.5`, 8443, { tls: true, tlsVerify: true, tlsSni: `${n}.internal.example`, check: true }),
+            server('tlsverifyca', `10.1.${i}.6`, 8443, { tls: true, tlsVerify: true, tlsCaFile: '/etc/ssl/certs/ca-certificates.crt', maxconn: 100 }),
+            server('spare', `10.1.${i}.7`, 8080, { backup: true, check: true }),
+          ],
+          { kind, healthCheckPath: kind === 'http_check' && i !== 3 ? `/health/${i}` : null, balance: (['roundrobin', 'leastconn', 'source'] as const)[i - 1]! },
+        ),
+      );
+    }
+  }
+  return emptyModel({
+    backends,
+    blocked: ['1.2.3.4', '10.0.0.0/8', '2001:db8::/32'],
+    trustedRealIp: ['192.0.2.10'],
+    trustedSource: ['192.0.2.0/24'],
+    trustedProxies: ['203.0.113.0/24', '2001:db8:ffff::/48'],
+    acmePort: 8402,
+  });
+}
+
+describe('rendered configs pass the real haproxy -c on both versions', () => {
+  const infos = new Map<string, HaproxyInfo>();
+  before(async () => {
+    for (const b of BINARIES) infos.set(b.bin, await detectHaproxy(b.bin));
+  });
+
+  test('feature detection: 2.6 has neither gated feature, 3.0 has both', () => {
+    assert.deepEqual(infos.get(BINARIES[0]!.bin)!.features, NO_FEATURES);
+    assert.deepEqual(infos.get(BINARIES[1]!.bin)!.features, ALL_FEATURES);
+  });
+
+  /** Renders with `yaml` settings and checks with `bin`; returns the check result. */
+  async function renderAndCheck(bin: string, model: RenderModel, yaml: string, opts: { certDir?: boolean } = {}) {
+    const info = infos.get(bin)!;
+    const dir = newDir('check');
+    const cfg = cfgFor(join(dir, 'state'), yaml);
+    mkdirSync(cfg.paths.stateDir, { recursive: true });
+    if (info.features.statsFile) writeFileSync(join(cfg.paths.stateDir, 'haproxy-stats.dat'), '');
+    let certDir: string | null = null;
+    if (opts.certDir) {
+      certDir = join(dir, 'certs');
+      mkdirSync(certDir);
+      const r = await exec('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(certDir, 'k.pem'), '-out', join(certDir, 'c.pem'), '-days', '2', '-subj', '/CN=test.example.com']);
+      assert.equal(r.code, 0, r.stderr);
+      writeFileSync(join(certDir, 'test.example.com.pem'), readFileSync(join(certDir, 'c.pem'), 'utf8') + readFileSync(join(certDir, 'k.pem'), 'utf8'));
+      rmSync(join(certDir, 'c.pem'));
+      rmSync(join(certDir, 'k.pem'));
+    }
+    const root = join(dir, 'generated');
+    const r = render(cfg, info.features, { ...model, certDir }, root);
+    const cfgFile = join(dir, 'haproxy.cfg');
+    writeRendered(r, root, cfgFile);
+    return { check: await haproxyCheck(bin, cfgFile), rendered: r };
+  }
+
+  const assertClean = (c: Awaited<ReturnType<typeof haproxyCheck>>) => {
+    assert.equal(c.code, 0, `haproxy -c failed:\n${c.stdout}\n${c.stderr}`);
+    assert.deepEqual(c.alerts, []);
+    assert.deepEqual(c.unexpectedWarnings, [], `unexpected warnings:\n${c.unexpectedWarnings.join('\n')}`);
+  };
+
+  for (const b of BINARIES) {
+    // With a log target, so the models are judged on their own warnings.
+    test(`${b.name}: empty model`, async () => {
+      const { check } = await renderAndCheck(b.bin, emptyModel(), 'haproxy:\n  log_target: stdout\n');
+      assertClean(check);
+      assert.deepEqual(check.warnings, []);
+    });
+
+    test(`${b.name}: empty model with the default settings (no log_target) gives no warnings`, async () => {
+      const { check } = await renderAndCheck(b.bin, emptyModel(), '');
+      assertClean(check);
+    });
+
+    test(`${b.name}: 9 backends of every kind, hostname/drain/maint/TLS servers, ACME and HTTPS`, async () => {
+      const { check, rendered } = await renderAndCheck(b.bin, fullModel(), 'haproxy:\n  log_target: udp://127.0.0.1:514\n  https_port: 8443\n', { certDir: true });
+      assertClean(check);
+      // The only warnings/notices allowed are the unresolvable hostnames (2.6 warns, 3.0 notices).
+      assert.ok(check.warnings.length <= 9, check.warnings.join('\n'));
+      assert.equal(serverLines(rendered.config).length, 9 * 9 + 1, 'one line per server, plus the ACME responder');
+      assert.match(rendered.config, /^backend hm-acme$/m);
+      assert.match(rendered.config, / ssl crt \S+ alpn h2,http\/1\.1$/m);
+    });
+
+    test(`${b.name}: every option, other settings (stats off, user-less, hard-stop-after, noreuseport)`, async () => {
+      const { check } = await renderAndCheck(b.bin, fullModel(), 'haproxy:\n  log_target: stderr\n  stats_port: null\n  hard_stop_after: 30s\n  noreuseport: true\n  xff_max_hops: 1\n');
+      assertClean(check);
+    });
+  }
+
+  test('haproxy-2.6: 10,000 domains and 10,000 blocked addresses', async () => {
+    const bin = BINARIES[0]!.bin;
+    const backends: Backend[] = Array.from({ length: 10_000 }, (_, i) =>
+      backend(`site${i}`, i % 10 === 0 ? [`site${i}.example.com`, `*.site${i}.example.com`] : [`site${i}.example.com`], [server('s1', `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, 8080)]),
+    );
+    const blocked = Array.from({ length: 10_000 }, (_, i) => (i % 2 ? `192.0.${(i >> 8) & 255}.${i & 255}` : `2001:db8:${i.toString(16)}::/48`));
+    const { check, rendered } = await renderAndCheck(bin, emptyModel({ backends, blocked }), 'haproxy:\n  log_target: stdout\n');
+    assertClean(check);
+    assert.equal(rendered.files.get(FILES.hostsMap)!.trimEnd().split('\n').length, 10_000);
+    assert.equal(rendered.files.get(FILES.wildcardMap)!.trimEnd().split('\n').length, 1_000);
+    // Every blocked entry is in the map file, none in the config.
+    const mapLines = rendered.files.get(FILES.blockedMap)!.trimEnd().split('\n');
+    assert.equal(mapLines.length, 10_000);
+    assert.equal(new Set(mapLines).size, 10_000);
+    for (const ip of blocked) assert.ok(!rendered.config.includes(ip + ' ') && !rendered.config.includes(ip + '\n'), `${ip} is inlined in the config`);
+    // The config does not depend on the blocked list at all.
+    const noBlocked = render(cfgFor(join(tmpRoot, 'x')), NO_FEATURES, emptyModel({ backends }), '/r');
+    const withBlocked = render(cfgFor(join(tmpRoot, 'x')), NO_FEATURES, emptyModel({ backends, blocked }), '/r');
+    assert.equal(withBlocked.config, noBlocked.config);
+    // No config line anywhere near the original's inlined ACL.
+    const longest = Math.max(...rendered.config.split('\n').map((l) => l.length));
+    assert.ok(longest < 1000, `longest config line is ${longest} characters`);
+  });
+});
+
+describe('routing with a real HAProxy: exact hosts, wildcards and apexes', () => {
+  const servers: http.Server[] = [];
+  const ports: Record<string, number> = {};
+  before(async () => {
+    for (const name of ['apex', 'wild', 'sub']) {
+      const s = http.createServer((req, res) => res.end(`backend=${name}`));
+      await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+      servers.push(s);
+      ports[name] = (s.address() as { port: number }).port;
+    }
+  });
+  after(async () => {
+    for (const s of servers) await new Promise((r) => s.close(r));
+  });
+
+  const get = (port: number, host: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, path: '/', headers: { host, connection: 'close' }, agent: false }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+
+  for (const b of BINARIES) {
+    test(`${b.name}: longest wildcard wins; an apex without its own entry gets the default page`, async () => {
+      const info = await detectHaproxy(b.bin);
+      const dir = newDir('route');
+      const httpPort = await freePort();
+      const cfg = cfgFor(join(dir, 'state'), `haproxy:\n  http_port: ${httpPort}\n  stats_port: null\n  log_target: stdout\n`);
+      mkdirSync(cfg.paths.runDir, { recursive: true });
+      if (info.features.statsFile) writeFileSync(join(cfg.paths.stateDir, 'haproxy-stats.dat'), '');
+      const model = emptyModel({
+        backends: [
+          backend('apex', ['example.com'], [server('s', '127.0.0.1', ports.apex!)]),
+          backend('wild', ['*.example.com', '*.nodomain.test'], [server('s', '127.0.0.1', ports.wild!)]),
+          backend('sub', ['*.sub.example.com'], [server('s', '127.0.0.1', ports.sub!)]),
+        ],
+      });
+      const root = join(dir, 'generated');
+      const cfgFile = join(dir, 'haproxy.cfg');
+      writeRendered(render(cfg, info.features, model, root), root, cfgFile);
+      const h = await startHaproxy(b.bin, cfgFile, { waitFor: [{ port: httpPort }] });
+      try {
+        assert.equal((await get(httpPort, 'example.com')).body, 'backend=apex');
+        assert.equal((await get(httpPort, 'EXAMPLE.com:80')).body, 'backend=apex');
+        assert.equal((await get(httpPort, 'www.example.com')).body, 'backend=wild');
+        assert.equal((await get(httpPort, 'sub.example.com')).body, 'backend=wild');
+        assert.equal((await get(httpPort, 'a.sub.example.com')).body, 'backend=sub');
+        assert.equal((await get(httpPort, 'a.b.sub.example.com')).body, 'backend=sub');
+        assert.equal((await get(httpPort, 'x.nodomain.test')).body, 'backend=wild');
+        // The apex of a wildcard-only domain is not matched by its wildcard.
+        const apex = await get(httpPort, 'nodomain.test');
+        assert.equal(apex.status, 200);
+        assert.match(apex.body, /Site not configured/);
+        // A name that merely ends in the suffix text without the dot is not matched either.
+        assert.match((await get(httpPort, 'badexample.com')).body, /Site not configured/);
+      } finally {
+        await h.stop();
+      }
+    });
+  }
+});
