@@ -14,7 +14,11 @@
  *      address (runtime map), against a block that goes live by a full reload
  *      (GET /api/regenerate); again with 10,000 entries in the blocked map.
  *   3. requests dropped while 20 forced reloads run back to back under load
- *      (wrk -c 50, or a Node keep-alive pool when wrk is missing).
+ *      (wrk -c 50, or a Node keep-alive pool when wrk is missing), with a
+ *      prober measuring any outage in time and a count of supervisor restarts.
+ *
+ * Timings are wall-clock on a shared machine: the load average is printed at
+ * the start and the end so a noisy run can be told from a slow daemon.
  *
  * Environment knobs (all optional): BENCH_VERSIONS=2.6,3.0 to pick versions,
  * BENCH_LOAD=node to use the Node load generator instead of wrk.
@@ -22,14 +26,15 @@
 import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { HAPROXIES, startBackend, startTestDaemon, domainBody, sleep, type Backend, type TestDaemon } from '../../test/helpers/harness.js';
 import { upsertDomain, type DomainInput } from '../../src/storage/domains.js';
 import { blocked } from '../../src/storage/ip-lists.js';
 import { loadModel } from '../../src/haproxy/model.js';
-import { render, FILES } from '../../src/haproxy/render.js';
+import { render, renderList, FILES } from '../../src/haproxy/render.js';
 import { detectHaproxy } from '../../src/haproxy/version.js';
-import { parseListDump, parseShowProc } from '../../src/haproxy/runtime.js';
+import { parseListDump, parseShowProc, socketClient } from '../../src/haproxy/runtime.js';
 import { describe } from '../../src/errors.js';
 
 // ---------------------------------------------------------------------------
@@ -51,6 +56,7 @@ const TOTAL_DEADLINE_MS = 9 * 60_000;
 const t = () => performance.now();
 const ms = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '-' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
 const int = (v: number) => v.toLocaleString('en-US');
+const loadAvg = () => `${loadavg().map((x) => x.toFixed(2)).join(' ')} (${availableParallelism()} cores)`;
 
 function quantile(xs: number[], q: number): number {
   if (xs.length === 0) return NaN;
@@ -96,12 +102,21 @@ const watchdog = setTimeout(() => {
 watchdog.unref();
 process.once('SIGINT', () => void stopAll().finally(() => process.exit(130)));
 
+/** Supervisor restarts of HAProxy seen in a daemon's log (kept across log trimming). */
+const restartsTrimmed = new WeakMap<TestDaemon, number>();
+const isRestart = (l: string) => /HAProxy is not running; restarting it/.test(l);
+function restarts(td: TestDaemon): number {
+  return (restartsTrimmed.get(td) ?? 0) + td.logs.filter(isRestart).length;
+}
+
 /** Backends' `seen` and the daemon's in-memory log grow per request: keep them short. */
-function trimmer(be: Backend[], td: () => TestDaemon | null) {
+function trimmer(be: Backend[], td: TestDaemon) {
   const i = setInterval(() => {
     for (const b of be) b.seen.length = 0;
-    const d = td();
-    if (d && d.logs.length > 5000) d.logs.splice(0, d.logs.length - 1000);
+    if (td.logs.length > 20_000) {
+      const gone = td.logs.splice(0, td.logs.length - 5_000);
+      restartsTrimmed.set(td, (restartsTrimmed.get(td) ?? 0) + gone.filter(isRestart).length);
+    }
   }, 250);
   i.unref();
   return () => clearInterval(i);
@@ -115,6 +130,13 @@ function logTail(td: TestDaemon, n = 25): string {
     .map((l) => `      ${l.slice(0, 300)}`)
     .join('\n');
 }
+
+/**
+ * The harness daemon (supervisor every 500ms, as the tests run it), with the
+ * shipped command timeout (30s) instead of the harness's 10s so 10,000-domain
+ * checks and reloads are measured, not cut off.
+ */
+const startBench = (bin: string) => startTestDaemon(bin, { config: { haproxy: { command_timeout: '30s' } } });
 
 // ---------------------------------------------------------------------------
 function domainInput(i: number, port: number): DomainInput {
@@ -163,6 +185,8 @@ interface SizeRow {
   regenerate: number[];
   cfgBytes: number;
   routed: string;
+  /** One more reload with the master socket polled: its time and the longest span the master did not answer. */
+  masterGap: { ms: number; gapMs: number; polls: number } | null;
 }
 
 interface BlockRow {
@@ -192,22 +216,51 @@ interface VersionResult {
   sizes: SizeRow[];
   apiAdd: { ms: number; status: number } | null;
   blocks: BlockRow[];
-  showMap: { entries: number; ms: number[] }[];
+  showMap: BlockCost[];
   regenBlocked10k: number | null;
   baseline: LoadResult | null;
-  underReload: LoadResult | null;
-  loadReloadMs: number[];
-  reloadFailures: number;
-  workersAfter: number | null;
+  /** Reloads under load (one run; a list so variants can be added). */
+  loadRuns: LoadRun[];
+  /** Supervisor restarts of HAProxy during phases 1 and 2 (expected 0). */
+  cleanRestarts: number;
   notes: string[];
+}
+
+interface BlockCost {
+  entries: number;
+  /** `show map` round trip, its parse, the database list and the map file render (ms each). */
+  showMap: number[];
+  parse: number[];
+  dbList: number[];
+  mapFile: number[];
+}
+
+interface Availability {
+  probes: number;
+  failed: number;
+  /** Longest span from a failed probe to the next one that passed. */
+  longestOutageMs: number;
+}
+
+interface LoadRun {
+  label: string;
+  load: LoadResult;
+  reloadMs: number[];
+  failures: number;
+  /** Reloads that ended in "HAProxy did not confirm the reload" or similar, with their time. */
+  failedMs: number[];
+  restarts: number;
+  workersAfter: number | null;
+  errors: string[];
+  availability: Availability | null;
 }
 
 // ---------------------------------------------------------------------------
 // Phase 1: render + check + reload by number of domains.
 async function phaseDomains(bin: string, r: VersionResult): Promise<void> {
   const be = await startBackend('bench');
-  const td = track(await startTestDaemon(bin));
-  const stopTrim = trimmer([be], () => td);
+  const td = track(await startBench(bin));
+  const stopTrim = trimmer([be], td);
   try {
     const { daemon } = td;
     const info = await detectHaproxy(bin);
@@ -222,7 +275,7 @@ async function phaseDomains(bin: string, r: VersionResult): Promise<void> {
           for (let i = have; i < n; i++) upsertDomain(daemon.db.writer, domainInput(i, be.port));
         })();
       });
-      const row: SizeRow = { domains: n, insertMs: t() - t0, model: [], render: [], check: [], reload: [], regenerate: [], cfgBytes: 0, routed: '' };
+      const row: SizeRow = { domains: n, insertMs: t() - t0, model: [], render: [], check: [], reload: [], regenerate: [], cfgBytes: 0, routed: '', masterGap: null };
       have = n;
       const reps = n >= 10_000 ? 2 : 3;
       const deadline = Date.now() + PHASE_DEADLINE_MS;
@@ -250,6 +303,7 @@ async function phaseDomains(bin: string, r: VersionResult): Promise<void> {
         await daemon.applier.lock.run(() => daemon.control.reload());
         row.reload.push(t() - a);
       }
+      row.masterGap = await masterGap(td, () => daemon.applier.lock.run(() => daemon.control.reload()));
       row.cfgBytes = readFileSync(daemon.cfg.paths.configPath).length;
       // Correctness sanity (not timed): first and last domain route to the backend.
       const first = await td.get('d0.bench.test');
@@ -262,6 +316,7 @@ async function phaseDomains(bin: string, r: VersionResult): Promise<void> {
     const res = await td.api('POST', '/api/domain', domainBody('api-add.bench.test', 'benchapi', [be.port]));
     r.apiAdd = { ms: t() - a, status: res.status };
     if (res.status !== 201) r.notes.push(`POST /api/domain at ${int(have)} domains answered ${res.status}: ${res.body.slice(0, 200)}`);
+    r.cleanRestarts += restarts(td);
   } catch (e) {
     throw new Error(`${describe(e)}\n    daemon log tail:\n${logTail(td)}`);
   } finally {
@@ -335,17 +390,68 @@ async function blockReload(td: TestDaemon, host: string, addrs: string[], label:
   return row;
 }
 
-async function timeShowMap(td: TestDaemon, reps: number): Promise<{ ms: number[]; entries: number }> {
+/** What one runtime block costs besides the socket round trips, at the current map size. */
+async function blockCost(td: TestDaemon, reps: number): Promise<BlockCost> {
   const path = `${td.daemon.cfg.paths.generatedDir}/${FILES.blockedMap}`;
-  const out: number[] = [];
-  let entries = 0;
+  const c: BlockCost = { entries: 0, showMap: [], parse: [], dbList: [], mapFile: [] };
   for (let k = 0; k < reps; k++) {
     const a = t();
     const reply = await td.daemon.control.stats.send(`show map ${path}`);
-    out.push(t() - a);
-    entries = parseListDump(reply).length;
+    const b = t();
+    c.entries = parseListDump(reply).length;
+    const d = t();
+    const rows = blocked.list(td.daemon.db.reader);
+    const e = t();
+    renderList('blocked', rows.map((x) => x.ip_address));
+    const f = t();
+    c.showMap.push(b - a);
+    c.parse.push(d - b);
+    c.dbList.push(e - d);
+    c.mapFile.push(f - e);
   }
-  return { ms: out, entries };
+  return c;
+}
+
+/**
+ * Runs `fn` (a reload) while polling `show proc` on the master socket with a
+ * client of our own, as the supervisor does; returns the longest span in which
+ * the master did not answer: the window in which a supervisor check would
+ * take HAProxy for dead (process.ts skips its checks while a reload runs).
+ */
+async function masterGap(td: TestDaemon, fn: () => Promise<unknown>): Promise<{ ms: number; gapMs: number; polls: number }> {
+  const client = socketClient(td.daemon.cfg.paths.masterSocket, 2000);
+  const marks: { at: number; ok: boolean }[] = [];
+  let done = false;
+  const poller = (async () => {
+    for (let i = 0; i < 5000 && !done; i++) {
+      const at = t();
+      let ok = false;
+      try {
+        ok = parseShowProc(await client.send('show proc', { timeoutMs: 2000 })) !== null;
+      } catch {
+        ok = false;
+      }
+      marks.push({ at, ok });
+      await sleep(5);
+    }
+  })();
+  const a = t();
+  await fn();
+  const took = t() - a;
+  await sleep(50);
+  done = true;
+  await poller;
+  let gap = 0;
+  let from: number | null = null;
+  for (const m of marks) {
+    if (!m.ok && from === null) from = m.at;
+    if (m.ok && from !== null) {
+      gap = Math.max(gap, m.at - from);
+      from = null;
+    }
+  }
+  if (from !== null) gap = Math.max(gap, t() - from);
+  return { ms: took, gapMs: gap, polls: marks.length };
 }
 
 const addrRange = (from: number, n: number) => Array.from({ length: n }, (_, i) => `127.0.0.${from + i}`);
@@ -444,12 +550,74 @@ function startNodeLoad(port: number, host: string, maxSeconds: number): Load {
   };
 }
 
+/** A prober beside the load: one fresh-connection request at a time, every ~10ms, to measure outages in time. */
+function startAvailability(port: number, host: string): { stop(): Promise<Availability> } {
+  const marks: { at: number; ok: boolean }[] = [];
+  let stop = false;
+  const loop = (async () => {
+    for (let i = 0; i < 50_000 && !stop; i++) {
+      const at = t();
+      const s = await probe(port, host, '127.0.0.250');
+      marks.push({ at, ok: s === 200 });
+      await sleep(10);
+    }
+  })();
+  return {
+    async stop() {
+      stop = true;
+      await Promise.race([loop, sleep(5000)]);
+      let longest = 0;
+      let from: number | null = null;
+      for (const m of marks) {
+        if (!m.ok && from === null) from = m.at;
+        if (m.ok && from !== null) {
+          longest = Math.max(longest, m.at - from);
+          from = null;
+        }
+      }
+      if (from !== null) longest = Math.max(longest, t() - from);
+      return { probes: marks.length, failed: marks.filter((m) => !m.ok).length, longestOutageMs: longest };
+    },
+  };
+}
+
 const startLoad = (port: number, host: string, maxSeconds: number): Load => (haveWrk ? startWrk(port, host, maxSeconds) : startNodeLoad(port, host, maxSeconds));
+
+/** LOAD_RELOADS forced reloads (regenerate) back to back while the load generator runs; bounded by `budgetMs`. */
+async function reloadsUnderLoad(td: TestDaemon, host: string, label: string, budgetMs: number): Promise<LoadRun> {
+  const run: LoadRun = { label, load: parseWrk('', 'none'), reloadMs: [], failures: 0, failedMs: [], restarts: 0, workersAfter: null, errors: [], availability: null };
+  const before = restarts(td);
+  const load = startLoad(td.httpPort, host, Math.ceil(budgetMs / 1000) + 40);
+  const avail = startAvailability(td.httpPort, host);
+  try {
+    await sleep(1000);
+    const deadline = Date.now() + budgetMs;
+    for (let k = 0; k < LOAD_RELOADS && Date.now() < deadline; k++) {
+      const a = t();
+      try {
+        await td.daemon.applier.regenerate('bench', true);
+        run.reloadMs.push(t() - a);
+      } catch (e) {
+        run.failures++;
+        run.failedMs.push(t() - a);
+        if (run.errors.length < 3) run.errors.push(`reload ${k + 1}: ${describe(e).split('\n')[0]!.slice(0, 160)}`);
+      }
+    }
+    await sleep(1000);
+  } finally {
+    run.availability = await avail.stop();
+    run.load = await load.stop();
+  }
+  run.restarts = restarts(td) - before;
+  const proc = parseShowProc(await td.daemon.control.master.send('show proc').catch(() => ''));
+  run.workersAfter = proc ? proc.workers.length : null;
+  return run;
+}
 
 async function phaseBlocksAndLoad(bin: string, r: VersionResult): Promise<void> {
   const be = await startBackend('bench');
-  const td = track(await startTestDaemon(bin));
-  const stopTrim = trimmer([be], () => td);
+  const td = track(await startBench(bin));
+  const stopTrim = trimmer([be], td);
   const host = 'load.bench.test';
   try {
     const { daemon } = td;
@@ -457,8 +625,8 @@ async function phaseBlocksAndLoad(bin: string, r: VersionResult): Promise<void> 
     if (add.status !== 201) throw new Error(`could not add ${host}: ${add.status} ${add.body.slice(0, 200)}`);
 
     progress(`${r.name}: ${RUNTIME_BLOCKS} runtime blocks`);
-    const sm0 = await timeShowMap(td, 5);
-    r.showMap.push({ entries: sm0.entries, ms: sm0.ms });
+    const sm0 = await blockCost(td, 5);
+    r.showMap.push(sm0);
     r.blocks.push(await blockRuntime(td, host, addrRange(10, RUNTIME_BLOCKS), `runtime map, ${sm0.entries} entries before`));
     progress(`${r.name}: ${RELOAD_BLOCKS} reload blocks`);
     r.blocks.push(await blockReload(td, host, addrRange(70, RELOAD_BLOCKS), 'full reload (GET /api/regenerate)'));
@@ -469,23 +637,7 @@ async function phaseBlocksAndLoad(bin: string, r: VersionResult): Promise<void> 
     await sleep(BASELINE_SECONDS * 1000 + 200);
     r.baseline = await base.stop();
     progress(`${r.name}: ${LOAD_RELOADS} forced reloads under load`);
-    const load = startLoad(td.httpPort, host, 60);
-    await sleep(1000);
-    const deadline = Date.now() + 45_000;
-    for (let k = 0; k < LOAD_RELOADS && Date.now() < deadline; k++) {
-      const a = t();
-      try {
-        await daemon.applier.regenerate('bench', true);
-        r.loadReloadMs.push(t() - a);
-      } catch (e) {
-        r.reloadFailures++;
-        r.notes.push(`reload ${k + 1} under load failed: ${describe(e).slice(0, 200)}`);
-      }
-    }
-    await sleep(1000);
-    r.underReload = await load.stop();
-    const proc = parseShowProc(await daemon.control.master.send('show proc').catch(() => ''));
-    r.workersAfter = proc ? proc.workers.length : null;
+    r.loadRuns.push(await reloadsUnderLoad(td, host, 'supervisor every 500ms', 45_000));
 
     // Phase 2 again with a big blocked map.
     progress(`${r.name}: ${int(BIG_BLOCKED)} blocked entries`);
@@ -499,12 +651,13 @@ async function phaseBlocksAndLoad(bin: string, r: VersionResult): Promise<void> 
     const a = t();
     await daemon.applier.regenerate('bench', true);
     r.regenBlocked10k = t() - a;
-    const sm = await timeShowMap(td, 5);
-    r.showMap.push({ entries: sm.entries, ms: sm.ms });
+    const sm = await blockCost(td, 5);
+    r.showMap.push(sm);
     progress(`${r.name}: ${RUNTIME_BLOCKS_10K} runtime blocks with ${int(sm.entries)} entries`);
     r.blocks.push(await blockRuntime(td, host, addrRange(130, RUNTIME_BLOCKS_10K), `runtime map, ${int(sm.entries)} entries before`));
     progress(`${r.name}: ${RELOAD_BLOCKS_10K} reload blocks with ${int(sm.entries)} entries`);
     r.blocks.push(await blockReload(td, host, addrRange(190, RELOAD_BLOCKS_10K), `full reload, ${int(sm.entries)} entries before`));
+    r.cleanRestarts += restarts(td);
   } catch (e) {
     throw new Error(`${describe(e)}\n    daemon log tail:\n${logTail(td)}`);
   } finally {
@@ -534,7 +687,7 @@ function printVersion(r: VersionResult): void {
   console.log('\n1. Config apply by number of domains (ms; median of reps, [min-max] for regenerate)');
   console.log(
     table(
-      ['domains', 'db insert', 'model', 'render', 'haproxy -c', 'reload', 'regenerate(force)', 'reps', 'cfg KiB', 'routing'],
+      ['domains', 'db insert', 'model', 'render', 'haproxy -c', 'reload', 'regenerate(force)', 'reps', 'cfg KiB', 'master CLI silent', 'routing'],
       r.sizes.map((s) => [
         int(s.domains),
         ms(s.insertMs),
@@ -545,11 +698,13 @@ function printVersion(r: VersionResult): void {
         `${ms(median(s.regenerate))} [${ms(min(s.regenerate))}-${ms(max(s.regenerate))}]`,
         s.regenerate.length,
         (s.cfgBytes / 1024).toFixed(0),
+        s.masterGap ? `${ms(s.masterGap.gapMs)} of ${ms(s.masterGap.ms)}` : '-',
         s.routed,
       ]),
     ),
   );
-  console.log('  (regenerate = model+render twice (staging, live) + write + haproxy -c + reload + verify + keep LKG)');
+  console.log('  (regenerate = model+render twice (staging, live) + write + haproxy -c + reload + verify + keep LKG;');
+  console.log('   master CLI silent = longest span `show proc` went unanswered during one reload, a window the supervisor must not act in)');
   if (r.apiAdd) console.log(`  POST /api/domain with ${int(DOMAIN_SIZES[DOMAIN_SIZES.length - 1]!)} domains present: ${ms(r.apiAdd.ms)} ms (HTTP ${r.apiAdd.status})`);
 
   console.log('\n2. Block round trip: change request -> first 403 from that source address (ms)');
@@ -560,19 +715,43 @@ function printVersion(r: VersionResult): void {
     ),
   );
   console.log('  (runtime: POST /api/blocked-ips; full reload: row inserted + GET /api/regenerate; extra probes = requests that still passed after the API answered)');
-  for (const s of r.showMap) console.log(`  show map (blocked, ${int(s.entries)} entries): median ${ms(median(s.ms))} ms, max ${ms(max(s.ms))} ms; each runtime block sends it twice`);
+  for (const c of r.showMap) {
+    console.log(
+      `  runtime block work at ${int(c.entries)} map entries (medians): show map ${ms(median(c.showMap))} ms + parse ${ms(median(c.parse))} ms, twice per block (before, after); ` +
+        `db list ${ms(median(c.dbList))} ms + map file render ${ms(median(c.mapFile))} ms, once; the file is then written twice (live, LKG)`,
+    );
+  }
   if (r.regenBlocked10k !== null) console.log(`  regenerate(force) with ${int(BIG_BLOCKED)} blocked entries: ${ms(r.regenBlocked10k)} ms`);
 
-  console.log(`\n3. Reloads under load (${r.baseline?.tool ?? '-'}, ${LOAD_CONNECTIONS} keep-alive connections)`);
+  console.log(`\n3. Reloads under load (${r.baseline?.tool ?? '-'}, ${LOAD_CONNECTIONS} keep-alive connections, ${LOAD_RELOADS} forced reloads back to back = regenerate(force))`);
   console.log(
     table(['run', 'seconds', 'requests', 'req/s', 'non-2xx', 'socket errors', 'connect/read/write/timeout'], [
       loadRow('baseline, no reloads', r.baseline),
-      loadRow(`${r.loadReloadMs.length} forced reloads back to back`, r.underReload),
+      ...r.loadRuns.map((x) => loadRow(`${x.reloadMs.length + x.failures} reloads, ${x.label}`, x.load)),
     ]),
   );
   console.log(
-    `  reload (regenerate force) under load: median ${ms(median(r.loadReloadMs))} ms, p95 ${ms(p95(r.loadReloadMs))} ms, max ${ms(max(r.loadReloadMs))} ms; failures ${r.reloadFailures}; workers alive after: ${r.workersAfter ?? '-'}`,
+    table(
+      ['reloads', 'ok', 'reload med', 'p95', 'max', 'failed', 'failed after (ms)', 'HAProxy killed+restarted', 'workers after', 'probes failed', 'longest outage ms'],
+      r.loadRuns.map((x) => [
+        x.label,
+        x.reloadMs.length,
+        ms(median(x.reloadMs)),
+        ms(p95(x.reloadMs)),
+        ms(max(x.reloadMs)),
+        x.failures,
+        x.failedMs.map((v) => ms(v)).join(',') || '-',
+        x.restarts,
+        x.workersAfter ?? '-',
+        x.availability ? `${x.availability.failed}/${x.availability.probes}` : '-',
+        x.availability ? ms(x.availability.longestOutageMs) : '-',
+      ]),
+    ),
   );
+  console.log('  (read errors: HAProxy closed a keep-alive connection with a request in flight; socket errors while HAProxy is down count wrk reconnect');
+  console.log('   attempts, not users; probes: a fresh connection every ~10ms beside the load, giving the outage in time)');
+  for (const x of r.loadRuns) for (const e of x.errors) console.log(`  ${x.label}: ${e}`);
+  console.log(`  supervisor restarts of HAProxy during sections 1 and 2: ${r.cleanRestarts} (expected 0)`);
   for (const n of r.notes) console.log(`  note: ${n}`);
 }
 
@@ -591,14 +770,27 @@ function printSummary(results: VersionResult[]): void {
     const s = r.sizes.at(-1);
     return s ? `${ms(median(s.render))} / ${ms(median(s.check))} / ${ms(median(s.reload))}` : '-';
   });
+  add(`master CLI silent during a reload, ${int(big)} domains, ms`, (r) => {
+    const g = r.sizes.at(-1)?.masterGap;
+    return g ? ms(g.gapMs) : '-';
+  });
   add(`POST /api/domain at ${int(big)} domains, ms`, (r) => (r.apiAdd ? ms(r.apiAdd.ms) : '-'));
   for (let i = 0; i < 4; i++) {
     const label = results[0]?.blocks[i]?.label ?? '';
     add(`block ${label}: med / p95 ms`, (r) => (r.blocks[i] ? `${ms(median(r.blocks[i]!.roundTrip))} / ${ms(p95(r.blocks[i]!.roundTrip))}` : '-'));
   }
-  add(`requests under ${LOAD_RELOADS} reloads`, (r) => (r.underReload ? int(r.underReload.requests) : '-'));
-  add(`  dropped (non-2xx + socket errors), target 0`, (r) => (r.underReload ? int(dropped(r.underReload)) : '-'));
-  add(`  dropped in baseline without reloads`, (r) => (r.baseline ? int(dropped(r.baseline)) : '-'));
+  add(`dropped requests, baseline without reloads`, (r) => (r.baseline ? `${int(dropped(r.baseline))} of ${int(r.baseline.requests)}` : '-'));
+  for (let i = 0; i < Math.max(0, ...results.map((r) => r.loadRuns.length)); i++) {
+    const label = results[0]?.loadRuns[i]?.label ?? '';
+    add(`dropped under ${LOAD_RELOADS} reloads, ${label} (target 0)`, (r) => {
+      const x = r.loadRuns[i];
+      return x ? `${int(dropped(x.load))} of ${int(x.load.requests)}` : '-';
+    });
+    add(`  reloads failed / HAProxy killed by supervisor / longest outage ms`, (r) => {
+      const x = r.loadRuns[i];
+      return x ? `${x.failures} / ${x.restarts} / ${x.availability ? ms(x.availability.longestOutageMs) : '-'}` : '-';
+    });
+  }
   console.log(table(['', ...results.map((r) => `${r.name} (${r.version})`)], rows));
 
   const findings: string[] = [];
@@ -608,15 +800,44 @@ function printSummary(results: VersionResult[]): void {
     if (b0 && b10 && median(b10.roundTrip) > 3 * median(b0.roundTrip)) {
       const sm = r.showMap.at(-1);
       findings.push(
-        `${r.name}: a runtime block takes ${ms(median(b10.roundTrip))} ms with ${int(sm?.entries ?? 0)} map entries vs ${ms(median(b0.roundTrip))} ms with none; ` +
-          `setListEntry reads the whole map back twice (show map: ${ms(median(sm?.ms ?? []))} ms each) and the map file is rewritten twice (live + LKG).`,
+        `${r.name}: a runtime block takes ${ms(median(b10.roundTrip))} ms (p95 ${ms(p95(b10.roundTrip))}) with ${int(sm?.entries ?? 0)} map entries vs ${ms(median(b0.roundTrip))} ms with none; ` +
+          `per block: 2 x (show map ${ms(median(sm?.showMap ?? []))} ms + parse ${ms(median(sm?.parse ?? []))} ms) read-back, db list ${ms(median(sm?.dbList ?? []))} ms, map file render ${ms(median(sm?.mapFile ?? []))} ms, 2 file writes.`,
       );
     }
-    const d = dropped(r.underReload);
-    if (d > 0) findings.push(`${r.name}: ${int(d)} of ${int(r.underReload?.requests ?? 0)} requests failed during ${r.loadReloadMs.length} reloads (baseline: ${int(dropped(r.baseline))}).`);
+    for (const x of r.loadRuns) {
+      const d = dropped(x.load);
+      if (d > 0) {
+        findings.push(
+          `${r.name}: ${int(d)} of ${int(x.load.requests)} requests failed during ${x.reloadMs.length + x.failures} reloads (${x.load.readErr} read errors: keep-alive connections closed by the ` +
+            `old worker with a request in flight; baseline without reloads: ${int(dropped(r.baseline))}). HAProxy's soft-stop closes idle keep-alive connections at once unless \`option idle-close-on-response\` is set.`,
+        );
+      }
+      if (x.restarts > 0 || x.failures > 0) {
+        findings.push(
+          `${r.name}, ${x.label}: the supervisor SIGKILLed and restarted HAProxy ${x.restarts} time(s) during reloads; ${x.failures} reload(s) failed ` +
+            `(after ${x.failedMs.map((v) => ms(v)).join(', ')} ms) and were rolled back although the config was valid.`,
+        );
+      }
+    }
     for (const b of r.blocks) {
       if (b.failed) findings.push(`${r.name}: ${b.failed} block(s) "${b.label}" never showed a 403 within ${PROBE_DEADLINE_MS} ms or failed.`);
       if (b.fallbacks) findings.push(`${r.name}: ${b.fallbacks} runtime block(s) fell back to a reload.`);
+    }
+    const gaps = r.sizes.filter((s) => s.masterGap && s.masterGap.gapMs > 0).map((s) => `${ms(s.masterGap!.gapMs)} ms at ${int(s.domains)} domains`);
+    const killed = r.cleanRestarts + r.loadRuns.reduce((n, x) => n + x.restarts, 0);
+    if (killed > 0) {
+      findings.push(
+        `${r.name}: the supervisor restarted HAProxy ${killed} time(s) while reloads ran; during a reload the master CLI does not answer \`show proc\` for ${gaps.join(', ') || '-'}, ` +
+          `and a supervisor check in that window takes HAProxy for dead.`,
+      );
+    }
+    const bigRow = r.sizes.at(-1);
+    if (bigRow && bigRow.regenerate.length) {
+      const twice = 2 * (median(bigRow.model) + median(bigRow.render));
+      findings.push(
+        `${r.name}: at ${int(bigRow.domains)} domains a regenerate takes ${ms(median(bigRow.regenerate))} ms; stage() loads the model and renders twice (staging and live roots), ` +
+          `~${ms(twice)} ms of it, besides haproxy -c ${ms(median(bigRow.check))} ms and reload ${ms(median(bigRow.reload))} ms.`,
+      );
     }
     for (const s of r.sizes) if (s.routed !== 'ok') findings.push(`${r.name}: routing check at ${int(s.domains)} domains ${s.routed}.`);
   }
@@ -624,13 +845,13 @@ function printSummary(results: VersionResult[]): void {
     console.log('\nFindings:');
     for (const f of findings) console.log(`  - ${f}`);
   } else console.log('\nFindings: none beyond the figures above.');
-  console.log(`\nTotal benchmark time: ${elapsed()}`);
+  console.log(`\nTotal benchmark time: ${elapsed()}; load average now ${loadAvg()}`);
 }
 
 async function main(): Promise<void> {
   const want = process.env.BENCH_VERSIONS?.split(',').map((s) => s.trim());
   const versions = HAPROXIES.filter((h) => !want || want.some((w) => h.name.endsWith(w)));
-  console.log(`haproxy-manager core benchmark: ${versions.map((v) => v.name).join(', ')}; load generator: ${haveWrk ? 'wrk' : 'node keep-alive pool'}; node ${process.version}`);
+  console.log(`haproxy-manager core benchmark: ${versions.map((v) => v.name).join(', ')}; load generator: ${haveWrk ? 'wrk' : 'node keep-alive pool'}; node ${process.version}; load average ${loadAvg()}`);
   const results: VersionResult[] = [];
   for (const h of versions) {
     const r: VersionResult = {
@@ -642,10 +863,8 @@ async function main(): Promise<void> {
       showMap: [],
       regenBlocked10k: null,
       baseline: null,
-      underReload: null,
-      loadReloadMs: [],
-      reloadFailures: 0,
-      workersAfter: null,
+      loadRuns: [],
+      cleanRestarts: 0,
       notes: [],
     };
     results.push(r);

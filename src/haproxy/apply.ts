@@ -128,12 +128,14 @@ export function createApplier(deps: ApplierDeps) {
     const dir = cfg.paths.stagingDir;
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true, mode: 0o750 });
-    const staged = renderFor(join(dir, 'files'));
-    for (const [rel, text] of staged.files) writeFileAtomic(join(dir, 'files', rel), text);
+    const stagedRoot = join(dir, 'files');
+    const staged = renderFor(stagedRoot);
+    for (const [rel, text] of staged.files) writeFileAtomic(join(stagedRoot, rel), text);
     writeFileAtomic(join(dir, 'haproxy.cfg'), staged.config);
     ensureStatsFile();
     await check(join(dir, 'haproxy.cfg'));
-    return renderFor(cfg.paths.generatedDir);
+    // The live config differs from the checked one only by the files' root: render once, swap the root.
+    return { config: staged.config.split(`${stagedRoot}/`).join(`${cfg.paths.generatedDir}/`), files: staged.files };
   };
 
   const ensureStatsFile = () => {
