@@ -7,23 +7,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HAPROXIES, startTestDaemon, startBackend, domainBody, freePort, httpRequest, waitFor } from './helpers/harness.js';
+import { HAPROXIES, startTestDaemon, startBackend, domainBody, freePort, httpRequest, waitFor, mastersFor } from './helpers/harness.js';
 import { parseShowProc, socketClient } from '../src/haproxy/runtime.js';
-
-function mastersFor(socket: string): number {
-  const procs = execFileSync('ps', ['-eo', 'pid=,ppid=,args='])
-    .toString()
-    .split('\n')
-    .filter((l) => l.includes(`-S ${socket}`))
-    .map((l) => l.trim().split(/\s+/).slice(0, 2).map(Number) as [number, number]);
-  const pids = new Set(procs.map((p) => p[0]));
-  return procs.filter((p) => !pids.has(p[1])).length;
-}
 
 for (const h of HAPROXIES) {
   test(`${h.name}: a reload that fails after the check passed puts the last-known-good config back`, async () => {

@@ -6,8 +6,7 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { HAPROXIES, startTestDaemon, startBackend, domainBody, waitFor, type TestDaemon, type Backend } from './helpers/harness.js';
+import { HAPROXIES, startTestDaemon, startBackend, domainBody, waitFor, mastersFor, type TestDaemon, type Backend } from './helpers/harness.js';
 import { parseShowProc } from '../src/haproxy/runtime.js';
 
 async function reloads(t: TestDaemon): Promise<number> {
@@ -239,13 +238,7 @@ for (const h of HAPROXIES) {
       assert.ok(back, 'HAProxy came back');
       assert.ok(down || back, 'health reflected the outage or recovered first');
       assert.equal((await t.get('rl.test')).status, 200);
-      // Masters are the matching processes whose parent is not itself a match (workers are the master's children).
-      const procs = execFileSync('ps', ['-eo', 'pid=,ppid=,args=']).toString().split('\n')
-        .filter((l) => l.includes(`-S ${t.daemon.cfg.paths.masterSocket}`))
-        .map((l) => l.trim().split(/\s+/).slice(0, 2).map(Number) as [number, number]);
-      const pids = new Set(procs.map((p) => p[0]));
-      const masters = procs.filter((p) => !pids.has(p[1]));
-      assert.equal(masters.length, 1, `masters: ${JSON.stringify(masters)}`);
+      assert.equal(mastersFor(t.daemon.cfg.paths.masterSocket), 1, 'one master');
       assert.ok(t.logs.some((l) => /HAProxy master exited|not running; restarting/.test(l)));
     });
   });

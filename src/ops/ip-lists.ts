@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { Applier } from '../haproxy/apply.js';
+import type { HaproxyControl } from '../haproxy/process.js';
 import { FILES, renderList } from '../haproxy/render.js';
 import { parseListDump, setListEntry } from '../haproxy/runtime.js';
 import { AppError } from '../errors.js';
@@ -107,8 +108,23 @@ export async function syncBlocked(ops: Ops, actor: string) {
   });
 }
 
+/** Where a trusted address lives: the real-IP map or the source ACL list, its file and its runtime command. */
+function trustedTarget(ops: Ops, scope: TrustedIp['scope']) {
+  const kind = scope === 'real_ip' ? ('trustedRealIp' as const) : ('trustedSource' as const);
+  return {
+    files(db: Db) {
+      const f = renderList(kind, trusted.list(db).filter((t) => t.scope === scope).map((t) => t.ip_address));
+      return new Map([[f.rel, f.text]]);
+    },
+    set: (control: HaproxyControl, ip: string, present: boolean) =>
+      scope === 'real_ip'
+        ? setListEntry(control.stats, 'map', mapPath(ops.cfg, FILES.trustedMap), ip, present)
+        : setListEntry(control.stats, 'acl', mapPath(ops.cfg, FILES.trustedSourceList), ip, present),
+  };
+}
+
 export async function trustIp(ops: Ops, actor: string, ip: string, scope: TrustedIp['scope'], note: string | null) {
-  const kind = scope === 'real_ip' ? 'trustedRealIp' : 'trustedSource';
+  const target = trustedTarget(ops, scope);
   return ops.applier.runtimeChange({
     actor,
     action: 'trusted_ip.add',
@@ -118,19 +134,13 @@ export async function trustIp(ops: Ops, actor: string, ip: string, scope: Truste
       if (trusted.get(db, ip, scope)) throw new AppError('conflict', `${ip} is already trusted (${scope})`, { field: 'ip_address' });
       return trusted.insert(db, ip, scope, note);
     },
-    files: (db) => {
-      const f = renderList(kind, trusted.list(db).filter((t) => t.scope === scope).map((t) => t.ip_address));
-      return new Map([[f.rel, f.text]]);
-    },
-    runtime: (control) =>
-      scope === 'real_ip'
-        ? setListEntry(control.stats, 'map', mapPath(ops.cfg, FILES.trustedMap), ip, true)
-        : setListEntry(control.stats, 'acl', mapPath(ops.cfg, FILES.trustedSourceList), ip, true),
+    files: target.files,
+    runtime: (control) => target.set(control, ip, true),
   });
 }
 
 export async function untrustIp(ops: Ops, actor: string, ip: string, scope: TrustedIp['scope']) {
-  const kind = scope === 'real_ip' ? 'trustedRealIp' : 'trustedSource';
+  const target = trustedTarget(ops, scope);
   return ops.applier.runtimeChange({
     actor,
     action: 'trusted_ip.remove',
@@ -140,14 +150,8 @@ export async function untrustIp(ops: Ops, actor: string, ip: string, scope: Trus
       if (!trusted.remove(db, ip, scope)) throw new AppError('not_found', `${ip} is not trusted (${scope})`, { field: 'ip_address' });
       return true;
     },
-    files: (db) => {
-      const f = renderList(kind, trusted.list(db).filter((t) => t.scope === scope).map((t) => t.ip_address));
-      return new Map([[f.rel, f.text]]);
-    },
-    runtime: (control) =>
-      scope === 'real_ip'
-        ? setListEntry(control.stats, 'map', mapPath(ops.cfg, FILES.trustedMap), ip, false)
-        : setListEntry(control.stats, 'acl', mapPath(ops.cfg, FILES.trustedSourceList), ip, false),
+    files: target.files,
+    runtime: (control) => target.set(control, ip, false),
   });
 }
 

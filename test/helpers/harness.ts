@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createNetServer } from 'node:net';
 import http from 'node:http';
+import { execFileSync } from 'node:child_process';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
@@ -208,4 +209,15 @@ export async function waitFor(fn: () => Promise<boolean> | boolean, ms = 10_000,
 /** A domain body in the original API's shape. */
 export function domainBody(domain: string, backend: string, ports: number[], extra: Record<string, unknown> = {}) {
   return { domain, backend_name: backend, servers: ports.map((p, i) => ({ name: `s${i + 1}`, address: '127.0.0.1', port: p, check: false })), ...extra };
+}
+
+/** How many HAProxy masters serve `socket`: the matching processes whose parent is not itself a match (workers are the master's children). */
+export function mastersFor(socket: string): number {
+  const procs = execFileSync('ps', ['-eo', 'pid=,ppid=,args='])
+    .toString()
+    .split('\n')
+    .filter((l) => l.includes(`-S ${socket}`))
+    .map((l) => l.trim().split(/\s+/).slice(0, 2).map(Number) as [number, number]);
+  const pids = new Set(procs.map((p) => p[0]));
+  return procs.filter((p) => !pids.has(p[1])).length;
 }

@@ -10,13 +10,9 @@ import { dirname, join } from 'node:path';
 import type { Rendered } from '../../src/haproxy/render.js';
 import type { Backend, Server } from '../../src/storage/domains.js';
 
-export const BINARIES: { name: string; bin: string }[] = [
-  { name: 'haproxy-2.6', bin: '/usr/sbin/haproxy' },
-  { name: 'haproxy-3.0', bin: process.env.HAPROXY30_BIN ?? '/opt/haproxy-3.0/usr/sbin/haproxy' },
-];
-for (const b of BINARIES) {
-  if (!existsSync(b.bin)) throw new Error(`${b.name} is not installed at ${b.bin}`);
-}
+/** The same two binaries as the integration harness (which fails loudly when one is missing). */
+import { sleep } from '../helpers/harness.js';
+export { HAPROXIES as BINARIES, freePort, sleep } from '../helpers/harness.js';
 
 export interface ExecResult {
   code: number | null;
@@ -72,18 +68,6 @@ export async function haproxyCheck(bin: string, cfgFile: string): Promise<CheckR
     alerts: lines.filter((l) => /\[ALERT\]/.test(l)),
   };
 }
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Resolves once a unix socket or TCP port accepts connections. */
 export async function waitConnectable(target: { path: string } | { port: number; host?: string }, timeoutMs = 10_000): Promise<void> {
