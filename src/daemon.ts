@@ -17,6 +17,10 @@ import { clearExpired } from './ops/ip-lists.js';
 import { blocked } from './storage/ip-lists.js';
 import { describe } from './errors.js';
 import type { Db } from './storage/db.js';
+import { startResponder } from './certs/responder.js';
+import { createAcme } from './certs/acme.js';
+import { createCertService, type CertService } from './certs/service.js';
+import { scheduleRenewal } from './certs/renewal.js';
 
 export interface Daemon {
   cfg: Config;
@@ -24,6 +28,7 @@ export interface Daemon {
   applier: Applier;
   control: HaproxyControl;
   db: { writer: Db; reader: Db };
+  certs: CertService;
   /** The API's bound port (useful when configured as 0). */
   apiPort: number;
   stop(opts?: { leaveHaproxyRunning?: boolean }): Promise<void>;
@@ -40,8 +45,13 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
 
   const db = openDatabase(cfg.paths.database);
   const control = createControl(cfg, log.child({ unit: 'haproxy' }));
-  const applier = createApplier({ cfg, db: db.writer, log: log.child({ unit: 'apply' }), control, info, extra: () => ({ acmePort: null, certDir: null }) });
+  const applier = createApplier({ cfg, db: db.writer, log: log.child({ unit: 'apply' }), control, info });
   const ops = { cfg, applier };
+
+  const responder = await startResponder(cfg.acme.challenge_port);
+  const acme = createAcme({ cfg, log: log.child({ unit: 'acme' }), responder });
+  const certs = createCertService({ cfg, log: log.child({ unit: 'certs' }), db: db.writer, reader: db.reader, applier, acme });
+  await certs.ensureSelfSigned();
 
   const prep = await applier.prepareStart();
   if (!prep.fromDatabase) log.warn('HAProxy runs the last-known-good configuration until the database renders a valid one', { error: prep.error });
@@ -67,8 +77,9 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
   };
   await expireJob();
   const task = cron.schedule(cfg.blocks.expiry_schedule, () => void expireJob(), { noOverlap: true });
+  const renewal = scheduleRenewal(cfg, log.child({ unit: 'renewal' }), certs);
 
-  const app = createApp({ cfg, reader: db.reader, applier, control, info, log, ops });
+  const app = createApp({ cfg, reader: db.reader, applier, control, info, log, ops, certs });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(cfg.api.port, cfg.api.listen, () => resolve(s));
     s.on('error', reject);
@@ -85,18 +96,21 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
     applier,
     control,
     db,
+    certs,
     apiPort,
     async stop(o = {}) {
       if (stopped) return;
       stopped = true;
       log.info('haproxy-manager stopping');
       await task.stop();
+      await renewal.stop();
       await new Promise<void>((r) => {
         server.close(() => r());
         server.closeAllConnections();
       });
       await applier.lock.run(() => undefined);
       await control.stop({ leaveRunning: o.leaveHaproxyRunning ?? false });
+      await responder.close();
       db.reader.close();
       if (db.writer !== db.reader) db.writer.close();
       log.info('haproxy-manager stopped');

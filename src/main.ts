@@ -96,7 +96,7 @@ program
     const cfg = load(o.config);
     const info = await detectHaproxy(cfg.haproxy.binary);
     const db = openDatabase(cfg.paths.database);
-    const r = render(cfg, info.features, loadModel(db.reader, { acmePort: null, certDir: null }), cfg.paths.generatedDir);
+    const r = render(cfg, info.features, loadModel(db.reader, cfg), cfg.paths.generatedDir);
     process.stdout.write(r.config);
   });
 

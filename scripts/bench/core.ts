@@ -265,7 +265,6 @@ async function phaseDomains(bin: string, r: VersionResult): Promise<void> {
     const { daemon } = td;
     const info = await detectHaproxy(bin);
     r.version = info.version;
-    const extra = { acmePort: null, certDir: null };
     let have = 0;
     for (const n of DOMAIN_SIZES) {
       progress(`${r.name}: ${int(n)} domains`);
@@ -286,7 +285,7 @@ async function phaseDomains(bin: string, r: VersionResult): Promise<void> {
       }
       for (let k = 0; k < reps && Date.now() < deadline; k++) {
         const a = t();
-        const model = loadModel(daemon.db.reader, extra);
+        const model = loadModel(daemon.db.reader, daemon.cfg);
         const b = t();
         render(daemon.cfg, info.features, model, daemon.cfg.paths.generatedDir);
         const c = t();

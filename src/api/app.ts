@@ -17,6 +17,7 @@ import { trustedRoutes } from './routes/trusted.js';
 import { serverRoutes } from './routes/servers.js';
 import { securityRoutes } from './routes/security.js';
 import { auditRoutes } from './routes/audit.js';
+import { certificateRoutes } from './routes/certificates.js';
 
 export function createApp(d: ApiDeps): Koa {
   const app = new Koa({ proxy: false });
@@ -50,6 +51,7 @@ export function createApp(d: ApiDeps): Koa {
   serverRoutes(router, d);
   securityRoutes(router, d);
   auditRoutes(router, d);
+  certificateRoutes(router, d);
   app.use(router.routes());
   app.use(router.allowedMethods());
   app.use((ctx) => {

@@ -6,6 +6,7 @@ import type { HaproxyControl } from '../haproxy/process.js';
 import type { HaproxyInfo } from '../haproxy/version.js';
 import type { Logger } from '../log.js';
 import type { Ops } from '../ops/ip-lists.js';
+import type { CertService } from '../certs/service.js';
 import { validationError } from '../errors.js';
 
 export interface ApiDeps {
@@ -16,6 +17,7 @@ export interface ApiDeps {
   info: HaproxyInfo;
   log: Logger;
   ops: Ops;
+  certs: CertService;
 }
 
 /** The audit identity of a request: who made the change. */

@@ -53,13 +53,13 @@ export async function checkConfigIo(cfg: Config): Promise<CheckReport> {
           ? (() => {
               const db = openDatabase(cfg.paths.database);
               try {
-                return loadModel(db.reader, { acmePort: null, certDir: null });
+                return loadModel(db.reader, cfg);
               } finally {
                 db.reader.close();
                 db.writer.close();
               }
             })()
-          : { backends: [], blocked: [], trustedRealIp: [], trustedSource: [], trustedProxies: [], acmePort: null, certDir: null };
+          : { backends: [], blocked: [], trustedRealIp: [], trustedSource: [], trustedProxies: [], acmePort: cfg.acme.challenge_port, crtList: null };
         const r = render(cfg, info.features, model, join(tmp, 'files'));
         for (const [rel, text] of r.files) {
           mkdirSync(dirname(join(tmp, 'files', rel)), { recursive: true });

@@ -117,6 +117,9 @@ export function resolveConfig(cfg: ParsedConfig, source: string | null, env: Nod
       masterSocket: abs(cfg.haproxy.master_socket ?? (managed ? join(runDir, 'haproxy-master.sock') : '/run/haproxy-master.sock')),
       statsSocket: abs(cfg.haproxy.stats_socket ?? (managed ? join(runDir, 'haproxy.sock') : '/run/haproxy/admin.sock')),
       pidFile: join(runDir, 'haproxy.pid'),
+      certDir: join(dirname(configPath), 'certs'),
+      certBackupDir: join(stateDir, 'cert-backups'),
+      acmeDir: join(stateDir, 'acme'),
     },
   };
 }

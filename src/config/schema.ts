@@ -136,6 +136,34 @@ const blocks = z
   })
   .prefault({});
 
+const acme = z
+  .strictObject({
+    /** "letsencrypt", "letsencrypt-staging", or any ACME directory URL. */
+    directory: z.union([z.enum(['letsencrypt', 'letsencrypt-staging']), z.url({ protocol: /^https?$/ })]).default('letsencrypt'),
+    /** Contact email given to the CA (expiry notices). */
+    email: z.email().nullable().default(null),
+    /** External Account Binding, for CAs that need it; the HMAC key is read from a file (mode 0600). */
+    eab: z.strictObject({ kid: z.string().min(1).max(200), hmac_key_file: z.string().min(1) }).nullable().default(null),
+    /** Key type of issued certificates. */
+    key_type: z.enum(['ecdsa-p256', 'rsa-2048', 'rsa-4096']).default('ecdsa-p256'),
+    /** Loopback port of the HTTP-01 responder HAProxy routes /.well-known/acme-challenge/ to. */
+    challenge_port: port.default(8688),
+    /** A CA bundle to trust for the ACME server's own TLS (a private CA); null for the system's. */
+    ca_file: z.string().min(1).nullable().default(null),
+    /** DNS-01 hook for wildcards: run as `<hook> set <record> <value>` and `<hook> clear <record> <value>`. */
+    dns_hook: z.string().min(1).nullable().default(null),
+    /** Wait after the DNS hook before asking the CA to validate. */
+    dns_propagation_wait: duration.default('0s'),
+    /** node-cron schedule of the renewal check (twice a day), plus a random delay up to renew_jitter. */
+    renew_schedule: z.string().default('17 3,15 * * *'),
+    renew_jitter: duration.default('30m'),
+    /** Timeout of each ACME request and of the whole validation wait. */
+    timeout: duration.default('90s'),
+    /** Retries of a failed renewal start at this delay and double up to a day. */
+    retry_base: duration.default('15m'),
+  })
+  .prefault({});
+
 const log = z
   .strictObject({
     level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -152,6 +180,7 @@ export const configSchema = z.strictObject({
   api,
   network,
   blocks,
+  acme,
   log,
 });
 
@@ -172,6 +201,12 @@ export interface Config extends ParsedConfig {
     masterSocket: string;
     statsSocket: string;
     pidFile: string;
+    /** Combined PEM files HAProxy loads (crt-list). */
+    certDir: string;
+    /** Previous versions of replaced certificates. */
+    certBackupDir: string;
+    /** The ACME account key and state. */
+    acmeDir: string;
   };
   /** The API key, from the environment or a credential file; never from the YAML alone. */
   apiKey: string | null;

@@ -90,7 +90,6 @@ export interface ApplierDeps {
   log: Logger;
   control: HaproxyControl;
   info: HaproxyInfo;
-  extra: () => { acmePort: number | null; certDir: string | null };
 }
 
 export class HaproxyCheckError extends AppError {
@@ -115,7 +114,7 @@ export function createApplier(deps: ApplierDeps) {
   const lkgPath = (rel: string) => join(cfg.paths.lkgDir, 'files', rel);
   const lkgConfig = join(cfg.paths.lkgDir, 'haproxy.cfg');
 
-  const renderFor = (root: string): Rendered => render(cfg, info.features, loadModel(db, deps.extra()), root);
+  const renderFor = (root: string): Rendered => render(cfg, info.features, loadModel(db, cfg), root);
 
   /** `haproxy -c` on a file; throws HaproxyCheckError with HAProxy's own text. */
   const check = async (file: string): Promise<void> => {

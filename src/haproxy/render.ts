@@ -29,8 +29,8 @@ export interface RenderModel {
   trustedProxies: string[];
   /** Loopback port of the daemon's ACME challenge responder; null for no ACME route. */
   acmePort: number | null;
-  /** Directory of certificates for the HTTPS listener; null for no HTTPS listener. */
-  certDir: string | null;
+  /** Combined PEM files for the HTTPS listener, the default (served without SNI) first; null for no HTTPS listener. */
+  crtList: string[] | null;
 }
 
 /** Relative names of the generated files under the generated directory. */
@@ -44,6 +44,7 @@ export const FILES = {
   localList: 'lists/local.list',
   defaultPage: 'pages/default.html',
   blockedPage: 'pages/blocked.html',
+  crtList: 'certs.crtlist',
 } as const;
 export type FileKey = keyof typeof FILES;
 
@@ -134,7 +135,7 @@ export function render(cfg: Config, features: HaproxyFeatures, model: RenderMode
     })),
     needsResolver: model.backends.some((b) => b.servers.some((s) => parseIp(s.address) === null)),
     acmePort: model.acmePort,
-    certDir: model.certDir,
+    https: model.crtList !== null && model.crtList.length > 0 && h.https_port !== null,
     xffHops: Array.from({ length: h.xff_max_hops }, (_, i) => i + 1),
     logTarget: h.log_target === null ? null : h.log_target.replace(/^udp:\/\//, ''),
   };
@@ -149,6 +150,8 @@ export function render(cfg: Config, features: HaproxyFeatures, model: RenderMode
   files.set(FILES.localList, listFile(cfg.network.local_ranges.map((r) => parseIp(r)!.text)));
   files.set(FILES.defaultPage, pageEnv.render('pages/default.html.njk', { page: h.default_page }));
   files.set(FILES.blockedPage, pageEnv.render('pages/blocked.html.njk', {}));
+  // Order matters: HAProxy serves the first certificate to clients that send no SNI.
+  files.set(FILES.crtList, model.crtList && model.crtList.length ? model.crtList.map(safeEntry).join('\n') + '\n' : '');
   return { config, files };
 }
 

@@ -160,6 +160,7 @@ export async function startTestDaemon(bin: string, opts: TestDaemonOptions = {})
       command_timeout: '10s',
     },
     api: { listen: '127.0.0.1', port: 0 },
+    acme: { challenge_port: await freePort() },
   };
   if (opts.haproxyYaml) settings = deepMerge(settings, { haproxy: parseYaml(opts.haproxyYaml.replace(/^ {2}/gm, '')) as Record<string, unknown> });
   if (opts.yaml) settings = deepMerge(settings, (parseYaml(opts.yaml) ?? {}) as Record<string, unknown>);

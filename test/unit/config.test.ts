@@ -80,6 +80,9 @@ describe('parseConfig: defaults', () => {
       masterSocket: '/etc/hm/var/run/haproxy-master.sock',
       statsSocket: '/etc/hm/var/run/haproxy.sock',
       pidFile: '/etc/hm/var/run/haproxy.pid',
+      certDir: '/etc/hm/var/haproxy/certs',
+      certBackupDir: '/etc/hm/var/cert-backups',
+      acmeDir: '/etc/hm/var/acme',
     });
   });
 
@@ -90,6 +93,7 @@ describe('parseConfig: defaults', () => {
     assert.equal(c.paths.masterSocket, '/run/haproxy-master.sock');
     assert.equal(c.paths.statsSocket, '/run/haproxy/admin.sock');
     assert.equal(c.paths.database, '/var/lib/hm/haproxy-manager.db');
+    assert.equal(c.paths.certDir, '/etc/haproxy/certs');
   });
 
   test('explicit paths win; relative ones are relative to the config file', () => {

@@ -31,7 +31,7 @@ const newDir = (tag: string) => {
 };
 
 function emptyModel(extra: Partial<RenderModel> = {}): RenderModel {
-  return { backends: [], blocked: [], trustedRealIp: [], trustedSource: [], trustedProxies: [], acmePort: null, certDir: null, ...extra };
+  return { backends: [], blocked: [], trustedRealIp: [], trustedSource: [], trustedProxies: [], acmePort: null, crtList: null, ...extra };
 }
 
 function cfgFor(stateDir: string, yaml = ''): Config {
@@ -185,7 +185,9 @@ describe('maps and lists', () => {
 
   test('every generated file is referenced from the config under root', () => {
     const { config } = render(cfg, NO_FEATURES, emptyModel(), '/some/where');
-    for (const rel of Object.values(FILES)) assert.ok(config.includes(join('/some/where', rel)), rel);
+    // The crt-list is referenced only when there is an HTTPS listener.
+    for (const rel of Object.values(FILES).filter((f) => f !== FILES.crtList)) assert.ok(config.includes(join('/some/where', rel)), rel);
+    assert.ok(!config.includes(FILES.crtList));
   });
 });
 
@@ -336,6 +338,7 @@ describe('rendered configs pass the real haproxy -c on both versions', () => {
     mkdirSync(cfg.paths.stateDir, { recursive: true });
     if (info.features.statsFile) writeFileSync(join(cfg.paths.stateDir, 'haproxy-stats.dat'), '');
     let certDir: string | null = null;
+    let crtList: string[] | null = null;
     if (opts.certDir) {
       certDir = join(dir, 'certs');
       mkdirSync(certDir);
@@ -344,9 +347,10 @@ describe('rendered configs pass the real haproxy -c on both versions', () => {
       writeFileSync(join(certDir, 'test.example.com.pem'), readFileSync(join(certDir, 'c.pem'), 'utf8') + readFileSync(join(certDir, 'k.pem'), 'utf8'));
       rmSync(join(certDir, 'c.pem'));
       rmSync(join(certDir, 'k.pem'));
+      crtList = [join(certDir, 'test.example.com.pem')];
     }
     const root = join(dir, 'generated');
-    const r = render(cfg, info.features, { ...model, certDir }, root);
+    const r = render(cfg, info.features, { ...model, crtList }, root);
     const cfgFile = join(dir, 'haproxy.cfg');
     writeRendered(r, root, cfgFile);
     return { check: await haproxyCheck(bin, cfgFile), rendered: r };
@@ -378,7 +382,7 @@ describe('rendered configs pass the real haproxy -c on both versions', () => {
       assert.ok(check.warnings.length <= 9, check.warnings.join('\n'));
       assert.equal(serverLines(rendered.config).length, 9 * 9 + 1, 'one line per server, plus the ACME responder');
       assert.match(rendered.config, /^backend hm-acme$/m);
-      assert.match(rendered.config, / ssl crt \S+ alpn h2,http\/1\.1$/m);
+      assert.match(rendered.config, / ssl crt-list \S+ alpn h2,http\/1\.1$/m);
     });
 
     test(`${b.name}: every option, other settings (stats off, user-less, hard-stop-after, noreuseport)`, async () => {

@@ -10,7 +10,11 @@ import { validationError } from '../../errors.js';
 
 export function domainRoutes(r: Router, d: ApiDeps): void {
   r.get('/api/domains', (ctx) => {
-    ctx.body = listDomains(d.reader);
+    // ssl_enabled / ssl_cert_path are derived from the certificates that cover each domain, never stored twice.
+    ctx.body = listDomains(d.reader).map((row) => {
+      const c = d.certs.find(row.domain);
+      return { ...row, ssl_enabled: c !== null, ssl_cert_path: c?.file ?? null };
+    });
   });
 
   r.post('/api/domain', async (ctx) => {
@@ -31,7 +35,8 @@ export function domainRoutes(r: Router, d: ApiDeps): void {
     if (raw === undefined) throw validationError('domain', 'is required');
     const domain = normalizeHostname(raw, 'domain', { allowWildcard: true });
     const { apply } = await removeDomain(d.ops, actorOf(ctx), domain);
-    ctx.body = { status: 'success', message: `domain ${domain} removed`, reloaded: apply.reloaded };
+    const certificatesRemoved = await d.certs.pruneFor(domain, actorOf(ctx));
+    ctx.body = { status: 'success', message: `domain ${domain} removed`, reloaded: apply.reloaded, certificates_removed: certificatesRemoved };
   });
 }
 

@@ -1,0 +1,234 @@
+/**
+ * ACME issuance with acme-client: one order for a set of names, solved by
+ * HTTP-01 (through HAProxy to the daemon's responder) or DNS-01 (an operator
+ * hook, or a person setting the TXT record by hand between two API calls).
+ *
+ * Contract:
+ * - The account key is created once, kept at <state>/acme/account.key (0600)
+ *   and reused; the account is registered with the contact email and, when
+ *   configured, External Account Binding.
+ * - Every challenge answer set up is removed again, whatever happens.
+ * - Errors are AppError('acme') with a message an operator can act on; the
+ *   library's bare TLS/connection failures are wrapped with the directory URL.
+ */
+import acme from 'acme-client';
+import https from 'node:https';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import { AppError, describe } from '../errors.js';
+import { writeFileAtomic } from '../util/files.js';
+import { durationMs } from '../util/duration.js';
+import { run } from '../haproxy/exec.js';
+import type { Responder } from './responder.js';
+
+export type ChallengeKind = 'http-01' | 'dns-01';
+
+export interface Issued {
+  chain: string;
+  key: string;
+  orderUrl: string;
+}
+
+/** A DNS-01 order waiting for a person to publish TXT records (the original's two-step API). */
+export interface PendingManual {
+  names: string[];
+  records: { name: string; value: string }[];
+  complete(): Promise<Issued>;
+  cancel(): Promise<void>;
+}
+
+export function directoryUrl(cfg: Config): string {
+  const d = cfg.acme.directory;
+  if (d === 'letsencrypt') return acme.directory.letsencrypt.production;
+  if (d === 'letsencrypt-staging') return acme.directory.letsencrypt.staging;
+  return d;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Turns acme-client's errors into messages that say what failed and where. */
+export function acmeError(e: unknown, cfg: Config, what: string): AppError {
+  if (e instanceof AppError) return e;
+  const msg = describe(e);
+  const err = e as { code?: string; response?: { status?: number; headers?: Record<string, string> } };
+  let text = msg;
+  if (e instanceof TypeError && /reading 'config'|Cannot read properties/.test(msg)) {
+    text = `cannot reach the ACME server at ${directoryUrl(cfg)} (connection or TLS failure)`;
+  } else if (err.code && /^E[A-Z]+/.test(err.code)) {
+    text = `cannot reach the ACME server at ${directoryUrl(cfg)}: ${err.code}`;
+  }
+  const retryAfter = err.response?.headers?.['retry-after'];
+  return new AppError('acme', `${what}: ${text}`, { cause: e, ...(retryAfter ? { detail: { retry_after: retryAfter } } : {}) });
+}
+
+export interface AcmeDeps {
+  cfg: Config;
+  log: Logger;
+  responder: Responder;
+}
+
+export function createAcme(deps: AcmeDeps) {
+  const { cfg, log } = deps;
+  const timeoutMs = durationMs(cfg.acme.timeout);
+  let clientPromise: Promise<acme.Client> | null = null;
+
+  if (cfg.acme.ca_file) {
+    acme.axios.defaults.httpsAgent = new https.Agent({ ca: readFileSync(cfg.acme.ca_file) });
+  }
+  acme.axios.defaults.timeout = timeoutMs;
+  // acme-client retries server errors and 429s itself, honouring Retry-After; keep that short so a
+  // CA that is down fails the request in seconds (the renewal schedule retries later with backoff).
+  const settings = (acme.axios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number; retryDefaultDelay: number } }).acmeSettings;
+  settings.retryMaxAttempts = 3;
+  settings.retryDefaultDelay = 2;
+
+  const accountKey = async (): Promise<Buffer> => {
+    const file = join(cfg.paths.acmeDir, 'account.key');
+    if (existsSync(file)) return readFileSync(file);
+    mkdirSync(cfg.paths.acmeDir, { recursive: true, mode: 0o700 });
+    const key = await acme.crypto.createPrivateEcdsaKey('P-256');
+    writeFileAtomic(file, key, 0o600);
+    log.info('ACME account key created', { file });
+    return key;
+  };
+
+  const client = (): Promise<acme.Client> => {
+    clientPromise ??= (async () => {
+      const eab = cfg.acme.eab ? { kid: cfg.acme.eab.kid, hmacKey: readFileSync(cfg.acme.eab.hmac_key_file, 'utf8').trim() } : undefined;
+      const c = new acme.Client({
+        directoryUrl: directoryUrl(cfg),
+        accountKey: await accountKey(),
+        backoffAttempts: 20,
+        backoffMin: 200,
+        backoffMax: 5000,
+        ...(eab ? { externalAccountBinding: eab } : {}),
+      });
+      await c.createAccount({ termsOfServiceAgreed: true, ...(cfg.acme.email ? { contact: [`mailto:${cfg.acme.email}`] } : {}) });
+      log.info('ACME account ready', { directory: directoryUrl(cfg), account: c.getAccountUrl() });
+      return c;
+    })().catch((e) => {
+      clientPromise = null;
+      throw acmeError(e, cfg, 'ACME account');
+    });
+    return clientPromise;
+  };
+
+  const newKey = async (): Promise<Buffer> => {
+    switch (cfg.acme.key_type) {
+      case 'rsa-2048':
+        return acme.crypto.createPrivateRsaKey(2048);
+      case 'rsa-4096':
+        return acme.crypto.createPrivateRsaKey(4096);
+      default:
+        return acme.crypto.createPrivateEcdsaKey('P-256');
+    }
+  };
+
+  const dnsRecord = (authz: acme.Authorization) => `_acme-challenge.${authz.identifier.value}`;
+
+  const runHook = async (action: 'set' | 'clear', record: string, value: string) => {
+    const hook = cfg.acme.dns_hook;
+    if (!hook) throw new AppError('acme', 'no DNS hook is configured (acme.dns_hook); use the two-step DNS challenge API instead');
+    const r = await run(hook, [action, record, value], { timeoutMs });
+    if (r.code !== 0 || r.timedOut) {
+      throw new AppError('acme', `the DNS hook failed to ${action} ${record}: ${r.timedOut ? 'timed out' : (r.stderr || r.stdout).trim().slice(0, 500) || `exit ${r.code}`}`);
+    }
+  };
+
+  /** Creates the order and its authorizations; returns what is needed to answer and finish it. */
+  const openOrder = async (names: string[]) => {
+    const c = await client();
+    const order = await c.createOrder({ identifiers: names.map((n) => ({ type: 'dns', value: n })) }).catch((e) => {
+      throw acmeError(e, cfg, `order for ${names.join(', ')}`);
+    });
+    const authzs = await c.getAuthorizations(order).catch((e) => {
+      throw acmeError(e, cfg, 'authorizations');
+    });
+    return { c, order, authzs };
+  };
+
+  const finish = async (c: acme.Client, order: acme.Order, names: string[]): Promise<Issued> => {
+    const key = await newKey();
+    const [, csr] = await acme.crypto.createCsr({ commonName: names[0]!, altNames: names }, key);
+    try {
+      const finalized = await c.finalizeOrder(order, csr);
+      const chain = await c.getCertificate(finalized);
+      return { chain, key: key.toString(), orderUrl: order.url };
+    } catch (e) {
+      throw acmeError(e, cfg, `finalizing the order for ${names.join(', ')}`);
+    }
+  };
+
+  const validate = async (c: acme.Client, authz: acme.Authorization, ch: { url: string; type: string }, names: string[]) => {
+    try {
+      await c.completeChallenge(ch as never);
+      await c.waitForValidStatus(ch as never);
+    } catch (e) {
+      throw acmeError(e, cfg, `${ch.type} validation of ${authz.identifier.value} failed (does ${authz.identifier.value} point at this host?)`);
+    }
+    void names;
+  };
+
+  return {
+    /** Issues a certificate for `names` (the first is the primary). */
+    async issue(names: string[], kind: ChallengeKind): Promise<Issued> {
+      const { c, order, authzs } = await openOrder(names);
+      for (const authz of authzs) {
+        if (authz.status === 'valid') continue;
+        const ch = authz.challenges.find((x) => x.type === kind);
+        if (!ch) throw new AppError('acme', `the CA offers no ${kind} challenge for ${authz.identifier.value}${kind === 'http-01' && authz.wildcard ? ' (wildcards need dns-01)' : ''}`);
+        const keyAuth = await c.getChallengeKeyAuthorization(ch);
+        if (kind === 'http-01') {
+          const token = (ch as { token: string }).token;
+          deps.responder.set(token, keyAuth);
+          try {
+            await validate(c, authz, ch, names);
+          } finally {
+            deps.responder.remove(token);
+          }
+        } else {
+          const record = dnsRecord(authz);
+          await runHook('set', record, keyAuth);
+          try {
+            const wait = durationMs(cfg.acme.dns_propagation_wait);
+            if (wait > 0) await sleep(wait);
+            await validate(c, authz, ch, names);
+          } finally {
+            await runHook('clear', record, keyAuth).catch((e) => log.warn('DNS hook cleanup failed', { record, error: describe(e) }));
+          }
+        }
+      }
+      return finish(c, order, names);
+    },
+
+    /** Starts a DNS-01 order whose TXT records a person publishes; `complete` finishes it. */
+    async startManual(names: string[]): Promise<PendingManual> {
+      const { c, order, authzs } = await openOrder(names);
+      const parts: { authz: acme.Authorization; ch: { url: string; type: string }; name: string; value: string }[] = [];
+      for (const authz of authzs) {
+        if (authz.status === 'valid') continue;
+        const ch = authz.challenges.find((x) => x.type === 'dns-01');
+        if (!ch) throw new AppError('acme', `the CA offers no dns-01 challenge for ${authz.identifier.value}`);
+        parts.push({ authz, ch, name: dnsRecord(authz), value: await c.getChallengeKeyAuthorization(ch) });
+      }
+      return {
+        names,
+        records: parts.map((p) => ({ name: p.name, value: p.value })),
+        async complete() {
+          for (const p of parts) await validate(c, p.authz, p.ch, names);
+          return finish(c, order, names);
+        },
+        async cancel() {
+          for (const p of parts) await c.deactivateAuthorization(p.authz).catch(() => undefined);
+        },
+      };
+    },
+
+    /** True when the account can be reached (for status). */
+    ready: () => client().then(() => true),
+  };
+}
+
+export type Acme = ReturnType<typeof createAcme>;

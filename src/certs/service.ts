@@ -1,0 +1,315 @@
+/**
+ * Certificates as the API and the renewal schedule see them: obtain (one
+ * order per set of names, however many callers ask at once), install
+ * (publish the PEM, record its facts, hot-load it), renew what is due, remove
+ * what no domain uses any more, and the two-step manual DNS-01 flow.
+ *
+ * Contract: a failure at any step before publishing leaves the live
+ * certificate file byte-identical and HAProxy serving it; a failed renewal is
+ * recorded on the certificate (error, failure count, next attempt) and logged
+ * at error level.
+ */
+import { join, resolve, sep } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { Db } from '../storage/db.js';
+import type { Applier } from '../haproxy/apply.js';
+import { FILES } from '../haproxy/render.js';
+import { AppError, describe } from '../errors.js';
+import { certificates, covers, type CertificateRow, type Challenge } from '../storage/certificates.js';
+import { listDomains } from '../storage/domains.js';
+import { durationMs } from '../util/duration.js';
+import type { Acme, PendingManual } from './acme.js';
+import { certFileName, createSelfSigned, publishPem, retirePem } from './store.js';
+import { hotLoad, hotUnload } from './hot-load.js';
+import { splitPem } from './pem.js';
+
+export interface CertResult {
+  domain: string;
+  names: string[];
+  status: 'success' | 'renewed' | 'skipped' | 'failed';
+  cert_path?: string;
+  not_after?: string;
+  serial?: string;
+  message?: string;
+  error?: string;
+}
+
+export interface CertDeps {
+  cfg: Config;
+  log: Logger;
+  db: Db;
+  reader: Db;
+  applier: Applier;
+  acme: Acme;
+}
+
+const SELF_SIGNED = 'haproxy-manager-default';
+
+export function createCertService(deps: CertDeps) {
+  const { cfg, log, applier, acme } = deps;
+  const inflight = new Map<string, Promise<CertResult>>();
+  const manual = new Map<string, { pending: PendingManual; expires: number }>();
+  const crtListPath = join(cfg.paths.generatedDir, FILES.crtList);
+  const https = cfg.haproxy.https_port !== null;
+
+  const crtListFiles = (db: Db) => {
+    const files = certificates.list(db).map((c) => c.file);
+    return new Map([[FILES.crtList, files.length ? files.join('\n') + '\n' : '']]);
+  };
+
+  /** Publishes a certificate and makes it live: file (atomic, 0600, backup), database row, crt-list, hot-load. */
+  const install = async (primary: string, names: string[], chain: string, key: string, challenge: Challenge, orderUrl: string | null, actor: string) => {
+    const published = publishPem(cfg.paths.certDir, cfg.paths.certBackupDir, certFileName(primary), chain, key);
+    const r = await applier.runtimeChange({
+      actor,
+      action: 'certificate.install',
+      target: primary,
+      detail: { names, serial: published.info.serial, not_after: published.info.notAfter },
+      mutate: (db) =>
+        certificates.save(db, {
+          name: primary,
+          names,
+          file: published.file,
+          issuer: published.info.issuer,
+          serial: published.info.serial,
+          notBefore: published.info.notBefore,
+          notAfter: published.info.notAfter,
+          keyType: challenge === 'self-signed' ? 'ecdsa-p256' : cfg.acme.key_type,
+          challenge,
+          orderUrl,
+        }),
+      files: crtListFiles,
+      runtime: async (control) => {
+        if (!https) return;
+        await hotLoad(control.stats, crtListPath, published.file, published.pem, published.info.serial);
+      },
+    });
+    log.info('certificate installed', { name: primary, serial: published.info.serial, not_after: published.info.notAfter, hot_loaded: r.runtimeApplied, reloaded: r.reloaded });
+    return { file: published.file, info: published.info, hotLoaded: r.runtimeApplied, reloaded: r.reloaded };
+  };
+
+  const kindFor = (names: string[]) => (names.some((n) => n.startsWith('*.')) ? 'dns-01' : 'http-01');
+
+  /** One order per set of names: a second caller for the same names waits for the first one's result. */
+  const obtain = (primary: string, names: string[], actor: string): Promise<CertResult> => {
+    const key = [...names].sort().join(',');
+    const running = inflight.get(key);
+    if (running) return running;
+    const p = (async (): Promise<CertResult> => {
+      const kind = kindFor(names);
+      try {
+        const issued = await acme.issue(names, kind);
+        const inst = await install(primary, names, issued.chain, issued.key, kind, issued.orderUrl, actor);
+        return { domain: primary, names, status: 'success', cert_path: inst.file, not_after: inst.info.notAfter, serial: inst.info.serial, message: `certificate for ${names.join(', ')} issued` };
+      } catch (e) {
+        const msg = describe(e);
+        log.error('certificate request failed', { name: primary, names: names.join(','), error: msg });
+        return { domain: primary, names, status: 'failed', error: msg };
+      }
+    })().finally(() => inflight.delete(key));
+    inflight.set(key, p);
+    return p;
+  };
+
+  const lifetimeDue = (c: CertificateRow, now: number) => {
+    if (!c.not_after || !c.not_before) return true;
+    const nb = Date.parse(c.not_before);
+    const na = Date.parse(c.not_after);
+    return now >= na - (na - nb) / 3;
+  };
+
+  const backoffMs = (failures: number, retryAfter: string | undefined) => {
+    if (retryAfter) {
+      const secs = Number(retryAfter);
+      const at = Number.isFinite(secs) ? secs * 1000 : Date.parse(retryAfter) - Date.now();
+      if (at > 0) return at;
+    }
+    return Math.min(durationMs(cfg.acme.retry_base) * 2 ** Math.max(0, failures), 86_400_000);
+  };
+
+  const renewOne = async (c: CertificateRow, actor: string): Promise<CertResult> => {
+    if (c.challenge === 'dns-01-manual') {
+      const msg = 'set by hand through the two-step DNS challenge: cannot renew unattended; configure acme.dns_hook or repeat the two steps';
+      certificates.recordFailure(deps.db, c.name, msg, new Date(Date.now() + 86_400_000).toISOString());
+      log.error('certificate due but cannot renew unattended', { name: c.name, not_after: c.not_after ?? undefined });
+      return { domain: c.name, names: c.names, status: 'failed', error: msg };
+    }
+    const kind = c.challenge === 'dns-01' ? 'dns-01' : 'http-01';
+    try {
+      const issued = await acme.issue(c.names, kind);
+      const inst = await install(c.name, c.names, issued.chain, issued.key, kind, issued.orderUrl, actor);
+      return { domain: c.name, names: c.names, status: 'renewed', cert_path: inst.file, not_after: inst.info.notAfter, serial: inst.info.serial };
+    } catch (e) {
+      const msg = describe(e);
+      const retryAfter = e instanceof AppError && e.detail && typeof e.detail === 'object' ? (e.detail as { retry_after?: string }).retry_after : undefined;
+      const next = new Date(Date.now() + backoffMs(c.failures, retryAfter)).toISOString();
+      certificates.recordFailure(deps.db, c.name, msg, next);
+      log.error('certificate renewal failed; the current certificate stays in place', { name: c.name, error: msg, failures: c.failures + 1, next_attempt_at: next, not_after: c.not_after ?? undefined });
+      return { domain: c.name, names: c.names, status: 'failed', error: msg };
+    }
+  };
+
+  /** Certificates no domain is covered by any more (a SAN bundle stays while any of its names has a domain). */
+  const unused = (db: Db, removedDomain: string): CertificateRow[] => {
+    const domains = listDomains(db).map((d) => d.domain);
+    return certificates
+      .list(db)
+      .filter((c) => c.challenge !== 'self-signed' && c.names.some((n) => covers(n, removedDomain) || n === removedDomain))
+      .filter((c) => !domains.some((d) => c.names.some((n) => covers(n, d) || n === d)));
+  };
+
+  const removeCert = async (c: CertificateRow, actor: string) => {
+    await applier.runtimeChange({
+      actor,
+      action: 'certificate.remove',
+      target: c.name,
+      mutate: (db) => certificates.remove(db, c.name),
+      files: crtListFiles,
+      runtime: async (control) => {
+        if (https) await hotUnload(control.stats, crtListPath, c.file);
+      },
+    });
+    retirePem(c.file, cfg.paths.certBackupDir);
+    log.info('certificate removed (no domain uses it)', { name: c.name });
+  };
+
+  return {
+    /** At start, before HAProxy renders: the HTTPS listener always has a certificate to serve. */
+    async ensureSelfSigned(): Promise<void> {
+      if (!https) return;
+      const row = certificates.get(deps.db, SELF_SIGNED);
+      if (row && existsSync(row.file)) return;
+      const { chain, key } = await createSelfSigned(SELF_SIGNED);
+      const p = publishPem(cfg.paths.certDir, cfg.paths.certBackupDir, certFileName(SELF_SIGNED), chain, key);
+      certificates.save(deps.db, { name: SELF_SIGNED, names: [SELF_SIGNED], file: p.file, issuer: p.info.issuer, serial: p.info.serial, notBefore: p.info.notBefore, notAfter: p.info.notAfter, keyType: 'ecdsa-p256', challenge: 'self-signed', orderUrl: null });
+      log.info('self-signed default certificate created', { file: p.file });
+    },
+
+    obtain,
+
+    /** The original's /api/certificates/request: each domain (plus www. when asked) gets its own certificate. */
+    async requestMany(domains: string[], opts: { includeWww: boolean; force: boolean }, actor: string, onResult?: (r: CertResult) => void): Promise<CertResult[]> {
+      const queue = [...domains];
+      const results: CertResult[] = new Array(domains.length);
+      const worker = async () => {
+        for (let i = domains.length - queue.length; queue.length; i = domains.length - queue.length) {
+          const d = queue.shift()!;
+          const names = opts.includeWww && !d.startsWith('*.') && !d.startsWith('www.') ? [d, `www.${d}`] : [d];
+          const existing = certificates.get(deps.reader, d);
+          let r: CertResult;
+          if (existing && !opts.force && !lifetimeDue(existing, Date.now()) && names.every((n) => existing.names.includes(n))) {
+            r = { domain: d, names, status: 'skipped', cert_path: existing.file, not_after: existing.not_after ?? undefined, message: 'a valid certificate exists; use force_renewal to replace it' };
+          } else {
+            r = await obtain(d, names, actor);
+          }
+          results[i] = r;
+          onResult?.(r);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(4, domains.length) }, worker));
+      return results;
+    },
+
+    /** Renews what is due (or `domain`, or everything with `force`); reports per certificate. */
+    async renew(opts: { domain?: string; force?: boolean }, actor: string): Promise<CertResult[]> {
+      const now = Date.now();
+      const all = certificates.list(deps.reader).filter((c) => c.challenge !== 'self-signed');
+      const chosen = opts.domain ? all.filter((c) => c.name === opts.domain || c.names.includes(opts.domain!)) : all;
+      if (opts.domain && chosen.length === 0) throw new AppError('not_found', `no certificate managed here covers ${opts.domain}`, { field: 'domain' });
+      const results: CertResult[] = [];
+      for (const c of chosen) {
+        const due = lifetimeDue(c, now);
+        const waiting = c.next_attempt_at !== null && Date.parse(c.next_attempt_at) > now;
+        if (!opts.force && !opts.domain && (!due || waiting)) {
+          results.push({ domain: c.name, names: c.names, status: 'skipped', not_after: c.not_after ?? undefined, message: !due ? 'not due' : `retrying after ${c.next_attempt_at}` });
+          continue;
+        }
+        if (!opts.force && !due) {
+          results.push({ domain: c.name, names: c.names, status: 'skipped', not_after: c.not_after ?? undefined, message: 'not due; use force to renew anyway' });
+          continue;
+        }
+        results.push(await renewOne(c, actor));
+      }
+      return results;
+    },
+
+    /** After a domain is removed: its certificates go too, unless another domain still uses them. */
+    async pruneFor(domain: string, actor: string): Promise<string[]> {
+      const gone: string[] = [];
+      for (const c of unused(deps.db, domain)) {
+        try {
+          await removeCert(c, actor);
+          gone.push(c.name);
+        } catch (e) {
+          log.error('could not remove an unused certificate', { name: c.name, error: describe(e) });
+        }
+      }
+      return gone;
+    },
+
+    /** Certificates superseded by a bundle (all their names covered by it) are retired after it is live. */
+    async retireSuperseded(primary: string, names: string[], actor: string) {
+      const removed: string[] = [];
+      const errors: string[] = [];
+      const skipped: string[] = [];
+      for (const c of certificates.list(deps.reader)) {
+        if (c.name === primary || c.challenge === 'self-signed') continue;
+        if (c.names.every((n) => names.includes(n))) {
+          try {
+            await removeCert(c, actor);
+            removed.push(c.name);
+          } catch (e) {
+            errors.push(`${c.name}: ${describe(e)}`);
+          }
+        } else if (c.names.some((n) => names.includes(n))) skipped.push(c.name);
+      }
+      return { removed, errors, skipped };
+    },
+
+    async manualRequest(base: string): Promise<{ records: { name: string; value: string }[] }> {
+      const prev = manual.get(base);
+      if (prev) await prev.pending.cancel();
+      const pending = await acme.startManual([`*.${base}`]);
+      manual.set(base, { pending, expires: Date.now() + 3_600_000 });
+      return { records: pending.records };
+    },
+
+    async manualVerify(base: string, actor: string): Promise<CertResult> {
+      const m = manual.get(base);
+      if (!m || m.expires < Date.now()) throw new AppError('not_found', `no DNS challenge is pending for ${base}; call /api/ssl/dns-challenge/request first`, { field: 'domain' });
+      const name = `*.${base}`;
+      try {
+        const issued = await m.pending.complete();
+        manual.delete(base);
+        const inst = await install(name, [name], issued.chain, issued.key, 'dns-01-manual', issued.orderUrl, actor);
+        return { domain: name, names: [name], status: 'success', cert_path: inst.file, not_after: inst.info.notAfter, serial: inst.info.serial };
+      } catch (e) {
+        manual.delete(base);
+        throw e;
+      }
+    },
+
+    /** The certificate a domain is served with: the one named after it, else one covering it. */
+    find(domain: string): CertificateRow | null {
+      const all = certificates.list(deps.reader).filter((c) => c.challenge !== 'self-signed');
+      return all.find((c) => c.name === domain) ?? all.find((c) => c.names.includes(domain)) ?? all.find((c) => c.names.some((n) => covers(n, domain))) ?? null;
+    },
+
+    /** Reads a managed certificate's file; the path comes from the database and must lie inside the certificate directory. */
+    readParts(c: CertificateRow): { combined: string; chain: string; key: string } {
+      const dir = resolve(cfg.paths.certDir) + sep;
+      const file = resolve(c.file);
+      if (!file.startsWith(dir)) throw new AppError('not_found', 'certificate file is outside the certificate directory');
+      const combined = readFileSync(file, 'utf8');
+      const parts = splitPem(combined);
+      return { combined, chain: parts.certs.join('\n') + '\n', key: parts.keys.join('\n') + '\n' };
+    },
+
+    list: () => certificates.list(deps.reader),
+    lifetimeDue,
+  };
+}
+
+export type CertService = ReturnType<typeof createCertService>;
