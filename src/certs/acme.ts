@@ -81,8 +81,8 @@ export function createAcme(deps: AcmeDeps) {
   // acme-client retries server errors and 429s itself, honouring Retry-After; keep that short so a
   // CA that is down fails the request in seconds (the renewal schedule retries later with backoff).
   const settings = (acme.axios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number; retryDefaultDelay: number } }).acmeSettings;
-  settings.retryMaxAttempts = 3;
-  settings.retryDefaultDelay = 2;
+  settings.retryMaxAttempts = 2;
+  settings.retryDefaultDelay = 1;
 
   const accountKey = async (): Promise<Buffer> => {
     const file = join(cfg.paths.acmeDir, 'account.key');

@@ -42,7 +42,11 @@ export function publishPem(certDir: string, backupDir: string, fileName: string,
     }
     renameSync(staged, file);
   } catch (e) {
-    rmSync(staged, { force: true });
+    try {
+      rmSync(staged, { force: true });
+    } catch {
+      // Whatever is in the way stays; the live file is untouched either way.
+    }
     if (e instanceof AppError) throw e;
     throw new AppError('internal', `cannot write certificate ${fileName}: ${(e as Error).message}`, { cause: e });
   }

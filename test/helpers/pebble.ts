@@ -42,6 +42,8 @@ export interface TestDns {
   setTxt(name: string, value: string): void;
   /** Removes every TXT value of `name`, or only `value` when given (use that when several challenges for one name run at once, e.g. `x` and `*.x`). */
   clearTxt(name: string, value?: string): void;
+  /** Answers A queries for `name` with `address` instead of 127.0.0.1 (a name that does not point at the host under test). */
+  setA(name: string, address: string): void;
   /** The last queries received (newest last, at most 500), for failure messages: `TXT _acme-challenge.x.test`. */
   queries: string[];
   stop(): Promise<void>;
@@ -58,6 +60,7 @@ function normName(name: string): string {
 /** A DNS server on 127.0.0.1 (UDP and TCP on one free port). */
 export async function startDns(): Promise<TestDns> {
   const txt = new Map<string, string[]>();
+  const aOverride = new Map<string, string>();
   const queries: string[] = [];
 
   const handle = (request: Packet, send: (response: Packet) => Promise<Buffer>): void => {
@@ -72,7 +75,7 @@ export async function startDns(): Promise<TestDns> {
       if (queries.length > 500) queries.shift();
       if (q.type === Packet.TYPE.A) {
         response.answers.push(
-          Packet.createResourceFromQuestion(q, { type: Packet.TYPE.A, class: Packet.CLASS.IN, ttl: 0, address: '127.0.0.1' }),
+          Packet.createResourceFromQuestion(q, { type: Packet.TYPE.A, class: Packet.CLASS.IN, ttl: 0, address: aOverride.get(name) ?? '127.0.0.1' }),
         );
       } else if (q.type === Packet.TYPE.TXT) {
         for (const value of txt.get(name) ?? []) {
@@ -120,6 +123,9 @@ export async function startDns(): Promise<TestDns> {
       return {
         port,
         queries,
+        setA(name, address) {
+          aOverride.set(normName(name), address);
+        },
         setTxt(name, value) {
           const key = normName(name);
           const values = txt.get(key) ?? [];
