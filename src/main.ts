@@ -14,6 +14,7 @@ import { render } from './haproxy/render.js';
 import { loadModel } from './haproxy/model.js';
 import { openDatabase } from './storage/db.js';
 import { describe } from './errors.js';
+import { apiTarget, requestCerts, simpleCall } from './cli/certs.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 const DEFAULT_CONFIG = process.env.HAPROXY_MANAGER_CONFIG ?? '/etc/haproxy-manager/config.yaml';
@@ -98,6 +99,48 @@ program
     const db = openDatabase(cfg.paths.database);
     const r = render(cfg, info.features, loadModel(db.reader, cfg), cfg.paths.generatedDir);
     process.stdout.write(r.config);
+  });
+
+const certs = program.command('certs').description('certificates of a running daemon, through its API');
+certs
+  .command('request')
+  .description('request certificates (HTTP-01; wildcards through the DNS hook), one per domain, with a progress line')
+  .argument('<domains...>', 'hostnames; *.example.com for a wildcard')
+  .option(...configOpt)
+  .option('--no-www', 'do not add www.<domain> to each certificate')
+  .option('--force', 'replace certificates that are still valid')
+  .action(async (domains: string[], o: { config: string; www: boolean; force?: boolean }) => {
+    const cfg = load(o.config);
+    process.exit(await requestCerts(apiTarget(cfg), domains, { www: o.www, force: o.force === true }, process.stdout));
+  });
+certs
+  .command('renew')
+  .description('renew certificates that are due (or one domain, or all with --force) and print what happened to each')
+  .option(...configOpt)
+  .option('--domain <name>', 'only the certificate covering this name')
+  .option('--force', 'renew even when not due')
+  .action(async (o: { config: string; domain?: string; force?: boolean }) => {
+    const cfg = load(o.config);
+    const r = await simpleCall(apiTarget(cfg), 'POST', '/api/certificates/renew', { ...(o.domain ? { domain: o.domain } : {}), force: o.force === true });
+    process.stdout.write(r.text + '\n');
+    process.exit(r.status < 300 ? 0 : 1);
+  });
+certs
+  .command('status')
+  .description('list managed certificates with their expiry and renewal state')
+  .option(...configOpt)
+  .action(async (o: { config: string }) => {
+    const cfg = load(o.config);
+    const r = await simpleCall(apiTarget(cfg), 'GET', '/api/certificates/status');
+    if (r.status !== 200) {
+      process.stderr.write(`the daemon answered ${r.status}: ${r.text.slice(0, 500)}\n`);
+      process.exit(1);
+    }
+    const { certificates: list } = JSON.parse(r.text) as { certificates: { domain: string; expires: string; days_until_expiry: number; renewal_due: boolean; last_error: string | null }[] };
+    for (const c of list) {
+      process.stdout.write(`${c.domain.padEnd(40)} ${c.expires ?? '-'}  ${String(c.days_until_expiry).padStart(5)} days${c.renewal_due ? '  renewal due' : ''}${c.last_error ? `  last error: ${c.last_error}` : ''}\n`);
+    }
+    process.exit(0);
   });
 
 program.parseAsync(process.argv).catch((e) => {

@@ -268,6 +268,25 @@ for (const h of HAPROXIES) {
       }
     });
 
+    test('the CLI requests certificates through the API, one line per domain and a summary', async () => {
+      const { parse, stringify } = await import('yaml');
+      const cfgFile = join(t.dir, 'cli.yaml');
+      const settings = parse(readFileSync(join(t.dir, 'config.yaml'), 'utf8')) as { api: { port: number } };
+      settings.api.port = t.apiPort;
+      writeFileSync(cfgFile, stringify(settings));
+      const { execFile } = await import('node:child_process');
+      const out = await new Promise<{ code: number; stdout: string }>((resolve) => {
+        execFile(process.execPath, ['--import', 'tsx', 'src/main.ts', 'certs', 'request', 'cli1.example.test', 'cli2.example.test', '--no-www', '-c', cfgFile], { timeout: 60_000 }, (err, stdout) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout }),
+        );
+      });
+      assert.equal(out.code, 0, out.stdout);
+      assert.match(out.stdout, /^issued  cli1\.example\.test \(until /m);
+      assert.match(out.stdout, /^issued  cli2\.example\.test \(until /m);
+      assert.match(out.stdout, /^2 of 2 done, 0 failed$/m);
+      assert.match((await served(httpsPort, 'cli2.example.test')).subject, /cli2\.example\.test/);
+    });
+
     test('faults: bad names, a name not pointing here, a failed write: clear errors, the live certificate byte-identical and served', async () => {
       const status = (await t.api('GET', '/api/certificates/status')).json<{ certificates: { domain: string; cert_path: string }[] }>();
       const file = status.certificates.find((c) => c.domain === 'web.example.test')!.cert_path;

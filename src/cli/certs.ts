@@ -1,0 +1,91 @@
+/**
+ * `haproxy-manager certs request|renew|status`: the certificate endpoints of a
+ * running daemon, from the command line. `request` streams per-domain results
+ * as they finish and keeps a progress line on a terminal.
+ */
+import http from 'node:http';
+import type { Config } from '../config/schema.js';
+
+export interface ApiTarget {
+  host: string;
+  port: number;
+  key: string | null;
+}
+
+export function apiTarget(cfg: Config): ApiTarget {
+  const host = cfg.api.listen === '0.0.0.0' ? '127.0.0.1' : cfg.api.listen === '::' ? '::1' : cfg.api.listen;
+  return { host, port: cfg.api.port, key: cfg.apiKey };
+}
+
+function call(t: ApiTarget, method: string, path: string, body: unknown, accept: string, onLine?: (line: string) => void): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request(
+      {
+        host: t.host,
+        port: t.port,
+        method,
+        path,
+        headers: {
+          accept,
+          ...(data ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(data)) } : {}),
+          ...(t.key ? { authorization: `Bearer ${t.key}` } : {}),
+        },
+      },
+      (res) => {
+        let text = '';
+        let buf = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          text += d;
+          if (!onLine) return;
+          buf += d;
+          let i: number;
+          while ((i = buf.indexOf('\n')) >= 0) {
+            onLine(buf.slice(0, i));
+            buf = buf.slice(i + 1);
+          }
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on('error', (e) => reject(new Error(`cannot reach the daemon's API at ${t.host}:${t.port}: ${e.message}`)));
+    req.end(data);
+  });
+}
+
+/** Requests certificates; prints one line per domain and a progress line; returns the exit code (0 all ok, 1 any failed). */
+export async function requestCerts(t: ApiTarget, domains: string[], opts: { www: boolean; force: boolean }, out: NodeJS.WriteStream): Promise<number> {
+  let done = 0;
+  let failed = 0;
+  const tty = out.isTTY === true;
+  const progress = () => {
+    if (tty) out.write(`\r[${done}/${domains.length}] ${failed} failed`);
+  };
+  progress();
+  const r = await call(t, 'POST', '/api/certificates/request', { domains, include_www: opts.www, force_renewal: opts.force }, 'application/x-ndjson', (line) => {
+    if (!line.trim()) return;
+    const m = JSON.parse(line) as { type: string; domain?: string; status?: string; error?: string; not_after?: string; message?: string };
+    if (m.type === 'result') {
+      done++;
+      if (m.status === 'failed') failed++;
+      if (tty) out.write('\r\x1b[K');
+      out.write(`${m.status === 'failed' ? 'FAILED ' : m.status === 'skipped' ? 'skipped' : 'issued '} ${m.domain}${m.error ? `: ${m.error}` : m.not_after ? ` (until ${m.not_after})` : ''}\n`);
+      progress();
+    } else if (m.type === 'error') {
+      failed++;
+      out.write(`\nerror: ${m.message}\n`);
+    }
+  });
+  if (tty) out.write('\n');
+  if (r.status >= 400) {
+    out.write(`the daemon answered ${r.status}: ${r.text.slice(0, 500)}\n`);
+    return 1;
+  }
+  out.write(`${done - failed} of ${domains.length} done, ${failed} failed\n`);
+  return failed ? 1 : 0;
+}
+
+export async function simpleCall(t: ApiTarget, method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+  return call(t, method, path, body, 'application/json');
+}
