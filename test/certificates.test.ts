@@ -361,3 +361,30 @@ test('an ACME server that is down or silent gives a clear error in bounded time'
   silent.close();
   silent.closeAllConnections();
 });
+
+test('External Account Binding: a CA that requires it issues to the daemon configured with kid and HMAC key file', async () => {
+  const httpPort = await freePort();
+  const dns = await startDns();
+  const kid = 'kid-1';
+  const hmac = 'zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W';
+  const pebble = await startPebble({ httpPort, dnsPort: dns.port, eab: { [kid]: hmac } });
+  const caFile = join(pebble.dir, 'ca-for-daemon.pem');
+  writeFileSync(caFile, pebble.caPem);
+  const hmacFile = join(pebble.dir, 'eab-hmac');
+  writeFileSync(hmacFile, hmac + '\n', { mode: 0o600 });
+  const httpsPort = await freePort();
+  const t = await startTestDaemon(HAPROXIES[1]!.bin, {
+    httpPort,
+    config: { haproxy: { https_port: httpsPort }, acme: { directory: pebble.directoryUrl, ca_file: caFile, eab: { kid, hmac_key_file: hmacFile } } },
+  });
+  try {
+    const r = await t.api('POST', '/api/ssl', { domain: 'eab.example.test' });
+    assert.equal(r.status, 200, r.body);
+    assert.equal((await served(httpsPort, 'eab.example.test')).serial, norm(r.json<{ serial: string }>().serial));
+    assert.ok(!t.logs.some((l) => l.includes(hmac)), 'the HMAC key never appears in the log');
+  } finally {
+    await t.stop();
+    await pebble.stop();
+    await dns.stop();
+  }
+});
