@@ -1,0 +1,108 @@
+/** Incidents and source positions: the only place their SQL lives. */
+import type { Db } from './db.js';
+import type { Incident } from '../pipeline/incidents.js';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export interface IncidentRow {
+  id: number;
+  rule: string;
+  category: string;
+  severity: string;
+  subject: { type: string; value: string };
+  status: string;
+  first_seen: string;
+  last_seen: string;
+  count: number;
+  escalate: boolean;
+  actions: unknown[];
+  samples: string[];
+  resolved_at: string | null;
+}
+
+type Sql = Omit<IncidentRow, 'subject' | 'escalate' | 'actions' | 'samples'> & { subject_type: string; subject_value: string; escalate: number; actions: string; samples: string };
+
+const toRow = (r: Sql): IncidentRow => ({
+  id: r.id,
+  rule: r.rule,
+  category: r.category,
+  severity: r.severity,
+  subject: { type: r.subject_type, value: r.subject_value },
+  status: r.status,
+  first_seen: r.first_seen,
+  last_seen: r.last_seen,
+  count: r.count,
+  escalate: r.escalate === 1,
+  actions: JSON.parse(r.actions) as unknown[],
+  samples: JSON.parse(r.samples) as string[],
+  resolved_at: r.resolved_at,
+});
+
+export const incidents = {
+  /** Writes changed incidents in one transaction; new ones get their id. */
+  save(db: Db, list: Incident[]): void {
+    if (list.length === 0) return;
+    const ins = db.prepare(
+      `INSERT INTO incidents (rule, category, severity, subject_type, subject_value, status, first_seen, last_seen, count, escalate, actions, samples, resolved_at)
+       VALUES (@rule, @category, @severity, @subject_type, @subject_value, @status, @first_seen, @last_seen, @count, @escalate, @actions, @samples, @resolved_at)`,
+    );
+    const upd = db.prepare(
+      `UPDATE incidents SET severity = @severity, status = @status, last_seen = @last_seen, count = @count, escalate = @escalate, samples = @samples,
+         resolved_at = @resolved_at, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = @id`,
+    );
+    db.transaction(() => {
+      for (const i of list) {
+        const row = {
+          id: i.id,
+          rule: i.rule,
+          category: i.category,
+          severity: i.severity,
+          subject_type: i.subject.type,
+          subject_value: i.subject.value,
+          status: i.status,
+          first_seen: iso(i.firstSeen),
+          last_seen: iso(i.lastSeen),
+          count: i.count,
+          escalate: i.escalate ? 1 : 0,
+          actions: JSON.stringify(i.actions),
+          samples: JSON.stringify(i.samples),
+          resolved_at: i.resolvedAt === null ? null : iso(i.resolvedAt),
+        };
+        if (i.id === 0) i.id = Number(ins.run(row).lastInsertRowid);
+        else upd.run(row);
+      }
+    })();
+  },
+  list(db: Db, opts: { status?: string; limit: number; before?: number; severity?: string }): IncidentRow[] {
+    return (
+      db
+        .prepare(
+          `SELECT * FROM incidents WHERE (@status IS NULL OR status = @status) AND (@before IS NULL OR id < @before)
+             AND (@severity IS NULL OR severity = @severity) ORDER BY id DESC LIMIT @limit`,
+        )
+        .all({ status: opts.status ?? null, before: opts.before ?? null, severity: opts.severity ?? null, limit: opts.limit }) as Sql[]
+    ).map(toRow);
+  },
+  get(db: Db, id: number): IncidentRow | null {
+    const r = db.prepare('SELECT * FROM incidents WHERE id = ?').get(id) as Sql | undefined;
+    return r ? toRow(r) : null;
+  },
+  counts(db: Db): Record<string, number> {
+    const rows = db.prepare('SELECT status, COUNT(*) AS n FROM incidents GROUP BY status').all() as { status: string; n: number }[];
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  },
+  /** Open incidents left by a previous run are resolved at start (their in-memory windows are gone). */
+  resolveStale(db: Db): number {
+    return db.prepare(`UPDATE incidents SET status = 'resolved', resolved_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE status = 'open'`).run().changes;
+  },
+};
+
+/** Source positions (file offsets, journald cursors), keyed by source. */
+export const positions = {
+  get(db: Db, key: string): string | null {
+    return (db.prepare('SELECT value FROM source_positions WHERE key = ?').get(key) as { value: string } | undefined)?.value ?? null;
+  },
+  set(db: Db, key: string, value: string): void {
+    db.prepare(`INSERT INTO source_positions (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')`).run(key, value);
+  },
+};
