@@ -63,6 +63,7 @@ for (const h of HAPROXIES) {
       const line = got.find((l) => l.includes('/hello'))!;
       assert.ok(line.includes(ua), line);
       assert.ok(line.includes('log.test'), line);
+      assert.match(line, / rip=127\.0\.0\.1 rid=[0-9a-f-]{36}\s*$/, 'the real client IP and the request id close the line');
       assert.equal(got.filter((l) => l.includes('/hello')).length, 1, 'one log line per request');
     } finally {
       await t.stop();
