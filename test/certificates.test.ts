@@ -362,7 +362,7 @@ test('an ACME server that is down or silent gives a clear error in bounded time'
   silent.closeAllConnections();
 });
 
-test('External Account Binding: a CA that requires it issues to the daemon configured with kid and HMAC key file', async () => {
+test('External Account Binding (kid and HMAC key file) and an RSA key type: the CA issues, HAProxy serves an RSA certificate', async () => {
   const httpPort = await freePort();
   const dns = await startDns();
   const kid = 'kid-1';
@@ -375,12 +375,22 @@ test('External Account Binding: a CA that requires it issues to the daemon confi
   const httpsPort = await freePort();
   const t = await startTestDaemon(HAPROXIES[1]!.bin, {
     httpPort,
-    config: { haproxy: { https_port: httpsPort }, acme: { directory: pebble.directoryUrl, ca_file: caFile, eab: { kid, hmac_key_file: hmacFile } } },
+    config: { haproxy: { https_port: httpsPort }, acme: { directory: pebble.directoryUrl, ca_file: caFile, eab: { kid, hmac_key_file: hmacFile }, key_type: 'rsa-2048' } },
   });
   try {
     const r = await t.api('POST', '/api/ssl', { domain: 'eab.example.test' });
     assert.equal(r.status, 200, r.body);
     assert.equal((await served(httpsPort, 'eab.example.test')).serial, norm(r.json<{ serial: string }>().serial));
+    const bits = await new Promise<number | undefined>((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port: httpsPort, servername: 'eab.example.test', rejectUnauthorized: false }, () => {
+        resolve(s.getPeerCertificate().bits);
+        s.end();
+      });
+      s.on('error', reject);
+    });
+    assert.equal(bits, 2048, 'an RSA-2048 key');
+    const st = (await t.api('GET', '/api/certificates/status')).json<{ certificates: { domain: string; key_type: string }[] }>();
+    assert.equal(st.certificates.find((c) => c.domain === 'eab.example.test')?.key_type, 'rsa-2048');
     assert.ok(!t.logs.some((l) => l.includes(hmac)), 'the HMAC key never appears in the log');
   } finally {
     await t.stop();
