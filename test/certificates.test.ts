@@ -398,3 +398,74 @@ test('External Account Binding (kid and HMAC key file) and an RSA key type: the 
     await dns.stop();
   }
 });
+
+test('ACME Renewal Information: the CA\'s suggested window decides when a certificate is due', async () => {
+  const httpPort = await freePort();
+  const dns = await startDns();
+  const pebble = await startPebble({ httpPort, dnsPort: dns.port });
+  // Pebble 2.4 offers no ARI: a directory in front of it adds renewalInfo and answers it (the one faked part).
+  let window = { start: new Date(Date.now() + 30 * 86_400_000).toISOString(), end: new Date(Date.now() + 31 * 86_400_000).toISOString() };
+  const asked: string[] = [];
+  const front = http.createServer((req, res) => {
+    void (async () => {
+      if (req.url === '/dir') {
+        const upstream = await new Promise<string>((resolve, reject) => {
+          https.get(pebble.directoryUrl, { ca: pebble.caPem }, (r) => {
+            let b = '';
+            r.on('data', (d) => (b += d));
+            r.on('end', () => resolve(b));
+          }).on('error', reject);
+        });
+        const dir = JSON.parse(upstream) as Record<string, unknown>;
+        dir.renewalInfo = `http://127.0.0.1:${(front.address() as { port: number }).port}/ari`;
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify(dir));
+      } else if (req.url?.startsWith('/ari/')) {
+        asked.push(req.url.slice(5));
+        res.setHeader('content-type', 'application/json');
+        res.setHeader('retry-after', '0');
+        res.end(JSON.stringify({ suggestedWindow: window }));
+      } else {
+        res.statusCode = 404;
+        res.end();
+      }
+    })();
+  });
+  await new Promise<void>((r) => front.listen(0, '127.0.0.1', () => r()));
+  const caFile = join(pebble.dir, 'ca-for-daemon.pem');
+  writeFileSync(caFile, pebble.caPem);
+  const httpsPort = await freePort();
+  const t = await startTestDaemon(HAPROXIES[0]!.bin, {
+    httpPort,
+    config: { haproxy: { https_port: httpsPort }, acme: { directory: `http://127.0.0.1:${(front.address() as { port: number }).port}/dir`, ca_file: caFile } },
+  });
+  try {
+    const r = await t.api('POST', '/api/ssl', { domain: 'ari.example.test' });
+    assert.equal(r.status, 200, r.body);
+    const file = r.json<{ cert_path: string }>().cert_path;
+    // The certificate id, computed independently with openssl: base64url(AKI) "." base64url(serial).
+    const { execFileSync } = await import('node:child_process');
+    const text = execFileSync('openssl', ['x509', '-noout', '-text', '-in', file]).toString();
+    const aki = /Authority Key Identifier:\s*\n\s*(?:keyid:)?([0-9A-F:]+)/.exec(text)![1]!.replace(/:/g, '');
+    let serialHex = execFileSync('openssl', ['x509', '-noout', '-serial', '-in', file]).toString().trim().split('=')[1]!;
+    if (serialHex.length % 2) serialHex = `0${serialHex}`;
+    let serial = Buffer.from(serialHex, 'hex');
+    if (serial[0]! & 0x80) serial = Buffer.concat([Buffer.from([0]), serial]);
+    const b64u = (b: Buffer) => b.toString('base64url');
+    const expectedId = `${b64u(Buffer.from(aki, 'hex'))}.${b64u(serial)}`;
+    // Window in the future: not due (and the lifetime rule would not make it due either).
+    let res = await t.daemon.certs.renew({}, 'scheduler');
+    assert.equal(res.find((x) => x.domain === 'ari.example.test')?.status, 'skipped');
+    assert.ok(asked.includes(expectedId), `asked ${asked.join(',')}, expected ${expectedId}`);
+    // The CA moves the window into the past (say, before a revocation): due now, though far from expiry.
+    window = { start: new Date(Date.now() - 2 * 3_600_000).toISOString(), end: new Date(Date.now() - 3_600_000).toISOString() };
+    res = await t.daemon.certs.renew({}, 'scheduler');
+    assert.equal(res.find((x) => x.domain === 'ari.example.test')?.status, 'renewed');
+  } finally {
+    await t.stop();
+    front.close();
+    front.closeAllConnections();
+    await pebble.stop();
+    await dns.stop();
+  }
+});

@@ -21,6 +21,7 @@ import { certificates, covers, type CertificateRow, type Challenge } from '../st
 import { listDomains } from '../storage/domains.js';
 import { durationMs } from '../util/duration.js';
 import type { Acme, PendingManual } from './acme.js';
+import type { Ari } from './ari.js';
 import { certFileName, createSelfSigned, publishPem, retirePem } from './store.js';
 import { hotLoad, hotUnload } from './hot-load.js';
 import { splitPem } from './pem.js';
@@ -43,6 +44,8 @@ export interface CertDeps {
   reader: Db;
   applier: Applier;
   acme: Acme;
+  /** ACME Renewal Information, when the CA offers it. */
+  ari?: Ari | null;
 }
 
 const SELF_SIGNED = 'haproxy-manager-default';
@@ -220,7 +223,13 @@ export function createCertService(deps: CertDeps) {
       if (opts.domain && chosen.length === 0) throw new AppError('not_found', `no certificate managed here covers ${opts.domain}`, { field: 'domain' });
       const results: CertResult[] = [];
       for (const c of chosen) {
-        const due = lifetimeDue(c, now);
+        // The CA's renewal window when it offers one (ARI), else a third of the lifetime left.
+        let due = lifetimeDue(c, now);
+        if (deps.ari && !opts.force) {
+          const leaf = existsSync(c.file) ? splitPem(readFileSync(c.file, 'utf8')).certs[0] : undefined;
+          const win = leaf ? await deps.ari.window(leaf, now) : null;
+          if (win) due = now >= win.dueAt;
+        }
         const waiting = c.next_attempt_at !== null && Date.parse(c.next_attempt_at) > now;
         if (!opts.force && !opts.domain && (!due || waiting)) {
           results.push({ domain: c.name, names: c.names, status: 'skipped', not_after: c.not_after ?? undefined, message: !due ? 'not due' : `retrying after ${c.next_attempt_at}` });
