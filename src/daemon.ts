@@ -18,7 +18,8 @@ import { blocked } from './storage/ip-lists.js';
 import { describe } from './errors.js';
 import type { Db } from './storage/db.js';
 import { startResponder } from './certs/responder.js';
-import { createAcme } from './certs/acme.js';
+import { createAcme, directoryUrl } from './certs/acme.js';
+import { createAri } from './certs/ari.js';
 import { createCertService, type CertService } from './certs/service.js';
 import { scheduleRenewal } from './certs/renewal.js';
 
@@ -50,7 +51,8 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
 
   const responder = await startResponder(cfg.acme.challenge_port);
   const acme = createAcme({ cfg, log: log.child({ unit: 'acme' }), responder });
-  const certs = createCertService({ cfg, log: log.child({ unit: 'certs' }), db: db.writer, reader: db.reader, applier, acme });
+  const ari = createAri(directoryUrl(cfg), log.child({ unit: 'acme' }));
+  const certs = createCertService({ cfg, log: log.child({ unit: 'certs' }), db: db.writer, reader: db.reader, applier, acme, ari });
   await certs.ensureSelfSigned();
 
   const prep = await applier.prepareStart();
