@@ -406,6 +406,7 @@ test('ACME Renewal Information: the CA\'s suggested window decides when a certif
   // Pebble 2.4 offers no ARI: a directory in front of it adds renewalInfo and answers it (the one faked part).
   let window = { start: new Date(Date.now() + 30 * 86_400_000).toISOString(), end: new Date(Date.now() + 31 * 86_400_000).toISOString() };
   const asked: string[] = [];
+  let rateLimited = false;
   const front = http.createServer((req, res) => {
     void (async () => {
       if (req.url === '/dir') {
@@ -418,8 +419,14 @@ test('ACME Renewal Information: the CA\'s suggested window decides when a certif
         });
         const dir = JSON.parse(upstream) as Record<string, unknown>;
         dir.renewalInfo = `http://127.0.0.1:${(front.address() as { port: number }).port}/ari`;
+        if (rateLimited) dir.newOrder = `http://127.0.0.1:${(front.address() as { port: number }).port}/limited`;
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify(dir));
+      } else if (req.url === '/limited') {
+        res.statusCode = 429;
+        res.setHeader('retry-after', '7200');
+        res.setHeader('content-type', 'application/problem+json');
+        res.end(JSON.stringify({ type: 'urn:ietf:params:acme:error:rateLimited', detail: 'too many new orders recently' }));
       } else if (req.url?.startsWith('/ari/')) {
         asked.push(req.url.slice(5));
         res.setHeader('content-type', 'application/json');
@@ -435,10 +442,14 @@ test('ACME Renewal Information: the CA\'s suggested window decides when a certif
   const caFile = join(pebble.dir, 'ca-for-daemon.pem');
   writeFileSync(caFile, pebble.caPem);
   const httpsPort = await freePort();
-  const t = await startTestDaemon(HAPROXIES[0]!.bin, {
+  const dir = mkdtempSync(join(tmpdir(), 'hm-ari-'));
+  const daemonOpts = {
     httpPort,
-    config: { haproxy: { https_port: httpsPort }, acme: { directory: `http://127.0.0.1:${(front.address() as { port: number }).port}/dir`, ca_file: caFile } },
-  });
+    statsPort: await freePort(),
+    dir,
+    config: { haproxy: { https_port: httpsPort }, acme: { directory: `http://127.0.0.1:${(front.address() as { port: number }).port}/dir`, ca_file: caFile, challenge_port: await freePort() } },
+  };
+  let t = await startTestDaemon(HAPROXIES[0]!.bin, daemonOpts);
   try {
     const r = await t.api('POST', '/api/ssl', { domain: 'ari.example.test' });
     assert.equal(r.status, 200, r.body);
@@ -461,8 +472,23 @@ test('ACME Renewal Information: the CA\'s suggested window decides when a certif
     window = { start: new Date(Date.now() - 2 * 3_600_000).toISOString(), end: new Date(Date.now() - 3_600_000).toISOString() };
     res = await t.daemon.certs.renew({}, 'scheduler');
     assert.equal(res.find((x) => x.domain === 'ari.example.test')?.status, 'renewed');
+    // A rate-limited CA: the failure is immediate, recorded, and the next try waits for the CA's Retry-After (2 h), not the default 15 min.
+    // (The directory is read when the daemon starts its ACME client: restart it on the rate-limited directory.)
+    rateLimited = true;
+    await t.stop();
+    t = await startTestDaemon(HAPROXIES[0]!.bin, daemonOpts);
+    const t0 = Date.now();
+    const limited = await t.daemon.certs.renew({ domain: 'ari.example.test', force: true }, 'api');
+    assert.equal(limited[0]?.status, 'failed');
+    assert.match(limited[0]!.error!, /too many new orders/);
+    assert.ok(Date.now() - t0 < 10_000, 'no in-request sleep for the Retry-After');
+    assert.ok(t.logs.some((l) => /ACME account ready .*reused=true/.test(l)), 'the restarted daemon reuses its ACME account');
+    const st = (await t.api('GET', '/api/certificates/status')).json<{ certificates: { domain: string; next_attempt_at: string }[] }>();
+    const next = Date.parse(st.certificates.find((c) => c.domain === 'ari.example.test')!.next_attempt_at);
+    assert.ok(next - Date.now() > 7000 * 1000 && next - Date.now() <= 7200 * 1000, new Date(next).toISOString());
   } finally {
     await t.stop();
+    rmSync(dir, { recursive: true, force: true });
     front.close();
     front.closeAllConnections();
     await pebble.stop();

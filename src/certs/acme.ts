@@ -48,6 +48,10 @@ export function directoryUrl(cfg: Config): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The CA's last Retry-After on a 429/503 (acme-client's errors do not carry the response). */
+let lastRetryAfter: { at: number; value: string } | null = null;
+let interceptorInstalled = false;
+
 /** Turns acme-client's errors into messages that say what failed and where. */
 export function acmeError(e: unknown, cfg: Config, what: string): AppError {
   if (e instanceof AppError) return e;
@@ -59,7 +63,7 @@ export function acmeError(e: unknown, cfg: Config, what: string): AppError {
   } else if (err.code && /^E[A-Z]+/.test(err.code)) {
     text = `cannot reach the ACME server at ${directoryUrl(cfg)}: ${err.code}`;
   }
-  const retryAfter = err.response?.headers?.['retry-after'];
+  const retryAfter = err.response?.headers?.['retry-after'] ?? (lastRetryAfter && Date.now() - lastRetryAfter.at < 10_000 ? lastRetryAfter.value : undefined);
   return new AppError('acme', `${what}: ${text}`, { cause: e, ...(retryAfter ? { detail: { retry_after: retryAfter } } : {}) });
 }
 
@@ -78,11 +82,19 @@ export function createAcme(deps: AcmeDeps) {
     acme.axios.defaults.httpsAgent = new https.Agent({ ca: readFileSync(cfg.acme.ca_file) });
   }
   acme.axios.defaults.timeout = timeoutMs;
-  // acme-client retries server errors and 429s itself, honouring Retry-After; keep that short so a
-  // CA that is down fails the request in seconds (the renewal schedule retries later with backoff).
+  // acme-client would retry 5xx and 429 itself, sleeping for the whole Retry-After (an hour, for a
+  // rate limit) inside the request. Instead a failure surfaces at once, the CA's Retry-After is kept,
+  // and the renewal schedule retries the certificate no earlier than the CA asked.
   const settings = (acme.axios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number; retryDefaultDelay: number } }).acmeSettings;
-  settings.retryMaxAttempts = 2;
-  settings.retryDefaultDelay = 1;
+  settings.retryMaxAttempts = 0;
+  if (!interceptorInstalled) {
+    interceptorInstalled = true;
+    acme.axios.interceptors.response.use((r) => {
+      const ra = r.headers?.['retry-after'];
+      if ((r.status === 429 || r.status === 503) && typeof ra === 'string') lastRetryAfter = { at: Date.now(), value: ra };
+      return r;
+    });
+  }
 
   const accountKey = async (): Promise<Buffer> => {
     const file = join(cfg.paths.acmeDir, 'account.key');
@@ -94,19 +106,36 @@ export function createAcme(deps: AcmeDeps) {
     return key;
   };
 
+  /** The account URL from an earlier registration with this directory, so a restart does not register again. */
+  const accountFile = join(cfg.paths.acmeDir, 'account.json');
+  const savedAccountUrl = (): string | undefined => {
+    if (!existsSync(accountFile)) return undefined;
+    try {
+      const a = JSON.parse(readFileSync(accountFile, 'utf8')) as { directory?: string; url?: string };
+      return a.directory === directoryUrl(cfg) && typeof a.url === 'string' ? a.url : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+
   const client = (): Promise<acme.Client> => {
     clientPromise ??= (async () => {
       const eab = cfg.acme.eab ? { kid: cfg.acme.eab.kid, hmacKey: readFileSync(cfg.acme.eab.hmac_key_file, 'utf8').trim() } : undefined;
+      const accountUrl = savedAccountUrl();
       const c = new acme.Client({
         directoryUrl: directoryUrl(cfg),
         accountKey: await accountKey(),
         backoffAttempts: 20,
         backoffMin: 200,
         backoffMax: 5000,
+        ...(accountUrl ? { accountUrl } : {}),
         ...(eab ? { externalAccountBinding: eab } : {}),
       });
-      await c.createAccount({ termsOfServiceAgreed: true, ...(cfg.acme.email ? { contact: [`mailto:${cfg.acme.email}`] } : {}) });
-      log.info('ACME account ready', { directory: directoryUrl(cfg), account: c.getAccountUrl() });
+      if (!accountUrl) {
+        await c.createAccount({ termsOfServiceAgreed: true, ...(cfg.acme.email ? { contact: [`mailto:${cfg.acme.email}`] } : {}) });
+        writeFileAtomic(accountFile, JSON.stringify({ directory: directoryUrl(cfg), url: c.getAccountUrl() }) + '\n', 0o600);
+      }
+      log.info('ACME account ready', { directory: directoryUrl(cfg), account: c.getAccountUrl(), reused: accountUrl !== undefined });
       return c;
     })().catch((e) => {
       clientPromise = null;
