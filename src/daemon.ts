@@ -22,6 +22,7 @@ import { createAcme, directoryUrl } from './certs/acme.js';
 import { createAri } from './certs/ari.js';
 import { createCertService, type CertService } from './certs/service.js';
 import { scheduleRenewal } from './certs/renewal.js';
+import { createMonitor, type Monitor } from './pipeline/monitor.js';
 
 export interface Daemon {
   cfg: Config;
@@ -30,6 +31,7 @@ export interface Daemon {
   control: HaproxyControl;
   db: { writer: Db; reader: Db };
   certs: CertService;
+  monitor: Monitor;
   /** The API's bound port (useful when configured as 0). */
   apiPort: number;
   stop(opts?: { leaveHaproxyRunning?: boolean }): Promise<void>;
@@ -81,7 +83,10 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
   const task = cron.schedule(cfg.blocks.expiry_schedule, () => void expireJob(), { noOverlap: true });
   const renewal = scheduleRenewal(cfg, log.child({ unit: 'renewal' }), certs);
 
-  const app = createApp({ cfg, reader: db.reader, applier, control, info, log, ops, certs });
+  const monitor = createMonitor({ cfg, log: log.child({ unit: 'monitor' }), writer: db.writer, reader: db.reader });
+  await monitor.start();
+
+  const app = createApp({ cfg, reader: db.reader, applier, control, info, log, ops, certs, monitor });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(cfg.api.port, cfg.api.listen, () => resolve(s));
     s.on('error', reject);
@@ -99,6 +104,7 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
     control,
     db,
     certs,
+    monitor,
     apiPort,
     async stop(o = {}) {
       if (stopped) return;
@@ -106,6 +112,7 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
       log.info('haproxy-manager stopping');
       await task.stop();
       await renewal.stop();
+      await monitor.stop();
       await new Promise<void>((r) => {
         server.close(() => r());
         server.closeAllConnections();

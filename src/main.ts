@@ -15,6 +15,13 @@ import { loadModel } from './haproxy/model.js';
 import { openDatabase } from './storage/db.js';
 import { describe } from './errors.js';
 import { apiTarget, requestCerts, simpleCall } from './cli/certs.js';
+import { runMonitorExplain } from './cli/monitor-explain.js';
+import { runReplay } from './cli/monitor-replay.js';
+import { loadRules } from './pipeline/triage/load.js';
+import { createTriage } from './pipeline/triage/engine.js';
+import { rulesTestCommand } from './pipeline/triage/fixtures.js';
+import { SHIPPED_RULES_DIR } from './pipeline/monitor.js';
+import type { SourceFormat } from './pipeline/types.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 const DEFAULT_CONFIG = process.env.HAPROXY_MANAGER_CONFIG ?? '/etc/haproxy-manager/config.yaml';
@@ -141,6 +148,58 @@ certs
       process.stdout.write(`${c.domain.padEnd(40)} ${c.expires ?? '-'}  ${String(c.days_until_expiry).padStart(5)} days${c.renewal_due ? '  renewal due' : ''}${c.last_error ? `  last error: ${c.last_error}` : ''}\n`);
     }
     process.exit(0);
+  });
+
+const formatOpt = ['--format <format>', 'how the input is written: haproxy, json or text', 'haproxy'] as const;
+const checkFormat = (f: string): SourceFormat => {
+  if (f !== 'haproxy' && f !== 'json' && f !== 'text') {
+    process.stderr.write(`--format: must be haproxy, json or text, not ${JSON.stringify(f)}\n`);
+    process.exit(2);
+  }
+  return f;
+};
+
+const monitorCmd = program.command('monitor').description('the log monitor, offline: how it sees a log, and what it would open');
+monitorCmd
+  .command('explain')
+  .description('show, line by line, how the pipeline sees a log: the kind of line, the parsed fields and the rules it matches')
+  .argument('<file>', 'a log file, or - for standard input')
+  .option(...formatOpt)
+  .option('--rules <dir>', 'a rules directory to use instead of the shipped one')
+  .option('--json', 'one JSON object per input line')
+  .action(async (file: string, o: { format: string; rules?: string; json?: boolean }) => {
+    const rules = loadRules({ dir: o.rules ?? SHIPPED_RULES_DIR, operatorDir: null });
+    const triage = createTriage(rules.rules);
+    await runMonitorExplain({ input: file, json: o.json === true, format: checkFormat(o.format), rules: (p) => triage.explain(p, 'explain') });
+    process.exit(0);
+  });
+monitorCmd
+  .command('replay')
+  .description('run the pipeline over a file as fast as it can, acting on nothing, and print the incidents it opens')
+  .argument('<file>', 'a log file, or - for standard input')
+  .option(...formatOpt)
+  .option('--rules <dir>', 'a rules directory to use instead of the shipped one')
+  .option('--json', 'one JSON object per incident, one per line, at the end')
+  .action(async (file: string, o: { format: string; rules?: string; json?: boolean }) => {
+    await runReplay({
+      input: file,
+      format: checkFormat(o.format),
+      json: o.json === true,
+      ...(o.rules ? { rulesDir: o.rules } : {}),
+      ...(o.json || !process.stderr.isTTY ? {} : { progress: (s: string) => void process.stderr.write(s) }),
+    });
+    process.exit(0);
+  });
+
+program
+  .command('rules')
+  .description('the triage rules')
+  .command('test')
+  .description("run every rule's sample-log fixtures (config/rules/fixtures) and report mismatches")
+  .option('--rules <dir>', 'the rules directory (default: the shipped one)')
+  .option('--local <dir>', 'an operator rules directory that overrides shipped files')
+  .action((o: { rules?: string; local?: string }) => {
+    process.exit(rulesTestCommand({ dir: o.rules ?? SHIPPED_RULES_DIR, operatorDir: o.local ?? null }));
   });
 
 program.parseAsync(process.argv).catch((e) => {

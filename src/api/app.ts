@@ -18,6 +18,7 @@ import { serverRoutes } from './routes/servers.js';
 import { securityRoutes } from './routes/security.js';
 import { auditRoutes } from './routes/audit.js';
 import { certificateRoutes } from './routes/certificates.js';
+import { incidentRoutes } from './routes/incidents.js';
 
 export function createApp(d: ApiDeps): Koa {
   const app = new Koa({ proxy: false });
@@ -52,6 +53,7 @@ export function createApp(d: ApiDeps): Koa {
   securityRoutes(router, d);
   auditRoutes(router, d);
   certificateRoutes(router, d);
+  incidentRoutes(router, d);
   app.use(router.routes());
   app.use(router.allowedMethods());
   app.use((ctx) => {

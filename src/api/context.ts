@@ -7,6 +7,7 @@ import type { HaproxyInfo } from '../haproxy/version.js';
 import type { Logger } from '../log.js';
 import type { Ops } from '../ops/ip-lists.js';
 import type { CertService } from '../certs/service.js';
+import type { Monitor } from '../pipeline/monitor.js';
 import { validationError } from '../errors.js';
 
 export interface ApiDeps {
@@ -18,6 +19,7 @@ export interface ApiDeps {
   log: Logger;
   ops: Ops;
   certs: CertService;
+  monitor?: Monitor;
 }
 
 /** The audit identity of a request: who made the change. */

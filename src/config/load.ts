@@ -101,9 +101,14 @@ export function resolveConfig(cfg: ParsedConfig, source: string | null, env: Nod
   if (cfg.haproxy.rate_limits.tarpit_requests_10s > cfg.haproxy.rate_limits.deny_requests_10s) {
     lines.push('haproxy.rate_limits.tarpit_requests_10s: must not be above deny_requests_10s');
   }
+  if (cfg.monitor.syslog && !['127.0.0.1', '::1'].includes(cfg.monitor.syslog.address)) lines.push('monitor.syslog.address: must be a loopback address (127.0.0.1 or ::1)');
   if (lines.length) throw new ConfigError(lines);
+  // HAProxy logs to the monitor's syslog listener unless the operator chose another target.
+  const logTarget =
+    cfg.haproxy.log_target ?? (cfg.monitor.enabled && cfg.monitor.syslog ? `udp://${cfg.monitor.syslog.address.includes(':') ? `[${cfg.monitor.syslog.address}]` : cfg.monitor.syslog.address}:${cfg.monitor.syslog.port}` : null);
   return {
     ...cfg,
+    haproxy: { ...cfg.haproxy, log_target: logTarget },
     source,
     apiKey,
     paths: {

@@ -164,6 +164,38 @@ const acme = z
   })
   .prefault({});
 
+const monitorSource = z.strictObject({
+  /** A name for the source: shows in incidents and the status API. */
+  name: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'lower-case letters, digits and ._- (at most 64)'),
+  /** file: follow a file across rotations; journald: `journalctl -f` for some units. */
+  type: z.enum(['file', 'journald']),
+  /** The file to follow (type file). */
+  path: z.string().min(1).optional(),
+  /** Units to read (type journald); none: the whole journal. */
+  units: z.array(z.string().regex(/^[A-Za-z0-9@._:-]+$/)).optional(),
+  /** haproxy: HAProxy's logs; json: JSON lines; text: plain text. */
+  format: z.enum(['haproxy', 'json', 'text']).default('text'),
+  /** A file that exists at start with no saved position is read from its end (like tail -f) or its beginning. */
+  start_at: z.enum(['end', 'beginning']).default('end'),
+});
+
+const monitor = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    /** A UDP syslog listener on loopback. When set and haproxy.log_target is not, HAProxy logs to it. */
+    syslog: z.strictObject({ address: z.string().default('127.0.0.1'), port: port.default(5514) }).nullable().default({ address: '127.0.0.1', port: 5514 }),
+    sources: z.array(monitorSource).default([]),
+    /** The operator's rule files; a file named like a shipped one replaces it. */
+    rules_dir: z.string().min(1).default('/etc/haproxy-manager/rules.d'),
+    /** An incident resolves after this long (in log time) without a new finding. */
+    incident_quiet: duration.default('10m'),
+    max_samples: z.number().int().min(1).max(100).default(10),
+    max_open_incidents: z.number().int().min(10).max(1_000_000).default(10_000),
+    /** Application lines seen per source before a never-seen error template counts as novel. */
+    novelty_warmup: z.number().int().min(0).default(1000),
+  })
+  .prefault({});
+
 const log = z
   .strictObject({
     level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -181,6 +213,7 @@ export const configSchema = z.strictObject({
   network,
   blocks,
   acme,
+  monitor,
   log,
 });
 

@@ -161,6 +161,8 @@ export async function startTestDaemon(bin: string, opts: TestDaemonOptions = {})
     },
     api: { listen: '127.0.0.1', port: 0 },
     acme: { challenge_port: await freePort() },
+    // No syslog listener unless a test asks for one (each daemon would bind the same default port).
+    monitor: { syslog: null },
   };
   if (opts.haproxyYaml) settings = deepMerge(settings, { haproxy: parseYaml(opts.haproxyYaml.replace(/^ {2}/gm, '')) as Record<string, unknown> });
   if (opts.yaml) settings = deepMerge(settings, (parseYaml(opts.yaml) ?? {}) as Record<string, unknown>);

@@ -51,7 +51,9 @@ describe('parseConfig: defaults', () => {
     assert.equal(c.haproxy.https_port, null);
     assert.equal(c.haproxy.stats_port, 8404);
     assert.equal(c.haproxy.maxconn, 4000);
-    assert.equal(c.haproxy.log_target, null);
+    // With the monitor's syslog listener on (the default), HAProxy logs to it.
+    assert.equal(c.haproxy.log_target, 'udp://127.0.0.1:5514');
+    assert.equal(ok('monitor:\n  syslog: null\n').haproxy.log_target, null);
     assert.equal(c.haproxy.xff_max_hops, 5);
     assert.equal(c.haproxy.reload_via, 'master_socket');
     assert.deepEqual(c.haproxy.timeouts, { http_request: '30s', connect: '10s', client: '5m', server: '10m', http_keep_alive: '30s', queue: '2m', check: '10s', tarpit: '10s', long_lived: '6h' });
