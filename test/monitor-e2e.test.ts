@@ -1,0 +1,48 @@
+/**
+ * End to end: real traffic through a real HAProxy (2.6 and 3.0) that logs to
+ * the daemon's syslog listener opens the expected incident, keyed on the real
+ * client IP behind a trusted proxy, with a block suggestion; the monitor's
+ * status shows the source's counters.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { HAPROXIES, startTestDaemon, startBackend, domainBody, freePort, waitFor } from './helpers/harness.js';
+
+for (const h of HAPROXIES) {
+  test(`${h.name}: probing for sensitive files through HAProxy opens an incident about the real client`, async () => {
+    const be = await startBackend('app');
+    const t = await startTestDaemon(h.bin, { config: { monitor: { syslog: { address: '127.0.0.1', port: await freePort() }, incident_quiet: '10m' } } });
+    try {
+      assert.equal((await t.api('POST', '/api/domain', domainBody('shop.test', 'shop', [be.port]))).status, 201);
+      assert.equal((await t.api('POST', '/api/trusted-proxies', { cidr: '127.0.0.10' })).status, 201);
+      for (const path of ['/', '/.env', '/.git/config', '/backup.sql', '/wp-config.php.bak']) {
+        await t.get('shop.test', path, { localAddress: '127.0.0.10', headers: { 'X-Forwarded-For': '198.51.100.23', 'User-Agent': 'curl/8.0' } });
+      }
+      // Normal traffic from another client opens nothing.
+      for (let i = 0; i < 5; i++) await t.get('shop.test', `/page/${i}`, { localAddress: '127.0.0.11' });
+      let found: { id: number; rule: string; subject: { type: string; value: string }; actions: { type: string; target?: string }[]; samples: string[] } | undefined;
+      const ok = await waitFor(async () => {
+        const list = (await t.api('GET', '/api/incidents')).json<NonNullable<typeof found>[]>();
+        found = list.find((i) => i.rule === 'sensitive-files');
+        return found !== undefined;
+      }, 8000, 200);
+      assert.ok(ok && found, 'incident opened');
+      assert.deepEqual(found.subject, { type: 'ip', value: '198.51.100.23' });
+      assert.ok(found.actions.some((a) => a.type === 'block_ip' && a.target === '198.51.100.23'), JSON.stringify(found.actions));
+      assert.ok(found.samples.some((s) => s.includes('/.env') || s.includes('/.git/config')));
+      const one = await t.api('GET', `/api/incidents/${found.id}`);
+      assert.equal(one.status, 200);
+      const all = (await t.api('GET', '/api/incidents')).json<{ subject: { value: string } }[]>();
+      assert.ok(!all.some((i) => i.subject.value === '127.0.0.11'), 'normal browsing is not an incident');
+      const st = (await t.api('GET', '/api/monitor/status')).json<{ sources: { name: string; lines: number }[]; pipeline: { unparsed: number } }>();
+      const src = st.sources.find((s) => s.name === 'haproxy');
+      assert.ok(src && src.lines >= 10, JSON.stringify(st.sources));
+      assert.equal(st.pipeline.unparsed, 0, 'every HAProxy line parsed');
+      assert.equal((await t.api('GET', '/api/incidents/999999')).status, 404);
+      assert.equal((await t.api('GET', '/api/incidents?status=bogus')).status, 400);
+    } finally {
+      await t.stop();
+      await be.close();
+    }
+  });
+}
