@@ -1,0 +1,200 @@
+/**
+ * A rule spec compiled once into what the engine runs per line: its filter,
+ * its key function, its condition and the finding template.
+ */
+import type { Severity, SubjectType, SuggestedAction } from '../types.js';
+import { CompiledFilter, type LineView } from './match.js';
+import type { DistinctField, GroupKey, RuleSpec } from './schema.js';
+import { durationToMs } from './schema.js';
+import { BucketedCountWindow, CountWindow, DistinctWindow, EXACT_MAX, KeyTable, LeakyBucket, SMALL_SET, type Condition } from './windows.js';
+
+/** Keys longer than this are cut, so one huge path cannot make a huge key. */
+export const MAX_KEY_LENGTH = 512;
+
+/** Per-rule counters, as `stats()` reports them. */
+export interface RuleCounters {
+  matched: number;
+  findings: number;
+  /** Findings held back by once_per. */
+  suppressed: number;
+  /** Findings whose subject was protected (block suggestion removed, or the finding dropped). */
+  protected: number;
+  /** Matching lines without the group-by field (no subject). */
+  no_key: number;
+}
+
+export interface CompiledRule {
+  readonly name: string;
+  readonly spec: RuleSpec;
+  readonly filter: CompiledFilter;
+  readonly subjectType: SubjectType;
+  readonly key: (v: LineView) => string | undefined;
+  readonly value: ((v: LineView) => string | number | undefined) | null;
+  readonly cond: Condition;
+  readonly oncePerMs: number;
+  readonly table: KeyTable;
+  readonly blockTtlS: number[];
+  readonly notify: boolean;
+  readonly severity: Severity;
+  readonly category: string;
+  readonly escalate: boolean;
+  readonly counters: RuleCounters;
+}
+
+/** What an application source stands for: the application, i.e. a backend of HAProxy. */
+const SUBJECT_TYPE: Record<GroupKey, SubjectType> = {
+  ip: 'ip',
+  backend: 'backend',
+  server: 'server',
+  host: 'host',
+  path: 'path',
+  source: 'backend',
+};
+
+function str(v: LineView, name: string): string | undefined {
+  const s = v.fields[name];
+  return typeof s === 'string' && s.length > 0 ? s : undefined;
+}
+
+function keyPart(k: GroupKey): (v: LineView) => string | undefined {
+  switch (k) {
+    case 'ip':
+      return (v) => v.ip();
+    case 'backend':
+      return (v) => str(v, 'backend');
+    case 'server': {
+      return (v) => {
+        const b = str(v, 'backend');
+        const s = str(v, 'server');
+        return b === undefined || s === undefined ? undefined : `${b}/${s}`;
+      };
+    }
+    case 'host':
+      return (v) => {
+        const h = v.host;
+        return h === undefined || h.length === 0 ? undefined : h.toLowerCase();
+      };
+    case 'path':
+      return (v) => v.pathOnly();
+    case 'source':
+      return (v) => (v.source.length > 0 ? v.source : undefined);
+  }
+}
+
+function clip(s: string | undefined): string | undefined {
+  return s !== undefined && s.length > MAX_KEY_LENGTH ? s.slice(0, MAX_KEY_LENGTH) : s;
+}
+
+function keyFunction(group: GroupKey[]): (v: LineView) => string | undefined {
+  const parts = group.map(keyPart);
+  if (parts.length === 1) {
+    const p = parts[0] as (v: LineView) => string | undefined;
+    return (v) => clip(p(v));
+  }
+  // A part the line lacks is left out (a log without captured Host headers
+  // still groups [host, path] by path); a line lacking all of them has no key.
+  return (v) => {
+    let out: string | undefined;
+    for (let i = 0; i < parts.length; i++) {
+      const s = (parts[i] as (v: LineView) => string | undefined)(v);
+      if (s === undefined) continue;
+      // host + path reads as a URL ("example.com/login"); other parts are space-separated.
+      out = out === undefined ? s : s.startsWith('/') ? out + s : `${out} ${s}`;
+    }
+    return clip(out);
+  };
+}
+
+function valueFunction(f: DistinctField): (v: LineView) => string | number | undefined {
+  switch (f) {
+    case 'path':
+      return (v) => v.pathOnly();
+    case 'ip':
+      return (v) => v.ip();
+    case 'status':
+      return (v) => (v.status >= 0 ? v.status : undefined);
+    case 'host':
+      return (v) => {
+        const h = str(v, 'host');
+        return h === undefined ? undefined : h.toLowerCase();
+      };
+    default:
+      return (v) => str(v, f);
+  }
+}
+
+function condition(spec: RuleSpec): Condition {
+  const c = spec.condition;
+  switch (c.type) {
+    case 'count':
+      return c.threshold <= EXACT_MAX ? new CountWindow(c.threshold, durationToMs(c.window)) : new BucketedCountWindow(c.threshold, durationToMs(c.window));
+    case 'leaky_bucket':
+      return new LeakyBucket(c.capacity, durationToMs(c.leak_every));
+    case 'distinct':
+      return new DistinctWindow(c.threshold, durationToMs(c.window));
+  }
+}
+
+/**
+ * The most numbers (times, counters, hashes) one rule may hold across its
+ * subjects in the worst case: a rule whose subjects can each hold many
+ * (a distinct set of 10,000) gets proportionally fewer subjects, so no rule
+ * can take more than a few tens of MB whatever the input.
+ */
+export const VALUE_BUDGET = 4_000_000;
+const MIN_KEYS = 1000;
+
+/** Numbers one subject can hold at most under this condition. */
+function valuesPerSubject(spec: RuleSpec): number {
+  const c = spec.condition;
+  switch (c.type) {
+    case 'count':
+      return c.threshold <= EXACT_MAX ? c.threshold : 16;
+    case 'leaky_bucket':
+      return 2;
+    case 'distinct':
+      return c.threshold <= SMALL_SET ? 2 * c.threshold : 6 * c.threshold; // pairs in an array, or Map entries
+  }
+}
+
+/** The subjects a rule tracks: its own max_keys when set, else the engine's cap within the value budget. */
+export function keyCap(spec: RuleSpec, maxKeys: number): number {
+  if (spec.max_keys !== undefined) return spec.max_keys;
+  return Math.min(maxKeys, Math.max(MIN_KEYS, Math.floor(VALUE_BUDGET / valuesPerSubject(spec))));
+}
+
+export function compileRule(spec: RuleSpec, maxKeys: number): CompiledRule {
+  const group = Array.isArray(spec.group_by) ? spec.group_by : [spec.group_by];
+  const last = group[group.length - 1] as GroupKey;
+  const cond = condition(spec);
+  return {
+    name: spec.name,
+    spec,
+    filter: new CompiledFilter(spec.filter),
+    subjectType: SUBJECT_TYPE[last],
+    key: keyFunction(group),
+    value: spec.condition.type === 'distinct' ? valueFunction(spec.condition.field) : null,
+    cond,
+    oncePerMs: spec.once_per === undefined ? 0 : durationToMs(spec.once_per),
+    table: new KeyTable(keyCap(spec, maxKeys), (s) => cond.reset(s)),
+    blockTtlS: spec.actions.flatMap((a) => (a.type === 'block_ip' ? [Math.round(durationToMs(a.ttl) / 1000)] : [])),
+    notify: spec.actions.some((a) => a.type === 'notify'),
+    severity: spec.severity,
+    category: spec.category,
+    escalate: spec.escalate,
+    counters: { matched: 0, findings: 0, suppressed: 0, protected: 0, no_key: 0 },
+  };
+}
+
+/** The suggested actions of a finding, in the rule's order; block_ip left out when `allowBlock` is false. */
+export function actionsFor(rule: CompiledRule, subject: string, allowBlock: boolean): SuggestedAction[] {
+  const out: SuggestedAction[] = [];
+  let b = 0;
+  for (const a of rule.spec.actions) {
+    if (a.type === 'block_ip') {
+      const ttl = rule.blockTtlS[b++] as number;
+      if (allowBlock) out.push({ type: 'block_ip', target: subject, ttl_s: ttl });
+    } else out.push({ type: 'notify' });
+  }
+  return out;
+}

@@ -1,0 +1,231 @@
+/**
+ * The triage engine: parsed lines in, findings out. Synchronous and
+ * allocation-light (one reused LineView; allocation only for a new subject,
+ * a finding, or a decoded path that held escapes).
+ *
+ * Time is event time: `line.time`, or for a line without one the last time
+ * seen on the same source (before that source had a timed line: the latest
+ * time of any source; before any line had a time: the `now` option).
+ * Replaying a log therefore gives the same findings as reading it live.
+ *
+ * Protected subjects (trusted, local, trusted-proxy and loopback addresses,
+ * as `isProtected` says) are never the target of a block suggestion. By
+ * default (`protectedMode: 'strip'`) such a finding is kept without its
+ * block_ip actions, so an operator still hears that a trusted address is
+ * scanning or brute-forcing (a pen test, a compromised host); with 'drop' it
+ * is dropped. Either way the rule's `protected` counter goes up.
+ */
+import type { Finding, LineKind, ParsedLine } from '../types.js';
+import { actionsFor, compileRule, type CompiledRule, type RuleCounters } from './compile.js';
+import { KIND_BIT, LineView } from './match.js';
+import type { RuleSpec } from './schema.js';
+import { LINE_KINDS } from './schema.js';
+
+export interface TriageOptions {
+  /** True for addresses that must never be the subject of a block (trusted, local, trusted proxies). Loopback is always protected. */
+  isProtected?: (ip: string) => boolean;
+  /** What happens to a finding about a protected address: 'strip' its block suggestions (default) or 'drop' it. */
+  protectedMode?: 'strip' | 'drop';
+  /**
+   * Subjects tracked per rule. Default 100,000; fewer for rules whose
+   * subjects can each hold many values (see VALUE_BUDGET in compile.ts); a
+   * rule's own max_keys wins.
+   */
+  maxKeysPerRule?: number;
+  /** Time for untimed lines before any line had a time. Default Date.now. */
+  now?: () => number;
+}
+
+export interface RuleStats extends RuleCounters {
+  name: string;
+  /** Subjects currently tracked. */
+  keys: number;
+  /** The most subjects the rule tracks. */
+  cap: number;
+  /** Subjects evicted to stay under the cap. */
+  evicted: number;
+}
+
+export interface TriageStats {
+  lines: number;
+  /** Lines that did not parse (ok: false): never matched. */
+  unparsed: number;
+  /** Lines without a time of their own (given their source's last time). */
+  untimed: number;
+  findings: number;
+  rules: RuleStats[];
+}
+
+export interface Triage {
+  /**
+   * Runs every enabled rule on one line and returns the findings it caused
+   * (usually none). `raw` is the line's text, used as the finding's sample;
+   * without it a short rendering of the fields is used.
+   */
+  process(line: ParsedLine, source: string, raw?: string): Finding[];
+  /** The names of the rules whose filter matches this line (no state is touched): for `monitor explain`. */
+  explain(line: ParsedLine, source: string): string[];
+  stats(): TriageStats;
+  /** The enabled rules, in load order. */
+  readonly rules: readonly string[];
+}
+
+const DEFAULT_MAX_KEYS = 100_000;
+const MAX_SOURCES = 10_000;
+
+/** Loopback and unspecified addresses: never blocked, whatever the caller's list says. */
+export function isLoopback(ip: string): boolean {
+  return ip.startsWith('127.') || ip === '::1' || ip === '0.0.0.0' || ip === '::' || ip.startsWith('::ffff:127.');
+}
+
+/** A compact rendering of a line's main fields, for findings without the raw text. */
+export function renderSample(line: ParsedLine): string {
+  const f = line.fields;
+  const parts: string[] = [line.kind];
+  for (const k of ['real_ip', 'client_ip', 'method', 'path', 'status', 'termination_state', 'backend', 'server', 'event', 'level', 'ssl_error', 'message']) {
+    const v = f[k];
+    if (typeof v === 'string' || typeof v === 'number') parts.push(`${k}=${typeof v === 'string' && v.length > 200 ? v.slice(0, 200) : v}`);
+  }
+  return parts.join(' ');
+}
+
+export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {}): Triage {
+  const maxKeys = opts.maxKeysPerRule ?? DEFAULT_MAX_KEYS;
+  const callerProtected = opts.isProtected;
+  const isProtected = (ip: string) => isLoopback(ip) || (callerProtected !== undefined && callerProtected(ip));
+  const drop = opts.protectedMode === 'drop';
+  const now = opts.now ?? Date.now;
+
+  const seen = new Set<string>();
+  const rules: CompiledRule[] = [];
+  for (const s of specs) {
+    if (!s.enabled) continue;
+    if (seen.has(s.name)) throw new Error(`rule ${s.name} is defined twice`);
+    seen.add(s.name);
+    rules.push(compileRule(s, maxKeys));
+  }
+  // Rules by line kind, so a line only meets the rules that can match it.
+  const byKind = new Map<number, CompiledRule[]>();
+  for (const k of LINE_KINDS) {
+    const bit = KIND_BIT[k as LineKind];
+    byKind.set(bit, rules.filter((r) => (r.filter.kinds & bit) !== 0));
+  }
+
+  const view = new LineView();
+  const sourceTimes = new Map<string, { t: number }>();
+  let lastSource = '';
+  let lastSlot: { t: number } | undefined;
+  let lines = 0;
+  let unparsed = 0;
+  let untimed = 0;
+  let findings = 0;
+  let anyTime: number | null = null;
+
+  function slotFor(source: string): { t: number } | undefined {
+    if (source === lastSource && lastSlot !== undefined) return lastSlot;
+    lastSource = source;
+    lastSlot = sourceTimes.get(source);
+    return lastSlot;
+  }
+
+  function eventTime(line: ParsedLine, source: string): number {
+    const slot = slotFor(source);
+    const lt = line.time;
+    // A time that is not a finite number (NaN from a broken stamp) is treated as no time: it would poison every window it touched.
+    if (lt !== null && Number.isFinite(lt)) {
+      if (anyTime === null || lt > anyTime) anyTime = lt;
+      if (slot === undefined) {
+        // Sources are few (configured); a caller inventing names per line cannot grow this without bound.
+        if (sourceTimes.size >= MAX_SOURCES) sourceTimes.clear();
+        lastSlot = { t: lt };
+        sourceTimes.set(source, lastSlot);
+      } else slot.t = lt;
+      return lt;
+    }
+    untimed++;
+    if (slot !== undefined) return slot.t;
+    // A source with no timed line yet: the latest time of any source, so a
+    // replay stays independent of the wall clock once any line had a time.
+    return anyTime !== null ? anyTime : now();
+  }
+
+  function process(line: ParsedLine, source: string, raw?: string): Finding[] {
+    lines++;
+    if (!line.ok) {
+      unparsed++;
+      return [];
+    }
+    const t = eventTime(line, source);
+    const list = byKind.get(KIND_BIT[line.kind] ?? 0);
+    if (list === undefined || list.length === 0) return [];
+    view.reset(line, source, t);
+    let out: Finding[] | null = null;
+    for (let i = 0; i < list.length; i++) {
+      const r = list[i] as CompiledRule;
+      if (!r.filter.test(view)) continue;
+      r.counters.matched++;
+      const key = r.key(view);
+      if (key === undefined) {
+        r.counters.no_key++;
+        continue;
+      }
+      const s = r.table.get(key);
+      // Per subject, time never goes back (lines from several processes may interleave a little).
+      const tt = t < s.last ? s.last : t;
+      s.last = tt;
+      if (tt < s.quietUntil) {
+        r.counters.suppressed++;
+        continue;
+      }
+      const n = r.cond.hit(s, tt, r.value === null ? undefined : r.value(view));
+      if (n === 0) continue;
+      r.cond.reset(s);
+      if (r.oncePerMs > 0) s.quietUntil = tt + r.oncePerMs;
+      const f = finding(r, s.key, tt, n, line, raw);
+      if (f !== null) (out ??= []).push(f);
+    }
+    return out ?? [];
+  }
+
+  function finding(r: CompiledRule, subject: string, t: number, n: number, line: ParsedLine, raw: string | undefined): Finding | null {
+    let allowBlock = true;
+    if (r.subjectType === 'ip' && isProtected(subject)) {
+      r.counters.protected++;
+      if (drop) return null;
+      allowBlock = false;
+    }
+    r.counters.findings++;
+    findings++;
+    return {
+      rule: r.name,
+      category: r.category,
+      severity: r.severity,
+      subject: { type: r.subjectType, value: subject },
+      time: t,
+      count: n,
+      actions: actionsFor(r, subject, allowBlock),
+      escalate: r.escalate,
+      sample: raw ?? renderSample(line),
+    };
+  }
+
+  function explain(line: ParsedLine, source: string): string[] {
+    if (!line.ok) return [];
+    const v = new LineView();
+    v.reset(line, source, line.time ?? 0);
+    const list = byKind.get(KIND_BIT[line.kind] ?? 0) ?? [];
+    return list.filter((r) => r.filter.test(v)).map((r) => r.name);
+  }
+
+  function stats(): TriageStats {
+    return {
+      lines,
+      unparsed,
+      untimed,
+      findings,
+      rules: rules.map((r) => ({ name: r.name, ...r.counters, keys: r.table.size, cap: r.table.cap, evicted: r.table.evicted })),
+    };
+  }
+
+  return { process, explain, stats, rules: rules.map((r) => r.name) };
+}

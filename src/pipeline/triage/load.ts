@@ -1,0 +1,141 @@
+/**
+ * Loading triage rules: every `*.yaml` in the shipped directory
+ * (config/rules/), then the operator's directory, whose files replace shipped
+ * files of the same name and may add new ones (fail2ban's `.local` idea: an
+ * upgrade never clobbers the operator's rules, and a file with `rules: []`
+ * switches a shipped file off). Everything is checked before anything runs;
+ * problems come back together as `<file>: <key path>: <reason>` lines in a
+ * RuleLoadError, which stops start-up.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { ruleFileSchema, type RuleSpec } from './schema.js';
+
+export class RuleLoadError extends Error {
+  constructor(readonly lines: string[]) {
+    super(lines.join('\n'));
+    this.name = 'RuleLoadError';
+  }
+}
+
+export interface RuleFile {
+  /** The file name ("http-probes.yaml"): what an operator file overrides. */
+  name: string;
+  path: string;
+  origin: 'shipped' | 'operator';
+  /** Every rule of the file, enabled or not. */
+  rules: RuleSpec[];
+}
+
+export interface LoadedRules {
+  /** The effective files, by name. */
+  files: RuleFile[];
+  /** Every rule of every effective file, in file-name then file order (disabled ones included: the engine skips them). */
+  rules: RuleSpec[];
+}
+
+export interface LoadRulesOptions {
+  /** The shipped rules (config/rules). */
+  dir: string;
+  /** The operator's rules; ignored when it does not exist. */
+  operatorDir?: string | null;
+}
+
+function issueLines(issues: z.core.$ZodIssue[], raw: unknown): string[] {
+  return issues.map((i) => {
+    const parts: string[] = [];
+    i.path.forEach((p, n) => {
+      if (typeof p === 'number') {
+        let label = `[${p}]`;
+        // Name the rule, so "rules[7]" can be found without counting.
+        if (n === 1 && i.path[0] === 'rules') {
+          const r = (raw as { rules?: unknown[] }).rules?.[p] as { name?: unknown } | undefined;
+          if (r && typeof r.name === 'string') label += ` (${r.name})`;
+        }
+        parts.push(label);
+      } else parts.push(parts.length ? `.${String(p)}` : String(p));
+    });
+    const where = parts.length ? parts.join('') : '(root)';
+    if (i.code === 'unrecognized_keys') return `${where}: unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+    return `${where}: ${i.message}`;
+  });
+}
+
+/** Parses one rule file's text; `label` names it in errors. */
+export function parseRuleFile(text: string, label: string): RuleSpec[] {
+  const doc = parseDocument(text, { uniqueKeys: true });
+  if (doc.errors.length) throw new RuleLoadError(doc.errors.map((e) => `${label}: (yaml) ${e.message.split('\n')[0]}`));
+  const raw: unknown = doc.toJS();
+  if (raw === null || raw === undefined) throw new RuleLoadError([`${label}: (root): the file is empty; write "rules: []" to have no rules`]);
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new RuleLoadError([`${label}: (root): must be a mapping with a "rules" list`]);
+  const parsed = ruleFileSchema.safeParse(raw);
+  if (!parsed.success) throw new RuleLoadError(issueLines(parsed.error.issues, raw).map((l) => `${label}: ${l}`));
+  const names = new Set<string>();
+  const errors: string[] = [];
+  parsed.data.rules.forEach((r, i) => {
+    if (names.has(r.name)) errors.push(`${label}: rules[${i}].name: "${r.name}" appears twice in this file`);
+    names.add(r.name);
+  });
+  if (errors.length) throw new RuleLoadError(errors);
+  return parsed.data.rules;
+}
+
+function listDir(dir: string, errors: string[]): string[] {
+  try {
+    const names = readdirSync(dir).sort();
+    for (const n of names) {
+      if (n.endsWith('.yml')) errors.push(`${join(dir, n)}: (file): rule files end in .yaml; this one would be ignored`);
+    }
+    return names.filter((n) => n.endsWith('.yaml') && statSync(join(dir, n)).isFile());
+  } catch (e) {
+    errors.push(`${dir}: (directory): cannot read: ${(e as Error).message}`);
+    return [];
+  }
+}
+
+/** Reads, checks and merges the shipped and operator rule files. Throws RuleLoadError listing every problem found. */
+export function loadRules(opts: LoadRulesOptions): LoadedRules {
+  const errors: string[] = [];
+  const byName = new Map<string, { path: string; origin: 'shipped' | 'operator' }>();
+  if (!existsSync(opts.dir) || !statSync(opts.dir).isDirectory()) {
+    throw new RuleLoadError([`${opts.dir}: (directory): the rules directory does not exist`]);
+  }
+  for (const n of listDir(opts.dir, errors)) byName.set(n, { path: join(opts.dir, n), origin: 'shipped' });
+  const op = opts.operatorDir;
+  if (op && existsSync(op)) {
+    if (!statSync(op).isDirectory()) errors.push(`${op}: (directory): the operator rules path is not a directory`);
+    else for (const n of listDir(op, errors)) byName.set(n, { path: join(op, n), origin: 'operator' });
+  }
+
+  const files: RuleFile[] = [];
+  for (const name of [...byName.keys()].sort()) {
+    const { path, origin } = byName.get(name) as { path: string; origin: 'shipped' | 'operator' };
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (e) {
+      errors.push(`${path}: (file): cannot read: ${(e as Error).message}`);
+      continue;
+    }
+    try {
+      files.push({ name, path, origin, rules: parseRuleFile(text, path) });
+    } catch (e) {
+      if (e instanceof RuleLoadError) errors.push(...e.lines);
+      else throw e;
+    }
+  }
+
+  // A rule name is unique across all effective files (findings and incidents are keyed by it).
+  const owner = new Map<string, string>();
+  for (const f of files) {
+    f.rules.forEach((r, i) => {
+      const other = owner.get(r.name);
+      if (other !== undefined) errors.push(`${f.path}: rules[${i}].name: "${r.name}" is already defined in ${other}`);
+      else owner.set(r.name, f.path);
+    });
+  }
+  if (errors.length) throw new RuleLoadError(errors);
+  return { files, rules: files.flatMap((f) => f.rules) };
+}

@@ -1,0 +1,324 @@
+/**
+ * Compiled filters: a rule's `filter` turned once into plain objects whose
+ * `test` runs on every line. Built for the hot path: no allocation while
+ * testing except the lazily decoded path (only when it holds `%` or `+`),
+ * cheap checks (status table, method, event) before regular expressions.
+ *
+ * A `LineView` is the one mutable view of the current line the engine reuses
+ * for every line; it caches what several rules ask for (the subject address,
+ * the path without its query, the decoded path).
+ */
+import type { LineKind, ParsedLine } from '../types.js';
+import { LINE_KINDS, type FilterSpec, type StringMatch } from './schema.js';
+
+export const KIND_BIT: Readonly<Record<LineKind, number>> = Object.fromEntries(LINE_KINDS.map((k, i) => [k, 1 << i])) as Record<LineKind, number>;
+export const ALL_KINDS = (1 << LINE_KINDS.length) - 1;
+
+/**
+ * Percent-decodes (and turns `+` into a space), leniently: a malformed escape
+ * stays as it is. Decodes twice when the result still holds escapes, so
+ * double-encoded probes (`%252e`) are seen too. Bytes become Latin-1 code
+ * units: enough for the ASCII attack strings the rules look for.
+ */
+export function decodeLoose(s: string): string {
+  let out = decodeOnce(s);
+  if (out !== s && out.includes('%')) out = decodeOnce(out);
+  return out;
+}
+
+function hexVal(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 65 && c <= 70) return c - 55;
+  if (c >= 97 && c <= 102) return c - 87;
+  return -1;
+}
+
+function decodeOnce(s: string): string {
+  if (s.indexOf('%') === -1 && s.indexOf('+') === -1) return s;
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 43 /* + */) {
+      out += s.slice(from, i) + ' ';
+      from = i + 1;
+    } else if (c === 37 /* % */ && i + 2 < s.length) {
+      const h = hexVal(s.charCodeAt(i + 1));
+      const l = hexVal(s.charCodeAt(i + 2));
+      if (h >= 0 && l >= 0) {
+        out += s.slice(from, i) + String.fromCharCode(h * 16 + l);
+        i += 2;
+        from = i + 1;
+      }
+    }
+  }
+  return out + s.slice(from);
+}
+
+/** The current line as rules see it. One instance is reused for every line. */
+export class LineView {
+  line: ParsedLine = { ok: false, kind: 'unknown', time: null, fields: {} };
+  fields: Record<string, unknown> = {};
+  source = '';
+  kindBit = 0;
+  time = 0;
+  status = -1;
+  /** Fields most rules read, loaded once per line (the parser's field objects have many shapes, so each load is a slow one). */
+  method: string | undefined = undefined;
+  userAgent: string | undefined = undefined;
+  host: string | undefined = undefined;
+  termination: string | undefined = undefined;
+  private pathRaw: string | undefined = undefined;
+  private pathDecoded: string | undefined = undefined;
+  private pathNoQuery: string | undefined = undefined;
+  private ipCache: string | undefined = undefined;
+  private ipDone = false;
+  private pathDone = 0; // bit 1: decoded, bit 2: without query
+
+  reset(line: ParsedLine, source: string, time: number): void {
+    this.line = line;
+    this.fields = line.fields;
+    this.source = source;
+    this.kindBit = KIND_BIT[line.kind] ?? 0;
+    this.time = time;
+    const st = line.fields.status;
+    this.status = typeof st === 'number' ? st : -1;
+    const f = line.fields;
+    const p = f.path;
+    this.pathRaw = typeof p === 'string' ? p : undefined;
+    const m = f.method;
+    this.method = typeof m === 'string' ? m : undefined;
+    const ua = f.user_agent;
+    this.userAgent = typeof ua === 'string' ? ua : undefined;
+    const h = f.host;
+    this.host = typeof h === 'string' ? h : undefined;
+    const ts = f.termination_state;
+    this.termination = typeof ts === 'string' ? ts : undefined;
+    this.ipDone = false;
+    this.pathDone = 0;
+  }
+
+  /** A field as a string: strings as they are, numbers in decimal, anything else absent. */
+  str(name: string): string | undefined {
+    const v = this.fields[name];
+    if (typeof v === 'string') return v;
+    if (typeof v === 'number') return String(v);
+    return undefined;
+  }
+
+  /** The path with its query string, as logged. */
+  path(): string | undefined {
+    return this.pathRaw;
+  }
+
+  /** The percent-decoded path (the same string when there was nothing to decode). */
+  decodedPath(): string | undefined {
+    if ((this.pathDone & 1) === 0) {
+      this.pathDone |= 1;
+      this.pathDecoded = this.pathRaw === undefined ? undefined : decodeLoose(this.pathRaw);
+    }
+    return this.pathDecoded;
+  }
+
+  /** The path without its query string. */
+  pathOnly(): string | undefined {
+    if ((this.pathDone & 2) === 0) {
+      this.pathDone |= 2;
+      const p = this.pathRaw;
+      if (p === undefined) this.pathNoQuery = undefined;
+      else {
+        const q = p.indexOf('?');
+        this.pathNoQuery = q === -1 ? p : p.slice(0, q);
+      }
+    }
+    return this.pathNoQuery;
+  }
+
+  /** The query string (after `?`), absent when the path has none. */
+  query(): string | undefined {
+    const p = this.pathRaw;
+    if (p === undefined) return undefined;
+    const q = p.indexOf('?');
+    return q === -1 ? undefined : p.slice(q + 1);
+  }
+
+  /** The client address: real_ip when the line has one (from a trusted proxy's header), else client_ip. */
+  ip(): string | undefined {
+    if (!this.ipDone) {
+      this.ipDone = true;
+      const r = this.fields.real_ip;
+      if (typeof r === 'string' && r.length > 0 && r !== '-') this.ipCache = r;
+      else {
+        const c = this.fields.client_ip;
+        this.ipCache = typeof c === 'string' && c.length > 0 && c !== '-' ? c : undefined;
+      }
+    }
+    return this.ipCache;
+  }
+}
+
+/** A compiled `StringMatch`. */
+export class StringMatcher {
+  private readonly mode: 0 | 1 | 2; // equals, prefix, pattern
+  private readonly values: string[];
+  private readonly re: RegExp | null;
+  private readonly fold: boolean;
+  readonly decode: boolean;
+
+  constructor(m: StringMatch) {
+    this.fold = m.ignore_case;
+    this.decode = m.decode;
+    if (m.equals !== undefined) {
+      this.mode = 0;
+      this.values = m.equals.map((v) => (this.fold ? v.toLowerCase() : v));
+      this.re = null;
+    } else if (m.prefix !== undefined) {
+      this.mode = 1;
+      this.values = m.prefix.map((v) => (this.fold ? v.toLowerCase() : v));
+      this.re = null;
+    } else {
+      this.mode = 2;
+      this.values = [];
+      this.re = new RegExp(m.pattern ?? '', this.fold ? 'i' : '');
+    }
+  }
+
+  test(s: string): boolean {
+    if (this.mode === 2) return (this.re as RegExp).test(s);
+    const v = this.fold ? s.toLowerCase() : s;
+    const vals = this.values;
+    if (this.mode === 0) {
+      for (let i = 0; i < vals.length; i++) if (vals[i] === v) return true;
+      return false;
+    }
+    for (let i = 0; i < vals.length; i++) if (v.startsWith(vals[i] as string)) return true;
+    return false;
+  }
+
+  /** Tests the decoded form `d` of `s` (after `s` itself did not match): false when decoding changed nothing. */
+  testDecoded(s: string, d: string | undefined): boolean {
+    return d !== undefined && d !== s && this.test(d);
+  }
+}
+
+function statusTable(items: (number | string)[]): Uint8Array {
+  const t = new Uint8Array(1000);
+  for (const it of items) {
+    if (typeof it === 'number') t[it] = 1;
+    else if (/^\dxx$/.test(it)) {
+      const base = Number(it[0]) * 100;
+      t.fill(1, base, base + 100);
+    } else {
+      const [lo, hi] = it.split('-').map(Number) as [number, number];
+      t.fill(1, lo, hi + 1);
+    }
+  }
+  return t;
+}
+
+const sm = (m: StringMatch | undefined) => (m === undefined ? null : new StringMatcher(m));
+
+/** A compiled filter: the AND of its parts. */
+export class CompiledFilter {
+  readonly kinds: number;
+  private readonly source: StringMatcher | null;
+  private readonly status: Uint8Array | null;
+  private readonly methods: string[] | null;
+  private readonly events: string[] | null;
+  private readonly levels: string[] | null;
+  private readonly termination: StringMatcher | null;
+  private readonly backend: StringMatcher | null;
+  private readonly server: StringMatcher | null;
+  private readonly host: StringMatcher | null;
+  private readonly extra: { name: string; m: StringMatcher }[] | null;
+  private readonly pathM: StringMatcher | null;
+  private readonly queryM: StringMatcher | null;
+  private readonly ua: StringMatcher | null;
+  private readonly message: StringMatcher | null;
+  private readonly any: CompiledFilter[] | null;
+  private readonly not: CompiledFilter | null;
+
+  constructor(f: FilterSpec) {
+    const kinds = f.kind === undefined ? null : Array.isArray(f.kind) ? f.kind : [f.kind];
+    this.kinds = kinds === null ? ALL_KINDS : kinds.reduce((m, k) => m | KIND_BIT[k], 0);
+    this.source = sm(f.source);
+    this.status = f.status ? statusTable(f.status) : null;
+    this.methods = f.method ? f.method.map((m) => m.toUpperCase()) : null;
+    this.events = f.event ?? null;
+    this.levels = f.level ? f.level.map((l) => l.toLowerCase()) : null;
+    this.termination = sm(f.termination_state);
+    this.backend = sm(f.backend);
+    this.server = sm(f.server);
+    this.host = sm(f.host);
+    this.extra = f.fields ? Object.entries(f.fields).map(([name, m]) => ({ name, m: new StringMatcher(m) })) : null;
+    this.pathM = sm(f.path);
+    this.queryM = sm(f.query);
+    this.ua = sm(f.user_agent);
+    this.message = sm(f.message);
+    this.any = f.any ? f.any.map((s) => new CompiledFilter(s)) : null;
+    this.not = f.not ? new CompiledFilter(f.not) : null;
+  }
+
+  test(v: LineView): boolean {
+    if ((this.kinds & v.kindBit) === 0) return false;
+    if (this.status !== null && (v.status < 0 || v.status > 999 || this.status[v.status] !== 1)) return false;
+    if (this.methods !== null) {
+      const m = v.method;
+      if (m === undefined || !includes(this.methods, m)) return false;
+    }
+    if (this.events !== null) {
+      const e = v.fields.event;
+      if (typeof e !== 'string' || !includes(this.events, e)) return false;
+    }
+    if (this.levels !== null) {
+      const l = v.fields.level;
+      if (typeof l !== 'string' || !includes(this.levels, l.toLowerCase())) return false;
+    }
+    if (this.source !== null && !this.source.test(v.source)) return false;
+    if (this.termination !== null && !testString(this.termination, v.termination)) return false;
+    if (this.backend !== null && !testField(this.backend, v, 'backend')) return false;
+    if (this.server !== null && !testField(this.server, v, 'server')) return false;
+    if (this.host !== null && !testString(this.host, v.host)) return false;
+    if (this.extra !== null) {
+      for (let i = 0; i < this.extra.length; i++) {
+        const x = this.extra[i] as { name: string; m: StringMatcher };
+        if (!testField(x.m, v, x.name)) return false;
+      }
+    }
+    if (this.pathM !== null) {
+      const p = v.path();
+      if (p === undefined) return false;
+      // The decoded path is asked for only when the raw one did not match.
+      if (!this.pathM.test(p) && !(this.pathM.decode && this.pathM.testDecoded(p, v.decodedPath()))) return false;
+    }
+    if (this.queryM !== null) {
+      const q = v.query();
+      if (q === undefined) return false;
+      if (!this.queryM.test(q) && !(this.queryM.decode && this.queryM.testDecoded(q, decodeLoose(q)))) return false;
+    }
+    if (this.ua !== null && !testString(this.ua, v.userAgent)) return false;
+    if (this.message !== null && !testField(this.message, v, 'message')) return false;
+    if (this.any !== null) {
+      let hit = false;
+      for (let i = 0; i < this.any.length && !hit; i++) hit = (this.any[i] as CompiledFilter).test(v);
+      if (!hit) return false;
+    }
+    if (this.not !== null && this.not.test(v)) return false;
+    return true;
+  }
+}
+
+function includes(list: string[], s: string): boolean {
+  for (let i = 0; i < list.length; i++) if (list[i] === s) return true;
+  return false;
+}
+
+function testField(m: StringMatcher, v: LineView, name: string): boolean {
+  return testString(m, v.str(name));
+}
+
+function testString(m: StringMatcher, s: string | undefined): boolean {
+  if (s === undefined) return false;
+  if (m.test(s)) return true;
+  return m.decode && m.testDecoded(s, decodeLoose(s));
+}

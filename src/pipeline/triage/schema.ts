@@ -1,0 +1,189 @@
+/**
+ * The triage rule schema: the single source of a rule file's shape. Pure (no
+ * I/O). Objects are strict, so a misspelt key stops start-up instead of
+ * silently widening a rule; the loader (load.ts) reports issues as
+ * `<file>: rules[i].<key>: <reason>` lines.
+ *
+ * A rule file is `{ rules: Rule[] }`; see config/rules/README.md for the
+ * meaning of every key with examples.
+ */
+import { z } from 'zod';
+import { SEVERITIES } from '../types.js';
+
+/** "500ms", "30s", "5m", "6h", "1d". */
+export const durationSchema = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 500ms, 30s, 5m, 6h or 1d');
+
+/** Converts a duration string of `durationSchema` to milliseconds. */
+export function durationToMs(d: string): number {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(d);
+  if (!m) throw new Error(`not a duration: ${d}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
+}
+
+const DAY_MS = 86_400_000;
+const boundedDuration = (max: number, what: string) =>
+  durationSchema.refine((d) => {
+    // zod runs refinements after a failed regex too: a malformed value is that check's to report.
+    if (!/^\d+(ms|s|m|h|d)$/.test(d)) return true;
+    const ms = durationToMs(d);
+    return ms > 0 && ms <= max;
+  }, `${what} must be more than 0 and at most ${max / DAY_MS} day(s)`);
+
+export const LINE_KINDS = ['http', 'tcp', 'event', 'conn_error', 'app', 'unknown'] as const;
+
+/**
+ * How a string field is matched: exactly one of `equals` (any of the values),
+ * `prefix` (starts with any of them) or `pattern` (a regular expression,
+ * compiled once). `ignore_case` applies to all three; `decode` (pattern only)
+ * also tests the percent-decoded text, so `%2e%2e%2f` is seen as `../`.
+ */
+export const stringMatchSchema = z
+  .strictObject({
+    equals: z.array(z.string()).min(1).optional(),
+    prefix: z.array(z.string().min(1)).min(1).optional(),
+    pattern: z.string().min(1).optional(),
+    ignore_case: z.boolean().default(false),
+    decode: z.boolean().default(false),
+  })
+  .superRefine((m, ctx) => {
+    const n = Number(m.equals !== undefined) + Number(m.prefix !== undefined) + Number(m.pattern !== undefined);
+    if (n !== 1) ctx.addIssue({ code: 'custom', message: 'give exactly one of equals, prefix or pattern' });
+    if (m.decode && m.pattern === undefined) ctx.addIssue({ code: 'custom', path: ['decode'], message: 'decode applies to pattern only' });
+    if (m.pattern !== undefined) {
+      try {
+        new RegExp(m.pattern, m.ignore_case ? 'i' : '');
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', path: ['pattern'], message: `invalid regular expression: ${(e as Error).message}` });
+      }
+    }
+  });
+export type StringMatch = z.infer<typeof stringMatchSchema>;
+
+/** 404, "4xx", "500-504". */
+const statusItem = z.union([
+  z.number().int().min(100).max(999),
+  z
+    .string()
+    .regex(/^(\dxx|\d{3}-\d{3})$/, 'a status (404), a class ("5xx") or a range ("500-504")')
+    .refine((s) => {
+      const m = /^(\d{3})-(\d{3})$/.exec(s);
+      return !m || (Number(m[1]) >= 100 && Number(m[1]) <= Number(m[2]));
+    }, 'a range runs from its lower to its higher status, both 100-999'),
+]);
+
+const oneOrMany = <T extends z.ZodType>(t: T) => z.union([t, z.array(t).min(1)]);
+
+/** A filter is the AND of every key it has; `any` is an OR of sub-filters and `not` negates one. */
+export interface FilterSpec {
+  kind?: (typeof LINE_KINDS)[number] | (typeof LINE_KINDS)[number][];
+  source?: StringMatch;
+  status?: (number | string)[];
+  method?: string[];
+  path?: StringMatch;
+  query?: StringMatch;
+  user_agent?: StringMatch;
+  termination_state?: StringMatch;
+  backend?: StringMatch;
+  server?: StringMatch;
+  host?: StringMatch;
+  event?: string[];
+  level?: string[];
+  message?: StringMatch;
+  fields?: Record<string, StringMatch>;
+  any?: FilterSpec[];
+  not?: FilterSpec;
+}
+
+export const filterSchema: z.ZodType<FilterSpec> = z.lazy(() =>
+  z.strictObject({
+    kind: oneOrMany(z.enum(LINE_KINDS)).optional(),
+    source: stringMatchSchema.optional(),
+    status: z.array(statusItem).min(1).optional(),
+    method: z.array(z.string().regex(/^[A-Za-z]+$/, 'an HTTP method')).min(1).optional(),
+    path: stringMatchSchema.optional(),
+    query: stringMatchSchema.optional(),
+    user_agent: stringMatchSchema.optional(),
+    termination_state: stringMatchSchema.optional(),
+    backend: stringMatchSchema.optional(),
+    server: stringMatchSchema.optional(),
+    host: stringMatchSchema.optional(),
+    event: z.array(z.string().min(1)).min(1).optional(),
+    level: z.array(z.string().min(1)).min(1).optional(),
+    message: stringMatchSchema.optional(),
+    fields: z.record(z.string().regex(/^[a-z_][a-z0-9_]*$/, 'a field name'), stringMatchSchema).optional(),
+    any: z.array(filterSchema).min(1).optional(),
+    not: filterSchema.optional(),
+  }),
+) as z.ZodType<FilterSpec>;
+
+export const GROUP_KEYS = ['ip', 'backend', 'server', 'host', 'path', 'source'] as const;
+export type GroupKey = (typeof GROUP_KEYS)[number];
+
+/** Fields a `distinct` condition can count. */
+export const DISTINCT_FIELDS = ['path', 'ip', 'user_agent', 'host', 'method', 'status', 'backend', 'server', 'message'] as const;
+export type DistinctField = (typeof DISTINCT_FIELDS)[number];
+
+/** The most values a distinct set may be asked to hold (it never holds more than its threshold). */
+export const MAX_DISTINCT = 10_000;
+
+const conditionSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('count'),
+    /** Fires when the window holds this many matches (the threshold-th match fires). */
+    threshold: z.number().int().min(1).max(1_000_000),
+    window: boundedDuration(DAY_MS, 'window'),
+  }),
+  z.strictObject({
+    type: z.literal('leaky_bucket'),
+    /** The bucket holds this many matches; the one that would overflow it fires. */
+    capacity: z.number().int().min(1).max(1_000_000),
+    /** One match leaks out per this interval. */
+    leak_every: boundedDuration(DAY_MS, 'leak_every'),
+  }),
+  z.strictObject({
+    type: z.literal('distinct'),
+    field: z.enum(DISTINCT_FIELDS),
+    threshold: z.number().int().min(1).max(MAX_DISTINCT),
+    window: boundedDuration(DAY_MS, 'window'),
+  }),
+]);
+export type ConditionSpec = z.infer<typeof conditionSchema>;
+
+const actionSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('block_ip'), ttl: boundedDuration(30 * DAY_MS, 'ttl') }),
+  z.strictObject({ type: z.literal('notify') }),
+]);
+export type ActionSpec = z.infer<typeof actionSchema>;
+
+export const ruleSchema = z
+  .strictObject({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes, at most 63'),
+    description: z.string().min(1),
+    enabled: z.boolean().default(true),
+    category: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'lower-case letters, digits and dashes'),
+    severity: z.enum(SEVERITIES as unknown as ['info', 'low', 'medium', 'high', 'critical']),
+    filter: filterSchema,
+    group_by: z.union([z.enum(GROUP_KEYS), z.array(z.enum(GROUP_KEYS)).min(1).max(3)]),
+    condition: conditionSchema,
+    once_per: boundedDuration(30 * DAY_MS, 'once_per').optional(),
+    /** Per-rule cap on tracked subjects; the least recently active are evicted first. */
+    max_keys: z.number().int().min(1).max(1_000_000).optional(),
+    actions: z.array(actionSchema).default([]),
+    escalate: z.boolean().default(false),
+  })
+  .superRefine((r, ctx) => {
+    const keys = Array.isArray(r.group_by) ? r.group_by : [r.group_by];
+    if (new Set(keys).size !== keys.length) ctx.addIssue({ code: 'custom', path: ['group_by'], message: 'a key appears twice' });
+    r.actions.forEach((a, i) => {
+      if (a.type === 'block_ip' && !(keys.length === 1 && keys[0] === 'ip')) {
+        ctx.addIssue({ code: 'custom', path: ['actions', i], message: 'block_ip needs group_by: ip (only an address can be blocked)' });
+      }
+    });
+  });
+export type RuleSpec = z.infer<typeof ruleSchema>;
+
+export const ruleFileSchema = z.strictObject({
+  rules: z.array(ruleSchema),
+});
+export type RuleFileSpec = z.infer<typeof ruleFileSchema>;

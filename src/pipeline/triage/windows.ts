@@ -1,0 +1,327 @@
+/**
+ * Per-subject state of a rule and the conditions over it, all in event time
+ * (ms since epoch, from the log lines). Memory is bounded by construction:
+ *
+ * - a rule tracks at most `cap` subjects (KeyTable); a new subject beyond the
+ *   cap evicts one that has not been hit since the evictor's hand last
+ *   passed it (CLOCK, a cheap approximation of least-recently-used: a
+ *   subject that keeps being hit survives, so an attacker cannot flush a
+ *   busy subject's state by spraying one-shot addresses, which go first);
+ * - a count window holds at most `threshold` times (exact, for thresholds up
+ *   to EXACT_MAX) or 16 bucket counters (larger thresholds);
+ * - a distinct set holds fewer than `threshold` (<= 10,000) 32-bit hashes
+ *   with their last-seen times;
+ * - a leaky bucket is two numbers.
+ *
+ * When a condition fires its subject's state is reset, so the next report
+ * needs a fresh run of matches (and `once_per` may hold it back longer).
+ */
+
+/** The state one rule keeps for one subject. One monomorphic shape for every condition type. */
+export class SubjectState {
+  /** Hit since the evictor last looked (CLOCK reference bit). */
+  ref = false;
+  /** Latest event time seen for this subject; later lines never move it back. */
+  last = -Infinity;
+  /** once_per: no report before this time. */
+  quietUntil = -Infinity;
+  /** count: times held; buckets: total; leaky: level; distinct: values held. */
+  n = 0;
+  /** count: ring head; buckets: current absolute bucket; leaky: time of the last leak. */
+  head = 0;
+  /** count: ring of times; buckets: counters; distinct (small sets): hash, time, hash, time, ... */
+  times: number[] | null = null;
+  /** distinct (large sets): hash -> time, in last-seen order. */
+  map: Map<number, number> | null = null;
+
+  constructor(public key: string) {}
+}
+
+/**
+ * Copies a string so that the table does not keep alive a whole log line the
+ * key was sliced from (V8 keeps the parent of a sliced string).
+ */
+export function ownString(s: string): string {
+  if (s.length < 13) return s; // V8 copies short substrings anyway
+  return Buffer.from(s, 'utf8').toString('utf8');
+}
+
+/**
+ * A rule's subjects, capped: a map for lookup plus a fixed ring of slots
+ * swept by a CLOCK hand for eviction (O(1) amortized, no reliance on Map
+ * order, whose deleted entries would make "oldest first" scans slow).
+ */
+export class KeyTable {
+  private readonly index = new Map<string, SubjectState>();
+  private readonly slots: SubjectState[] = [];
+  private hand = 0;
+  evicted = 0;
+
+  /** `clear` empties a state's condition data (keeping its arrays) when the state is reused for a new subject. */
+  constructor(
+    readonly cap: number,
+    private readonly clear: (s: SubjectState) => void,
+  ) {}
+
+  get(key: string): SubjectState {
+    let s = this.index.get(key);
+    if (s !== undefined) {
+      s.ref = true;
+      return s;
+    }
+    if (this.slots.length < this.cap) {
+      s = new SubjectState(ownString(key));
+      this.slots.push(s);
+    } else {
+      // The evicted subject's object is reused: under a spray of new
+      // addresses nothing is allocated but the key.
+      s = this.slots[this.victim()] as SubjectState;
+      s.key = ownString(key);
+      s.ref = false;
+      s.last = -Infinity;
+      s.quietUntil = -Infinity;
+      this.clear(s);
+    }
+    this.index.set(s.key, s);
+    return s;
+  }
+
+  get size(): number {
+    return this.index.size;
+  }
+
+  /** Finds the slot to reuse: the first under the hand not hit since the hand last passed (second chance); forgets its subject. */
+  private victim(): number {
+    const slots = this.slots;
+    for (;;) {
+      const i = this.hand;
+      this.hand = i + 1 === slots.length ? 0 : i + 1;
+      const s = slots[i] as SubjectState;
+      if (s.ref) {
+        s.ref = false;
+        continue;
+      }
+      this.index.delete(s.key);
+      this.evicted++;
+      return i;
+    }
+  }
+}
+
+/** A rule's condition: `hit` records one match and returns the count that fired, or 0. */
+export interface Condition {
+  hit(s: SubjectState, t: number, value: string | number | undefined): number;
+  /** Forgets a subject's matches (after it fired). */
+  reset(s: SubjectState): void;
+  /** True when the condition needs a value per match (distinct). */
+  readonly needsValue: boolean;
+}
+
+/** Thresholds up to this are counted exactly (a ring of times); above, in 16 buckets per window. */
+export const EXACT_MAX = 128;
+const BUCKETS = 16;
+
+/** A sliding window of `windowMs`: matches in (t - windowMs, t]; fires at `threshold`. */
+export class CountWindow implements Condition {
+  readonly needsValue = false;
+  constructor(
+    readonly threshold: number,
+    readonly windowMs: number,
+  ) {}
+
+  hit(s: SubjectState, t: number): number {
+    const th = this.threshold;
+    if (th === 1) return 1;
+    let ring = s.times;
+    if (ring === null) {
+      ring = s.times = new Array<number>(Math.min(th, 4)).fill(0);
+      s.n = 0;
+      s.head = 0;
+    }
+    // Drop what left the window.
+    const edge = t - this.windowMs;
+    let cap = ring.length;
+    while (s.n > 0 && (ring[s.head] as number) <= edge) {
+      s.head = (s.head + 1) % cap;
+      s.n--;
+    }
+    if (s.n === cap) {
+      // Grow (up to the threshold), unrolling the ring.
+      const next = new Array<number>(Math.min(cap * 2, th)).fill(0);
+      for (let i = 0; i < s.n; i++) next[i] = ring[(s.head + i) % cap] as number;
+      ring = s.times = next;
+      s.head = 0;
+      cap = next.length;
+    }
+    ring[(s.head + s.n) % cap] = t;
+    s.n++;
+    return s.n >= th ? s.n : 0;
+  }
+
+  reset(s: SubjectState): void {
+    s.n = 0;
+    s.head = 0; // the ring (at most `threshold` long) is kept for reuse
+  }
+}
+
+/**
+ * A count window for large thresholds: 16 buckets of windowMs/16. The count
+ * covers the current bucket and the 15 before it, so between 15/16 of the
+ * window and the whole window: close enough for floods, and 16 numbers per
+ * subject whatever the threshold.
+ */
+export class BucketedCountWindow implements Condition {
+  readonly needsValue = false;
+  private readonly width: number;
+  constructor(
+    readonly threshold: number,
+    readonly windowMs: number,
+  ) {
+    this.width = Math.max(1, Math.ceil(windowMs / BUCKETS));
+  }
+
+  hit(s: SubjectState, t: number): number {
+    const abs = Math.floor(t / this.width);
+    let b = s.times;
+    if (b === null) {
+      b = s.times = new Array<number>(BUCKETS).fill(0);
+      s.n = 0;
+      s.head = abs;
+    } else if (abs > s.head) {
+      if (abs - s.head >= BUCKETS) {
+        b.fill(0);
+        s.n = 0;
+      } else {
+        for (let i = s.head + 1; i <= abs; i++) {
+          const j = i % BUCKETS;
+          s.n -= b[j] as number;
+          b[j] = 0;
+        }
+      }
+      s.head = abs;
+    }
+    const j = s.head % BUCKETS;
+    b[j] = (b[j] as number) + 1;
+    s.n++;
+    return s.n >= this.threshold ? s.n : 0;
+  }
+
+  reset(s: SubjectState): void {
+    s.n = 0;
+    s.head = -Infinity; // the next hit starts a fresh window
+    if (s.times !== null) s.times.fill(0);
+  }
+}
+
+/**
+ * A leaky bucket (CrowdSec's): each match pours one in, one leaks out every
+ * `leakEveryMs`; the match that takes the level above `capacity` fires.
+ */
+export class LeakyBucket implements Condition {
+  readonly needsValue = false;
+  private readonly rate: number;
+  constructor(
+    readonly capacity: number,
+    readonly leakEveryMs: number,
+  ) {
+    this.rate = 1 / leakEveryMs;
+  }
+
+  hit(s: SubjectState, t: number): number {
+    if (s.n > 0) {
+      const level = s.n - (t - s.head) * this.rate;
+      s.n = level > 0 ? level : 0;
+    }
+    s.head = t;
+    s.n += 1;
+    return s.n > this.capacity ? Math.ceil(s.n) : 0;
+  }
+
+  reset(s: SubjectState): void {
+    s.n = 0;
+    s.head = 0;
+  }
+}
+
+/** FNV-1a, 32 bits: distinct sets keep hashes, never the (possibly long) values. */
+export function hash32(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** Distinct sets up to this threshold are pairs in one array (a linear scan); larger ones a Map. */
+export const SMALL_SET = 256;
+
+/** Distinct values within (t - windowMs, t]; fires when `threshold` distinct values are held. */
+export class DistinctWindow implements Condition {
+  readonly needsValue = true;
+  constructor(
+    readonly threshold: number,
+    readonly windowMs: number,
+  ) {}
+
+  hit(s: SubjectState, t: number, value: string | number | undefined): number {
+    if (value === undefined) return 0;
+    const h = typeof value === 'number' ? value : hash32(value);
+    const edge = t - this.windowMs;
+    if (this.threshold <= SMALL_SET) return this.hitSmall(s, t, h, edge);
+    let m = s.map;
+    if (m === null) m = s.map = new Map();
+    for (const [k, at] of m) {
+      if (at > edge) break; // last-seen order: the rest are newer
+      m.delete(k);
+    }
+    m.delete(h);
+    m.set(h, t);
+    return m.size >= this.threshold ? m.size : 0;
+  }
+
+  private hitSmall(s: SubjectState, t: number, h: number, edge: number): number {
+    // Pairs (hash, time) in one array, grown by hand (a pushed-to array
+    // reserves 16 spare slots; a spray of one-shot subjects would pay for them).
+    let a = s.times;
+    if (a === null) {
+      a = s.times = new Array<number>(4).fill(0);
+      s.n = 0;
+    }
+    // One pass: drop expired values (compacting) and look for this one.
+    let w = 0;
+    let found = false;
+    const n2 = s.n * 2;
+    for (let r = 0; r < n2; r += 2) {
+      const hv = a[r] as number;
+      const at = a[r + 1] as number;
+      if (hv === h) {
+        found = true;
+        a[w] = hv;
+        a[w + 1] = t;
+        w += 2;
+      } else if (at > edge) {
+        a[w] = hv;
+        a[w + 1] = at;
+        w += 2;
+      }
+    }
+    if (!found) {
+      if (w === a.length) {
+        const next = new Array<number>(Math.min(a.length * 2, this.threshold * 2)).fill(0);
+        for (let i = 0; i < w; i++) next[i] = a[i] as number;
+        a = s.times = next;
+      }
+      a[w] = h;
+      a[w + 1] = t;
+      w += 2;
+    }
+    s.n = w / 2;
+    return s.n >= this.threshold ? s.n : 0;
+  }
+
+  reset(s: SubjectState): void {
+    s.n = 0; // the pair array is kept (at most 2 x threshold long) for reuse
+    if (s.map !== null) s.map.clear();
+  }
+}
