@@ -1,0 +1,87 @@
+/**
+ * `option httplog clf`, after `%ci - - [%trg]`:
+ *   `"%r" %ST %B "" "" %cp %ms "%ft" "%b" "%s" %TR %Tw %Tc %Tr %Ta %tsc %ac %fc %bc %sc %rc %sq %bq "%CC" "%CS" %hrl %hsl`
+ * e.g. `127.0.0.1 - - [25/Nov/2026:15:21:29 +0000] "GET /a?b=1 HTTP/1.1" 200 142 "" "" 37182 819 "clf" "app" "s1" 0 0 0 1 1 ---- 1 1 0 0 0 0 0 "" "" "example.com" "curl/8.0"`
+ * Same field names as httplog. CLF writes request and response captures as
+ * one run of quoted words, so all of them are captured_request_headers, and
+ * host/user_agent follow http-request.ts's rules over that list.
+ * The client port is in the line (%cp); the date has seconds only and its own offset.
+ */
+import type { Fields, ParsedLine } from '../types.js';
+import { setCaptures, setRequest } from './http-request.js';
+import { intIn, skipSpaces, tokenEnd } from './scan.js';
+
+interface Word {
+  text: string;
+  quoted: boolean;
+}
+
+function words(s: string, i: number, max: number): Word[] {
+  const out: Word[] = [];
+  const n = s.length;
+  while (i < n && out.length < max) {
+    if (s.charCodeAt(i) === 34) {
+      let end = s.indexOf('"', i + 1);
+      while (end >= 0 && end + 1 < n && s.charCodeAt(end + 1) !== 32) end = s.indexOf('"', end + 1);
+      if (end < 0) end = n;
+      out.push({ text: s.slice(i + 1, end), quoted: true });
+      i = skipSpaces(s, end + 1);
+    } else {
+      const end = tokenEnd(s, i);
+      out.push({ text: s.slice(i, end), quoted: false });
+      i = skipSpaces(s, end);
+    }
+  }
+  return out;
+}
+
+function num(w: Word | undefined): number | null {
+  if (w === undefined || w.quoted) return null;
+  return intIn(w.text, 0, w.text.length);
+}
+
+export function parseClfRest(s: string, i: number, f: Fields, time: number): ParsedLine | null {
+  const w = words(s, i, 64);
+  const req = w[0];
+  if (req === undefined || !req.quoted) return null;
+  const status = num(w[1]);
+  if (status === null) return null;
+  const bytes = num(w[2]);
+  // w[3], w[4]: CLF's empty referer and user agent.
+  const port = num(w[5]);
+  if (port !== null) f.client_port = port;
+  const fe = w[7];
+  if (fe !== undefined) {
+    const tls = fe.text.endsWith('~');
+    f.frontend = tls ? fe.text.slice(0, -1) : fe.text;
+    if (tls) f.tls = true;
+  }
+  if (w[8] !== undefined) f.backend = w[8].text;
+  if (w[9] !== undefined) f.server = w[9].text;
+  const tm = [num(w[10]), num(w[11]), num(w[12]), num(w[13]), num(w[14])];
+  if (tm.every((x) => x !== null)) f.timers = { TR: tm[0], Tw: tm[1], Tc: tm[2], Tr: tm[3], Ta: tm[4] };
+  f.status = status;
+  if (bytes !== null) f.bytes_read = bytes;
+  if (w[15] !== undefined && !w[15].quoted) f.termination_state = w[15].text;
+  const cn = [num(w[16]), num(w[17]), num(w[18]), num(w[19]), num(w[20]), num(w[21]), num(w[22])];
+  if (cn.every((x) => x !== null)) {
+    f.actconn = cn[0];
+    f.feconn = cn[1];
+    f.beconn = cn[2];
+    f.srv_conn = cn[3];
+    f.retries = cn[4];
+    f.srv_queue = cn[5];
+    f.backend_queue = cn[6];
+  }
+  const cc = w[23]?.text;
+  const cs = w[24]?.text;
+  if (cc !== undefined && cc !== '' && cc !== '-') f.captured_request_cookie = cc;
+  if (cs !== undefined && cs !== '' && cs !== '-') f.captured_response_cookie = cs;
+  if (w.length > 25) {
+    const caps = w.slice(25).map((x) => x.text);
+    setCaptures(f, caps.join('|'), undefined);
+  }
+  const authority = setRequest(f, req.text, false);
+  if (authority !== null && f.host === undefined) f.host = authority;
+  return { ok: true, kind: 'http', time, fields: f };
+}
