@@ -17,6 +17,7 @@ import { describe } from './errors.js';
 import { apiTarget, requestCerts, simpleCall } from './cli/certs.js';
 import { runMonitorExplain } from './cli/monitor-explain.js';
 import { runReplay } from './cli/monitor-replay.js';
+import { logsTemplates } from './cli/logs-templates.js';
 import { loadRules } from './pipeline/triage/load.js';
 import { createTriage } from './pipeline/triage/engine.js';
 import { rulesTestCommand } from './pipeline/triage/fixtures.js';
@@ -189,6 +190,17 @@ monitorCmd
       ...(o.json || !process.stderr.isTTY ? {} : { progress: (s: string) => void process.stderr.write(s) }),
     });
     process.exit(0);
+  });
+
+program
+  .command('logs')
+  .description('application logs, offline')
+  .command('templates')
+  .description('group the lines of a log (one message per line) into templates, as the novel-error detector does')
+  .argument('<file>', 'a log file, or - for standard input')
+  .option('--json', 'one JSON object per input line, in input order: {"group": <template id>, "template": ...}')
+  .action(async (file: string, o: { json?: boolean }) => {
+    process.exit(await logsTemplates(file, { json: o.json === true }));
   });
 
 program

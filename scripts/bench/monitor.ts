@@ -1,0 +1,129 @@
+/**
+ * Log monitor benchmark: generates a realistic HAProxy log on the fly (mixed
+ * traffic from thousands of clients, with attacks inside: probes, floods,
+ * brute force, scanners, 5xx storms, TLS failures) and pushes it through the
+ * same pipeline the daemon runs (parse, triage with every shipped rule,
+ * incidents), on one core. Prints lines per second and peak memory, for a
+ * mixed day and for one million distinct client addresses. Each scenario runs
+ * in its own process so peak memory is its own.
+ *
+ *   npm run bench:monitor                 # both scenarios
+ *   node --import tsx scripts/bench/monitor.ts run <mixed|distinct> <lines>
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { loadRules } from '../../src/pipeline/triage/load.js';
+import { createTriage } from '../../src/pipeline/triage/engine.js';
+import { createPipeline } from '../../src/pipeline/pipeline.js';
+import { SHIPPED_RULES_DIR } from '../../src/pipeline/monitor.js';
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const PATHS = ['/', '/index.html', '/css/site.css', '/js/app.js', '/img/logo.png', '/api/items?page=2', '/products/42', '/about', '/favicon.ico', '/search?q=shoes'];
+const ATTACK = ['/.env', '/.git/config', '/wp-login.php', "/item?id=1' OR 1=1--", '/../../etc/passwd', '/backup.sql', '/phpmyadmin/', '/${jndi:ldap://x/a}'];
+const UAS = ['Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120 Safari/537.36', 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)', 'curl/8.0', 'sqlmap/1.7', 'Googlebot/2.1 (+http://www.google.com/bot.html)'];
+
+/** A deterministic generator (mulberry32). */
+function rng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function stamp(ms: number): { syslog: string; accept: string } {
+  const d = new Date(ms);
+  const p2 = (n: number) => String(n).padStart(2, '0');
+  const hms = `${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())}`;
+  return {
+    syslog: `${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${hms}`,
+    accept: `${p2(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${hms}.${String(d.getUTCMilliseconds()).padStart(3, '0')}`,
+  };
+}
+
+/** Yields `n` log lines; `distinct` gives (nearly) every line its own client address. */
+function* generate(n: number, distinct: boolean): Generator<string> {
+  const r = rng(42);
+  let t = Date.UTC(2026, 10, 25, 0, 0, 0);
+  const step = (86_400_000 / n) * 1; // one day of traffic
+  for (let i = 0; i < n; i++) {
+    t += step;
+    const s = stamp(t);
+    const x = r();
+    let ip: string;
+    if (distinct) ip = `${10 + ((i >>> 16) & 0x7f)}.${(i >>> 8) & 0xff}.${i & 0xff}.${1 + (i % 250)}`;
+    else ip = x < 0.02 ? `203.0.113.${Math.floor(r() * 20)}` : `198.51.${Math.floor(r() * 40)}.${Math.floor(r() * 250)}`;
+    if (x < 0.002) {
+      yield `${s.syslog} lb haproxy[123]: ${ip}:${40000 + (i % 20000)} [${s.accept}] web~/1: SSL handshake failure`;
+      continue;
+    }
+    if (x > 0.9995) {
+      yield `${s.syslog} lb haproxy[123]: Server app-backend/s${i % 3} is DOWN, reason: Layer4 connection problem, info: "Connection refused", check duration: 0ms. 1 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.`;
+      continue;
+    }
+    const attack = x < 0.02;
+    const path = attack ? ATTACK[Math.floor(r() * ATTACK.length)]! : PATHS[Math.floor(r() * PATHS.length)]!;
+    const status = attack ? (r() < 0.7 ? 404 : 403) : x > 0.995 ? 503 : r() < 0.05 ? 404 : 200;
+    const method = path === '/wp-login.php' ? 'POST' : 'GET';
+    const ua = attack ? UAS[2 + Math.floor(r() * 2)]! : UAS[Math.floor(r() * 2)]!;
+    const be = `app${i % 4}-backend`;
+    yield `${s.syslog} lb haproxy[123]: ${ip}:${40000 + (i % 20000)} [${s.accept}] web ${be}/s${i % 3} 0/0/1/${Math.floor(r() * 50)}/${Math.floor(r() * 60)} ${status} ${200 + Math.floor(r() * 5000)} - - ---- 12/12/3/1/0 0/0 {shop.example.com|${ua}} "${method} ${path} HTTP/1.1" rip=${ip} rid=5f0c2b1e-1d2c-4c1a-9a7e-${String(i % 1e12).padStart(12, '0')}`;
+  }
+}
+
+function runScenario(kind: 'mixed' | 'distinct', n: number): void {
+  const rules = loadRules({ dir: SHIPPED_RULES_DIR, operatorDir: null });
+  const triage = createTriage(rules.rules, { isProtected: () => false });
+  const pipeline = createPipeline({ triage, incidents: { quietMs: 600_000, maxSamples: 10, maxOpen: 10_000 }, noveltyWarmup: 1000 });
+  let peak = process.memoryUsage().rss;
+  const t0 = process.hrtime.bigint();
+  let i = 0;
+  const receivedAt = Date.now();
+  for (const line of generate(n, kind === 'distinct')) {
+    pipeline.process({ source: 'haproxy', line, format: 'haproxy', receivedAt });
+    if ((++i & 0xffff) === 0) {
+      pipeline.tick();
+      pipeline.incidents.drainChanged();
+      const rss = process.memoryUsage().rss;
+      if (rss > peak) peak = rss;
+    }
+  }
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const st = pipeline.stats();
+  const maxRss = process.resourceUsage().maxRSS * 1024;
+  process.stdout.write(
+    JSON.stringify({ kind, lines: n, seconds: secs, lines_per_second: Math.round(n / secs), peak_rss_mb: Math.round(Math.max(peak, maxRss) / 1048576), unparsed: st.unparsed, findings: st.findings, incidents: pipeline.incidents.stats().opened }) + '\n',
+  );
+}
+
+const [, , mode, kindArg, nArg] = process.argv;
+if (mode === 'run') {
+  runScenario(kindArg === 'distinct' ? 'distinct' : 'mixed', Number(nArg ?? 1_000_000));
+} else {
+  // Includes generating the lines (about a fifth of the time), as a file read would.
+  const self = fileURLToPath(import.meta.url);
+  const rows: Record<string, unknown>[] = [];
+  for (const [kind, n] of [
+    ['mixed', 3_000_000],
+    ['distinct', 1_000_000],
+  ] as const) {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', self, 'run', kind, String(n)], { encoding: 'utf8', timeout: 600_000 });
+    if (r.status !== 0) {
+      process.stderr.write(r.stderr);
+      process.exit(1);
+    }
+    rows.push(JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>);
+  }
+  console.log('log monitor: parse + triage (all shipped rules) + incidents, one core, lines generated on the fly');
+  console.log('scenario                              lines    seconds   lines/s   peak RSS MB  unparsed  findings  incidents');
+  for (const r of rows) {
+    const label = r.kind === 'mixed' ? 'mixed day (thousands of clients)' : 'one million distinct client addresses';
+    console.log(
+      `${label.padEnd(36)} ${String(r.lines).padStart(9)} ${Number(r.seconds).toFixed(1).padStart(9)} ${String(r.lines_per_second).padStart(9)} ${String(r.peak_rss_mb).padStart(12)} ${String(r.unparsed).padStart(9)} ${String(r.findings).padStart(9)} ${String(r.incidents).padStart(10)}`,
+    );
+  }
+  console.log('targets: at least 150,000 lines/s; peak memory under 300 MB with a million distinct addresses');
+}
