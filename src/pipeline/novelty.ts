@@ -1,12 +1,13 @@
 /**
- * Novel application errors: application lines are clustered into templates
- * (templates/drain.ts, one miner per source); an error-level line whose
- * template was never seen before, after a warm-up of `warmup` lines of that
- * source (so a restart does not flag everything), becomes a finding marked
- * for escalation to the analysis tier. Bursts of known templates are the
- * triage rules' business (app-error-burst).
+ * Novel application errors, as findings: error-level application lines go to
+ * the novelty detector (templates/novelty.ts: a Drain miner per source); a
+ * template never seen before (after a warm-up per source, so a restart does
+ * not flag everything) or a burst of one template becomes a finding marked
+ * for escalation to the analysis tier. The subject is the template, named
+ * `<source>:<template id>`.
  */
-import { createMiner, type Miner, type TemplateInfo } from './templates/drain.js';
+import { createNoveltyDetector } from './templates/novelty.js';
+import type { TemplateInfo } from './templates/drain.js';
 import type { Finding, ParsedLine } from './types.js';
 
 export interface Novelty {
@@ -14,37 +15,30 @@ export interface Novelty {
   templates(): { source: string; templates: TemplateInfo[] }[];
 }
 
-const MAX_SOURCES = 256;
-
-export function createNovelty(opts: { warmup: number; maxTemplates?: number }): Novelty {
-  const perSource = new Map<string, { miner: Miner; seen: number }>();
+export function createNovelty(opts: { warmup: number }): Novelty {
+  const detector = createNoveltyDetector({ warmupLines: opts.warmup });
+  const sources = new Set<string>();
   return {
     observe(source, line, raw, time) {
-      const message = typeof line.fields.message === 'string' ? line.fields.message : raw;
-      if (!message) return null;
-      let s = perSource.get(source);
-      if (!s) {
-        if (perSource.size >= MAX_SOURCES) return null;
-        s = { miner: createMiner({ maxTemplates: opts.maxTemplates ?? 5000 }), seen: 0 };
-        perSource.set(source, s);
-      }
-      s.seen++;
-      const r = s.miner.add(message, time);
-      const level = line.fields.level;
-      const isError = level === 'error' || level === 'fatal' || level === 'critical';
-      if (!r.isNew || !isError || s.seen <= opts.warmup) return null;
+      if (line.fields.level !== 'error') return null;
+      const message = typeof line.fields.message === 'string' && line.fields.message ? line.fields.message : raw;
+      sources.add(source);
+      const ev = detector.observe({ message, time, source });
+      if (!ev) return null;
+      const novel = ev.kind === 'new_template';
       return {
-        rule: 'novel-app-error',
+        rule: novel ? 'novel-app-error' : 'app-error-template-burst',
         category: 'application',
-        severity: 'medium',
-        subject: { type: 'path', value: `${source}:${r.id}` },
-        time,
-        count: 1,
+        // A word variant of a known template is less news than a new kind of error.
+        severity: novel && ev.variantOf ? 'low' : 'medium',
+        subject: { type: 'path', value: `${source}:${ev.templateId}` },
+        time: ev.time,
+        count: ev.count,
         actions: [{ type: 'escalate' }],
         escalate: true,
-        sample: raw.slice(0, 2000),
+        sample: ev.sample.slice(0, 2000),
       };
     },
-    templates: () => [...perSource.entries()].map(([source, s]) => ({ source, templates: s.miner.templates() })),
+    templates: () => [...sources].map((source) => ({ source, templates: detector.miner(source)?.templates() ?? [] })),
   };
 }
