@@ -1,0 +1,93 @@
+/**
+ * The pipeline's stages wired together, offline: novel application errors
+ * escalate, incidents resolve after a quiet period of log time and stay
+ * bounded, and `monitor replay` prints the documented incident objects,
+ * the same on every run.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadRules } from '../src/pipeline/triage/load.js';
+import { createTriage } from '../src/pipeline/triage/engine.js';
+import { createPipeline } from '../src/pipeline/pipeline.js';
+import { createIncidents } from '../src/pipeline/incidents.js';
+import { SHIPPED_RULES_DIR } from '../src/pipeline/monitor.js';
+
+const pipeline = (warmup = 0) =>
+  createPipeline({ triage: createTriage(loadRules({ dir: SHIPPED_RULES_DIR }).rules), incidents: { quietMs: 600_000, maxSamples: 5, maxOpen: 1000 }, noveltyWarmup: warmup });
+
+test('a never-seen application error escalates once; the same error again does not open another incident', () => {
+  const p = pipeline();
+  const t = Date.UTC(2026, 10, 25, 10);
+  const line = (i: number, msg: string, level = 'error') => JSON.stringify({ time: new Date(t + i * 1000).toISOString(), level, msg });
+  p.process({ source: 'api', line: line(0, 'payment gateway timeout after 3000 ms for order 1234'), format: 'json', receivedAt: 0 });
+  p.process({ source: 'api', line: line(1, 'payment gateway timeout after 2800 ms for order 9876'), format: 'json', receivedAt: 0 });
+  p.process({ source: 'api', line: line(2, 'user 42 logged in', 'info'), format: 'json', receivedAt: 0 });
+  const novel = p.incidents.openIncidents().filter((i) => i.rule === 'novel-app-error');
+  assert.equal(novel.length, 1);
+  assert.equal(novel[0]!.escalate, true);
+  assert.match(novel[0]!.subject.value, /^api:[0-9a-f]{12}$/);
+  p.process({ source: 'api', line: line(3, 'database connection refused on 10.0.0.5:5432'), format: 'json', receivedAt: 0 });
+  assert.equal(p.incidents.openIncidents().filter((i) => i.rule === 'novel-app-error').length, 2);
+});
+
+test('with a warm-up, errors seen while learning are not novel', () => {
+  const p = pipeline(3);
+  for (let i = 0; i < 3; i++) p.process({ source: 'api', line: JSON.stringify({ time: Date.UTC(2026, 0, 1, 0, 0, i), level: 'error', msg: `disk ${i} failed` }), format: 'json', receivedAt: 0 });
+  assert.equal(p.incidents.openIncidents().filter((i) => i.rule === 'novel-app-error').length, 0);
+});
+
+test('incidents resolve after a quiet period of log time, and open incidents are bounded', () => {
+  const inc = createIncidents({ quietMs: 60_000, maxSamples: 2, maxOpen: 3 });
+  const f = (ip: string, time: number) => ({ rule: 'r', category: 'c', severity: 'medium' as const, subject: { type: 'ip' as const, value: ip }, time, count: 1, actions: [], escalate: false, sample: `line ${ip} ${time}` });
+  inc.add(f('1.1.1.1', 0));
+  inc.add(f('1.1.1.1', 30_000));
+  inc.add(f('1.1.1.1', 40_000));
+  const one = inc.openIncidents()[0]!;
+  assert.equal(one.count, 3);
+  assert.equal(one.samples.length, 2, 'samples are bounded');
+  assert.deepEqual(inc.tick(90_000), [], 'quiet for 50 s only');
+  assert.equal(inc.tick(100_000).length, 1, 'quiet for 60 s: resolved');
+  for (let i = 0; i < 10; i++) inc.add(f(`2.2.2.${i}`, 200_000 + i));
+  assert.equal(inc.openIncidents().length, 3);
+  assert.equal(inc.stats().resolved, 8, 'the least recently seen were resolved to make room');
+});
+
+test('monitor replay --json prints one documented object per incident, the same on every run', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hm-replay-'));
+  try {
+    const lines: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const s = String(i % 60).padStart(2, '0');
+      lines.push(`Nov 25 14:00:${s} lb haproxy[1]: 203.0.113.9:5${String(i).padStart(4, '0')} [25/Nov/2026:14:00:${s}.000] web app-backend/s1 0/0/1/2/3 404 120 - - ---- 1/1/0/0/0 0/0 {shop.test|curl/8} "GET /nope-${i}.php HTTP/1.1"`);
+    }
+    lines.push('Nov 25 14:01:00 lb haproxy[1]: 198.51.100.7:41000 [25/Nov/2026:14:01:00.000] web app-backend/s1 0/0/1/2/3 404 120 - - ---- 1/1/0/0/0 0/0 {shop.test|curl/8} "GET /.env HTTP/1.1"');
+    const file = join(dir, 'haproxy.log');
+    writeFileSync(file, lines.join('\n') + '\n');
+    const run = () => execFileSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'monitor', 'replay', file, '--json'], { encoding: 'utf8' });
+    const out = run();
+    assert.equal(out, run(), 'deterministic');
+    const objs = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.ok(objs.length >= 2, out);
+    for (const o of objs) {
+      assert.deepEqual(Object.keys(o), ['rule', 'category', 'severity', 'subject', 'first_seen', 'last_seen', 'count', 'actions']);
+      assert.match(String(o.first_seen), /^2026-11-25T14:0\d:\d\d\.\d{3}Z$/);
+      assert.ok(['info', 'low', 'medium', 'high', 'critical'].includes(String(o.severity)));
+    }
+    const sensitive = objs.find((o) => o.rule === 'sensitive-files');
+    assert.deepEqual(sensitive?.subject, { type: 'ip', value: '198.51.100.7' });
+    assert.ok(objs.some((o) => (o.subject as { value: string }).value === '203.0.113.9'), 'the 404 storm from one client');
+    const text = execFileSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'monitor', 'replay', file], { encoding: 'utf8' });
+    assert.match(text, /^41 lines in .* 0 unparsed, \d+ incidents$/m);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('haproxy-manager rules test passes on the shipped rules (mismatch detection: test/triage/fixtures.test.ts)', () => {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'rules', 'test'], { encoding: 'utf8' });
+  assert.match(out, /ok|pass/i);
+});
