@@ -46,3 +46,53 @@ for (const h of HAPROXIES) {
     }
   });
 }
+
+test('an application log file with its own regex: a new kind of error opens an escalated incident; a bad source config is refused', async () => {
+  const { mkdtempSync, writeFileSync, appendFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const { parseConfig } = await import('../src/config/load.js');
+  const dir = mkdtempSync(join(tmpdir(), 'hm-applog-'));
+  const file = join(dir, 'app.log');
+  writeFileSync(file, '2026-11-25T10:00:00Z INFO service started\n');
+  const t = await startTestDaemon(HAPROXIES[0]!.bin, {
+    config: {
+      monitor: {
+        novelty_warmup: 0,
+        sources: [{ name: 'app', type: 'file', path: file, format: 'text', start_at: 'beginning', regex: '^(?<time>\\S+) (?<level>[A-Z]+) (?<message>.*)$' }],
+      },
+    },
+  });
+  try {
+    appendFileSync(file, '2026-11-25T10:00:05Z ERROR payment provider returned 502 for order 8812\n2026-11-25T10:00:06Z ERROR payment provider returned 502 for order 9913\n');
+    let found: { rule: string; escalate: boolean; samples: string[] } | undefined;
+    assert.ok(
+      await waitFor(async () => {
+        found = (await t.api('GET', '/api/incidents')).json<NonNullable<typeof found>[]>().find((i) => i.rule === 'novel-app-error');
+        return found !== undefined;
+      }, 8000, 200),
+      'novel error incident',
+    );
+    assert.equal(found!.escalate, true);
+    assert.match(found!.samples[0]!, /payment provider returned 502/);
+    const incidents = (await t.api('GET', '/api/incidents')).json<{ rule: string }[]>();
+    assert.equal(incidents.filter((i) => i.rule === 'novel-app-error').length, 1, 'one template, one incident');
+    const st = (await t.api('GET', '/api/monitor/status')).json<{ sources: { name: string; lines: number }[]; pipeline: { unparsed: number } }>();
+    assert.equal(st.sources.find((s) => s.name === 'app')?.lines, 3);
+    assert.equal(st.pipeline.unparsed, 0);
+  } finally {
+    await t.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const bad = (yaml: string) => {
+    try {
+      parseConfig(yaml, '/tmp/x.yaml', { env: {} });
+      return [];
+    } catch (e) {
+      return (e as { lines: string[] }).lines;
+    }
+  };
+  assert.match(bad('monitor:\n  sources:\n    - { name: a, type: file, path: /x, format: text, regex: "(" }\n').join('\n'), /monitor\.sources\.0\.regex: invalid regex/);
+  assert.match(bad('monitor:\n  sources:\n    - { name: a, type: file, format: text }\n').join('\n'), /monitor\.sources\[0\]\.path: a file source needs a path/);
+  assert.match(bad('monitor:\n  sources:\n    - { name: a, type: file, path: /x, format: json, regex: "(?<m>.*)" }\n').join('\n'), /only text sources take a regex/);
+});

@@ -102,6 +102,12 @@ export function resolveConfig(cfg: ParsedConfig, source: string | null, env: Nod
     lines.push('haproxy.rate_limits.tarpit_requests_10s: must not be above deny_requests_10s');
   }
   if (cfg.monitor.syslog && !['127.0.0.1', '::1'].includes(cfg.monitor.syslog.address)) lines.push('monitor.syslog.address: must be a loopback address (127.0.0.1 or ::1)');
+  cfg.monitor.sources.forEach((s, i) => {
+    if (s.type === 'file' && !s.path) lines.push(`monitor.sources[${i}].path: a file source needs a path`);
+    if (s.type === 'journald' && s.path) lines.push(`monitor.sources[${i}].path: a journald source reads units, not a path`);
+    if (s.regex !== undefined && s.format !== 'text') lines.push(`monitor.sources[${i}].regex: only text sources take a regex`);
+    if (cfg.monitor.sources.findIndex((o) => o.name === s.name) !== i || s.name === 'haproxy') lines.push(`monitor.sources[${i}].name: "${s.name}" is used twice${s.name === 'haproxy' ? ' (the syslog listener is "haproxy")' : ''}`);
+  });
   if (lines.length) throw new ConfigError(lines);
   // HAProxy logs to the monitor's syslog listener unless the operator chose another target.
   const logTarget =

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { isValidCidrOrIp, parseIp } from '../validate/ip.js';
+import { compileTextPattern } from '../pipeline/parse/text-pattern.js';
 
 const duration = z
   .string()
@@ -177,6 +178,20 @@ const monitorSource = z.strictObject({
   format: z.enum(['haproxy', 'json', 'text']).default('text'),
   /** A file that exists at start with no saved position is read from its end (like tail -f) or its beginning. */
   start_at: z.enum(['end', 'beginning']).default('end'),
+  /** Text sources: a regular expression with named groups (time, level, message, and any others, kept as fields). */
+  regex: z
+    .string()
+    .min(1)
+    .max(2000)
+    .optional()
+    .superRefine((v, ctx) => {
+      if (v === undefined) return;
+      try {
+        compileTextPattern(v);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      }
+    }),
 });
 
 const monitor = z

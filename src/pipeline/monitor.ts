@@ -21,6 +21,7 @@ import { ipInRange, parseIp } from '../validate/ip.js';
 import { loadRules } from './triage/load.js';
 import { createTriage } from './triage/engine.js';
 import { createPipeline, type Pipeline } from './pipeline.js';
+import { compileTextPattern } from './parse/text-pattern.js';
 import type { LogSource, PositionStore, SourceError } from './sources/source.js';
 import { FileSource } from './sources/file-source.js';
 import { JournaldSource } from './sources/journald-source.js';
@@ -113,6 +114,7 @@ export function createMonitor(deps: MonitorDeps) {
         triage,
         incidents: { quietMs: durationMs(cfg.monitor.incident_quiet), maxSamples: cfg.monitor.max_samples, maxOpen: cfg.monitor.max_open_incidents },
         noveltyWarmup: cfg.monitor.novelty_warmup,
+        patterns: new Map(cfg.monitor.sources.filter((s) => s.regex !== undefined).map((s) => [s.name, compileTextPattern(s.regex!)])),
       });
       const stale = incidentStore.resolveStale(deps.writer);
       if (stale) log.info('incidents left open by the previous run resolved', { count: stale });

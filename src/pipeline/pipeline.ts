@@ -6,6 +6,7 @@
  * for the same lines, because every window runs on the time in the line.
  */
 import { parseLine } from './parse/index.js';
+import type { LineParser } from './parse/text-pattern.js';
 import type { Triage } from './triage/engine.js';
 import { createIncidents, type IncidentOptions, type Incidents, type Incident } from './incidents.js';
 import type { Finding, ParsedLine, RawLine } from './types.js';
@@ -26,6 +27,8 @@ export interface PipelineOptions {
   incidents: IncidentOptions;
   /** Application lines per source before a never-seen error template counts as novel. */
   noveltyWarmup: number;
+  /** Text sources with their own regular expression (source name -> compiled parser). */
+  patterns?: Map<string, LineParser>;
   /** Called for each incident a finding opened or updated (later stages: analysis, policy, notify). */
   onIncident?: (inc: Incident, f: Finding) => void;
 }
@@ -48,7 +51,8 @@ export function createPipeline(opts: PipelineOptions) {
   return {
     /** Runs one line through every stage; returns the parsed line (for explain and tests). */
     process(raw: RawLine): ParsedLine {
-      const p = parseLine(raw.line, raw.format);
+      const pattern = raw.format === 'text' ? opts.patterns?.get(raw.source) : undefined;
+      const p = pattern ? pattern(raw.line, raw.receivedAt) : parseLine(raw.line, raw.format, { now: raw.receivedAt });
       stats.lines++;
       let src = stats.per_source[raw.source];
       if (!src) src = stats.per_source[raw.source] = { lines: 0, unparsed: 0 };
