@@ -91,3 +91,22 @@ test('haproxy-manager rules test passes on the shipped rules (mismatch detection
   const out = execFileSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'rules', 'test'], { encoding: 'utf8' });
   assert.match(out, /ok|pass/i);
 });
+
+test('monitor explain - --json: one object per input line, in order, with the documented keys', () => {
+  const input = [
+    'Nov 25 14:00:00 lb haproxy[1]: 203.0.113.9:51234 [25/Nov/2026:14:00:00.123] web app-backend/s1 0/0/1/2/3 404 120 - - ---- 1/1/0/0/0 0/0 {shop.test|curl/8} "GET /.env?x=1 HTTP/1.1"',
+    'not a log line',
+    'Nov 25 14:00:01 lb haproxy[1]: Server app-backend/s1 is DOWN, reason: Layer4 connection problem, info: "Connection refused", check duration: 0ms. 0 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.',
+  ].join('\n');
+  const out = execFileSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'monitor', 'explain', '-', '--json'], { encoding: 'utf8', input });
+  const rows = out.trim().split('\n').map((l) => JSON.parse(l) as { ok: boolean; kind: string; fields: Record<string, unknown>; rules: string[] });
+  assert.equal(rows.length, 3);
+  for (const r of rows) for (const k of ['ok', 'kind', 'fields', 'rules']) assert.ok(k in r, k);
+  assert.equal(rows[0]!.kind, 'http');
+  assert.equal(rows[0]!.fields.path, '/.env?x=1');
+  assert.equal(rows[0]!.fields.status, 404);
+  assert.ok(rows[0]!.rules.includes('sensitive-files'));
+  assert.deepEqual([rows[1]!.ok, rows[1]!.kind], [false, 'unknown']);
+  assert.equal(rows[2]!.kind, 'event');
+  assert.equal(rows[2]!.fields.event, 'server_down');
+});
