@@ -35,7 +35,7 @@
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
@@ -52,6 +52,7 @@ import type { Db } from '../../src/storage/db.js';
 import { certFileName, publishPem } from '../../src/certs/store.js';
 import { hotLoad, loadedCerts } from '../../src/certs/hot-load.js';
 import { describe } from '../../src/errors.js';
+import { t, ms, secs, int, loadAvg, quantile, median, p95, max, min, sum, table } from './stats.js';
 
 const execFileP = promisify(execFile);
 
@@ -75,29 +76,6 @@ const CHECK_REPS = 5;
 const RELOAD_PHASE_DEADLINE_MS = 60_000;
 const TOTAL_DEADLINE_MS = 7 * 60_000;
 
-const t = () => performance.now();
-const ms = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '-' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
-const secs = (v: number) => (Number.isNaN(v) ? '-' : (v / 1000).toFixed(2));
-const int = (v: number) => v.toLocaleString('en-US');
-const loadAvg = () => `${loadavg().map((x) => x.toFixed(2)).join(' ')} (${availableParallelism()} cores)`;
-
-function quantile(xs: number[], q: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
-}
-const median = (xs: number[]) => quantile(xs, 0.5);
-const p95 = (xs: number[]) => quantile(xs, 0.95);
-const max = (xs: number[]) => (xs.length ? Math.max(...xs) : NaN);
-const min = (xs: number[]) => (xs.length ? Math.min(...xs) : NaN);
-const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-
-function table(head: string[], rows: (string | number)[][]): string {
-  const cells = [head, ...rows.map((r) => r.map(String))];
-  const w = head.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => '  ' + r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
-  return [line(head), '  ' + w.map((n) => '-'.repeat(n)).join('  '), ...cells.slice(1).map(line)].join('\n');
-}
 
 const started = t();
 const elapsed = () => `${((t() - started) / 1000).toFixed(0)}s`;

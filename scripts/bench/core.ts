@@ -26,7 +26,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { HAPROXIES, startBackend, startTestDaemon, domainBody, sleep, type Backend, type TestDaemon } from '../../test/helpers/harness.js';
 import { upsertDomain, type DomainInput } from '../../src/storage/domains.js';
@@ -36,6 +35,7 @@ import { render, renderList, FILES } from '../../src/haproxy/render.js';
 import { detectHaproxy } from '../../src/haproxy/version.js';
 import { parseListDump, parseShowProc, socketClient } from '../../src/haproxy/runtime.js';
 import { describe } from '../../src/errors.js';
+import { t, ms, int, loadAvg, quantile, median, p95, max, min, table } from './stats.js';
 
 // ---------------------------------------------------------------------------
 // Bounds: every loop below is bounded by these counts and deadlines.
@@ -53,27 +53,6 @@ const PROBE_MAX = 200;
 const PHASE_DEADLINE_MS = 60_000;
 const TOTAL_DEADLINE_MS = 9 * 60_000;
 
-const t = () => performance.now();
-const ms = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '-' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
-const int = (v: number) => v.toLocaleString('en-US');
-const loadAvg = () => `${loadavg().map((x) => x.toFixed(2)).join(' ')} (${availableParallelism()} cores)`;
-
-function quantile(xs: number[], q: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
-}
-const median = (xs: number[]) => quantile(xs, 0.5);
-const p95 = (xs: number[]) => quantile(xs, 0.95);
-const max = (xs: number[]) => (xs.length ? Math.max(...xs) : NaN);
-const min = (xs: number[]) => (xs.length ? Math.min(...xs) : NaN);
-
-function table(head: string[], rows: (string | number)[][]): string {
-  const cells = [head, ...rows.map((r) => r.map(String))];
-  const w = head.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => '  ' + r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
-  return [line(head), '  ' + w.map((n) => '-'.repeat(n)).join('  '), ...cells.slice(1).map(line)].join('\n');
-}
 
 const started = t();
 const elapsed = () => `${((t() - started) / 1000).toFixed(0)}s`;
