@@ -196,6 +196,22 @@ for (const copied of [0, 3]) {
   });
 }
 
+test('first sight of a file while logrotate is copying it (copytruncate): the copy is not read as well', async () => {
+  await withFollower({ startAt: 'end' }, async ({ path, c, src }) => {
+    await src.start();
+    await sleep(120);
+    writeFileSync(path, lines(1, 10));
+    writeFileSync(`${path}.1`, lines(1, 3));
+    await sleep(120);
+    writeFileSync(`${path}.1`, lines(1, 10));
+    truncateSync(path, 0);
+    appendFileSync(path, lines(11, 5));
+    await until(c, 15);
+    await sleep(150);
+    assert.equal(checkSequence(c.texts(), 1, 15), null);
+  });
+});
+
 test('truncated with no copy: read from the start again, reported', async () => {
   await withFollower({}, async ({ path, c, src }) => {
     writeFileSync(path, lines(1, 20));
@@ -263,7 +279,7 @@ test('stats: lines, bytes, lines_per_second, lag_bytes, last_line_at', async () 
 });
 
 test('a consumer that throws is reported; the source goes on', async () => {
-  await withFollower({}, async ({ path, c, src }) => {
+  await withFollower({}, async ({ path, c }) => {
     let calls = 0;
     const inner = c.deps().onLines;
     const src2 = new FileSource({ name: 'x', path, format: 'text', startAt: 'beginning', pollIntervalMs: 50 }, {
@@ -274,7 +290,6 @@ test('a consumer that throws is reported; the source goes on', async () => {
       },
       onError: (e) => c.errors.push(e),
     });
-    void src;
     writeFileSync(path, 'a\n');
     await src2.start();
     try {

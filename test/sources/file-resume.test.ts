@@ -208,3 +208,31 @@ test('stopped while a rotated file was still being drained: both rests after the
     assert.equal(checkSequence([...c0.texts(), ...c1.texts()], 1, 120), null);
   });
 });
+
+test('after a crash (no clean stop) nothing is lost; only lines read since the last periodic save repeat', async () => {
+  await run(async ({ path, store }) => {
+    writeFileSync(path, lines(1, 5000));
+    // A store that stops taking writes at the "crash": what it holds is the last periodic save.
+    let crashed = false;
+    const crashing: PositionStore = { get: (k) => store.get(k), set: (k, v) => (crashed ? undefined : store.set(k, v)) };
+    const c0 = new Collector();
+    // The first poll reads the 5000 lines and saves; the next save is due 2 s later.
+    const s0 = new FileSource({ name: 'app', path, format: 'text', startAt: 'beginning', pollIntervalMs: 20, saveIntervalMs: 2000 }, c0.deps(crashing));
+    await s0.start();
+    await waitFor(() => c0.lines.length >= 5000, 5000, () => 'first 5000');
+    appendFileSync(path, lines(5001, 1000));
+    await waitFor(() => c0.lines.length >= 6000, 5000, () => '6000');
+    crashed = true;
+    await s0.stop(); // releases the descriptors; its save is lost with the "crash"
+    const c1 = new Collector();
+    const s1 = follower(path, c1, store);
+    await s1.start();
+    await sleep(300);
+    await s1.stop();
+    const all = [...c0.texts(), ...c1.texts()];
+    const distinct = new Set(all);
+    assert.equal(distinct.size, 6000, 'every line at least once');
+    assert.ok(c1.lines.length > 0 && c1.lines.length <= 1000, `repeats are what was read since the last save: ${c1.lines.length}`);
+    assert.equal(checkSequence(c1.texts(), 6001 - c1.lines.length, c1.lines.length), null);
+  });
+});
