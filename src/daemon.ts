@@ -23,6 +23,7 @@ import { createAri } from './certs/ari.js';
 import { createCertService, type CertService } from './certs/service.js';
 import { scheduleRenewal } from './certs/renewal.js';
 import { createMonitor, type Monitor } from './pipeline/monitor.js';
+import { createNotifier } from './systemd/notify.js';
 
 export interface Daemon {
   cfg: Config;
@@ -96,6 +97,12 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
   const apiPort = typeof addr === 'object' && addr ? addr.port : cfg.api.port;
   log.info('management API listening', { address: cfg.api.listen, port: apiPort, auth: cfg.apiKey ? 'api key' : 'none (loopback only)' });
 
+  // systemd (Type=notify): ready once everything serves; the watchdog is petted while the event loop runs.
+  const notifier = createNotifier(process.env, (e) => log.warn('sd_notify failed', { error: e.message }));
+  notifier.ready(`HAProxy ${info.version}, API on ${cfg.api.listen}:${apiPort}`);
+  const petEvery = notifier.startWatchdog();
+  if (petEvery) log.debug('systemd watchdog petted', { every_ms: petEvery });
+
   let stopped = false;
   return {
     cfg,
@@ -110,6 +117,7 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
       if (stopped) return;
       stopped = true;
       log.info('haproxy-manager stopping');
+      notifier.stopping();
       await task.stop();
       await renewal.stop();
       await monitor.stop();
@@ -120,6 +128,7 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
       await applier.lock.run(() => undefined);
       await control.stop({ leaveRunning: o.leaveHaproxyRunning ?? false });
       await responder.close();
+      notifier.close();
       db.reader.close();
       if (db.writer !== db.reader) db.writer.close();
       log.info('haproxy-manager stopped');
