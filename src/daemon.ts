@@ -24,6 +24,7 @@ import { createCertService, type CertService } from './certs/service.js';
 import { scheduleRenewal } from './certs/renewal.js';
 import { createMonitor, type Monitor } from './pipeline/monitor.js';
 import { createNotifier } from './systemd/notify.js';
+import { createWatchdog, type Watchdog } from './haproxy/watchdog.js';
 
 export interface Daemon {
   cfg: Config;
@@ -33,6 +34,7 @@ export interface Daemon {
   db: { writer: Db; reader: Db };
   certs: CertService;
   monitor: Monitor;
+  watchdog: Watchdog;
   /** The API's bound port (useful when configured as 0). */
   apiPort: number;
   stop(opts?: { leaveHaproxyRunning?: boolean }): Promise<void>;
@@ -87,6 +89,9 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
   const monitor = createMonitor({ cfg, log: log.child({ unit: 'monitor' }), writer: db.writer, reader: db.reader });
   await monitor.start();
 
+  const watchdog = createWatchdog({ cfg, log: log.child({ unit: 'watchdog' }), control, report: (f) => monitor.report(f), reload: () => applier.reloadLive('watchdog') });
+  watchdog.start();
+
   const app = createApp({ cfg, reader: db.reader, applier, control, info, log, ops, certs, monitor });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(cfg.api.port, cfg.api.listen, () => resolve(s));
@@ -112,6 +117,7 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
     db,
     certs,
     monitor,
+    watchdog,
     apiPort,
     async stop(o = {}) {
       if (stopped) return;
@@ -120,6 +126,7 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
       notifier.stopping();
       await task.stop();
       await renewal.stop();
+      watchdog.stop();
       await monitor.stop();
       await new Promise<void>((r) => {
         server.close(() => r());

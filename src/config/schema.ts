@@ -96,6 +96,8 @@ const haproxy = z
     command_timeout: duration.default('30s'),
     /** Managed mode: how often the supervisor checks HAProxy. */
     supervise_interval: duration.default('2s'),
+    /** How often the watchdog runs its deep check (listeners, stats socket, an HTTP answer). */
+    watchdog_interval: duration.default('10s'),
     /** Real-client-IP derivation: how many X-Forwarded-For hops to walk from the right. */
     xff_max_hops: z.number().int().min(1).max(10).default(5),
     default_page: z

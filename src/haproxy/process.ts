@@ -14,6 +14,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync, mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
+import { request as httpRequest } from 'node:http';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { AppError } from '../errors.js';
@@ -37,6 +38,14 @@ export interface HaproxyControl {
   /** Reloads and verifies the reload took; throws AppError('haproxy_reload') with HAProxy's text otherwise. */
   reload(): Promise<{ durationMs: number; masterPid: number }>;
   status(): Promise<ServingStatus>;
+  /**
+   * A deep check for the watchdog: the master answers, workers run, the stats
+   * socket answers, every listener accepts a connection, and the stats page
+   * answers an HTTP request (a frozen worker still accepts in the kernel).
+   */
+  check(): Promise<{ ok: boolean; failures: string[] }>;
+  /** Kills HAProxy (master and workers) and starts it again (managed), or `systemctl restart` (systemd). */
+  restart(): Promise<void>;
   /** Stops supervising; in managed mode also stops HAProxy unless `leaveRunning`. */
   stop(opts?: { leaveRunning?: boolean }): Promise<void>;
 }
@@ -59,6 +68,18 @@ function tcpAccepts(host: string, port: number, timeoutMs: number): Promise<bool
       clearTimeout(t);
       resolve(false);
     });
+  });
+}
+
+function httpAnswers(host: string, port: number, path: string, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = httpRequest({ host, port, path, timeout: timeoutMs, agent: false }, (res) => {
+      res.resume();
+      resolve((res.statusCode ?? 0) > 0);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+    req.end();
   });
 }
 
@@ -261,6 +282,60 @@ export function createControl(cfg: Config, log: Logger): HaproxyControl {
       const accepts = await tcpAccepts(cfg.haproxy.bind_address === '0.0.0.0' || cfg.haproxy.bind_address === '::' ? '127.0.0.1' : cfg.haproxy.bind_address, cfg.haproxy.http_port, 2000);
       if (!accepts) return { serving: false, reason: `nothing accepts connections on ${cfg.haproxy.bind_address}:${cfg.haproxy.http_port}`, masterPid: p.masterPid, workers: p.workers.length };
       return { serving: true, masterPid: p.masterPid, workers: p.workers.length, reloads: p.reloads };
+    },
+    async check() {
+      const failures: string[] = [];
+      const p = await showProc();
+      if (!p) failures.push('the master socket does not answer');
+      else if (p.workers.length === 0) failures.push('no worker is running');
+      try {
+        const info = await stats.send('show info', { timeoutMs: 3000 });
+        if (!/^Name: HAProxy/m.test(info)) failures.push('the stats socket gives no "show info"');
+      } catch (e) {
+        failures.push(`the stats socket does not answer: ${(e as Error).message}`);
+      }
+      const host = cfg.haproxy.bind_address === '0.0.0.0' || cfg.haproxy.bind_address === '::' ? '127.0.0.1' : cfg.haproxy.bind_address;
+      const listeners: [string, string, number | null][] = [
+        ['http', host, cfg.haproxy.http_port],
+        ['https', host, cfg.haproxy.https_port],
+        ['stats', '127.0.0.1', cfg.haproxy.stats_port],
+      ];
+      for (const [name, h, port] of listeners) {
+        if (port !== null && !(await tcpAccepts(h, port, 2000))) failures.push(`the ${name} listener ${h}:${port} accepts no connection`);
+      }
+      if (cfg.haproxy.stats_port !== null && !(await httpAnswers('127.0.0.1', cfg.haproxy.stats_port, '/stats;csv', 3000))) {
+        failures.push('the stats page does not answer (workers frozen?)');
+      }
+      return { ok: failures.length === 0, failures };
+    },
+    async restart() {
+      if (!managed) {
+        const r = await run('systemctl', ['restart', cfg.haproxy.systemd_unit], { timeoutMs });
+        if (r.code !== 0 || r.timedOut) throw new AppError('haproxy_reload', `systemctl restart ${cfg.haproxy.systemd_unit} failed: ${(r.stderr || r.stdout).trim().slice(0, 500)}`);
+        return;
+      }
+      // Hold the supervisor off while HAProxy is down on purpose.
+      reloading = true;
+      try {
+        const p = await showProc();
+        const pids = new Set<number>([...(p ? [p.masterPid, ...p.workers.map((w) => w.pid)] : []), ...(child?.pid ? [child.pid] : []), ...(adoptedPid ? [adoptedPid] : [])]);
+        for (const pid of pids) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        }
+        const end = Date.now() + 5000;
+        while ([...pids].some(alive) && Date.now() < end) await sleep(20);
+        child = null;
+        adoptedPid = null;
+        log.warn('HAProxy killed for a restart', { pids: [...pids].join(',') });
+        await spawnMaster();
+        log.info('HAProxy restarted');
+      } finally {
+        reloading = false;
+      }
     },
     async stop(opts = {}) {
       stopping = true;

@@ -26,7 +26,7 @@ import type { LogSource, PositionStore, SourceError } from './sources/source.js'
 import { FileSource } from './sources/file-source.js';
 import { JournaldSource } from './sources/journald-source.js';
 import { SyslogSource } from './sources/syslog-source.js';
-import type { RawLine } from './types.js';
+import type { Finding, RawLine } from './types.js';
 import { describe } from '../errors.js';
 
 export const SHIPPED_RULES_DIR = fileURLToPath(new URL('../../config/rules', import.meta.url));
@@ -135,6 +135,11 @@ export function createMonitor(deps: MonitorDeps) {
       timer = null;
       for (const s of sources) await s.stop().catch((e) => log.warn('source stop failed', { source: s.name, error: describe(e) }));
       flush();
+    },
+
+    /** Reports a finding from outside the log pipeline (the HAProxy watchdog). */
+    report(f: Finding) {
+      pipeline?.incidents.add(f);
     },
 
     /** Writes pending incident changes now (tests; the timer does it every second). */
