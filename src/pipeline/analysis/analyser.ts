@@ -1,0 +1,323 @@
+/**
+ * The LLM analysis tier (tier 2): asks Claude, through @anthropic-ai/sdk, to
+ * explain an incident and recommend actions from a closed set.
+ *
+ * Contract:
+ * - `analyse()` never throws and never blocks the caller for longer than the
+ *   configured timeouts (times the SDK's retries, plus one retry of an
+ *   invalid reply and one escalation). It returns a typed outcome:
+ *     analysed  the reply validated; `result` holds checked recommendations,
+ *               each marked as coming from the model (policy decides);
+ *     skipped   nothing was asked, or the API pushed back (disabled, no key,
+ *               budget spent, back-off, 429, 529): the caller may queue the
+ *               incident and retry after `retryAfterMs`;
+ *     failed    asked and gave up (timeout, unreachable, auth, an invalid
+ *               reply twice, an API error): the incident keeps its tier-1
+ *               verdict.
+ * - Before anything leaves the host, samples, the subject and the context are
+ *   redacted (and addresses optionally pseudonymised), and the samples sit
+ *   JSON-quoted inside a delimited block the system prompt calls untrusted.
+ * - The fast model is asked first; the strong one (when configured) instead
+ *   for severe incidents, or after the fast one sets needs_stronger_model.
+ *   When the strong model fails, the fast model's analysis stands.
+ * - Identical incidents (same fingerprint) are answered from the cache, and
+ *   concurrent requests for one fingerprint share one call.
+ * - The API key is held only by the SDK client; it is never logged. Prompts
+ *   and replies are logged at debug only.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import type { Incident } from '../incidents.js';
+import type { Logger } from '../../log.js';
+import { silentLogger } from '../../log.js';
+import type { AnalysisConfig, ModelLevelConfig } from './config.js';
+import { buildPrompt, loadPromptTemplates, type AnalysisContext, type BuiltPrompt } from './prompt.js';
+import { createPseudonymiser, createRedactor } from './redact.js';
+import { checkTargets, parseReply, TOOL, TOOL_NAME, type AnalysisResult, type RawReply } from './reply.js';
+import { createBudget, type AnalysisUsage, type BudgetRefusal } from './budget.js';
+import { createAnalysisCache, fingerprint } from './cache.js';
+import { parseIp } from '../../validate/ip.js';
+
+export type SkipReason = 'disabled' | 'no_api_key' | 'stopped' | BudgetRefusal | 'rate_limited' | 'overloaded';
+export type FailReason = 'timeout' | 'unreachable' | 'auth' | 'invalid_reply' | 'api_error' | 'internal';
+
+export type AnalysisOutcome =
+  | {
+      status: 'analysed';
+      result: AnalysisResult;
+      fingerprint: string;
+      /** Answered from the cache: no call was made. */
+      cached: boolean;
+      /** The strong model was asked (directly or after the fast one). */
+      escalated: boolean;
+    }
+  | { status: 'skipped'; reason: SkipReason; retryAfterMs?: number }
+  | { status: 'failed'; reason: FailReason; detail?: string };
+
+export interface AnalyserDeps {
+  /** The API key (resolved by the caller from api_key_env / api_key_file); absent: every analysis is skipped. */
+  apiKey?: string | null;
+  log?: Logger;
+  now?: () => number;
+  promptsDir?: string;
+  /** HMAC key of the pseudonymiser; random per run by default. */
+  pseudonymKey?: Buffer;
+}
+
+export interface Analyser {
+  analyse(incident: Incident, context?: AnalysisContext): Promise<AnalysisOutcome>;
+  /** Usage and spend counters for the status API. */
+  usage(): AnalysisUsage & { cacheEntries: number; inFlight: number };
+  /** Aborts calls in flight (they end as skipped: stopped); later calls are skipped. */
+  stop(): void;
+}
+
+type Attempt =
+  | { ok: true; reply: RawReply; model: string }
+  | { ok: false; outcome: Extract<AnalysisOutcome, { status: 'skipped' | 'failed' }> };
+
+/** Reads the API key as the config says (file first, then the named environment variable). */
+export function resolveApiKey(cfg: AnalysisConfig, env: NodeJS.ProcessEnv, readFile: (p: string) => string): string | null {
+  if (cfg.api_key_file) {
+    const k = readFile(cfg.api_key_file).trim();
+    return k || null;
+  }
+  const k = env[cfg.api_key_env]?.trim();
+  return k ? k : null;
+}
+
+function retryAfterMs(headers: unknown): number | undefined {
+  if (!headers || typeof (headers as Headers).get !== 'function') return undefined;
+  const h = headers as Headers;
+  const ms = Number(h.get('retry-after-ms'));
+  if (Number.isFinite(ms) && ms > 0) return ms;
+  const s = h.get('retry-after');
+  if (s === null) return undefined;
+  const n = Number(s);
+  if (Number.isFinite(n) && n >= 0) return n * 1000;
+  const d = Date.parse(s);
+  return Number.isFinite(d) ? Math.max(0, d - Date.now()) : undefined;
+}
+
+const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0);
+
+export function createAnalyser(cfg: AnalysisConfig, deps: AnalyserDeps = {}): Analyser {
+  const log = (deps.log ?? silentLogger).child({ unit: 'analysis' });
+  const now = deps.now ?? Date.now;
+  const templates = loadPromptTemplates(deps.promptsDir);
+  const redact = createRedactor(cfg.redaction.extra_secret_keys);
+  const pseudonymiser = cfg.redaction.pseudonymise_ips ? createPseudonymiser(deps.pseudonymKey) : null;
+  const budget = createBudget({ callsPerHour: cfg.budget.calls_per_hour, tokensPerDay: cfg.budget.tokens_per_day }, now);
+  const cache = createAnalysisCache(cfg.cache.max_entries, cfg.cache.ttl_s * 1000, now);
+  const inFlight = new Map<string, Promise<AnalysisOutcome>>();
+  const controllers = new Set<AbortController>();
+  let stopped = false;
+
+  const apiKey = deps.apiKey ?? null;
+  // Everything explicit: the environment's ANTHROPIC_* variables must not
+  // change where the key goes or how long a call may take.
+  const client = apiKey
+    ? new Anthropic({
+        apiKey,
+        baseURL: cfg.base_url,
+        timeout: cfg.fast.timeout_ms,
+        maxRetries: cfg.fast.max_retries,
+        logLevel: 'off',
+      })
+    : null;
+
+  const skip = (reason: SkipReason, retryAfter?: number): Extract<AnalysisOutcome, { status: 'skipped' }> => {
+    budget.outcome('skipped', reason);
+    return retryAfter === undefined ? { status: 'skipped', reason } : { status: 'skipped', reason, retryAfterMs: retryAfter };
+  };
+  const fail = (reason: FailReason, detail?: string): Extract<AnalysisOutcome, { status: 'failed' }> => {
+    budget.outcome('failed', reason);
+    return detail === undefined ? { status: 'failed', reason } : { status: 'failed', reason, detail };
+  };
+
+  /** One request; maps every error to an outcome. */
+  async function call(level: ModelLevelConfig, prompt: BuiltPrompt, incidentId: number): Promise<Attempt | { ok: 'invalid'; why: string }> {
+    const est = Math.ceil((prompt.system.length + prompt.user.length) / 3) + level.max_tokens;
+    const refused = budget.check(est);
+    if (refused) return { ok: false, outcome: skip(refused) };
+    const ac = new AbortController();
+    controllers.add(ac);
+    const started = now();
+    log.debug('llm prompt', { incident_id: incidentId, model: level.model, system: prompt.system, user: prompt.user });
+    try {
+      const msg = await client!.messages.create(
+        {
+          model: level.model,
+          max_tokens: level.max_tokens,
+          system: prompt.system,
+          messages: [{ role: 'user', content: prompt.user }],
+          tools: [TOOL as unknown as Anthropic.Tool],
+          tool_choice: { type: 'tool', name: TOOL_NAME },
+        },
+        { timeout: level.timeout_ms, maxRetries: level.max_retries, signal: ac.signal },
+      );
+      // The SDK does not validate the body: read usage defensively.
+      const body = msg as unknown as { content?: unknown; usage?: { input_tokens?: unknown; output_tokens?: unknown } };
+      const inTok = num(body.usage?.input_tokens);
+      const outTok = num(body.usage?.output_tokens);
+      budget.record(level.model, inTok, outTok, { input: level.input_usd_per_mtok, output: level.output_usd_per_mtok });
+      log.info('llm call', { incident_id: incidentId, model: level.model, input_tokens: inTok, output_tokens: outTok, ms: now() - started });
+      log.debug('llm reply', { incident_id: incidentId, model: level.model, content: body.content });
+      const parsed = parseReply(body.content);
+      if (!parsed.ok) return { ok: 'invalid', why: parsed.reason };
+      return { ok: true, reply: parsed.reply, model: level.model };
+    } catch (err) {
+      budget.record(level.model, 0, 0, { input: 0, output: 0 });
+      const e = err as { status?: unknown; headers?: unknown; name?: string; message?: string };
+      if (stopped || err instanceof Anthropic.APIUserAbortError) return { ok: false, outcome: skip('stopped') };
+      if (err instanceof Anthropic.APIConnectionTimeoutError) {
+        log.warn('llm call timed out', { incident_id: incidentId, model: level.model, ms: now() - started });
+        return { ok: false, outcome: fail('timeout') };
+      }
+      if (err instanceof Anthropic.APIConnectionError) {
+        budget.backoff(cfg.backoff_s * 1000);
+        log.warn('llm API unreachable', { incident_id: incidentId, model: level.model, error: e.message });
+        return { ok: false, outcome: fail('unreachable', e.message) };
+      }
+      if (err instanceof Anthropic.APIError) {
+        const status = typeof e.status === 'number' ? e.status : 0;
+        const after = retryAfterMs(e.headers);
+        if (status === 429 || status === 529) {
+          const wait = Math.max(after ?? 0, cfg.backoff_s * 1000);
+          budget.backoff(wait);
+          log.warn('llm API pushed back', { incident_id: incidentId, model: level.model, status, backoff_ms: wait });
+          return { ok: false, outcome: skip(status === 429 ? 'rate_limited' : 'overloaded', wait) };
+        }
+        if (status === 401 || status === 403) {
+          budget.backoff(cfg.backoff_s * 1000);
+          log.error('llm API refused the key', { status });
+          return { ok: false, outcome: fail('auth', `HTTP ${status}`) };
+        }
+        log.warn('llm API error', { incident_id: incidentId, model: level.model, status });
+        return { ok: false, outcome: fail('api_error', `HTTP ${status}`) };
+      }
+      // A 200 whose body is not JSON, or any other surprise from the SDK:
+      // treated as an invalid reply (retried once).
+      return { ok: 'invalid', why: `${e.name ?? 'Error'}: ${String(e.message ?? '').slice(0, 200)}` };
+    } finally {
+      controllers.delete(ac);
+    }
+  }
+
+  /** A level with one retry of an invalid reply. */
+  async function ask(level: ModelLevelConfig, prompt: BuiltPrompt, incidentId: number): Promise<Attempt> {
+    let why = '';
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const r = await call(level, prompt, incidentId);
+      if (r.ok !== 'invalid') return r;
+      why = r.why;
+      budget.count('invalidReplies');
+      log.warn('llm reply invalid', { incident_id: incidentId, model: level.model, attempt, reason: why });
+    }
+    return { ok: false, outcome: fail('invalid_reply', why) };
+  }
+
+  function finish(a: Extract<Attempt, { ok: true }>, prompt: BuiltPrompt): AnalysisResult {
+    const { kept, dropped } = checkTargets(a.reply, {
+      pseudonyms: prompt.pseudonyms,
+      minPrefixV4: cfg.min_prefix_v4,
+      minPrefixV6: cfg.min_prefix_v6,
+      max: cfg.max_recommendations,
+      model: a.model,
+    });
+    return {
+      summary: a.reply.summary,
+      likelyCause: a.reply.likely_cause,
+      severity: a.reply.severity,
+      confidence: a.reply.confidence,
+      recommendations: kept,
+      dropped,
+      needsStrongerModel: a.reply.needs_stronger_model ?? false,
+      model: a.model,
+    };
+  }
+
+  /** A cached analysis re-aimed at this incident's subject. */
+  function fromCache(hit: { result: AnalysisResult; subject: string }, inc: Incident): AnalysisResult {
+    const r = structuredClone(hit.result);
+    if (inc.subject.type !== 'ip') return r;
+    const subject = parseIp(inc.subject.value)?.text;
+    const recs = [];
+    for (const rec of r.recommendations) {
+      if (!rec.type.endsWith('_ip')) recs.push(rec);
+      else if (rec.target === hit.subject && subject) recs.push({ ...rec, target: subject });
+      else r.dropped.push({ type: rec.type, target: rec.target, why: 'cached analysis: target of another incident' });
+    }
+    r.recommendations = recs;
+    return r;
+  }
+
+  async function run(inc: Incident, ctx: AnalysisContext, fp: string): Promise<AnalysisOutcome> {
+    const prompt = buildPrompt(templates, inc, ctx, {
+      redact,
+      pseudonymiser,
+      maxSamples: cfg.max_samples,
+      maxSampleChars: cfg.max_sample_chars,
+    });
+    const severe = cfg.strong !== undefined && cfg.strong_for_severities.includes(inc.severity);
+    let escalated = false;
+    let a: Attempt;
+    if (severe && cfg.strong) {
+      escalated = true;
+      a = await ask(cfg.strong, prompt, inc.id);
+    } else {
+      a = await ask(cfg.fast, prompt, inc.id);
+      if (a.ok && a.reply.needs_stronger_model && cfg.strong && !stopped) {
+        escalated = true;
+        const b = await ask(cfg.strong, prompt, inc.id);
+        if (b.ok) a = b;
+        else log.warn('stronger model unavailable, keeping the fast analysis', { incident_id: inc.id, reason: b.outcome.reason });
+      }
+    }
+    if (!a.ok) return a.outcome;
+    const result = finish(a, prompt);
+    const subject = inc.subject.type === 'ip' ? (parseIp(inc.subject.value)?.text ?? inc.subject.value) : inc.subject.value;
+    cache.set(fp, { result, subject });
+    budget.count('analysed');
+    log.info('incident analysed', {
+      incident_id: inc.id, model: result.model, severity: result.severity, confidence: result.confidence,
+      recommendations: result.recommendations.length, dropped: result.dropped.length,
+    });
+    return { status: 'analysed', result, fingerprint: fp, cached: false, escalated };
+  }
+
+  return {
+    async analyse(inc, ctx = {}) {
+      try {
+        if (stopped) return skip('stopped');
+        if (!cfg.enabled) return skip('disabled');
+        if (!client) return skip('no_api_key');
+        const fp = fingerprint(inc, cfg.max_samples);
+        const hit = cache.get(fp);
+        if (hit) {
+          budget.count('cacheHits');
+          return { status: 'analysed', result: fromCache(hit, inc), fingerprint: fp, cached: true, escalated: false };
+        }
+        const running = inFlight.get(fp);
+        if (running) {
+          const o = await running;
+          if (o.status !== 'analysed') return o;
+          budget.count('cacheHits');
+          return { ...o, result: fromCache({ result: o.result, subject: cache.get(fp)?.subject ?? '' }, inc), cached: true };
+        }
+        const p = run(inc, ctx, fp).finally(() => inFlight.delete(fp));
+        inFlight.set(fp, p);
+        return await p;
+      } catch (err) {
+        log.error('analysis failed unexpectedly', { incident_id: inc.id, error: err as Error });
+        return fail('internal', (err as Error)?.message);
+      }
+    },
+    usage() {
+      return { ...budget.usage(), cacheEntries: cache.size(), inFlight: inFlight.size };
+    },
+    stop() {
+      stopped = true;
+      for (const ac of controllers) ac.abort();
+    },
+  };
+}

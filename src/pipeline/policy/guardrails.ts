@@ -1,0 +1,154 @@
+/**
+ * Guardrails: checks no policy can switch off, applied to every candidate
+ * after the policy gave it a mode. A refused candidate keeps its place in the
+ * result with mode `refused`, a code and a reason, for the audit.
+ *
+ * - Targets must parse: IP or CIDR (canonicalised) for block/unblock/trust/
+ *   untrust; `backend/server` from a safe alphabet for server actions; none
+ *   for reload, restart and notify.
+ * - A block never touches a loopback, local, link-local, CGNAT, unspecified,
+ *   trusted, trusted-proxy or configured protected address, nor a range that
+ *   covers one; no IP action on a range wider than /16 (IPv4) or /32 (IPv6).
+ * - A daemon-made block always has a TTL (at most maxBlockTtlS); only a
+ *   person (`actor: 'person'`) may make one permanent.
+ * - Widening access or changing trust (unblock, trust, untrust, enable) on an LLM's word is never
+ *   enforced by the daemon (a person approving the proposal may).
+ * - Per (action, target): one enforce/propose per cooldown; the same
+ *   candidate twice in one call is a duplicate.
+ * - Caps: enforced actions per hour (notify excluded), concurrent blocks.
+ */
+import { parseIp, rangesOverlap } from '../../validate/ip.js';
+import type { ActionType, Decision, GuardrailCode, GuardrailLimits, PolicyContext, RecentAction } from './types.js';
+import { DEFAULT_LIMITS, IP_ACTIONS, SERVER_ACTIONS, WIDENING_ACTIONS } from './types.js';
+
+/** Always protected, whatever the configuration. */
+export const BUILTIN_PROTECTED = [
+  '0.0.0.0/8',
+  '10.0.0.0/8',
+  '100.64.0.0/10',
+  '127.0.0.0/8',
+  '169.254.0.0/16',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '255.255.255.255',
+  '::',
+  '::1',
+  'fc00::/7',
+  'fe80::/10',
+] as const;
+
+const NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+export type TargetCheck = { ok: true; target: string | null } | { ok: false; reason: string };
+
+/** Parses and canonicalises an action's target. */
+export function checkTarget(action: ActionType, raw: string | null | undefined): TargetCheck {
+  if (IP_ACTIONS.includes(action)) {
+    const p = typeof raw === 'string' ? parseIp(raw.trim()) : null;
+    return p ? { ok: true, target: p.text } : { ok: false, reason: `${action} needs an IP address or CIDR as its target` };
+  }
+  if (SERVER_ACTIONS.includes(action)) {
+    const parts = typeof raw === 'string' ? raw.split('/') : [];
+    if (parts.length === 2 && parts.every((p) => NAME.test(p))) return { ok: true, target: raw as string };
+    return { ok: false, reason: `${action} needs "backend/server" (letters, digits, _ . : -, at most 64 each) as its target` };
+  }
+  // reload, restart, notify: no target; one given is ignored rather than trusted.
+  return { ok: true, target: null };
+}
+
+/** The protected range a target is or covers, or null. `target` is canonical. */
+export function protectedHit(target: string, ctx: Pick<PolicyContext, 'isProtected' | 'protectedRanges'>): string | null {
+  for (const r of [...BUILTIN_PROTECTED, ...(ctx.protectedRanges ?? [])]) {
+    if (rangesOverlap(target, r)) return r;
+  }
+  const addr = target.split('/')[0] as string;
+  if (ctx.isProtected(addr)) return addr;
+  return null;
+}
+
+export interface GuardrailState {
+  limits: GuardrailLimits;
+  /** Enforced actions (notify excluded) in the last hour, including those accepted in this call. */
+  enforcedLastHour: number;
+  /** Blocks live, including those accepted in this call. */
+  blocks: number;
+  /** `${action} ${target}` accepted in this call. */
+  seen: Set<string>;
+  recent: readonly RecentAction[];
+  now: number;
+}
+
+export function guardrailState(ctx: PolicyContext): GuardrailState {
+  const limits = { ...DEFAULT_LIMITS, ...(ctx.limits ?? {}) };
+  const hourAgo = ctx.now - 3_600_000;
+  return {
+    limits,
+    enforcedLastHour: ctx.recentActions.filter((a) => a.mode === 'enforce' && a.action !== 'notify' && a.at > hourAgo).length,
+    blocks: ctx.currentBlocks,
+    seen: new Set(),
+    recent: ctx.recentActions,
+    now: ctx.now,
+  };
+}
+
+function refuse(d: Decision, code: GuardrailCode, reason: string): Decision {
+  return { ...d, mode: 'refused', guardrail: code, reason: `guardrail ${code}: ${reason}` };
+}
+
+const boundedText = (s: unknown) => (typeof s === 'string' ? s.slice(0, 128) : null);
+
+/**
+ * Applies every guardrail to one candidate (whose target is still raw) and
+ * updates `state` when it passes. `actor: 'person'` is for a person's own
+ * action (the API): it alone may make a block permanent.
+ */
+export function applyGuardrails(d: Decision, ctx: PolicyContext, state: GuardrailState, actor: 'daemon' | 'person' = 'daemon'): Decision {
+  if (d.mode === 'refused') return { ...d, target: boundedText(d.target) };
+  const t = checkTarget(d.action, d.target);
+  if (!t.ok) return refuse({ ...d, target: boundedText(d.target) }, 'bad_target', t.reason);
+  let out: Decision = { ...d, target: t.target };
+  const { limits } = state;
+
+  if (out.target !== null && IP_ACTIONS.includes(out.action)) {
+    if (out.action === 'block_ip') {
+      const hit = protectedHit(out.target, ctx);
+      if (hit !== null) return refuse(out, 'protected', `${out.target} is or covers a protected address (${hit})`);
+    }
+    const p = parseIp(out.target);
+    if (p && p.isCidr && p.prefix < (p.family === 4 ? limits.minPrefixV4 : limits.minPrefixV6)) {
+      return refuse(out, 'too_wide', `${out.target} is wider than /${p.family === 4 ? limits.minPrefixV4 : limits.minPrefixV6}`);
+    }
+  }
+
+  if (out.action === 'block_ip') {
+    if (out.ttl_s === null || !(out.ttl_s > 0)) {
+      if (actor !== 'person') return refuse(out, 'permanent_block', 'a block always expires unless a person made it permanent');
+    } else if (out.ttl_s > limits.maxBlockTtlS) {
+      out = { ...out, ttl_s: limits.maxBlockTtlS, reason: `${out.reason} (ttl cut to ${limits.maxBlockTtlS}s)` };
+    }
+  } else {
+    out = { ...out, ttl_s: null };
+  }
+
+  if (actor !== 'person' && out.mode === 'enforce' && out.origin === 'llm' && WIDENING_ACTIONS.includes(out.action)) {
+    return refuse(out, 'widening_from_llm', `${out.action} on an LLM's recommendation is never enforced (propose it instead)`);
+  }
+
+  const key = `${out.action} ${out.target ?? ''}`;
+  if (state.seen.has(key)) return refuse(out, 'duplicate', `${key.trim()} was already decided in this call`);
+
+  if (out.mode === 'enforce' || out.mode === 'propose') {
+    const since = state.now - limits.cooldownMs;
+    const prior = state.recent.find((a) => a.action === out.action && a.target === out.target && (a.mode === 'enforce' || a.mode === 'propose') && a.at > since);
+    if (prior) return refuse(out, 'cooldown', `${key.trim()} was ${prior.mode === 'enforce' ? 'done' : 'proposed'} ${Math.round((state.now - prior.at) / 1000)}s ago (cooldown ${limits.cooldownMs / 1000}s)`);
+  }
+
+  if (out.mode === 'enforce' && out.action !== 'notify') {
+    if (state.enforcedLastHour >= limits.maxActionsPerHour) return refuse(out, 'cap_per_hour', `${limits.maxActionsPerHour} actions already enforced in the last hour`);
+    if (out.action === 'block_ip' && state.blocks >= limits.maxConcurrentBlocks) return refuse(out, 'cap_blocks', `${limits.maxConcurrentBlocks} blocks already live`);
+    state.enforcedLastHour++;
+    if (out.action === 'block_ip') state.blocks++;
+  }
+  state.seen.add(key);
+  return out;
+}

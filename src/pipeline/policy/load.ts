@@ -1,0 +1,83 @@
+/**
+ * Loading the policy: the shipped config/policy.yaml, or the operator's file
+ * when it exists (it replaces the shipped one entirely, so an upgrade never
+ * clobbers an operator's policy: copy the shipped file and edit it). Checked
+ * once at start; every problem comes back in one PolicyLoadError as
+ * `<file>: rules[2] (name).key: reason` lines.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { policyFileSchema, type Policy } from './schema.js';
+
+export class PolicyLoadError extends Error {
+  readonly code = 'policy_config';
+  constructor(readonly lines: string[]) {
+    super(lines.join('\n'));
+    this.name = 'PolicyLoadError';
+  }
+}
+
+export interface LoadedPolicy {
+  policy: Policy;
+  path: string;
+  origin: 'shipped' | 'operator';
+}
+
+function issueLines(issues: z.core.$ZodIssue[], raw: unknown): string[] {
+  return issues.map((i) => {
+    const parts: string[] = [];
+    i.path.forEach((p, n) => {
+      if (typeof p === 'number') {
+        let label = `[${p}]`;
+        if (n === 1 && i.path[0] === 'rules') {
+          const r = (raw as { rules?: unknown[] }).rules?.[p] as { name?: unknown } | undefined;
+          if (r && typeof r.name === 'string') label += ` (${r.name})`;
+        }
+        parts.push(label);
+      } else parts.push(parts.length ? `.${String(p)}` : String(p));
+    });
+    const where = parts.length ? parts.join('') : '(root)';
+    if (i.code === 'unrecognized_keys') return `${where}: unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+    return `${where}: ${i.message}`;
+  });
+}
+
+/** Parses a policy file's text; `label` (the path) names it in errors. */
+export function parsePolicy(text: string, label: string): Policy {
+  const doc = parseDocument(text, { uniqueKeys: true });
+  if (doc.errors.length) throw new PolicyLoadError(doc.errors.map((e) => `${label}: (yaml) ${e.message.split('\n')[0]}`));
+  const raw: unknown = doc.toJS();
+  if (raw === null || raw === undefined) throw new PolicyLoadError([`${label}: (root): the file is empty; write "version: 1" and "rules: []" for a policy that does nothing`]);
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new PolicyLoadError([`${label}: (root): must be a mapping with "version" and "rules"`]);
+  const parsed = policyFileSchema.safeParse(raw);
+  if (!parsed.success) throw new PolicyLoadError(issueLines(parsed.error.issues, raw).map((l) => `${label}: ${l}`));
+  const seen = new Set<string>();
+  const errors: string[] = [];
+  parsed.data.rules.forEach((r, i) => {
+    if (seen.has(r.name)) errors.push(`${label}: rules[${i}] (${r.name}).name: appears twice in this file`);
+    seen.add(r.name);
+  });
+  if (errors.length) throw new PolicyLoadError(errors);
+  return parsed.data;
+}
+
+export interface LoadPolicyOptions {
+  /** The shipped policy (config/policy.yaml). */
+  file: string;
+  /** The operator's policy (e.g. /etc/haproxy-manager/policy.yaml); used instead of `file` when it exists. */
+  operatorFile?: string | null;
+}
+
+/** Reads and checks the effective policy file. Throws PolicyLoadError. */
+export function loadPolicy(opts: LoadPolicyOptions): LoadedPolicy {
+  const useOperator = !!opts.operatorFile && existsSync(opts.operatorFile);
+  const path = useOperator ? (opts.operatorFile as string) : opts.file;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new PolicyLoadError([`${path}: (file): cannot read: ${(e as Error).message}`]);
+  }
+  return { policy: parsePolicy(text, path), path, origin: useOperator ? 'operator' : 'shipped' };
+}

@@ -1,0 +1,144 @@
+/**
+ * The remediation policy's vocabulary: the closed set of actions, the modes a
+ * policy can give them, the analysis a policy may read, and what `decide()`
+ * returns. Plain data; no I/O.
+ */
+import type { Severity, SubjectType } from '../types.js';
+
+/** The closed set of actions (issue 5, "Remediation"). Nothing else can be decided. */
+export const ACTION_TYPES = [
+  'block_ip',
+  'unblock_ip',
+  'trust_ip',
+  'untrust_ip',
+  'disable_server',
+  'enable_server',
+  'drain_server',
+  'reload_haproxy',
+  'restart_haproxy',
+  'notify',
+] as const;
+export type ActionType = (typeof ACTION_TYPES)[number];
+
+/** Actions whose target is an IP address or CIDR. */
+export const IP_ACTIONS: readonly ActionType[] = ['block_ip', 'unblock_ip', 'trust_ip', 'untrust_ip'];
+/** Actions whose target is `backend/server`. */
+export const SERVER_ACTIONS: readonly ActionType[] = ['disable_server', 'enable_server', 'drain_server'];
+/** Actions that widen access or change trust: never enforced on an LLM's word (a guardrail). */
+export const WIDENING_ACTIONS: readonly ActionType[] = ['unblock_ip', 'trust_ip', 'untrust_ip', 'enable_server'];
+
+/** enforce: done now; propose: queued for a person; dry-run: recorded, not done (CrowdSec's simulation). */
+export const MODES = ['enforce', 'propose', 'dry-run'] as const;
+export type Mode = (typeof MODES)[number];
+/** A decision's mode: a policy mode, or `refused` (by a guardrail, or because no policy rule allows it). */
+export type DecisionMode = Mode | 'refused';
+
+/** Where a candidate action came from. */
+export type Origin = 'rules' | 'llm' | 'policy';
+export const ORIGINS = ['rules', 'llm', 'policy'] as const;
+
+/** One recommended action of an analysis. */
+export interface RecommendedAction {
+  type: string;
+  target?: string | null;
+  ttl_s?: number | null;
+  reason?: string;
+}
+
+/**
+ * An incident's analysis (tier 2). `source: 'llm'` for a model's reply,
+ * `'rules'` for a tier-1 verdict stored in the same shape. Its recommended
+ * actions are attacker-influenced data: the policy and the guardrails decide.
+ */
+export interface Analysis {
+  source: 'rules' | 'llm';
+  summary: string;
+  likely_cause?: string;
+  severity?: Severity;
+  /** 0..1 */
+  confidence: number;
+  recommended_actions: RecommendedAction[];
+}
+
+/** A past or pending action, as the caller knows it (for caps, cooldowns and repeat offenders). */
+export interface RecentAction {
+  action: ActionType;
+  /** Canonical target (IP text, backend/server), null when the action has none. */
+  target: string | null;
+  mode: DecisionMode;
+  /** When it was decided (ms since epoch). */
+  at: number;
+}
+
+/** Guardrail limits (daemon settings, not policy: a policy file cannot loosen them). */
+export interface GuardrailLimits {
+  /** Enforced actions (notify excluded) per rolling hour. */
+  maxActionsPerHour: number;
+  /** Blocks live at once (the current ones plus those decided now). */
+  maxConcurrentBlocks: number;
+  /** Per (action, target): no second enforce/propose within this long. */
+  cooldownMs: number;
+  /** The longest TTL a daemon-made block may have. */
+  maxBlockTtlS: number;
+  /** The widest CIDR that may be blocked, trusted, unblocked or untrusted. */
+  minPrefixV4: number;
+  minPrefixV6: number;
+}
+
+export const DEFAULT_LIMITS: GuardrailLimits = {
+  maxActionsPerHour: 100,
+  maxConcurrentBlocks: 5000,
+  cooldownMs: 10 * 60_000,
+  maxBlockTtlS: 30 * 86_400,
+  minPrefixV4: 16,
+  minPrefixV6: 32,
+};
+
+/** What `decide()` needs besides the incident and its analysis. */
+export interface PolicyContext {
+  /** ms since epoch. */
+  now: number;
+  /** Actions decided recently (at least the cooldown and the hour; longer for repeat offenders). */
+  recentActions: readonly RecentAction[];
+  /** Blocks live now. */
+  currentBlocks: number;
+  /** Trusted, trusted-proxy and configured protected addresses (loopback and local ones are built in). */
+  isProtected(ip: string): boolean;
+  /** The ranges behind `isProtected`, so a CIDR covering one of them is refused too. */
+  protectedRanges?: readonly string[];
+  /** Defaults to DEFAULT_LIMITS. */
+  limits?: Partial<GuardrailLimits>;
+}
+
+/** One candidate action with its verdict. Refused ones are returned too, for the audit. */
+export interface Decision {
+  action: ActionType;
+  /** Canonical target; null for actions without one. For refused candidates, the raw text (bounded). */
+  target: string | null;
+  /** Block TTL in seconds; null: none (non-block actions). */
+  ttl_s: number | null;
+  mode: DecisionMode;
+  origin: Origin;
+  /** The policy rule that gave the mode; null when none matched. */
+  policyRule: string | null;
+  /** Why: the policy rule's name and description, or the guardrail's reason. */
+  reason: string;
+  /** Set when a guardrail refused it (a stable code). */
+  guardrail?: GuardrailCode;
+  incidentId: number;
+}
+
+export type GuardrailCode =
+  | 'no_policy'
+  | 'unknown_action'
+  | 'bad_target'
+  | 'protected'
+  | 'too_wide'
+  | 'permanent_block'
+  | 'widening_from_llm'
+  | 'cap_per_hour'
+  | 'cap_blocks'
+  | 'cooldown'
+  | 'duplicate';
+
+export type { Severity, SubjectType };
