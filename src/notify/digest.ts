@@ -1,0 +1,75 @@
+/**
+ * Digests: the rule that keeps a flood from becoming a thousand messages.
+ *
+ * Per channel, over a sliding `window`:
+ * - the first `threshold` events go out one message each;
+ * - from the next one on, events are collected into ONE digest message that
+ *   is queued at once with next_attempt_at = (first collected event + window),
+ *   and every further event for that channel joins it while it is still
+ *   waiting (not yet claimed by the worker);
+ * - once the digest is sent, counting starts again: events are single
+ *   messages again when fewer than `threshold` single messages were queued
+ *   in the last window, otherwise a new digest opens.
+ * So a channel gets at most threshold + 1 messages per window however many
+ * events arrive, and a digest is at most one window late. `test` events are
+ * never merged. A digest lists at most 100 events and counts the rest. The state is the outbox table itself, so it survives a
+ * restart and runs in the caller's transaction.
+ */
+import type { Db } from '../storage/db.js';
+import { enqueueMessage, messageIdFor } from './outbox.js';
+import type { MessagePayload, NotifyEvent } from './types.js';
+
+export const MAX_DIGEST_EVENTS = 100;
+
+export interface DigestRule {
+  threshold: number;
+  windowMs: number;
+}
+
+export function enqueueWithDigest(
+  db: Db,
+  channel: string,
+  ev: NotifyEvent,
+  rule: DigestRule,
+  now: number,
+  dedupeKey?: string,
+): string | null {
+  return db.transaction((): string | null => {
+    if (dedupeKey !== undefined) {
+      // Already queued, on its own or inside a digest of this channel (digests keep their events' keys).
+      const single = db.prepare(`SELECT 1 FROM outbox WHERE message_id = ?`).get(messageIdFor(channel, dedupeKey));
+      const merged = db
+        .prepare(
+          `SELECT 1 FROM outbox, json_each(outbox.payload, '$.keys') AS k
+           WHERE outbox.channel = ? AND outbox.kind = 'digest' AND outbox.created_at > ? AND k.value = ?`,
+        )
+        .get(channel, now - 2 * rule.windowMs, dedupeKey);
+      if (single || merged) return null;
+    }
+    if (ev.kind !== 'test') {
+      const open = db
+        .prepare(
+          `SELECT id, message_id, payload FROM outbox
+           WHERE channel = ? AND kind = 'digest' AND delivered_at IS NULL AND attempts = 0 AND next_attempt_at > ?
+           ORDER BY id DESC LIMIT 1`,
+        )
+        .get(channel, now) as { id: number; message_id: string; payload: string } | undefined;
+      if (open) {
+        const p = JSON.parse(open.payload) as MessagePayload;
+        // A digest lists at most MAX_DIGEST_EVENTS events; the rest are counted.
+        if (p.events.length < MAX_DIGEST_EVENTS) p.events.push(ev);
+        else p.omitted = (p.omitted ?? 0) + 1;
+        if (dedupeKey !== undefined) (p.keys ??= []).push(dedupeKey);
+        db.prepare(`UPDATE outbox SET payload = ? WHERE id = ?`).run(JSON.stringify(p), open.id);
+        return open.message_id;
+      }
+      const { n } = db
+        .prepare(`SELECT COUNT(*) AS n FROM outbox WHERE channel = ? AND kind != 'digest' AND kind != 'test' AND created_at > ?`)
+        .get(channel, now - rule.windowMs) as { n: number };
+      if (n >= rule.threshold) {
+        return enqueueMessage(db, channel, { kind: 'digest', payload: { kind: 'digest', events: [ev], ...(dedupeKey !== undefined ? { keys: [dedupeKey] } : {}) }, notBefore: now + rule.windowMs }, now);
+      }
+    }
+    return enqueueMessage(db, channel, { kind: ev.kind, payload: { kind: ev.kind, events: [ev] }, dedupeKey }, now);
+  })();
+}
