@@ -25,6 +25,8 @@ import { scheduleRenewal } from './certs/renewal.js';
 import { createMonitor, type Monitor } from './pipeline/monitor.js';
 import { createNotifier } from './systemd/notify.js';
 import { createWatchdog, type Watchdog } from './haproxy/watchdog.js';
+import { createNotifications } from './notify/service.js';
+import { hostname } from 'node:os';
 
 export interface Daemon {
   cfg: Config;
@@ -86,13 +88,21 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
   const task = cron.schedule(cfg.blocks.expiry_schedule, () => void expireJob(), { noOverlap: true });
   const renewal = scheduleRenewal(cfg, log.child({ unit: 'renewal' }), certs);
 
-  const monitor = createMonitor({ cfg, log: log.child({ unit: 'monitor' }), writer: db.writer, reader: db.reader });
+  const notifications = createNotifications({ db: db.writer, config: cfg.notifications, log, source: hostname() });
+  notifications.start();
+  const monitor = createMonitor({
+    cfg,
+    log: log.child({ unit: 'monitor' }),
+    writer: db.writer,
+    reader: db.reader,
+    onStateChange: (kind, inc) => void notifications.notifier.incident(kind, inc, { db: db.writer }),
+  });
   await monitor.start();
 
   const watchdog = createWatchdog({ cfg, log: log.child({ unit: 'watchdog' }), control, report: (f) => monitor.report(f), reload: () => applier.reloadLive('watchdog') });
   watchdog.start();
 
-  const app = createApp({ cfg, reader: db.reader, applier, control, info, log, ops, certs, monitor });
+  const app = createApp({ cfg, reader: db.reader, applier, control, info, log, ops, certs, monitor, notifications });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(cfg.api.port, cfg.api.listen, () => resolve(s));
     s.on('error', reject);
@@ -128,6 +138,7 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
       await renewal.stop();
       watchdog.stop();
       await monitor.stop();
+      await notifications.stop();
       await new Promise<void>((r) => {
         server.close(() => r());
         server.closeAllConnections();

@@ -96,3 +96,58 @@ test('an application log file with its own regex: a new kind of error opens an e
   assert.match(bad('monitor:\n  sources:\n    - { name: a, type: file, format: text }\n').join('\n'), /monitor\.sources\[0\]\.path: a file source needs a path/);
   assert.match(bad('monitor:\n  sources:\n    - { name: a, type: file, path: /x, format: json, regex: "(?<m>.*)" }\n').join('\n'), /only text sources take a regex/);
 });
+
+test('notifications: an incident opened by real traffic reaches a signed webhook once; POST /api/notifications/test sends a test', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const http = await import('node:http');
+  const { verifyWebhook } = await import('../src/notify/signature.js');
+  const dir = mkdtempSync(join(tmpdir(), 'hm-hook-'));
+  const secretFile = join(dir, 'secret');
+  writeFileSync(secretFile, 'webhook-secret-for-tests\n', { mode: 0o600 });
+  const got: { id: string; body: Record<string, unknown>; valid: boolean }[] = [];
+  const receiver = http.createServer((req, res) => {
+    let raw = '';
+    req.on('data', (d) => (raw += d));
+    req.on('end', () => {
+      const v = verifyWebhook('webhook-secret-for-tests', req.headers, raw);
+      got.push({ id: String(req.headers['x-haproxy-manager-message-id']), body: JSON.parse(raw) as Record<string, unknown>, valid: v.ok });
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+  const url = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
+  const be = await startBackend('app');
+  const t = await startTestDaemon(HAPROXIES[1]!.bin, {
+    config: {
+      monitor: { syslog: { address: '127.0.0.1', port: await freePort() } },
+      notifications: { channels: { ops: { type: 'webhook', url, format: 'json', secret_file: secretFile } }, routes: [{ min_severity: 'medium', channels: ['ops'] }] },
+    },
+  });
+  try {
+    assert.equal((await t.api('POST', '/api/domain', domainBody('hook.test', 'hook', [be.port]))).status, 201);
+    await t.get('hook.test', '/.env', { localAddress: '127.0.0.44' });
+    await t.get('hook.test', '/.git/config', { localAddress: '127.0.0.44' });
+    assert.ok(await waitFor(() => got.length > 0, 10_000, 200), 'a webhook arrived');
+    await new Promise((r) => setTimeout(r, 1500));
+    const opened = got.filter((g) => JSON.stringify(g.body).includes('sensitive-files'));
+    assert.ok(opened.length >= 1, JSON.stringify(got.map((g) => g.body)));
+    assert.ok(got.every((g) => g.valid), 'every body is signed');
+    assert.equal(new Set(got.map((g) => g.id)).size, got.length, 'no message twice');
+    const before = got.length;
+    const test = await t.api('POST', '/api/notifications/test', { channel: 'ops' });
+    assert.equal(test.status, 202, test.body);
+    assert.ok(await waitFor(() => got.length > before, 5000, 100));
+    assert.match(JSON.stringify(got.at(-1)!.body), /test/);
+    assert.equal((await t.api('POST', '/api/notifications/test', { channel: 'nope' })).status, 404);
+    assert.equal((await t.api('POST', '/api/notifications/test', { channel: 'Bad Name' })).status, 400);
+    const st = (await t.api('GET', '/api/monitor/status')).json<{ notifications: { pending: number; delivered: number } }>();
+    assert.ok(st.notifications.delivered >= 2, JSON.stringify(st.notifications));
+  } finally {
+    await t.stop();
+    await be.close();
+    receiver.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import type { Ops } from '../ops/ip-lists.js';
 import type { CertService } from '../certs/service.js';
 import type { Monitor } from '../pipeline/monitor.js';
+import type { Notifications } from '../notify/service.js';
 import { validationError } from '../errors.js';
 
 export interface ApiDeps {
@@ -20,6 +21,7 @@ export interface ApiDeps {
   ops: Ops;
   certs: CertService;
   monitor?: Monitor;
+  notifications?: Notifications;
 }
 
 /** The audit identity of a request: who made the change. */

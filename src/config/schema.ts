@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { isValidCidrOrIp, parseIp } from '../validate/ip.js';
 import { compileTextPattern } from '../pipeline/parse/text-pattern.js';
+import { notificationsSchema } from '../notify/config.js';
 
 const duration = z
   .string()
@@ -231,6 +232,8 @@ export const configSchema = z.strictObject({
   blocks,
   acme,
   monitor,
+  /** Email and webhook channels, routes by event kind, severity and category, digests, the outbox. */
+  notifications: notificationsSchema.prefault({}),
   log,
 });
 

@@ -27,6 +27,8 @@ import { FileSource } from './sources/file-source.js';
 import { JournaldSource } from './sources/journald-source.js';
 import { SyslogSource } from './sources/syslog-source.js';
 import type { Finding, RawLine } from './types.js';
+import type { Incident } from './incidents.js';
+import { createTransitionTracker } from '../notify/transitions.js';
 import { describe } from '../errors.js';
 
 export const SHIPPED_RULES_DIR = fileURLToPath(new URL('../../config/rules', import.meta.url));
@@ -67,6 +69,8 @@ export interface MonitorDeps {
   log: Logger;
   writer: Db;
   reader: Db;
+  /** Told of every incident state change (opened, escalated, resolved) once it is stored. */
+  onStateChange?: (kind: 'opened' | 'escalated' | 'resolved', inc: Incident) => void;
 }
 
 export function createMonitor(deps: MonitorDeps) {
@@ -75,6 +79,7 @@ export function createMonitor(deps: MonitorDeps) {
   let pipeline: Pipeline | null = null;
   let timer: NodeJS.Timeout | null = null;
   let ruleCount = 0;
+  const transitions = createTransitionTracker();
   const store: PositionStore = { get: (k) => positions.get(deps.writer, k), set: (k, v) => positions.set(deps.writer, k, v) };
 
   const onLines = (batch: RawLine[]) => {
@@ -95,6 +100,17 @@ export function createMonitor(deps: MonitorDeps) {
       incidentStore.save(deps.writer, changed);
     } catch (e) {
       log.error('could not store incidents', { error: describe(e), count: changed.length });
+      return;
+    }
+    for (const i of changed) {
+      const kind = transitions.observe(i);
+      if (kind && deps.onStateChange) {
+        try {
+          deps.onStateChange(kind, i);
+        } catch (e) {
+          log.error('incident state change handler failed', { incident_id: i.id, error: describe(e) });
+        }
+      }
     }
     for (const i of changed) {
       if (i.count === 1 && i.status === 'open') {

@@ -3,6 +3,8 @@
  * the number of the last one applied. Never edit a shipped migration: add the
  * next one. Before migrating a non-empty database the file is backed up.
  */
+import { OUTBOX_SQL } from '../notify/outbox-schema.js';
+
 export const migrations: { version: number; name: string; sql: string }[] = [
   {
     version: 1,
@@ -132,5 +134,10 @@ export const migrations: { version: number; name: string; sql: string }[] = [
         updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
       );
     `,
+  },
+  {
+    version: 4,
+    name: 'notification outbox',
+    sql: OUTBOX_SQL,
   },
 ];

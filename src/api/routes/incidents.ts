@@ -1,6 +1,6 @@
 /** Incidents and the monitor's status: GET /api/incidents, GET /api/incidents/:id, GET /api/monitor/status. */
 import type Router from '@koa/router';
-import type { ApiDeps } from '../context.js';
+import { body, type ApiDeps } from '../context.js';
 import { incidents } from '../../storage/incidents.js';
 import { AppError, validationError } from '../../errors.js';
 import { SEVERITIES } from '../../pipeline/types.js';
@@ -32,6 +32,14 @@ export function incidentRoutes(r: Router, d: ApiDeps): void {
     ctx.body = row;
   });
   r.get('/api/monitor/status', (ctx) => {
-    ctx.body = d.monitor ? d.monitor.status() : { enabled: false };
+    ctx.body = { ...(d.monitor ? d.monitor.status() : { enabled: false }), notifications: d.notifications?.stats() ?? null };
+  });
+  r.post('/api/notifications/test', (ctx) => {
+    const b = body(ctx);
+    if (typeof b.channel !== 'string' || !/^[a-z0-9][a-z0-9_-]{0,63}$/.test(b.channel)) throw validationError('channel', 'must be the name of a configured channel');
+    if (!d.notifications || !(b.channel in d.cfg.notifications.channels)) throw new AppError('not_found', `no notification channel named "${b.channel}"`, { field: 'channel' });
+    const queued = d.notifications.notifier.test(b.channel, typeof b.message === 'string' ? b.message.slice(0, 500) : undefined);
+    ctx.status = 202;
+    ctx.body = { status: 'success', channel: b.channel, queued: queued.length, message: 'test message queued; delivery is retried until it succeeds' };
   });
 }
