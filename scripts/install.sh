@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything haproxy-manager needs on Debian/Ubuntu, idempotently:
-# system packages (haproxy from the distribution, socat, openssl), the npm
+# system packages (haproxy from the distribution, socat, openssl, and the
+# compiler native npm modules build with), the npm
 # dependencies, and the compiled daemon. With --test, also what the test suite
 # needs: HAProxy 3.0 beside 2.6 (scripts/install-haproxy30.sh), pebble, wrk.
 # Run as root (or with sudo).
@@ -9,7 +10,7 @@ cd "$(dirname "$0")/.."
 want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
-need=(haproxy socat openssl ca-certificates)
+need=(haproxy socat openssl ca-certificates python3 make g++)
 [ $want_test = 1 ] && need+=(patchelf pebble wrk curl)
 missing=()
 for p in "${need[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
