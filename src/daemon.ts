@@ -22,7 +22,13 @@ import { createAcme, directoryUrl } from './certs/acme.js';
 import { createAri } from './certs/ari.js';
 import { createCertService, type CertService } from './certs/service.js';
 import { scheduleRenewal } from './certs/renewal.js';
-import { createMonitor, type Monitor } from './pipeline/monitor.js';
+import { createMonitor, protectedAddresses, type Monitor } from './pipeline/monitor.js';
+import { loadPolicy } from './pipeline/policy/load.js';
+import { createRemediation } from './ops/remediation.js';
+import { incidents as incidentStore } from './storage/incidents.js';
+import { fileURLToPath } from 'node:url';
+
+const SHIPPED_POLICY_FILE = fileURLToPath(new URL('../config/policy.yaml', import.meta.url));
 import { createNotifier } from './systemd/notify.js';
 import { createWatchdog, type Watchdog } from './haproxy/watchdog.js';
 import { createNotifications } from './notify/service.js';
@@ -52,104 +58,142 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
   log.info('HAProxy detected', { version: info.version, binary: info.binary, ...(inactive.length ? { inactive: inactive.map((p) => p.name).join(',') } : {}) });
 
   const db = openDatabase(cfg.paths.database);
-  const control = createControl(cfg, log.child({ unit: 'haproxy' }));
-  const applier = createApplier({ cfg, db: db.writer, log: log.child({ unit: 'apply' }), control, info });
-  const ops = { cfg, applier };
+  // What start-up opened, undone in reverse if a later step fails (a failed start leaves nothing running).
+  const undo: (() => unknown)[] = [() => db.reader.close(), () => db.writer !== db.reader && db.writer.close()];
+  try {
+    const control = createControl(cfg, log.child({ unit: 'haproxy' }));
+    const applier = createApplier({ cfg, db: db.writer, log: log.child({ unit: 'apply' }), control, info });
+    const ops = { cfg, applier };
 
-  const responder = await startResponder(cfg.acme.challenge_port);
-  const acme = createAcme({ cfg, log: log.child({ unit: 'acme' }), responder });
-  const ari = createAri(directoryUrl(cfg), log.child({ unit: 'acme' }));
-  const certs = createCertService({ cfg, log: log.child({ unit: 'certs' }), db: db.writer, reader: db.reader, applier, acme, ari });
-  await certs.ensureSelfSigned();
+    const responder = await startResponder(cfg.acme.challenge_port);
+    undo.push(() => responder.close());
+    const acme = createAcme({ cfg, log: log.child({ unit: 'acme' }), responder });
+    const ari = createAri(directoryUrl(cfg), log.child({ unit: 'acme' }));
+    const certs = createCertService({ cfg, log: log.child({ unit: 'certs' }), db: db.writer, reader: db.reader, applier, acme, ari });
+    await certs.ensureSelfSigned();
 
-  const prep = await applier.prepareStart();
-  if (!prep.fromDatabase) log.warn('HAProxy runs the last-known-good configuration until the database renders a valid one', { error: prep.error });
-  const wasRunning = (await control.status()).masterPid !== undefined;
-  await control.start();
-  if (wasRunning) {
-    // An adopted master (managed) or haproxy.service (systemd) still runs the old files.
-    try {
-      await applier.reloadLive('daemon');
-    } catch (e) {
-      log.error('could not reload HAProxy with the rendered configuration', { error: describe(e) });
+    const prep = await applier.prepareStart();
+    if (!prep.fromDatabase) log.warn('HAProxy runs the last-known-good configuration until the database renders a valid one', { error: prep.error });
+    const wasRunning = (await control.status()).masterPid !== undefined;
+    undo.push(() => control.stop());
+    await control.start();
+    if (wasRunning) {
+      // An adopted master (managed) or haproxy.service (systemd) still runs the old files.
+      try {
+        await applier.reloadLive('daemon');
+      } catch (e) {
+        log.error('could not reload HAProxy with the rendered configuration', { error: describe(e) });
+      }
     }
+
+    const expireJob = async () => {
+      if (blocked.expired(db.reader, new Date().toISOString()).length === 0) return;
+      try {
+        const r = await clearExpired(ops, 'scheduler');
+        log.info('expired blocks removed', { count: r.result.length, ips: r.result.slice(0, 20).join(',') });
+      } catch (e) {
+        log.error('removing expired blocks failed', { error: describe(e) });
+      }
+    };
+    await expireJob();
+    const task = cron.schedule(cfg.blocks.expiry_schedule, () => void expireJob(), { noOverlap: true });
+    const renewal = scheduleRenewal(cfg, log.child({ unit: 'renewal' }), certs);
+    undo.push(() => task.stop(), () => renewal.stop());
+
+    const notifications = createNotifications({ db: db.writer, config: cfg.notifications, log, source: hostname() });
+    notifications.start();
+    undo.push(() => notifications.stop());
+    const policy = loadPolicy({ file: SHIPPED_POLICY_FILE, operatorFile: cfg.monitor.policy_file });
+    log.info('remediation policy loaded', { file: policy.path, rules: policy.policy.rules.length, simulation: policy.policy.simulation });
+    const remediation = createRemediation({
+      cfg,
+      log: log.child({ unit: 'actions' }),
+      writer: db.writer,
+      reader: db.reader,
+      ops,
+      control,
+      policy: policy.policy,
+      isProtected: protectedAddresses(cfg, db.reader),
+      onActed: (r) => {
+        const inc = r.incidentId ? incidentStore.get(db.reader, r.incidentId) : null;
+        if (inc) void notifications.notifier.notify({ kind: 'acted', at: Date.now(), detail: `${r.action} ${r.target ?? ''}: ${r.result ?? ''}`.trim() }, { db: db.writer });
+      },
+    });
+    const monitor = createMonitor({
+      cfg,
+      log: log.child({ unit: 'monitor' }),
+      writer: db.writer,
+      reader: db.reader,
+      onStateChange: (kind, inc) => {
+        notifications.notifier.incident(kind, inc, { db: db.writer });
+        if (kind !== 'resolved') void remediation.onIncident(inc);
+      },
+    });
+    undo.push(() => monitor.stop());
+    await monitor.start();
+
+    const watchdog = createWatchdog({ cfg, log: log.child({ unit: 'watchdog' }), control, report: (f) => monitor.report(f), reload: () => applier.reloadLive('watchdog') });
+    watchdog.start();
+    undo.push(() => watchdog.stop());
+
+    const app = createApp({ cfg, reader: db.reader, applier, control, info, log, ops, certs, monitor, notifications, remediation });
+    const server: Server = await new Promise((resolve, reject) => {
+      const s = app.listen(cfg.api.port, cfg.api.listen, () => resolve(s));
+      s.on('error', reject);
+    });
+    server.requestTimeout = 120_000;
+    const addr = server.address();
+    const apiPort = typeof addr === 'object' && addr ? addr.port : cfg.api.port;
+    log.info('management API listening', { address: cfg.api.listen, port: apiPort, auth: cfg.apiKey ? 'api key' : 'none (loopback only)' });
+
+    // systemd (Type=notify): ready once everything serves; the watchdog is petted while the event loop runs.
+    const notifier = createNotifier(process.env, (e) => log.warn('sd_notify failed', { error: e.message }));
+    notifier.ready(`HAProxy ${info.version}, API on ${cfg.api.listen}:${apiPort}`);
+    const petEvery = notifier.startWatchdog();
+    if (petEvery) log.debug('systemd watchdog petted', { every_ms: petEvery });
+
+    let stopped = false;
+    return {
+      cfg,
+      log,
+      applier,
+      control,
+      db,
+      certs,
+      monitor,
+      watchdog,
+      apiPort,
+      async stop(o = {}) {
+        if (stopped) return;
+        stopped = true;
+        log.info('haproxy-manager stopping');
+        notifier.stopping();
+        await task.stop();
+        await renewal.stop();
+        watchdog.stop();
+        await monitor.stop();
+        await notifications.stop();
+        await new Promise<void>((r) => {
+          server.close(() => r());
+          server.closeAllConnections();
+        });
+        await applier.lock.run(() => undefined);
+        await control.stop({ leaveRunning: o.leaveHaproxyRunning ?? false });
+        await responder.close();
+        notifier.close();
+        db.reader.close();
+        if (db.writer !== db.reader) db.writer.close();
+        log.info('haproxy-manager stopped');
+      },
+    };
+  } catch (e) {
+    for (const u of undo.reverse()) {
+      try {
+        await u();
+      } catch {
+        // Best effort: the start-up error is what the caller needs.
+      }
+    }
+    throw e;
   }
-
-  const expireJob = async () => {
-    if (blocked.expired(db.reader, new Date().toISOString()).length === 0) return;
-    try {
-      const r = await clearExpired(ops, 'scheduler');
-      log.info('expired blocks removed', { count: r.result.length, ips: r.result.slice(0, 20).join(',') });
-    } catch (e) {
-      log.error('removing expired blocks failed', { error: describe(e) });
-    }
-  };
-  await expireJob();
-  const task = cron.schedule(cfg.blocks.expiry_schedule, () => void expireJob(), { noOverlap: true });
-  const renewal = scheduleRenewal(cfg, log.child({ unit: 'renewal' }), certs);
-
-  const notifications = createNotifications({ db: db.writer, config: cfg.notifications, log, source: hostname() });
-  notifications.start();
-  const monitor = createMonitor({
-    cfg,
-    log: log.child({ unit: 'monitor' }),
-    writer: db.writer,
-    reader: db.reader,
-    onStateChange: (kind, inc) => void notifications.notifier.incident(kind, inc, { db: db.writer }),
-  });
-  await monitor.start();
-
-  const watchdog = createWatchdog({ cfg, log: log.child({ unit: 'watchdog' }), control, report: (f) => monitor.report(f), reload: () => applier.reloadLive('watchdog') });
-  watchdog.start();
-
-  const app = createApp({ cfg, reader: db.reader, applier, control, info, log, ops, certs, monitor, notifications });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(cfg.api.port, cfg.api.listen, () => resolve(s));
-    s.on('error', reject);
-  });
-  server.requestTimeout = 120_000;
-  const addr = server.address();
-  const apiPort = typeof addr === 'object' && addr ? addr.port : cfg.api.port;
-  log.info('management API listening', { address: cfg.api.listen, port: apiPort, auth: cfg.apiKey ? 'api key' : 'none (loopback only)' });
-
-  // systemd (Type=notify): ready once everything serves; the watchdog is petted while the event loop runs.
-  const notifier = createNotifier(process.env, (e) => log.warn('sd_notify failed', { error: e.message }));
-  notifier.ready(`HAProxy ${info.version}, API on ${cfg.api.listen}:${apiPort}`);
-  const petEvery = notifier.startWatchdog();
-  if (petEvery) log.debug('systemd watchdog petted', { every_ms: petEvery });
-
-  let stopped = false;
-  return {
-    cfg,
-    log,
-    applier,
-    control,
-    db,
-    certs,
-    monitor,
-    watchdog,
-    apiPort,
-    async stop(o = {}) {
-      if (stopped) return;
-      stopped = true;
-      log.info('haproxy-manager stopping');
-      notifier.stopping();
-      await task.stop();
-      await renewal.stop();
-      watchdog.stop();
-      await monitor.stop();
-      await notifications.stop();
-      await new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
-      });
-      await applier.lock.run(() => undefined);
-      await control.stop({ leaveRunning: o.leaveHaproxyRunning ?? false });
-      await responder.close();
-      notifier.close();
-      db.reader.close();
-      if (db.writer !== db.reader) db.writer.close();
-      log.info('haproxy-manager stopped');
-    },
-  };
 }

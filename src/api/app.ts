@@ -19,6 +19,7 @@ import { securityRoutes } from './routes/security.js';
 import { auditRoutes } from './routes/audit.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { incidentRoutes } from './routes/incidents.js';
+import { actionRoutes } from './routes/actions.js';
 
 export function createApp(d: ApiDeps): Koa {
   const app = new Koa({ proxy: false });
@@ -54,6 +55,7 @@ export function createApp(d: ApiDeps): Koa {
   auditRoutes(router, d);
   certificateRoutes(router, d);
   incidentRoutes(router, d);
+  actionRoutes(router, d);
   app.use(router.routes());
   app.use(router.allowedMethods());
   app.use((ctx) => {

@@ -9,6 +9,7 @@ import type { Ops } from '../ops/ip-lists.js';
 import type { CertService } from '../certs/service.js';
 import type { Monitor } from '../pipeline/monitor.js';
 import type { Notifications } from '../notify/service.js';
+import type { Remediation } from '../ops/remediation.js';
 import { validationError } from '../errors.js';
 
 export interface ApiDeps {
@@ -22,6 +23,7 @@ export interface ApiDeps {
   certs: CertService;
   monitor?: Monitor;
   notifications?: Notifications;
+  remediation?: Remediation;
 }
 
 /** The audit identity of a request: who made the change. */

@@ -209,6 +209,8 @@ const monitor = z
     incident_quiet: duration.default('10m'),
     max_samples: z.number().int().min(1).max(100).default(10),
     max_open_incidents: z.number().int().min(10).max(1_000_000).default(10_000),
+    /** The operator's remediation policy; when it exists it replaces the shipped config/policy.yaml. */
+    policy_file: z.string().min(1).default('/etc/haproxy-manager/policy.yaml'),
     /** Application lines seen per source before a never-seen error template counts as novel. */
     novelty_warmup: z.number().int().min(0).default(1000),
   })

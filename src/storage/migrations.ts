@@ -4,6 +4,7 @@
  * next one. Before migrating a non-empty database the file is backed up.
  */
 import { OUTBOX_SQL } from '../notify/outbox-schema.js';
+import { ACTIONS_TABLE_SQL } from '../pipeline/policy/actions.js';
 
 export const migrations: { version: number; name: string; sql: string }[] = [
   {
@@ -139,5 +140,10 @@ export const migrations: { version: number; name: string; sql: string }[] = [
     version: 4,
     name: 'notification outbox',
     sql: OUTBOX_SQL,
+  },
+  {
+    version: 5,
+    name: 'remediation actions',
+    sql: ACTIONS_TABLE_SQL,
   },
 ];

@@ -144,6 +144,19 @@ export interface TestDaemonOptions {
 }
 
 export async function startTestDaemon(bin: string, opts: TestDaemonOptions = {}): Promise<TestDaemon> {
+  // A port handed out by freePort() can be taken by a parallel test before HAProxy binds it:
+  // with ports of its own choosing, a start that lost that race is tried again on new ones.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startTestDaemonOnce(bin, opts);
+    } catch (e) {
+      const clash = /Address already in use|EADDRINUSE/.test(String((e as Error).message));
+      if (!clash || attempt >= 3 || opts.httpPort !== undefined) throw e;
+    }
+  }
+}
+
+async function startTestDaemonOnce(bin: string, opts: TestDaemonOptions): Promise<TestDaemon> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'hm-test-'));
   const httpPort = opts.httpPort ?? (await freePort());
   const statsPort = opts.statsPort ?? (await freePort());

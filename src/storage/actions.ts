@@ -1,0 +1,94 @@
+/** Remediation actions: the only place their SQL lives. Rows mirror policy/actions.ts ActionRecord. */
+import type { Db } from './db.js';
+import type { ActionRecord } from '../pipeline/policy/actions.js';
+import type { RecentAction } from '../pipeline/policy/types.js';
+
+interface Sql {
+  id: number;
+  created_at: number;
+  updated_at: number;
+  incident_id: number | null;
+  action: ActionRecord['action'];
+  target: string | null;
+  ttl_s: number | null;
+  expires_at: number | null;
+  decided_by: ActionRecord['decidedBy'];
+  actor: string | null;
+  mode: ActionRecord['mode'];
+  status: ActionRecord['status'];
+  reason: string;
+  analysis_summary: string | null;
+  result: string | null;
+  reviewed_by: string | null;
+  reverts_id: number | null;
+}
+
+const toRecord = (r: Sql): ActionRecord => ({
+  id: r.id,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  incidentId: r.incident_id,
+  action: r.action,
+  target: r.target,
+  ttlS: r.ttl_s,
+  expiresAt: r.expires_at,
+  decidedBy: r.decided_by,
+  actor: r.actor,
+  mode: r.mode,
+  status: r.status,
+  reason: r.reason,
+  analysisSummary: r.analysis_summary,
+  result: r.result,
+  reviewedBy: r.reviewed_by,
+  revertsId: r.reverts_id,
+});
+
+export const actions = {
+  /** Inserts a new record (id 0; the id is set) or updates an existing one. */
+  save(db: Db, r: ActionRecord): ActionRecord {
+    const row = {
+      created_at: r.createdAt,
+      updated_at: r.updatedAt,
+      incident_id: r.incidentId,
+      action: r.action,
+      target: r.target,
+      ttl_s: r.ttlS,
+      expires_at: r.expiresAt,
+      decided_by: r.decidedBy,
+      actor: r.actor,
+      mode: r.mode,
+      status: r.status,
+      reason: r.reason.slice(0, 2000),
+      analysis_summary: r.analysisSummary,
+      result: r.result ? r.result.slice(0, 2000) : null,
+      reviewed_by: r.reviewedBy,
+      reverts_id: r.revertsId,
+    };
+    if (r.id === 0) {
+      const id = Number(
+        db
+          .prepare(
+            `INSERT INTO actions (created_at, updated_at, incident_id, action, target, ttl_s, expires_at, decided_by, actor, mode, status, reason, analysis_summary, result, reviewed_by, reverts_id)
+             VALUES (@created_at, @updated_at, @incident_id, @action, @target, @ttl_s, @expires_at, @decided_by, @actor, @mode, @status, @reason, @analysis_summary, @result, @reviewed_by, @reverts_id)`,
+          )
+          .run(row).lastInsertRowid,
+      );
+      return { ...r, id };
+    }
+    db.prepare(
+      `UPDATE actions SET updated_at = @updated_at, expires_at = @expires_at, status = @status, result = @result, reviewed_by = @reviewed_by, reason = @reason WHERE id = @id`,
+    ).run({ ...row, id: r.id });
+    return r;
+  },
+  get(db: Db, id: number): ActionRecord | null {
+    const r = db.prepare('SELECT * FROM actions WHERE id = ?').get(id) as Sql | undefined;
+    return r ? toRecord(r) : null;
+  },
+  list(db: Db, opts: { limit: number; status?: string }): ActionRecord[] {
+    return (db.prepare('SELECT * FROM actions WHERE (@status IS NULL OR status = @status) ORDER BY id DESC LIMIT @limit').all({ status: opts.status ?? null, limit: opts.limit }) as Sql[]).map(toRecord);
+  },
+  /** Actions decided since `since` (ms), for caps, cooldowns and repeat offenders. */
+  recent(db: Db, since: number): RecentAction[] {
+    return (db.prepare('SELECT action, target, mode, created_at AS at FROM actions WHERE created_at >= ? ORDER BY id').all(since) as RecentAction[]);
+  },
+};

@@ -1,0 +1,61 @@
+/**
+ * Remediation end to end on real HAProxy (2.6 and 3.0): a scripted attack
+ * through HAProxy opens an incident, the shipped policy blocks the attacker
+ * (its real IP, behind a trusted proxy) with a TTL through the runtime API,
+ * the next request is refused, the action is listed, and reverting it lets the
+ * client in again. A loopback attacker is never blocked (guardrail).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { HAPROXIES, startTestDaemon, startBackend, domainBody, freePort, waitFor } from './helpers/harness.js';
+
+interface ActionRow {
+  id: number;
+  action: string;
+  target: string | null;
+  status: string;
+  mode: string;
+  ttlS: number | null;
+  expiresAt: number | null;
+  incidentId: number | null;
+}
+
+for (const h of HAPROXIES) {
+  test(`${h.name}: a scripted attack is blocked by policy at once, listed, and can be reverted`, async () => {
+    const be = await startBackend('app');
+    const t = await startTestDaemon(h.bin, { config: { monitor: { syslog: { address: '127.0.0.1', port: await freePort() } } } });
+    try {
+      assert.equal((await t.api('POST', '/api/domain', domainBody('shop.test', 'shop', [be.port]))).status, 201);
+      assert.equal((await t.api('POST', '/api/trusted-proxies', { cidr: '127.0.0.10' })).status, 201);
+      const viaProxy = (path: string, ip: string) => t.get('shop.test', path, { localAddress: '127.0.0.10', headers: { 'X-Forwarded-For': ip } });
+      assert.equal((await viaProxy('/', '198.51.100.23')).status, 200);
+      const t0 = Date.now();
+      for (const path of ['/.env', '/.git/config', '/backup.sql']) await viaProxy(path, '198.51.100.23');
+      // A loopback client probing the same way is never blocked.
+      for (const path of ['/.env', '/.git/config']) await t.get('shop.test', path, { localAddress: '127.0.0.77' });
+      assert.ok(await waitFor(async () => (await viaProxy('/', '198.51.100.23')).status === 403, 10_000, 100), 'the attacker is refused');
+      const blockedAfterMs = Date.now() - t0;
+      assert.equal((await viaProxy('/', '198.51.100.24')).status, 200, 'another client is served');
+      const list = (await t.api('GET', '/api/actions')).json<ActionRow[]>();
+      const block = list.find((a) => a.action === 'block_ip' && a.target === '198.51.100.23' && a.status === 'done');
+      assert.ok(block, JSON.stringify(list));
+      assert.equal(block.mode, 'enforce');
+      assert.ok(block.ttlS && block.ttlS > 0 && block.expiresAt && block.expiresAt > Date.now(), 'a block always expires');
+      assert.ok(block.incidentId, 'tied to its incident');
+      assert.ok(!list.some((a) => a.action === 'block_ip' && a.target === '127.0.0.77' && a.status === 'done'), 'loopback is never blocked');
+      const blockedRows = (await t.api('GET', '/api/blocked-ips')).json<{ ip_address: string; expires_at: string | null }[]>();
+      assert.ok(blockedRows.some((b) => b.ip_address === '198.51.100.23' && b.expires_at !== null));
+      const rev = await t.api('POST', `/api/actions/${block.id}/revert`);
+      assert.equal(rev.status, 200, rev.body);
+      assert.equal(rev.json<{ reverted: ActionRow }>().reverted.status, 'reverted');
+      assert.equal((await viaProxy('/', '198.51.100.23')).status, 200, 'let in again after the revert');
+      assert.equal((await t.api('POST', `/api/actions/${block.id}/revert`)).status, 409, 'a reverted action cannot be reverted again');
+      assert.equal((await t.api('POST', '/api/actions/999999/approve')).status, 404);
+      assert.equal((await t.api('GET', '/api/actions?status=bogus')).status, 400);
+      assert.ok(blockedAfterMs < 10_000, `blocked after ${blockedAfterMs} ms`);
+    } finally {
+      await t.stop();
+      await be.close();
+    }
+  });
+}
