@@ -245,6 +245,38 @@ export function createControl(cfg: Config, log: Logger): HaproxyControl {
     throw new AppError('haproxy_reload', `HAProxy did not confirm the reload within ${timeoutMs} ms`);
   };
 
+  /** Kills HAProxy (master and workers) and starts it again; systemd mode: systemctl restart. */
+  const doRestart = async (): Promise<void> => {
+    if (!managed) {
+      const r = await run('systemctl', ['restart', cfg.haproxy.systemd_unit], { timeoutMs });
+      if (r.code !== 0 || r.timedOut) throw new AppError('haproxy_reload', `systemctl restart ${cfg.haproxy.systemd_unit} failed: ${(r.stderr || r.stdout).trim().slice(0, 500)}`);
+      return;
+    }
+    // Hold the supervisor off while HAProxy is down on purpose.
+    reloading = true;
+    try {
+      const p = await showProc();
+      const pids = new Set<number>([...(p ? [p.masterPid, ...p.workers.map((w) => w.pid)] : []), ...(child?.pid ? [child.pid] : []), ...(adoptedPid ? [adoptedPid] : [])]);
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+      const end = Date.now() + 5000;
+      while ([...pids].some(alive) && Date.now() < end) await sleep(20);
+      child = null;
+      adoptedPid = null;
+      log.warn('HAProxy killed for a restart', { pids: [...pids].join(',') });
+      await spawnMaster();
+      log.info('HAProxy restarted');
+    } finally {
+      reloading = false;
+    }
+  };
+  let restartInFlight: Promise<void> | null = null;
+
   return {
     master,
     stats,
@@ -308,34 +340,12 @@ export function createControl(cfg: Config, log: Logger): HaproxyControl {
       }
       return { ok: failures.length === 0, failures };
     },
-    async restart() {
-      if (!managed) {
-        const r = await run('systemctl', ['restart', cfg.haproxy.systemd_unit], { timeoutMs });
-        if (r.code !== 0 || r.timedOut) throw new AppError('haproxy_reload', `systemctl restart ${cfg.haproxy.systemd_unit} failed: ${(r.stderr || r.stdout).trim().slice(0, 500)}`);
-        return;
-      }
-      // Hold the supervisor off while HAProxy is down on purpose.
-      reloading = true;
-      try {
-        const p = await showProc();
-        const pids = new Set<number>([...(p ? [p.masterPid, ...p.workers.map((w) => w.pid)] : []), ...(child?.pid ? [child.pid] : []), ...(adoptedPid ? [adoptedPid] : [])]);
-        for (const pid of pids) {
-          try {
-            process.kill(pid, 'SIGKILL');
-          } catch {
-            /* gone */
-          }
-        }
-        const end = Date.now() + 5000;
-        while ([...pids].some(alive) && Date.now() < end) await sleep(20);
-        child = null;
-        adoptedPid = null;
-        log.warn('HAProxy killed for a restart', { pids: [...pids].join(',') });
-        await spawnMaster();
-        log.info('HAProxy restarted');
-      } finally {
-        reloading = false;
-      }
+    restart() {
+      // One restart at a time: the watchdog and the remediation policy may both ask for one.
+      restartInFlight ??= doRestart().finally(() => {
+        restartInFlight = null;
+      });
+      return restartInFlight;
     },
     async stop(opts = {}) {
       stopping = true;
