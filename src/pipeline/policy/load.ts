@@ -7,8 +7,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
-import type { z } from 'zod';
 import { policyFileSchema, type Policy } from './schema.js';
+import { issueLines } from '../../util/zod-issues.js';
 
 export class PolicyLoadError extends Error {
   readonly code = 'policy_config';
@@ -24,24 +24,6 @@ export interface LoadedPolicy {
   origin: 'shipped' | 'operator';
 }
 
-function issueLines(issues: z.core.$ZodIssue[], raw: unknown): string[] {
-  return issues.map((i) => {
-    const parts: string[] = [];
-    i.path.forEach((p, n) => {
-      if (typeof p === 'number') {
-        let label = `[${p}]`;
-        if (n === 1 && i.path[0] === 'rules') {
-          const r = (raw as { rules?: unknown[] }).rules?.[p] as { name?: unknown } | undefined;
-          if (r && typeof r.name === 'string') label += ` (${r.name})`;
-        }
-        parts.push(label);
-      } else parts.push(parts.length ? `.${String(p)}` : String(p));
-    });
-    const where = parts.length ? parts.join('') : '(root)';
-    if (i.code === 'unrecognized_keys') return `${where}: unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => JSON.stringify(k)).join(', ')}`;
-    return `${where}: ${i.message}`;
-  });
-}
 
 /** Parses a policy file's text; `label` (the path) names it in errors. */
 export function parsePolicy(text: string, label: string): Policy {

@@ -10,8 +10,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
-import type { z } from 'zod';
 import { ruleFileSchema, type RuleSpec } from './schema.js';
+import { issueLines } from '../../util/zod-issues.js';
 
 export class RuleLoadError extends Error {
   constructor(readonly lines: string[]) {
@@ -43,25 +43,6 @@ export interface LoadRulesOptions {
   operatorDir?: string | null;
 }
 
-function issueLines(issues: z.core.$ZodIssue[], raw: unknown): string[] {
-  return issues.map((i) => {
-    const parts: string[] = [];
-    i.path.forEach((p, n) => {
-      if (typeof p === 'number') {
-        let label = `[${p}]`;
-        // Name the rule, so "rules[7]" can be found without counting.
-        if (n === 1 && i.path[0] === 'rules') {
-          const r = (raw as { rules?: unknown[] }).rules?.[p] as { name?: unknown } | undefined;
-          if (r && typeof r.name === 'string') label += ` (${r.name})`;
-        }
-        parts.push(label);
-      } else parts.push(parts.length ? `.${String(p)}` : String(p));
-    });
-    const where = parts.length ? parts.join('') : '(root)';
-    if (i.code === 'unrecognized_keys') return `${where}: unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => JSON.stringify(k)).join(', ')}`;
-    return `${where}: ${i.message}`;
-  });
-}
 
 /** Parses one rule file's text; `label` names it in errors. */
 export function parseRuleFile(text: string, label: string): RuleSpec[] {
