@@ -52,7 +52,7 @@ import type { Db } from '../../src/storage/db.js';
 import { certFileName, publishPem } from '../../src/certs/store.js';
 import { hotLoad, loadedCerts } from '../../src/certs/hot-load.js';
 import { describe } from '../../src/errors.js';
-import { t, ms, secs, int, loadAvg, quantile, median, p95, max, min, sum, table } from './stats.js';
+import { t, ms, secs, int, loadAvg, quantile, median, p95, max, min, sum, table, printFindings, selectedVersions } from './stats.js';
 
 const execFileP = promisify(execFile);
 
@@ -924,17 +924,12 @@ function printSummary(results: VersionResult[], gen: Generated | null): void {
     }
     for (const x of r.bulk?.reloads ?? []) if (x.checkFailed) findings.push(`${r.name}: haproxy -c on the live config failed with ${x.label}: ${x.checkFailed}`);
   }
-  if (findings.length) {
-    console.log('\nFindings:');
-    for (const f of findings) console.log(`  - ${f}`);
-  } else console.log('\nFindings: none beyond the figures above.');
-  console.log(`\nTotal benchmark time: ${elapsed()}; load average now ${loadAvg()}`);
+  printFindings(findings, elapsed());
 }
 
 // ---------------------------------------------------------------------------
 async function main(): Promise<void> {
-  const want = process.env.BENCH_VERSIONS?.split(',').map((s) => s.trim());
-  const versions = HAPROXIES.filter((h) => !want || want.some((w) => h.name.endsWith(w)));
+  const versions = selectedVersions(HAPROXIES);
   console.log(`haproxy-manager certificate benchmark: ${versions.map((v) => v.name).join(', ')}; ${int(BULK)} bulk certificates; node ${process.version}; load average ${loadAvg()}`);
   progress(`generating ${int(BULK)} + ${RENEW} self-signed EC P-256 certificates with openssl`);
   let gen: Generated | null = null;

@@ -35,7 +35,7 @@ import { render, renderList, FILES } from '../../src/haproxy/render.js';
 import { detectHaproxy } from '../../src/haproxy/version.js';
 import { parseListDump, parseShowProc, socketClient } from '../../src/haproxy/runtime.js';
 import { describe } from '../../src/errors.js';
-import { t, ms, int, loadAvg, quantile, median, p95, max, min, table } from './stats.js';
+import { t, ms, int, loadAvg, quantile, median, p95, max, min, table, printFindings, selectedVersions } from './stats.js';
 
 // ---------------------------------------------------------------------------
 // Bounds: every loop below is bounded by these counts and deadlines.
@@ -819,16 +819,11 @@ function printSummary(results: VersionResult[]): void {
     }
     for (const s of r.sizes) if (s.routed !== 'ok') findings.push(`${r.name}: routing check at ${int(s.domains)} domains ${s.routed}.`);
   }
-  if (findings.length) {
-    console.log('\nFindings:');
-    for (const f of findings) console.log(`  - ${f}`);
-  } else console.log('\nFindings: none beyond the figures above.');
-  console.log(`\nTotal benchmark time: ${elapsed()}; load average now ${loadAvg()}`);
+  printFindings(findings, elapsed());
 }
 
 async function main(): Promise<void> {
-  const want = process.env.BENCH_VERSIONS?.split(',').map((s) => s.trim());
-  const versions = HAPROXIES.filter((h) => !want || want.some((w) => h.name.endsWith(w)));
+  const versions = selectedVersions(HAPROXIES);
   console.log(`haproxy-manager core benchmark: ${versions.map((v) => v.name).join(', ')}; load generator: ${haveWrk ? 'wrk' : 'node keep-alive pool'}; node ${process.version}; load average ${loadAvg()}`);
   const results: VersionResult[] = [];
   for (const h of versions) {

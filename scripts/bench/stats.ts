@@ -25,3 +25,18 @@ export function table(head: string[], rows: (string | number)[][]): string {
   const line = (r: string[]) => '  ' + r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
   return [line(head), '  ' + w.map((n) => '-'.repeat(n)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
+
+/** The HAProxy versions to run: all, or those named in BENCH_VERSIONS (e.g. "3.0"). */
+export function selectedVersions<T extends { name: string }>(all: T[]): T[] {
+  const want = process.env.BENCH_VERSIONS?.split(',').map((s) => s.trim());
+  return all.filter((h) => !want || want.some((w) => h.name.endsWith(w)));
+}
+
+/** The closing lines of a benchmark: its findings, its total time and the load it ran under. */
+export function printFindings(findings: string[], elapsed: string): void {
+  if (findings.length) {
+    console.log('\nFindings:');
+    for (const f of findings) console.log(`  - ${f}`);
+  } else console.log('\nFindings: none beyond the figures above.');
+  console.log(`\nTotal benchmark time: ${elapsed}; load average now ${loadAvg()}`);
+}
