@@ -15,6 +15,7 @@ import { createApplier, type Applier } from './haproxy/apply.js';
 import { createApp } from './api/app.js';
 import { clearExpired } from './ops/ip-lists.js';
 import { blocked } from './storage/ip-lists.js';
+import { actions as actionStore } from './storage/actions.js';
 import { describe } from './errors.js';
 import type { Db } from './storage/db.js';
 import { startResponder } from './certs/responder.js';
@@ -25,7 +26,8 @@ import { scheduleRenewal } from './certs/renewal.js';
 import { createMonitor, protectedAddresses, type Monitor } from './pipeline/monitor.js';
 import { loadPolicy } from './pipeline/policy/load.js';
 import { createRemediation } from './ops/remediation.js';
-import { incidents as incidentStore } from './storage/incidents.js';
+import { createEscalation } from './ops/escalation.js';
+import { actedEvent } from './notify/acted.js';
 import { fileURLToPath } from 'node:url';
 
 const SHIPPED_POLICY_FILE = fileURLToPath(new URL('../config/policy.yaml', import.meta.url));
@@ -86,17 +88,28 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
       }
     }
 
+    // Blocks are lifted on time: a cheap indexed check every second (the
+    // operator's expiry_schedule also runs the job). The daemon's own block
+    // actions on lifted addresses are marked expired.
+    let expiring = false;
     const expireJob = async () => {
-      if (blocked.expired(db.reader, new Date().toISOString()).length === 0) return;
+      if (expiring || blocked.expired(db.reader, new Date().toISOString()).length === 0) return;
+      expiring = true;
       try {
         const r = await clearExpired(ops, 'scheduler');
-        log.info('expired blocks removed', { count: r.result.length, ips: r.result.slice(0, 20).join(',') });
+        const marked = actionStore.markExpired(db.writer, r.result, Date.now());
+        log.info('expired blocks removed', { count: r.result.length, ips: r.result.slice(0, 20).join(','), ...(marked.length ? { actions: marked.map((a) => a.id).join(',') } : {}) });
       } catch (e) {
         log.error('removing expired blocks failed', { error: describe(e) });
+      } finally {
+        expiring = false;
       }
     };
     await expireJob();
     const task = cron.schedule(cfg.blocks.expiry_schedule, () => void expireJob(), { noOverlap: true });
+    const expiryTimer = setInterval(() => void expireJob(), 1000);
+    expiryTimer.unref();
+    undo.push(() => clearInterval(expiryTimer));
     const renewal = scheduleRenewal(cfg, log.child({ unit: 'renewal' }), certs);
     undo.push(() => task.stop(), () => renewal.stop());
 
@@ -114,11 +127,11 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
       control,
       policy: policy.policy,
       isProtected: protectedAddresses(cfg, db.reader),
-      onActed: (r) => {
-        const inc = r.incidentId ? incidentStore.get(db.reader, r.incidentId) : null;
-        if (inc) void notifications.notifier.notify({ kind: 'acted', at: Date.now(), detail: `${r.action} ${r.target ?? ''}: ${r.result ?? ''}`.trim() }, { db: db.writer });
-      },
+      onActed: (round) => notifications.notifier.notify(actedEvent(round, db.reader), { db: db.writer }),
     });
+    const escalation = createEscalation({ cfg, log: log.child({ unit: 'analysis' }), writer: db.writer, reader: db.reader, policy: policy.policy, remediation, control });
+    undo.push(() => escalation.stop());
+    log.info('LLM analysis', { enabled: cfg.analysis.enabled, ...(cfg.analysis.enabled ? { model: cfg.analysis.fast.model, strong: cfg.analysis.strong?.model ?? 'none', triggers: policy.policy.analyse.filter((a) => a.enabled).map((a) => a.name).join(',') } : {}) });
     const monitor = createMonitor({
       cfg,
       log: log.child({ unit: 'monitor' }),
@@ -127,6 +140,7 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
       onStateChange: (kind, inc) => {
         notifications.notifier.incident(kind, inc, { db: db.writer });
         if (kind !== 'resolved') void remediation.onIncident(inc);
+        escalation.onIncident(kind, inc);
       },
     });
     undo.push(() => monitor.stop());
@@ -136,7 +150,7 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
     watchdog.start();
     undo.push(() => watchdog.stop());
 
-    const app = createApp({ cfg, reader: db.reader, applier, control, info, log, ops, certs, monitor, notifications, remediation });
+    const app = createApp({ cfg, reader: db.reader, applier, control, info, log, ops, certs, monitor, notifications, remediation, escalation });
     const server: Server = await new Promise((resolve, reject) => {
       const s = app.listen(cfg.api.port, cfg.api.listen, () => resolve(s));
       s.on('error', reject);
@@ -169,9 +183,11 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
         log.info('haproxy-manager stopping');
         notifier.stopping();
         await task.stop();
+        clearInterval(expiryTimer);
         await renewal.stop();
         watchdog.stop();
         await monitor.stop();
+        await escalation.stop();
         await notifications.stop();
         await new Promise<void>((r) => {
           server.close(() => r());

@@ -10,6 +10,7 @@ import type { CertService } from '../certs/service.js';
 import type { Monitor } from '../pipeline/monitor.js';
 import type { Notifications } from '../notify/service.js';
 import type { Remediation } from '../ops/remediation.js';
+import type { Escalation } from '../ops/escalation.js';
 import { validationError } from '../errors.js';
 
 export interface ApiDeps {
@@ -24,6 +25,7 @@ export interface ApiDeps {
   monitor?: Monitor;
   notifications?: Notifications;
   remediation?: Remediation;
+  escalation?: Escalation;
 }
 
 /** The audit identity of a request: who made the change. */

@@ -108,6 +108,13 @@ export function resolveConfig(cfg: ParsedConfig, source: string | null, env: Nod
     if (s.regex !== undefined && s.format !== 'text') lines.push(`monitor.sources[${i}].regex: only text sources take a regex`);
     if (cfg.monitor.sources.findIndex((o) => o.name === s.name) !== i || s.name === 'haproxy') lines.push(`monitor.sources[${i}].name: "${s.name}" is used twice${s.name === 'haproxy' ? ' (the syslog listener is "haproxy")' : ''}`);
   });
+  if (cfg.analysis.enabled) {
+    const u = new URL(cfg.analysis.base_url);
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    if (u.protocol !== 'https:' && !['127.0.0.1', '::1', 'localhost'].includes(host)) {
+      lines.push(`analysis.base_url: ${u.protocol}// to ${host} would send log samples unencrypted; use https:// (plain http only to loopback)`);
+    }
+  }
   if (lines.length) throw new ConfigError(lines);
   // HAProxy logs to the monitor's syslog listener unless the operator chose another target.
   const logTarget =
@@ -115,6 +122,7 @@ export function resolveConfig(cfg: ParsedConfig, source: string | null, env: Nod
   return {
     ...cfg,
     haproxy: { ...cfg.haproxy, log_target: logTarget },
+    analysis: { ...cfg.analysis, ...(cfg.analysis.api_key_file ? { api_key_file: abs(cfg.analysis.api_key_file) } : {}) },
     source,
     apiKey,
     paths: {

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { isValidCidrOrIp, parseIp } from '../validate/ip.js';
 import { compileTextPattern } from '../pipeline/parse/text-pattern.js';
 import { notificationsSchema } from '../notify/config.js';
+import { analysisConfigSchema } from '../pipeline/analysis/config.js';
 
 const duration = z
   .string()
@@ -236,6 +237,8 @@ export const configSchema = z.strictObject({
   monitor,
   /** Email and webhook channels, routes by event kind, severity and category, digests, the outbox. */
   notifications: notificationsSchema.prefault({}),
+  /** The LLM analysis tier (off by default: nothing leaves the host unless turned on). Which incidents go to it is policy (policy.yaml `analyse`). */
+  analysis: analysisConfigSchema.prefault({}),
   log,
 });
 

@@ -32,6 +32,24 @@ export interface NotifyEvent {
   incident?: IncidentSummary;
   /** Free text: the action taken for `acted`, the operator's note for `test`. */
   detail?: string;
+  /** `acted`: what was done, proposed or failed in this round (one message per round, not per action). */
+  actions?: ActedAction[];
+  /** `acted` after an LLM analysis: what it said (its recommendations are in `actions` as decided). */
+  analysis?: { summary: string; likelyCause?: string; severity?: Severity; confidence: number; model?: string };
+}
+
+/** One action as a notification tells it. */
+export interface ActedAction {
+  id: number;
+  action: string;
+  target: string | null;
+  /** done, proposed (waits for a person), failed, ... */
+  status: string;
+  mode: string;
+  decidedBy: string;
+  /** ms since epoch, blocks only. */
+  expiresAt: number | null;
+  result: string | null;
 }
 
 /** The payload stored in the outbox: one event, or a digest of several. */

@@ -18,7 +18,7 @@ import type { Incident } from '../pipeline/incidents.js';
 import { decide } from '../pipeline/policy/decide.js';
 import type { Policy } from '../pipeline/policy/schema.js';
 import { approve, markDone, markFailed, recheck, recordFromDecision, reject, revert, type ActionRecord } from '../pipeline/policy/actions.js';
-import type { PolicyContext } from '../pipeline/policy/types.js';
+import type { Analysis, PolicyContext } from '../pipeline/policy/types.js';
 import { actions as store } from '../storage/actions.js';
 import { blocked, proxies, trusted } from '../storage/ip-lists.js';
 import { AppError, describe } from '../errors.js';
@@ -34,9 +34,25 @@ export interface RemediationDeps {
   control: HaproxyControl;
   policy: Policy;
   isProtected: (ip: string) => boolean;
-  /** Told when an action was carried out (the notifications' `acted`). */
-  onActed?: (r: ActionRecord) => void;
+  /**
+   * Told once per decision round (an incident opening or escalating, an
+   * analysis, a person's approval or revert) of the actions worth telling
+   * people about: done (a rule's own `notify` excepted: the incident's
+   * state-change message is that notification), proposed, failed. Not called
+   * when the round produced none.
+   */
+  onActed?: (round: ActedRound) => void;
 }
+
+export interface ActedRound {
+  incidentId: number | null;
+  records: ActionRecord[];
+  analysis?: Analysis;
+}
+
+/** Worth a message: something happened, waits for a person, or went wrong. */
+const worthTelling = (r: ActionRecord) =>
+  r.status === 'proposed' || r.status === 'failed' || (r.status === 'done' && !(r.action === 'notify' && r.decidedBy === 'rule'));
 
 const WEEK = 7 * 86_400_000;
 
@@ -95,7 +111,6 @@ export function createRemediation(d: RemediationDeps) {
       if (r.action === 'block_ip' && r.ttlS) done = { ...done, expiresAt: Date.now() + r.ttlS * 1000 };
       done = store.save(d.writer, done);
       d.log.info(`action done: ${r.action}`, { action_id: r.id, target: r.target ?? undefined, incident_id: r.incidentId ?? undefined, result });
-      d.onActed?.(done);
       return done;
     } catch (e) {
       d.log.error(`action failed: ${r.action}`, { action_id: r.id, target: r.target ?? undefined, error: describe(e) });
@@ -117,29 +132,54 @@ export function createRemediation(d: RemediationDeps) {
     }
   };
 
+  const tell = (r: ActedRound) => {
+    const records = r.records.filter(worthTelling);
+    if (!records.length || !d.onActed) return;
+    try {
+      d.onActed({ ...r, records });
+    } catch (e) {
+      d.log.error('acted handler failed', { error: describe(e) });
+    }
+  };
+
+  /** One decision round: decide, record every decision, carry out the enforced ones, tell. */
+  const round = async (inc: Incident, analysis: Analysis | null): Promise<ActionRecord[]> => {
+    const out: ActionRecord[] = [];
+    try {
+      const now = Date.now();
+      const decisions = analysis
+        ? decide(d.policy, { ...inc, actions: [] }, analysis, context(now)).filter((x) => x.origin !== 'policy')
+        : decide(d.policy, inc, null, context(now));
+      for (const dec of decisions) {
+        const rec = store.save(d.writer, recordFromDecision(dec, { now, analysisSummary: analysis?.summary ?? null }));
+        d.log.info(`action ${rec.status}: ${rec.action}`, { action_id: rec.id, mode: rec.mode, target: rec.target ?? undefined, incident_id: inc.id, rule: rec.actor ?? undefined, reason: rec.reason.slice(0, 200) });
+        out.push(rec.mode === 'enforce' ? await run(rec) : rec);
+      }
+    } catch (e) {
+      d.log.error('remediation failed for an incident', { incident_id: inc.id, error: describe(e) });
+    }
+    tell({ incidentId: inc.id, records: out, ...(analysis ? { analysis } : {}) });
+    return out;
+  };
+
   return {
     /** Decides and records what an incident that opened or escalated calls for; carries out what is enforced. */
-    async onIncident(inc: Incident): Promise<ActionRecord[]> {
-      const out: ActionRecord[] = [];
-      try {
-        const now = Date.now();
-        for (const dec of decide(d.policy, inc, null, context(now))) {
-          const rec = store.save(d.writer, recordFromDecision(dec, { now }));
-          d.log.info(`action ${rec.status}: ${rec.action}`, { action_id: rec.id, mode: rec.mode, target: rec.target ?? undefined, incident_id: inc.id, rule: rec.actor ?? undefined, reason: rec.reason.slice(0, 200) });
-          out.push(rec.mode === 'enforce' ? await run(rec) : rec);
-        }
-      } catch (e) {
-        d.log.error('remediation failed for an incident', { incident_id: inc.id, error: describe(e) });
-      }
-      return out;
-    },
+    onIncident: (inc: Incident): Promise<ActionRecord[]> => round(inc, null),
+
+    /**
+     * Decides on an incident's analysis: only the analysis' recommendations
+     * are candidates here (the rules' own suggestions and the policy's own
+     * actions were decided when the incident opened or escalated).
+     */
+    onAnalysis: (inc: Incident, analysis: Analysis): Promise<ActionRecord[]> => round(inc, analysis),
 
     async approve(id: number, by: string): Promise<ActionRecord> {
       const cur = need(id);
       const r = transition(() => approve(cur, by, Date.now()));
       const why = recheck(r, context(Date.now()));
-      if (why) return store.save(d.writer, markFailed(r, Date.now(), `refused at approval: ${why}`));
-      return run(store.save(d.writer, r));
+      const out = why ? store.save(d.writer, markFailed(r, Date.now(), `refused at approval: ${why}`)) : await run(store.save(d.writer, r));
+      tell({ incidentId: out.incidentId, records: [out] });
+      return out;
     },
 
     reject(id: number, by: string, note?: string): ActionRecord {
@@ -153,6 +193,7 @@ export function createRemediation(d: RemediationDeps) {
       const { reverted, inverse } = transition(() => revert(cur, by, Date.now()));
       const inv = store.save(d.writer, inverse);
       const done = await run(inv);
+      tell({ incidentId: done.incidentId, records: [done] });
       if (done.status !== 'done') throw new AppError('runtime_api', `the inverse action failed: ${done.result ?? ''}`);
       return { reverted: store.save(d.writer, reverted), inverse: done };
     },

@@ -43,6 +43,8 @@ export function createIncidents(opts: IncidentOptions) {
   const open = new Map<string, Incident>();
   const changed = new Set<Incident>();
   let opened = 0;
+  /** Severity raises: with `opened`, tells the monitor a state change waits (it then writes at once). */
+  let raised = 0;
   let resolved = 0;
   let clock = 0;
 
@@ -65,7 +67,10 @@ export function createIncidents(opts: IncidentOptions) {
       if (inc) {
         inc.count += 1;
         inc.lastSeen = Math.max(inc.lastSeen, f.time);
-        if (rank(f.severity) > rank(inc.severity)) inc.severity = f.severity;
+        if (rank(f.severity) > rank(inc.severity)) {
+          inc.severity = f.severity;
+          raised++;
+        }
         inc.escalate ||= f.escalate;
         if (inc.samples.length < opts.maxSamples) inc.samples.push(f.sample);
         // Keep recency order for eviction.
@@ -117,7 +122,7 @@ export function createIncidents(opts: IncidentOptions) {
     },
 
     openIncidents: () => [...open.values()],
-    stats: () => ({ open: open.size, opened, resolved }),
+    stats: () => ({ open: open.size, opened, resolved, raised }),
   };
 }
 

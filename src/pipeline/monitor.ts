@@ -82,10 +82,22 @@ export function createMonitor(deps: MonitorDeps) {
   const transitions = createTransitionTracker();
   const store: PositionStore = { get: (k) => positions.get(deps.writer, k), set: (k, v) => positions.set(deps.writer, k, v) };
 
+  // An incident that opens or rises is written and acted on at once (a
+  // block must not wait for the one-second timer); plain count updates wait.
+  let soon = false;
   const onLines = (batch: RawLine[]) => {
     const p = pipeline;
     if (!p) return;
+    const before = p.incidents.stats();
     for (const line of batch) p.process(line);
+    const after = p.incidents.stats();
+    if (!soon && (after.opened !== before.opened || after.raised !== before.raised)) {
+      soon = true;
+      setImmediate(() => {
+        soon = false;
+        flush();
+      });
+    }
   };
   const onError = (e: SourceError) => log.warn(e.message, { source: e.source, code: e.code });
 

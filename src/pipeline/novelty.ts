@@ -28,7 +28,7 @@ export function createNovelty(opts: { warmup: number }): Novelty {
       const novel = ev.kind === 'new_template';
       return {
         rule: novel ? 'novel-app-error' : 'app-error-template-burst',
-        category: 'application',
+        category: 'app-errors',
         // A word variant of a known template is less news than a new kind of error.
         severity: novel && ev.variantOf ? 'low' : 'medium',
         subject: { type: 'path', value: `${source}:${ev.templateId}` },

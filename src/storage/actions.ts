@@ -87,6 +87,26 @@ export const actions = {
   list(db: Db, opts: { limit: number; status?: string }): ActionRecord[] {
     return (db.prepare('SELECT * FROM actions WHERE (@status IS NULL OR status = @status) ORDER BY id DESC LIMIT @limit').all({ status: opts.status ?? null, limit: opts.limit }) as Sql[]).map(toRecord);
   },
+  /**
+   * The expiry job lifted these blocks: the done block actions on them whose
+   * time is up become `expired`. Returns the records changed.
+   */
+  markExpired(db: Db, ips: readonly string[], now: number): ActionRecord[] {
+    if (ips.length === 0) return [];
+    const sel = db.prepare("SELECT * FROM actions WHERE action = 'block_ip' AND status = 'done' AND target = ? AND expires_at IS NOT NULL AND expires_at <= ?");
+    const upd = db.prepare("UPDATE actions SET status = 'expired', updated_at = ?, result = ? WHERE id = ?");
+    return db.transaction(() => {
+      const out: ActionRecord[] = [];
+      for (const ip of ips) {
+        for (const r of (sel.all(ip, now + 1000) as Sql[]).map(toRecord)) {
+          const result = `${r.result ?? 'blocked'}; lifted at ${new Date(now).toISOString()} (expired)`.slice(0, 2000);
+          upd.run(now, result, r.id);
+          out.push({ ...r, status: 'expired', updatedAt: now, result });
+        }
+      }
+      return out;
+    })();
+  },
   /** Actions decided since `since` (ms), for caps, cooldowns and repeat offenders. */
   recent(db: Db, since: number): RecentAction[] {
     return (db.prepare('SELECT action, target, mode, created_at AS at FROM actions WHERE created_at >= ? ORDER BY id').all(since) as RecentAction[]);

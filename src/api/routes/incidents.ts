@@ -1,7 +1,8 @@
-/** Incidents and the monitor's status: GET /api/incidents, GET /api/incidents/:id, GET /api/monitor/status. */
+/** Incidents and the monitor's status: GET /api/incidents, GET /api/incidents/:id (with its analyses), GET /api/monitor/status (with the analysis tier's usage and spend). */
 import type Router from '@koa/router';
 import { body, type ApiDeps } from '../context.js';
 import { incidents } from '../../storage/incidents.js';
+import { analyses } from '../../storage/analyses.js';
 import { AppError, validationError } from '../../errors.js';
 import { SEVERITIES } from '../../pipeline/types.js';
 
@@ -29,10 +30,14 @@ export function incidentRoutes(r: Router, d: ApiDeps): void {
     d.monitor?.flush();
     const row = incidents.get(d.reader, id);
     if (!row) throw new AppError('not_found', `no incident ${id}`, { field: 'id' });
-    ctx.body = row;
+    ctx.body = { ...row, analyses: analyses.forIncident(d.reader, id) };
   });
   r.get('/api/monitor/status', (ctx) => {
-    ctx.body = { ...(d.monitor ? d.monitor.status() : { enabled: false }), notifications: d.notifications?.stats() ?? null };
+    ctx.body = {
+      ...(d.monitor ? d.monitor.status() : { enabled: false }),
+      notifications: d.notifications?.stats() ?? null,
+      analysis: d.escalation?.status() ?? { enabled: false },
+    };
   });
   r.post('/api/notifications/test', (ctx) => {
     const b = body(ctx);

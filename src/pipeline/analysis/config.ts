@@ -1,8 +1,8 @@
 /**
  * Settings of the LLM analysis tier (tier 2). Strict zod objects like the
  * rest of the daemon's schema (src/config/schema.ts): an unknown key is an
- * error. The owner merges this under `monitor.analysis` (or wherever fits);
- * it is kept self-contained so that it can be tested alone.
+ * error. The daemon's schema holds it under `analysis:`; it is kept
+ * self-contained so that it can be tested alone.
  *
  * The API key is never in the config file: `api_key_env` names the
  * environment variable that holds it (the unit's EnvironmentFile), and

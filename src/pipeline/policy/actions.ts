@@ -8,6 +8,7 @@
  *   proposed -> rejected (a person)
  *   approved -> done | failed        (enforce starts here, approved by the policy)
  *   done -> reverted (a person), which yields the inverse action as a new record
+ *   done -> expired (a block whose TTL ran out and was lifted; final)
  *   dry-run records are `recorded`, refused ones `refused`: both final.
  * A transition from any other state is an error (PolicyTransitionError),
  * never a silent no-op.
@@ -15,7 +16,7 @@
 import type { ActionType, Decision, DecisionMode, PolicyContext } from './types.js';
 import { applyGuardrails, guardrailState } from './guardrails.js';
 
-export const ACTION_STATUSES = ['proposed', 'approved', 'rejected', 'done', 'failed', 'reverted', 'recorded', 'refused'] as const;
+export const ACTION_STATUSES = ['proposed', 'approved', 'rejected', 'done', 'failed', 'reverted', 'recorded', 'refused', 'expired'] as const;
 export type ActionStatus = (typeof ACTION_STATUSES)[number];
 
 /** Who or what decided: a triage rule through the policy, the LLM through the policy, or a person. */
@@ -52,7 +53,7 @@ export interface ActionRecord {
   revertsId: number | null;
 }
 
-/** The `actions` table (SQLite); the owner adds it as a migration. */
+/** The `actions` table as migration 5 created it (frozen: migration 6 rebuilt it with the `expired` status). */
 export const ACTIONS_TABLE_SQL = `
 CREATE TABLE IF NOT EXISTS actions (
   id               INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -36,7 +36,7 @@ function glob(p: string): RegExp {
 }
 
 /** True when the policy rule's `match` holds for the incident and analysis. */
-export function ruleMatches(rule: PolicyRule, incident: Incident, analysis: Analysis | null): boolean {
+export function ruleMatches(rule: Pick<PolicyRule, 'match'>, incident: Incident, analysis: Analysis | null): boolean {
   const m = rule.match;
   if (m.rule && !m.rule.some((p) => glob(p).test(incident.rule))) return false;
   if (m.category && !m.category.includes(incident.category)) return false;
@@ -55,6 +55,17 @@ export function ruleMatches(rule: PolicyRule, incident: Incident, analysis: Anal
     }
   }
   return true;
+}
+
+/**
+ * The `analyse` entry that sends this incident to the LLM tier, or null:
+ * the incident is settled by the rules alone.
+ */
+export function analyseEntry(policy: Policy, incident: Incident): string | null {
+  for (const e of policy.analyse) {
+    if (e.enabled && ruleMatches(e, incident, null)) return e.name;
+  }
+  return null;
 }
 
 interface Candidate {

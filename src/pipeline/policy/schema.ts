@@ -68,11 +68,26 @@ export const policyRuleSchema = z.strictObject({
   on_match: z.enum(['stop', 'continue']).default('stop'),
 });
 
+/**
+ * One entry of `analyse`: incidents matching it go to the LLM tier. The
+ * match is the rules' match without `analysis` (there is none yet).
+ */
+export const analyseEntrySchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lower-case letters, digits and dashes, at most 64'),
+  description: z.string().max(300).optional(),
+  enabled: z.boolean().default(true),
+  match: matchSchema.omit({ analysis: true }),
+});
+
 export const policyFileSchema = z.strictObject({
   version: z.literal(1),
   simulation: z.boolean().default(false),
+  /** Which incidents are escalated to the LLM tier (any entry matching); none when absent. */
+  analyse: z.array(analyseEntrySchema).default([]),
   rules: z.array(policyRuleSchema),
 });
+
+export type AnalyseEntry = z.output<typeof analyseEntrySchema>;
 
 export type PolicyRule = z.output<typeof policyRuleSchema>;
 export type PolicyActionEntry = PolicyRule['actions'][number];

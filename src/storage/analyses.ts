@@ -1,0 +1,60 @@
+/** LLM analyses of incidents: the only place their SQL lives. One row per final outcome (not per retry). */
+import type { Db } from './db.js';
+
+export interface AnalysisRow {
+  id: number;
+  incident_id: number;
+  /** ms since epoch */
+  created_at: number;
+  status: 'analysed' | 'skipped' | 'failed';
+  /** Why it was skipped or failed. */
+  reason: string | null;
+  /** The policy's `analyse` entry that sent the incident. */
+  trigger: string;
+  model: string | null;
+  cached: boolean;
+  escalated: boolean;
+  summary: string | null;
+  likely_cause: string | null;
+  severity: string | null;
+  confidence: number | null;
+  recommendations: unknown[];
+  dropped: unknown[];
+}
+
+type Sql = Omit<AnalysisRow, 'cached' | 'escalated' | 'recommendations' | 'dropped'> & { cached: number; escalated: number; recommendations: string; dropped: string };
+
+const toRow = (r: Sql): AnalysisRow => ({
+  ...r,
+  cached: r.cached === 1,
+  escalated: r.escalated === 1,
+  recommendations: JSON.parse(r.recommendations) as unknown[],
+  dropped: JSON.parse(r.dropped) as unknown[],
+});
+
+export const analyses = {
+  save(db: Db, a: Omit<AnalysisRow, 'id'>): AnalysisRow {
+    const info = db
+      .prepare(
+        `INSERT INTO analyses (incident_id, created_at, status, reason, trigger, model, cached, escalated, summary, likely_cause, severity, confidence, recommendations, dropped)
+         VALUES (@incident_id, @created_at, @status, @reason, @trigger, @model, @cached, @escalated, @summary, @likely_cause, @severity, @confidence, @recommendations, @dropped)`,
+      )
+      .run({
+        ...a,
+        cached: a.cached ? 1 : 0,
+        escalated: a.escalated ? 1 : 0,
+        recommendations: JSON.stringify(a.recommendations),
+        dropped: JSON.stringify(a.dropped),
+      });
+    return { ...a, id: Number(info.lastInsertRowid) };
+  },
+  /** An incident's analyses, newest first. */
+  forIncident(db: Db, incidentId: number): AnalysisRow[] {
+    return (db.prepare('SELECT * FROM analyses WHERE incident_id = ? ORDER BY id DESC LIMIT 20').all(incidentId) as Sql[]).map(toRow);
+  },
+  counts(db: Db): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of db.prepare('SELECT status, COUNT(*) AS n FROM analyses GROUP BY status').all() as { status: string; n: number }[]) out[r.status] = r.n;
+    return out;
+  },
+};
