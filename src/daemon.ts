@@ -146,6 +146,20 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
     undo.push(() => monitor.stop());
     await monitor.start();
 
+    // A HAProxy the supervisor had to bring back is one incident (and one notification), not a storm.
+    control.onRecovered((r) =>
+      monitor.report({
+        rule: 'haproxy-died',
+        category: 'lifecycle',
+        severity: 'critical',
+        subject: { type: 'server', value: 'haproxy' },
+        time: Date.now(),
+        count: 1,
+        actions: [{ type: 'notify' }],
+        escalate: false,
+        sample: `${r.reason}; serving again after ${r.downMs} ms`,
+      }),
+    );
     const watchdog = createWatchdog({ cfg, log: log.child({ unit: 'watchdog' }), control, report: (f) => monitor.report(f), reload: () => applier.reloadLive('watchdog') });
     watchdog.start();
     undo.push(() => watchdog.stop());

@@ -48,6 +48,13 @@ export interface HaproxyControl {
   restart(): Promise<void>;
   /** Stops supervising; in managed mode also stops HAProxy unless `leaveRunning`. */
   stop(opts?: { leaveRunning?: boolean }): Promise<void>;
+  /** True while the supervisor or a restart is bringing HAProxy back (the watchdog then waits). */
+  recovering(): boolean;
+  /**
+   * Told once each time the supervisor brought back a HAProxy that died or
+   * wedged (managed mode), with what happened and how long it was down.
+   */
+  onRecovered(fn: (r: { reason: string; downMs: number }) => void): void;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -93,6 +100,9 @@ export function createControl(cfg: Config, log: Logger): HaproxyControl {
   let superviseTimer: NodeJS.Timeout | null = null;
   let restartBackoff = 1000;
   let restarting: Promise<void> | null = null;
+  let recoveredListener: ((r: { reason: string; downMs: number }) => void) | null = null;
+  /** Why and since when HAProxy is down, while the supervisor brings it back. */
+  let down: { reason: string; since: number } | null = null;
   /** The master we adopted instead of starting (managed mode, after a daemon restart). */
   let adoptedPid: number | null = null;
   /** The master's recent output: 2.6 reports a failed reload's reason only there. */
@@ -146,6 +156,7 @@ export function createControl(cfg: Config, log: Logger): HaproxyControl {
       if (child === c) child = null;
       if (!stopping) {
         log.error('HAProxy master exited', { code, signal });
+        if (!reloading) down ??= { reason: `the HAProxy master exited (${signal ? `signal ${signal}` : `code ${code}`})`, since: Date.now() };
         void supervise();
       }
     });
@@ -182,6 +193,7 @@ export function createControl(cfg: Config, log: Logger): HaproxyControl {
           silentChecks = 0;
           adoptedPid = child ? null : proc.masterPid;
           restartBackoff = 1000;
+          down = null;
           return;
         }
         const childAlive = child !== null && child.exitCode === null && child.signalCode === null;
@@ -190,6 +202,7 @@ export function createControl(cfg: Config, log: Logger): HaproxyControl {
           // Alive but not answering, or answering without a worker: give it a few checks.
           if (++silentChecks < 5) return;
           log.error('HAProxy master is not answering; killing it', { checks: silentChecks });
+          down ??= { reason: `the HAProxy master stopped answering (${silentChecks} checks)`, since: Date.now() };
           try {
             process.kill(childAlive ? child!.pid! : adoptedPid!, 'SIGKILL');
           } catch {
@@ -201,9 +214,17 @@ export function createControl(cfg: Config, log: Logger): HaproxyControl {
         child = null;
         adoptedPid = null;
         log.warn('HAProxy is not running; restarting it', { backoff_ms: restartBackoff });
+        down ??= { reason: 'HAProxy was not running', since: Date.now() };
         await spawnMaster();
-        log.info('HAProxy restarted');
+        const was = down;
+        down = null;
+        log.warn('HAProxy restarted by the supervisor', { reason: was.reason, down_ms: Date.now() - was.since });
         restartBackoff = 1000;
+        try {
+          recoveredListener?.({ reason: was.reason, downMs: Date.now() - was.since });
+        } catch (e) {
+          log.error('recovery listener failed', { error: (e as Error).message });
+        }
       } catch (e) {
         log.error('HAProxy restart failed', { error: (e as Error).message, next_try_ms: restartBackoff });
         await sleep(restartBackoff);
@@ -273,6 +294,7 @@ export function createControl(cfg: Config, log: Logger): HaproxyControl {
       log.info('HAProxy restarted');
     } finally {
       reloading = false;
+      down = null;
     }
   };
   let restartInFlight: Promise<void> | null = null;
@@ -339,6 +361,10 @@ export function createControl(cfg: Config, log: Logger): HaproxyControl {
         failures.push('the stats page does not answer (workers frozen?)');
       }
       return { ok: failures.length === 0, failures };
+    },
+    recovering: () => restarting !== null || restartInFlight !== null || down !== null,
+    onRecovered(fn) {
+      recoveredListener = fn;
     },
     restart() {
       // One restart at a time: the watchdog and the remediation policy may both ask for one.

@@ -34,7 +34,8 @@ export function createWatchdog(d: WatchdogDeps) {
   let lastFailures: string[] = [];
 
   const tick = async () => {
-    if (running) return;
+    // The supervisor is already bringing HAProxy back: its report is the incident.
+    if (running || d.control.recovering()) return;
     running = true;
     try {
       const r = await d.control.check();

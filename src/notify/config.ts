@@ -71,6 +71,7 @@ export const notificationsSchema = z
   .strictObject({
     enabled: z.boolean().default(true),
     channels: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/), channelSchema).default({}),
+    /** Which events go where; none: every event to every channel. */
     routes: z.array(routeSchema).default([]),
     digest: z
       .strictObject({

@@ -4,8 +4,10 @@
  * Rules, like CrowdSec profiles: routes are tried in order; a route matches
  * when every filter it sets matches (kinds, min_severity, categories); the
  * channels of every matching route are collected (each once, in order)
- * until a matching route says `stop`. A `test` event naming a channel goes
- * to that channel only, whatever the routes say.
+ * until a matching route says `stop`. No routes at all: every event goes to
+ * every channel (configuring a channel is enough to hear from the daemon).
+ * A `test` event naming a channel goes to that channel only, whatever the
+ * routes say.
  */
 import { SEVERITIES } from '../pipeline/types.js';
 import type { Severity } from '../pipeline/types.js';
@@ -25,6 +27,7 @@ export function routeEvent(routes: readonly RouteConfig[], knownChannels: readon
   if (ev.kind === 'test' && ev.channel !== undefined) {
     return knownChannels.includes(ev.channel) ? [ev.channel] : [];
   }
+  if (routes.length === 0) return [...knownChannels];
   const out: string[] = [];
   for (const r of routes) {
     if (r.kinds && !r.kinds.includes(ev.kind)) continue;

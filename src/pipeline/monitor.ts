@@ -91,13 +91,15 @@ export function createMonitor(deps: MonitorDeps) {
     const before = p.incidents.stats();
     for (const line of batch) p.process(line);
     const after = p.incidents.stats();
-    if (!soon && (after.opened !== before.opened || after.raised !== before.raised)) {
-      soon = true;
-      setImmediate(() => {
-        soon = false;
-        flush();
-      });
-    }
+    if (after.opened !== before.opened || after.raised !== before.raised) flushSoon();
+  };
+  const flushSoon = () => {
+    if (soon) return;
+    soon = true;
+    setImmediate(() => {
+      soon = false;
+      flush();
+    });
   };
   const onError = (e: SourceError) => log.warn(e.message, { source: e.source, code: e.code });
 
@@ -167,7 +169,9 @@ export function createMonitor(deps: MonitorDeps) {
 
     /** Reports a finding from outside the log pipeline (the HAProxy watchdog). */
     report(f: Finding) {
-      pipeline?.incidents.add(f);
+      if (!pipeline) return;
+      pipeline.incidents.add(f);
+      flushSoon();
     },
 
     /** Writes pending incident changes now (tests; the timer does it every second). */

@@ -3,8 +3,8 @@
  * to the real @anthropic-ai/sdk, with scripted replies.
  *
  * Contract:
- * - Each request takes the next scripted reply (`script`), or `fallback`
- *   when the script is spent. Replies: a tool_use with a given input, plain
+ * - Each request takes the next scripted reply (`script`); when the script is
+ *   spent, `respond(request)` (a reply computed from the prompt) or `fallback`. Replies: a tool_use with a given input, plain
  *   text, a 200 with malformed JSON, an HTTP error status (429 with
  *   retry-after, 529 overloaded, 500, 401...), or a hang that never answers
  *   (the client's timeout ends it).
@@ -51,7 +51,7 @@ const ERROR_TYPES: Record<number, string> = {
   429: 'rate_limit_error', 500: 'api_error', 529: 'overloaded_error',
 };
 
-export async function startFakeAnthropic(opts: { script?: ScriptedReply[]; fallback?: ScriptedReply } = {}): Promise<FakeAnthropic> {
+export async function startFakeAnthropic(opts: { script?: ScriptedReply[]; fallback?: ScriptedReply; respond?: (req: RecordedRequest) => ScriptedReply } = {}): Promise<FakeAnthropic> {
   const script = [...(opts.script ?? [])];
   const requests: RecordedRequest[] = [];
   const usage = { input: 0, output: 0 };
@@ -79,7 +79,7 @@ export async function startFakeAnthropic(opts: { script?: ScriptedReply[]; fallb
 
       if (req.method !== 'POST' || !(req.url ?? '').startsWith('/v1/messages')) return error(404, 'not_found_error', 'no such route');
       if (!header('authorization')?.startsWith('Bearer ') && !header('x-api-key')) return error(401, 'authentication_error', 'no key');
-      const reply = script.shift() ?? opts.fallback ?? { kind: 'status', status: 500 };
+      const reply = script.shift() ?? opts.respond?.(requests[requests.length - 1]!) ?? opts.fallback ?? { kind: 'status', status: 500 };
       n += 1;
       const inTok = Math.ceil(rawBody.length / 4);
       const message = (content: unknown[], stop: string, model?: string) => {

@@ -160,7 +160,8 @@ export function createAnalyser(cfg: AnalysisConfig, deps: AnalyserDeps = {}): An
       const inTok = num(body.usage?.input_tokens);
       const outTok = num(body.usage?.output_tokens);
       budget.record(level.model, inTok, outTok, { input: level.input_usd_per_mtok, output: level.output_usd_per_mtok });
-      log.info('llm call', { incident_id: incidentId, model: level.model, input_tokens: inTok, output_tokens: outTok, ms: now() - started });
+      // (`tok`, not `tokens`: the logger hides values of keys that look like secrets.)
+      log.info('llm call', { incident_id: incidentId, model: level.model, in_tok: inTok, out_tok: outTok, ms: now() - started });
       log.debug('llm reply', { incident_id: incidentId, model: level.model, content: body.content });
       const parsed = parseReply(body.content);
       if (!parsed.ok) return { ok: 'invalid', why: parsed.reason };

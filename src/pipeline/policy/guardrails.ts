@@ -13,7 +13,7 @@
  *   person (`actor: 'person'`) may make one permanent.
  * - Widening access or changing trust (unblock, trust, untrust, enable) on an LLM's word is never
  *   enforced by the daemon (a person approving the proposal may).
- * - Per (action, target): one enforce/propose per cooldown; the same
+ * - Per (action, target), notify excepted: one enforce/propose per cooldown; the same
  *   candidate twice in one call is a duplicate.
  * - Caps: enforced actions per hour (notify excluded), concurrent blocks.
  */
@@ -137,7 +137,8 @@ export function applyGuardrails(d: Decision, ctx: PolicyContext, state: Guardrai
   const key = `${out.action} ${out.target ?? ''}`;
   if (state.seen.has(key)) return refuse(out, 'duplicate', `${key.trim()} was already decided in this call`);
 
-  if (out.mode === 'enforce' || out.mode === 'propose') {
+  // A notification is not a change: the notifier deduplicates, so no cooldown.
+  if ((out.mode === 'enforce' || out.mode === 'propose') && out.action !== 'notify') {
     const since = state.now - limits.cooldownMs;
     const prior = state.recent.find((a) => a.action === out.action && a.target === out.target && (a.mode === 'enforce' || a.mode === 'propose') && a.at > since);
     if (prior) return refuse(out, 'cooldown', `${key.trim()} was ${prior.mode === 'enforce' ? 'done' : 'proposed'} ${Math.round((state.now - prior.at) / 1000)}s ago (cooldown ${limits.cooldownMs / 1000}s)`);
