@@ -86,8 +86,9 @@ export const notificationsSchema = z
         backoff_base: duration.default('2s'),
         backoff_max: duration.default('10m'),
         give_up_after: duration.default('3d').describe('a message still undelivered this long after it was queued is dropped (kept as dead)'),
+        keep: duration.default('7d').describe('delivered and dead messages are deleted this long after they were queued'),
       })
-      .default({ concurrency: 4, poll_interval: '1s', backoff_base: '2s', backoff_max: '10m', give_up_after: '3d' }),
+      .prefault({}),
   })
   .superRefine((c, ctx) => {
     c.routes.forEach((r, i) =>

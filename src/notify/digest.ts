@@ -20,6 +20,8 @@ import { enqueueMessage, messageIdFor } from './outbox.js';
 import type { MessagePayload, NotifyEvent } from './types.js';
 
 export const MAX_DIGEST_EVENTS = 100;
+/** Dedupe keys a digest remembers; an event repeated past this many merges may be counted twice. */
+export const MAX_DIGEST_KEYS = 1000;
 
 export interface DigestRule {
   threshold: number;
@@ -59,7 +61,8 @@ export function enqueueWithDigest(
         // A digest lists at most MAX_DIGEST_EVENTS events; the rest are counted.
         if (p.events.length < MAX_DIGEST_EVENTS) p.events.push(ev);
         else p.omitted = (p.omitted ?? 0) + 1;
-        if (dedupeKey !== undefined) (p.keys ??= []).push(dedupeKey);
+        // Keys let a repeated event be recognised; bounded, so a flood cannot grow the row without end.
+        if (dedupeKey !== undefined && (p.keys ??= []).length < MAX_DIGEST_KEYS) p.keys.push(dedupeKey);
         db.prepare(`UPDATE outbox SET payload = ? WHERE id = ?`).run(JSON.stringify(p), open.id);
         return open.message_id;
       }

@@ -99,6 +99,7 @@ export function createOutbox(opts: OutboxOptions) {
   let stopping = false;
   let inFlight = 0;
   let wake: (() => void) | null = null;
+  let poked = false;
   const sends = new Set<Promise<void>>();
 
   const selectDue = db.prepare(
@@ -195,13 +196,29 @@ export function createOutbox(opts: OutboxOptions) {
     return rows.length;
   }
 
+  /**
+   * Asks the worker to look for due rows soon (after the caller's
+   * transaction commits). Calls within one tick coalesce into one look: a
+   * burst of a thousand enqueues is one pump, not a thousand.
+   */
+  function poke(): void {
+    if (!running || poked) return;
+    poked = true;
+    setImmediate(() => {
+      poked = false;
+      wake?.();
+    });
+  }
+
   return {
     /** Queues a message on `db` (the caller's handle, inside its transaction) or the outbox's own. */
     enqueue(channel: string, msg: NewMessage, handle: Db = db): string | null {
       const id = enqueueMessage(handle, channel, msg, now());
-      if (running && handle === db) setImmediate(() => wake?.());
+      if (handle === db) poke();
       return id;
     },
+
+    poke,
 
     /** Delivers everything due now and waits for those sends (tests, the benchmark). */
     async drain(): Promise<void> {

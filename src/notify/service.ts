@@ -51,12 +51,20 @@ export function createNotifications(opts: NotificationsOptions) {
     db: opts.db,
     config: opts.config,
     now: opts.now,
-    // Wake the worker at once instead of at the next poll.
+    // Wake the worker at once instead of at the next poll (coalesced, after the caller's transaction).
     onEnqueued: () => {
-      // After the caller's transaction has committed (better-sqlite3 transactions are synchronous).
-      if (started) setImmediate(() => void outbox.drain().catch((e) => opts.log.error('outbox drain failed', { error: e })));
+      if (started) outbox.poke();
     },
   });
+  let pruneTimer: NodeJS.Timeout | null = null;
+  const prune = () => {
+    try {
+      const n = outbox.prune(durationMs(o.keep));
+      if (n) opts.log.info('delivered notifications pruned', { rows: n, older_than: o.keep });
+    } catch (e) {
+      opts.log.warn('pruning the outbox failed', { error: e as Error });
+    }
+  };
   return {
     notifier,
     outbox,
@@ -64,9 +72,15 @@ export function createNotifications(opts: NotificationsOptions) {
       if (!opts.config.enabled) return;
       started = true;
       outbox.start();
+      // Delivered and dead rows are history: kept for `outbox.keep`, then deleted (hourly).
+      prune();
+      pruneTimer = setInterval(prune, 3_600_000);
+      pruneTimer.unref();
     },
     async stop(): Promise<void> {
       started = false;
+      if (pruneTimer) clearInterval(pruneTimer);
+      pruneTimer = null;
       await outbox.stop();
     },
     stats: () => outbox.stats(),

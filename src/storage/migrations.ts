@@ -199,6 +199,8 @@ export const migrations: { version: number; name: string; sql: string }[] = [
         dropped         TEXT    NOT NULL DEFAULT '[]'
       );
       CREATE INDEX analyses_incident ON analyses (incident_id, id);
+      -- The open digest of a channel is looked up on every notification.
+      CREATE INDEX outbox_open_digest ON outbox (channel, id) WHERE kind = 'digest' AND delivered_at IS NULL AND attempts = 0;
     `,
   },
 ];
