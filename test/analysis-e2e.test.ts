@@ -16,7 +16,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
-import { HAPROXIES, startTestDaemon, startBackend, domainBody, freePort, waitFor, type TestDaemon } from './helpers/harness.js';
+import { HAPROXIES, startTestDaemon, startBackend, domainBody, freePort, waitFor, mastersFor, type TestDaemon } from './helpers/harness.js';
 import { startFakeAnthropic, type FakeAnthropic, type ScriptedReply } from './helpers/anthropic-server.js';
 import { startSmtpCapture, type SmtpCapture } from './helpers/smtp.js';
 import { startReceiver } from './notify/helpers.js';
@@ -90,10 +90,11 @@ async function rig(bin: string, respond: ScriptedReply | ((body: string) => Scri
       },
     },
   });
+  // E2E_DEBUG=<file>: the daemon's log is written there twice a second (to see where a run hangs).
   if (process.env.E2E_DEBUG) setInterval(() => writeFileSync(process.env.E2E_DEBUG!, t.logs.join('\n')), 500).unref();
   assert.equal((await t.api('POST', '/api/domain', domainBody('shop.test', 'shop', [be.port]))).status, 201);
   assert.equal((await t.api('POST', '/api/trusted-proxies', { cidr: '127.0.0.10' })).status, 201);
-  return {
+  const self: Rig = {
     t,
     ai,
     smtp,
@@ -101,13 +102,12 @@ async function rig(bin: string, respond: ScriptedReply | ((body: string) => Scri
     hookPort: hook.port,
     viaProxy: (path, ip, headers = {}) => t.get('shop.test', path, { localAddress: '127.0.0.10', headers: { 'X-Forwarded-For': ip, ...headers } }),
     async close() {
-      if (process.env.E2E_DEBUG) console.error('closing daemon');
       await t.stop();
-      if (process.env.E2E_DEBUG) console.error('daemon closed');
-      await Promise.all([be.close(), ai.close(), smtp.close().catch(() => undefined), hook.close().catch(() => undefined)]);
+      await Promise.all([be.close(), ai.close(), smtp.close().catch(() => undefined), self.hook.close().catch(() => undefined)]);
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return self;
 }
 
 /** Every event delivered by webhook, flattened (a digest would hold several). */
@@ -279,6 +279,77 @@ for (const h of HAPROXIES) {
       // The attacker's text reached the model only inside the quoted data block.
       const user = JSON.stringify(r.ai.requests[0]!.body?.messages);
       assert.equal(user.split('</untrusted_log_data>').length, 2, 'the data block cannot be closed from a log line');
+    } finally {
+      await r.close();
+    }
+  });
+}
+
+for (const h of HAPROXIES) {
+  test(`${h.name}: mail server and webhook receiver down, then up: nothing lost; HAProxy killed: back within seconds, one master, one notification`, async () => {
+    const r = await rig(h.bin, analysisOf('A scanner fetched /.env.', [{ type: 'notify_only', target: '', reason: 'tell' }]), { ttl: '1h', quiet: '1h', watchdog: '1s' });
+    const { t } = r;
+    try {
+      // Both receivers go down.
+      await r.smtp.close();
+      await r.hook.close();
+      await r.viaProxy('/.env', ATTACKER);
+      assert.ok(await waitFor(async () => (await r.viaProxy('/', ATTACKER)).status === 403, 10_000, 50), 'blocked while the receivers are down');
+      assert.equal((await t.api('POST', '/api/notifications/test', { channel: 'mail', message: 'while down' })).status, 202);
+      assert.equal((await t.api('POST', '/api/notifications/test', { channel: 'hook', message: 'while down' })).status, 202);
+      assert.ok(await waitFor(async () => r.ai.requests.length === 1 && (await t.api('GET', '/api/actions')).json<ActionRow[]>().some((a) => a.decidedBy === 'llm'), 10_000, 50));
+      // Deliveries fail and are retried.
+      assert.ok(
+        await waitFor(async () => (await t.api('GET', '/api/monitor/status')).json<{ notifications: { failedAttempts: number } }>().notifications.failedAttempts >= 4, 10_000, 100),
+        'deliveries fail while the receivers are down',
+      );
+      const pending = (await t.api('GET', '/api/monitor/status')).json<{ notifications: { pending: number; delivered: number } }>().notifications;
+      assert.equal(pending.delivered, 0);
+      assert.ok(pending.pending >= 6, `queued: ${JSON.stringify(pending)}`);
+      // Back up, on the same ports: everything arrives, once.
+      await r.smtp.restart();
+      const hook2 = await startReceiver({ secret: SECRET, port: r.hookPort });
+      r.hook = hook2;
+      assert.ok(await waitFor(async () => (await t.api('GET', '/api/monitor/status')).json<{ notifications: { pending: number } }>().notifications.pending === 0, 15_000, 100), 'the backlog drains');
+      const delivered = (await t.api('GET', '/api/monitor/status')).json<{ notifications: { delivered: number; dead: number } }>().notifications;
+      assert.equal(delivered.dead, 0);
+      const hookMsgs = hook2.unique.size;
+      assert.equal(delivered.delivered, hookMsgs + r.smtp.mails.length, 'every queued message was delivered');
+      assert.equal(new Set(r.smtp.mails.map((m) => m.messageId)).size, r.smtp.mails.length, 'no mail twice');
+      assert.equal(hook2.all.length, hook2.unique.size, 'no webhook twice');
+      assert.deepEqual(sorted(emailKeys(r.smtp)), sorted(webhookKeys(hook2).filter((k) => !k.startsWith('test:'))), 'both channels got the same state changes');
+      const kinds = webhookEvents(hook2).map((x) => x.e.kind);
+      assert.equal(kinds.filter((k) => k === 'opened').length, 2, kinds.join(','));
+      assert.ok(kinds.filter((k) => k === 'acted').length >= 2, kinds.join(','));
+      assert.equal(kinds.filter((k) => k === 'test').length, 1);
+      assert.equal(r.smtp.mails.filter((m) => /test notification/i.test(m.subject)).length, 1);
+
+      // HAProxy is killed (master and workers, as the OOM killer would): the supervisor brings it back.
+      const before = hook2.unique.size;
+      const proc = (await t.daemon.control.status()).masterPid!;
+      const workers = (await t.daemon.control.master.send('show proc')).split('\n').filter((l) => /^\d+\s+worker/.test(l)).map((l) => Number(l.split(/\s+/)[0]));
+      const k0 = Date.now();
+      process.kill(proc, 'SIGKILL');
+      for (const w of workers) process.kill(w, 'SIGKILL');
+      assert.ok(await waitFor(async () => {
+        try {
+          return (await t.get('shop.test', '/', { localAddress: '127.0.0.77' })).status === 200;
+        } catch {
+          return false;
+        }
+      }, 15_000, 50), 'serving again');
+      const backMs = Date.now() - k0;
+      assert.ok(backMs < 5000, `back after ${backMs} ms`);
+      assert.notEqual((await t.daemon.control.status()).masterPid, proc);
+      assert.equal(mastersFor(t.daemon.cfg.paths.masterSocket), 1, 'one master');
+      // The block survived the restart (the map is rendered from the database).
+      assert.equal((await r.viaProxy('/', ATTACKER)).status, 403, 'the attacker is still refused');
+      // One notification: the incident "haproxy-died" opened; the watchdog (every second) stayed quiet.
+      assert.ok(await waitFor(async () => hook2.unique.size > before, 5000, 50), 'told');
+      await new Promise((res) => setTimeout(res, 3000));
+      const after = webhookEvents(hook2).slice(-(hook2.unique.size - before));
+      assert.deepEqual(after.map((x) => `${x.e.kind}:${x.e.incident?.rule}`), ['opened:haproxy-died'], JSON.stringify(after.map((x) => x.e)));
+      assert.equal(mastersFor(t.daemon.cfg.paths.masterSocket), 1, 'still one master');
     } finally {
       await r.close();
     }
