@@ -24,13 +24,11 @@ import { createAri } from './certs/ari.js';
 import { createCertService, type CertService } from './certs/service.js';
 import { scheduleRenewal } from './certs/renewal.js';
 import { createMonitor, protectedAddresses, type Monitor } from './pipeline/monitor.js';
-import { loadPolicy } from './pipeline/policy/load.js';
+import { loadPolicy, SHIPPED_POLICY_FILE } from './pipeline/policy/load.js';
 import { createRemediation } from './ops/remediation.js';
 import { createEscalation } from './ops/escalation.js';
 import { actedEvent } from './notify/acted.js';
-import { fileURLToPath } from 'node:url';
 
-const SHIPPED_POLICY_FILE = fileURLToPath(new URL('../config/policy.yaml', import.meta.url));
 import { createNotifier } from './systemd/notify.js';
 import { createWatchdog, type Watchdog } from './haproxy/watchdog.js';
 import { createNotifications } from './notify/service.js';

@@ -2,7 +2,9 @@
  * `haproxy-manager config check`: the schema validation start-up runs, plus
  * the I/O checks: state directory writable, haproxy binary found, its version
  * and the protections active on it, and the rendered configuration accepted by
- * `haproxy -c`. Prints `path: message` lines and exits non-zero on any error.
+ * `haproxy -c`; the policy and rule files, the notification channels' secret
+ * files and, when analysis is on, its API key. Prints `path: message` lines
+ * and exits non-zero on any error.
  */
 import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -14,6 +16,11 @@ import { render } from '../haproxy/render.js';
 import { loadModel } from '../haproxy/model.js';
 import { openDatabase } from '../storage/db.js';
 import { describe } from '../errors.js';
+import { loadPolicy, PolicyLoadError, SHIPPED_POLICY_FILE } from '../pipeline/policy/load.js';
+import { loadRules } from '../pipeline/triage/load.js';
+import { SHIPPED_RULES_DIR } from '../pipeline/monitor.js';
+import { createChannels } from '../notify/channels.js';
+import { analysisApiKey } from '../ops/escalation.js';
 
 export interface CheckReport {
   ok: boolean;
@@ -78,6 +85,31 @@ export async function checkConfigIo(cfg: Config): Promise<CheckReport> {
     }
   } catch (e) {
     errors.push(`haproxy.binary: ${describe(e)}`);
+  }
+  // What start-up loads besides the config: the policy, the rules, the channels' secrets, the analysis key.
+  try {
+    loadPolicy({ file: SHIPPED_POLICY_FILE, operatorFile: cfg.monitor.policy_file });
+  } catch (e) {
+    errors.push(...(e instanceof PolicyLoadError ? e.lines.map((l) => `monitor.policy_file: ${l}`) : [`monitor.policy_file: ${describe(e)}`]));
+  }
+  if (cfg.monitor.enabled) {
+    try {
+      loadRules({ dir: SHIPPED_RULES_DIR, operatorDir: cfg.monitor.rules_dir });
+    } catch (e) {
+      errors.push(`monitor.rules_dir: ${describe(e)}`);
+    }
+  }
+  try {
+    for (const ch of createChannels(cfg.notifications, 'config-check').values()) await ch.close?.();
+  } catch (e) {
+    errors.push(describe(e));
+  }
+  if (cfg.analysis.enabled) {
+    try {
+      if (!analysisApiKey(cfg, process.env)) errors.push(`analysis.enabled: no API key (systemd credential "anthropic-api-key", analysis.api_key_file, or $${cfg.analysis.api_key_env})`);
+    } catch (e) {
+      errors.push(describe(e));
+    }
   }
   return { ok: errors.length === 0, errors, ...(report ? { haproxy: report } : {}) };
 }

@@ -391,6 +391,27 @@ describe('CLI: config check', () => {
     });
   }
 
+  test('the policy, the channels and the analysis key are checked too: exit 1, each named', async () => {
+    const d = newDir();
+    const file = join(d, 'c.yaml');
+    writeFileSync(join(d, 'policy.yaml'), 'version: 1\nrules:\n  - name: Bad Name\n');
+    writeFileSync(
+      file,
+      [
+        `state_dir: ${join(d, 'state')}`,
+        `haproxy:\n  binary: ${BINARIES[0]!.bin}`,
+        `monitor:\n  policy_file: ${join(d, 'policy.yaml')}`,
+        `notifications:\n  channels:\n    hook: { type: webhook, url: "http://127.0.0.1:9/h", secret_file: ${join(d, 'missing-secret')} }`,
+        'analysis:\n  enabled: true\n  api_key_env: HM_TEST_NO_SUCH_KEY',
+      ].join('\n'),
+    );
+    const r = await cli(['config', 'check', '-c', file]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /monitor\.policy_file: .*policy\.yaml: rules\[0\].*name/);
+    assert.match(r.stderr, /notifications\.channels\.hook: /);
+    assert.match(r.stderr, /analysis\.enabled: no API key .*HM_TEST_NO_SUCH_KEY/);
+  });
+
   test('a haproxy binary that does not exist: exit 1, named haproxy.binary', async () => {
     const d = newDir();
     const file = join(d, 'c.yaml');

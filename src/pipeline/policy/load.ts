@@ -6,9 +6,13 @@
  * `<file>: rules[2] (name).key: reason` lines.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { policyFileSchema, type Policy } from './schema.js';
 import { issueLines } from '../../util/zod-issues.js';
+
+/** The shipped policy (works from src/ under tsx and from dist/). */
+export const SHIPPED_POLICY_FILE = fileURLToPath(new URL('../../../config/policy.yaml', import.meta.url));
 
 export class PolicyLoadError extends Error {
   readonly code = 'policy_config';
