@@ -1,8 +1,9 @@
 /**
  * The HAProxy watchdog on real HAProxy 2.6 and 3.0: frozen workers (SIGSTOP:
  * the kernel still accepts connections, nothing answers) are detected by the
- * deep check, reported as an incident, and HAProxy is restarted: serving
- * again, with one master.
+ * deep check, reported as an incident once confirmed, and HAProxy is
+ * restarted by the shipped policy (a recorded action): serving again, with
+ * one master.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,6 +34,9 @@ for (const h of HAPROXIES) {
       const incidents = (await t.api('GET', '/api/incidents')).json<{ rule: string; severity: string }[]>();
       assert.ok(incidents.some((i) => i.rule === 'haproxy-not-serving' && i.severity === 'critical'), JSON.stringify(incidents));
       assert.ok(await waitFor(() => t.daemon.watchdog.status().failing === 0, 10_000, 200), 'the watchdog sees HAProxy serving again');
+      // The restart was the policy's, on the confirmed failure: a recorded action.
+      const actions = (await t.api('GET', '/api/actions')).json<{ action: string; status: string; actor: string }[]>();
+      assert.ok(actions.some((a) => a.action === 'restart_haproxy' && a.status === 'done' && a.actor === 'watchdog-restart'), JSON.stringify(actions));
     } finally {
       for (const pid of frozen) {
         try {

@@ -1,12 +1,15 @@
 /**
  * The HAProxy watchdog: every `haproxy.watchdog_interval` it runs the deep
  * check (master, workers, stats socket, every listener, an HTTP answer). A
- * failure is logged at error level and reported as an incident; two failures
- * in a row lead to a reload, and failures after that to a restart (through
- * systemd in production, directly in managed mode, never a second master),
- * with a doubling backoff between actions. The supervisor in process.ts
- * already restarts a master that died; this catches the rest (a frozen
- * worker, a listener gone, a socket that stopped answering).
+ * failure is logged at error level; the second in a row (confirmed, so one
+ * slow answer restarts nothing) is reported as a `haproxy-not-serving`
+ * incident, on which the remediation policy acts (the shipped one restarts
+ * HAProxy: a recorded action). Failures after that are the watchdog's own
+ * to handle: a reload, then restarts (through systemd in production, directly
+ * in managed mode, never a second master), with a doubling backoff between
+ * actions. The supervisor in process.ts already restarts a master that died
+ * (the watchdog waits while it does); this catches the rest (a frozen worker,
+ * a listener gone, a socket that stopped answering).
  */
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
@@ -50,6 +53,7 @@ export function createWatchdog(d: WatchdogDeps) {
       failing++;
       lastFailures = r.failures;
       d.log.error('HAProxy watchdog: HAProxy is not serving', { failures: r.failures.join('; '), consecutive: failing });
+      if (failing < 2) return;
       d.report({
         rule: 'haproxy-not-serving',
         category: 'watchdog',
@@ -61,7 +65,8 @@ export function createWatchdog(d: WatchdogDeps) {
         escalate: false,
         sample: r.failures.join('; '),
       });
-      if (failing < 2 || Date.now() < nextActionAt) return;
+      // The policy had the confirmed failure; from the next one on, the watchdog acts itself.
+      if (failing < 3 || Date.now() < nextActionAt) return;
       const backoff = Math.min(5000 * 2 ** actions, 300_000);
       nextActionAt = Date.now() + backoff;
       actions++;

@@ -1,0 +1,141 @@
+/**
+ * The policy's `analyse:` section: which incidents go to the LLM tier
+ * (analyseEntry in src/pipeline/policy/decide.ts), on the shipped
+ * config/policy.yaml, and how parsePolicy checks the section.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { loadPolicy, parsePolicy, PolicyLoadError } from '../../src/pipeline/policy/load.js';
+import { analyseEntry } from '../../src/pipeline/policy/decide.js';
+import type { Incident } from '../../src/pipeline/incidents.js';
+
+const SHIPPED = join(import.meta.dirname, '../../config/policy.yaml');
+const policy = loadPolicy({ file: SHIPPED, operatorFile: null }).policy;
+const NOW = Date.UTC(2026, 10, 25, 14, 0, 0);
+
+function incident(over: Partial<Incident> = {}): Incident {
+  return {
+    id: 11,
+    rule: 'path-enumeration',
+    category: 'recon',
+    severity: 'medium',
+    subject: { type: 'ip', value: '203.0.113.50' },
+    status: 'open',
+    firstSeen: NOW - 60_000,
+    lastSeen: NOW,
+    count: 40,
+    escalate: false,
+    actions: [{ type: 'block_ip', ttl_s: 3600 }],
+    samples: ['GET /admin.php'],
+    resolvedAt: null,
+    ...over,
+  };
+}
+
+function errorsOf(text: string): string[] {
+  try {
+    parsePolicy(text, 'p.yaml');
+  } catch (e) {
+    assert.ok(e instanceof PolicyLoadError, `expected a PolicyLoadError, got ${String(e)}`);
+    assert.equal(e.message, e.lines.join('\n'));
+    return e.lines;
+  }
+  assert.fail(`expected the policy to be refused:\n${text}`);
+}
+
+const withAnalyse = (entries: string) => `version: 1\nanalyse:\n${entries}\nrules: []\n`;
+
+test('the shipped policy has the three documented analyse entries, all enabled', () => {
+  assert.deepEqual(
+    policy.analyse.map((e) => e.name),
+    ['rule-asks', 'novel-app-errors', 'severe-availability'],
+  );
+  assert.ok(policy.analyse.every((e) => e.enabled));
+});
+
+test('shipped policy: a rule that asks for analysis (escalate: true) is sent by rule-asks', () => {
+  assert.equal(analyseEntry(policy, incident({ escalate: true })), 'rule-asks');
+  // Whatever the category or severity.
+  assert.equal(analyseEntry(policy, incident({ escalate: true, category: 'flood', severity: 'info' })), 'rule-asks');
+});
+
+test('shipped policy: a novel application error is sent by novel-app-errors', () => {
+  const inc = incident({ rule: 'novel-app-error', category: 'app-errors', severity: 'low', subject: { type: 'backend', value: 'api' }, actions: [] });
+  assert.equal(analyseEntry(policy, inc), 'novel-app-errors');
+});
+
+test('shipped policy: a high (or worse) availability incident is sent by severe-availability', () => {
+  const avail = (severity: Incident['severity']) =>
+    incident({ rule: 'backend-down', category: 'availability', severity, subject: { type: 'backend', value: 'web' }, actions: [{ type: 'notify' }] });
+  assert.equal(analyseEntry(policy, avail('high')), 'severe-availability');
+  assert.equal(analyseEntry(policy, avail('critical')), 'severe-availability');
+  // Below high: the rules settle it.
+  assert.equal(analyseEntry(policy, avail('medium')), null);
+  // app-errors is listed too.
+  assert.equal(analyseEntry(policy, incident({ rule: 'error-rate', category: 'app-errors', severity: 'high' })), 'severe-availability');
+});
+
+test('shipped policy: a medium recon incident without escalate stays with the rules', () => {
+  assert.equal(analyseEntry(policy, incident()), null);
+  // Even a critical attack is not sent unless its rule asks.
+  assert.equal(analyseEntry(policy, incident({ severity: 'critical', category: 'injection', rule: 'sql-injection' })), null);
+});
+
+test('the first matching entry names the trigger', () => {
+  // escalate and novel both hold: rule-asks comes first in the file.
+  const inc = incident({ rule: 'novel-app-error', category: 'app-errors', escalate: true });
+  assert.equal(analyseEntry(policy, inc), 'rule-asks');
+});
+
+test('a disabled entry never matches', () => {
+  const p = parsePolicy(
+    withAnalyse(['  - name: off', '    enabled: false', '    match: { escalate: true }', '  - name: everything-high', '    match: { severity_at_least: high }'].join('\n')),
+    'p.yaml',
+  );
+  assert.equal(p.analyse[0]?.enabled, false);
+  assert.equal(analyseEntry(p, incident({ escalate: true })), null);
+  assert.equal(analyseEntry(p, incident({ escalate: true, severity: 'high' })), 'everything-high');
+  // All disabled: nothing is ever sent.
+  const none = parsePolicy(withAnalyse('  - name: off\n    enabled: false\n    match: {}'), 'p.yaml');
+  assert.equal(analyseEntry(none, incident({ escalate: true, severity: 'critical' })), null);
+});
+
+test('an entry with an empty match sends everything; rule globs and subject types work as in rules', () => {
+  const all = parsePolicy(withAnalyse('  - name: all\n    match: {}'), 'p.yaml');
+  assert.equal(analyseEntry(all, incident()), 'all');
+  const globbed = parsePolicy(withAnalyse("  - name: novel\n    match: { rule: 'novel-*', subject_type: backend }"), 'p.yaml');
+  assert.equal(analyseEntry(globbed, incident({ rule: 'novel-app-error', subject: { type: 'backend', value: 'api' } })), 'novel');
+  assert.equal(analyseEntry(globbed, incident({ rule: 'novel-app-error' })), null);
+  assert.equal(analyseEntry(globbed, incident({ rule: 'path-enumeration', subject: { type: 'backend', value: 'api' } })), null);
+});
+
+test('parsePolicy: a policy without analyse parses to analyse: []', () => {
+  const p = parsePolicy('version: 1\nrules: []\n', 'p.yaml');
+  assert.deepEqual(p.analyse, []);
+  assert.equal(analyseEntry(p, incident({ escalate: true, severity: 'critical' })), null);
+});
+
+test('parsePolicy: an analyse entry may not match on the analysis (there is none yet)', () => {
+  const lines = errorsOf(withAnalyse('  - name: needs-llm\n    match:\n      analysis: { present: true }'));
+  assert.deepEqual(lines, ['p.yaml: analyse[0].match: unknown key "analysis"']);
+});
+
+test('parsePolicy: an unknown key in an analyse entry is named with its path', () => {
+  assert.deepEqual(errorsOf(withAnalyse('  - name: ok\n    match: {}\n  - name: typo\n    mode: enforce\n    match: {}')), ['p.yaml: analyse[1]: unknown key "mode"']);
+  assert.deepEqual(errorsOf(withAnalyse('  - name: typo\n    match: { categroy: recon }')), ['p.yaml: analyse[0].match: unknown key "categroy"']);
+});
+
+test('parsePolicy: a bad analyse entry name is refused with its path', () => {
+  for (const name of ['Rule-Asks', '-lead', 'has space', 'x'.repeat(65)]) {
+    const lines = errorsOf(withAnalyse(`  - name: ${JSON.stringify(name)}\n    match: {}`));
+    assert.equal(lines.length, 1, lines.join('\n'));
+    assert.match(lines[0]!, /^p\.yaml: analyse\[0\]\.name: lower-case letters, digits and dashes, at most 64$/);
+  }
+});
+
+test('parsePolicy: an analyse entry needs a match, and bad match values are named', () => {
+  assert.match(errorsOf(withAnalyse('  - name: nomatch'))[0]!, /^p\.yaml: analyse\[0\]\.match: /);
+  assert.match(errorsOf(withAnalyse('  - name: sev\n    match: { severity_at_least: severe }'))[0]!, /^p\.yaml: analyse\[0\]\.match\.severity_at_least: /);
+  assert.match(errorsOf('version: 1\nanalyse: { name: x }\nrules: []\n')[0]!, /^p\.yaml: analyse: /);
+});
