@@ -94,7 +94,8 @@ export function createEscalation(d: EscalationDeps) {
   const analyser = d.analyser ?? createAnalyser(cfg.analysis, { apiKey, log });
 
   const context = async (inc: Incident): Promise<AnalysisContext> => {
-    const ctx: AnalysisContext = { counts: { events: inc.count, samples_kept: inc.samples.length } };
+    // findings: how often the rule fired; lines_matched: the most log lines one firing counted in the rule's window.
+    const ctx: AnalysisContext = { counts: { findings: inc.count, lines_matched: inc.matched ?? inc.count, samples_kept: inc.samples.length } };
     const subject = inc.subject.type === 'ip' ? (parseIp(inc.subject.value)?.text ?? null) : inc.subject.value;
     if (inc.subject.type === 'ip' && subject) {
       ctx.subjectBlocked = blocked.get(d.reader, subject) !== null;

@@ -25,6 +25,8 @@ export interface Incident {
   firstSeen: number;
   lastSeen: number;
   count: number;
+  /** The most lines one finding counted in its rule's window (a storm of 50 errors is one finding with 50). */
+  matched?: number;
   escalate: boolean;
   actions: SuggestedAction[];
   samples: string[];
@@ -66,6 +68,7 @@ export function createIncidents(opts: IncidentOptions) {
       let inc = open.get(key);
       if (inc) {
         inc.count += 1;
+        inc.matched = Math.max(inc.matched ?? 0, f.count);
         inc.lastSeen = Math.max(inc.lastSeen, f.time);
         if (rank(f.severity) > rank(inc.severity)) {
           inc.severity = f.severity;
@@ -91,6 +94,7 @@ export function createIncidents(opts: IncidentOptions) {
           firstSeen: f.time,
           lastSeen: f.time,
           count: 1,
+          matched: f.count,
           escalate: f.escalate,
           actions: f.actions,
           samples: [f.sample],

@@ -89,6 +89,17 @@ function harness(analyse: AnalysisQueueDeps['analyse'], over: Partial<AnalysisQu
   return { q, outcomes, until };
 }
 
+/** Lets the queue take the current tick's batch (its setImmediate runs first) and start its calls. */
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+async function waitFor(cond: () => boolean, ms = 2000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms: ${cond.toString()}`);
+    await sleep(2);
+  }
+}
+
 const reasonOf = (o: QueueOutcome) => (o.status === 'skipped' || o.status === 'failed' ? o.reason : o.status);
 
 test('every enqueued incident gets exactly one outcome', async () => {
@@ -144,7 +155,7 @@ test('an incident still waiting in the queue is not queued again', async () => {
   );
   q.enqueue(incident(1), 'a');
   q.enqueue(incident(2), 'a');
-  await sleep(10);
+  await waitFor(() => calls.length === 1);
   // 1 is in flight, 2 waits: a second enqueue of 2 (a later tick) is not a second entry.
   assert.equal(q.enqueue(incident(2), 'b'), false);
   hold.open();
@@ -178,51 +189,62 @@ test('at most `concurrency` analyses run at once', async () => {
     async (inc) => {
       running++;
       peak = Math.max(peak, running);
-      await sleep(15);
+      await sleep(25);
       running--;
       return analysed(inc);
     },
     { concurrency: 2 },
   );
   for (let i = 1; i <= 7; i++) q.enqueue(incident(i), 'rule-asks');
-  await sleep(5);
+  await tick();
   assert.equal(q.stats().inFlight, 2);
+  assert.equal(running, 2);
   await until(7);
   assert.equal(peak, 2);
   assert.equal(outcomes.length, 7);
   await q.stop();
 });
 
-test('a rate-limited analysis goes back to the head and the queue pauses for retry-after', async () => {
+test('a rate-limited analysis goes back to the head and the queue pauses until its retry-after', async () => {
+  // The queue's clock is frozen unless the test moves it: the pause lasts exactly as long as `now` says.
+  let clock = T0;
   const calls: { id: number; at: number }[] = [];
   let limited = false;
   const { q, outcomes, until } = harness(
     async (inc) => {
-      calls.push({ id: inc.id, at: Date.now() });
+      calls.push({ id: inc.id, at: clock });
       if (inc.id === 1 && !limited) {
         limited = true;
-        return { status: 'skipped', reason: 'rate_limited', retryAfterMs: 60 };
+        return { status: 'skipped', reason: 'rate_limited', retryAfterMs: 40 };
       }
       return analysed(inc);
     },
-    { concurrency: 1, retryMs: 5000 },
+    { concurrency: 1, retryMs: 600_000, now: () => clock },
   );
   q.enqueue(incident(1, 'high'), 'rule-asks');
   q.enqueue(incident(2, 'low'), 'rule-asks');
-  await sleep(20);
-  // Deferred, paused: nothing reported yet and 2 was not taken past the pause.
-  assert.equal(outcomes.length, 0);
-  assert.deepEqual(calls.map((c) => c.id), [1]);
+  await waitFor(() => q.stats().requeued === 1);
   const s = q.stats();
-  assert.equal(s.requeued, 1);
   assert.equal(s.queued, 2);
-  assert.notEqual(s.pausedUntil, null);
+  assert.equal(s.pausedUntil, new Date(T0 + 40).toISOString());
+  // Real time passes (the wake-up timer fires more than once) but not the queue's: still paused.
+  await sleep(100);
+  assert.deepEqual(calls.map((c) => c.id), [1]);
+  assert.equal(outcomes.length, 0);
+  clock = T0 + 39;
+  await sleep(60);
+  assert.deepEqual(calls.map((c) => c.id), [1]);
+  // Retry time reached: 1 again first (it went back to the head), then 2.
+  clock = T0 + 40;
   await until(2);
-  // 1 again first (the head), after the retry-after, then 2.
-  assert.deepEqual(calls.map((c) => c.id), [1, 1, 2]);
-  assert.ok(calls[1]!.at - calls[0]!.at >= 55, `retried after ${calls[1]!.at - calls[0]!.at} ms, expected >= 60`);
+  assert.deepEqual(calls, [
+    { id: 1, at: T0 },
+    { id: 1, at: T0 + 40 },
+    { id: 2, at: T0 + 40 },
+  ]);
   assert.deepEqual(outcomes.map((o) => [o.inc.id, o.outcome.status]), [[1, 'analysed'], [2, 'analysed']]);
   assert.equal(q.stats().skipped, 0);
+  assert.equal(q.stats().pausedUntil, null);
   await q.stop();
 });
 
@@ -238,18 +260,20 @@ test('a budget skip without retry-after pauses the queue for retryMs, then the i
       }
       return analysed(inc);
     },
-    { concurrency: 2, retryMs: 50 },
+    { concurrency: 2, retryMs: 80 },
   );
   q.enqueue(incident(1), 'rule-asks');
-  await sleep(10);
-  // Enqueued during the pause: it waits too (behind the deferred one).
-  q.enqueue(incident(2), 'rule-asks');
-  await sleep(15);
+  await waitFor(() => q.stats().requeued === 1);
+  // Enqueued during the pause: it waits too (behind the deferred one), although a slot is free.
+  q.enqueue(incident(2, 'critical'), 'rule-asks');
+  await tick();
   assert.deepEqual(calls.map((c) => c.id), [1]);
   assert.equal(outcomes.length, 0);
+  assert.equal(q.stats().inFlight, 0);
+  // The wake-up comes by itself (real clock, real timer).
   await until(2);
-  assert.equal(calls[1]!.id, 1);
-  assert.ok(calls[1]!.at - calls[0]!.at >= 45, `retried after ${calls[1]!.at - calls[0]!.at} ms, expected >= 50`);
+  assert.deepEqual(calls.map((c) => c.id).slice(0, 2), [1, 1]);
+  assert.ok(calls[1]!.at - calls[0]!.at >= 75, `retried after ${calls[1]!.at - calls[0]!.at} ms, expected >= 80`);
   assert.ok(outcomes.every((o) => o.outcome.status === 'analysed'));
   await q.stop();
 });
@@ -282,7 +306,7 @@ test('an incident that resolves while queued is skipped as resolved without a ca
   const waiting = incident(2);
   q.enqueue(incident(1), 'rule-asks');
   q.enqueue(waiting, 'rule-asks');
-  await sleep(10);
+  await waitFor(() => calls.length === 1);
   waiting.status = 'resolved';
   waiting.resolvedAt = T0 + 1000;
   hold.open();
@@ -308,7 +332,7 @@ test('an incident that waited longer than maxWaitMs is skipped as expired_in_que
   );
   q.enqueue(incident(1), 'rule-asks');
   q.enqueue(incident(2), 'rule-asks');
-  await sleep(10);
+  await waitFor(() => calls.length === 1);
   clock += 1001;
   hold.open();
   await until(2);
@@ -351,11 +375,12 @@ test('a full queue drops the least severe, oldest entry as queue_full', async ()
     { concurrency: 1, maxQueued: 3 },
   );
   q.enqueue(incident(1, 'critical'), 'a');
-  await sleep(10);
+  await waitFor(() => calls.length === 1);
   // 1 in flight; queue: 2 (low, older), 3 (high).
   q.enqueue(incident(2, 'low'), 'a');
   q.enqueue(incident(3, 'high'), 'a');
-  await sleep(10);
+  await tick();
+  assert.equal(outcomes.length, 0);
   // Next tick: 4 (low, newer) and 5 (medium) overflow by one: 2 goes (low and oldest).
   q.enqueue(incident(4, 'low'), 'a');
   q.enqueue(incident(5, 'medium'), 'a');
@@ -393,8 +418,7 @@ test('an onOutcome that throws is logged, never thrown, and the queue goes on', 
   });
   q.enqueue(incident(1, 'high'), 'a');
   q.enqueue(incident(2, 'low'), 'a');
-  const deadline = Date.now() + 2000;
-  while (seen.length < 2 && Date.now() < deadline) await sleep(5);
+  await waitFor(() => seen.length === 2);
   assert.deepEqual(seen, [1, 2]);
   const err = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'analysis outcome handler failed');
   assert.ok(err, `no error line in ${JSON.stringify(lines)}`);
@@ -437,7 +461,7 @@ test('stop() waits for the calls in flight; later enqueues return false', async 
   );
   q.enqueue(incident(1), 'a');
   q.enqueue(incident(2), 'a');
-  await sleep(10);
+  await tick();
   assert.equal(q.stats().inFlight, 1);
   let stopped = false;
   const stopping = q.stop().then(() => (stopped = true));
@@ -452,4 +476,19 @@ test('stop() waits for the calls in flight; later enqueues return false', async 
   assert.equal(q.stats().inFlight, 0);
   assert.deepEqual(outcomes, []);
   assert.equal(q.enqueue(incident(4), 'a'), false);
+});
+
+test('an analyser that throws (it promises not to) ends as failed: internal, and the queue goes on', async () => {
+  const { q, outcomes, until } = harness(async (inc) => {
+    if (inc.id === 1) throw new Error('boom');
+    return analysed(inc);
+  }, { concurrency: 1 });
+  q.enqueue(incident(1, 'high'), 'a');
+  q.enqueue(incident(2, 'low'), 'a');
+  await until(2);
+  const first = outcomes.find((o) => o.inc.id === 1)!.outcome;
+  assert.equal(first.status, 'failed');
+  assert.equal(first.status === 'failed' ? first.reason : '', 'internal');
+  assert.equal(outcomes.find((o) => o.inc.id === 2)!.outcome.status, 'analysed');
+  await q.stop();
 });

@@ -49,7 +49,7 @@ const withAnalyse = (entries: string) => `version: 1\nanalyse:\n${entries}\nrule
 test('the shipped policy has the three documented analyse entries, all enabled', () => {
   assert.deepEqual(
     policy.analyse.map((e) => e.name),
-    ['rule-asks', 'novel-app-errors', 'severe-availability'],
+    ['novel-app-errors', 'severe-availability', 'rule-asks'],
   );
   assert.ok(policy.analyse.every((e) => e.enabled));
 });
@@ -58,6 +58,7 @@ test('shipped policy: a rule that asks for analysis (escalate: true) is sent by 
   assert.equal(analyseEntry(policy, incident({ escalate: true })), 'rule-asks');
   // Whatever the category or severity.
   assert.equal(analyseEntry(policy, incident({ escalate: true, category: 'flood', severity: 'info' })), 'rule-asks');
+  assert.equal(analyseEntry(policy, incident({ escalate: true, category: 'exposure', severity: 'high' })), 'rule-asks');
 });
 
 test('shipped policy: a novel application error is sent by novel-app-errors', () => {
@@ -83,9 +84,11 @@ test('shipped policy: a medium recon incident without escalate stays with the ru
 });
 
 test('the first matching entry names the trigger', () => {
-  // escalate and novel both hold: rule-asks comes first in the file.
+  // escalate and novel both hold (novelty findings always ask): the specific entry comes first in the file.
   const inc = incident({ rule: 'novel-app-error', category: 'app-errors', escalate: true });
-  assert.equal(analyseEntry(policy, inc), 'rule-asks');
+  assert.equal(analyseEntry(policy, inc), 'novel-app-errors');
+  // A high availability incident whose rule asks is named by severe-availability.
+  assert.equal(analyseEntry(policy, incident({ rule: 'backend-5xx-storm', category: 'availability', severity: 'high', escalate: true })), 'severe-availability');
 });
 
 test('a disabled entry never matches', () => {
@@ -138,4 +141,11 @@ test('parsePolicy: an analyse entry needs a match, and bad match values are name
   assert.match(errorsOf(withAnalyse('  - name: nomatch'))[0]!, /^p\.yaml: analyse\[0\]\.match: /);
   assert.match(errorsOf(withAnalyse('  - name: sev\n    match: { severity_at_least: severe }'))[0]!, /^p\.yaml: analyse\[0\]\.match\.severity_at_least: /);
   assert.match(errorsOf('version: 1\nanalyse: { name: x }\nrules: []\n')[0]!, /^p\.yaml: analyse: /);
+});
+
+test('an analyse entry name used twice is refused, naming both the entry and the key', () => {
+  assert.throws(
+    () => parsePolicy(withAnalyse('  - name: a\n    match: { escalate: true }\n  - name: a\n    match: { severity_at_least: high }'), 'p.yaml'),
+    (e: unknown) => e instanceof PolicyLoadError && e.lines.length === 1 && e.lines[0] === 'p.yaml: analyse[1] (a).name: appears twice in this file',
+  );
 });

@@ -140,7 +140,13 @@ export function createAnalysisQueue(d: AnalysisQueueDeps) {
     } catch (err) {
       d.log.warn('analysis context unavailable', { incident_id: e.inc.id, error: describe(err) });
     }
-    const o = await d.analyse(e.inc, ctx);
+    let o: AnalysisOutcome;
+    try {
+      o = await d.analyse(e.inc, ctx);
+    } catch (err) {
+      // The analyser promises not to throw; if it does, the incident keeps its tier-1 verdict.
+      o = { status: 'failed', reason: 'internal', detail: describe(err) };
+    }
     if (stopped) return;
     if (o.status === 'skipped' && TRANSIENT.has(o.reason) && now() - e.since <= maxWaitMs && e.inc.status === 'open') {
       counts.requeued++;

@@ -44,6 +44,11 @@ export function parsePolicy(text: string, label: string): Policy {
     if (seen.has(r.name)) errors.push(`${label}: rules[${i}] (${r.name}).name: appears twice in this file`);
     seen.add(r.name);
   });
+  const seenAnalyse = new Set<string>();
+  parsed.data.analyse.forEach((a, i) => {
+    if (seenAnalyse.has(a.name)) errors.push(`${label}: analyse[${i}] (${a.name}).name: appears twice in this file`);
+    seenAnalyse.add(a.name);
+  });
   if (errors.length) throw new PolicyLoadError(errors);
   return parsed.data;
 }
