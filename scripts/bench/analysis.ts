@@ -29,12 +29,12 @@ import { createAnalyser } from '../../src/pipeline/analysis/analyser.js';
 import { parseAnalysisConfig } from '../../src/pipeline/analysis/config.js';
 import { startFakeAnthropic, type ScriptedReply } from '../../test/helpers/anthropic-server.js';
 import { int, printFindings, table, t } from './stats.js';
+import { rng, stamp } from './loggen.js';
 
 const POLICY_FILE = fileURLToPath(new URL('../../config/policy.yaml', import.meta.url));
 const DAY0 = Date.UTC(2026, 10, 25);
 const MIN = 60_000;
 const HOUR = 60 * MIN;
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 // --- The attack day ---------------------------------------------------------
 
@@ -63,27 +63,6 @@ const NOVEL_ERRORS = [
   'JWT signature verification failed for key id %d', 'panic: runtime error: invalid memory address or nil pointer dereference (goroutine %d)',
 ];
 
-/** A deterministic generator (mulberry32), as in monitor.ts. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function stamp(ms: number): { syslog: string; accept: string } {
-  const d = new Date(ms);
-  const p2 = (n: number) => String(n).padStart(2, '0');
-  const hms = `${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())}`;
-  return {
-    syslog: `${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${hms}`,
-    accept: `${p2(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${hms}.${String(d.getUTCMilliseconds()).padStart(3, '0')}`,
-  };
-}
 
 interface Line { time: number; line: string; source: 'haproxy' | 'app-api' }
 /** Distinct addresses per pool: `${a}.${b + k/256}.${k%256}.x`. */

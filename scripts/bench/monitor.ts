@@ -16,33 +16,12 @@ import { loadRules } from '../../src/pipeline/triage/load.js';
 import { createTriage } from '../../src/pipeline/triage/engine.js';
 import { createPipeline } from '../../src/pipeline/pipeline.js';
 import { SHIPPED_RULES_DIR } from '../../src/pipeline/monitor.js';
+import { rng, stamp } from './loggen.js';
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const PATHS = ['/', '/index.html', '/css/site.css', '/js/app.js', '/img/logo.png', '/api/items?page=2', '/products/42', '/about', '/favicon.ico', '/search?q=shoes'];
 const ATTACK = ['/.env', '/.git/config', '/wp-login.php', "/item?id=1' OR 1=1--", '/../../etc/passwd', '/backup.sql', '/phpmyadmin/', '/${jndi:ldap://x/a}'];
 const UAS = ['Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120 Safari/537.36', 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)', 'curl/8.0', 'sqlmap/1.7', 'Googlebot/2.1 (+http://www.google.com/bot.html)'];
 
-/** A deterministic generator (mulberry32). */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function stamp(ms: number): { syslog: string; accept: string } {
-  const d = new Date(ms);
-  const p2 = (n: number) => String(n).padStart(2, '0');
-  const hms = `${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())}`;
-  return {
-    syslog: `${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${hms}`,
-    accept: `${p2(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${hms}.${String(d.getUTCMilliseconds()).padStart(3, '0')}`,
-  };
-}
 
 /** Yields `n` log lines; `distinct` gives (nearly) every line its own client address. */
 function* generate(n: number, distinct: boolean): Generator<string> {
