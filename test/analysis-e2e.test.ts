@@ -355,3 +355,30 @@ for (const h of HAPROXIES) {
     }
   });
 }
+
+// The API pushing back is about the analysis tier, not HAProxy: one version is enough here.
+const LAST = HAPROXIES[HAPROXIES.length - 1]!;
+test(`${LAST.name}: the API answers 429 then 529: the incident waits in the queue, the block does not, and it is analysed once the API is back`, async () => {
+  const r = await rig(LAST.bin, analysisOf('Analysed after the API came back.', [{ type: 'notify_only', target: '', reason: 'tell' }]), { ttl: '1h' });
+  const { t } = r;
+  r.ai.push({ kind: 'status', status: 429, retryAfter: '1' }, { kind: 'status', status: 529 });
+  try {
+    await r.viaProxy('/.env', ATTACKER);
+    assert.ok(await waitFor(async () => (await r.viaProxy('/', ATTACKER)).status === 403, 10_000, 50), 'the rules block at once');
+    assert.ok(await waitFor(async () => r.ai.requests.length >= 1, 5000, 20));
+    const st = (await t.api('GET', '/api/monitor/status')).json<{ analysis: { queue: { queued: number; requeued: number }; usage: { skipped: Record<string, number> } } }>();
+    assert.equal(st.analysis.queue.queued, 1, 'waiting in the queue');
+    assert.ok(await waitFor(async () => r.ai.requests.length === 3, 10_000, 50), 'asked again after the retry-after, then after the back-off');
+    const served = (await t.api('GET', '/api/incidents')).json<{ id: number; rule: string }[]>().find((i) => i.rule === 'sensitive-file-served')!;
+    assert.ok(await waitFor(async () => (await t.api('GET', `/api/incidents/${served.id}`)).json<{ analyses: { status: string }[] }>().analyses.length === 1, 5000, 50));
+    const rows = (await t.api('GET', `/api/incidents/${served.id}`)).json<{ analyses: { status: string; summary: string }[] }>().analyses;
+    assert.deepEqual(rows.map((a) => [a.status, a.summary]), [['analysed', 'Analysed after the API came back.']], 'one stored outcome, not one per try');
+    const after = (await t.api('GET', '/api/monitor/status')).json<{ analysis: { queue: { queued: number; requeued: number }; usage: { skipped: Record<string, number> } } }>();
+    assert.equal(after.analysis.queue.queued, 0);
+    assert.equal(after.analysis.queue.requeued, 2);
+    assert.equal(after.analysis.usage.skipped.rate_limited, 1);
+    assert.equal(after.analysis.usage.skipped.overloaded, 1);
+  } finally {
+    await r.close();
+  }
+});
