@@ -110,3 +110,14 @@ test('monitor explain - --json: one object per input line, in order, with the do
   assert.equal(rows[2]!.kind, 'event');
   assert.equal(rows[2]!.fields.event, 'server_down');
 });
+
+test('an incident opens with the lines that led to its finding, then the one that crossed, bounded; matched counts the window', () => {
+  const inc = createIncidents({ quietMs: 60_000, maxSamples: 3, maxOpen: 10 });
+  const base = { rule: 'storm', category: 'availability', severity: 'high' as const, subject: { type: 'backend' as const, value: 'web' }, actions: [], escalate: true };
+  const i = inc.add({ ...base, time: 0, count: 50, sample: 'crossing', context: ['a', 'b', 'c', 'd'] });
+  assert.deepEqual(i.samples, ['c', 'd', 'crossing']);
+  assert.equal(i.matched, 50);
+  inc.add({ ...base, time: 1000, count: 70, sample: 'later' });
+  assert.equal(i.matched, 70);
+  assert.equal(i.samples.length, 3, 'still bounded');
+});

@@ -97,7 +97,8 @@ export function createIncidents(opts: IncidentOptions) {
           matched: f.count,
           escalate: f.escalate,
           actions: f.actions,
-          samples: [f.sample],
+          // The lines leading up to the report first, then the one that crossed the threshold.
+          samples: f.context ? [...f.context, f.sample].slice(-opts.maxSamples) : [f.sample],
           resolvedAt: null,
         };
         open.set(key, inc);

@@ -78,4 +78,6 @@ export interface Finding {
   escalate: boolean;
   /** The line that met the condition, for samples. */
   sample: string;
+  /** Earlier lines counted toward it (oldest first; rules that keep context only). */
+  context?: string[];
 }

@@ -151,6 +151,25 @@ test('the finding carries the raw line as its sample, or a rendering of the fiel
   assert.match(t.process(http(T0, { client_ip: '198.51.100.3', path: '/x' }), 'haproxy')[0]?.sample ?? '', /client_ip=198\.51\.100\.3 method=GET path=\/x status=200/);
 });
 
+test('a rule that asks for analysis and is not grouped by client keeps the lines leading up to its report as context', () => {
+  const storm = rule({ name: 'storm', group_by: 'backend', escalate: true, condition: { type: 'count', threshold: 6, window: '1m' } });
+  const byIp = rule({ name: 'by-ip', escalate: true, condition: { type: 'count', threshold: 6, window: '1m' } });
+  const quiet = rule({ name: 'quiet', group_by: 'backend', condition: { type: 'count', threshold: 6, window: '1m' } });
+  const t = createTriage([storm, byIp, quiet]);
+  let out: Finding[] = [];
+  for (let i = 0; i < 6; i++) out = t.process(http(T0 + i * S, { status: 503 }), 'haproxy', `line ${i}`);
+  const f = Object.fromEntries(out.map((x) => [x.rule, x]));
+  // The last CONTEXT_LINES (4) before the one that crossed the threshold, oldest first.
+  assert.deepEqual(f.storm?.context, ['line 1', 'line 2', 'line 3', 'line 4']);
+  assert.equal(f.storm?.sample, 'line 5');
+  // Grouped by client address (many subjects) or not escalated: no context kept.
+  assert.equal(f['by-ip']?.context, undefined);
+  assert.equal(f.quiet?.context, undefined);
+  // The next report starts afresh.
+  for (let i = 6; i < 12; i++) out = t.process(http(T0 + i * S, { status: 503 }), 'haproxy', `line ${i}`);
+  assert.deepEqual(out.find((x) => x.rule === 'storm')?.context, ['line 7', 'line 8', 'line 9', 'line 10']);
+});
+
 function gcNow(): () => void {
   v8.setFlagsFromString('--expose-gc');
   return runInNewContext('gc') as () => void;

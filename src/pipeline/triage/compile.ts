@@ -23,6 +23,9 @@ export interface RuleCounters {
   no_key: number;
 }
 
+/** Lines of context a rule that keeps some holds per subject. */
+export const CONTEXT_LINES = 4;
+
 export interface CompiledRule {
   readonly name: string;
   readonly spec: RuleSpec;
@@ -38,6 +41,13 @@ export interface CompiledRule {
   readonly severity: Severity;
   readonly category: string;
   readonly escalate: boolean;
+  /**
+   * Lines kept per subject as context for a report: rules that ask for
+   * analysis and are not grouped by client address (few subjects: a
+   * backend, a server, a source), so the model reads more than the one line
+   * that crossed the threshold. 0: none.
+   */
+  readonly context: number;
   readonly counters: RuleCounters;
 }
 
@@ -182,6 +192,7 @@ export function compileRule(spec: RuleSpec, maxKeys: number): CompiledRule {
     severity: spec.severity,
     category: spec.category,
     escalate: spec.escalate,
+    context: spec.escalate && SUBJECT_TYPE[last] !== 'ip' ? CONTEXT_LINES : 0,
     counters: { matched: 0, findings: 0, suppressed: 0, protected: 0, no_key: 0 },
   };
 }

@@ -178,11 +178,22 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
         continue;
       }
       const n = r.cond.hit(s, tt, r.value === null ? undefined : r.value(view));
-      if (n === 0) continue;
+      if (n === 0) {
+        if (r.context > 0) {
+          const recent = (s.recent ??= []);
+          if (recent.length >= r.context) recent.shift();
+          recent.push(raw ?? renderSample(line));
+        }
+        continue;
+      }
       r.cond.reset(s);
       if (r.oncePerMs > 0) s.quietUntil = tt + r.oncePerMs;
       const f = finding(r, s.key, tt, n, line, raw);
-      if (f !== null) (out ??= []).push(f);
+      if (f !== null) {
+        if (s.recent !== null && s.recent.length) f.context = s.recent;
+        (out ??= []).push(f);
+      }
+      s.recent = null;
     }
     return out ?? [];
   }

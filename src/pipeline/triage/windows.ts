@@ -33,6 +33,8 @@ export class SubjectState {
   times: number[] | null = null;
   /** distinct (large sets): hash -> time, in last-seen order. */
   map: Map<number, number> | null = null;
+  /** Rules that keep context: the last lines matched for this subject since its last report (oldest first, bounded). */
+  recent: string[] | null = null;
 
   constructor(public key: string) {}
 }
@@ -80,6 +82,7 @@ export class KeyTable {
       s.ref = false;
       s.last = -Infinity;
       s.quietUntil = -Infinity;
+      s.recent = null;
       this.clear(s);
     }
     this.index.set(s.key, s);
