@@ -50,7 +50,7 @@ const configOpt = ['-c, --config <file>', `configuration file (default $HAPROXY_
 
 program
   .command('run')
-  .description('run the daemon: render and apply the configuration, supervise HAProxy, serve the management API')
+  .description('run the daemon: render and apply the configuration, supervise HAProxy, renew certificates, watch the logs, act under the policy, notify, serve the management API')
   .option(...configOpt)
   .action(async (o: { config: string }) => {
     const cfg = load(o.config);
