@@ -23,7 +23,13 @@ interface ActionRow {
 for (const h of HAPROXIES) {
   test(`${h.name}: a scripted attack is blocked by policy at once, listed, and can be reverted`, async () => {
     const be = await startBackend('app');
-    const t = await startTestDaemon(h.bin, { config: { monitor: { syslog: { address: '127.0.0.1', port: await freePort() } } } });
+    const t = await startTestDaemon(h.bin, {
+      config: {
+        monitor: { syslog: { address: '127.0.0.1', port: await freePort() } },
+        // The operator's own address is protected; one live block at most (the guardrails come from the config).
+        remediation: { protected: ['198.51.100.50'], max_concurrent_blocks: 1 },
+      },
+    });
     try {
       assert.equal((await t.api('POST', '/api/domain', domainBody('shop.test', 'shop', [be.port]))).status, 201);
       assert.equal((await t.api('POST', '/api/trusted-proxies', { cidr: '127.0.0.10' })).status, 201);
@@ -43,6 +49,20 @@ for (const h of HAPROXIES) {
       assert.ok(block.ttlS && block.ttlS > 0 && block.expiresAt && block.expiresAt > Date.now(), 'a block always expires');
       assert.ok(block.incidentId, 'tied to its incident');
       assert.ok(!list.some((a) => a.action === 'block_ip' && a.target === '127.0.0.77' && a.status === 'done'), 'loopback is never blocked');
+      // The protected address probing the same way is never blocked; a second attacker hits the cap of live blocks.
+      for (const path of ['/.env', '/.git/config']) await viaProxy(path, '198.51.100.50');
+      for (const path of ['/.env', '/.git/config']) await viaProxy(path, '198.51.100.60');
+      assert.ok(
+        await waitFor(async () => {
+          const l = (await t.api('GET', '/api/actions')).json<(ActionRow & { reason: string })[]>();
+          return l.some((a) => a.target === '198.51.100.60' && a.status === 'refused' && /cap_blocks/.test(a.reason));
+        }, 10_000, 100),
+        'the cap of live blocks holds',
+      );
+      assert.equal((await viaProxy('/', '198.51.100.50')).status, 200, 'the protected address is served');
+      assert.equal((await viaProxy('/', '198.51.100.60')).status, 200, 'over the cap: not blocked');
+      const after = (await t.api('GET', '/api/actions')).json<ActionRow[]>();
+      assert.ok(!after.some((a) => a.target === '198.51.100.50' && a.action === 'block_ip' && a.status === 'done'), 'the protected address is never blocked');
       const blockedRows = (await t.api('GET', '/api/blocked-ips')).json<{ ip_address: string; expires_at: string | null }[]>();
       assert.ok(blockedRows.some((b) => b.ip_address === '198.51.100.23' && b.expires_at !== null));
       const rev = await t.api('POST', `/api/actions/${block.id}/revert`);

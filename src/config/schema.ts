@@ -141,6 +141,26 @@ const blocks = z
   })
   .prefault({});
 
+/** Guardrails of the remediation stage: limits no policy file can loosen. */
+const remediation = z
+  .strictObject({
+    /**
+     * Addresses and ranges the daemon never blocks (the operator's own, a
+     * monitoring service). Loopback, network.local_ranges, trusted addresses
+     * and trusted proxies are protected anyway.
+     */
+    protected: z.array(cidr).default([]),
+    /** Enforced actions (notifications excepted) per rolling hour; more are refused. */
+    max_actions_per_hour: z.number().int().min(0).default(100),
+    /** Blocks live at once; a block beyond it is refused. */
+    max_concurrent_blocks: z.number().int().min(0).default(5000),
+    /** The same action on the same target is not enforced or proposed twice within this. */
+    cooldown: duration.default('10m'),
+    /** The longest block the daemon makes (a longer TTL is cut to it). */
+    max_block_ttl: duration.default('30d'),
+  })
+  .prefault({});
+
 const acme = z
   .strictObject({
     /** "letsencrypt", "letsencrypt-staging", or any ACME directory URL. */
@@ -235,6 +255,7 @@ export const configSchema = z.strictObject({
   blocks,
   acme,
   monitor,
+  remediation,
   /** Email and webhook channels, routes by event kind, severity and category, digests, the outbox. */
   notifications: notificationsSchema.prefault({}),
   /** The LLM analysis tier (off by default: nothing leaves the host unless turned on). Which incidents go to it is policy (policy.yaml `analyse`). */

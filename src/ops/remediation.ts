@@ -18,7 +18,8 @@ import type { Incident } from '../pipeline/incidents.js';
 import { decide } from '../pipeline/policy/decide.js';
 import type { Policy } from '../pipeline/policy/schema.js';
 import { approve, markDone, markFailed, recheck, recordFromDecision, reject, revert, type ActionRecord } from '../pipeline/policy/actions.js';
-import type { Analysis, PolicyContext } from '../pipeline/policy/types.js';
+import type { Analysis, GuardrailLimits, PolicyContext } from '../pipeline/policy/types.js';
+import { durationMs } from '../util/duration.js';
 import { actions as store } from '../storage/actions.js';
 import { blocked, proxies, trusted } from '../storage/ip-lists.js';
 import { AppError, describe } from '../errors.js';
@@ -57,12 +58,20 @@ const worthTelling = (r: ActionRecord) =>
 const WEEK = 7 * 86_400_000;
 
 export function createRemediation(d: RemediationDeps) {
+  const r = d.cfg.remediation;
+  const limits: Partial<GuardrailLimits> = {
+    maxActionsPerHour: r.max_actions_per_hour,
+    maxConcurrentBlocks: r.max_concurrent_blocks,
+    cooldownMs: durationMs(r.cooldown),
+    maxBlockTtlS: Math.floor(durationMs(r.max_block_ttl) / 1000),
+  };
   const context = (now: number): PolicyContext => ({
     now,
     recentActions: store.recent(d.reader, now - WEEK),
     currentBlocks: blocked.list(d.reader).length,
     isProtected: d.isProtected,
-    protectedRanges: [...d.cfg.network.local_ranges, ...trusted.list(d.reader).map((t) => t.ip_address), ...proxies.list(d.reader).map((p) => p.cidr)],
+    protectedRanges: [...d.cfg.network.local_ranges, ...d.cfg.remediation.protected, ...trusted.list(d.reader).map((t) => t.ip_address), ...proxies.list(d.reader).map((p) => p.cidr)],
+    limits,
   });
 
   /** Carries out one action; returns a short result text. */

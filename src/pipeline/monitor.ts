@@ -34,8 +34,9 @@ import { describe } from '../errors.js';
 export const SHIPPED_RULES_DIR = fileURLToPath(new URL('../../config/rules', import.meta.url));
 
 /**
- * Addresses that are never the subject of a block: local ranges, trusted
- * addresses and trusted proxies (loopback always, in the engine). The lists are
+ * Addresses that are never the subject of a block: local ranges, the
+ * configured protected ones, trusted addresses and trusted proxies
+ * (loopback always, in the engine). The lists are
  * read from the database every few seconds; answers are cached per address.
  */
 export function protectedAddresses(cfg: Config, reader: Db) {
@@ -45,6 +46,7 @@ export function protectedAddresses(cfg: Config, reader: Db) {
   const refresh = () => {
     ranges = [
       ...cfg.network.local_ranges,
+      ...cfg.remediation.protected,
       ...trusted.list(reader).map((t) => t.ip_address),
       ...proxies.list(reader).map((p) => p.cidr),
     ];
