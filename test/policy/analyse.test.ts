@@ -9,29 +9,13 @@ import { join } from 'node:path';
 import { loadPolicy, parsePolicy, PolicyLoadError } from '../../src/pipeline/policy/load.js';
 import { analyseEntry } from '../../src/pipeline/policy/decide.js';
 import type { Incident } from '../../src/pipeline/incidents.js';
+import { makeIncident } from '../helpers/incident.js';
 
 const SHIPPED = join(import.meta.dirname, '../../config/policy.yaml');
 const policy = loadPolicy({ file: SHIPPED, operatorFile: null }).policy;
 const NOW = Date.UTC(2026, 10, 25, 14, 0, 0);
 
-function incident(over: Partial<Incident> = {}): Incident {
-  return {
-    id: 11,
-    rule: 'path-enumeration',
-    category: 'recon',
-    severity: 'medium',
-    subject: { type: 'ip', value: '203.0.113.50' },
-    status: 'open',
-    firstSeen: NOW - 60_000,
-    lastSeen: NOW,
-    count: 40,
-    escalate: false,
-    actions: [{ type: 'block_ip', ttl_s: 3600 }],
-    samples: ['GET /admin.php'],
-    resolvedAt: null,
-    ...over,
-  };
-}
+const incident = (over: Partial<Incident> = {}): Incident => makeIncident({ id: 11, count: 40, ...over }, NOW);
 
 function errorsOf(text: string): string[] {
   try {

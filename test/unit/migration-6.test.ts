@@ -18,6 +18,7 @@ import { analyses } from '../../src/storage/analyses.js';
 import { incidents } from '../../src/storage/incidents.js';
 import type { ActionRecord } from '../../src/pipeline/policy/actions.js';
 import type { Incident } from '../../src/pipeline/incidents.js';
+import { makeIncident } from '../helpers/incident.js';
 
 const root = mkdtempSync(join(tmpdir(), 'hm-migration6-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -25,24 +26,8 @@ let seq = 0;
 
 const NOW = Date.UTC(2026, 10, 25, 15, 0, 0);
 
-function incident(over: Partial<Incident> = {}): Incident {
-  return {
-    id: 0,
-    rule: 'sensitive-files',
-    category: 'exposure',
-    severity: 'medium',
-    subject: { type: 'ip', value: '203.0.113.7' },
-    status: 'open',
-    firstSeen: NOW - 60_000,
-    lastSeen: NOW - 1000,
-    count: 3,
-    escalate: false,
-    actions: [{ type: 'block_ip', ttl_s: 3600 }],
-    samples: ['GET /.env HTTP/1.1'],
-    resolvedAt: null,
-    ...over,
-  };
-}
+const incident = (over: Partial<Incident> = {}): Incident =>
+  makeIncident({ id: 0, rule: 'sensitive-files', category: 'exposure', subject: { type: 'ip', value: '203.0.113.7' }, lastSeen: NOW - 1000, count: 3, samples: ['GET /.env HTTP/1.1'], ...over }, NOW);
 
 function record(over: Partial<ActionRecord> = {}): ActionRecord {
   return {
