@@ -52,7 +52,7 @@ import type { Db } from '../../src/storage/db.js';
 import { certFileName, publishPem } from '../../src/certs/store.js';
 import { hotLoad, loadedCerts } from '../../src/certs/hot-load.js';
 import { describe } from '../../src/errors.js';
-import { t, ms, secs, int, loadAvg, quantile, median, p95, max, min, sum, table, printFindings, selectedVersions } from './stats.js';
+import { t, ms, secs, int, loadAvg, quantile, median, p95, max, min, sum, table, printFindings, selectedVersions, progressClock } from './stats.js';
 
 const execFileP = promisify(execFile);
 
@@ -77,9 +77,7 @@ const RELOAD_PHASE_DEADLINE_MS = 60_000;
 const TOTAL_DEADLINE_MS = 7 * 60_000;
 
 
-const started = t();
-const elapsed = () => `${((t() - started) / 1000).toFixed(0)}s`;
-const progress = (msg: string) => process.stderr.write(`[bench:certs ${elapsed()}] ${msg}\n`);
+const { elapsed, progress } = progressClock('bench:certs');
 
 // ---------------------------------------------------------------------------
 // Cleanup: daemons, pebbles, DNS servers and temp dirs this script started, stopped on any exit path.

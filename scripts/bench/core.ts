@@ -35,7 +35,7 @@ import { render, renderList, FILES } from '../../src/haproxy/render.js';
 import { detectHaproxy } from '../../src/haproxy/version.js';
 import { parseListDump, parseShowProc, socketClient } from '../../src/haproxy/runtime.js';
 import { describe } from '../../src/errors.js';
-import { t, ms, int, loadAvg, quantile, median, p95, max, min, table, printFindings, selectedVersions } from './stats.js';
+import { t, ms, int, loadAvg, quantile, median, p95, max, min, table, printFindings, selectedVersions, progressClock } from './stats.js';
 
 // ---------------------------------------------------------------------------
 // Bounds: every loop below is bounded by these counts and deadlines.
@@ -54,9 +54,7 @@ const PHASE_DEADLINE_MS = 60_000;
 const TOTAL_DEADLINE_MS = 9 * 60_000;
 
 
-const started = t();
-const elapsed = () => `${((t() - started) / 1000).toFixed(0)}s`;
-const progress = (msg: string) => process.stderr.write(`[bench ${elapsed()}] ${msg}\n`);
+const { elapsed, progress } = progressClock('bench');
 
 // ---------------------------------------------------------------------------
 // Cleanup: daemons and children this script started, stopped on any exit path.

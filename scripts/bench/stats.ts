@@ -40,3 +40,10 @@ export function printFindings(findings: string[], elapsed: string): void {
   } else console.log('\nFindings: none beyond the figures above.');
   console.log(`\nTotal benchmark time: ${elapsed}; load average now ${loadAvg()}`);
 }
+
+/** A benchmark's clock and its progress lines on stderr: `[name 12s] message`. */
+export function progressClock(name: string): { elapsed: () => string; progress: (msg: string) => void } {
+  const started = t();
+  const elapsed = () => `${((t() - started) / 1000).toFixed(0)}s`;
+  return { elapsed, progress: (msg) => process.stderr.write(`[${name} ${elapsed()}] ${msg}\n`) };
+}

@@ -21,18 +21,12 @@ import { maskMessage } from '../../src/pipeline/templates/mask.js';
 import { createMiner } from '../../src/pipeline/templates/drain.js';
 import { createNoveltyDetector } from '../../src/pipeline/templates/novelty.js';
 import { createGrouper } from '../../src/pipeline/templates/group.js';
+import { rng } from './loggen.js';
 
 const N = Math.max(10_000, Number(process.argv[2] ?? 1_000_000));
 
-let seed = 12345;
-/** mulberry32: a small PRNG with a full 2^32 period (a plain LCG in doubles loses bits and cycles early). */
-const rnd = () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+/** Seeded: the same corpus every run. */
+const rnd = rng(12345);
 const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
 const pick = <T>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)]!;
 const hex = (n: number) => Array.from({ length: n }, () => '0123456789abcdef'[int(0, 15)]).join('');

@@ -101,11 +101,8 @@ export function createEscalation(d: EscalationDeps) {
       ctx.subjectBlocked = blocked.get(d.reader, subject) !== null;
       ctx.subjectTrusted = trusted.get(d.reader, subject, 'real_ip') !== null;
     }
-    const since = Date.now() - 7 * 86_400_000;
     ctx.recentActions = actionStore
-      .list(d.reader, { limit: 200 })
-      .filter((a) => a.createdAt >= since && (a.incidentId === inc.id || (subject !== null && a.target === subject)))
-      .slice(0, 10)
+      .about(d.reader, { incidentId: inc.id, target: subject, since: Date.now() - 7 * 86_400_000, limit: 10 })
       .map((a) => ({ type: a.action, target: a.target ?? '', at: new Date(a.createdAt).toISOString(), mode: a.mode, result: a.status }));
     if (inc.subject.type === 'backend' || inc.subject.type === 'server') {
       const [backend, server] = inc.subject.value.split('/');

@@ -15,13 +15,14 @@ import type { Logger } from '../log.js';
 import type { Db } from '../storage/db.js';
 import type { HaproxyControl } from '../haproxy/process.js';
 import type { Incident } from '../pipeline/incidents.js';
+import type { ProtectedAddresses } from '../pipeline/monitor.js';
 import { decide } from '../pipeline/policy/decide.js';
 import type { Policy } from '../pipeline/policy/schema.js';
 import { approve, markDone, markFailed, recheck, recordFromDecision, reject, revert, type ActionRecord } from '../pipeline/policy/actions.js';
 import type { Analysis, GuardrailLimits, PolicyContext } from '../pipeline/policy/types.js';
 import { durationMs } from '../util/duration.js';
 import { actions as store } from '../storage/actions.js';
-import { blocked, proxies, trusted } from '../storage/ip-lists.js';
+import { blocked } from '../storage/ip-lists.js';
 import { AppError, describe } from '../errors.js';
 import { blockIp, trustIp, unblockIp, untrustIp, type Ops } from './ip-lists.js';
 import { changeServerState } from './domains.js';
@@ -34,7 +35,8 @@ export interface RemediationDeps {
   ops: Ops;
   control: HaproxyControl;
   policy: Policy;
-  isProtected: (ip: string) => boolean;
+  /** Protected addresses (monitor.ts): the answer per address, and the ranges behind it. */
+  isProtected: ProtectedAddresses;
   /**
    * Told once per decision round (an incident opening or escalating, an
    * analysis, a person's approval or revert) of the actions worth telling
@@ -70,7 +72,7 @@ export function createRemediation(d: RemediationDeps) {
     recentActions: store.recent(d.reader, now - WEEK),
     currentBlocks: blocked.list(d.reader).length,
     isProtected: d.isProtected,
-    protectedRanges: [...d.cfg.network.local_ranges, ...d.cfg.remediation.protected, ...trusted.list(d.reader).map((t) => t.ip_address), ...proxies.list(d.reader).map((p) => p.cidr)],
+    protectedRanges: d.isProtected.ranges(),
     limits,
   });
 

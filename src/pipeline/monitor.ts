@@ -53,7 +53,7 @@ export function protectedAddresses(cfg: Config, reader: Db) {
     loadedAt = Date.now();
     cache.clear();
   };
-  return (ip: string): boolean => {
+  const isProtected = (ip: string): boolean => {
     if (Date.now() - loadedAt > 5000) refresh();
     let v = cache.get(ip);
     if (v === undefined) {
@@ -64,7 +64,15 @@ export function protectedAddresses(cfg: Config, reader: Db) {
     }
     return v;
   };
+  /** The ranges behind the answers, read afresh (a decision about to act wants the current lists). */
+  const current = (): readonly string[] => {
+    refresh();
+    return ranges;
+  };
+  return Object.assign(isProtected, { ranges: current });
 }
+
+export type ProtectedAddresses = ReturnType<typeof protectedAddresses>;
 
 export interface MonitorDeps {
   cfg: Config;

@@ -107,6 +107,14 @@ export const actions = {
       return out;
     })();
   },
+  /** Actions since `since` (ms) on an incident or on a target, newest first (an analysis' context). */
+  about(db: Db, q: { incidentId: number; target: string | null; since: number; limit: number }): ActionRecord[] {
+    return (
+      db
+        .prepare('SELECT * FROM actions WHERE created_at >= @since AND (incident_id = @incidentId OR (@target IS NOT NULL AND target = @target)) ORDER BY id DESC LIMIT @limit')
+        .all({ since: q.since, incidentId: q.incidentId, target: q.target, limit: q.limit }) as Sql[]
+    ).map(toRecord);
+  },
   /** Actions decided since `since` (ms), for caps, cooldowns and repeat offenders. */
   recent(db: Db, since: number): RecentAction[] {
     return (db.prepare('SELECT action, target, mode, created_at AS at FROM actions WHERE created_at >= ? ORDER BY id').all(since) as RecentAction[]);

@@ -6,6 +6,7 @@ import type { Db } from '../../src/storage/db.js';
 import { OUTBOX_SQL } from '../../src/notify/outbox-schema.js';
 import { MESSAGE_ID_HEADER, verifyWebhook } from '../../src/notify/signature.js';
 import type { Incident } from '../../src/pipeline/incidents.js';
+import { makeIncident } from '../helpers/incident.js';
 
 export function openTestDb(file = ':memory:'): { writer: Db; reader: Db; close(): void } {
   const { writer, reader } = openDatabase(file);
@@ -108,21 +109,6 @@ export function clock(start = Date.UTC(2026, 0, 1)) {
   return { now: () => t, advance: (ms: number) => (t += ms), set: (v: number) => (t = v) };
 }
 
-export function incident(over: Partial<Incident> = {}): Incident {
-  return {
-    id: 1,
-    rule: 'http-scan',
-    category: 'attack',
-    severity: 'high',
-    subject: { type: 'ip', value: '203.0.113.7' },
-    status: 'open',
-    firstSeen: Date.UTC(2026, 0, 1),
-    lastSeen: Date.UTC(2026, 0, 1),
-    count: 1,
-    escalate: false,
-    actions: [],
-    samples: ['GET /.env HTTP/1.1'],
-    resolvedAt: null,
-    ...over,
-  };
-}
+/** An open high-severity incident on one address (notification tests). */
+export const incident = (over: Partial<Incident> = {}): Incident =>
+  makeIncident({ rule: 'http-scan', category: 'attack', severity: 'high', subject: { type: 'ip', value: '203.0.113.7' }, firstSeen: Date.UTC(2026, 0, 1), actions: [], samples: ['GET /.env HTTP/1.1'], ...over }, Date.UTC(2026, 0, 1));

@@ -11,29 +11,14 @@ import { parsePolicy } from '../../src/pipeline/policy/load.js';
 import type { Analysis, Decision, PolicyContext, RecentAction } from '../../src/pipeline/policy/types.js';
 import type { Incident } from '../../src/pipeline/incidents.js';
 import { ipInRange } from '../../src/validate/ip.js';
+import { makeIncident } from '../helpers/incident.js';
 
 const policy = loadPolicy({ file: join(import.meta.dirname, '../../config/policy.yaml') }).policy;
 const NOW = Date.UTC(2026, 10, 25, 14, 0, 0);
 const TRUSTED = ['198.51.100.10', '203.0.113.0/28'];
 
-function incident(over: Partial<Incident> = {}): Incident {
-  return {
-    id: 7,
-    rule: 'sensitive-files',
-    category: 'exposure',
-    severity: 'medium',
-    subject: { type: 'ip', value: '203.0.113.99' },
-    status: 'open',
-    firstSeen: NOW - 1000,
-    lastSeen: NOW,
-    count: 1,
-    escalate: false,
-    actions: [{ type: 'block_ip', ttl_s: 3600 }],
-    samples: ['GET /.env'],
-    resolvedAt: null,
-    ...over,
-  };
-}
+const incident = (over: Partial<Incident> = {}): Incident =>
+  makeIncident({ id: 7, rule: 'sensitive-files', category: 'exposure', subject: { type: 'ip', value: '203.0.113.99' }, firstSeen: NOW - 1000, samples: ['GET /.env'], ...over }, NOW);
 
 function ctx(over: Partial<PolicyContext> = {}): PolicyContext {
   return {

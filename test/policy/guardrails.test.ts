@@ -10,6 +10,7 @@ import { applyGuardrails, guardrailState } from '../../src/pipeline/policy/guard
 import type { Analysis, Decision, PolicyContext, RecentAction } from '../../src/pipeline/policy/types.js';
 import type { Incident } from '../../src/pipeline/incidents.js';
 import { ipInRange } from '../../src/validate/ip.js';
+import { makeIncident } from '../helpers/incident.js';
 
 const NOW = Date.UTC(2026, 10, 25, 14, 0, 0);
 const PROTECTED = ['198.51.100.10', '2001:db8:1::/48'];
@@ -27,24 +28,8 @@ ${['block_ip', 'unblock_ip', 'trust_ip', 'untrust_ip', 'disable_server', 'enable
   'yolo',
 );
 
-function incident(over: Partial<Incident> = {}): Incident {
-  return {
-    id: 1,
-    rule: 'sql-injection',
-    category: 'injection',
-    severity: 'high',
-    subject: { type: 'ip', value: '203.0.113.5' },
-    status: 'open',
-    firstSeen: NOW,
-    lastSeen: NOW,
-    count: 1,
-    escalate: false,
-    actions: [{ type: 'block_ip', ttl_s: 3600 }],
-    samples: [],
-    resolvedAt: null,
-    ...over,
-  };
-}
+const incident = (over: Partial<Incident> = {}): Incident =>
+  makeIncident({ rule: 'sql-injection', category: 'injection', severity: 'high', subject: { type: 'ip', value: '203.0.113.5' }, firstSeen: NOW, samples: [], ...over }, NOW);
 
 function ctx(over: Partial<PolicyContext> = {}): PolicyContext {
   return { now: NOW, recentActions: [], currentBlocks: 0, isProtected: (ip) => PROTECTED.some((r) => ipInRange(ip, r)), protectedRanges: PROTECTED, ...over };
