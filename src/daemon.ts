@@ -1,38 +1,41 @@
 /**
- * The composition root: config -> database -> HAProxy control -> applier ->
- * schedules -> API, started in that order and stopped in reverse. Nothing
- * else wires units together.
+ * The composition root: the only place units are built and wired. Start-up
+ * takes the state directory's lock before touching anything, detects HAProxy
+ * and opens the database; then the units below start in order and stop in
+ * reverse (units.ts), through one teardown path whether start-up failed half
+ * way or the daemon is stopped. Incident events reach their listeners
+ * (notifications, remediation, analysis) through the event bus, each one
+ * isolated from the others.
  */
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
-import cron from 'node-cron';
+import { hostname } from 'node:os';
 import type { Config } from './config/schema.js';
 import { createLogger, type Logger } from './log.js';
-import { openDatabase } from './storage/db.js';
-import { detectHaproxy, protections } from './haproxy/version.js';
+import { describe } from './errors.js';
+import { createEventBus } from './events.js';
+import { startUnits, type Unit } from './units.js';
+import { lockStateDir, type StateLock } from './storage/state-lock.js';
+import { openDatabase, type Db } from './storage/db.js';
+import { detectHaproxy, protections, type HaproxyInfo } from './haproxy/version.js';
 import { createControl, type HaproxyControl } from './haproxy/process.js';
 import { createApplier, type Applier } from './haproxy/apply.js';
+import { createWatchdog, type Watchdog } from './haproxy/watchdog.js';
 import { createApp } from './api/app.js';
-import { clearExpired } from './ops/ip-lists.js';
-import { blocked } from './storage/ip-lists.js';
-import { actions as actionStore } from './storage/actions.js';
-import { describe } from './errors.js';
-import type { Db } from './storage/db.js';
-import { startResponder } from './certs/responder.js';
+import { createBlockExpiry } from './ops/block-expiry.js';
+import { startResponder, type Responder } from './certs/responder.js';
 import { createAcme, directoryUrl } from './certs/acme.js';
 import { createAri } from './certs/ari.js';
 import { createCertService, type CertService } from './certs/service.js';
 import { scheduleRenewal } from './certs/renewal.js';
 import { createMonitor, protectedAddresses, type Monitor } from './pipeline/monitor.js';
+import type { Incident } from './pipeline/incidents.js';
 import { loadPolicy, SHIPPED_POLICY_FILE } from './pipeline/policy/load.js';
 import { createRemediation } from './ops/remediation.js';
 import { createEscalation } from './ops/escalation.js';
 import { actedEvent } from './notify/acted.js';
-
-import { createNotifier } from './systemd/notify.js';
-import { createWatchdog, type Watchdog } from './haproxy/watchdog.js';
 import { createNotifications } from './notify/service.js';
-import { hostname } from 'node:os';
+import { createSdNotify } from './systemd/notify.js';
 
 export interface Daemon {
   cfg: Config;
@@ -48,180 +51,181 @@ export interface Daemon {
   stop(opts?: { leaveHaproxyRunning?: boolean }): Promise<void>;
 }
 
+/** What happens on the daemon's bus. */
+export interface DaemonEvents extends Record<string, unknown> {
+  /** An incident changed state; it is stored when this is emitted. */
+  incident: { kind: 'opened' | 'escalated' | 'resolved'; incident: Incident };
+}
+
 export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Promise<Daemon> {
   const log = opts.log ?? createLogger({ level: cfg.log.level, format: cfg.log.format });
   log.info('haproxy-manager starting', { mode: cfg.mode, config: cfg.source ?? '(defaults)', state_dir: cfg.paths.stateDir });
-  for (const d of [cfg.paths.stateDir, cfg.paths.runDir, cfg.paths.lkgDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
 
-  const info = await detectHaproxy(cfg.haproxy.binary);
-  const inactive = protections(info).filter((p) => !p.active);
-  log.info('HAProxy detected', { version: info.version, binary: info.binary, ...(inactive.length ? { inactive: inactive.map((p) => p.name).join(',') } : {}) });
-
-  const db = openDatabase(cfg.paths.database);
-  // What start-up opened, undone in reverse if a later step fails (a failed start leaves nothing running).
-  const undo: (() => unknown)[] = [() => db.reader.close(), () => db.writer !== db.reader && db.writer.close()];
+  // Resources opened before any wiring, closed last. Nothing is touched
+  // before the state directory is ours: a second daemon stops here.
+  const lock: StateLock = lockStateDir(cfg.paths.stateDir);
+  let db: { writer: Db; reader: Db } | null = null;
+  let responder: Responder | null = null;
+  const closeResources = async () => {
+    await responder?.close();
+    db?.reader.close();
+    if (db && db.writer !== db.reader) db.writer.close();
+    lock.release();
+  };
+  let info: HaproxyInfo;
   try {
-    const control = createControl(cfg, log.child({ unit: 'haproxy' }));
-    const applier = createApplier({ cfg, db: db.writer, log: log.child({ unit: 'apply' }), control, info });
-    const ops = { cfg, applier };
-
-    const responder = await startResponder(cfg.acme.challenge_port);
-    undo.push(() => responder.close());
-    const acme = createAcme({ cfg, log: log.child({ unit: 'acme' }), responder });
-    const ari = createAri(directoryUrl(cfg), log.child({ unit: 'acme' }));
-    const certs = createCertService({ cfg, log: log.child({ unit: 'certs' }), db: db.writer, reader: db.reader, applier, acme, ari });
-    await certs.ensureSelfSigned();
-
-    const prep = await applier.prepareStart();
-    if (!prep.fromDatabase) log.warn('HAProxy runs the last-known-good configuration until the database renders a valid one', { error: prep.error });
-    const wasRunning = (await control.status()).masterPid !== undefined;
-    undo.push(() => control.stop());
-    await control.start();
-    if (wasRunning) {
-      // An adopted master (managed) or haproxy.service (systemd) still runs the old files.
-      try {
-        await applier.reloadLive('daemon');
-      } catch (e) {
-        log.error('could not reload HAProxy with the rendered configuration', { error: describe(e) });
-      }
-    }
-
-    // Blocks are lifted on time: a cheap indexed check every second (the
-    // operator's expiry_schedule also runs the job). The daemon's own block
-    // actions on lifted addresses are marked expired.
-    let expiring = false;
-    const expireJob = async () => {
-      if (expiring || blocked.expired(db.reader, new Date().toISOString()).length === 0) return;
-      expiring = true;
-      try {
-        const r = await clearExpired(ops, 'scheduler');
-        const marked = actionStore.markExpired(db.writer, r.result, Date.now());
-        log.info('expired blocks removed', { count: r.result.length, ips: r.result.slice(0, 20).join(','), ...(marked.length ? { actions: marked.map((a) => a.id).join(',') } : {}) });
-      } catch (e) {
-        log.error('removing expired blocks failed', { error: describe(e) });
-      } finally {
-        expiring = false;
-      }
-    };
-    await expireJob();
-    const task = cron.schedule(cfg.blocks.expiry_schedule, () => void expireJob(), { noOverlap: true });
-    const expiryTimer = setInterval(() => void expireJob(), 1000);
-    expiryTimer.unref();
-    undo.push(() => clearInterval(expiryTimer));
-    const renewal = scheduleRenewal(cfg, log.child({ unit: 'renewal' }), certs);
-    undo.push(() => task.stop(), () => renewal.stop());
-
-    const notifications = createNotifications({ db: db.writer, config: cfg.notifications, log, source: hostname() });
-    notifications.start();
-    undo.push(() => notifications.stop());
-    const policy = loadPolicy({ file: SHIPPED_POLICY_FILE, operatorFile: cfg.monitor.policy_file });
-    log.info('remediation policy loaded', { file: policy.path, rules: policy.policy.rules.length, simulation: policy.policy.simulation });
-    const remediation = createRemediation({
-      cfg,
-      log: log.child({ unit: 'actions' }),
-      writer: db.writer,
-      reader: db.reader,
-      ops,
-      control,
-      policy: policy.policy,
-      isProtected: protectedAddresses(cfg, db.reader),
-      onActed: (round) => notifications.notifier.notify(actedEvent(round, db.reader), { db: db.writer }),
-    });
-    const escalation = createEscalation({ cfg, log: log.child({ unit: 'analysis' }), writer: db.writer, reader: db.reader, policy: policy.policy, remediation, control });
-    undo.push(() => escalation.stop());
-    log.info('LLM analysis', { enabled: cfg.analysis.enabled, ...(cfg.analysis.enabled ? { model: cfg.analysis.fast.model, strong: cfg.analysis.strong?.model ?? 'none', triggers: policy.policy.analyse.filter((a) => a.enabled).map((a) => a.name).join(',') } : {}) });
-    const monitor = createMonitor({
-      cfg,
-      log: log.child({ unit: 'monitor' }),
-      writer: db.writer,
-      reader: db.reader,
-      onStateChange: (kind, inc) => {
-        notifications.notifier.incident(kind, inc, { db: db.writer });
-        if (kind !== 'resolved') void remediation.onIncident(inc);
-        escalation.onIncident(kind, inc);
-      },
-    });
-    undo.push(() => monitor.stop());
-    await monitor.start();
-
-    // A HAProxy the supervisor had to bring back is one incident (and one notification), not a storm.
-    control.onRecovered((r) =>
-      monitor.report({
-        rule: 'haproxy-died',
-        category: 'lifecycle',
-        severity: 'critical',
-        subject: { type: 'server', value: 'haproxy' },
-        time: Date.now(),
-        count: 1,
-        actions: [{ type: 'notify' }],
-        escalate: false,
-        sample: `${r.reason}; serving again after ${r.downMs} ms`,
-      }),
-    );
-    const watchdog = createWatchdog({ cfg, log: log.child({ unit: 'watchdog' }), control, report: (f) => monitor.report(f), reload: () => applier.reloadLive('watchdog') });
-    watchdog.start();
-    undo.push(() => watchdog.stop());
-
-    const app = createApp({ cfg, reader: db.reader, applier, control, info, log, ops, certs, monitor, notifications, remediation, escalation });
-    const server: Server = await new Promise((resolve, reject) => {
-      const s = app.listen(cfg.api.port, cfg.api.listen, () => resolve(s));
-      s.on('error', reject);
-    });
-    server.requestTimeout = 120_000;
-    const addr = server.address();
-    const apiPort = typeof addr === 'object' && addr ? addr.port : cfg.api.port;
-    log.info('management API listening', { address: cfg.api.listen, port: apiPort, auth: cfg.apiKey ? 'api key' : 'none (loopback only)' });
-
-    // systemd (Type=notify): ready once everything serves; the watchdog is petted while the event loop runs.
-    const notifier = createNotifier(process.env, (e) => log.warn('sd_notify failed', { error: e.message }));
-    notifier.ready(`HAProxy ${info.version}, API on ${cfg.api.listen}:${apiPort}`);
-    const petEvery = notifier.startWatchdog();
-    if (petEvery) log.debug('systemd watchdog petted', { every_ms: petEvery });
-
-    let stopped = false;
-    return {
-      cfg,
-      log,
-      applier,
-      control,
-      db,
-      certs,
-      monitor,
-      watchdog,
-      apiPort,
-      async stop(o = {}) {
-        if (stopped) return;
-        stopped = true;
-        log.info('haproxy-manager stopping');
-        notifier.stopping();
-        await task.stop();
-        clearInterval(expiryTimer);
-        await renewal.stop();
-        watchdog.stop();
-        await monitor.stop();
-        await escalation.stop();
-        await notifications.stop();
-        await new Promise<void>((r) => {
-          server.close(() => r());
-          server.closeAllConnections();
-        });
-        await applier.lock.run(() => undefined);
-        await control.stop({ leaveRunning: o.leaveHaproxyRunning ?? false });
-        await responder.close();
-        notifier.close();
-        db.reader.close();
-        if (db.writer !== db.reader) db.writer.close();
-        log.info('haproxy-manager stopped');
-      },
-    };
+    for (const d of [cfg.paths.stateDir, cfg.paths.runDir, cfg.paths.lkgDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
+    info = await detectHaproxy(cfg.haproxy.binary);
+    const inactive = protections(info).filter((p) => !p.active);
+    log.info('HAProxy detected', { version: info.version, binary: info.binary, ...(inactive.length ? { inactive: inactive.map((p) => p.name).join(',') } : {}) });
+    db = openDatabase(cfg.paths.database, { onTxLeak: (m) => log.error(m) });
+    responder = await startResponder(cfg.acme.challenge_port);
   } catch (e) {
-    for (const u of undo.reverse()) {
-      try {
-        await u();
-      } catch {
-        // Best effort: the start-up error is what the caller needs.
-      }
-    }
+    await closeResources();
     throw e;
   }
+  const { writer, reader } = db;
+
+  const bus = createEventBus<DaemonEvents>(log.child({ unit: 'events' }));
+  const control = createControl(cfg, log.child({ unit: 'haproxy' }));
+  const applier = createApplier({ cfg, db: writer, log: log.child({ unit: 'apply' }), control, info });
+  const ops = { cfg, applier };
+  const acme = createAcme({ cfg, log: log.child({ unit: 'acme' }), responder });
+  const ari = createAri(directoryUrl(cfg), log.child({ unit: 'acme' }));
+  const certs = createCertService({ cfg, log: log.child({ unit: 'certs' }), db: writer, reader, applier, acme, ari });
+  const notifications = createNotifications({ db: writer, config: cfg.notifications, log, source: hostname() });
+  const policy = loadPolicy({ file: SHIPPED_POLICY_FILE, operatorFile: cfg.monitor.policy_file });
+  const remediation = createRemediation({
+    cfg,
+    log: log.child({ unit: 'actions' }),
+    writer,
+    reader,
+    ops,
+    control,
+    policy: policy.policy,
+    isProtected: protectedAddresses(cfg, reader),
+    onActed: (round) => notifications.notifier.notify(actedEvent(round, reader), { db: writer }),
+  });
+  const escalation = createEscalation({ cfg, log: log.child({ unit: 'analysis' }), writer, reader, policy: policy.policy, remediation, control });
+  const monitor = createMonitor({ cfg, log: log.child({ unit: 'monitor' }), writer, reader, onStateChange: (kind, incident) => bus.emit('incident', { kind, incident }) });
+  const watchdog = createWatchdog({ cfg, log: log.child({ unit: 'watchdog' }), control, report: (f) => monitor.report(f), reload: () => applier.reloadLive('watchdog') });
+  const expiry = createBlockExpiry({ cfg, log, db: writer, ops });
+
+  bus.on('incident', 'notify', ({ kind, incident }) => notifications.notifier.incident(kind, incident, { db: writer }));
+  bus.on('incident', 'remediation', ({ kind, incident }) => (kind === 'resolved' ? undefined : remediation.onIncident(incident)));
+  bus.on('incident', 'analysis', ({ kind, incident }) => escalation.onIncident(kind, incident));
+
+  let server: Server | null = null;
+  let apiPort = cfg.api.port;
+  const sd = createSdNotify(process.env, (e) => log.warn('sd_notify failed', { error: e.message }));
+  let renewal: { stop(): Promise<void> } | null = null;
+  let leaveHaproxyRunning = false;
+
+  const units: Unit[] = [
+    { name: 'certificates', start: () => certs.ensureSelfSigned(), stop: () => undefined },
+    {
+      name: 'haproxy',
+      async start() {
+        const prep = await applier.prepareStart();
+        if (!prep.fromDatabase) log.warn('HAProxy runs the last-known-good configuration until the database renders a valid one', { error: prep.error });
+        const wasRunning = (await control.status()).masterPid !== undefined;
+        await control.start();
+        if (wasRunning) {
+          // An adopted master (managed) or haproxy.service (systemd) still runs the old files.
+          try {
+            await applier.reloadLive('daemon');
+          } catch (e) {
+            log.error('could not reload HAProxy with the rendered configuration', { error: describe(e) });
+          }
+        }
+      },
+      async stop() {
+        await applier.lock.run(() => undefined);
+        await control.stop({ leaveRunning: leaveHaproxyRunning });
+      },
+    },
+    expiry,
+    {
+      name: 'renewal',
+      start: () => {
+        renewal = scheduleRenewal(cfg, log.child({ unit: 'renewal' }), certs);
+      },
+      stop: () => renewal?.stop(),
+    },
+    { name: 'notifications', start: () => notifications.start(), stop: () => notifications.stop() },
+    {
+      name: 'analysis',
+      start: () => {
+        log.info('remediation policy loaded', { file: policy.path, rules: policy.policy.rules.length, simulation: policy.policy.simulation });
+        log.info('LLM analysis', { enabled: cfg.analysis.enabled, ...(cfg.analysis.enabled ? { model: cfg.analysis.fast.model, strong: cfg.analysis.strong?.model ?? 'none', triggers: policy.policy.analyse.filter((a) => a.enabled).map((a) => a.name).join(',') } : {}) });
+      },
+      stop: () => escalation.stop(),
+    },
+    { name: 'monitor', start: () => monitor.start(), stop: () => monitor.stop() },
+    { name: 'watchdog', start: () => watchdog.start(), stop: () => watchdog.stop() },
+    {
+      name: 'api',
+      async start() {
+        const app = createApp({ cfg, reader, applier, control, info, log, ops, certs, monitor, notifications, remediation, escalation });
+        const s: Server = await new Promise((resolve, reject) => {
+          const srv = app.listen(cfg.api.port, cfg.api.listen, () => resolve(srv));
+          srv.on('error', reject);
+        });
+        server = s;
+        s.requestTimeout = 120_000;
+        const addr = s.address();
+        apiPort = typeof addr === 'object' && addr ? addr.port : cfg.api.port;
+        log.info('management API listening', { address: cfg.api.listen, port: apiPort, auth: cfg.apiKey ? 'api key' : 'none (loopback only)' });
+      },
+      stop: () =>
+        new Promise<void>((r) => {
+          if (!server) return r();
+          server.close(() => r());
+          server.closeAllConnections();
+        }),
+    },
+    {
+      // systemd (Type=notify): ready once everything serves; the watchdog is petted while the event loop runs.
+      name: 'systemd',
+      start() {
+        sd.ready(`HAProxy ${info.version}, API on ${cfg.api.listen}:${apiPort}`);
+        const petEvery = sd.startWatchdog();
+        if (petEvery) log.debug('systemd watchdog petted', { every_ms: petEvery });
+      },
+      stop() {
+        sd.stopping();
+        sd.close();
+      },
+    },
+  ];
+
+  let running: { stop(): Promise<void> };
+  try {
+    running = await startUnits(units, log);
+  } catch (e) {
+    await closeResources();
+    throw e;
+  }
+
+  let stopped = false;
+  return {
+    cfg,
+    log,
+    applier,
+    control,
+    db: { writer, reader },
+    certs,
+    monitor,
+    watchdog,
+    apiPort,
+    async stop(o = {}) {
+      if (stopped) return;
+      stopped = true;
+      log.info('haproxy-manager stopping');
+      leaveHaproxyRunning = o.leaveHaproxyRunning ?? false;
+      await running.stop();
+      await closeResources();
+      log.info('haproxy-manager stopped');
+    },
+  };
 }

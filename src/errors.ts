@@ -14,6 +14,8 @@ export type ErrorKind =
   | 'haproxy_reload' // the reload did not take
   | 'runtime_api' // a runtime socket command was refused or timed out
   | 'unavailable' // HAProxy not serving, a dependency down: 503
+  | 'timeout' // a command (such as `haproxy -c`) did not finish in time: 504
+  | 'storage' // a file or the database could not be written (ENOSPC 507, other I/O 503): the reason and the path in the message
   | 'acme'
   | 'policy_denied'
   | 'internal';
@@ -43,4 +45,14 @@ export function isAppError(e: unknown): e is AppError {
 export function describe(e: unknown): string {
   if (e instanceof Error) return e.message;
   return String(e);
+}
+
+const IO_CODES = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EIO', 'EMFILE', 'ENFILE']);
+
+/** A file system error as the `storage` kind (its code and path kept); any other value is returned unchanged. */
+export function ioError(e: unknown, what = 'writing files'): unknown {
+  const err = e as NodeJS.ErrnoException;
+  if (!(e instanceof Error) || typeof err.code !== 'string' || !IO_CODES.has(err.code)) return e;
+  const reason = err.code === 'ENOSPC' || err.code === 'EDQUOT' ? 'no space left on the device' : err.code === 'EROFS' ? 'read-only file system' : err.code === 'EACCES' || err.code === 'EPERM' ? 'permission denied' : 'I/O error';
+  return new AppError('storage', `${what} failed: ${reason} (${err.code})${err.path ? ` at ${err.path}` : ''}`, { cause: e, detail: { code: err.code, ...(err.path ? { path: err.path } : {}) } });
 }

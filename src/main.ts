@@ -12,7 +12,7 @@ import { checkConfigIo } from './cli/config-check.js';
 import { detectHaproxy } from './haproxy/version.js';
 import { render } from './haproxy/render.js';
 import { loadModel } from './haproxy/model.js';
-import { openDatabase } from './storage/db.js';
+import { openDatabaseReadOnly } from './storage/db.js';
 import { describe } from './errors.js';
 import { apiTarget, requestCerts, simpleCall } from './cli/certs.js';
 import { runMonitorExplain } from './cli/monitor-explain.js';
@@ -104,9 +104,12 @@ program
   .action(async (o: { config: string }) => {
     const cfg = load(o.config);
     const info = await detectHaproxy(cfg.haproxy.binary);
-    const db = openDatabase(cfg.paths.database);
-    const r = render(cfg, info.features, loadModel(db.reader, cfg), cfg.paths.generatedDir);
-    process.stdout.write(r.config);
+    const db = openDatabaseReadOnly(cfg.paths.database);
+    try {
+      process.stdout.write(render(cfg, info.features, loadModel(db, cfg), cfg.paths.generatedDir).config);
+    } finally {
+      db.close();
+    }
   });
 
 const certs = program.command('certs').description('certificates of a running daemon, through its API');

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createNotifier } from '../src/systemd/notify.js';
+import { createSdNotify } from '../src/systemd/notify.js';
 
 const require = createRequire(import.meta.url);
 const unix = require('unix-dgram') as { createSocket(t: 'unix_dgram', cb: (msg: Buffer) => void): { bind(p: string): void; close(): void; on(e: string, cb: () => void): void } };
@@ -21,7 +21,7 @@ test('READY, WATCHDOG at half the interval, STATUS and STOPPING reach the notify
   const server = unix.createSocket('unix_dgram', (m) => got.push(m.toString()));
   server.bind(path);
   try {
-    const n = createNotifier({ NOTIFY_SOCKET: path, WATCHDOG_USEC: '200000', WATCHDOG_PID: String(process.pid) });
+    const n = createSdNotify({ NOTIFY_SOCKET: path, WATCHDOG_USEC: '200000', WATCHDOG_PID: String(process.pid) });
     assert.equal(n.enabled, true);
     n.ready('serving');
     assert.equal(n.startWatchdog(), 100);
@@ -36,7 +36,7 @@ test('READY, WATCHDOG at half the interval, STATUS and STOPPING reach the notify
     assert.ok(got.includes('STATUS=3 incidents open'));
     assert.equal(got.at(-1), 'STOPPING=1');
     // A watchdog meant for another process is not petted.
-    const other = createNotifier({ NOTIFY_SOCKET: path, WATCHDOG_USEC: '200000', WATCHDOG_PID: '1' });
+    const other = createSdNotify({ NOTIFY_SOCKET: path, WATCHDOG_USEC: '200000', WATCHDOG_PID: '1' });
     assert.equal(other.startWatchdog(), null);
     other.close();
   } finally {
@@ -46,7 +46,7 @@ test('READY, WATCHDOG at half the interval, STATUS and STOPPING reach the notify
 });
 
 test('without NOTIFY_SOCKET nothing is sent and nothing fails', () => {
-  const n = createNotifier({});
+  const n = createSdNotify({});
   assert.equal(n.enabled, false);
   n.ready();
   n.stopping();

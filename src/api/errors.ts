@@ -17,6 +17,8 @@ const STATUS: Record<ErrorKind, number> = {
   haproxy_reload: 502,
   runtime_api: 502,
   unavailable: 503,
+  storage: 503,
+  timeout: 504,
   acme: 502,
   config: 500,
   internal: 500,
@@ -28,7 +30,7 @@ export function errorMiddleware(log: Logger) {
       await next();
     } catch (e) {
       if (isAppError(e)) {
-        ctx.status = STATUS[e.kind];
+        ctx.status = e.kind === 'storage' && (e.detail as { code?: string } | undefined)?.code === 'ENOSPC' ? 507 : STATUS[e.kind];
         ctx.body = {
           status: 'error',
           error: e.kind,

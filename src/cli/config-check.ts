@@ -14,8 +14,8 @@ import { detectHaproxy, protections } from '../haproxy/version.js';
 import { run } from '../haproxy/exec.js';
 import { render } from '../haproxy/render.js';
 import { loadModel } from '../haproxy/model.js';
-import { openDatabase } from '../storage/db.js';
-import { describe } from '../errors.js';
+import { openDatabaseReadOnly } from '../storage/db.js';
+import { describe, isAppError } from '../errors.js';
 import { loadPolicy, PolicyLoadError, SHIPPED_POLICY_FILE } from '../pipeline/policy/load.js';
 import { loadRules } from '../pipeline/triage/load.js';
 import { SHIPPED_RULES_DIR } from '../pipeline/monitor.js';
@@ -56,17 +56,25 @@ export async function checkConfigIo(cfg: Config): Promise<CheckReport> {
       // Render what the database holds now (or an empty model) and have HAProxy check it.
       const tmp = mkdtempSync(join(tmpdir(), 'hm-check-'));
       try {
+        // Read-only: a check never creates or migrates the database. One written by an
+        // older build (the daemon migrates it when it starts) is checked as empty.
+        const empty = { backends: [], blocked: [], trustedRealIp: [], trustedSource: [], trustedProxies: [], acmePort: cfg.acme.challenge_port, crtList: null };
         const model = existsSync(cfg.paths.database)
           ? (() => {
-              const db = openDatabase(cfg.paths.database);
+              let db;
               try {
-                return loadModel(db.reader, cfg);
+                db = openDatabaseReadOnly(cfg.paths.database);
+              } catch (e) {
+                if (isAppError(e) && e.kind === 'config' && /schema version/.test(e.message)) return empty;
+                throw e;
+              }
+              try {
+                return loadModel(db, cfg);
               } finally {
-                db.reader.close();
-                db.writer.close();
+                db.close();
               }
             })()
-          : { backends: [], blocked: [], trustedRealIp: [], trustedSource: [], trustedProxies: [], acmePort: cfg.acme.challenge_port, crtList: null };
+          : empty;
         const r = render(cfg, info.features, model, join(tmp, 'files'));
         for (const [rel, text] of r.files) {
           mkdirSync(dirname(join(tmp, 'files', rel)), { recursive: true });

@@ -3,13 +3,19 @@
  * live HAProxy files change.
  *
  * Contract:
- * - One change at a time (a Lock). A config change runs its database mutation
- *   inside a transaction, renders a candidate into the staging directory,
- *   checks it with the real `haproxy -c`, swaps the live files atomically,
- *   reloads, verifies the reload, keeps the result as last-known-good, and only
- *   then commits. On any failure the previous files are back, HAProxy serves
- *   the previous config, the transaction is rolled back, and the caller gets
- *   HAProxy's own error text.
+ * - One change at a time (a Lock). No SQLite transaction is ever open across
+ *   an `await` (storage/db.ts): a change's mutation first runs inside a
+ *   transaction that is rolled back at once, synchronously, only to read the
+ *   candidate state (the render model, the list files); the candidate is then
+ *   rendered into the staging directory, checked with the real `haproxy -c`,
+ *   the live files are swapped in as one unit, HAProxy reloads and the reload
+ *   is verified; only then is the mutation run again and committed, in one
+ *   short synchronous transaction. On any failure there is nothing in SQLite
+ *   to undo, the previous files are back, HAProxy serves the previous config,
+ *   and the caller gets HAProxy's own error text. Other units' writes are
+ *   never part of a change's transaction. Every writer of the tables a change
+ *   reads (domains, servers, lists, certificates) goes through this lock, so
+ *   the mutation sees the same state both times.
  * - Config changes that arrive while one is applied are coalesced into one
  *   render and one reload. If that batch's check fails, each change is retried
  *   alone, so only the faulty one is refused.
@@ -17,7 +23,11 @@
  *   through the runtime API at once and are written to the files too, so a
  *   reload keeps them; when the runtime API cannot be used they fall back to a
  *   validated reload.
- * - Every change is audited after its transaction ends, with its result.
+ * - The live files (maps, lists, pages, haproxy.cfg) are written as one unit
+ *   (util/files.ts): all staged and fsynced beside their targets, then renamed;
+ *   a full or read-only disk leaves every live file as it was and answers the
+ *   `storage` error kind with the path.
+ * - Every change is audited with its result, failures included.
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -25,13 +35,13 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import type { Db } from '../storage/db.js';
 import type { Logger } from '../log.js';
-import { AppError, describe, isAppError } from '../errors.js';
+import { AppError, describe, ioError, isAppError } from '../errors.js';
 import { recordAudit } from '../storage/audit.js';
 import { durationMs } from '../util/duration.js';
 import { Lock } from '../util/lock.js';
-import { writeFileAtomic } from '../util/files.js';
+import { writeFileAtomic, writeFilesAsUnit, type UnitFile, type WrittenUnit } from '../util/files.js';
 import { run } from './exec.js';
-import { render, type Rendered } from './render.js';
+import { render, type Rendered, type RenderModel } from './render.js';
 import { loadModel } from './model.js';
 import type { HaproxyControl } from './process.js';
 import type { HaproxyInfo } from './version.js';
@@ -51,7 +61,11 @@ export interface Change<T> {
   action: string;
   target: string | null;
   detail?: unknown;
-  /** Runs inside the transaction; throw an AppError to refuse the change. */
+  /**
+   * The database mutation: synchronous, and deterministic given the same
+   * state, since it runs twice (once rolled back to build the candidate, once
+   * committed after HAProxy took it). Throw an AppError to refuse the change.
+   */
   mutate(db: Db): T;
 }
 
@@ -67,9 +81,9 @@ export interface RuntimeChange<T> {
   action: string;
   target: string | null;
   detail?: unknown;
-  /** Database mutation inside the transaction; returns its result. */
+  /** The database mutation; synchronous and deterministic (see Change.mutate). */
   mutate(db: Db): T;
-  /** Map and list files to rewrite from the (uncommitted) database state: path relative to the generated directory -> text. */
+  /** Map and list files to rewrite from the candidate database state: path relative to the generated directory -> text. */
   files(db: Db): Map<string, string>;
   /** The change shows in haproxy.cfg itself: render and check it, and write it without a reload. */
   rewritesConfig?: boolean;
@@ -114,24 +128,47 @@ export function createApplier(deps: ApplierDeps) {
   const lkgPath = (rel: string) => join(cfg.paths.lkgDir, 'files', rel);
   const lkgConfig = join(cfg.paths.lkgDir, 'haproxy.cfg');
 
-  const renderFor = (root: string): Rendered => render(cfg, info.features, loadModel(db, cfg), root);
+  /**
+   * Runs `fn` in a transaction that is always rolled back, before this
+   * function returns: a synchronous look at the state a change would leave.
+   */
+  const speculate = <T>(fn: () => T): T => {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const out = fn();
+      if (out instanceof Promise) throw new Error('a candidate mutation must be synchronous');
+      return out;
+    } finally {
+      db.exec('ROLLBACK');
+    }
+  };
+
+  /** Runs `fn` in one short synchronous transaction and commits it. */
+  const commit = <T>(fn: () => T): T => db.transaction(fn)();
+
+  const modelNow = (): RenderModel => loadModel(db, cfg);
+  const renderFor = (model: RenderModel, root: string): Rendered => render(cfg, info.features, model, root);
 
   /** `haproxy -c` on a file; throws HaproxyCheckError with HAProxy's own text. */
   const check = async (file: string): Promise<void> => {
     const r = await run(cfg.haproxy.binary, ['-c', '-f', file], { timeoutMs });
-    if (r.timedOut) throw new AppError('haproxy_check', `haproxy -c did not finish within ${timeoutMs} ms`);
+    if (r.timedOut) throw new AppError('timeout', `haproxy -c did not finish within ${timeoutMs} ms`);
     if (r.code !== 0) throw new HaproxyCheckError(r.stderr + r.stdout);
   };
 
-  const stage = async (): Promise<Rendered> => {
+  /** Renders a model into the staging directory and checks it; returns what the live files would be. */
+  const stage = async (model: RenderModel): Promise<Rendered> => {
     const dir = cfg.paths.stagingDir;
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true, mode: 0o750 });
     const stagedRoot = join(dir, 'files');
-    const staged = renderFor(stagedRoot);
-    for (const [rel, text] of staged.files) writeFileAtomic(join(stagedRoot, rel), text);
-    writeFileAtomic(join(dir, 'haproxy.cfg'), staged.config);
-    ensureStatsFile();
+    const staged = renderFor(model, stagedRoot);
+    try {
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true, mode: 0o750 });
+      writeFilesAsUnit([...[...staged.files].map(([rel, text]) => ({ path: join(stagedRoot, rel), content: text })), { path: join(dir, 'haproxy.cfg'), content: staged.config }]).commit();
+      ensureStatsFile();
+    } catch (e) {
+      throw ioError(e, 'staging the candidate configuration');
+    }
     await check(join(dir, 'haproxy.cfg'));
     // The live config differs from the checked one only by the files' root: render once, swap the root.
     return { config: staged.config.split(`${stagedRoot}/`).join(`${cfg.paths.generatedDir}/`), files: staged.files };
@@ -153,15 +190,24 @@ export function createApplier(deps: ApplierDeps) {
     return true;
   };
 
-  const writeLive = (r: Rendered) => {
-    // Maps, lists and pages first, haproxy.cfg last: a config is never live before its files.
-    for (const [rel, text] of r.files) writeFileAtomic(livePath(rel), text);
-    writeFileAtomic(cfg.paths.configPath, r.config);
+  /** Writes files as one unit; file system failures become the `storage` kind. */
+  const writeUnit = (files: UnitFile[], what: string): WrittenUnit => {
+    try {
+      return writeFilesAsUnit(files);
+    } catch (e) {
+      throw ioError(e, what);
+    }
   };
 
+  const liveUnit = (r: Rendered): UnitFile[] => [...[...r.files].map(([rel, text]) => ({ path: livePath(rel), content: text })), { path: cfg.paths.configPath, content: r.config }];
+
+  /** Keeps a configuration that runs as last-known-good. Best effort: HAProxy already runs it. */
   const saveLkg = (r: Rendered) => {
-    for (const [rel, text] of r.files) writeFileAtomic(lkgPath(rel), text);
-    writeFileAtomic(lkgConfig, r.config);
+    try {
+      writeFilesAsUnit([...[...r.files].map(([rel, text]) => ({ path: lkgPath(rel), content: text })), { path: lkgConfig, content: r.config }]).commit();
+    } catch (e) {
+      log.error('could not save the last-known-good configuration', { error: describe(ioError(e, 'saving the last-known-good configuration')) });
+    }
   };
 
   const restoreLkg = (): boolean => {
@@ -186,8 +232,11 @@ export function createApplier(deps: ApplierDeps) {
     }
   };
 
-  /** Reloads; on failure puts the last-known-good files back and reloads them. */
-  const reloadOrRestore = async (applyId: string): Promise<{ reloaded: boolean; reloadMs?: number; warning?: string }> => {
+  /**
+   * Reloads; on failure `restore` puts the previous files back (the unit's
+   * rollback, or the last-known-good copy) and reloads them.
+   */
+  const reloadOrRestore = async (applyId: string, restore: () => boolean): Promise<{ reloaded: boolean; reloadMs?: number; warning?: string }> => {
     const st = await control.status();
     if (!st.serving && !st.masterPid) {
       return { reloaded: false, warning: `HAProxy is not running (${st.reason}); it will start with this configuration` };
@@ -199,7 +248,7 @@ export function createApplier(deps: ApplierDeps) {
       return { reloaded: true, reloadMs: r.durationMs };
     } catch (e) {
       log.error('HAProxy reload failed; restoring the last-known-good configuration', { apply_id: applyId, error: describe(e) });
-      if (restoreLkg()) {
+      if (restore()) {
         try {
           await control.reload();
           log.warn('last-known-good configuration restored and reloaded', { apply_id: applyId });
@@ -211,42 +260,29 @@ export function createApplier(deps: ApplierDeps) {
     }
   };
 
-  /** Render, check, swap, reload, verify, keep as LKG. The caller holds the lock (and the transaction). */
-  const applyFiles = async (force: boolean): Promise<ApplyResult> => {
+  /** Render, check, swap, reload, verify, keep as LKG. The caller holds the lock; no transaction is open. */
+  const applyModel = async (model: RenderModel, force: boolean): Promise<ApplyResult> => {
     const applyId = randomUUID().slice(0, 8);
     const t0 = Date.now();
-    const live = await stage();
+    const live = await stage(model);
     if (!force && isLive(live)) {
       log.debug('rendered configuration already live', { apply_id: applyId });
       return { reloaded: false, changed: false, applyId };
     }
-    const previous = existsSync(lkgConfig) ? null : snapshotLive();
-    writeLive(live);
+    const unit = writeUnit(liveUnit(live), 'writing the live configuration');
     try {
-      const r = await reloadOrRestore(applyId);
+      const r = await reloadOrRestore(applyId, () => {
+        unit.rollback();
+        return true;
+      });
+      unit.commit();
       saveLkg(live);
       log.info('configuration applied', { apply_id: applyId, ms: Date.now() - t0, reloaded: r.reloaded });
       return { changed: true, applyId, ...r };
     } catch (e) {
-      if (previous) previous();
+      unit.rollback();
       throw e;
     }
-  };
-
-  /** Without an LKG yet (first apply), a way back to what was live before. */
-  const snapshotLive = (): (() => void) => {
-    const cfgText = existsSync(cfg.paths.configPath) ? readFileSync(cfg.paths.configPath) : null;
-    return () => {
-      if (cfgText) writeFileAtomic(cfg.paths.configPath, cfgText);
-    };
-  };
-
-  const tx = {
-    begin: () => db.exec('BEGIN IMMEDIATE'),
-    commit: () => db.exec('COMMIT'),
-    rollback: () => {
-      if (db.inTransaction) db.exec('ROLLBACK');
-    },
   };
 
   const audit = (c: { actor: string; action: string; target: string | null; detail?: unknown }, err: unknown | null) => {
@@ -259,41 +295,32 @@ export function createApplier(deps: ApplierDeps) {
 
   /** Applies a batch of config changes; the lock is held by the caller. */
   const applyBatch = async (batch: Job[]): Promise<void> => {
-    tx.begin();
     const ok: Job[] = [];
     const refused: { job: Job; error: unknown }[] = [];
-    for (const job of batch) {
-      db.exec('SAVEPOINT change');
-      try {
-        job.result = job.change.mutate(db);
-        db.exec('RELEASE change');
-        ok.push(job);
-      } catch (e) {
-        db.exec('ROLLBACK TO change');
-        db.exec('RELEASE change');
-        refused.push({ job, error: e });
+    const model = speculate(() => {
+      for (const job of batch) {
+        db.exec('SAVEPOINT change');
+        try {
+          job.change.mutate(db);
+          db.exec('RELEASE change');
+          ok.push(job);
+        } catch (e) {
+          db.exec('ROLLBACK TO change');
+          db.exec('RELEASE change');
+          refused.push({ job, error: e });
+        }
       }
+      return ok.length ? modelNow() : null;
+    });
+    for (const r of refused) {
+      audit(r.job.change, r.error);
+      r.job.reject(r.error);
     }
-    // Refusals are audited (and answered) once the transaction has ended, so the audit row is not rolled back with it.
-    const answerRefused = () => {
-      for (const r of refused) {
-        audit(r.job.change, r.error);
-        r.job.reject(r.error);
-      }
-    };
-    if (ok.length === 0) {
-      tx.rollback();
-      answerRefused();
-      return;
-    }
+    if (!model) return;
     let result: ApplyResult;
     try {
-      result = await applyFiles(false);
-      tx.commit();
-      answerRefused();
+      result = await applyModel(model, false);
     } catch (e) {
-      tx.rollback();
-      answerRefused();
       if (ok.length > 1 && isAppError(e) && e.kind === 'haproxy_check') {
         log.warn('a batch of changes failed the check; applying them one by one', { changes: ok.length });
         for (const job of ok) await applyBatch([job]);
@@ -304,6 +331,21 @@ export function createApplier(deps: ApplierDeps) {
         job.reject(e);
       }
       log.error('change refused', { actions: ok.map((j) => j.change.action).join(','), error: describe(e) });
+      return;
+    }
+    try {
+      commit(() => {
+        for (const job of ok) job.result = job.change.mutate(db);
+      });
+    } catch (e) {
+      // Cannot happen while every writer of these tables holds the lock; if it
+      // does, HAProxy runs a state the database does not hold: render the database again.
+      log.error('committing an applied change failed; re-applying the stored state', { error: describe(e) });
+      for (const job of ok) {
+        audit(job.change, e);
+        job.reject(ioError(e, 'storing the change'));
+      }
+      await applyModel(modelNow(), true).catch((e2) => log.error('re-applying the stored state failed', { error: describe(e2) }));
       return;
     }
     for (const job of ok) {
@@ -342,7 +384,7 @@ export function createApplier(deps: ApplierDeps) {
       return lock.run(async () => {
         const c = { actor, action: 'config.regenerate', target: null };
         try {
-          const r = await applyFiles(force);
+          const r = await applyModel(modelNow(), force);
           audit(c, null);
           return r;
         } catch (e) {
@@ -358,7 +400,7 @@ export function createApplier(deps: ApplierDeps) {
         const c = { actor, action: 'haproxy.reload', target: null };
         try {
           await check(cfg.paths.configPath);
-          const r = await reloadOrRestore(randomUUID().slice(0, 8));
+          const r = await reloadOrRestore(randomUUID().slice(0, 8), restoreLkg);
           audit(c, null);
           return r;
         } catch (e) {
@@ -371,49 +413,56 @@ export function createApplier(deps: ApplierDeps) {
     /** A runtime change (see RuntimeChange). */
     runtimeChange<T>(change: RuntimeChange<T>): Promise<{ result: T } & RuntimeResult> {
       return lock.run(async () => {
-        tx.begin();
-        const written: { path: string; previous: string | null }[] = [];
+        let unit: WrittenUnit | null = null;
         try {
-          const result = change.mutate(db);
-          const writes: [string, string][] = [];
-          for (const [rel, text] of change.files(db)) writes.push([livePath(rel), text], [lkgPath(rel), text]);
-          if (change.rewritesConfig) {
-            const live = await stage();
-            writes.push([cfg.paths.configPath, live.config], [lkgConfig, live.config]);
+          const planned = speculate(() => ({
+            result: change.mutate(db),
+            files: change.files(db),
+            model: change.rewritesConfig ? modelNow() : null,
+          }));
+          const writes: UnitFile[] = [];
+          for (const [rel, text] of planned.files) writes.push({ path: livePath(rel), content: text }, { path: lkgPath(rel), content: text });
+          if (planned.model) {
+            const live = await stage(planned.model);
+            writes.push({ path: cfg.paths.configPath, content: live.config }, { path: lkgConfig, content: live.config });
           }
-          for (const [p, text] of writes) {
-            written.push({ path: p, previous: existsSync(p) ? readFileSync(p, 'utf8') : null });
-            writeFileAtomic(p, text);
-          }
+          unit = writeUnit(writes, `writing the files of ${change.action}`);
           let runtimeApplied = false;
           let reloaded = false;
           let warning: string | undefined;
           const st = await control.status();
           if (st.masterPid) {
             try {
-              await change.runtime(control, result);
+              await change.runtime(control, planned.result);
               runtimeApplied = true;
             } catch (e) {
               log.warn('runtime API change failed; falling back to a validated reload', { action: change.action, error: describe(e) });
               await check(cfg.paths.configPath);
-              await reloadOrRestore(randomUUID().slice(0, 8));
+              const u = unit;
+              await reloadOrRestore(randomUUID().slice(0, 8), () => {
+                u.rollback();
+                return true;
+              });
               reloaded = true;
             }
           } else {
             warning = `HAProxy is not running (${st.reason}); the change is in its files and takes effect when it starts`;
           }
-          tx.commit();
+          let result: T;
+          try {
+            result = commit(() => change.mutate(db));
+          } catch (e) {
+            throw ioError(e, `storing ${change.action}`);
+          }
+          unit.commit();
           audit(change, null);
           log.info(`${change.action} applied`, { actor: change.actor, target: change.target ?? undefined, runtime: runtimeApplied, reloaded });
           return { result, runtimeApplied, reloaded, ...(warning ? { warning } : {}) };
         } catch (e) {
-          tx.rollback();
-          for (const w of written.reverse()) {
-            if (w.previous === null) rmSync(w.path, { force: true });
-            else writeFileAtomic(w.path, w.previous);
-          }
+          unit?.rollback();
           audit(change, e);
-          log.error(`${change.action} failed`, { actor: change.actor, target: change.target ?? undefined, error: describe(e) });
+          const level = isAppError(e) && (e.kind === 'validation' || e.kind === 'not_found' || e.kind === 'conflict') ? 'info' : 'error';
+          log[level](`${change.action} failed`, { actor: change.actor, target: change.target ?? undefined, error: describe(e) });
           throw e;
         }
       });
@@ -428,8 +477,8 @@ export function createApplier(deps: ApplierDeps) {
       return lock.run(async () => {
         mkdirSync(dirname(cfg.paths.configPath), { recursive: true });
         try {
-          const live = await stage();
-          writeLive(live);
+          const live = await stage(modelNow());
+          writeUnit(liveUnit(live), 'writing the live configuration').commit();
           saveLkg(live);
           return { fromDatabase: true };
         } catch (e) {
@@ -445,24 +494,23 @@ export function createApplier(deps: ApplierDeps) {
 
     /**
      * Renders what a change would produce, hands it to `inspect` and has
-     * `haproxy -c` judge it, then rolls the change back: nothing is kept,
-     * nothing is reloaded.
+     * `haproxy -c` judge it: nothing is kept, nothing is reloaded, and no
+     * transaction is open while the check runs.
      */
     dryRun<T>(mutate: (db: Db) => void, inspect: (rendered: Rendered) => T): Promise<{ value: T; check: { ok: boolean; haproxy?: string[] } }> {
       return lock.run(async () => {
-        tx.begin();
-        try {
+        const { value, model } = speculate(() => {
           mutate(db);
-          const value = inspect(renderFor(cfg.paths.generatedDir));
-          try {
-            await stage();
-            return { value, check: { ok: true } };
-          } catch (e) {
-            const lines = isAppError(e) && e.detail && typeof e.detail === 'object' && 'haproxy' in e.detail ? (e.detail as { haproxy: string[] }).haproxy : [describe(e)];
-            return { value, check: { ok: false, haproxy: lines } };
-          }
-        } finally {
-          tx.rollback();
+          const model = modelNow();
+          return { value: inspect(renderFor(model, cfg.paths.generatedDir)), model };
+        });
+        try {
+          await stage(model);
+          return { value, check: { ok: true } };
+        } catch (e) {
+          if (isAppError(e) && e.kind === 'storage') throw e;
+          const lines = isAppError(e) && e.detail && typeof e.detail === 'object' && 'haproxy' in e.detail ? (e.detail as { haproxy: string[] }).haproxy : [describe(e)];
+          return { value, check: { ok: false, haproxy: lines } };
         }
       });
     },
@@ -470,7 +518,7 @@ export function createApplier(deps: ApplierDeps) {
     /** Every live file beside its rendered counterpart, for previews and diffs. */
     liveFiles(): { config: string; files: Map<string, string> } {
       const files = new Map<string, string>();
-      const r = renderFor(cfg.paths.generatedDir);
+      const r = renderFor(modelNow(), cfg.paths.generatedDir);
       for (const rel of r.files.keys()) {
         const p = livePath(rel);
         files.set(rel, existsSync(p) ? readFileSync(p, 'utf8') : '');
@@ -479,7 +527,7 @@ export function createApplier(deps: ApplierDeps) {
     },
 
     /** For tests and the preview endpoint: what the database renders to now. */
-    renderCurrent: (root = cfg.paths.generatedDir) => renderFor(root),
+    renderCurrent: (root = cfg.paths.generatedDir) => renderFor(modelNow(), root),
     check,
   };
 }

@@ -9,7 +9,9 @@
  * in managed mode, never a second master), with a doubling backoff between
  * actions. The supervisor in process.ts already restarts a master that died
  * (the watchdog waits while it does); this catches the rest (a frozen worker,
- * a listener gone, a socket that stopped answering).
+ * a listener gone, a socket that stopped answering). A master the supervisor
+ * had to bring back is reported too, as one `haproxy-died` incident (one
+ * notification, not a storm).
  */
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
@@ -26,6 +28,21 @@ export interface WatchdogDeps {
   report: (f: Finding) => void;
   /** A validated reload (the applier's). */
   reload: () => Promise<unknown>;
+}
+
+/** The finding for a HAProxy the supervisor brought back. */
+export function diedFinding(r: { reason: string; downMs: number }, now = Date.now()): Finding {
+  return {
+    rule: 'haproxy-died',
+    category: 'lifecycle',
+    severity: 'critical',
+    subject: { type: 'server', value: 'haproxy' },
+    time: now,
+    count: 1,
+    actions: [{ type: 'notify' }],
+    escalate: false,
+    sample: `${r.reason}; serving again after ${r.downMs} ms`,
+  };
 }
 
 export function createWatchdog(d: WatchdogDeps) {
@@ -90,6 +107,7 @@ export function createWatchdog(d: WatchdogDeps) {
 
   return {
     start() {
+      d.control.onRecovered((r) => d.report(diedFinding(r)));
       timer = setInterval(() => void tick(), durationMs(d.cfg.haproxy.watchdog_interval));
       timer.unref();
     },

@@ -18,7 +18,7 @@ interface DgramSocket {
 
 const require = createRequire(import.meta.url);
 
-export interface Notifier {
+export interface SdNotify {
   /** True when running under systemd with Type=notify. */
   readonly enabled: boolean;
   ready(status?: string): void;
@@ -29,7 +29,7 @@ export interface Notifier {
   close(): void;
 }
 
-export function createNotifier(env: NodeJS.ProcessEnv = process.env, onError: (e: Error) => void = () => {}): Notifier {
+export function createSdNotify(env: NodeJS.ProcessEnv = process.env, onError: (e: Error) => void = () => {}): SdNotify {
   const raw = env.NOTIFY_SOCKET;
   let timer: NodeJS.Timeout | null = null;
   if (!raw) {
