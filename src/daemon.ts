@@ -34,7 +34,7 @@ import { loadPolicy, SHIPPED_POLICY_FILE } from './pipeline/policy/load.js';
 import { createRemediation } from './ops/remediation.js';
 import { createEscalation } from './ops/escalation.js';
 import { actedEvent } from './notify/acted.js';
-import { createNotifications } from './notify/service.js';
+import { createNotifications, type Notifications } from './notify/service.js';
 import { createSdNotify } from './systemd/notify.js';
 
 export interface Daemon {
@@ -46,6 +46,7 @@ export interface Daemon {
   certs: CertService;
   monitor: Monitor;
   watchdog: Watchdog;
+  notifications: Notifications;
   /** The API's bound port (useful when configured as 0). */
   apiPort: number;
   stop(opts?: { leaveHaproxyRunning?: boolean }): Promise<void>;
@@ -217,6 +218,7 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
     certs,
     monitor,
     watchdog,
+    notifications,
     apiPort,
     async stop(o = {}) {
       if (stopped) return;

@@ -9,7 +9,7 @@
  * (haproxy/apply.ts) honours it by building a change's candidate in a
  * transaction it rolls back at once and committing only after HAProxy took
  * the change. `guardTransactions` enforces the rule: a transaction still open
- * on the next tick is reported, and with `HAPROXY_MANAGER_STRICT_TX=1` (the
+ * when the code that opened it yields is reported, and with `HAPROXY_MANAGER_STRICT_TX=1` (the
  * test suite) it throws, failing the test that caused it.
  *
  * The daemon holds one read-write connection (`writer`) and, for the API's
@@ -58,8 +58,9 @@ export type TxLeakHandler = (message: string) => void;
 const strictTx = () => process.env.HAPROXY_MANAGER_STRICT_TX === '1';
 
 /**
- * Checks, on the tick after any statement run through `exec` leaves a
- * transaction open, that it has been closed. Every transaction in this code
+ * Checks, as soon as the code that ran a statement through `exec` and left a
+ * transaction open yields (a microtask: any `await` at all, however short),
+ * that it has been closed. Every transaction in this code
  * base is opened with `exec('BEGIN…')` or `db.transaction()` (which cannot
  * outlive its synchronous function), so this sees every way to break the rule.
  */
@@ -77,7 +78,7 @@ export function guardTransactions(db: Db, onLeak: TxLeakHandler): Db {
     const r = exec(sql);
     if (db.inTransaction && !scheduled) {
       scheduled = true;
-      process.nextTick(verify);
+      queueMicrotask(verify);
     }
     return r;
   };

@@ -86,6 +86,11 @@ function writeDurably(path: string, content: string | Buffer, mode: number): voi
     let off = 0;
     while (off < buf.length) off += writeSync(fd, buf, off);
     fsyncSync(fd);
+  } catch (e) {
+    // Writes through a descriptor name no file: say which one failed.
+    const err = e as NodeJS.ErrnoException;
+    if (err && typeof err === 'object' && err.path === undefined) err.path = path;
+    throw e;
   } finally {
     if (fd !== -1) closeSync(fd);
   }
