@@ -5,7 +5,7 @@
  * invalid configuration.
  */
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { loadConfig, ConfigError } from './config/load.js';
 import { startDaemon } from './daemon.js';
 import { checkConfigIo } from './cli/config-check.js';
@@ -45,6 +45,16 @@ const program = new Command()
   .version(pkg.version)
   .showHelpAfterError()
   .exitOverride();
+
+/**
+ * The operator's settings for offline commands: the file given, else the
+ * default one when it exists, else none (the built-in defaults).
+ */
+function offlineConfig(file: string | undefined) {
+  if (file !== undefined) return load(file);
+  return existsSync(DEFAULT_CONFIG) ? load(DEFAULT_CONFIG) : undefined;
+}
+const offlineConfigOpt = ['-c, --config <file>', `the operator's configuration, for its monitor settings and rules directory (default $HAPROXY_MANAGER_CONFIG or ${DEFAULT_CONFIG} when it exists, else the built-in defaults)`] as const;
 
 const configOpt = ['-c, --config <file>', `configuration file (default $HAPROXY_MANAGER_CONFIG or ${DEFAULT_CONFIG})`, DEFAULT_CONFIG] as const;
 
@@ -169,10 +179,12 @@ monitorCmd
   .description('show, line by line, how the pipeline sees a log: the kind of line, the parsed fields and the rules it matches')
   .argument('<file>', 'a log file, or - for standard input')
   .option(...formatOpt)
-  .option('--rules <dir>', 'a rules directory to use instead of the shipped one')
+  .option(...offlineConfigOpt)
+  .option('--rules <dir>', "a rules directory to use instead of the shipped one and the operator's")
   .option('--json', 'one JSON object per input line')
-  .action(async (file: string, o: { format: string; rules?: string; json?: boolean }) => {
-    const rules = loadRules({ dir: o.rules ?? SHIPPED_RULES_DIR, operatorDir: null });
+  .action(async (file: string, o: { format: string; rules?: string; json?: boolean; config?: string }) => {
+    const cfg = offlineConfig(o.config);
+    const rules = loadRules({ dir: o.rules ?? SHIPPED_RULES_DIR, operatorDir: o.rules ? null : (cfg?.monitor.rules_dir ?? null) });
     const triage = createTriage(rules.rules);
     await runMonitorExplain({ input: file, json: o.json === true, format: checkFormat(o.format), rules: (p) => triage.explain(p, 'explain') });
     process.exit(0);
@@ -182,10 +194,13 @@ monitorCmd
   .description('run the pipeline over a file as fast as it can, acting on nothing, and print the incidents it opens')
   .argument('<file>', 'a log file, or - for standard input')
   .option(...formatOpt)
-  .option('--rules <dir>', 'a rules directory to use instead of the shipped one')
+  .option(...offlineConfigOpt)
+  .option('--rules <dir>', "a rules directory to use instead of the shipped one and the operator's")
   .option('--json', 'one JSON object per incident, one per line, at the end')
-  .action(async (file: string, o: { format: string; rules?: string; json?: boolean }) => {
+  .action(async (file: string, o: { format: string; rules?: string; json?: boolean; config?: string }) => {
+    const cfg = offlineConfig(o.config);
     await runReplay({
+      ...(cfg ? { cfg } : {}),
       input: file,
       format: checkFormat(o.format),
       json: o.json === true,

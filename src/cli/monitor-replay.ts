@@ -7,12 +7,9 @@
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { configSchema } from '../config/schema.js';
-import { loadRules } from '../pipeline/triage/load.js';
-import { createTriage } from '../pipeline/triage/engine.js';
-import { createPipeline } from '../pipeline/pipeline.js';
+import { configSchema, type Config } from '../config/schema.js';
+import { pipelineFromConfig } from '../pipeline/pipeline.js';
 import { SHIPPED_RULES_DIR } from '../pipeline/monitor.js';
-import { durationMs } from '../util/duration.js';
 import { ipInRange } from '../validate/ip.js';
 import type { Incident } from '../pipeline/incidents.js';
 import type { SourceFormat } from '../pipeline/types.js';
@@ -20,8 +17,10 @@ import type { SourceFormat } from '../pipeline/types.js';
 export interface ReplayOptions {
   input: string;
   format: SourceFormat;
-  /** A rules directory to use instead of the shipped one. */
+  /** A rules directory to use instead of the shipped one (and the operator's). */
   rulesDir?: string;
+  /** The operator's settings (monitor windows, rules directory, protected ranges); the defaults without one. */
+  cfg?: Pick<Config, 'monitor' | 'network' | 'remediation'>;
   json: boolean;
   write?: (s: string) => void;
   progress?: (s: string) => void;
@@ -43,28 +42,28 @@ export function incidentJson(i: Incident) {
 
 export async function runReplay(o: ReplayOptions): Promise<{ lines: number; incidents: number }> {
   const write = o.write ?? ((s: string) => void process.stdout.write(s));
-  const defaults = configSchema.parse({});
-  const rules = loadRules({ dir: o.rulesDir ?? SHIPPED_RULES_DIR, operatorDir: null });
-  const local = defaults.network.local_ranges;
-  const triage = createTriage(rules.rules, { isProtected: (ip) => local.some((r) => ipInRange(ip, r)) });
+  const cfg = o.cfg ?? configSchema.parse({});
+  // Never a block subject, as live: local ranges and the configured protected addresses.
+  const protectedRanges = [...cfg.network.local_ranges, ...cfg.remediation.protected];
   const all: Incident[] = [];
-  const pipeline = createPipeline({
-    triage,
-    incidents: { quietMs: durationMs(defaults.monitor.incident_quiet), maxSamples: defaults.monitor.max_samples, maxOpen: defaults.monitor.max_open_incidents },
-    noveltyWarmup: defaults.monitor.novelty_warmup,
-  });
+  const { pipeline } = pipelineFromConfig(cfg, { shippedRulesDir: SHIPPED_RULES_DIR, ...(o.rulesDir ? { rulesDir: o.rulesDir } : {}), isProtected: (ip) => protectedRanges.some((r) => ipInRange(ip, r)) });
   const input = o.input === '-' ? (o.stdin ?? process.stdin) : createReadStream(o.input, { encoding: 'utf8' });
   const rl = createInterface({ input, crlfDelay: Infinity });
   const t0 = Date.now();
   let n = 0;
   let lastProgress = t0;
+  let lastTick = 0;
   const receivedAt = Date.now();
   for await (const line of rl) {
     pipeline.process({ source: 'replay', line, format: o.format, receivedAt });
     n++;
-    if ((n & 0x3fff) === 0) {
+    // Quiet incidents resolve as they would live (the monitor ticks every second): on every second of log time.
+    if (pipeline.clock() - lastTick >= 1000) {
+      lastTick = pipeline.clock();
       pipeline.tick();
       for (const i of pipeline.incidents.drainChanged()) if (i.status === 'resolved') all.push(i);
+    }
+    if ((n & 0x3fff) === 0) {
       if (o.progress && Date.now() - lastProgress > 500) {
         lastProgress = Date.now();
         o.progress(`\r${n.toLocaleString('en-US')} lines, ${Math.round(n / ((Date.now() - t0) / 1000)).toLocaleString('en-US')} lines/s, ${pipeline.incidents.stats().opened} incidents`);

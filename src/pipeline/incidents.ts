@@ -66,6 +66,11 @@ export function createIncidents(opts: IncidentOptions) {
       clock = Math.max(clock, f.time);
       const key = keyOf(f.rule, f.subject);
       let inc = open.get(key);
+      // Quiet for longer than quietMs by this finding's time: that incident is over (whether or not a tick saw it), this opens the next.
+      if (inc && f.time - inc.lastSeen >= opts.quietMs) {
+        resolve(inc, inc.lastSeen + opts.quietMs);
+        inc = undefined;
+      }
       if (inc) {
         inc.count += 1;
         inc.matched = Math.max(inc.matched ?? 0, f.count);

@@ -16,12 +16,8 @@ import type { Logger } from '../log.js';
 import type { Db } from '../storage/db.js';
 import { incidents as incidentStore, positions } from '../storage/incidents.js';
 import { blocked, proxies, trusted } from '../storage/ip-lists.js';
-import { durationMs } from '../util/duration.js';
 import { ipInRange, parseIp } from '../validate/ip.js';
-import { loadRules } from './triage/load.js';
-import { createTriage } from './triage/engine.js';
-import { createPipeline, type Pipeline } from './pipeline.js';
-import { compileTextPattern } from './parse/text-pattern.js';
+import { pipelineFromConfig, type Pipeline } from './pipeline.js';
 import type { LogSource, PositionStore, SourceError } from './sources/source.js';
 import { FileSource } from './sources/file-source.js';
 import { JournaldSource } from './sources/journald-source.js';
@@ -147,15 +143,9 @@ export function createMonitor(deps: MonitorDeps) {
   return {
     async start(): Promise<void> {
       if (!cfg.monitor.enabled) return;
-      const rules = loadRules({ dir: SHIPPED_RULES_DIR, operatorDir: cfg.monitor.rules_dir });
-      ruleCount = rules.rules.length;
-      const triage = createTriage(rules.rules, { isProtected: protectedAddresses(cfg, deps.reader) });
-      pipeline = createPipeline({
-        triage,
-        incidents: { quietMs: durationMs(cfg.monitor.incident_quiet), maxSamples: cfg.monitor.max_samples, maxOpen: cfg.monitor.max_open_incidents },
-        noveltyWarmup: cfg.monitor.novelty_warmup,
-        patterns: new Map(cfg.monitor.sources.filter((s) => s.regex !== undefined).map((s) => [s.name, compileTextPattern(s.regex!)])),
-      });
+      const built = pipelineFromConfig(cfg, { shippedRulesDir: SHIPPED_RULES_DIR, isProtected: protectedAddresses(cfg, deps.reader) });
+      pipeline = built.pipeline;
+      ruleCount = built.rules;
       const stale = incidentStore.resolveStale(deps.writer);
       if (stale) log.info('incidents left open by the previous run resolved', { count: stale });
       const sd = { onLines, onError, positions: store };

@@ -11,6 +11,11 @@ import type { Triage } from './triage/engine.js';
 import { createIncidents, type IncidentOptions, type Incidents, type Incident } from './incidents.js';
 import type { Finding, ParsedLine, RawLine } from './types.js';
 import { createNovelty, type Novelty } from './novelty.js';
+import type { Config } from '../config/schema.js';
+import { durationMs } from '../util/duration.js';
+import { compileTextPattern } from './parse/text-pattern.js';
+import { loadRules } from './triage/load.js';
+import { createTriage } from './triage/engine.js';
 
 export interface PipelineStats {
   lines: number;
@@ -29,8 +34,6 @@ export interface PipelineOptions {
   noveltyWarmup: number;
   /** Text sources with their own regular expression (source name -> compiled parser). */
   patterns?: Map<string, LineParser>;
-  /** Called for each incident a finding opened or updated (later stages: analysis, policy, notify). */
-  onIncident?: (inc: Incident, f: Finding) => void;
 }
 
 const MAX_SAMPLES = 20;
@@ -44,8 +47,7 @@ export function createPipeline(opts: PipelineOptions) {
 
   const handle = (f: Finding) => {
     stats.findings++;
-    const inc = incidents.add(f);
-    opts.onIncident?.(inc, f);
+    incidents.add(f);
   };
 
   return {
@@ -89,3 +91,21 @@ export function createPipeline(opts: PipelineOptions) {
 }
 
 export type Pipeline = ReturnType<typeof createPipeline>;
+
+/**
+ * The pipeline the operator's settings describe: shipped rules with the
+ * operator's rules directory over them, the monitor's incident and novelty
+ * settings, the sources' own patterns. The daemon's monitor and the offline
+ * commands (`monitor replay`) build theirs here, so both see a log alike.
+ * Throws (with the file and reason) when a rule does not load.
+ */
+export function pipelineFromConfig(cfg: Pick<Config, 'monitor'>, o: { shippedRulesDir: string; rulesDir?: string; isProtected: (ip: string) => boolean }): { pipeline: Pipeline; rules: number } {
+  const rules = loadRules({ dir: o.rulesDir ?? o.shippedRulesDir, operatorDir: o.rulesDir ? null : cfg.monitor.rules_dir });
+  const pipeline = createPipeline({
+    triage: createTriage(rules.rules, { isProtected: o.isProtected }),
+    incidents: { quietMs: durationMs(cfg.monitor.incident_quiet), maxSamples: cfg.monitor.max_samples, maxOpen: cfg.monitor.max_open_incidents },
+    noveltyWarmup: cfg.monitor.novelty_warmup,
+    patterns: new Map(cfg.monitor.sources.filter((s) => s.regex !== undefined).map((s) => [s.name, compileTextPattern(s.regex!)])),
+  });
+  return { pipeline, rules: rules.rules.length };
+}
