@@ -9,32 +9,15 @@ import { dirname, basename, join } from 'node:path';
 export function writeFileAtomic(path: string, content: string | Buffer, mode = 0o644): void {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-  let fd = -1;
+  const tmp = tmpName(path, 'tmp');
   try {
-    fd = openSync(tmp, 'w', mode);
-    const buf = typeof content === 'string' ? Buffer.from(content) : content;
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = -1;
+    writeDurably(tmp, content, mode);
     renameSync(tmp, path);
   } catch (e) {
-    if (fd !== -1) closeSync(fd);
     rmSync(tmp, { force: true });
     throw e;
   }
-  try {
-    const dfd = openSync(dir, 'r');
-    try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
-    }
-  } catch {
-    // Some filesystems refuse fsync on directories; the rename is still atomic.
-  }
+  fsyncDir(dir);
 }
 
 export function readIfExists(path: string): string | null {
@@ -63,7 +46,9 @@ export interface WrittenUnit {
   commit(): void;
 }
 
-const tmpName = (path: string, tag: string) => join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.${tag}`);
+function tmpName(path: string, tag: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.${tag}`);
+}
 
 function fsyncDir(dir: string): void {
   try {
