@@ -13,7 +13,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { AppError } from '../errors.js';
 import { writeFileAtomic } from '../util/files.js';
-import { run } from '../haproxy/exec.js';
+import { run } from '../util/exec.js';
 import { checkCombined, combine, type CertInfo } from './pem.js';
 
 /** The file name for a certificate's primary name: `*.example.com` -> `_wildcard_.example.com.pem`. */

@@ -19,7 +19,7 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { AppError } from '../errors.js';
 import { durationMs } from '../util/duration.js';
-import { run } from './exec.js';
+import { run } from '../util/exec.js';
 import { parseShowProc, socketClient, type ProcInfo, type SocketClient } from './runtime.js';
 
 export interface ServingStatus {

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from './exec.js';
+import { run } from '../util/exec.js';
 import { AppError } from '../errors.js';
 
 export interface HaproxyFeatures {
