@@ -8,6 +8,7 @@ import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type { ApiDeps } from './context.js';
 import { errorMiddleware } from './errors.js';
+import { AppError } from '../errors.js';
 import { authMiddleware } from './auth.js';
 import { healthRoutes } from './routes/health.js';
 import { domainRoutes } from './routes/domains.js';
@@ -32,7 +33,7 @@ export function createApp(d: ApiDeps): Koa {
       log.info(`${ctx.method} ${ctx.path} ${ctx.status}`, { ms: Date.now() - t0 });
     }
   });
-  app.use(errorMiddleware(log));
+  app.use(errorMiddleware(log, { databasePath: d.cfg.paths.database }));
   app.use(authMiddleware(d.cfg.apiKey, new Set(['/health'])));
   app.use(
     bodyParser({
@@ -59,8 +60,7 @@ export function createApp(d: ApiDeps): Koa {
   app.use(router.routes());
   app.use(router.allowedMethods());
   app.use((ctx) => {
-    ctx.status = 404;
-    ctx.body = { status: 'error', error: 'not_found', message: `no such endpoint: ${ctx.method} ${ctx.path}` };
+    throw new AppError('not_found', `no such endpoint: ${ctx.method} ${ctx.path}`);
   });
   return app;
 }

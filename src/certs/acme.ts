@@ -20,7 +20,7 @@ import type { Logger } from '../log.js';
 import { AppError, describe } from '../errors.js';
 import { writeFileAtomic } from '../util/files.js';
 import { durationMs } from '../util/duration.js';
-import { run } from '../haproxy/exec.js';
+import { run } from '../util/exec.js';
 import type { Responder } from './responder.js';
 
 export type ChallengeKind = 'http-01' | 'dns-01';

@@ -11,6 +11,7 @@ import acme from 'acme-client';
 import * as x509 from '@peculiar/x509';
 import type { Logger } from '../log.js';
 import { describe } from '../errors.js';
+import { parseRetryAfter } from '../util/backoff.js';
 
 const b64url = (b: Buffer) => b.toString('base64').replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 
@@ -67,8 +68,9 @@ export function createAri(directoryUrl: string, log: Logger) {
         if (!Number.isFinite(start) || !Number.isFinite(end) || end < start) throw new Error('no valid suggestedWindow');
         const frac = createHash('sha256').update(id).digest().readUInt32BE(0) / 0xffffffff;
         const window = { start, end, dueAt: start + Math.floor((end - start) * frac) };
-        const retryAfter = Number(r.headers?.['retry-after']);
-        cache.set(id, { until: now + (r.headers?.['retry-after'] !== undefined && Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : 6 * 3_600_000), window });
+        // The CA says when to ask again (RFC 9773 4.3); six hours when it does not.
+        const retryAfter = parseRetryAfter(r.headers?.['retry-after'] as string | undefined, now);
+        cache.set(id, { until: now + (retryAfter ?? 6 * 3_600_000), window });
         return window;
       } catch (e) {
         log.warn('ACME renewal information unavailable; using the lifetime rule', { error: describe(e) });

@@ -20,6 +20,7 @@ import { AppError, describe } from '../errors.js';
 import { certificates, covers, type CertificateRow, type Challenge } from '../storage/certificates.js';
 import { listDomains } from '../storage/domains.js';
 import { durationMs } from '../util/duration.js';
+import { exponentialDelay, parseRetryAfter } from '../util/backoff.js';
 import type { Acme, PendingManual } from './acme.js';
 import type { Ari } from './ari.js';
 import { certFileName, createSelfSigned, publishPem, retirePem } from './store.js';
@@ -123,13 +124,11 @@ export function createCertService(deps: CertDeps) {
     return now >= na - (na - nb) / 3;
   };
 
+  /** The CA's Retry-After when it gave one in the future (even if shorter); else retry_base doubling per failure, at most a day. */
   const backoffMs = (failures: number, retryAfter: string | undefined) => {
-    if (retryAfter) {
-      const secs = Number(retryAfter);
-      const at = Number.isFinite(secs) ? secs * 1000 : Date.parse(retryAfter) - Date.now();
-      if (at > 0) return at;
-    }
-    return Math.min(durationMs(cfg.acme.retry_base) * 2 ** Math.max(0, failures), 86_400_000);
+    const asked = parseRetryAfter(retryAfter);
+    if (asked !== undefined && asked > 0) return asked;
+    return exponentialDelay(failures + 1, { baseMs: durationMs(cfg.acme.retry_base), maxMs: 86_400_000 });
   };
 
   const renewOne = async (c: CertificateRow, actor: string): Promise<CertResult> => {

@@ -11,9 +11,9 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSyn
 import { basename, join } from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { AppError } from '../errors.js';
+import { AppError, ioError } from '../errors.js';
 import { writeFileAtomic } from '../util/files.js';
-import { run } from '../haproxy/exec.js';
+import { run } from '../util/exec.js';
 import { checkCombined, combine, type CertInfo } from './pem.js';
 
 /** The file name for a certificate's primary name: `*.example.com` -> `_wildcard_.example.com.pem`. */
@@ -47,7 +47,8 @@ export function publishPem(certDir: string, backupDir: string, fileName: string,
     } catch {
       // Whatever is in the way stays; the live file is untouched either way.
     }
-    if (e instanceof AppError) throw e;
+    const storage = ioError(e, file);
+    if (storage instanceof AppError) throw storage;
     throw new AppError('internal', `cannot write certificate ${fileName}: ${(e as Error).message}`, { cause: e });
   }
   return { file, info: leaf, pem };

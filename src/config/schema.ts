@@ -4,14 +4,12 @@
  * start-up instead of being silently ignored. Pure: no I/O here (see check.ts).
  */
 import { z } from 'zod';
+import { durationSchema as duration } from '../util/duration.js';
 import { isValidCidrOrIp, parseIp } from '../validate/ip.js';
 import { compileTextPattern } from '../pipeline/parse/text-pattern.js';
 import { notificationsSchema } from '../notify/config.js';
 import { analysisConfigSchema } from '../pipeline/analysis/config.js';
 
-const duration = z
-  .string()
-  .regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 500ms, 30s, 5m, 6h or 1d');
 const port = z.number().int().min(1).max(65535);
 const cidr = z.string().refine(isValidCidrOrIp, 'an IPv4 or IPv6 address or CIDR');
 /** An address to listen on: a single IPv4 or IPv6 address (0.0.0.0 and :: for all). */

@@ -35,7 +35,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import type { Db } from '../storage/db.js';
 import type { Logger } from '../log.js';
-import { AppError, describe, ioError, isAppError } from '../errors.js';
+import { AppError, describe, ioError as toStorageError, isAppError } from '../errors.js';
 import { recordAudit } from '../storage/audit.js';
 import { durationMs } from '../util/duration.js';
 import { Lock } from '../util/lock.js';
@@ -191,6 +191,9 @@ export function createApplier(deps: ApplierDeps) {
   };
 
   /** Writes files as one unit; file system failures become the `storage` kind. */
+  /** A file system error as the `storage` kind, naming the file that failed (else what was being done). */
+  const ioError = (e: unknown, what: string) => toStorageError(e, (e as NodeJS.ErrnoException | null)?.path ?? what);
+
   const writeUnit = (files: UnitFile[], what: string): WrittenUnit => {
     try {
       return writeFilesAsUnit(files);

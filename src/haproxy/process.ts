@@ -17,9 +17,9 @@ import { connect } from 'node:net';
 import { request as httpRequest } from 'node:http';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import { AppError } from '../errors.js';
+import { AppError, timeoutError } from '../errors.js';
 import { durationMs } from '../util/duration.js';
-import { run } from './exec.js';
+import { run } from '../util/exec.js';
 import { parseShowProc, socketClient, type ProcInfo, type SocketClient } from './runtime.js';
 
 export interface ServingStatus {
@@ -35,7 +35,7 @@ export interface HaproxyControl {
   readonly stats: SocketClient;
   /** Starts (managed) or finds (systemd) HAProxy; resolves once it serves. */
   start(): Promise<void>;
-  /** Reloads and verifies the reload took; throws AppError('haproxy_reload') with HAProxy's text otherwise. */
+  /** Reloads and verifies the reload took; throws AppError('runtime') with HAProxy's text otherwise. */
   reload(): Promise<{ durationMs: number; masterPid: number }>;
   status(): Promise<ServingStatus>;
   /**
@@ -248,7 +248,7 @@ export function createControl(cfg: Config, log: Logger): HaproxyControl {
     }
     if (/Success=0/.test(reply)) {
       const why = reply.split('\n').filter((l) => /ALERT|error/i.test(l)).slice(0, 10).join('\n');
-      throw new AppError('haproxy_reload', `HAProxy refused the reload${why ? `:\n${why}` : ''}`, { detail: { output: reply.slice(0, 4000) } });
+      throw new AppError('runtime', `HAProxy refused the reload${why ? `:\n${why}` : ''}`, { detail: { output: reply.slice(0, 4000) } });
     }
     // 2.6: asynchronous. Poll the counters.
     const end = Date.now() + timeoutMs;
@@ -258,19 +258,20 @@ export function createControl(cfg: Config, log: Logger): HaproxyControl {
       if (!p) continue;
       if (p.failedReloads > before.failedReloads) {
         const why = recent.filter((l) => /ALERT/.test(l)).slice(0, 10).join('\n');
-        throw new AppError('haproxy_reload', `HAProxy refused the reload${why ? `:\n${why}` : ''}`);
+        throw new AppError('runtime', `HAProxy refused the reload${why ? `:\n${why}` : ''}`);
       }
       const fresh = p.workers.some((w) => w.reloads === 0 && !before.workers.some((b) => b.pid === w.pid));
       if (p.reloads > before.reloads && fresh) return { durationMs: Date.now() - t0, masterPid: p.masterPid };
     }
-    throw new AppError('haproxy_reload', `HAProxy did not confirm the reload within ${timeoutMs} ms`);
+    throw new AppError('timeout', `HAProxy did not confirm the reload within ${timeoutMs} ms`);
   };
 
   /** Kills HAProxy (master and workers) and starts it again; systemd mode: systemctl restart. */
   const doRestart = async (): Promise<void> => {
     if (!managed) {
       const r = await run('systemctl', ['restart', cfg.haproxy.systemd_unit], { timeoutMs });
-      if (r.code !== 0 || r.timedOut) throw new AppError('haproxy_reload', `systemctl restart ${cfg.haproxy.systemd_unit} failed: ${(r.stderr || r.stdout).trim().slice(0, 500)}`);
+      if (r.timedOut) throw timeoutError(`systemctl restart ${cfg.haproxy.systemd_unit}`, timeoutMs);
+      if (r.code !== 0) throw new AppError('runtime', `systemctl restart ${cfg.haproxy.systemd_unit} failed: ${(r.stderr || r.stdout).trim().slice(0, 500)}`);
       return;
     }
     // Hold the supervisor off while HAProxy is down on purpose.
@@ -319,7 +320,8 @@ export function createControl(cfg: Config, log: Logger): HaproxyControl {
       if (!managed && cfg.haproxy.reload_via === 'systemctl') {
         const t0 = Date.now();
         const r = await run('systemctl', ['reload', cfg.haproxy.systemd_unit], { timeoutMs });
-        if (r.code !== 0 || r.timedOut) throw new AppError('haproxy_reload', `systemctl reload ${cfg.haproxy.systemd_unit} failed: ${(r.stderr || r.stdout).trim().slice(0, 1000)}`);
+        if (r.timedOut) throw timeoutError(`systemctl reload ${cfg.haproxy.systemd_unit}`, timeoutMs);
+        if (r.code !== 0) throw new AppError('runtime', `systemctl reload ${cfg.haproxy.systemd_unit} failed: ${(r.stderr || r.stdout).trim().slice(0, 1000)}`);
         return { durationMs: Date.now() - t0, masterPid: 0 };
       }
       reloading = true;

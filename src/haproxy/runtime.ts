@@ -16,7 +16,7 @@ import { AppError } from '../errors.js';
 
 export class RuntimeError extends AppError {
   constructor(message: string, readonly reply?: string) {
-    super('runtime_api', message, reply === undefined ? {} : { detail: { reply: reply.slice(0, 2000) } });
+    super('runtime', message, reply === undefined ? {} : { detail: { reply: reply.slice(0, 2000) } });
   }
 }
 

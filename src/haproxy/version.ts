@@ -7,8 +7,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from './exec.js';
-import { AppError } from '../errors.js';
+import { run } from '../util/exec.js';
+import { AppError, timeoutError } from '../errors.js';
 
 export interface HaproxyFeatures {
   /** tune.h2.fe.max-total-streams and tune.h2.fe.glitches-threshold (HTTP/2 rapid-reset protection). */
@@ -56,6 +56,7 @@ export async function detectHaproxy(binary: string, timeoutMs = 10_000): Promise
   } catch (e) {
     throw new AppError('config', `haproxy binary ${binary} cannot be run: ${(e as Error).message}`, { cause: e });
   }
+  if (r.timedOut) throw timeoutError(`${binary} -v`, timeoutMs);
   const v = parseVersion(r.stdout + r.stderr);
   if (!v) throw new AppError('config', `cannot read the version of ${binary}: ${(r.stdout + r.stderr).slice(0, 200)}`);
   const dir = mkdtempSync(join(tmpdir(), 'hm-probe-'));

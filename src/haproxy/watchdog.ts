@@ -18,6 +18,7 @@ import type { Logger } from '../log.js';
 import type { Finding } from '../pipeline/types.js';
 import { describe } from '../errors.js';
 import { durationMs } from '../util/duration.js';
+import { exponentialDelay } from '../util/backoff.js';
 import type { HaproxyControl } from './process.js';
 
 export interface WatchdogDeps {
@@ -84,7 +85,7 @@ export function createWatchdog(d: WatchdogDeps) {
       });
       // The policy had the confirmed failure; from the next one on, the watchdog acts itself.
       if (failing < 3 || Date.now() < nextActionAt) return;
-      const backoff = Math.min(5000 * 2 ** actions, 300_000);
+      const backoff = exponentialDelay(actions + 1, { baseMs: 5000, maxMs: 300_000 });
       nextActionAt = Date.now() + backoff;
       actions++;
       try {

@@ -5,12 +5,10 @@
  * from files (`*_file`) at start.
  */
 import { z } from 'zod';
+import { durationSchema as duration } from '../util/duration.js';
 import { SEVERITIES } from '../pipeline/types.js';
 import { EVENT_KINDS } from './types.js';
 
-const duration = z
-  .string()
-  .regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 500ms, 30s, 5m, 6h or 1d');
 
 const severity = z.enum(SEVERITIES as unknown as ['info', 'low', 'medium', 'high', 'critical']);
 const eventKind = z.enum(EVENT_KINDS as unknown as ['opened', 'escalated', 'acted', 'resolved', 'test']);

@@ -23,7 +23,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Db } from '../storage/db.js';
 import type { Logger } from '../log.js';
-import { backoffDelay } from './backoff.js';
+import { backoffDelay } from '../util/backoff.js';
 import { DeliveryError } from './types.js';
 import type { Channel, MessagePayload, OutboxMessage } from './types.js';
 

@@ -7,6 +7,7 @@
  * the log: errors name only the origin.
  */
 import { durationMs } from '../util/duration.js';
+import { parseRetryAfter } from '../util/backoff.js';
 import type { WebhookChannelConfig } from './config.js';
 import { renderWebhookBody } from './render.js';
 import { readSecretFile } from './secrets.js';
@@ -63,16 +64,9 @@ export function createWebhookChannel(opts: WebhookChannelOptions): Channel {
       // Drain the body so the connection can be reused; keep a little for the error.
       const text = (await res.text().catch(() => '')).slice(0, 200);
       if (!res.ok) {
-        throw new DeliveryError(`POST ${origin} answered ${res.status}${text ? `: ${text}` : ''}`, retryAfterMs(res.headers.get('retry-after')));
+        throw new DeliveryError(`POST ${origin} answered ${res.status}${text ? `: ${text}` : ''}`, parseRetryAfter(res.headers.get('retry-after')));
       }
     },
   };
 }
 
-/** Retry-After as seconds or an HTTP date; undefined when absent or unreadable. */
-export function retryAfterMs(v: string | null, now = Date.now()): number | undefined {
-  if (v === null || v.trim() === '') return undefined;
-  if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
-  const t = Date.parse(v);
-  return Number.isNaN(t) ? undefined : Math.max(0, t - now);
-}

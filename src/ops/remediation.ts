@@ -205,7 +205,7 @@ export function createRemediation(d: RemediationDeps) {
       const inv = store.save(d.writer, inverse);
       const done = await run(inv);
       tell({ incidentId: done.incidentId, records: [done] });
-      if (done.status !== 'done') throw new AppError('runtime_api', `the inverse action failed: ${done.result ?? ''}`);
+      if (done.status !== 'done') throw new AppError('runtime', `the inverse action failed: ${done.result ?? ''}`);
       return { reverted: store.save(d.writer, reverted), inverse: done };
     },
 

@@ -1,36 +1,30 @@
 /**
  * Atomic file writes: write a temporary file beside the target, fsync it,
  * rename it over the target, fsync the directory. A reader (HAProxy, a
- * reload) sees the old file or the new one, never a torn one.
+ * reload) sees the old file or the new one, never a torn one. A full disk,
+ * a read-only or forbidden directory is thrown as a `storage` error naming
+ * the target (errors.ts ioError).
  */
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, renameSync, writeSync, rmSync, readFileSync, existsSync, copyFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, renameSync, writeSync, rmSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
+import { ioError } from '../errors.js';
 
 export function writeFileAtomic(path: string, content: string | Buffer, mode = 0o644): void {
   const dir = dirname(path);
-  mkdirSync(dir, { recursive: true });
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw ioError(e, dir);
+  }
   const tmp = tmpName(path, 'tmp');
   try {
     writeDurably(tmp, content, mode);
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw e;
+    throw ioError(e, path);
   }
   fsyncDir(dir);
-}
-
-export function readIfExists(path: string): string | null {
-  return existsSync(path) ? readFileSync(path, 'utf8') : null;
-}
-
-/** Copies a file atomically (through writeFileAtomic's temporary file). */
-export function copyFileAtomic(from: string, to: string, mode = 0o644): void {
-  const tmp = `${to}.${process.pid}.copy.tmp`;
-  mkdirSync(dirname(to), { recursive: true });
-  copyFileSync(from, tmp);
-  renameSync(tmp, to);
-  void mode;
 }
 
 /** One file of a unit: its path and the bytes it must hold. */

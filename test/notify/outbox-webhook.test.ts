@@ -13,7 +13,7 @@ import { createOutbox, enqueueMessage } from '../../src/notify/outbox.js';
 import type { OutboxOptions } from '../../src/notify/outbox.js';
 import { createWebhookChannel } from '../../src/notify/webhook.js';
 import { webhookChannelSchema } from '../../src/notify/config.js';
-import { backoffDelay } from '../../src/notify/backoff.js';
+import { backoffDelay } from '../../src/util/backoff.js';
 import { signWebhook, verifyWebhook } from '../../src/notify/signature.js';
 import type { Channel, MessagePayload } from '../../src/notify/types.js';
 import type { Db } from '../../src/storage/db.js';
@@ -263,7 +263,7 @@ test('429 with Retry-After: the next try waits at least that long; prune keeps p
   const rx = await startReceiver({ secret: SECRET, respond: () => (++calls === 1 ? { status: 429, headers: { 'retry-after': '30' } } : 200) });
   const ob = outbox(db, hook(rx.url), c);
   try {
-    const { retryAfterMs } = await import('../../src/notify/webhook.js');
+    const { parseRetryAfter: retryAfterMs } = await import('../../src/util/backoff.js');
     assert.equal(retryAfterMs('120'), 120_000);
     assert.equal(retryAfterMs(new Date(10_000).toUTCString(), 4000), 6000);
     assert.equal(retryAfterMs('soon'), undefined);

@@ -11,6 +11,7 @@ import { PassThrough } from 'node:stream';
 import { actorOf, body, type ApiDeps } from '../context.js';
 import { normalizeHostname } from '../../validate/names.js';
 import { AppError, validationError } from '../../errors.js';
+import { httpStatus, kindStatus } from '../errors.js';
 import type { CertResult } from '../../certs/service.js';
 
 function boolField(v: unknown, field: string, dflt: boolean): boolean {
@@ -45,7 +46,7 @@ export function certificateRoutes(r: Router, d: ApiDeps): void {
     const b = body(ctx);
     const domain = normalizeHostname(b.domain, 'domain', { allowWildcard: true });
     const res = await d.certs.obtain(domain, [domain], actorOf(ctx));
-    ctx.status = res.status === 'failed' ? 502 : 200;
+    ctx.status = res.status === 'failed' ? kindStatus('acme') : 200;
     ctx.body = res.status === 'failed'
       ? { status: 'error', domain, message: res.error }
       : { status: 'success', domain, cert_path: res.cert_path, not_after: res.not_after, serial: res.serial, message: res.message };
@@ -59,7 +60,7 @@ export function certificateRoutes(r: Router, d: ApiDeps): void {
     if (names.length > 100) throw validationError('sans', 'a certificate holds at most 100 names');
     const res = await d.certs.obtain(primary, names, actorOf(ctx));
     if (res.status === 'failed') {
-      ctx.status = 502;
+      ctx.status = kindStatus('acme');
       ctx.body = { status: 'error', primary, attempted_names: names, message: res.error };
       return;
     }
@@ -148,7 +149,7 @@ export function certificateRoutes(r: Router, d: ApiDeps): void {
       const { records } = await d.certs.manualRequest(base);
       ctx.body = { success: true, data: { challenge_token: records[0]?.value, record_name: records[0]?.name, records, base_domain: base } };
     } catch (e) {
-      ctx.status = e instanceof AppError && e.kind === 'validation' ? 400 : 502;
+      ctx.status = httpStatus(e);
       ctx.body = { success: false, error: e instanceof Error ? e.message : String(e) };
     }
   });
@@ -159,7 +160,7 @@ export function certificateRoutes(r: Router, d: ApiDeps): void {
       const res = await d.certs.manualVerify(base, actorOf(ctx));
       ctx.body = { success: true, data: { domain: res.domain, cert_path: res.cert_path, not_after: res.not_after, message: `certificate for ${res.domain} issued (it does not cover ${base} itself)` } };
     } catch (e) {
-      ctx.status = e instanceof AppError && e.kind === 'not_found' ? 404 : 502;
+      ctx.status = httpStatus(e);
       ctx.body = { success: false, error: e instanceof Error ? e.message : String(e) };
     }
   });

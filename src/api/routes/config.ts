@@ -8,6 +8,7 @@ import { createPatch } from 'diff';
 import { actorOf, type ApiDeps } from '../context.js';
 import type { Rendered } from '../../haproxy/render.js';
 import { AppError, describe } from '../../errors.js';
+import { httpStatus } from '../errors.js';
 
 /** A unified diff of haproxy.cfg and every generated file, live -> rendered. Empty when they match. */
 export function renderedDiff(d: ApiDeps, rendered: Rendered): string {
@@ -28,7 +29,7 @@ export function configRoutes(r: Router, d: ApiDeps): void {
       ctx.body = { status: 'success', reloaded: res.reloaded, ...(res.warning ? { warning: res.warning } : {}) };
     } catch (e) {
       // Nothing the client sent is at fault here: a refused render is the server's problem.
-      ctx.status = e instanceof AppError && e.kind === 'unavailable' ? 503 : 500;
+      ctx.status = httpStatus(e, { serverSide: true });
       ctx.body = { status: 'failed', error: describe(e), ...(e instanceof AppError && e.detail ? { detail: e.detail } : {}) };
     }
   };
@@ -40,7 +41,7 @@ export function configRoutes(r: Router, d: ApiDeps): void {
       const res = await d.applier.reloadLive(actorOf(ctx));
       ctx.body = { status: 'success', reloaded: res.reloaded, ...(res.warning ? { warning: res.warning } : {}) };
     } catch (e) {
-      ctx.status = e instanceof AppError && e.kind === 'unavailable' ? 503 : 500;
+      ctx.status = httpStatus(e, { serverSide: true });
       ctx.body = { status: 'failed', error: describe(e), ...(e instanceof AppError && e.detail ? { detail: e.detail } : {}) };
     }
   });

@@ -36,6 +36,7 @@ import { checkTargets, parseReply, TOOL, TOOL_NAME, type AnalysisResult, type Ra
 import { createBudget, type AnalysisUsage, type BudgetRefusal } from './budget.js';
 import { createAnalysisCache, fingerprint } from './cache.js';
 import { parseIp } from '../../validate/ip.js';
+import { retryAfterFromHeaders } from '../../util/backoff.js';
 
 export type SkipReason = 'disabled' | 'no_api_key' | 'stopped' | BudgetRefusal | 'rate_limited' | 'overloaded';
 export type FailReason = 'timeout' | 'unreachable' | 'auth' | 'invalid_reply' | 'api_error' | 'internal';
@@ -83,19 +84,6 @@ export function resolveApiKey(cfg: AnalysisConfig, env: NodeJS.ProcessEnv, readF
   }
   const k = env[cfg.api_key_env]?.trim();
   return k ? k : null;
-}
-
-function retryAfterMs(headers: unknown): number | undefined {
-  if (!headers || typeof (headers as Headers).get !== 'function') return undefined;
-  const h = headers as Headers;
-  const ms = Number(h.get('retry-after-ms'));
-  if (Number.isFinite(ms) && ms > 0) return ms;
-  const s = h.get('retry-after');
-  if (s === null) return undefined;
-  const n = Number(s);
-  if (Number.isFinite(n) && n >= 0) return n * 1000;
-  const d = Date.parse(s);
-  return Number.isFinite(d) ? Math.max(0, d - Date.now()) : undefined;
 }
 
 const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0);
@@ -181,7 +169,7 @@ export function createAnalyser(cfg: AnalysisConfig, deps: AnalyserDeps = {}): An
       }
       if (err instanceof Anthropic.APIError) {
         const status = typeof e.status === 'number' ? e.status : 0;
-        const after = retryAfterMs(e.headers);
+        const after = retryAfterFromHeaders(e.headers, now());
         if (status === 429 || status === 529) {
           const wait = Math.max(after ?? 0, cfg.backoff_s * 1000);
           budget.backoff(wait);

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { SEVERITIES } from '../types.js';
-import { durationSchema, durationToMs } from '../triage/schema.js';
+import { durationMs, durationSchema } from '../../util/duration.js';
 import { ACTION_TYPES, MODES, ORIGINS } from './types.js';
 
 const DAY_S = 86_400;
@@ -15,7 +15,7 @@ const oneOrMany = <T extends z.ZodType>(t: T) => z.union([t, z.array(t).min(1)])
 /** A duration in seconds, between 1 s and `maxS`. */
 const ttlSchema = (maxS: number) =>
   durationSchema
-    .transform((d) => Math.floor(durationToMs(d) / 1000))
+    .transform((d) => Math.floor(durationMs(d) / 1000))
     .refine((s) => s >= 1 && s <= maxS, `must be between 1s and ${maxS / DAY_S}d (a block always expires; only a person can make one permanent)`);
 
 const namePattern = z.string().min(1).max(200).regex(/^[a-z0-9*?_.-]+$/, 'rule name patterns: lower-case letters, digits, - _ . and the wildcards * ?');
@@ -38,7 +38,7 @@ const matchSchema = z.strictObject({
 
 const escalationSchema = z.strictObject({
   factor: z.number().min(1).max(100),
-  window: durationSchema.transform((d) => durationToMs(d)),
+  window: durationSchema.transform((d) => durationMs(d)),
   max_ttl: ttlSchema(30 * DAY_S),
 });
 

@@ -42,6 +42,7 @@ import type { RawLine, SourceFormat } from '../types.js';
 import { LineSplitter, type SplitCounters } from './line-splitter.js';
 import { SourceCounters, SourceOutput, errMessage } from './source-base.js';
 import type { LogSource, SourceDeps, SourceStats } from './source.js';
+import { exponentialDelay } from '../../util/backoff.js';
 
 export interface JournaldSourceOptions {
   name: string;
@@ -188,7 +189,7 @@ export class JournaldSource implements LogSource {
 
   private scheduleRestart(): void {
     if (!this.running) return;
-    const delay = Math.min(this.o.restartMaxMs, this.o.restartMinMs * 2 ** Math.max(0, this.failures - 1));
+    const delay = exponentialDelay(this.failures, { baseMs: this.o.restartMinMs, maxMs: this.o.restartMaxMs });
     this.restartTimer = setTimeout(() => {
       this.restartTimer = null;
       this.spawnJournalctl();

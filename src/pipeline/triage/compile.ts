@@ -5,7 +5,7 @@
 import type { Severity, SubjectType, SuggestedAction } from '../types.js';
 import { CompiledFilter, type LineView } from './match.js';
 import type { DistinctField, GroupKey, RuleSpec } from './schema.js';
-import { durationToMs } from './schema.js';
+import { durationMs } from '../../util/duration.js';
 import { BucketedCountWindow, CountWindow, DistinctWindow, EXACT_MAX, KeyTable, LeakyBucket, SMALL_SET, type Condition } from './windows.js';
 
 /** Keys longer than this are cut, so one huge path cannot make a huge key. */
@@ -137,11 +137,11 @@ function condition(spec: RuleSpec): Condition {
   const c = spec.condition;
   switch (c.type) {
     case 'count':
-      return c.threshold <= EXACT_MAX ? new CountWindow(c.threshold, durationToMs(c.window)) : new BucketedCountWindow(c.threshold, durationToMs(c.window));
+      return c.threshold <= EXACT_MAX ? new CountWindow(c.threshold, durationMs(c.window)) : new BucketedCountWindow(c.threshold, durationMs(c.window));
     case 'leaky_bucket':
-      return new LeakyBucket(c.capacity, durationToMs(c.leak_every));
+      return new LeakyBucket(c.capacity, durationMs(c.leak_every));
     case 'distinct':
-      return new DistinctWindow(c.threshold, durationToMs(c.window));
+      return new DistinctWindow(c.threshold, durationMs(c.window));
   }
 }
 
@@ -185,9 +185,9 @@ export function compileRule(spec: RuleSpec, maxKeys: number): CompiledRule {
     key: keyFunction(group),
     value: spec.condition.type === 'distinct' ? valueFunction(spec.condition.field) : null,
     cond,
-    oncePerMs: spec.once_per === undefined ? 0 : durationToMs(spec.once_per),
+    oncePerMs: spec.once_per === undefined ? 0 : durationMs(spec.once_per),
     table: new KeyTable(keyCap(spec, maxKeys), (s) => cond.reset(s)),
-    blockTtlS: spec.actions.flatMap((a) => (a.type === 'block_ip' ? [Math.round(durationToMs(a.ttl) / 1000)] : [])),
+    blockTtlS: spec.actions.flatMap((a) => (a.type === 'block_ip' ? [Math.round(durationMs(a.ttl) / 1000)] : [])),
     notify: spec.actions.some((a) => a.type === 'notify'),
     severity: spec.severity,
     category: spec.category,

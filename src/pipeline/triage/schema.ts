@@ -9,24 +9,14 @@
  */
 import { z } from 'zod';
 import { SEVERITIES } from '../types.js';
-
-/** "500ms", "30s", "5m", "6h", "1d". */
-export const durationSchema = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 500ms, 30s, 5m, 6h or 1d');
-
-/** Converts a duration string of `durationSchema` to milliseconds. */
-export function durationToMs(d: string): number {
-  const m = /^(\d+)(ms|s|m|h|d)$/.exec(d);
-  if (!m) throw new Error(`not a duration: ${d}`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
-  return Number(m[1]) * unit;
-}
+import { durationMs, durationSchema, isDuration } from '../../util/duration.js';
 
 const DAY_MS = 86_400_000;
 const boundedDuration = (max: number, what: string) =>
   durationSchema.refine((d) => {
     // zod runs refinements after a failed regex too: a malformed value is that check's to report.
-    if (!/^\d+(ms|s|m|h|d)$/.test(d)) return true;
-    const ms = durationToMs(d);
+    if (!isDuration(d)) return true;
+    const ms = durationMs(d);
     return ms > 0 && ms <= max;
   }, `${what} must be more than 0 and at most ${max / DAY_MS} day(s)`);
 
