@@ -46,7 +46,7 @@ import type { Applier, RuntimeChange } from '../../src/haproxy/apply.js';
 import { FILES } from '../../src/haproxy/render.js';
 import { detectHaproxy } from '../../src/haproxy/version.js';
 import { parseShowProc, type SocketClient } from '../../src/haproxy/runtime.js';
-import { run } from '../../src/haproxy/exec.js';
+import { run } from '../../src/util/exec.js';
 import { certificates } from '../../src/storage/certificates.js';
 import type { Db } from '../../src/storage/db.js';
 import { certFileName, publishPem } from '../../src/certs/store.js';

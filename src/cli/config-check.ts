@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { Config } from '../config/schema.js';
 import { detectHaproxy, protections } from '../haproxy/version.js';
-import { run } from '../haproxy/exec.js';
+import { run } from '../util/exec.js';
 import { render } from '../haproxy/render.js';
 import { loadModel } from '../haproxy/model.js';
 import { openDatabaseReadOnly } from '../storage/db.js';

@@ -40,7 +40,7 @@ import { recordAudit } from '../storage/audit.js';
 import { durationMs } from '../util/duration.js';
 import { Lock } from '../util/lock.js';
 import { writeFileAtomic, writeFilesAsUnit, type UnitFile, type WrittenUnit } from '../util/files.js';
-import { run } from './exec.js';
+import { run } from '../util/exec.js';
 import { render, type Rendered, type RenderModel } from './render.js';
 import { loadModel } from './model.js';
 import type { HaproxyControl } from './process.js';

@@ -1,2 +1,0 @@
-// removed once apply.ts imports util/exec
-export { run } from '../util/exec.js';
