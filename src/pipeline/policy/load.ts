@@ -7,9 +7,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseDocument } from 'yaml';
 import { policyFileSchema, type Policy } from './schema.js';
-import { issueLines } from '../../util/zod-issues.js';
+import { parseDataFile } from '../../util/data-file.js';
 
 /** The shipped policy (works from src/ under tsx and from dist/). */
 export const SHIPPED_POLICY_FILE = fileURLToPath(new URL('../../../config/policy.yaml', import.meta.url));
@@ -31,26 +30,22 @@ export interface LoadedPolicy {
 
 /** Parses a policy file's text; `label` (the path) names it in errors. */
 export function parsePolicy(text: string, label: string): Policy {
-  const doc = parseDocument(text, { uniqueKeys: true });
-  if (doc.errors.length) throw new PolicyLoadError(doc.errors.map((e) => `${label}: (yaml) ${e.message.split('\n')[0]}`));
-  const raw: unknown = doc.toJS();
-  if (raw === null || raw === undefined) throw new PolicyLoadError([`${label}: (root): the file is empty; write "version: 1" and "rules: []" for a policy that does nothing`]);
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new PolicyLoadError([`${label}: (root): must be a mapping with "version" and "rules"`]);
-  const parsed = policyFileSchema.safeParse(raw);
-  if (!parsed.success) throw new PolicyLoadError(issueLines(parsed.error.issues, raw).map((l) => `${label}: ${l}`));
+  const parsed = parseDataFile(text, label, policyFileSchema, { empty: 'write "version: 1" and "rules: []" for a policy that does nothing', root: '"version" and "rules"' });
+  if (!parsed.ok) throw new PolicyLoadError(parsed.errors);
+  const data = parsed.value;
   const seen = new Set<string>();
   const errors: string[] = [];
-  parsed.data.rules.forEach((r, i) => {
+  data.rules.forEach((r, i) => {
     if (seen.has(r.name)) errors.push(`${label}: rules[${i}] (${r.name}).name: appears twice in this file`);
     seen.add(r.name);
   });
   const seenAnalyse = new Set<string>();
-  parsed.data.analyse.forEach((a, i) => {
+  data.analyse.forEach((a, i) => {
     if (seenAnalyse.has(a.name)) errors.push(`${label}: analyse[${i}] (${a.name}).name: appears twice in this file`);
     seenAnalyse.add(a.name);
   });
   if (errors.length) throw new PolicyLoadError(errors);
-  return parsed.data;
+  return data;
 }
 
 export interface LoadPolicyOptions {

@@ -9,9 +9,8 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseDocument } from 'yaml';
 import { ruleFileSchema, type RuleSpec } from './schema.js';
-import { issueLines } from '../../util/zod-issues.js';
+import { parseDataFile } from '../../util/data-file.js';
 
 export class RuleLoadError extends Error {
   constructor(readonly lines: string[]) {
@@ -46,21 +45,16 @@ export interface LoadRulesOptions {
 
 /** Parses one rule file's text; `label` names it in errors. */
 export function parseRuleFile(text: string, label: string): RuleSpec[] {
-  const doc = parseDocument(text, { uniqueKeys: true });
-  if (doc.errors.length) throw new RuleLoadError(doc.errors.map((e) => `${label}: (yaml) ${e.message.split('\n')[0]}`));
-  const raw: unknown = doc.toJS();
-  if (raw === null || raw === undefined) throw new RuleLoadError([`${label}: (root): the file is empty; write "rules: []" to have no rules`]);
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new RuleLoadError([`${label}: (root): must be a mapping with a "rules" list`]);
-  const parsed = ruleFileSchema.safeParse(raw);
-  if (!parsed.success) throw new RuleLoadError(issueLines(parsed.error.issues, raw).map((l) => `${label}: ${l}`));
+  const parsed = parseDataFile(text, label, ruleFileSchema, { empty: 'write "rules: []" to have no rules', root: 'a "rules" list' });
+  if (!parsed.ok) throw new RuleLoadError(parsed.errors);
   const names = new Set<string>();
   const errors: string[] = [];
-  parsed.data.rules.forEach((r, i) => {
+  parsed.value.rules.forEach((r, i) => {
     if (names.has(r.name)) errors.push(`${label}: rules[${i}].name: "${r.name}" appears twice in this file`);
     names.add(r.name);
   });
   if (errors.length) throw new RuleLoadError(errors);
-  return parsed.data.rules;
+  return parsed.value.rules;
 }
 
 function listDir(dir: string, errors: string[]): string[] {
