@@ -17,10 +17,10 @@
  * Also prints the templates found and the process's peak resident memory.
  */
 import { performance } from 'node:perf_hooks';
-import { maskMessage } from '../../src/pipeline/templates/mask.js';
-import { createMiner } from '../../src/pipeline/templates/drain.js';
-import { createNoveltyDetector } from '../../src/pipeline/templates/novelty.js';
-import { createGrouper } from '../../src/pipeline/templates/group.js';
+import { maskMessage } from '../../src/pipeline/clustering/mask.js';
+import { createMiner } from '../../src/pipeline/clustering/drain.js';
+import { createNoveltyDetector } from '../../src/pipeline/clustering/novelty.js';
+import { createGrouper } from '../../src/pipeline/clustering/group.js';
 import { rng } from './loggen.js';
 
 const N = Math.max(10_000, Number(process.argv[2] ?? 1_000_000));

@@ -16,8 +16,8 @@
 import { createReadStream } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable, Writable } from 'node:stream';
-import { createGrouper, type Grouping } from '../pipeline/templates/group.js';
-import type { MinerOptions } from '../pipeline/templates/drain.js';
+import { createGrouper, type Grouping } from '../pipeline/clustering/group.js';
+import type { MinerOptions } from '../pipeline/clustering/drain.js';
 
 export interface LogsTemplatesOptions {
   json?: boolean;

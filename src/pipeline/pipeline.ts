@@ -10,7 +10,7 @@ import type { LineParser } from './parse/text-pattern.js';
 import type { Triage } from './triage/engine.js';
 import { createIncidents, type IncidentOptions, type Incidents, type Incident } from './incidents.js';
 import type { Finding, ParsedLine, RawLine } from './types.js';
-import { createNovelty, type Novelty } from './novelty.js';
+import { createNovelty, type Novelty } from './clustering/novelty-findings.js';
 import type { Config } from '../config/schema.js';
 import { durationMs } from '../util/duration.js';
 import { compileTextPattern } from './parse/text-pattern.js';

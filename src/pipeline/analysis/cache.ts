@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Incident } from '../incidents.js';
-import { maskText } from '../templates/mask.js';
+import { maskText } from '../clustering/mask.js';
 import type { AnalysisResult } from './reply.js';
 
 export function fingerprint(inc: Incident, maxSamples: number): string {

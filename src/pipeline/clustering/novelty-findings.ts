@@ -1,14 +1,14 @@
 /**
  * Novel application errors, as findings: error-level application lines go to
- * the novelty detector (templates/novelty.ts: a Drain miner per source); a
+ * the novelty detector (novelty.ts beside this file: a Drain miner per source); a
  * template never seen before (after a warm-up per source, so a restart does
  * not flag everything) or a burst of one template becomes a finding marked
  * for escalation to the analysis tier. The subject is the template, named
  * `<source>:<template id>`.
  */
-import { createNoveltyDetector } from './templates/novelty.js';
-import type { TemplateInfo } from './templates/drain.js';
-import type { Finding, ParsedLine } from './types.js';
+import { createNoveltyDetector } from './novelty.js';
+import type { TemplateInfo } from './drain.js';
+import type { Finding, ParsedLine } from '../types.js';
 
 export interface Novelty {
   observe(source: string, line: ParsedLine, raw: string, time: number): Finding | null;

@@ -1,12 +1,12 @@
 /**
- * The miner (src/pipeline/templates/drain.ts): grouping, id stability while
+ * The miner (src/pipeline/clustering/drain.ts): grouping, id stability while
  * templates generalise, word variants, groups across lengths, and bounded
  * memory under a million random lines.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createMiner, shortHash, type TemplateInfo } from '../../src/pipeline/templates/drain.js';
-import { maskMessage } from '../../src/pipeline/templates/mask.js';
+import { createMiner, shortHash, type TemplateInfo } from '../../src/pipeline/clustering/drain.js';
+import { maskMessage } from '../../src/pipeline/clustering/mask.js';
 
 describe('clustering', () => {
   test('lines of one event share an id; the template generalises; other events get other ids', () => {

@@ -17,7 +17,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { groupMessages } from '../../src/pipeline/templates/group.js';
+import { groupMessages } from '../../src/pipeline/clustering/group.js';
 import { groupingAccuracy, loadCorpora } from './corpus.js';
 
 const FLOOR: Record<string, number> = {

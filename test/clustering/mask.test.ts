@@ -1,11 +1,11 @@
 /**
- * Masking before clustering (src/pipeline/templates/mask.ts): each kind of
+ * Masking before clustering (src/pipeline/clustering/mask.ts): each kind of
  * variable the clusterer must not see, in the shapes different systems
  * write it, and what must survive (the words and the frame around values).
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { maskMessage, maskText, MAX_CHARS } from '../../src/pipeline/templates/mask.js';
+import { maskMessage, maskText, MAX_CHARS } from '../../src/pipeline/clustering/mask.js';
 import { loadCorpora } from './corpus.js';
 
 const m = (line: string, max = 80) => maskMessage(line, max).join(' ');

@@ -1,12 +1,12 @@
 /**
- * The novelty helper (src/pipeline/templates/novelty.ts): a template never
+ * The novelty helper (src/pipeline/clustering/novelty.ts): a template never
  * seen before is reported once, nothing is reported during a source's
  * warm-up, and a burst of one template against its usual rate is reported
  * once per window, all on event time.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createNoveltyDetector, type AppLine, type NoveltyEvent } from '../../src/pipeline/templates/novelty.js';
+import { createNoveltyDetector, type AppLine, type NoveltyEvent } from '../../src/pipeline/clustering/novelty.js';
 
 const T0 = Date.UTC(2024, 0, 1);
 const MIN = 60_000;
