@@ -21,7 +21,7 @@ import { parseIp } from '../../validate/ip.js';
 import { applyGuardrails, guardrailState } from './guardrails.js';
 import type { Policy, PolicyActionEntry, PolicyRule } from './schema.js';
 import type { ActionType, Analysis, Decision, Origin, PolicyContext } from './types.js';
-import { ACTION_TYPES, IP_ACTIONS, SERVER_ACTIONS } from './types.js';
+import { isAction, unitOf } from '../actions/registry.js';
 
 const rank = (s: string) => SEVERITIES.indexOf(s as (typeof SEVERITIES)[number]);
 
@@ -74,13 +74,10 @@ interface Candidate {
   entry?: PolicyActionEntry;
 }
 
-const isAction = (t: unknown): t is ActionType => typeof t === 'string' && (ACTION_TYPES as readonly string[]).includes(t);
-
 /** The incident's subject as a target for `action`, or null when it does not fit. */
 function subjectTarget(action: ActionType, incident: Incident): string | null {
-  if (IP_ACTIONS.includes(action)) return incident.subject.type === 'ip' ? incident.subject.value : null;
-  if (SERVER_ACTIONS.includes(action)) return incident.subject.type === 'server' ? incident.subject.value : null;
-  return null;
+  const kind = unitOf(action).targetKind;
+  return kind !== 'none' && incident.subject.type === kind ? incident.subject.value : null;
 }
 
 function candidates(incident: Incident, analysis: Analysis | null): Candidate[] {
@@ -136,7 +133,7 @@ export function decide(policy: Policy, incident: Incident, analysis: Analysis | 
       }
       if (entry.from.includes('policy')) {
         const target = subjectTarget(entry.type, incident);
-        const needsTarget = IP_ACTIONS.includes(entry.type) || SERVER_ACTIONS.includes(entry.type);
+        const needsTarget = unitOf(entry.type).targetKind !== 'none';
         const already = cands.some((c) => c.decided && c.d.action === entry.type && (c.d.target ?? null) === target);
         if (!already && (!needsTarget || target !== null)) {
           // The same action from another origin (an LLM saying "restart") is
