@@ -17,34 +17,14 @@ import { actions } from '../../src/storage/actions.js';
 import { incidents } from '../../src/storage/incidents.js';
 import type { ActionRecord } from '../../src/pipeline/policy/actions.js';
 import { makeIncident } from '../helpers/incident.js';
+import { makeActionRecord } from '../helpers/action-record.js';
 
 const root = mkdtempSync(join(tmpdir(), 'hm-migration7-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
 const NOW = Date.UTC(2026, 11, 3, 12, 0, 0);
 
-function record(over: Partial<ActionRecord> = {}): ActionRecord {
-  return {
-    id: 0,
-    createdAt: NOW - 3_600_000,
-    updatedAt: NOW - 3_600_000,
-    incidentId: null,
-    action: 'block_ip',
-    target: '203.0.113.7',
-    ttlS: 3600,
-    expiresAt: NOW,
-    decidedBy: 'rule',
-    actor: 'block-clear-attackers',
-    mode: 'enforce',
-    status: 'done',
-    reason: 'policy rule block-clear-attackers',
-    analysisSummary: null,
-    result: 'blocked',
-    reviewedBy: null,
-    revertsId: null,
-    ...over,
-  };
-}
+const record = (over: Partial<ActionRecord> = {}) => makeActionRecord(over, NOW);
 
 /** A database file at schema version 6, with an incident, an expired block, a block reverted by an unblock. */
 function v6File() {

@@ -54,7 +54,7 @@ export interface ActionRecord {
   revertsId: number | null;
 }
 
-/** The `actions` table as migration 5 created it (frozen: migration 6 rebuilt it with the `expired` status). */
+/** The `actions` table as migration 5 created it (frozen: migration 6 rebuilt it with the `expired` status, migration 7 without the CHECK on action names). */
 export const ACTIONS_TABLE_SQL = `
 CREATE TABLE IF NOT EXISTS actions (
   id               INTEGER PRIMARY KEY AUTOINCREMENT,

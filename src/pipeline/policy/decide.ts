@@ -112,7 +112,7 @@ function repeatTtl(entry: PolicyActionEntry, d: Decision, ctx: PolicyContext): n
   const ro = entry.repeat_offenders;
   if (!ro || d.ttl_s === null || d.target === null) return d.ttl_s;
   const since = ctx.now - ro.window;
-  const n = ctx.recentActions.filter((a) => a.action === 'block_ip' && a.mode === 'enforce' && a.target === d.target && a.at > since).length;
+  const n = ctx.recentActions.filter((a) => a.action === d.action && a.mode === 'enforce' && a.target === d.target && a.at > since).length;
   if (n === 0) return d.ttl_s;
   return Math.min(Math.round(d.ttl_s * ro.factor ** n), Math.max(ro.max_ttl, d.ttl_s));
 }
@@ -157,7 +157,7 @@ export function decide(policy: Policy, incident: Incident, analysis: Analysis | 
   const state = guardrailState(ctx);
   return cands.map((c) => {
     let d = c.d;
-    if (c.entry && d.action === 'block_ip') {
+    if (c.entry && unitOf(d.action).timed) {
       // Canonicalise before counting repeats; guardrails re-check it.
       d = { ...d, ttl_s: repeatTtl(c.entry, { ...d, target: canonical(d.target) }, ctx) };
     }

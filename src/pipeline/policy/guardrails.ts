@@ -11,8 +11,11 @@
  *   covers one; no IP action on a range wider than /16 (IPv4) or /32 (IPv6).
  * - A daemon-made block always has a TTL (at most maxBlockTtlS); only a
  *   person (`actor: 'person'`) may make one permanent.
- * - Widening access or changing trust (unblock, trust, untrust, enable) on an LLM's word is never
- *   enforced by the daemon (a person approving the proposal may).
+ * - Widening access or changing trust (a unit whose `access` is `widens`:
+ *   unblock, trust, untrust, enable) on an LLM's word is never enforced by
+ *   the daemon (a person approving the proposal may).
+ * What each action targets, widens, lapses or changes is its unit's
+ * property (pipeline/actions/), not a list of names here.
  * - Per (action, target), notify excepted: one enforce/propose per cooldown; the same
  *   candidate twice in one call is a duplicate.
  * - Caps: enforced actions per hour (notify excluded), concurrent blocks.
