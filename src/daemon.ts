@@ -31,7 +31,8 @@ import { scheduleRenewal } from './certs/renewal.js';
 import { createMonitor, protectedAddresses, type Monitor } from './pipeline/monitor.js';
 import type { Incident } from './pipeline/incidents.js';
 import { loadPolicy, SHIPPED_POLICY_FILE } from './pipeline/policy/load.js';
-import { createRemediation } from './ops/remediation.js';
+import { createRemediation } from './pipeline/actions/executor.js';
+import { actionDeps } from './ops/action-deps.js';
 import { createEscalation } from './ops/escalation.js';
 import { actedEvent } from './notify/acted.js';
 import { createNotifications, type Notifications } from './notify/service.js';
@@ -99,10 +100,8 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
   const remediation = createRemediation({
     cfg,
     log: log.child({ unit: 'actions' }),
-    writer,
-    reader,
-    ops,
-    control,
+    db: writer,
+    actions: actionDeps(ops, control),
     policy: policy.policy,
     isProtected: protectedAddresses(cfg, reader),
     onActed: (round) => notifications.notifier.notify(actedEvent(round, reader), { db: writer }),

@@ -9,7 +9,7 @@ import type { Ops } from '../ops/ip-lists.js';
 import type { CertService } from '../certs/service.js';
 import type { Monitor } from '../pipeline/monitor.js';
 import type { Notifications } from '../notify/service.js';
-import type { Remediation } from '../ops/remediation.js';
+import type { Remediation } from '../pipeline/actions/executor.js';
 import type { Escalation } from '../ops/escalation.js';
 import { validationError } from '../errors.js';
 

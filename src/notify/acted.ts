@@ -5,7 +5,7 @@
  */
 import type { Db } from '../storage/db.js';
 import { incidents } from '../storage/incidents.js';
-import type { ActedRound } from '../ops/remediation.js';
+import type { ActedRound } from '../pipeline/actions/executor.js';
 import type { ActedAction, IncidentSummary, NotifyEvent } from './types.js';
 import type { Severity } from '../pipeline/types.js';
 

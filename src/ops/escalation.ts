@@ -32,7 +32,7 @@ import { blocked, trusted } from '../storage/ip-lists.js';
 import { haproxyBackendName } from '../haproxy/render.js';
 import { parseIp } from '../validate/ip.js';
 import { describe } from '../errors.js';
-import type { Remediation } from './remediation.js';
+import type { Remediation } from '../pipeline/actions/executor.js';
 
 export interface EscalationDeps {
   cfg: Config;

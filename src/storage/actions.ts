@@ -117,6 +117,6 @@ export const actions = {
   },
   /** Actions decided since `since` (ms), for caps, cooldowns and repeat offenders. */
   recent(db: Db, since: number): RecentAction[] {
-    return (db.prepare('SELECT action, target, mode, created_at AS at FROM actions WHERE created_at >= ? ORDER BY id').all(since) as RecentAction[]);
+    return (db.prepare('SELECT id, action, target, mode, created_at AS at FROM actions WHERE created_at >= ? ORDER BY id').all(since) as RecentAction[]);
   },
 };

@@ -5,6 +5,7 @@
  */
 import { OUTBOX_SQL } from '../notify/outbox-schema.js';
 import { ACTIONS_TABLE_SQL } from '../pipeline/policy/actions.js';
+import { migration7 } from './migration-7-actions.js';
 
 export const migrations: { version: number; name: string; sql: string }[] = [
   {
@@ -203,4 +204,5 @@ export const migrations: { version: number; name: string; sql: string }[] = [
       CREATE INDEX outbox_open_digest ON outbox (channel, id) WHERE kind = 'digest' AND delivered_at IS NULL AND attempts = 0;
     `,
   },
+  migration7,
 ];

@@ -15,6 +15,7 @@
  */
 import type { ActionType, Decision, DecisionMode, PolicyContext } from './types.js';
 import { applyGuardrails, guardrailState } from './guardrails.js';
+import { requireUnit, unitOf } from '../actions/registry.js';
 
 export const ACTION_STATUSES = ['proposed', 'approved', 'rejected', 'done', 'failed', 'reverted', 'recorded', 'refused', 'expired'] as const;
 export type ActionStatus = (typeof ACTION_STATUSES)[number];
@@ -53,7 +54,7 @@ export interface ActionRecord {
   revertsId: number | null;
 }
 
-/** The `actions` table as migration 5 created it (frozen: migration 6 rebuilt it with the `expired` status). */
+/** The `actions` table as migration 5 created it (frozen: migration 6 rebuilt it with the `expired` status, migration 7 without the CHECK on action names). */
 export const ACTIONS_TABLE_SQL = `
 CREATE TABLE IF NOT EXISTS actions (
   id               INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -95,6 +96,8 @@ const initialStatus: Record<DecisionMode, ActionStatus> = { enforce: 'approved',
 
 /** The record for a decision, before it is stored (id 0). */
 export function recordFromDecision(d: Decision, opts: { now: number; analysisSummary?: string | null }): ActionRecord {
+  // The table no longer checks names (migration 7): the registry does, here.
+  requireUnit(d.action);
   return {
     id: 0,
     createdAt: opts.now,
@@ -135,7 +138,7 @@ export function reject(r: ActionRecord, by: string, now: number, note?: string):
 /** The executor ran an approved action. A block's expiry starts now. */
 export function markDone(r: ActionRecord, now: number, result?: string): ActionRecord {
   need(r, ['approved'], 'complete');
-  return { ...r, status: 'done', updatedAt: now, result: result ?? r.result, expiresAt: r.action === 'block_ip' && r.ttlS !== null ? now + r.ttlS * 1000 : null };
+  return { ...r, status: 'done', updatedAt: now, result: result ?? r.result, expiresAt: unitOf(r.action).timed && r.ttlS !== null ? now + r.ttlS * 1000 : null };
 }
 
 /** The executor failed to run an approved action. */
@@ -144,18 +147,9 @@ export function markFailed(r: ActionRecord, now: number, error: string): ActionR
   return { ...r, status: 'failed', updatedAt: now, result: error.slice(0, 1000) };
 }
 
-const INVERSE: Partial<Record<ActionType, ActionType>> = {
-  block_ip: 'unblock_ip',
-  unblock_ip: 'block_ip',
-  trust_ip: 'untrust_ip',
-  untrust_ip: 'trust_ip',
-  disable_server: 'enable_server',
-  drain_server: 'enable_server',
-};
-
-/** The action that undoes `action`, or null when it cannot be undone (reload, restart, notify, enable). */
+/** The action that undoes `action` (its unit's inverse), or null when it cannot be undone (reload, restart, notify, enable). */
 export function inverseOf(action: ActionType): ActionType | null {
-  return INVERSE[action] ?? null;
+  return (unitOf(action).inverse as ActionType | undefined) ?? null;
 }
 
 /**
@@ -168,7 +162,7 @@ export function revert(r: ActionRecord, by: string, now: number, opts: { ttlS?: 
   need(r, ['done'], 'revert');
   const inv = inverseOf(r.action);
   if (inv === null) throw new PolicyTransitionError(`cannot revert action ${r.id}: ${r.action} has no inverse`);
-  const ttlS = inv === 'block_ip' ? (opts.ttlS === undefined ? 3600 : opts.ttlS) : null;
+  const ttlS = unitOf(inv).timed ? (opts.ttlS === undefined ? 3600 : opts.ttlS) : null;
   return {
     reverted: { ...r, status: 'reverted', reviewedBy: by, updatedAt: now },
     inverse: {

@@ -21,7 +21,7 @@ import { parseIp } from '../../validate/ip.js';
 import { applyGuardrails, guardrailState } from './guardrails.js';
 import type { Policy, PolicyActionEntry, PolicyRule } from './schema.js';
 import type { ActionType, Analysis, Decision, Origin, PolicyContext } from './types.js';
-import { ACTION_TYPES, IP_ACTIONS, SERVER_ACTIONS } from './types.js';
+import { isAction, unitOf } from '../actions/registry.js';
 
 const rank = (s: string) => SEVERITIES.indexOf(s as (typeof SEVERITIES)[number]);
 
@@ -74,13 +74,10 @@ interface Candidate {
   entry?: PolicyActionEntry;
 }
 
-const isAction = (t: unknown): t is ActionType => typeof t === 'string' && (ACTION_TYPES as readonly string[]).includes(t);
-
 /** The incident's subject as a target for `action`, or null when it does not fit. */
 function subjectTarget(action: ActionType, incident: Incident): string | null {
-  if (IP_ACTIONS.includes(action)) return incident.subject.type === 'ip' ? incident.subject.value : null;
-  if (SERVER_ACTIONS.includes(action)) return incident.subject.type === 'server' ? incident.subject.value : null;
-  return null;
+  const kind = unitOf(action).targetKind;
+  return kind !== 'none' && incident.subject.type === kind ? incident.subject.value : null;
 }
 
 function candidates(incident: Incident, analysis: Analysis | null): Candidate[] {
@@ -115,7 +112,7 @@ function repeatTtl(entry: PolicyActionEntry, d: Decision, ctx: PolicyContext): n
   const ro = entry.repeat_offenders;
   if (!ro || d.ttl_s === null || d.target === null) return d.ttl_s;
   const since = ctx.now - ro.window;
-  const n = ctx.recentActions.filter((a) => a.action === 'block_ip' && a.mode === 'enforce' && a.target === d.target && a.at > since).length;
+  const n = ctx.recentActions.filter((a) => a.action === d.action && a.mode === 'enforce' && a.target === d.target && a.at > since).length;
   if (n === 0) return d.ttl_s;
   return Math.min(Math.round(d.ttl_s * ro.factor ** n), Math.max(ro.max_ttl, d.ttl_s));
 }
@@ -136,7 +133,7 @@ export function decide(policy: Policy, incident: Incident, analysis: Analysis | 
       }
       if (entry.from.includes('policy')) {
         const target = subjectTarget(entry.type, incident);
-        const needsTarget = IP_ACTIONS.includes(entry.type) || SERVER_ACTIONS.includes(entry.type);
+        const needsTarget = unitOf(entry.type).targetKind !== 'none';
         const already = cands.some((c) => c.decided && c.d.action === entry.type && (c.d.target ?? null) === target);
         if (!already && (!needsTarget || target !== null)) {
           // The same action from another origin (an LLM saying "restart") is
@@ -160,7 +157,7 @@ export function decide(policy: Policy, incident: Incident, analysis: Analysis | 
   const state = guardrailState(ctx);
   return cands.map((c) => {
     let d = c.d;
-    if (c.entry && d.action === 'block_ip') {
+    if (c.entry && unitOf(d.action).timed) {
       // Canonicalise before counting repeats; guardrails re-check it.
       d = { ...d, ttl_s: repeatTtl(c.entry, { ...d, target: canonical(d.target) }, ctx) };
     }

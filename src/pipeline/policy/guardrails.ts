@@ -11,15 +11,20 @@
  *   covers one; no IP action on a range wider than /16 (IPv4) or /32 (IPv6).
  * - A daemon-made block always has a TTL (at most maxBlockTtlS); only a
  *   person (`actor: 'person'`) may make one permanent.
- * - Widening access or changing trust (unblock, trust, untrust, enable) on an LLM's word is never
- *   enforced by the daemon (a person approving the proposal may).
+ * - Widening access or changing trust (a unit whose `access` is `widens`:
+ *   unblock, trust, untrust, enable) on an LLM's word is never enforced by
+ *   the daemon (a person approving the proposal may).
+ * What each action targets, widens, lapses or changes is its unit's
+ * property (pipeline/actions/), not a list of names here.
  * - Per (action, target), notify excepted: one enforce/propose per cooldown; the same
  *   candidate twice in one call is a duplicate.
  * - Caps: enforced actions per hour (notify excluded), concurrent blocks.
  */
 import { parseIp, rangesOverlap } from '../../validate/ip.js';
 import type { ActionType, Decision, GuardrailCode, GuardrailLimits, PolicyContext, RecentAction } from './types.js';
-import { DEFAULT_LIMITS, IP_ACTIONS, SERVER_ACTIONS, WIDENING_ACTIONS } from './types.js';
+import { DEFAULT_LIMITS } from './types.js';
+import { unitOf } from '../actions/registry.js';
+import { describe } from '../../errors.js';
 
 /** Always protected, whatever the configuration. */
 export const BUILTIN_PROTECTED = [
@@ -37,23 +42,16 @@ export const BUILTIN_PROTECTED = [
   'fe80::/10',
 ] as const;
 
-const NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
-
 export type TargetCheck = { ok: true; target: string | null } | { ok: false; reason: string };
 
-/** Parses and canonicalises an action's target. */
+/** Parses and canonicalises an action's target with its unit. */
 export function checkTarget(action: ActionType, raw: string | null | undefined): TargetCheck {
-  if (IP_ACTIONS.includes(action)) {
-    const p = typeof raw === 'string' ? parseIp(raw.trim()) : null;
-    return p ? { ok: true, target: p.text } : { ok: false, reason: `${action} needs an IP address or CIDR as its target` };
+  const u = unitOf(action);
+  try {
+    return { ok: true, target: u.text(u.validate(raw ?? null)) };
+  } catch (e) {
+    return { ok: false, reason: describe(e) };
   }
-  if (SERVER_ACTIONS.includes(action)) {
-    const parts = typeof raw === 'string' ? raw.split('/') : [];
-    if (parts.length === 2 && parts.every((p) => NAME.test(p))) return { ok: true, target: raw as string };
-    return { ok: false, reason: `${action} needs "backend/server" (letters, digits, _ . : -, at most 64 each) as its target` };
-  }
-  // reload, restart, notify: no target; one given is ignored rather than trusted.
-  return { ok: true, target: null };
 }
 
 /** The protected range a target is or covers, or null. `target` is canonical. */
@@ -83,7 +81,7 @@ export function guardrailState(ctx: PolicyContext): GuardrailState {
   const hourAgo = ctx.now - 3_600_000;
   return {
     limits,
-    enforcedLastHour: ctx.recentActions.filter((a) => a.mode === 'enforce' && a.action !== 'notify' && a.at > hourAgo).length,
+    enforcedLastHour: ctx.recentActions.filter((a) => a.mode === 'enforce' && unitOf(a.action).change && a.at > hourAgo).length,
     blocks: ctx.currentBlocks,
     seen: new Set(),
     recent: ctx.recentActions,
@@ -108,9 +106,10 @@ export function applyGuardrails(d: Decision, ctx: PolicyContext, state: Guardrai
   if (!t.ok) return refuse({ ...d, target: boundedText(d.target) }, 'bad_target', t.reason);
   let out: Decision = { ...d, target: t.target };
   const { limits } = state;
+  const unit = unitOf(out.action);
 
-  if (out.target !== null && IP_ACTIONS.includes(out.action)) {
-    if (out.action === 'block_ip') {
+  if (out.target !== null && unit.targetKind === 'ip') {
+    if (unit.access === 'narrows') {
       const hit = protectedHit(out.target, ctx);
       if (hit !== null) return refuse(out, 'protected', `${out.target} is or covers a protected address (${hit})`);
     }
@@ -120,7 +119,7 @@ export function applyGuardrails(d: Decision, ctx: PolicyContext, state: Guardrai
     }
   }
 
-  if (out.action === 'block_ip') {
+  if (unit.timed) {
     if (out.ttl_s === null || !(out.ttl_s > 0)) {
       if (actor !== 'person') return refuse(out, 'permanent_block', 'a block always expires unless a person made it permanent');
     } else if (out.ttl_s > limits.maxBlockTtlS) {
@@ -130,7 +129,7 @@ export function applyGuardrails(d: Decision, ctx: PolicyContext, state: Guardrai
     out = { ...out, ttl_s: null };
   }
 
-  if (actor !== 'person' && out.mode === 'enforce' && out.origin === 'llm' && WIDENING_ACTIONS.includes(out.action)) {
+  if (actor !== 'person' && out.mode === 'enforce' && out.origin === 'llm' && unit.access === 'widens') {
     return refuse(out, 'widening_from_llm', `${out.action} on an LLM's recommendation is never enforced (propose it instead)`);
   }
 
@@ -138,17 +137,17 @@ export function applyGuardrails(d: Decision, ctx: PolicyContext, state: Guardrai
   if (state.seen.has(key)) return refuse(out, 'duplicate', `${key.trim()} was already decided in this call`);
 
   // A notification is not a change: the notifier deduplicates, so no cooldown.
-  if ((out.mode === 'enforce' || out.mode === 'propose') && out.action !== 'notify') {
+  if ((out.mode === 'enforce' || out.mode === 'propose') && unit.change) {
     const since = state.now - limits.cooldownMs;
     const prior = state.recent.find((a) => a.action === out.action && a.target === out.target && (a.mode === 'enforce' || a.mode === 'propose') && a.at > since);
     if (prior) return refuse(out, 'cooldown', `${key.trim()} was ${prior.mode === 'enforce' ? 'done' : 'proposed'} ${Math.round((state.now - prior.at) / 1000)}s ago (cooldown ${limits.cooldownMs / 1000}s)`);
   }
 
-  if (out.mode === 'enforce' && out.action !== 'notify') {
+  if (out.mode === 'enforce' && unit.change) {
     if (state.enforcedLastHour >= limits.maxActionsPerHour) return refuse(out, 'cap_per_hour', `${limits.maxActionsPerHour} actions already enforced in the last hour`);
-    if (out.action === 'block_ip' && state.blocks >= limits.maxConcurrentBlocks) return refuse(out, 'cap_blocks', `${limits.maxConcurrentBlocks} blocks already live`);
+    if (unit.timed && state.blocks >= limits.maxConcurrentBlocks) return refuse(out, 'cap_blocks', `${limits.maxConcurrentBlocks} blocks already live`);
     state.enforcedLastHour++;
-    if (out.action === 'block_ip') state.blocks++;
+    if (unit.timed) state.blocks++;
   }
   state.seen.add(key);
   return out;

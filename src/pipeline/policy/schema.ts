@@ -6,6 +6,10 @@ import { z } from 'zod';
 import { SEVERITIES } from '../types.js';
 import { durationMs, durationSchema } from '../../util/duration.js';
 import { ACTION_TYPES, MODES, ORIGINS } from './types.js';
+import { allUnits, unitOf } from '../actions/registry.js';
+
+/** The actions that carry a TTL (a block). */
+const TIMED = allUnits().filter((u) => u.timed).map((u) => u.name).join(', ');
 
 const DAY_S = 86_400;
 const SUBJECT_TYPES = ['ip', 'backend', 'server', 'host', 'path'] as const;
@@ -51,10 +55,10 @@ const actionEntry = z
     repeat_offenders: escalationSchema.optional(),
   })
   .superRefine((a, ctx) => {
-    if (a.type !== 'block_ip' && (a.ttl !== undefined || a.repeat_offenders !== undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['ttl'], message: 'ttl and repeat_offenders are for block_ip only' });
+    if (!unitOf(a.type).timed && (a.ttl !== undefined || a.repeat_offenders !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['ttl'], message: `ttl and repeat_offenders are for ${TIMED} only` });
     }
-    if (a.type === 'block_ip' && a.from.includes('policy') && a.ttl === undefined) {
+    if (unitOf(a.type).timed && a.from.includes('policy') && a.ttl === undefined) {
       ctx.addIssue({ code: 'custom', path: ['ttl'], message: 'a block the policy makes itself (from: policy) needs a ttl' });
     }
   });

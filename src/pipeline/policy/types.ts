@@ -5,27 +5,13 @@
  */
 import type { Severity, SubjectType } from '../types.js';
 
-/** The closed set of actions (issue 5, "Remediation"). Nothing else can be decided. */
-export const ACTION_TYPES = [
-  'block_ip',
-  'unblock_ip',
-  'trust_ip',
-  'untrust_ip',
-  'disable_server',
-  'enable_server',
-  'drain_server',
-  'reload_haproxy',
-  'restart_haproxy',
-  'notify',
-] as const;
-export type ActionType = (typeof ACTION_TYPES)[number];
-
-/** Actions whose target is an IP address or CIDR. */
-export const IP_ACTIONS: readonly ActionType[] = ['block_ip', 'unblock_ip', 'trust_ip', 'untrust_ip'];
-/** Actions whose target is `backend/server`. */
-export const SERVER_ACTIONS: readonly ActionType[] = ['disable_server', 'enable_server', 'drain_server'];
-/** Actions that widen access or change trust: never enforced on an LLM's word (a guardrail). */
-export const WIDENING_ACTIONS: readonly ActionType[] = ['unblock_ip', 'trust_ip', 'untrust_ip', 'enable_server'];
+/**
+ * The closed set of actions is the registry (pipeline/actions/registry.ts):
+ * nothing else can be decided. What an action targets, whether it widens
+ * access, lapses or is a mere message are properties of its unit.
+ */
+export { ACTION_TYPES, type ActionType } from '../actions/registry.js';
+import type { ActionType } from '../actions/registry.js';
 
 /** enforce: done now; propose: queued for a person; dry-run: recorded, not done (CrowdSec's simulation). */
 export const MODES = ['enforce', 'propose', 'dry-run'] as const;
@@ -62,6 +48,8 @@ export interface Analysis {
 
 /** A past or pending action, as the caller knows it (for caps, cooldowns and repeat offenders). */
 export interface RecentAction {
+  /** The stored record's id, when it is one (so a record can be left out of its own re-check). */
+  id?: number;
   action: ActionType;
   /** Canonical target (IP text, backend/server), null when the action has none. */
   target: string | null;

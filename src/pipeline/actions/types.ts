@@ -1,0 +1,56 @@
+/**
+ * One action as a unit: what its target is, how a raw target is checked,
+ * how it is carried out, what undoes it, and the properties the policy's
+ * guardrails read (instead of lists of action names). Adding an action is
+ * one file implementing ActionUnit plus one line in registry.ts.
+ */
+import type { ActionRecord } from '../policy/actions.js';
+
+/** What a unit's target names: an address or CIDR, `backend/server`, or nothing. */
+export type TargetKind = 'ip' | 'server' | 'none';
+
+/**
+ * What carrying out an action may touch, built once by the composition root
+ * (ops/action-deps.ts): the HAProxy side stays out of the units and the policy.
+ * `actor` is who the change is logged for (`rule:name`, `person:alice`).
+ */
+export interface ActionDeps {
+  ipLists: {
+    /** A (temporary when expiresAt is set) block, extending one already there; returns a short result text. */
+    block(actor: string, ip: string, reason: string, expiresAt: string | null): Promise<string>;
+    unblock(actor: string, ip: string): Promise<void>;
+    trust(actor: string, ip: string, note: string): Promise<void>;
+    untrust(actor: string, ip: string): Promise<void>;
+  };
+  serverState(actor: string, backend: string, server: string, state: 'maint' | 'drain' | 'ready'): Promise<void>;
+  reload(actor: string): Promise<void>;
+  restart(): Promise<void>;
+}
+
+export interface ActionUnit<Target = unknown> {
+  readonly name: string;
+  readonly targetKind: TargetKind;
+  /**
+   * What it does to access: `narrows` (a block: never on a protected
+   * address), `widens` (unblock, trust, untrust, enable: never enforced on an
+   * LLM's word), `none`.
+   */
+  readonly access: 'narrows' | 'widens' | 'none';
+  /** It carries a TTL and lapses (a block): a daemon-made one must have a TTL; it counts against the concurrent-blocks cap. */
+  readonly timed: boolean;
+  /** False for a mere message (notify): no cooldown, not counted in the hourly cap. */
+  readonly change: boolean;
+  /** The action that undoes a done one, if any (block_ip -> unblock_ip). Checked to exist at load (registry.ts). */
+  readonly inverse?: string;
+  /** Parses a raw target; throws AppError('validation') when it does not fit. `none` units ignore it. */
+  validate(raw: string | null): Target;
+  /** The canonical text stored for a valid target (null for `none`). */
+  text(t: Target): string | null;
+  /** Carries it out; returns a short result text. Throws on failure (the executor records it). */
+  execute(deps: ActionDeps, target: Target, record: ActionRecord): Promise<string>;
+  /** One line for people: what this record does. */
+  describe(record: ActionRecord): string;
+}
+
+/** The actor text a change is logged under. */
+export const actorOf = (r: ActionRecord) => `${r.decidedBy}:${r.actor ?? 'unknown'}`;
