@@ -16,6 +16,7 @@
  * restart and runs in the caller's transaction.
  */
 import type { Db } from '../storage/db.js';
+import { countSingles, digestHasKey, hasMessage, openDigest, setPayload } from '../storage/outbox.js';
 import { enqueueMessage, messageIdFor } from './outbox.js';
 import type { MessagePayload, NotifyEvent } from './types.js';
 
@@ -39,37 +40,22 @@ export function enqueueWithDigest(
   return db.transaction((): string | null => {
     if (dedupeKey !== undefined) {
       // Already queued, on its own or inside a digest of this channel (digests keep their events' keys).
-      const single = db.prepare(`SELECT 1 FROM outbox WHERE message_id = ?`).get(messageIdFor(channel, dedupeKey));
-      const merged = db
-        .prepare(
-          `SELECT 1 FROM outbox, json_each(outbox.payload, '$.keys') AS k
-           WHERE outbox.channel = ? AND outbox.kind = 'digest' AND outbox.created_at > ? AND k.value = ?`,
-        )
-        .get(channel, now - 2 * rule.windowMs, dedupeKey);
-      if (single || merged) return null;
+      if (hasMessage(db, messageIdFor(channel, dedupeKey)) || digestHasKey(db, channel, now - 2 * rule.windowMs, dedupeKey)) return null;
     }
     if (ev.kind !== 'test') {
-      const open = db
-        .prepare(
-          `SELECT id, message_id, payload FROM outbox
-           WHERE channel = ? AND kind = 'digest' AND delivered_at IS NULL AND attempts = 0 AND next_attempt_at > ?
-           ORDER BY id DESC LIMIT 1`,
-        )
-        .get(channel, now) as { id: number; message_id: string; payload: string } | undefined;
+      const open = openDigest(db, channel, now);
       if (open) {
-        const p = JSON.parse(open.payload) as MessagePayload;
+        // Written by enqueueMessage below as a MessagePayload.
+        const p = open.payload as MessagePayload;
         // A digest lists at most MAX_DIGEST_EVENTS events; the rest are counted.
         if (p.events.length < MAX_DIGEST_EVENTS) p.events.push(ev);
         else p.omitted = (p.omitted ?? 0) + 1;
         // Keys let a repeated event be recognised; bounded, so a flood cannot grow the row without end.
         if (dedupeKey !== undefined && (p.keys ??= []).length < MAX_DIGEST_KEYS) p.keys.push(dedupeKey);
-        db.prepare(`UPDATE outbox SET payload = ? WHERE id = ?`).run(JSON.stringify(p), open.id);
-        return open.message_id;
+        setPayload(db, open.id, p);
+        return open.messageId;
       }
-      const { n } = db
-        .prepare(`SELECT COUNT(*) AS n FROM outbox WHERE channel = ? AND kind != 'digest' AND kind != 'test' AND created_at > ?`)
-        .get(channel, now - rule.windowMs) as { n: number };
-      if (n >= rule.threshold) {
+      if (countSingles(db, channel, now - rule.windowMs) >= rule.threshold) {
         return enqueueMessage(db, channel, { kind: 'digest', payload: { kind: 'digest', events: [ev], ...(dedupeKey !== undefined ? { keys: [dedupeKey] } : {}) }, notBefore: now + rule.windowMs }, now);
       }
     }

@@ -22,6 +22,8 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Db } from '../storage/db.js';
+import * as rows from '../storage/outbox.js';
+import type { OutboxRow } from '../storage/outbox.js';
 import type { Logger } from '../log.js';
 import { backoffDelay } from '../util/backoff.js';
 import { DeliveryError } from './types.js';
@@ -44,13 +46,8 @@ export function messageIdFor(channel: string, dedupeKey?: string): string {
 /** Inserts a message; returns its message id, or null when the dedupe key was already queued. */
 export function enqueueMessage(db: Db, channel: string, msg: NewMessage, now = Date.now()): string | null {
   const messageId = messageIdFor(channel, msg.dedupeKey);
-  const res = db
-    .prepare(
-      `INSERT OR IGNORE INTO outbox (message_id, channel, kind, payload, attempts, next_attempt_at, created_at)
-       VALUES (?, ?, ?, ?, 0, ?, ?)`,
-    )
-    .run(messageId, channel, msg.kind, JSON.stringify(msg.payload), msg.notBefore ?? now, now);
-  return res.changes === 1 ? messageId : null;
+  const inserted = rows.insertMessage(db, { messageId, channel, kind: msg.kind, payload: msg.payload, dueAt: msg.notBefore ?? now, createdAt: now });
+  return inserted ? messageId : null;
 }
 
 export interface OutboxStats {
@@ -79,16 +76,6 @@ export interface OutboxOptions {
   random?: () => number;
 }
 
-interface Row {
-  id: number;
-  message_id: string;
-  channel: string;
-  kind: string;
-  payload: string;
-  attempts: number;
-  created_at: number;
-}
-
 export function createOutbox(opts: OutboxOptions) {
   const { db, log } = opts;
   const now = opts.now ?? Date.now;
@@ -102,26 +89,9 @@ export function createOutbox(opts: OutboxOptions) {
   let poked = false;
   const sends = new Set<Promise<void>>();
 
-  const selectDue = db.prepare(
-    `SELECT id, message_id, channel, kind, payload, attempts, created_at FROM outbox
-     WHERE delivered_at IS NULL AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?
-     ORDER BY next_attempt_at, id LIMIT ?`,
-  );
-  const claimStmt = db.prepare(
-    `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?
-     WHERE id = ? AND delivered_at IS NULL AND attempts = ?`,
-  );
-  const markDelivered = db.prepare(`UPDATE outbox SET delivered_at = ?, next_attempt_at = NULL, last_error = NULL WHERE id = ?`);
-  const markFailed = db.prepare(`UPDATE outbox SET next_attempt_at = ?, last_error = ? WHERE id = ? AND delivered_at IS NULL`);
-
-  const claim = db.transaction((limit: number, t: number): Row[] => {
-    const rows = selectDue.all(t, limit) as Row[];
-    return rows.filter((r) => claimStmt.run(t + lease, r.id, r.attempts).changes === 1);
-  });
-
-  async function sendOne(row: Row): Promise<void> {
+  async function sendOne(row: OutboxRow): Promise<void> {
     const attempt = row.attempts + 1;
-    const msgLog = log.child({ message_id: row.message_id, channel: row.channel, attempt });
+    const msgLog = log.child({ message_id: row.messageId, channel: row.channel, attempt });
     const channel = opts.channels.get(row.channel);
     let error: string | null = null;
     let retryAfter: number | undefined;
@@ -130,12 +100,13 @@ export function createOutbox(opts: OutboxOptions) {
     } else {
       const msg: OutboxMessage = {
         id: row.id,
-        messageId: row.message_id,
+        messageId: row.messageId,
         channel: row.channel,
         kind: row.kind,
-        payload: JSON.parse(row.payload) as MessagePayload,
+        // Written by enqueueMessage as a MessagePayload.
+        payload: row.payload as MessagePayload,
         attempt,
-        createdAt: row.created_at,
+        createdAt: row.createdAt,
       };
       const ac = new AbortController();
       const t = setTimeout(() => ac.abort(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
@@ -153,14 +124,14 @@ export function createOutbox(opts: OutboxOptions) {
     }
     const t = now();
     if (error === null) {
-      markDelivered.run(t, row.id);
+      rows.markDelivered(db, row.id, t);
       msgLog.info('notification delivered', { kind: row.kind });
       return;
     }
     // Errors come from receivers, never from our secrets; still one line only.
     const reason = error.replace(/\s+/g, ' ').slice(0, 500);
-    if (t - row.created_at >= opts.giveUpAfterMs) {
-      markFailed.run(null, reason, row.id);
+    if (t - row.createdAt >= opts.giveUpAfterMs) {
+      rows.markFailed(db, row.id, null, reason);
       msgLog.error('notification dropped: gave up', { kind: row.kind, error: reason });
       return;
     }
@@ -169,7 +140,7 @@ export function createOutbox(opts: OutboxOptions) {
       backoffDelay(attempt, { baseMs: opts.backoffBaseMs, maxMs: opts.backoffMaxMs, random: opts.random }),
       Math.min(retryAfter ?? 0, opts.backoffMaxMs),
     );
-    markFailed.run(t + delay, reason, row.id);
+    rows.markFailed(db, row.id, t + delay, reason);
     msgLog.warn('notification failed, will retry', { kind: row.kind, retry_in_ms: delay, error: reason });
   }
 
@@ -181,8 +152,9 @@ export function createOutbox(opts: OutboxOptions) {
     if (db.inTransaction) return 0;
     const room = opts.concurrency - inFlight;
     if (room <= 0) return 0;
-    const rows = claim(room, now());
-    for (const row of rows) {
+    const t = now();
+    const claimed = rows.claimDue(db, room, t, t + lease);
+    for (const row of claimed) {
       inFlight++;
       const p = sendOne(row)
         .catch((e) => log.error('outbox send crashed', { error: e }))
@@ -193,7 +165,7 @@ export function createOutbox(opts: OutboxOptions) {
         });
       sends.add(p);
     }
-    return rows.length;
+    return claimed.length;
   }
 
   /**
@@ -260,31 +232,19 @@ export function createOutbox(opts: OutboxOptions) {
 
     /** Deletes delivered and dead rows older than `olderThanMs`; returns how many. Pending rows are kept. */
     prune(olderThanMs: number): number {
-      return db
-        .prepare(`DELETE FROM outbox WHERE created_at < ? AND (delivered_at IS NOT NULL OR next_attempt_at IS NULL)`)
-        .run(now() - olderThanMs).changes;
+      return rows.pruneFinished(db, now() - olderThanMs);
     },
 
     stats(): OutboxStats {
       const t = now();
-      const r = db
-        .prepare(
-          `SELECT
-             SUM(delivered_at IS NULL AND next_attempt_at IS NOT NULL) AS pending,
-             SUM(delivered_at IS NOT NULL) AS delivered,
-             SUM(delivered_at IS NULL AND next_attempt_at IS NULL) AS dead,
-             COALESCE(SUM(attempts), 0) - COALESCE(SUM(delivered_at IS NOT NULL), 0) AS failed_attempts,
-             MIN(CASE WHEN delivered_at IS NULL AND next_attempt_at IS NOT NULL THEN created_at END) AS oldest
-           FROM outbox`,
-        )
-        .get() as { pending: number | null; delivered: number | null; dead: number | null; failed_attempts: number; oldest: number | null };
+      const c = rows.outboxCounts(db);
       // Claimed rows in flight count their attempt already; do not call them failures.
       return {
-        pending: r.pending ?? 0,
-        delivered: r.delivered ?? 0,
-        dead: r.dead ?? 0,
-        failedAttempts: Math.max(0, r.failed_attempts - inFlight),
-        oldestPendingAgeMs: r.oldest === null ? 0 : Math.max(0, t - r.oldest),
+        pending: c.pending,
+        delivered: c.delivered,
+        dead: c.dead,
+        failedAttempts: Math.max(0, c.unsuccessfulAttempts - inFlight),
+        oldestPendingAgeMs: c.oldestPendingAt === null ? 0 : Math.max(0, t - c.oldestPendingAt),
         inFlight,
       };
     },

@@ -4,7 +4,7 @@
  * <name>: ...` error at start-up) and stores its parts; `start()` starts the
  * outbox worker; `stop()` stops it and waits for sends in flight.
  *
- * Wiring (for the owner): add OUTBOX_SQL as the next migration, merge
+ * Wiring (for the owner; the outbox table is migration 4): merge
  * `notificationsSchema` under `notifications`, create this unit after the
  * database, feed it incident changes (`notifier.incident(kind, inc, { db })`
  * inside the transaction that stores them; transitions.ts says which updates

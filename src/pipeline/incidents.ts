@@ -9,7 +9,9 @@
  * - Memory is bounded: at most `maxOpen` open incidents (the least recently
  *   seen is resolved early when more arrive) and `maxSamples` samples each.
  * - Pure and synchronous; persistence (storage/incidents.ts) reads the
- *   changed incidents through `drainChanged()`.
+ *   changed incidents through `drainChanged()`, writes them, and hands the
+ *   ids it returned back through `recordIds()` (storage never changes these
+ *   objects: the registry owns them).
  */
 import type { Finding, Severity, Subject, SuggestedAction } from './types.js';
 import { SEVERITIES } from './types.js';
@@ -129,6 +131,16 @@ export function createIncidents(opts: IncidentOptions) {
       const out = [...changed];
       changed.clear();
       return out;
+    },
+
+    /**
+     * Records the database ids storage returned for `list` (same order, as
+     * storage/incidents.ts `write` returns them), so the next write of an
+     * incident updates its row. A length mismatch is a caller's bug: it throws.
+     */
+    recordIds(list: readonly Incident[], ids: readonly number[]): void {
+      if (ids.length !== list.length) throw new Error(`recordIds: ${ids.length} ids for ${list.length} incidents`);
+      list.forEach((inc, n) => (inc.id = ids[n]!));
     },
 
     openIncidents: () => [...open.values()],

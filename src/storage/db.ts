@@ -19,7 +19,7 @@
 import Database from 'better-sqlite3';
 import { copyFileSync, existsSync, mkdirSync, chmodSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { migrations } from './migrations.js';
+import { migrations } from './migrations/index.js';
 import { AppError } from '../errors.js';
 
 export type Db = Database.Database;

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { openDatabase } from '../../src/storage/db.js';
 import type { Db } from '../../src/storage/db.js';
-import { OUTBOX_SQL } from '../../src/notify/outbox-schema.js';
+import { OUTBOX_SQL } from '../../src/storage/migrations/004-outbox.js';
 import { MESSAGE_ID_HEADER, verifyWebhook } from '../../src/notify/signature.js';
 import type { Incident } from '../../src/pipeline/incidents.js';
 import { makeIncident } from '../helpers/incident.js';

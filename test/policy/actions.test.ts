@@ -2,8 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
+import { ACTIONS_TABLE_SQL } from '../../src/storage/migrations/005-actions.js';
 import {
-  ACTIONS_TABLE_SQL,
   approve,
   inverseOf,
   markDone,

@@ -1,5 +1,5 @@
 /**
- * Migration 6 (src/storage/migrations.ts) on a real database file holding
+ * Migration 6 (src/storage/migrations/006-analyses.ts) on a real database file holding
  * version-5 data: the actions table is rebuilt (status 'expired' allowed)
  * with its rows, self-references and foreign keys intact, the file is backed
  * up first, and the new `analyses` table works through storage/analyses.ts.
@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { migrations } from '../../src/storage/migrations.js';
+import { migrations } from '../../src/storage/migrations/index.js';
 import { openDatabase, type Db } from '../../src/storage/db.js';
 import { actions } from '../../src/storage/actions.js';
 import { analyses } from '../../src/storage/analyses.js';

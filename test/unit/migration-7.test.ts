@@ -1,5 +1,5 @@
 /**
- * Migration 7 (src/storage/migration-7-actions.ts) on a real database file
+ * Migration 7 (src/storage/migrations/007-action-names.ts) on a real database file
  * holding version-6 data: the actions table is rebuilt without the CHECK on
  * action names (the registry checks them in code), with its rows,
  * self-references, other checks, indexes and foreign keys intact, and the
@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { migrations } from '../../src/storage/migrations.js';
+import { migrations } from '../../src/storage/migrations/index.js';
 import { openDatabase, type Db } from '../../src/storage/db.js';
 import { actions } from '../../src/storage/actions.js';
 import { incidents } from '../../src/storage/incidents.js';

@@ -2,15 +2,11 @@
 import type Router from '@koa/router';
 import type { ApiDeps } from '../context.js';
 import { protections } from '../../haproxy/version.js';
+import { databaseReadable } from '../../storage/health.js';
 
 export function healthRoutes(r: Router, d: ApiDeps): void {
   r.get('/health', async (ctx) => {
-    let database = 'connected';
-    try {
-      d.reader.prepare('SELECT 1').get();
-    } catch {
-      database = 'error';
-    }
+    const database = databaseReadable(d.reader) ? 'connected' : 'error';
     const st = await d.control.status();
     const healthy = st.serving && database === 'connected';
     ctx.status = healthy ? 200 : 503;

@@ -1,3 +1,4 @@
+import type { Migration } from './migration.js';
 /**
  * Migration 7: action names are no longer a CHECK on the `actions` table;
  * the registry (pipeline/actions/registry.ts) checks them when a record is
@@ -6,7 +7,7 @@
  * constraint and index is kept, and the self-reference names the new table
  * so the rename carries it over.
  */
-export const migration7 = {
+export const migration: Migration = {
   version: 7,
   name: 'action names checked by the registry, not the table',
   sql: `

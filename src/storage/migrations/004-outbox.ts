@@ -1,7 +1,7 @@
+import type { Migration } from './migration.js';
+
 /**
- * The notification outbox table. The owner adds this as the next numbered
- * migration in storage/migrations.ts; until then tests exec it after
- * openDatabase().
+ * The notification outbox table.
  *
  * Times are integers, milliseconds since the epoch (the worker compares them
  * on every poll). A row is:
@@ -26,3 +26,9 @@ export const OUTBOX_SQL = `
   CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE delivered_at IS NULL AND next_attempt_at IS NOT NULL;
   CREATE INDEX outbox_channel_created ON outbox(channel, created_at);
 `;
+
+export const migration: Migration = {
+  version: 4,
+  name: 'notification outbox',
+  sql: OUTBOX_SQL,
+};
