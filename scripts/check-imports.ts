@@ -11,9 +11,9 @@
  * (`daemon.ts`, `main.ts`, ...) is its own node. Every relative module
  * specifier counts, values and types alike: `import`, `import type`,
  * `export … from`, `import()`. Specifiers are read by the TypeScript compiler
- * (TypeScript 7 has no in-process `preProcessFile`: its API, which runs the
- * compiler as a child process, gives each parsed file's `imports`) and
- * resolved as NodeNext does: `x.js` is `x.ts`, a folder is its `index.ts`.
+ * (each parsed file's `imports`, through scripts/ts-sources.ts) and
+ * resolved as NodeNext does: `x.js` is `x.ts` (a bare folder, which NodeNext
+ * refuses, would count as its `index.ts`).
  *
  * Which cycles are reported: for every edge inside a strongly connected set of
  * folders, the shortest cycle through it (so every edge that takes part in a
@@ -23,7 +23,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { API } from 'typescript/unstable/sync';
+import { forEachSourceFile, lineAt } from './ts-sources.js';
 
 /** One import that makes an edge: `file` (relative to the repository) line `line` imports `specifier`. */
 export interface ImportSite {
@@ -58,37 +58,20 @@ function resolveSpecifier(fromFile: string, spec: string): string | null {
 /** Folder edges of the code under `<root>/src`, each with its first import (by file name, then line). */
 export function folderEdges(root: string): Map<string, Map<string, ImportSite>> {
   const src = join(root, 'src');
-  const api = new API({ cwd: root });
   const edges = new Map<string, Map<string, ImportSite>>();
-  try {
-    const project = api.updateSnapshot({ openProject: join(root, 'tsconfig.json') }).getProjects()[0];
-    if (!project) throw new Error(`no TypeScript project at ${join(root, 'tsconfig.json')}`);
-    const program = project.program;
-    const files = program
-      .getSourceFileNames()
-      .filter((f) => f.startsWith(src + sep) && f.endsWith('.ts') && !f.endsWith('.d.ts'))
-      .sort();
-    for (const file of files) {
-      const sf = program.getSourceFile(file);
-      if (!sf) throw new Error(`TypeScript did not parse ${file}`);
-      const from = folderOf(relative(src, file).split(sep).join('/'));
-      for (const node of sf.imports) {
-        const spec = (node as unknown as { text: string }).text;
-        const target = resolveSpecifier(file, spec);
-        if (!target || !target.startsWith(src + sep)) continue;
-        const to = folderOf(relative(src, target).split(sep).join('/'));
-        if (to === from) continue;
-        const out = edges.get(from) ?? new Map<string, ImportSite>();
-        edges.set(from, out);
-        if (!out.has(to)) {
-          const line = sf.text.slice(0, node.end).split('\n').length;
-          out.set(to, { file: relative(root, file).split(sep).join('/'), line, specifier: spec });
-        }
-      }
+  forEachSourceFile(root, (file, sf) => {
+    const from = folderOf(relative(src, file).split(sep).join('/'));
+    for (const node of sf.imports) {
+      const spec = (node as unknown as { text: string }).text;
+      const target = resolveSpecifier(file, spec);
+      if (!target || !target.startsWith(src + sep)) continue;
+      const to = folderOf(relative(src, target).split(sep).join('/'));
+      if (to === from) continue;
+      const out = edges.get(from) ?? new Map<string, ImportSite>();
+      edges.set(from, out);
+      if (!out.has(to)) out.set(to, { file: relative(root, file).split(sep).join('/'), line: lineAt(sf, node.end), specifier: spec });
     }
-  } finally {
-    api.close();
-  }
+  });
   return edges;
 }
 
