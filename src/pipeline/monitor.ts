@@ -117,7 +117,7 @@ export function createMonitor(deps: MonitorDeps) {
     const changed = p.incidents.drainChanged();
     if (!changed.length) return;
     try {
-      incidentStore.save(deps.writer, changed);
+      p.incidents.recordIds(changed, incidentStore.write(deps.writer, changed));
     } catch (e) {
       log.error('could not store incidents', { error: describe(e), count: changed.length });
       return;
