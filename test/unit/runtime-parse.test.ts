@@ -1,5 +1,5 @@
 /**
- * Unit tests for the pure parsers of src/haproxy/runtime.ts on real HAProxy
+ * Unit tests for the pure parsers of src/haproxy/runtime/ on real HAProxy
  * 2.6 and 3.0 output (captured here and live), and socketClient/setListEntry
  * against a real HAProxy of both versions.
  */
@@ -10,7 +10,11 @@ import http from 'node:http';
 import { createConnection, createServer, type Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isErrorReply, parseListDump, parseShowProc, parseShowTable, RuntimeError, setListEntry, socketClient, type SocketClient } from '../../src/haproxy/runtime.js';
+import { RuntimeError, socketClient, type SocketClient } from '../../src/haproxy/runtime/client.js';
+import { isErrorReply } from '../../src/haproxy/runtime/replies.js';
+import { parseListDump, setListEntry } from '../../src/haproxy/runtime/maps.js';
+import { parseShowProc } from '../../src/haproxy/runtime/proc.js';
+import { parseShowTable } from '../../src/haproxy/runtime/tables.js';
 import { BINARIES, freePort, sleep, startHaproxy, type RunningHaproxy } from './_haproxy.js';
 
 // --- Captured output -------------------------------------------------------
