@@ -356,7 +356,7 @@ export function createControl(cfg: Config, log: Logger): HaproxyControl {
       else if (p.workers.length === 0) failures.push('no worker is running');
       try {
         const info = await runtime.stats.info({ timeoutMs: 3000 });
-        if (info.Name !== 'HAProxy') failures.push('the stats socket gives no "show info"');
+        if (info.Name !== 'HAProxy') failures.push(`the stats socket names itself ${info.Name}, not HAProxy`);
       } catch (e) {
         failures.push(`the stats socket does not answer: ${(e as Error).message}`);
       }

@@ -39,8 +39,8 @@ function csvFields(line: string): string[] {
 /** `show stat` CSV rows, column name -> value (pxname, svname, status, check_status...). */
 export function parseStat(csv: string): Record<string, string>[] {
   const lines = csv.split('\n');
-  if (!lines[0]?.startsWith('# pxname,')) throw new RuntimeError(`unexpected "show stat" answer: ${csv.trim().slice(0, 200)}`, csv);
-  const head = csvFields(lines[0].slice(2));
+  const head = lines[0]?.startsWith('# ') ? csvFields(lines[0].slice(2)) : [];
+  if (!head.includes('pxname') || !head.includes('svname')) throw new RuntimeError(`unexpected "show stat" answer: ${csv.trim().slice(0, 200)}`, csv);
   return lines
     .slice(1)
     .filter((l) => l.trim() !== '')
