@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import { parseReloadReply } from '../../src/haproxy/runtime/proc.js';
 import { parseServersState, parseStat } from '../../src/haproxy/runtime/servers.js';
 import { parseShowInfo } from '../../src/haproxy/runtime/stats.js';
 import { AppError } from '../../src/errors.js';
-import { BINARIES, freePort, sleep, startHaproxy, type RunningHaproxy } from './_haproxy.js';
+import { BINARIES, freePort, sleep, startWithSockets, type RunningHaproxy } from './_haproxy.js';
 
 // --- Reply classification ---------------------------------------------------
 
@@ -103,30 +103,16 @@ for (const b of BINARIES) {
       const upPort = (up.address() as { port: number }).port;
       mapFile = join(dir, 'm.map');
       writeFileSync(mapFile, '198.51.100.1 1\n');
-      mkdirSync(join(dir, 'run'));
-      const cfgFile = join(dir, 'haproxy.cfg');
-      writeFileSync(
-        cfgFile,
-        [
-          'global',
-          `  stats socket ${join(dir, 'run', 'stats.sock')} mode 600 level admin`,
-          'defaults',
-          '  mode http',
-          '  timeout client 5s',
-          '  timeout server 5s',
-          '  timeout connect 5s',
-          'frontend web',
-          `  bind 127.0.0.1:${port}`,
-          '  stick-table type ipv6 size 1k expire 10m store conn_cur',
-          `  http-request set-var(txn.m) src,map_ip(${mapFile},0)`,
-          '  default_backend be_web',
-          'backend be_web',
-          `  server s1 127.0.0.1:${upPort} check inter 200ms weight 7`,
-          `  server s2 127.0.0.1:${upPort} weight 5`,
-          '',
-        ].join('\n'),
-      );
-      h = await startHaproxy(b.bin, cfgFile, { masterSocket: join(dir, 'run', 'master.sock'), waitFor: [{ path: join(dir, 'run', 'stats.sock') }, { port }] });
+      h = await startWithSockets(b.bin, dir, port, [
+        'frontend web',
+        `  bind 127.0.0.1:${port}`,
+        '  stick-table type ipv6 size 1k expire 10m store conn_cur',
+        `  http-request set-var(txn.m) src,map_ip(${mapFile},0)`,
+        '  default_backend be_web',
+        'backend be_web',
+        `  server s1 127.0.0.1:${upPort} check inter 200ms weight 7`,
+        `  server s2 127.0.0.1:${upPort} weight 5`,
+      ]);
       rt = createRuntime(socketClient(join(dir, 'run', 'stats.sock'), 5000));
     });
     after(async () => {
