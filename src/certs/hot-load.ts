@@ -5,8 +5,7 @@
  * is read back (`show ssl cert <file>`: the serial must be the new one).
  * Removal is `del ssl crt-list` then `del ssl cert`.
  */
-import { RuntimeError } from '../haproxy/runtime/index.js';
-import type { Ssl } from '../haproxy/runtime/ssl.js';
+import { RuntimeError, type Ssl } from '../haproxy/runtime/index.js';
 
 const normSerial = (s: string) => s.toUpperCase().replace(/^0+/, '');
 

@@ -8,7 +8,6 @@ import { createServers } from './servers.js';
 import { createSsl } from './ssl.js';
 import { createTables } from './tables.js';
 import { createStats } from './stats.js';
-import { createMaster } from './proc.js';
 
 /** The stats socket (level admin). */
 export function createRuntime(stats: SocketClient) {
@@ -18,6 +17,8 @@ export type Runtime = ReturnType<typeof createRuntime>;
 
 export { createMaster, type Master, type ProcInfo, type ReloadReply } from './proc.js';
 export { RuntimeError, socketClient, type SocketClient } from './client.js';
-export type { ServerAdminState, StatRow } from './servers.js';
-export type { ListKind } from './maps.js';
-export type { TableDump } from './tables.js';
+export type { Servers, ServerAdminState, StatRow } from './servers.js';
+export type { ListKind, Maps } from './maps.js';
+export type { Ssl } from './ssl.js';
+export type { Stats } from './stats.js';
+export type { TableDump, Tables } from './tables.js';

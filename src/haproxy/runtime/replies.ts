@@ -22,9 +22,8 @@ const ERROR_MARKERS = [
   /^Permission denied/m,
   /^Require /m,
   /^\[\d+\]: /m,
-  /not found/i,
-  /failed/i,
-  /error/i,
+  // Words that mark an error anywhere in a longer answer (the ssl commands' multi-line replies).
+  /\b(can't|cannot|unable|unknown|failed|error)\b|not found|doesn't exist/i,
 ];
 
 /** The confirmations a mutation answers with when no specific one is expected. */
