@@ -34,6 +34,7 @@ import { loadPolicy, SHIPPED_POLICY_FILE } from './pipeline/policy/load.js';
 import { createRemediation } from './pipeline/actions/executor.js';
 import { actionDeps } from './ops/action-deps.js';
 import { createEscalation } from './ops/escalation.js';
+import { backendHealthFrom } from './ops/backend-health.js';
 import { actedEvent } from './notify/acted.js';
 import { createNotifications, type Notifications } from './notify/service.js';
 import { createSdNotify } from './systemd/notify.js';
@@ -106,7 +107,7 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
     isProtected: protectedAddresses(cfg, reader),
     onActed: (round) => notifications.notifier.notify(actedEvent(round, reader), { db: writer }),
   });
-  const escalation = createEscalation({ cfg, log: log.child({ unit: 'analysis' }), writer, reader, policy: policy.policy, remediation, control });
+  const escalation = createEscalation({ cfg, log: log.child({ unit: 'analysis' }), writer, reader, policy: policy.policy, remediation, backendHealth: backendHealthFrom(control.runtime) });
   const monitor = createMonitor({ cfg, log: log.child({ unit: 'monitor' }), writer, reader, onStateChange: (kind, incident) => bus.emit('incident', { kind, incident }) });
   const watchdog = createWatchdog({ cfg, log: log.child({ unit: 'watchdog' }), control, report: (f) => monitor.report(f), reload: () => applier.reloadLive('watchdog') });
   const expiry = createBlockExpiry({ cfg, log, db: writer, ops });

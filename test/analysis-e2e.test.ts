@@ -327,7 +327,7 @@ for (const h of HAPROXIES) {
       // HAProxy is killed (master and workers, as the OOM killer would): the supervisor brings it back.
       const before = hook2.unique.size;
       const proc = (await t.daemon.control.status()).masterPid!;
-      const workers = (await t.daemon.control.master.send('show proc')).split('\n').filter((l) => /^\d+\s+worker/.test(l)).map((l) => Number(l.split(/\s+/)[0]));
+      const workers = (await t.daemon.control.master.showProc())!.workers.map((w) => w.pid);
       const k0 = Date.now();
       process.kill(proc, 'SIGKILL');
       for (const w of workers) process.kill(w, 'SIGKILL');

@@ -13,7 +13,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HAPROXIES, startTestDaemon, startBackend, domainBody, freePort, httpRequest, waitFor, mastersFor } from './helpers/harness.js';
-import { parseShowProc, socketClient } from '../src/haproxy/runtime.js';
+import { createMaster, socketClient } from '../src/haproxy/runtime/index.js';
 
 for (const h of HAPROXIES) {
   test(`${h.name}: a reload that fails after the check passed puts the last-known-good config back`, async () => {
@@ -84,7 +84,7 @@ for (const h of HAPROXIES) {
     try {
       assert.equal((await t.api('POST', '/api/domain', domainBody('stay.test', 'stay', [a.port]))).status, 201);
       const socket = t.daemon.cfg.paths.masterSocket;
-      const pid = parseShowProc(await t.daemon.control.master.send('show proc'))!.masterPid;
+      const pid = (await t.daemon.control.master.showProc())!.masterPid;
       await t.daemon.stop({ leaveHaproxyRunning: true });
       // Poison the database behind the daemon's back: a CA file that does not exist.
       const Database = (await import('better-sqlite3')).default;
@@ -92,7 +92,7 @@ for (const h of HAPROXIES) {
       db.prepare(`UPDATE servers SET tls = 1, tls_ca_file = '/nonexistent/ca.pem'`).run();
       db.close();
       t = await startTestDaemon(h.bin, { dir, ...ports });
-      assert.equal(parseShowProc(await t.daemon.control.master.send('show proc'))!.masterPid, pid, 'the same master was adopted');
+      assert.equal((await t.daemon.control.master.showProc())!.masterPid, pid, 'the same master was adopted');
       assert.equal(mastersFor(socket), 1);
       assert.ok(t.logs.some((l) => /does not pass the check/.test(l)));
       assert.ok(t.logs.some((l) => /last-known-good/.test(l)));
@@ -119,7 +119,7 @@ for (const h of HAPROXIES) {
     try {
       assert.ok(await waitFor(async () => {
         try {
-          return parseShowProc(await socketClient(`${run}/master.sock`, 1000).send('show proc')) !== null;
+          return (await createMaster(socketClient(`${run}/master.sock`, 1000)).showProc()) !== null;
         } catch {
           return false;
         }
@@ -140,7 +140,7 @@ for (const h of HAPROXIES) {
         assert.equal(mastersFor(`${run}/master.sock`), 1);
         await t.stop();
         // Stopping the daemon leaves haproxy.service's HAProxy running.
-        assert.ok(parseShowProc(await socketClient(`${run}/master.sock`, 1000).send('show proc')));
+        assert.ok((await createMaster(socketClient(`${run}/master.sock`, 1000)).showProc()));
         const still = await httpRequest({ port: t.httpPort, headers: { host: 'sd.test' } });
         assert.equal(still.status, 200);
       } finally {

@@ -16,7 +16,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HAPROXIES, startTestDaemon, freePort, httpRequest, type TestDaemon } from './helpers/harness.js';
 import { startDns, startPebble, type Pebble, type TestDns } from './helpers/pebble.js';
-import { parseShowProc } from '../src/haproxy/runtime.js';
 
 interface Served {
   serial: string;
@@ -41,7 +40,7 @@ function served(port: number, servername: string, ca?: string): Promise<Served> 
 const norm = (s: string | undefined) => (s ?? '').toUpperCase().replace(/^0+/, '');
 
 async function reloads(t: TestDaemon): Promise<number> {
-  return parseShowProc(await t.daemon.control.master.send('show proc'))!.reloads;
+  return (await t.daemon.control.master.showProc())!.reloads;
 }
 
 /** A DNS-01 hook as an operator would write it: a command that sets and clears TXT records (here, in the test's DNS server). */

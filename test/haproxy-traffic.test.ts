@@ -7,10 +7,9 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { HAPROXIES, startTestDaemon, startBackend, domainBody, waitFor, mastersFor, type TestDaemon, type Backend } from './helpers/harness.js';
-import { parseShowProc } from '../src/haproxy/runtime.js';
 
 async function reloads(t: TestDaemon): Promise<number> {
-  const p = parseShowProc(await t.daemon.control.master.send('show proc'));
+  const p = (await t.daemon.control.master.showProc());
   assert.ok(p, 'show proc answers');
   return p.reloads;
 }
@@ -223,7 +222,7 @@ for (const h of HAPROXIES) {
     });
 
     test('a killed HAProxy makes /health fail, and the daemon brings it back without a second master', async () => {
-      const before = parseShowProc(await t.daemon.control.master.send('show proc'));
+      const before = (await t.daemon.control.master.showProc());
       assert.ok(before);
       process.kill(before.masterPid, 'SIGKILL');
       for (const w of before.workers) {

@@ -8,7 +8,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HAPROXIES, startTestDaemon, startBackend, domainBody, waitFor, mastersFor } from './helpers/harness.js';
-import { parseShowProc } from '../src/haproxy/runtime.js';
 
 for (const h of HAPROXIES) {
   test(`${h.name}: frozen workers are detected and HAProxy is restarted`, async () => {
@@ -18,13 +17,13 @@ for (const h of HAPROXIES) {
     try {
       assert.equal((await t.api('POST', '/api/domain', domainBody('wd.test', 'wd', [be.port]))).status, 201);
       assert.deepEqual(await t.daemon.control.check(), { ok: true, failures: [] });
-      const before = parseShowProc(await t.daemon.control.master.send('show proc'))!;
+      const before = (await t.daemon.control.master.showProc())!;
       for (const w of before.workers) {
         process.kill(w.pid, 'SIGSTOP');
         frozen.push(w.pid);
       }
       const recovered = await waitFor(async () => {
-        const p = parseShowProc(await t.daemon.control.master.send('show proc').catch(() => ''));
+        const p = await t.daemon.control.master.showProc().catch(() => null);
         if (!p || p.masterPid === before.masterPid) return false;
         return (await t.get('wd.test').catch(() => ({ status: 0 }))).status === 200;
       }, 40_000, 250);

@@ -45,12 +45,12 @@ import { startDns, startPebble } from '../../test/helpers/pebble.js';
 import type { Applier, RuntimeChange } from '../../src/haproxy/apply.js';
 import { FILES } from '../../src/haproxy/render.js';
 import { detectHaproxy } from '../../src/haproxy/version.js';
-import { parseShowProc, type SocketClient } from '../../src/haproxy/runtime.js';
+import type { SocketClient } from '../../src/haproxy/runtime/index.js';
 import { run } from '../../src/util/exec.js';
 import { certificates } from '../../src/storage/certificates.js';
 import type { Db } from '../../src/storage/db.js';
 import { certFileName, publishPem } from '../../src/certs/store.js';
-import { hotLoad, loadedCerts } from '../../src/certs/hot-load.js';
+import { hotLoad } from '../../src/certs/hot-load.js';
 import { describe } from '../../src/errors.js';
 import { t, ms, secs, int, loadAvg, quantile, median, p95, max, min, sum, table, printFindings, selectedVersions, progressClock } from './stats.js';
 
@@ -242,7 +242,7 @@ function instrumentSockets(td: TestDaemon): CmdMeter {
 
 async function workerRssKiB(td: TestDaemon): Promise<number | null> {
   try {
-    const p = parseShowProc(await td.daemon.control.master.send('show proc'));
+    const p = await td.daemon.control.master.showProc();
     const pid = p?.workers[0]?.pid;
     if (!pid) return null;
     const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -545,7 +545,7 @@ async function installLocal(td: TestDaemon, meter: CmdMeter, c: GenCert): Promis
     runtime: async (control) => {
       const a = t();
       try {
-        await hotLoad(control.stats, crtListPath, published.file, published.pem, published.info.serial);
+        await hotLoad(control.runtime.ssl, crtListPath, published.file, published.pem, published.info.serial);
       } finally {
         hot = t() - a;
       }
@@ -624,7 +624,7 @@ async function phaseBulk(bin: string, r: VersionResult, gen: Generated): Promise
     const load = await installMany(td, meter, `new, 1..${int(gen.fresh.length)}`, gen.fresh, LOAD_DEADLINE_MS);
     b.steps.push(load);
     const loaded = gen.fresh.slice(0, load.certs.length);
-    b.loadedAfter = (await loadedCerts(td.daemon.control.stats)).size;
+    b.loadedAfter = (await td.daemon.control.runtime.ssl.loaded()).size;
     b.rss.push({ label: `after ${int(loaded.length)} hot-loaded`, kib: await workerRssKiB(td) });
     const sampleIdx = [0, 1, Math.floor(loaded.length / 2), loaded.length - 2, loaded.length - 1].filter((i, k, a) => i >= 0 && a.indexOf(i) === k);
     b.served.push(await checkServed('after hot-load (first, middle, last)', httpsPort, sampleIdx.map((i) => ({ name: loaded[i]!.name, serial: loaded[i]!.serial }))));

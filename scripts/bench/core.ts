@@ -33,7 +33,9 @@ import { blocked } from '../../src/storage/ip-lists.js';
 import { loadModel } from '../../src/haproxy/model.js';
 import { render, renderList, FILES } from '../../src/haproxy/render.js';
 import { detectHaproxy } from '../../src/haproxy/version.js';
-import { parseListDump, parseShowProc, socketClient } from '../../src/haproxy/runtime.js';
+import { socketClient } from '../../src/haproxy/runtime/client.js';
+import { parseListDump } from '../../src/haproxy/runtime/maps.js';
+import { parseShowProc } from '../../src/haproxy/runtime/proc.js';
 import { describe } from '../../src/errors.js';
 import { t, ms, int, loadAvg, quantile, median, p95, max, min, table, printFindings, selectedVersions, progressClock } from './stats.js';
 
@@ -585,7 +587,7 @@ async function reloadsUnderLoad(td: TestDaemon, host: string, label: string, bud
     run.load = await load.stop();
   }
   run.restarts = restarts(td) - before;
-  const proc = parseShowProc(await td.daemon.control.master.send('show proc').catch(() => ''));
+  const proc = await td.daemon.control.master.showProc().catch(() => null);
   run.workersAfter = proc ? proc.workers.length : null;
   return run;
 }

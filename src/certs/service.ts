@@ -87,7 +87,7 @@ export function createCertService(deps: CertDeps) {
       files: crtListFiles,
       runtime: async (control) => {
         if (!https) return;
-        await hotLoad(control.stats, crtListPath, published.file, published.pem, published.info.serial);
+        await hotLoad(control.runtime.ssl, crtListPath, published.file, published.pem, published.info.serial);
       },
     });
     log.info('certificate installed', { name: primary, serial: published.info.serial, not_after: published.info.notAfter, hot_loaded: r.runtimeApplied, reloaded: r.reloaded });
@@ -170,7 +170,7 @@ export function createCertService(deps: CertDeps) {
       mutate: (db) => certificates.remove(db, c.name),
       files: crtListFiles,
       runtime: async (control) => {
-        if (https) await hotUnload(control.stats, crtListPath, c.file);
+        if (https) await hotUnload(control.runtime.ssl, crtListPath, c.file);
       },
     });
     retirePem(c.file, cfg.paths.certBackupDir);

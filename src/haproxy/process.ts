@@ -20,7 +20,7 @@ import type { Logger } from '../log.js';
 import { AppError, timeoutError } from '../errors.js';
 import { durationMs } from '../util/duration.js';
 import { run } from '../util/exec.js';
-import { parseShowProc, socketClient, type ProcInfo, type SocketClient } from './runtime.js';
+import { createMaster, createRuntime, socketClient, type Master, type ProcInfo, type Runtime, type SocketClient } from './runtime/index.js';
 
 export interface ServingStatus {
   serving: boolean;
@@ -31,7 +31,15 @@ export interface ServingStatus {
 }
 
 export interface HaproxyControl {
-  readonly master: SocketClient;
+  /** The master CLI, typed (`show proc`, `reload`). */
+  readonly master: Master;
+  /** The stats socket, typed: maps, servers, ssl, tables, stats. */
+  readonly runtime: Runtime;
+  /**
+   * The raw stats socket. Deprecated: only apply.ts's `dump stats-file` still
+   * sends through it until the lead switches it to `runtime.stats.dumpStatsFile()`;
+   * then this goes.
+   */
   readonly stats: SocketClient;
   /** Starts (managed) or finds (systemd) HAProxy; resolves once it serves. */
   start(): Promise<void>;
@@ -92,8 +100,9 @@ function httpAnswers(host: string, port: number, path: string, timeoutMs: number
 
 export function createControl(cfg: Config, log: Logger): HaproxyControl {
   const timeoutMs = durationMs(cfg.haproxy.command_timeout);
-  const master = socketClient(cfg.paths.masterSocket, timeoutMs);
+  const master = createMaster(socketClient(cfg.paths.masterSocket, timeoutMs));
   const stats = socketClient(cfg.paths.statsSocket, timeoutMs);
+  const runtime = createRuntime(stats);
   const managed = cfg.mode === 'managed';
   let child: ChildProcess | null = null;
   let stopping = false;
@@ -110,7 +119,7 @@ export function createControl(cfg: Config, log: Logger): HaproxyControl {
 
   const showProc = async (): Promise<ProcInfo | null> => {
     try {
-      return parseShowProc(await master.send('show proc', { timeoutMs: Math.min(timeoutMs, 5000) }));
+      return await master.showProc({ timeoutMs: Math.min(timeoutMs, 5000) });
     } catch {
       return null;
     }
@@ -241,14 +250,14 @@ export function createControl(cfg: Config, log: Logger): HaproxyControl {
     const before = await showProc();
     if (!before) throw new AppError('unavailable', `HAProxy's master socket ${cfg.paths.masterSocket} does not answer`);
     recent.length = 0;
-    const reply = await master.send('reload');
-    if (/Success=1/.test(reply)) {
+    const reply = await master.reload();
+    if (reply.outcome === 'ok') {
       const after = await waitServing(timeoutMs);
       return { durationMs: Date.now() - t0, masterPid: after.masterPid };
     }
-    if (/Success=0/.test(reply)) {
-      const why = reply.split('\n').filter((l) => /ALERT|error/i.test(l)).slice(0, 10).join('\n');
-      throw new AppError('runtime', `HAProxy refused the reload${why ? `:\n${why}` : ''}`, { detail: { output: reply.slice(0, 4000) } });
+    if (reply.outcome === 'failed') {
+      const why = reply.why;
+      throw new AppError('runtime', `HAProxy refused the reload${why ? `:\n${why}` : ''}`, { detail: { output: reply.output.slice(0, 4000) } });
     }
     // 2.6: asynchronous. Poll the counters.
     const end = Date.now() + timeoutMs;
@@ -302,6 +311,7 @@ export function createControl(cfg: Config, log: Logger): HaproxyControl {
 
   return {
     master,
+    runtime,
     stats,
     async start() {
       stopping = false;
@@ -345,8 +355,8 @@ export function createControl(cfg: Config, log: Logger): HaproxyControl {
       if (!p) failures.push('the master socket does not answer');
       else if (p.workers.length === 0) failures.push('no worker is running');
       try {
-        const info = await stats.send('show info', { timeoutMs: 3000 });
-        if (!/^Name: HAProxy/m.test(info)) failures.push('the stats socket gives no "show info"');
+        const info = await runtime.stats.info({ timeoutMs: 3000 });
+        if (info.Name !== 'HAProxy') failures.push(`the stats socket names itself ${info.Name}, not HAProxy`);
       } catch (e) {
         failures.push(`the stats socket does not answer: ${(e as Error).message}`);
       }

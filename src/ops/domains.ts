@@ -3,7 +3,6 @@ import type { Ops } from './ip-lists.js';
 import { deleteDomain, setServerState, upsertDomain, type DomainInput, type ServerState } from '../storage/domains.js';
 import { AppError } from '../errors.js';
 import { haproxyBackendName } from '../haproxy/render.js';
-import { RuntimeError } from '../haproxy/runtime.js';
 
 export function saveDomain(ops: Ops, actor: string, input: DomainInput) {
   return ops.applier.submit({
@@ -46,22 +45,7 @@ export function changeServerState(ops: Ops, actor: string, backend: string, serv
     },
     files: () => new Map(),
     rewritesConfig: true,
-    async runtime(control) {
-      const id = `${haproxyBackendName(backend)}/${server}`;
-      const send = async (cmd: string) => {
-        const r = await control.stats.send(cmd);
-        if (r.trim() !== '') throw new RuntimeError(`HAProxy refused "${cmd}": ${r.trim().slice(0, 200)}`, r);
-      };
-      await send(`set server ${id} state ${state}`);
-      if (state === 'ready') await send(`set server ${id} weight ${weight}`);
-      const dump = await control.stats.send(`show servers state ${haproxyBackendName(backend)}`);
-      const want = state === 'maint' ? (a: number) => (a & 0x01) !== 0 : state === 'drain' ? (a: number) => (a & 0x08) !== 0 : (a: number) => (a & 0x09) === 0;
-      const lines = dump.split('\n');
-      const header = lines.find((l) => l.startsWith('# be_id'))?.slice(2).split(' ');
-      const row = lines.find((l) => l.split(' ')[3] === server);
-      if (!header || !row) throw new RuntimeError(`cannot read back the state of ${id}`, dump);
-      const admin = Number(row.split(' ')[header.indexOf('srv_admin_state')]);
-      if (!want(admin)) throw new RuntimeError(`the state of ${id} did not change to ${state}`);
-    },
+    // servers.setState reads srv_admin_state back; ready also sets the server's configured weight again.
+    runtime: (control) => control.runtime.servers.setState(haproxyBackendName(backend), server, state, state === 'ready' ? weight : undefined),
   });
 }

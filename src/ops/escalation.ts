@@ -18,7 +18,6 @@ import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../storage/db.js';
-import type { HaproxyControl } from '../haproxy/process.js';
 import type { Incident } from '../pipeline/incidents.js';
 import { createAnalyser, resolveApiKey, type Analyser } from '../pipeline/analysis/analyser.js';
 import { createAnalysisQueue, type QueueOutcome } from '../pipeline/analysis/queue.js';
@@ -29,10 +28,12 @@ import type { Policy } from '../pipeline/policy/schema.js';
 import { analyses } from '../storage/analyses.js';
 import { actions as actionStore } from '../storage/actions.js';
 import { blocked, trusted } from '../storage/ip-lists.js';
-import { haproxyBackendName } from '../haproxy/render.js';
 import { parseIp } from '../validate/ip.js';
 import { describe } from '../errors.js';
 import type { Remediation } from '../pipeline/actions/executor.js';
+
+/** Health of a backend's servers, as the analysis prompt shows it. Bounded by the implementation. */
+export type BackendHealth = (backend: string, server?: string) => Promise<NonNullable<AnalysisContext['backendHealth']>>;
 
 export interface EscalationDeps {
   cfg: Config;
@@ -41,7 +42,8 @@ export interface EscalationDeps {
   reader: Db;
   policy: Policy;
   remediation: Remediation;
-  control: HaproxyControl;
+  /** The health rows of `backend` (or only `server` in it) for the analysis context; a port (see backend-health.ts). */
+  backendHealth: BackendHealth;
   env?: NodeJS.ProcessEnv;
   /** Replaces the analyser built from the config (tests). */
   analyser?: Analyser;
@@ -67,25 +69,6 @@ export function analysisApiKey(cfg: Config, env: NodeJS.ProcessEnv): string | nu
   return resolveApiKey(cfg.analysis, env, read);
 }
 
-/** Rows of `show stat` for one backend: server, status, last check. Bounded. */
-async function backendHealth(control: HaproxyControl, backend: string, server?: string): Promise<NonNullable<AnalysisContext['backendHealth']>> {
-  const csv = await control.stats.send('show stat');
-  const lines = csv.split('\n');
-  const head = lines[0]?.replace(/^# /, '').split(',') ?? [];
-  const col = (n: string) => head.indexOf(n);
-  const want = haproxyBackendName(backend);
-  const out: NonNullable<AnalysisContext['backendHealth']> = [];
-  for (const l of lines.slice(1)) {
-    const f = l.split(',');
-    if (f[col('pxname')] !== want) continue;
-    const sv = f[col('svname')] ?? '';
-    if (sv === 'FRONTEND' || (server && sv !== server && sv !== 'BACKEND')) continue;
-    out.push({ backend, ...(sv !== 'BACKEND' ? { server: sv } : {}), status: f[col('status')] ?? '?', checkDetail: `${f[col('check_status')] ?? ''} ${f[col('last_chk')] ?? ''}`.trim() });
-    if (out.length >= 20) break;
-  }
-  return out;
-}
-
 export function createEscalation(d: EscalationDeps) {
   const { cfg, log } = d;
   const enabled = cfg.analysis.enabled;
@@ -107,7 +90,7 @@ export function createEscalation(d: EscalationDeps) {
     if (inc.subject.type === 'backend' || inc.subject.type === 'server') {
       const [backend, server] = inc.subject.value.split('/');
       try {
-        if (backend) ctx.backendHealth = await backendHealth(d.control, backend, server);
+        if (backend) ctx.backendHealth = await d.backendHealth(backend, server);
       } catch (e) {
         log.debug('backend health unavailable for the analysis', { error: describe(e) });
       }

@@ -9,7 +9,6 @@ import type { Config } from '../config/schema.js';
 import type { Applier } from '../haproxy/apply.js';
 import type { HaproxyControl } from '../haproxy/process.js';
 import { FILES, renderList } from '../haproxy/render.js';
-import { parseListDump, setListEntry } from '../haproxy/runtime.js';
 import { AppError } from '../errors.js';
 import { blocked, proxies, trusted, type BlockedIp, type TrustedIp } from '../storage/ip-lists.js';
 import type { Db } from '../storage/db.js';
@@ -52,7 +51,7 @@ export async function blockIp(ops: Ops, actor: string, b: BlockInput, opts: { ex
       return { id, existing: false, row: blocked.get(db, b.ip)! };
     },
     files: blockedFiles,
-    runtime: (control) => setListEntry(control.stats, 'map', mapPath(ops.cfg, FILES.blockedMap), b.ip, true),
+    runtime: (control) => control.runtime.maps.set('map', mapPath(ops.cfg, FILES.blockedMap), b.ip, true),
   });
 }
 
@@ -66,7 +65,7 @@ export async function unblockIp(ops: Ops, actor: string, ip: string) {
       return true;
     },
     files: blockedFiles,
-    runtime: (control) => setListEntry(control.stats, 'map', mapPath(ops.cfg, FILES.blockedMap), ip, false),
+    runtime: (control) => control.runtime.maps.set('map', mapPath(ops.cfg, FILES.blockedMap), ip, false),
   });
 }
 
@@ -85,7 +84,7 @@ export async function clearExpired(ops: Ops, actor: string, now = new Date()) {
     files: blockedFiles,
     async runtime(control, expired) {
       const path = mapPath(ops.cfg, FILES.blockedMap);
-      for (const ip of expired) await setListEntry(control.stats, 'map', path, ip, false);
+      for (const ip of expired) await control.runtime.maps.set('map', path, ip, false);
     },
   });
 }
@@ -101,9 +100,9 @@ export async function syncBlocked(ops: Ops, actor: string) {
     async runtime(control, all) {
       const path = mapPath(ops.cfg, FILES.blockedMap);
       const want = new Set(all);
-      const have = new Set(parseListDump(await control.stats.send(`show map ${path}`)));
-      for (const ip of have) if (!want.has(ip)) await setListEntry(control.stats, 'map', path, ip, false);
-      for (const ip of want) if (!have.has(ip)) await setListEntry(control.stats, 'map', path, ip, true);
+      const have = new Set(await control.runtime.maps.keys('map', path));
+      for (const ip of have) if (!want.has(ip)) await control.runtime.maps.set('map', path, ip, false);
+      for (const ip of want) if (!have.has(ip)) await control.runtime.maps.set('map', path, ip, true);
     },
   });
 }
@@ -118,8 +117,8 @@ function trustedTarget(ops: Ops, scope: TrustedIp['scope']) {
     },
     set: (control: HaproxyControl, ip: string, present: boolean) =>
       scope === 'real_ip'
-        ? setListEntry(control.stats, 'map', mapPath(ops.cfg, FILES.trustedMap), ip, present)
-        : setListEntry(control.stats, 'acl', mapPath(ops.cfg, FILES.trustedSourceList), ip, present),
+        ? control.runtime.maps.set('map', mapPath(ops.cfg, FILES.trustedMap), ip, present)
+        : control.runtime.maps.set('acl', mapPath(ops.cfg, FILES.trustedSourceList), ip, present),
   };
 }
 
@@ -171,7 +170,7 @@ export async function addProxy(ops: Ops, actor: string, cidr: string, note: stri
       return proxies.insert(db, cidr, note);
     },
     files: proxyFiles,
-    runtime: (control) => setListEntry(control.stats, 'acl', mapPath(ops.cfg, FILES.trustedProxiesList), cidr, true),
+    runtime: (control) => control.runtime.maps.set('acl', mapPath(ops.cfg, FILES.trustedProxiesList), cidr, true),
   });
 }
 
@@ -185,6 +184,6 @@ export async function removeProxy(ops: Ops, actor: string, cidr: string) {
       return true;
     },
     files: proxyFiles,
-    runtime: (control) => setListEntry(control.stats, 'acl', mapPath(ops.cfg, FILES.trustedProxiesList), cidr, false),
+    runtime: (control) => control.runtime.maps.set('acl', mapPath(ops.cfg, FILES.trustedProxiesList), cidr, false),
   });
 }

@@ -122,6 +122,21 @@ export async function startHaproxy(bin: string, cfgFile: string, opts: { masterS
   return { child, output: () => out, stop };
 }
 
+/**
+ * Writes `<dir>/haproxy.cfg` (an admin stats socket at `<dir>/run/stats.sock`,
+ * HTTP defaults with 5 s timeouts, then `sections`) and starts it with a master
+ * socket at `<dir>/run/master.sock`, waiting for both sockets and `port`.
+ */
+export async function startWithSockets(bin: string, dir: string, port: number, sections: string[]): Promise<RunningHaproxy> {
+  mkdirSync(join(dir, 'run'), { recursive: true });
+  const cfgFile = join(dir, 'haproxy.cfg');
+  const stats = join(dir, 'run', 'stats.sock');
+  const master = join(dir, 'run', 'master.sock');
+  const head = ['global', `  stats socket ${stats} mode 600 level admin`, 'defaults', '  mode http', '  timeout client 5s', '  timeout server 5s', '  timeout connect 5s'];
+  writeFileSync(cfgFile, [...head, ...sections, ''].join('\n'));
+  return startHaproxy(bin, cfgFile, { masterSocket: master, waitFor: [{ path: master }, { path: stats }, { port }] });
+}
+
 /** A server with no options at all. */
 export function server(name: string, address: string, port: number, extra: Partial<Server> = {}): Server {
   return {

@@ -1,17 +1,21 @@
 /**
- * Unit tests for the pure parsers of src/haproxy/runtime.ts on real HAProxy
+ * Unit tests for the pure parsers of src/haproxy/runtime/ on real HAProxy
  * 2.6 and 3.0 output (captured here and live), and socketClient/setListEntry
  * against a real HAProxy of both versions.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createConnection, createServer, type Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isErrorReply, parseListDump, parseShowProc, parseShowTable, RuntimeError, setListEntry, socketClient, type SocketClient } from '../../src/haproxy/runtime.js';
-import { BINARIES, freePort, sleep, startHaproxy, type RunningHaproxy } from './_haproxy.js';
+import { RuntimeError, socketClient, type SocketClient } from '../../src/haproxy/runtime/client.js';
+import { isErrorReply } from '../../src/haproxy/runtime/replies.js';
+import { parseListDump, setListEntry } from '../../src/haproxy/runtime/maps.js';
+import { parseShowProc } from '../../src/haproxy/runtime/proc.js';
+import { parseShowTable } from '../../src/haproxy/runtime/tables.js';
+import { BINARIES, freePort, sleep, startWithSockets, type RunningHaproxy } from './_haproxy.js';
 
 // --- Captured output -------------------------------------------------------
 
@@ -226,29 +230,15 @@ for (const b of BINARIES) {
       aclFile = join(dir, 'trusted.list');
       writeFileSync(mapFile, '198.51.100.1 1\n2001:db8:1::/48 1\n');
       writeFileSync(aclFile, '203.0.113.0/24\n');
-      mkdirSync(join(dir, 'run'));
-      const cfgFile = join(dir, 'haproxy.cfg');
-      writeFileSync(
-        cfgFile,
-        [
-          'global',
-          `  stats socket ${join(dir, 'run', 'stats.sock')} mode 600 level admin`,
-          'defaults',
-          '  mode http',
-          '  timeout client 5s',
-          '  timeout server 5s',
-          '  timeout connect 5s',
-          'frontend web',
-          `  bind 127.0.0.1:${port}`,
-          '  stick-table type ipv6 size 1k expire 10m store conn_cur,conn_rate(10s),http_req_rate(10s),http_err_rate(30s)',
-          '  http-request track-sc0 src',
-          `  acl trusted src -f ${aclFile}`,
-          `  http-request set-var(txn.blocked) src,map_ip(${mapFile},0)`,
-          '  http-request return status 200 content-type text/plain string ok',
-          '',
-        ].join('\n'),
-      );
-      h = await startHaproxy(b.bin, cfgFile, { masterSocket: join(dir, 'run', 'master.sock'), waitFor: [{ path: join(dir, 'run', 'master.sock') }, { path: join(dir, 'run', 'stats.sock') }, { port }] });
+      h = await startWithSockets(b.bin, dir, port, [
+        'frontend web',
+        `  bind 127.0.0.1:${port}`,
+        '  stick-table type ipv6 size 1k expire 10m store conn_cur,conn_rate(10s),http_req_rate(10s),http_err_rate(30s)',
+        '  http-request track-sc0 src',
+        `  acl trusted src -f ${aclFile}`,
+        `  http-request set-var(txn.blocked) src,map_ip(${mapFile},0)`,
+        '  http-request return status 200 content-type text/plain string ok',
+      ]);
       stats = socketClient(join(dir, 'run', 'stats.sock'), 5000);
       master = socketClient(join(dir, 'run', 'master.sock'), 5000);
     });

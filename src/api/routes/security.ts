@@ -5,7 +5,6 @@
  */
 import type Router from '@koa/router';
 import type { ApiDeps } from '../context.js';
-import { parseShowTable } from '../../haproxy/runtime.js';
 import { validationError } from '../../errors.js';
 
 const FIELDS = ['conn_cur', 'conn_rate(10000)', 'http_req_rate(10000)', 'http_err_rate(30000)'] as const;
@@ -20,7 +19,7 @@ export function securityRoutes(r: Router, d: ApiDeps): void {
   r.get('/api/security/stats', async (ctx) => {
     const limit = intParam(ctx.query.limit, 'limit', 1, 1000, 50);
     const minRate = intParam(ctx.query.min_req_rate, 'min_req_rate', 0, 1_000_000_000, 1);
-    const table = parseShowTable(await d.control.stats.send('show table web'));
+    const table = await d.control.runtime.tables.show('web');
     const sources = table.entries
       .map((e) => {
         for (const f of FIELDS) {

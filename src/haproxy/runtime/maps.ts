@@ -1,0 +1,73 @@
+/**
+ * Runtime maps and ACL lists (`show/add/del/clear map|acl`), addressed by the
+ * file HAProxy loaded them from.
+ *
+ * Contract: every change is read back (`show <kind> <file>`) before it
+ * reports success; a file HAProxy does not know is a RuntimeError.
+ */
+import { RuntimeError, type SocketClient } from './client.js';
+import { expectSuccess, isKeyNotFound, isUnknownTarget } from './replies.js';
+
+export type ListKind = 'map' | 'acl';
+
+/** Keys of `show map` / `show acl` output ("0x55... key [value]" per line). */
+export function parseListDump(reply: string): string[] {
+  const keys: string[] = [];
+  for (const line of reply.split('\n')) {
+    const m = /^0x[0-9a-f]+ (\S+)/.exec(line);
+    if (m) keys.push(m[1]!);
+  }
+  return keys;
+}
+
+/** Entries of `show map` output: key -> value ("0x55... key value" per line). */
+export function parseMapDump(reply: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of reply.split('\n')) {
+    const m = /^0x[0-9a-f]+ (\S+)(?: (.*))?$/.exec(line);
+    if (m) out.set(m[1]!, m[2] ?? '');
+  }
+  return out;
+}
+
+/** The raw dump of a runtime map or list; throws when HAProxy does not know `file`. */
+async function dump(client: SocketClient, kind: ListKind, file: string): Promise<string> {
+  const r = await client.send(`show ${kind} ${file}`);
+  if (isUnknownTarget(r)) throw new RuntimeError(`HAProxy does not know ${kind} ${file}`, r);
+  return r;
+}
+
+/**
+ * Adds or removes an entry of a map (`value` given) or an ACL list file at
+ * runtime, then reads the whole file's runtime copy back and checks the change
+ * is there. Idempotent: adding a present key or removing an absent one succeeds
+ * without a second copy.
+ */
+export async function setListEntry(client: SocketClient, kind: ListKind, file: string, key: string, present: boolean, value = '1'): Promise<void> {
+  const show = async () => new Set(parseListDump(await dump(client, kind, file)));
+  const before = await show();
+  if (before.has(key) === present) return;
+  const cmd = present ? (kind === 'map' ? `add map ${file} ${key} ${value}` : `add acl ${file} ${key}`) : `del ${kind} ${file} ${key}`;
+  const reply = await client.send(cmd);
+  if (!(!present && isKeyNotFound(reply))) expectSuccess(cmd, reply);
+  const after = await show();
+  if (after.has(key) !== present) throw new RuntimeError(`"${cmd}" did not take: the runtime ${kind} does not ${present ? 'hold' : 'drop'} ${key}`);
+}
+
+export function createMaps(client: SocketClient) {
+  return {
+    /** The keys of the runtime copy of `file`. */
+    keys: async (kind: ListKind, file: string) => parseListDump(await dump(client, kind, file)),
+    /** The entries (key -> value) of the runtime map of `file`. */
+    entries: async (file: string) => parseMapDump(await dump(client, 'map', file)),
+    /** Makes `key` present (with `value`, maps) or absent, read back. */
+    set: (kind: ListKind, file: string, key: string, present: boolean, value?: string) => setListEntry(client, kind, file, key, present, value),
+    /** Empties the runtime copy of `file` (the file on disk is untouched), read back. */
+    async clear(kind: ListKind, file: string): Promise<void> {
+      const cmd = `clear ${kind} ${file}`;
+      expectSuccess(cmd, await client.send(cmd));
+      if (parseListDump(await dump(client, kind, file)).length > 0) throw new RuntimeError(`"${cmd}" did not take: the runtime ${kind} still holds entries`);
+    },
+  };
+}
+export type Maps = ReturnType<typeof createMaps>;

@@ -1,0 +1,108 @@
+/**
+ * Servers at runtime: `set server ... state|weight`, `show servers state`
+ * and the `show stat` CSV, both parsed by their header names (2.6 has 128
+ * stat columns and 3.0 has 205: never by position). Backends are named as
+ * HAProxy knows them (the rendered name).
+ */
+import { RuntimeError, type SocketClient } from './client.js';
+import { expectSuccess } from './replies.js';
+
+export type ServerAdminState = 'ready' | 'drain' | 'maint';
+
+/** `show servers state` rows, field name -> value (be_name, srv_name, srv_admin_state...). */
+export function parseServersState(reply: string): Record<string, string>[] {
+  const lines = reply.split('\n');
+  const header = lines.find((l) => l.startsWith('# be_id'))?.slice(2).trim().split(' ');
+  if (!header) throw new RuntimeError(`unexpected "show servers state" answer: ${reply.trim().slice(0, 200)}`, reply);
+  return lines.filter((l) => /^\d+ /.test(l)).map((l) => Object.fromEntries(l.split(' ').map((v, i) => [header[i] ?? `#${i}`, v])));
+}
+
+/** One CSV line; HAProxy quotes a field holding a comma or a quote ("" inside). */
+function csvFields(line: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (quoted) {
+      if (c === '"' && line[i + 1] === '"') (cur += '"'), i++;
+      else if (c === '"') quoted = false;
+      else cur += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') out.push(cur), (cur = '');
+    else cur += c;
+  }
+  out.push(cur);
+  return out;
+}
+
+/** `show stat` CSV rows, column name -> value (pxname, svname, status, check_status...). */
+export function parseStat(csv: string): Record<string, string>[] {
+  const lines = csv.split('\n');
+  const head = lines[0]?.startsWith('# ') ? csvFields(lines[0].slice(2)) : [];
+  if (!head.includes('pxname') || !head.includes('svname')) throw new RuntimeError(`unexpected "show stat" answer: ${csv.trim().slice(0, 200)}`, csv);
+  return lines
+    .slice(1)
+    .filter((l) => l.trim() !== '')
+    .map((l) => Object.fromEntries(csvFields(l).map((v, i) => [head[i] ?? `#${i}`, v])));
+}
+
+/** A backend's or server's health, from `show stat`. */
+export interface StatRow {
+  /** Absent for the backend's own row. */
+  server?: string;
+  status: string;
+  checkStatus: string;
+  /** ms; null when no check ran. */
+  checkDurationMs: number | null;
+  lastCheck: string;
+  weight: number | null;
+  currentSessions: number | null;
+}
+
+const num = (v: string | undefined) => (v === undefined || v === '' ? null : Number(v));
+
+/** Admin-state bits of `srv_admin_state` (HAProxy's SRV_ADMF_*): maint set by the CLI or inherited, drain. */
+const WANT: Record<ServerAdminState, (admin: number) => boolean> = {
+  maint: (a) => (a & 0x01) !== 0,
+  drain: (a) => (a & 0x08) !== 0,
+  ready: (a) => (a & 0x09) === 0,
+};
+
+export function createServers(client: SocketClient) {
+  const set = async (cmd: string) => expectSuccess(cmd, await client.send(cmd));
+  const state = async (backend?: string) => parseServersState(await client.send(backend === undefined ? 'show servers state' : `show servers state ${backend}`));
+  return {
+    /** `show servers state` rows, of one backend or all. */
+    state,
+    /**
+     * Sets `backend/server`'s administrative state (and, when `weight` is
+     * given, its weight), then reads `srv_admin_state` back.
+     */
+    async setState(backend: string, server: string, to: ServerAdminState, weight?: number): Promise<void> {
+      const id = `${backend}/${server}`;
+      await set(`set server ${id} state ${to}`);
+      if (weight !== undefined) await set(`set server ${id} weight ${weight}`);
+      const row = (await state(backend)).find((r) => r.srv_name === server);
+      if (!row || row.srv_admin_state === undefined) throw new RuntimeError(`cannot read back the state of ${id}`);
+      if (!WANT[to](Number(row.srv_admin_state))) throw new RuntimeError(`the state of ${id} did not change to ${to}`);
+    },
+    /** All `show stat` rows, by column name. */
+    stat: async () => parseStat(await client.send('show stat')),
+    /** The `show stat` rows of `backend`: its servers (or only `server`) and the backend's own row; no frontend. */
+    async health(backend: string, server?: string): Promise<StatRow[]> {
+      return parseStat(await client.send('show stat'))
+        .filter((r) => r.pxname === backend && r.svname !== 'FRONTEND' && (server === undefined || r.svname === server || r.svname === 'BACKEND'))
+        .map((r) => ({
+          ...(r.svname !== 'BACKEND' ? { server: r.svname ?? '' } : {}),
+          status: r.status ?? '?',
+          checkStatus: r.check_status ?? '',
+          checkDurationMs: num(r.check_duration),
+          lastCheck: r.last_chk ?? '',
+          weight: num(r.weight),
+          currentSessions: num(r.scur),
+        }));
+    },
+  };
+}
+export type Servers = ReturnType<typeof createServers>;
