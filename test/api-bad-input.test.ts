@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { HAPROXIES, startTestDaemon, startBackend, domainBody, type TestDaemon, type Backend } from './helpers/harness.js';
+import { HAPROXIES, rawStats, startTestDaemon, startBackend, domainBody, type TestDaemon, type Backend } from './helpers/harness.js';
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -74,7 +74,7 @@ async function snapshot(t: TestDaemon): Promise<Snapshot> {
   for (const rel of files.keys()) {
     const kind = rel.endsWith('.map') ? 'map' : rel.endsWith('.list') ? 'acl' : null;
     if (!kind) continue;
-    const reply = await t.daemon.control.stats.send(`show ${kind} ${join(generatedDir, rel)}`);
+    const reply = await rawStats(t).send(`show ${kind} ${join(generatedDir, rel)}`);
     const keys = [...reply.matchAll(/^0x[0-9a-f]+ (\S+)/gm)].map((m) => m[1]!).sort();
     runtime[rel] = /^0x/m.test(reply) || reply.trim() === '' ? keys : reply.trim();
   }

@@ -14,7 +14,7 @@ import http from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { HAPROXIES, startTestDaemon, startBackend, domainBody, type TestDaemon } from './helpers/harness.js';
+import { HAPROXIES, rawStats, startTestDaemon, startBackend, domainBody, type TestDaemon } from './helpers/harness.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed1234);
 const N = Number(process.env.FUZZ_N ?? 1000);
@@ -583,7 +583,7 @@ async function snapshot(t: TestDaemon) {
   for (const rel of [...files.keys()].sort()) {
     const kind = rel.endsWith('.map') ? 'map' : rel.endsWith('.list') ? 'acl' : null;
     if (!kind) continue;
-    const reply = await t.daemon.control.stats.send(`show ${kind} ${join(generatedDir, rel)}`);
+    const reply = await rawStats(t).send(`show ${kind} ${join(generatedDir, rel)}`);
     runtime[rel] = [...reply.matchAll(/^0x[0-9a-f]+ (\S+)/gm)].map((m) => m[1]!).sort();
   }
   const rows: Record<string, unknown> = {};

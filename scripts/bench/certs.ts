@@ -45,7 +45,6 @@ import { startDns, startPebble } from '../../test/helpers/pebble.js';
 import type { Applier, RuntimeChange } from '../../src/haproxy/apply.js';
 import { FILES } from '../../src/haproxy/render.js';
 import { detectHaproxy } from '../../src/haproxy/version.js';
-import type { SocketClient } from '../../src/haproxy/runtime/index.js';
 import { run } from '../../src/util/exec.js';
 import { certificates } from '../../src/storage/certificates.js';
 import type { Db } from '../../src/storage/db.js';
@@ -210,23 +209,15 @@ function cmdKind(cmd: string): string {
 
 function instrumentSockets(td: TestDaemon): CmdMeter {
   const meter: CmdMeter = { bucket: null, cur: null, statusMs: 0 };
-  const stats = td.daemon.control.stats as { send: SocketClient['send'] };
-  const origSend = stats.send.bind(stats);
-  stats.send = async (command, opts) => {
-    const a = t();
-    try {
-      return await origSend(command, opts);
-    } finally {
-      const d = t() - a;
-      const k = cmdKind(command);
-      if (meter.bucket) {
-        const l = meter.bucket.get(k) ?? [];
-        l.push(d);
-        meter.bucket.set(k, l);
-      }
-      if (meter.cur) meter.cur.set(k, (meter.cur.get(k) ?? 0) + d);
+  td.daemon.control.runtime.observe((command, d) => {
+    const k = cmdKind(command);
+    if (meter.bucket) {
+      const l = meter.bucket.get(k) ?? [];
+      l.push(d);
+      meter.bucket.set(k, l);
     }
-  };
+    if (meter.cur) meter.cur.set(k, (meter.cur.get(k) ?? 0) + d);
+  });
   const control = td.daemon.control as { status: TestDaemon['daemon']['control']['status'] };
   const origStatus = control.status.bind(control);
   control.status = async () => {

@@ -379,7 +379,7 @@ async function blockCost(td: TestDaemon, reps: number): Promise<BlockCost> {
   const c: BlockCost = { entries: 0, showMap: [], parse: [], dbList: [], mapFile: [] };
   for (let k = 0; k < reps; k++) {
     const a = t();
-    const reply = await td.daemon.control.stats.send(`show map ${path}`);
+    const reply = await socketClient(td.daemon.cfg.paths.statsSocket, 10_000).send(`show map ${path}`);
     const b = t();
     c.entries = parseListDump(reply).length;
     const d = t();

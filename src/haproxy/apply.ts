@@ -6,7 +6,8 @@
  * - One change at a time (a Lock). No SQLite transaction is ever open across
  *   an `await` (storage/db.ts): a change's mutation first runs inside a
  *   transaction that is rolled back at once, synchronously, only to read the
- *   candidate state (the render model, the list files); the candidate is then
+ *   candidate state (the render model, the list files; storage/transactions.ts
+ *   holds these transaction shapes); the candidate is then
  *   rendered into the staging directory, checked with the real `haproxy -c`,
  *   the live files are swapped in as one unit, HAProxy reloads and the reload
  *   is verified; only then is the mutation run again and committed, in one
@@ -37,6 +38,7 @@ import type { Db } from '../storage/db.js';
 import type { Logger } from '../log.js';
 import { AppError, describe, ioError as toStorageError, isAppError } from '../errors.js';
 import { recordAudit } from '../storage/audit.js';
+import { commitNow, eachApart, speculate as speculateIn } from '../storage/transactions.js';
 import { durationMs } from '../util/duration.js';
 import { Lock } from '../util/lock.js';
 import { writeFileAtomic, writeFilesAsUnit, type UnitFile, type WrittenUnit } from '../util/files.js';
@@ -128,23 +130,8 @@ export function createApplier(deps: ApplierDeps) {
   const lkgPath = (rel: string) => join(cfg.paths.lkgDir, 'files', rel);
   const lkgConfig = join(cfg.paths.lkgDir, 'haproxy.cfg');
 
-  /**
-   * Runs `fn` in a transaction that is always rolled back, before this
-   * function returns: a synchronous look at the state a change would leave.
-   */
-  const speculate = <T>(fn: () => T): T => {
-    db.exec('BEGIN IMMEDIATE');
-    try {
-      const out = fn();
-      if (out instanceof Promise) throw new Error('a candidate mutation must be synchronous');
-      return out;
-    } finally {
-      db.exec('ROLLBACK');
-    }
-  };
-
-  /** Runs `fn` in one short synchronous transaction and commits it. */
-  const commit = <T>(fn: () => T): T => db.transaction(fn)();
+  const speculate = <T>(fn: () => T): T => speculateIn(db, fn);
+  const commit = <T>(fn: () => T): T => commitNow(db, fn);
 
   const modelNow = (): RenderModel => loadModel(db, cfg);
   const renderFor = (model: RenderModel, root: string): Rendered => render(cfg, info.features, model, root);
@@ -228,8 +215,7 @@ export function createApplier(deps: ApplierDeps) {
   const dumpStats = async () => {
     if (!info.features.statsFile) return;
     try {
-      const out = await control.stats.send('dump stats-file');
-      if (out.startsWith('#')) writeFileAtomic(join(cfg.paths.stateDir, 'haproxy-stats.dat'), out);
+      writeFileAtomic(join(cfg.paths.stateDir, 'haproxy-stats.dat'), await control.runtime.stats.dumpStatsFile());
     } catch (e) {
       log.debug('could not dump the stats file', { error: describe(e) });
     }
@@ -298,26 +284,13 @@ export function createApplier(deps: ApplierDeps) {
 
   /** Applies a batch of config changes; the lock is held by the caller. */
   const applyBatch = async (batch: Job[]): Promise<void> => {
-    const ok: Job[] = [];
-    const refused: { job: Job; error: unknown }[] = [];
-    const model = speculate(() => {
-      for (const job of batch) {
-        db.exec('SAVEPOINT change');
-        try {
-          job.change.mutate(db);
-          db.exec('RELEASE change');
-          ok.push(job);
-        } catch (e) {
-          db.exec('ROLLBACK TO change');
-          db.exec('RELEASE change');
-          refused.push({ job, error: e });
-        }
-      }
-      return ok.length ? modelNow() : null;
+    const { ok, refused, model } = speculate(() => {
+      const { ok, failed } = eachApart(db, batch, (job) => job.change.mutate(db));
+      return { ok, refused: failed, model: ok.length ? modelNow() : null };
     });
     for (const r of refused) {
-      audit(r.job.change, r.error);
-      r.job.reject(r.error);
+      audit(r.item.change, r.error);
+      r.item.reject(r.error);
     }
     if (!model) return;
     let result: ApplyResult;

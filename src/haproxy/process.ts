@@ -20,7 +20,7 @@ import type { Logger } from '../log.js';
 import { AppError, timeoutError } from '../errors.js';
 import { durationMs } from '../util/duration.js';
 import { run } from '../util/exec.js';
-import { createMaster, createRuntime, socketClient, type Master, type ProcInfo, type Runtime, type SocketClient } from './runtime/index.js';
+import { createMaster, createRuntime, socketClient, type Master, type ProcInfo, type Runtime } from './runtime/index.js';
 
 export interface ServingStatus {
   serving: boolean;
@@ -35,12 +35,6 @@ export interface HaproxyControl {
   readonly master: Master;
   /** The stats socket, typed: maps, servers, ssl, tables, stats. */
   readonly runtime: Runtime;
-  /**
-   * The raw stats socket. Deprecated: only apply.ts's `dump stats-file` still
-   * sends through it until the lead switches it to `runtime.stats.dumpStatsFile()`;
-   * then this goes.
-   */
-  readonly stats: SocketClient;
   /** Starts (managed) or finds (systemd) HAProxy; resolves once it serves. */
   start(): Promise<void>;
   /** Reloads and verifies the reload took; throws AppError('runtime') with HAProxy's text otherwise. */
@@ -312,7 +306,6 @@ export function createControl(cfg: Config, log: Logger): HaproxyControl {
   return {
     master,
     runtime,
-    stats,
     async start() {
       stopping = false;
       if (managed) {

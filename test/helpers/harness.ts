@@ -13,6 +13,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { createLogger, type Logger } from '../../src/log.js';
+import { socketClient, type SocketClient } from '../../src/haproxy/runtime/index.js';
 
 /** Both HAProxy versions every integration test runs against. A missing one fails the suite: install with scripts/install.sh --test. */
 export const HAPROXIES: { name: string; bin: string }[] = [
@@ -104,6 +105,12 @@ export function httpRequest(opts: {
     req.end(opts.body);
   });
 }
+
+/**
+ * HAProxy's stats socket, raw, for tests that read what HAProxy holds
+ * independently of the daemon's typed client (and its reply parsing).
+ */
+export const rawStats = (t: TestDaemon): SocketClient => socketClient(t.daemon.cfg.paths.statsSocket, 10_000);
 
 export interface TestDaemon {
   daemon: Daemon;

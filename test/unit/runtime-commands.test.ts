@@ -11,12 +11,8 @@ import { join, relative } from 'node:path';
 
 const SRC = join(import.meta.dirname, '..', '..', 'src');
 
-/**
- * Files allowed to hold commands. apply.ts still sends `dump stats-file`
- * through control.stats; the lead switches it to runtime.stats.dumpStatsFile()
- * and then removes it from this list.
- */
-const ALLOWED = [/^haproxy\/runtime\//, /^haproxy\/apply\.ts$/];
+/** Files allowed to hold commands: the typed client's folder, nothing else. */
+const ALLOWED = [/^haproxy\/runtime\//];
 
 /** A string literal (or a template's head) that opens with a runtime or master CLI command. */
 const COMMAND = new RegExp(

@@ -162,6 +162,26 @@ for (const b of BINARIES) {
       else await assert.rejects(rt.stats.dumpStatsFile(), RuntimeError);
     });
 
+    test('observe: each command with its duration and outcome; a throwing observer changes nothing; unsubscribe stops it', async () => {
+      const seen: { command: string; ms: number; ok: boolean }[] = [];
+      const stop = rt.observe((command, ms, ok) => seen.push({ command, ms, ok }));
+      const stopBad = rt.observe(() => {
+        throw new Error('observer failure');
+      });
+      assert.equal((await rt.stats.info()).Name, 'HAProxy');
+      await assert.rejects(rt.maps.keys('map', join(dir, 'none.map')), RuntimeError);
+      stop();
+      stopBad();
+      await rt.stats.info();
+      assert.deepEqual(seen.map((s) => s.command), ['show info', `show map ${join(dir, 'none.map')}`]);
+      assert.ok(seen.every((s) => s.ms >= 0 && s.ok), 'HAProxy answered both (the second with an error text)');
+      const dead = createRuntime(socketClient(join(dir, 'run', 'missing.sock'), 500));
+      const failed: boolean[] = [];
+      dead.observe((_c, _ms, ok) => failed.push(ok));
+      await assert.rejects(dead.stats.info(), RuntimeError);
+      assert.deepEqual(failed, [false]);
+    });
+
     test('tables.show and maps: entries, set, clear (read back); unknown names are RuntimeErrors', async () => {
       assert.equal((await rt.tables.show('web')).header.table, 'web');
       await assert.rejects(rt.tables.show('nope'), RuntimeError);

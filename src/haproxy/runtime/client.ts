@@ -10,6 +10,7 @@
  * - The reply text comes back as is: judging it is replies.ts's job.
  */
 import { createConnection } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { AppError } from '../../errors.js';
 
 export class RuntimeError extends AppError {
@@ -22,10 +23,30 @@ export interface SocketClient {
   readonly path: string;
   /** Sends one command; `payload` lines follow a command ending in `<<` and are terminated by an empty line. */
   send(command: string, opts?: { payload?: string; timeoutMs?: number }): Promise<string>;
+  /**
+   * Calls `listener` after each command (answered or failed) with the command
+   * and how long it took, for metrics and benchmarks; returns the unsubscribe.
+   * A throwing listener is ignored: observing never changes a command's outcome.
+   */
+  observe(listener: CommandListener): () => void;
 }
+
+/** One command sent on a socket: its text (payloads excluded), its duration, and whether an answer came. */
+export type CommandListener = (command: string, ms: number, ok: boolean) => void;
 
 export function socketClient(path: string, timeoutMs: number): SocketClient {
   let chain: Promise<unknown> = Promise.resolve();
+  const listeners = new Set<CommandListener>();
+  const notify = (command: string, t0: number, ok: boolean) => {
+    const ms = performance.now() - t0;
+    for (const l of listeners) {
+      try {
+        l(command, ms, ok);
+      } catch {
+        // Observers are diagnostics only.
+      }
+    }
+  };
   const once = (command: string, payload: string | undefined, tmo: number) =>
     new Promise<string>((resolve, reject) => {
       const sock = createConnection({ path });
@@ -61,9 +82,23 @@ export function socketClient(path: string, timeoutMs: number): SocketClient {
       if (opts.payload !== undefined && /\n\s*\n/.test(opts.payload)) {
         return Promise.reject(new RuntimeError('a runtime payload must not contain an empty line'));
       }
-      const p = chain.then(() => once(command, opts.payload, opts.timeoutMs ?? timeoutMs));
+      const p = chain.then(async () => {
+        const t0 = performance.now();
+        try {
+          const out = await once(command, opts.payload, opts.timeoutMs ?? timeoutMs);
+          notify(command, t0, true);
+          return out;
+        } catch (e) {
+          notify(command, t0, false);
+          throw e;
+        }
+      });
       chain = p.catch(() => undefined);
       return p;
+    },
+    observe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
   };
 }

@@ -11,12 +11,20 @@ import { createStats } from './stats.js';
 
 /** The stats socket (level admin). */
 export function createRuntime(stats: SocketClient) {
-  return { maps: createMaps(stats), servers: createServers(stats), ssl: createSsl(stats), tables: createTables(stats), stats: createStats(stats) };
+  return {
+    maps: createMaps(stats),
+    servers: createServers(stats),
+    ssl: createSsl(stats),
+    tables: createTables(stats),
+    stats: createStats(stats),
+    /** Each command sent on the stats socket, with its duration (SocketClient.observe). */
+    observe: stats.observe,
+  };
 }
 export type Runtime = ReturnType<typeof createRuntime>;
 
 export { createMaster, type Master, type ProcInfo, type ReloadReply } from './proc.js';
-export { RuntimeError, socketClient, type SocketClient } from './client.js';
+export { RuntimeError, socketClient, type CommandListener, type SocketClient } from './client.js';
 export type { Servers, ServerAdminState, StatRow } from './servers.js';
 export type { ListKind, Maps } from './maps.js';
 export type { Ssl } from './ssl.js';
