@@ -6,8 +6,9 @@
  *   node --import tsx scripts/check-imports.ts [repository root, this one by default]
  *
  * A node is a folder: the first directory level under src/ (`storage`,
- * `notify`, ...), and under src/pipeline/ the second (`pipeline/triage`;
- * files directly in src/pipeline/ are `pipeline`). A file directly in src/
+ * `api`, ...), and under src/pipeline/ and src/haproxy/ the second
+ * (`pipeline/triage`, `haproxy/runtime`; files directly in src/pipeline/ are
+ * `pipeline`). A file directly in src/
  * (`daemon.ts`, `main.ts`, ...) is its own node. Every relative module
  * specifier counts, values and types alike: `import`, `import type`,
  * `export … from`, `import()`. Specifiers are read by the TypeScript compiler
@@ -39,11 +40,14 @@ export interface Cycle {
   examples: ImportSite[];
 }
 
+/** Folders whose sub-folders are nodes of their own: the pipeline's stages, HAProxy's parts. */
+const SPLIT = new Set(['pipeline', 'haproxy']);
+
 /** The folder node of a file under src/ (path relative to src/, `/`-separated). */
 export function folderOf(srcRelative: string): string {
   const parts = srcRelative.split('/');
   if (parts.length === 1) return parts[0]!;
-  if (parts[0] === 'pipeline' && parts.length > 2) return `pipeline/${parts[1]}`;
+  if (SPLIT.has(parts[0]!) && parts.length > 2) return `${parts[0]}/${parts[1]}`;
   return parts[0]!;
 }
 

@@ -17,26 +17,26 @@ import { createEventBus } from './events.js';
 import { startUnits, type Unit } from './units.js';
 import { lockStateDir, type StateLock } from './storage/state-lock.js';
 import { openDatabase, type Db } from './storage/db.js';
-import { detectHaproxy, protections, type HaproxyInfo } from './haproxy/version.js';
-import { createControl, type HaproxyControl } from './haproxy/process.js';
-import { createApplier, type Applier } from './haproxy/apply.js';
-import { createWatchdog, type Watchdog } from './haproxy/watchdog.js';
+import { detectHaproxy, protections, type HaproxyInfo } from './haproxy/process/version.js';
+import { createControl, type HaproxyControl } from './haproxy/process/control.js';
+import { createApplier, type Applier } from './haproxy/config/apply.js';
+import { createWatchdog, type Watchdog } from './haproxy/process/watchdog.js';
 import { createApp } from './api/app.js';
-import { createBlockExpiry } from './ops/block-expiry.js';
+import { createBlockExpiry } from './haproxy/changes/block-expiry.js';
 import { startResponder, type Responder } from './certs/responder.js';
 import { createAcme, directoryUrl } from './certs/acme.js';
 import { createAri } from './certs/ari.js';
 import { createCertService, type CertService } from './certs/service.js';
 import { scheduleRenewal } from './certs/renewal.js';
-import { createMonitor, protectedAddresses, type Monitor } from './pipeline/monitor.js';
-import type { Incident } from './pipeline/incidents.js';
+import { createMonitor, protectedAddresses, type Monitor } from './monitor/monitor.js';
+import type { Incident } from './pipeline/incidents/group.js';
 import { loadPolicy, SHIPPED_POLICY_FILE } from './pipeline/policy/load.js';
-import { createRemediation } from './pipeline/actions/executor.js';
-import { actionDeps } from './ops/action-deps.js';
-import { createEscalation } from './ops/escalation.js';
-import { backendHealthFrom } from './ops/backend-health.js';
-import { actedEvent } from './notify/acted.js';
-import { createNotifications, type Notifications } from './notify/service.js';
+import { createRemediation } from './pipeline/remediation/executor.js';
+import { actionDeps } from './haproxy/adapters/action-deps.js';
+import { createAnalysisStage } from './pipeline/analysis/stage.js';
+import { backendHealthFrom } from './haproxy/adapters/backend-health.js';
+import { actedEvent } from './pipeline/notify/acted.js';
+import { createNotifications, type Notifications } from './pipeline/notify/service.js';
 import { createSdNotify } from './systemd/notify.js';
 
 export interface Daemon {
@@ -107,14 +107,14 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
     isProtected: protectedAddresses(cfg, reader),
     onActed: (round) => notifications.notifier.notify(actedEvent(round, reader), { db: writer }),
   });
-  const escalation = createEscalation({ cfg, log: log.child({ unit: 'analysis' }), writer, reader, policy: policy.policy, remediation, backendHealth: backendHealthFrom(control.runtime) });
+  const analysis = createAnalysisStage({ cfg, log: log.child({ unit: 'analysis' }), writer, reader, policy: policy.policy, remediation, backendHealth: backendHealthFrom(control.runtime) });
   const monitor = createMonitor({ cfg, log: log.child({ unit: 'monitor' }), writer, reader, onStateChange: (kind, incident) => bus.emit('incident', { kind, incident }) });
   const watchdog = createWatchdog({ cfg, log: log.child({ unit: 'watchdog' }), control, report: (f) => monitor.report(f), reload: () => applier.reloadLive('watchdog') });
   const expiry = createBlockExpiry({ cfg, log, db: writer, ops });
 
   bus.on('incident', 'notify', ({ kind, incident }) => notifications.notifier.incident(kind, incident, { db: writer }));
   bus.on('incident', 'remediation', ({ kind, incident }) => (kind === 'resolved' ? undefined : remediation.onIncident(incident)));
-  bus.on('incident', 'analysis', ({ kind, incident }) => escalation.onIncident(kind, incident));
+  bus.on('incident', 'analysis', ({ kind, incident }) => analysis.onIncident(kind, incident));
 
   let server: Server | null = null;
   let apiPort = cfg.api.port;
@@ -160,14 +160,14 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
         log.info('remediation policy loaded', { file: policy.path, rules: policy.policy.rules.length, simulation: policy.policy.simulation });
         log.info('LLM analysis', { enabled: cfg.analysis.enabled, ...(cfg.analysis.enabled ? { model: cfg.analysis.fast.model, strong: cfg.analysis.strong?.model ?? 'none', triggers: policy.policy.analyse.filter((a) => a.enabled).map((a) => a.name).join(',') } : {}) });
       },
-      stop: () => escalation.stop(),
+      stop: () => analysis.stop(),
     },
     { name: 'monitor', start: () => monitor.start(), stop: () => monitor.stop() },
     { name: 'watchdog', start: () => watchdog.start(), stop: () => watchdog.stop() },
     {
       name: 'api',
       async start() {
-        const app = createApp({ cfg, reader, applier, control, info, log, ops, certs, monitor, notifications, remediation, escalation });
+        const app = createApp({ cfg, reader, applier, control, info, log, ops, certs, monitor, notifications, remediation, analysis });
         const s: Server = await new Promise((resolve, reject) => {
           const srv = app.listen(cfg.api.port, cfg.api.listen, () => resolve(srv));
           srv.on('error', reject);

@@ -102,7 +102,7 @@ test('notifications: an incident opened by real traffic reaches a signed webhook
   const { join } = await import('node:path');
   const { tmpdir } = await import('node:os');
   const http = await import('node:http');
-  const { verifyWebhook } = await import('../src/notify/signature.js');
+  const { verifyWebhook } = await import('../src/pipeline/notify/signature.js');
   const dir = mkdtempSync(join(tmpdir(), 'hm-hook-'));
   const secretFile = join(dir, 'secret');
   writeFileSync(secretFile, 'webhook-secret-for-tests\n', { mode: 0o600 });

@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadRules } from '../src/pipeline/triage/load.js';
 import { createTriage } from '../src/pipeline/triage/engine.js';
-import { createPipeline } from '../src/pipeline/pipeline.js';
-import { createIncidents } from '../src/pipeline/incidents.js';
-import { SHIPPED_RULES_DIR } from '../src/pipeline/monitor.js';
+import { createPipeline } from '../src/monitor/pipeline.js';
+import { createIncidents } from '../src/pipeline/incidents/group.js';
+import { SHIPPED_RULES_DIR } from '../src/monitor/monitor.js';
 
 const pipeline = (warmup = 0) =>
   createPipeline({ triage: createTriage(loadRules({ dir: SHIPPED_RULES_DIR }).rules), incidents: { quietMs: 600_000, maxSamples: 5, maxOpen: 1000 }, noveltyWarmup: warmup });

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HAPROXIES, startTestDaemon, startBackend, domainBody, freePort, waitFor, sleep } from './helpers/harness.js';
 import { positions } from '../src/storage/incidents.js';
-import { enqueueMessage } from '../src/notify/outbox.js';
+import { enqueueMessage } from '../src/pipeline/notify/outbox.js';
 import { actions as actionStore } from '../src/storage/actions.js';
 
 // The sources, not bin/ (which prefers a compiled dist/ that may be older than the checkout).

@@ -20,13 +20,13 @@
 import { fileURLToPath } from 'node:url';
 import { loadRules } from '../../src/pipeline/triage/load.js';
 import { createTriage } from '../../src/pipeline/triage/engine.js';
-import { createPipeline } from '../../src/pipeline/pipeline.js';
-import { SHIPPED_RULES_DIR } from '../../src/pipeline/monitor.js';
-import { createTransitionTracker } from '../../src/notify/transitions.js';
+import { createPipeline } from '../../src/monitor/pipeline.js';
+import { SHIPPED_RULES_DIR } from '../../src/monitor/monitor.js';
+import { createTransitionTracker } from '../../src/pipeline/notify/transitions.js';
 import { loadPolicy } from '../../src/pipeline/policy/load.js';
 import { analyseEntry, ruleMatches } from '../../src/pipeline/policy/decide.js';
 import { createAnalyser } from '../../src/pipeline/analysis/analyser.js';
-import { parseAnalysisConfig } from '../../src/pipeline/analysis/config.js';
+import { parseAnalysisConfig } from '../../src/config/analysis.js';
 import { startFakeAnthropic, type ScriptedReply } from '../../test/helpers/anthropic-server.js';
 import { int, printFindings, table, t } from './stats.js';
 import { rng, stamp } from './loggen.js';

@@ -14,8 +14,8 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadRules } from '../../src/pipeline/triage/load.js';
 import { createTriage } from '../../src/pipeline/triage/engine.js';
-import { createPipeline } from '../../src/pipeline/pipeline.js';
-import { SHIPPED_RULES_DIR } from '../../src/pipeline/monitor.js';
+import { createPipeline } from '../../src/monitor/pipeline.js';
+import { SHIPPED_RULES_DIR } from '../../src/monitor/monitor.js';
 import { rng, stamp } from './loggen.js';
 
 const PATHS = ['/', '/index.html', '/css/site.css', '/js/app.js', '/img/logo.png', '/api/items?page=2', '/products/42', '/about', '/favicon.ico', '/search?q=shoes'];

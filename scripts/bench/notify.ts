@@ -36,11 +36,11 @@ import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { openDatabase } from '../../src/storage/db.js';
 import { silentLogger } from '../../src/log.js';
-import { notificationsSchema } from '../../src/notify/config.js';
-import { createNotifications } from '../../src/notify/service.js';
-import { createNotifier } from '../../src/notify/notifier.js';
-import { MESSAGE_ID_HEADER, verifyWebhook } from '../../src/notify/signature.js';
-import type { Incident } from '../../src/pipeline/incidents.js';
+import { notificationsSchema } from '../../src/config/notifications.js';
+import { createNotifications } from '../../src/pipeline/notify/service.js';
+import { createNotifier } from '../../src/pipeline/notify/notifier.js';
+import { MESSAGE_ID_HEADER, verifyWebhook } from '../../src/pipeline/notify/signature.js';
+import type { Incident } from '../../src/pipeline/incidents/group.js';
 import { t, ms, int, loadAvg, median, p95, max, table, printFindings, secs } from './stats.js';
 
 const SECRET = 'bench-webhook-secret-0123456789';

@@ -1,16 +1,16 @@
 /** What the route files need from the daemon. */
 import type { Config } from '../config/schema.js';
 import type { Db } from '../storage/db.js';
-import type { Applier } from '../haproxy/apply.js';
-import type { HaproxyControl } from '../haproxy/process.js';
-import type { HaproxyInfo } from '../haproxy/version.js';
+import type { Applier } from '../haproxy/config/apply.js';
+import type { HaproxyControl } from '../haproxy/process/control.js';
+import type { HaproxyInfo } from '../haproxy/process/version.js';
 import type { Logger } from '../log.js';
-import type { Ops } from '../ops/ip-lists.js';
+import type { Ops } from '../haproxy/changes/ip-lists.js';
 import type { CertService } from '../certs/service.js';
-import type { Monitor } from '../pipeline/monitor.js';
-import type { Notifications } from '../notify/service.js';
-import type { Remediation } from '../pipeline/actions/executor.js';
-import type { Escalation } from '../ops/escalation.js';
+import type { Monitor } from '../monitor/monitor.js';
+import type { Notifications } from '../pipeline/notify/service.js';
+import type { Remediation } from '../pipeline/remediation/executor.js';
+import type { AnalysisStage } from '../pipeline/analysis/stage.js';
 import { validationError } from '../errors.js';
 
 export interface ApiDeps {
@@ -25,7 +25,7 @@ export interface ApiDeps {
   monitor?: Monitor;
   notifications?: Notifications;
   remediation?: Remediation;
-  escalation?: Escalation;
+  analysis?: AnalysisStage;
 }
 
 /** The audit identity of a request: who made the change. */

@@ -10,17 +10,17 @@ import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, writ
 import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { Config } from '../config/schema.js';
-import { detectHaproxy, protections } from '../haproxy/version.js';
+import { detectHaproxy, protections } from '../haproxy/process/version.js';
 import { run } from '../util/exec.js';
-import { render } from '../haproxy/render.js';
-import { loadModel } from '../haproxy/model.js';
+import { render } from '../haproxy/config/render.js';
+import { loadModel } from '../haproxy/config/model.js';
 import { openDatabaseReadOnly } from '../storage/db.js';
 import { describe, isAppError } from '../errors.js';
 import { loadPolicy, PolicyLoadError, SHIPPED_POLICY_FILE } from '../pipeline/policy/load.js';
 import { loadRules } from '../pipeline/triage/load.js';
-import { SHIPPED_RULES_DIR } from '../pipeline/monitor.js';
-import { createChannels } from '../notify/channels.js';
-import { analysisApiKey } from '../ops/escalation.js';
+import { SHIPPED_RULES_DIR } from '../monitor/monitor.js';
+import { createChannels } from '../pipeline/notify/channels.js';
+import { analysisApiKey } from '../pipeline/analysis/stage.js';
 
 export interface CheckReport {
   ok: boolean;

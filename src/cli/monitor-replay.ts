@@ -8,10 +8,10 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { configSchema, type Config } from '../config/schema.js';
-import { pipelineFromConfig } from '../pipeline/pipeline.js';
-import { SHIPPED_RULES_DIR } from '../pipeline/monitor.js';
+import { pipelineFromConfig } from '../monitor/pipeline.js';
+import { SHIPPED_RULES_DIR } from '../monitor/monitor.js';
 import { ipInRange } from '../validate/ip.js';
-import type { Incident } from '../pipeline/incidents.js';
+import type { Incident } from '../pipeline/incidents/group.js';
 import type { SourceFormat } from '../pipeline/types.js';
 
 export interface ReplayOptions {

@@ -7,8 +7,8 @@ import { z } from 'zod';
 import { durationSchema as duration } from '../util/duration.js';
 import { isValidCidrOrIp, parseIp } from '../validate/ip.js';
 import { compileTextPattern } from '../pipeline/parse/text-pattern.js';
-import { notificationsSchema } from '../notify/config.js';
-import { analysisConfigSchema } from '../pipeline/analysis/config.js';
+import { notificationsSchema } from './notifications.js';
+import { analysisConfigSchema } from './analysis.js';
 
 const port = z.number().int().min(1).max(65535);
 const cidr = z.string().refine(isValidCidrOrIp, 'an IPv4 or IPv6 address or CIDR');

@@ -1,6 +1,10 @@
 /**
  * The log pipeline's data, shared by its named stages:
- *   sources -> parse -> triage -> incidents -> (analysis, policy, actions, notify: later)
+ *   sources -> parse -> triage (+ clustering) -> incidents -> analysis ->
+ *   policy -> remediation (carrying out actions) -> notify
+ * "Escalate" means one thing throughout: hand an incident to the analysis
+ * tier (a rule's `escalate: true`, a novel error, the `escalated` event when an
+ * incident starts asking for it or its severity rises).
  * The hot path (parse, triage) is plain synchronous functions over these
  * plain objects; only sources and incidents' storage do I/O.
  */

@@ -13,7 +13,8 @@ export interface AnalysisRow {
   trigger: string;
   model: string | null;
   cached: boolean;
-  escalated: boolean;
+  /** The stronger model was asked (the fast one said it needed it, or the incident was severe enough). */
+  strong_model: boolean;
   summary: string | null;
   likely_cause: string | null;
   severity: string | null;
@@ -22,12 +23,12 @@ export interface AnalysisRow {
   dropped: unknown[];
 }
 
-type Sql = Omit<AnalysisRow, 'cached' | 'escalated' | 'recommendations' | 'dropped'> & { cached: number; escalated: number; recommendations: string; dropped: string };
+type Sql = Omit<AnalysisRow, 'cached' | 'strong_model' | 'recommendations' | 'dropped'> & { cached: number; strong_model: number; recommendations: string; dropped: string };
 
 const toRow = (r: Sql): AnalysisRow => ({
   ...r,
   cached: r.cached === 1,
-  escalated: r.escalated === 1,
+  strong_model: r.strong_model === 1,
   recommendations: JSON.parse(r.recommendations) as unknown[],
   dropped: JSON.parse(r.dropped) as unknown[],
 });
@@ -36,13 +37,13 @@ export const analyses = {
   save(db: Db, a: Omit<AnalysisRow, 'id'>): AnalysisRow {
     const info = db
       .prepare(
-        `INSERT INTO analyses (incident_id, created_at, status, reason, trigger, model, cached, escalated, summary, likely_cause, severity, confidence, recommendations, dropped)
-         VALUES (@incident_id, @created_at, @status, @reason, @trigger, @model, @cached, @escalated, @summary, @likely_cause, @severity, @confidence, @recommendations, @dropped)`,
+        `INSERT INTO analyses (incident_id, created_at, status, reason, trigger, model, cached, strong_model, summary, likely_cause, severity, confidence, recommendations, dropped)
+         VALUES (@incident_id, @created_at, @status, @reason, @trigger, @model, @cached, @strong_model, @summary, @likely_cause, @severity, @confidence, @recommendations, @dropped)`,
       )
       .run({
         ...a,
         cached: a.cached ? 1 : 0,
-        escalated: a.escalated ? 1 : 0,
+        strong_model: a.strong_model ? 1 : 0,
         recommendations: JSON.stringify(a.recommendations),
         dropped: JSON.stringify(a.dropped),
       });

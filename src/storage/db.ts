@@ -6,7 +6,7 @@
  * function (`db.transaction(fn)()`, or BEGIN..COMMIT/ROLLBACK with no `await`
  * between them), so one unit's transaction can never swallow another unit's
  * writes, and every unit sees what the others committed. The applier
- * (haproxy/apply.ts) honours it by building a change's candidate in a
+ * (haproxy/config/apply.ts) honours it by building a change's candidate in a
  * transaction it rolls back at once and committing only after HAProxy took
  * the change. `guardTransactions` enforces the rule: a transaction still open
  * when the code that opened it yields is reported, and with `HAPROXY_MANAGER_STRICT_TX=1` (the

@@ -20,7 +20,7 @@ export interface IncidentRow {
 }
 
 /**
- * What is stored of an incident (pipeline/incidents.ts Incident has this
+ * What is stored of an incident (pipeline/incidents/group.ts Incident has this
  * shape); declared here so storage does not import the pipeline. `id` 0 means
  * not stored yet. Times are ms since the epoch.
  */
@@ -97,16 +97,6 @@ export const incidents = {
         return i.id;
       }),
     )();
-  },
-  /**
-   * Deprecated: `write`, then sets each new incident's id on the object passed
-   * in. Kept only so pipeline/monitor.ts (and the tests that store fixtures
-   * with it) work until they call `write` and record the ids themselves
-   * (pipeline/incidents.ts `recordIds`); then remove it.
-   */
-  save(db: Db, list: (IncidentFacts & { id: number })[]): void {
-    const ids = incidents.write(db, list);
-    list.forEach((i, n) => (i.id = ids[n]!));
   },
   list(db: Db, opts: { status?: string; limit: number; before?: number; severity?: string }): IncidentRow[] {
     return (

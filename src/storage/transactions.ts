@@ -1,5 +1,5 @@
 /**
- * Transactions for the applier (haproxy/apply.ts), which must look at the
+ * Transactions for the applier (haproxy/config/apply.ts), which must look at the
  * state a change would leave before HAProxy has taken it, without keeping a
  * transaction open across an await (storage/db.ts):
  * - `speculate` runs a synchronous function inside BEGIN IMMEDIATE and always

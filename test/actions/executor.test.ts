@@ -1,5 +1,5 @@
 /**
- * The executor (src/pipeline/actions/executor.ts) on an in-memory database
+ * The executor (src/pipeline/remediation/executor.ts) on an in-memory database
  * with fake ActionDeps: it carries out enforced records through their unit,
  * approval and revert call the right unit, a unit's failure is recorded, and
  * rounds started in the same millisecond for the same subject decide against
@@ -10,12 +10,12 @@ import assert from 'node:assert/strict';
 import { openDatabase, type Db } from '../../src/storage/db.js';
 import { incidents } from '../../src/storage/incidents.js';
 import { actions as store } from '../../src/storage/actions.js';
-import { createRemediation, type ActedRound } from '../../src/pipeline/actions/executor.js';
+import { createRemediation, type ActedRound } from '../../src/pipeline/remediation/executor.js';
 import type { ActionDeps } from '../../src/pipeline/actions/types.js';
 import { parsePolicy } from '../../src/pipeline/policy/load.js';
 import type { Config } from '../../src/config/schema.js';
-import type { ProtectedAddresses } from '../../src/pipeline/monitor.js';
-import type { Incident } from '../../src/pipeline/incidents.js';
+import type { ProtectedAddresses } from '../../src/pipeline/policy/types.js';
+import type { Incident } from '../../src/pipeline/incidents/group.js';
 import { silentLogger } from '../../src/log.js';
 import { makeIncident } from '../helpers/incident.js';
 
@@ -69,7 +69,7 @@ function setup(fail?: string) {
 
 function stored(db: Db, over: Partial<Incident>): Incident {
   const inc = makeIncident({ id: 0, subject: { type: 'ip', value: IP }, actions: [{ type: 'block_ip', ttl_s: 3600 }, { type: 'notify' }], ...over }, NOW);
-  incidents.save(db, [inc]);
+  inc.id = incidents.write(db, [inc])[0]!;
   return inc;
 }
 

@@ -7,9 +7,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createAnalyser, type AnalyserDeps } from '../../src/pipeline/analysis/analyser.js';
-import { parseAnalysisConfig } from '../../src/pipeline/analysis/config.js';
+import { parseAnalysisConfig } from '../../src/config/analysis.js';
 import { ALLOWED_ACTIONS } from '../../src/pipeline/analysis/reply.js';
-import type { Incident } from '../../src/pipeline/incidents.js';
+import type { Incident } from '../../src/pipeline/incidents/group.js';
 import { createLogger } from '../../src/log.js';
 import { startFakeAnthropic, type FakeAnthropic, type ScriptedReply } from '../helpers/anthropic-server.js';
 import { parseIp } from '../../src/validate/ip.js';
@@ -85,7 +85,7 @@ test('normal analysis: one tool call, validated, marked as the model\'s, usage a
     assert.equal(o.status, 'analysed');
     if (o.status !== 'analysed') return;
     assert.equal(o.cached, false);
-    assert.equal(o.escalated, false);
+    assert.equal(o.strongModel, false);
     assert.equal(o.result.model, 'fast-model');
     assert.equal(o.result.severity, 'high');
     assert.deepEqual(o.result.recommendations, [
@@ -250,7 +250,7 @@ test('cache: the same fingerprint (rule, subject type, sample template) is answe
   });
 });
 
-test('escalation: the fast model asks for a stronger one; a critical incident goes straight to it', async () => {
+test('stronger model: the fast model asks for a stronger one; a critical incident goes straight to it', async () => {
   await withServer(
     [
       { kind: 'tool', input: { ...GOOD, confidence: 0.3, needs_stronger_model: true, recommended_actions: [] } },
@@ -262,7 +262,7 @@ test('escalation: the fast model asks for a stronger one; a critical incident go
       const o = await a.analyse(incident());
       assert.equal(o.status, 'analysed');
       if (o.status === 'analysed') {
-        assert.equal(o.escalated, true);
+        assert.equal(o.strongModel, true);
         assert.equal(o.result.model, 'strong-model');
         assert.equal(o.result.recommendations[0]?.model, 'strong-model');
       }
@@ -275,7 +275,7 @@ test('escalation: the fast model asks for a stronger one; a critical incident go
   );
 });
 
-test('escalation: when the strong model fails, the fast analysis stands', async () => {
+test('stronger model: when the strong model fails, the fast analysis stands', async () => {
   await withServer(
     [{ kind: 'tool', input: { ...GOOD, needs_stronger_model: true } }, { kind: 'status', status: 500 }],
     async (s) => {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createAnalysisQueue, type AnalysisQueueDeps, type QueueOutcome } from '../../src/pipeline/analysis/queue.js';
 import type { AnalysisOutcome } from '../../src/pipeline/analysis/analyser.js';
-import type { Incident } from '../../src/pipeline/incidents.js';
+import type { Incident } from '../../src/pipeline/incidents/group.js';
 import type { Severity } from '../../src/pipeline/types.js';
 import { createLogger, silentLogger } from '../../src/log.js';
 
@@ -38,7 +38,7 @@ const analysed = (inc: Incident): AnalysisOutcome => ({
   status: 'analysed',
   fingerprint: `fp-${inc.id}`,
   cached: false,
-  escalated: false,
+  strongModel: false,
   result: {
     summary: `incident ${inc.id}`,
     likelyCause: 'a scanner',

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPseudonymiser, createRedactor } from '../../src/pipeline/analysis/redact.js';
 import { checkTargets, parseReply } from '../../src/pipeline/analysis/reply.js';
-import { parseAnalysisConfig } from '../../src/pipeline/analysis/config.js';
+import { parseAnalysisConfig } from '../../src/config/analysis.js';
 import { safeJson } from '../../src/pipeline/analysis/prompt.js';
 
 const CASES: [string, string][] = [

@@ -1,5 +1,5 @@
 /** An Incident for tests that need one without running the pipeline: a medium recon incident on one address, open. */
-import type { Incident } from '../../src/pipeline/incidents.js';
+import type { Incident } from '../../src/pipeline/incidents/group.js';
 
 export function makeIncident(over: Partial<Incident> = {}, now = Date.UTC(2026, 10, 25, 12, 0, 0)): Incident {
   return {

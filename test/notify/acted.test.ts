@@ -1,7 +1,7 @@
 /**
- * The `acted` notification (src/notify/acted.ts) built from a remediation
+ * The `acted` notification (src/pipeline/notify/acted.ts) built from a remediation
  * round against a real database, rendered through the real templates
- * (src/notify/render.ts), and routing (src/notify/routing.ts) with and
+ * (src/pipeline/notify/render.ts), and routing (src/pipeline/notify/routing.ts) with and
  * without routes.
  */
 import { after, before, test } from 'node:test';
@@ -9,14 +9,15 @@ import assert from 'node:assert/strict';
 import { openDatabase, type Db } from '../../src/storage/db.js';
 import { incidents } from '../../src/storage/incidents.js';
 import { actions } from '../../src/storage/actions.js';
-import { actedEvent } from '../../src/notify/acted.js';
-import { renderEmail, renderWebhookBody } from '../../src/notify/render.js';
-import { routeEvent } from '../../src/notify/routing.js';
-import { EVENT_KINDS, type NotifyEvent } from '../../src/notify/types.js';
-import type { RouteConfig } from '../../src/notify/config.js';
+import { actedEvent } from '../../src/pipeline/notify/acted.js';
+import { renderEmail, renderWebhookBody } from '../../src/pipeline/notify/render.js';
+import { routeEvent } from '../../src/pipeline/notify/routing.js';
+import { EVENT_KINDS } from '../../src/config/notifications.js';
+import type { NotifyEvent } from '../../src/pipeline/notify/types.js';
+import type { RouteConfig } from '../../src/config/notifications.js';
 import type { ActionRecord } from '../../src/pipeline/policy/actions.js';
 import type { Analysis } from '../../src/pipeline/policy/types.js';
-import type { Incident } from '../../src/pipeline/incidents.js';
+import type { Incident } from '../../src/pipeline/incidents/group.js';
 
 const NOW = Date.UTC(2026, 10, 25, 16, 0, 0);
 let db: Db;
@@ -42,7 +43,7 @@ before(() => {
     samples: ["GET /?id=1' OR '1'='1", 'GET /?id=2 UNION SELECT', 'GET /?id=3;--', 'GET /?id=4 sleep(5)'],
     resolvedAt: null,
   };
-  incidents.save(db, [inc]);
+  inc.id = incidents.write(db, [inc])[0]!;
 });
 after(() => close());
 
@@ -134,8 +135,8 @@ test('actedEvent: the incident as stored now, not as it was when the round began
   const db2 = openDatabase(':memory:').writer;
   try {
     const fresh = { ...inc, id: 0 };
-    incidents.save(db2, [fresh]);
-    incidents.save(db2, [{ ...later, id: fresh.id }]);
+    fresh.id = incidents.write(db2, [fresh])[0]!;
+    incidents.write(db2, [{ ...later, id: fresh.id }]);
     const ev = actedEvent({ incidentId: fresh.id, records: [] }, db2, NOW);
     assert.equal(ev.incident?.status, 'resolved');
     assert.equal(ev.incident?.resolvedAt, NOW + 60_000);

@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { createLogger } from '../../src/log.js';
-import { createOutbox } from '../../src/notify/outbox.js';
-import { createEmailChannel } from '../../src/notify/email.js';
-import { emailChannelSchema } from '../../src/notify/config.js';
-import type { Channel, MessagePayload } from '../../src/notify/types.js';
-import { summarize } from '../../src/notify/types.js';
+import { createOutbox } from '../../src/pipeline/notify/outbox.js';
+import { createEmailChannel } from '../../src/pipeline/notify/email.js';
+import { emailChannelSchema } from '../../src/config/notifications.js';
+import type { Channel, MessagePayload } from '../../src/pipeline/notify/types.js';
+import { summarize } from '../../src/pipeline/notify/types.js';
 import { clock, incident, openTestDb } from './helpers.js';
 
 let dir = '';

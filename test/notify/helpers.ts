@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { openDatabase } from '../../src/storage/db.js';
 import type { Db } from '../../src/storage/db.js';
 import { OUTBOX_SQL } from '../../src/storage/migrations/004-outbox.js';
-import { MESSAGE_ID_HEADER, verifyWebhook } from '../../src/notify/signature.js';
-import type { Incident } from '../../src/pipeline/incidents.js';
+import { MESSAGE_ID_HEADER, verifyWebhook } from '../../src/pipeline/notify/signature.js';
+import type { Incident } from '../../src/pipeline/incidents/group.js';
 import { makeIncident } from '../helpers/incident.js';
 
 export function openTestDb(file = ':memory:'): { writer: Db; reader: Db; close(): void } {

@@ -9,16 +9,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../src/log.js';
-import { notificationsSchema } from '../../src/notify/config.js';
-import type { NotificationsConfig } from '../../src/notify/config.js';
-import { routeEvent } from '../../src/notify/routing.js';
-import { createNotifier } from '../../src/notify/notifier.js';
-import { createTransitionTracker } from '../../src/notify/transitions.js';
-import { createChannels } from '../../src/notify/channels.js';
-import { createOutbox } from '../../src/notify/outbox.js';
-import { renderWebhookBody } from '../../src/notify/render.js';
-import { summarize } from '../../src/notify/types.js';
-import { createIncidents } from '../../src/pipeline/incidents.js';
+import { notificationsSchema } from '../../src/config/notifications.js';
+import type { NotificationsConfig } from '../../src/config/notifications.js';
+import { routeEvent } from '../../src/pipeline/notify/routing.js';
+import { createNotifier } from '../../src/pipeline/notify/notifier.js';
+import { createTransitionTracker } from '../../src/pipeline/notify/transitions.js';
+import { createChannels } from '../../src/pipeline/notify/channels.js';
+import { createOutbox } from '../../src/pipeline/notify/outbox.js';
+import { renderWebhookBody } from '../../src/pipeline/notify/render.js';
+import { summarize } from '../../src/pipeline/notify/types.js';
+import { createIncidents } from '../../src/pipeline/incidents/group.js';
 import type { Finding } from '../../src/pipeline/types.js';
 import { clock, incident, openTestDb, startReceiver } from './helpers.js';
 
@@ -168,8 +168,8 @@ test('chat bodies: Slack text escaped, Discord mentions off, generic JSON exact'
 });
 
 test('a digest lists at most 100 events and counts the rest', async () => {
-  const { enqueueWithDigest, MAX_DIGEST_EVENTS } = await import('../../src/notify/digest.js');
-  const { renderEmail } = await import('../../src/notify/render.js');
+  const { enqueueWithDigest, MAX_DIGEST_EVENTS } = await import('../../src/pipeline/notify/digest.js');
+  const { renderEmail } = await import('../../src/pipeline/notify/render.js');
   const { writer: db, close } = openTestDb();
   const t = Date.UTC(2026, 0, 1);
   for (let i = 1; i <= 105; i++) {

@@ -9,8 +9,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../src/log.js';
-import { notificationsSchema } from '../../src/notify/config.js';
-import { createNotifications } from '../../src/notify/service.js';
+import { notificationsSchema } from '../../src/config/notifications.js';
+import { createNotifications } from '../../src/pipeline/notify/service.js';
 import { freePort, incident, openTestDb, startReceiver } from './helpers.js';
 
 async function until(cond: () => boolean, ms = 5000): Promise<void> {

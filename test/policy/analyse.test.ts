@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { loadPolicy, parsePolicy, PolicyLoadError } from '../../src/pipeline/policy/load.js';
 import { analyseEntry } from '../../src/pipeline/policy/decide.js';
-import type { Incident } from '../../src/pipeline/incidents.js';
+import type { Incident } from '../../src/pipeline/incidents/group.js';
 import { makeIncident } from '../helpers/incident.js';
 
 const SHIPPED = join(import.meta.dirname, '../../config/policy.yaml');

@@ -8,7 +8,7 @@ import { parsePolicy } from '../../src/pipeline/policy/load.js';
 import { decide } from '../../src/pipeline/policy/decide.js';
 import { applyGuardrails, guardrailState } from '../../src/pipeline/policy/guardrails.js';
 import type { Analysis, Decision, PolicyContext, RecentAction } from '../../src/pipeline/policy/types.js';
-import type { Incident } from '../../src/pipeline/incidents.js';
+import type { Incident } from '../../src/pipeline/incidents/group.js';
 import { ipInRange } from '../../src/validate/ip.js';
 import { makeIncident } from '../helpers/incident.js';
 

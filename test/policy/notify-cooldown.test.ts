@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { loadPolicy } from '../../src/pipeline/policy/load.js';
 import { decide } from '../../src/pipeline/policy/decide.js';
 import { DEFAULT_LIMITS, type Decision, type PolicyContext, type RecentAction } from '../../src/pipeline/policy/types.js';
-import type { Incident } from '../../src/pipeline/incidents.js';
+import type { Incident } from '../../src/pipeline/incidents/group.js';
 
 const policy = loadPolicy({ file: join(import.meta.dirname, '../../config/policy.yaml'), operatorFile: null }).policy;
 const NOW = Date.UTC(2026, 10, 25, 14, 0, 0);

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer, createConnection } from 'node:net';
 import { dirname, join } from 'node:path';
-import type { Rendered } from '../../src/haproxy/render.js';
+import type { Rendered } from '../../src/haproxy/config/render.js';
 import type { Backend, Server } from '../../src/storage/domains.js';
 
 /** The same two binaries as the integration harness (which fails loudly when one is missing). */

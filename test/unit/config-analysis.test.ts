@@ -1,6 +1,6 @@
 /**
  * The daemon config's `analysis:` section (src/config/schema.ts with the
- * settings of src/pipeline/analysis/config.ts, checks in src/config/load.ts):
+ * settings of src/config/analysis.ts, checks in src/config/load.ts):
  * defaults, strict keys, plain http only to loopback, a relative key file
  * resolved next to the config file, and a zero call budget refused when on.
  */

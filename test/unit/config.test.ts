@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
-import { detectHaproxy } from '../../src/haproxy/version.js';
+import { detectHaproxy } from '../../src/haproxy/process/version.js';
 import { BINARIES, exec } from './_haproxy.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));

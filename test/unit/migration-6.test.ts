@@ -17,7 +17,7 @@ import { actions } from '../../src/storage/actions.js';
 import { analyses } from '../../src/storage/analyses.js';
 import { incidents } from '../../src/storage/incidents.js';
 import type { ActionRecord } from '../../src/pipeline/policy/actions.js';
-import type { Incident } from '../../src/pipeline/incidents.js';
+import type { Incident } from '../../src/pipeline/incidents/group.js';
 import { makeIncident } from '../helpers/incident.js';
 
 const root = mkdtempSync(join(tmpdir(), 'hm-migration6-'));
@@ -68,7 +68,7 @@ function v5File(): { file: string; incidentId: number; blockId: number; unblockI
   }
   assert.equal(db.pragma('user_version', { simple: true }), 5);
   const inc = incident();
-  incidents.save(db, [inc]);
+  inc.id = incidents.write(db, [inc])[0]!;
   const block = actions.save(db, record({ incidentId: inc.id }));
   const unblock = actions.save(
     db,
@@ -183,7 +183,7 @@ test('after migration 6, analyses are saved and read back through storage/analys
       trigger: 'rule-asks',
       model: 'claude-haiku-4-5',
       cached: false,
-      escalated: true,
+      strong_model: true,
       summary: 'a scanner probing for secrets',
       likely_cause: 'automated scanner',
       severity: 'medium',
@@ -199,7 +199,7 @@ test('after migration 6, analyses are saved and read back through storage/analys
       trigger: 'severe-availability',
       model: null,
       cached: true,
-      escalated: false,
+      strong_model: false,
       summary: null,
       likely_cause: null,
       severity: null,
@@ -211,7 +211,7 @@ test('after migration 6, analyses are saved and read back through storage/analys
     const rows = analyses.forIncident(w, incidentId);
     assert.deepEqual(rows, [a2, a1]);
     assert.equal(rows[1]!.cached, false);
-    assert.equal(rows[1]!.escalated, true);
+    assert.equal(rows[1]!.strong_model, true);
     assert.deepEqual(rows[1]!.recommendations, [{ type: 'block_ip', target: '203.0.113.7', ttl_s: 3600 }]);
     assert.deepEqual(analyses.counts(w), { analysed: 1, skipped: 1 });
     assert.deepEqual(analyses.forIncident(w, incidentId + 1), []);
@@ -250,7 +250,7 @@ test('actions.markExpired: only done blocks on the given IPs whose time is up (w
   const { writer: db, reader } = openDatabase(':memory:');
   try {
     const inc = incident();
-    incidents.save(db, [inc]);
+    inc.id = incidents.write(db, [inc])[0]!;
     const ip = '203.0.113.7';
     const save = (over: Partial<ActionRecord>) => actions.save(db, record({ incidentId: inc.id, ...over }));
     const past = save({ expiresAt: NOW - 5000 });

@@ -1,5 +1,5 @@
 /**
- * Unit tests for src/haproxy/render.ts: the text it produces (server lines,
+ * Unit tests for src/haproxy/config/render.ts: the text it produces (server lines,
  * maps, ordering, byte stability, the `cfg` filter, a golden snapshot) and
  * that what it produces is accepted by the real HAProxy 2.6 and 3.0.
  */
@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
-import { FILES, render, renderList, serverAddress, type RenderModel } from '../../src/haproxy/render.js';
-import { detectHaproxy, type HaproxyFeatures, type HaproxyInfo } from '../../src/haproxy/version.js';
+import { FILES, render, renderList, serverAddress, type RenderModel } from '../../src/haproxy/config/render.js';
+import { detectHaproxy, type HaproxyFeatures, type HaproxyInfo } from '../../src/haproxy/process/version.js';
 import type { Backend } from '../../src/storage/domains.js';
 import { BINARIES, backend, exec, freePort, haproxyCheck, server, startHaproxy, writeRendered } from './_haproxy.js';
 

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openDatabase } from '../../src/storage/db.js';
 import { incidents } from '../../src/storage/incidents.js';
-import { createIncidents } from '../../src/pipeline/incidents.js';
+import { createIncidents } from '../../src/pipeline/incidents/group.js';
 import type { Finding } from '../../src/pipeline/types.js';
 import * as outbox from '../../src/storage/outbox.js';
 import { makeIncident } from '../helpers/incident.js';

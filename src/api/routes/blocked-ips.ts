@@ -7,7 +7,7 @@
 import type Router from '@koa/router';
 import { actorOf, body, type ApiDeps } from '../context.js';
 import { blocked } from '../../storage/ip-lists.js';
-import { blockIp, clearExpired, syncBlocked, unblockIp } from '../../ops/ip-lists.js';
+import { blockIp, clearExpired, syncBlocked, unblockIp } from '../../haproxy/changes/ip-lists.js';
 import { validateIp, validateNote } from '../../validate/names.js';
 import { validationError } from '../../errors.js';
 

@@ -6,7 +6,7 @@
 import type Router from '@koa/router';
 import { createPatch } from 'diff';
 import { actorOf, type ApiDeps } from '../context.js';
-import type { Rendered } from '../../haproxy/render.js';
+import type { Rendered } from '../../haproxy/config/render.js';
 import { AppError, describe } from '../../errors.js';
 import { httpStatus } from '../errors.js';
 

@@ -3,8 +3,8 @@ import type Router from '@koa/router';
 import { actorOf, body, type ApiDeps } from '../context.js';
 import { listDomains, upsertDomain } from '../../storage/domains.js';
 import { renderedDiff } from './config.js';
-import { parseDomainInput } from '../../ops/domain-input.js';
-import { removeDomain, saveDomain } from '../../ops/domains.js';
+import { parseDomainInput } from '../domain-input.js';
+import { removeDomain, saveDomain } from '../../haproxy/changes/domains.js';
 import { normalizeHostname } from '../../validate/names.js';
 import { validationError } from '../../errors.js';
 

@@ -1,7 +1,7 @@
 /** GET /health: 200 only when HAProxy is serving; 503 with the reason otherwise. No auth. */
 import type Router from '@koa/router';
 import type { ApiDeps } from '../context.js';
-import { protections } from '../../haproxy/version.js';
+import { protections } from '../../haproxy/process/version.js';
 import { databaseReadable } from '../../storage/health.js';
 
 export function healthRoutes(r: Router, d: ApiDeps): void {

@@ -36,7 +36,7 @@ export function incidentRoutes(r: Router, d: ApiDeps): void {
     ctx.body = {
       ...(d.monitor ? d.monitor.status() : { enabled: false }),
       notifications: d.notifications?.stats() ?? null,
-      analysis: d.escalation?.status() ?? { enabled: false },
+      analysis: d.analysis?.status() ?? { enabled: false },
     };
   });
   r.post('/api/notifications/test', (ctx) => {

@@ -1,7 +1,7 @@
 /** Server administrative state (ready, drain, maint): live at once, kept across reloads. */
 import type Router from '@koa/router';
 import { actorOf, body, type ApiDeps } from '../context.js';
-import { changeServerState } from '../../ops/domains.js';
+import { changeServerState } from '../../haproxy/changes/domains.js';
 import { listBackends } from '../../storage/domains.js';
 import { validateName } from '../../validate/names.js';
 import { validationError } from '../../errors.js';

@@ -2,7 +2,7 @@
 import type Router from '@koa/router';
 import { actorOf, body, type ApiDeps } from '../context.js';
 import { proxies, trusted } from '../../storage/ip-lists.js';
-import { addProxy, removeProxy, trustIp, untrustIp } from '../../ops/ip-lists.js';
+import { addProxy, removeProxy, trustIp, untrustIp } from '../../haproxy/changes/ip-lists.js';
 import { validateIp, validateNote } from '../../validate/names.js';
 import { validationError } from '../../errors.js';
 

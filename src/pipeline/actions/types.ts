@@ -4,14 +4,13 @@
  * guardrails read (instead of lists of action names). Adding an action is
  * one file implementing ActionUnit plus one line in registry.ts.
  */
-import type { ActionRecord } from '../policy/actions.js';
 
 /** What a unit's target names: an address or CIDR, `backend/server`, or nothing. */
 export type TargetKind = 'ip' | 'server' | 'none';
 
 /**
  * What carrying out an action may touch, built once by the composition root
- * (ops/action-deps.ts): the HAProxy side stays out of the units and the policy.
+ * (haproxy/adapters/action-deps.ts): the HAProxy side stays out of the units and the policy.
  * `actor` is who the change is logged for (`rule:name`, `person:alice`).
  */
 export interface ActionDeps {
@@ -25,6 +24,21 @@ export interface ActionDeps {
   serverState(actor: string, backend: string, server: string, state: 'maint' | 'drain' | 'ready'): Promise<void>;
   reload(actor: string): Promise<void>;
   restart(): Promise<void>;
+}
+
+/**
+ * What a unit reads of the record it carries out or describes: a stored
+ * ActionRecord (pipeline/policy/actions.ts) is one. Units see nothing else of
+ * the policy, so the policy may read the units without a cycle.
+ */
+export interface ActionRequest {
+  target: string | null;
+  /** Block TTL in seconds; null: permanent (a person's) or not timed. */
+  ttlS: number | null;
+  reason: string;
+  decidedBy: string;
+  /** The policy rule's name, or the person's user name. */
+  actor: string | null;
 }
 
 export interface ActionUnit<Target = unknown> {
@@ -47,10 +61,10 @@ export interface ActionUnit<Target = unknown> {
   /** The canonical text stored for a valid target (null for `none`). */
   text(t: Target): string | null;
   /** Carries it out; returns a short result text. Throws on failure (the executor records it). */
-  execute(deps: ActionDeps, target: Target, record: ActionRecord): Promise<string>;
+  execute(deps: ActionDeps, target: Target, request: ActionRequest): Promise<string>;
   /** One line for people: what this record does. */
-  describe(record: ActionRecord): string;
+  describe(request: ActionRequest): string;
 }
 
 /** The actor text a change is logged under. */
-export const actorOf = (r: ActionRecord) => `${r.decidedBy}:${r.actor ?? 'unknown'}`;
+export const actorOf = (r: ActionRequest) => `${r.decidedBy}:${r.actor ?? 'unknown'}`;

@@ -26,10 +26,10 @@
  *   and replies are logged at debug only.
  */
 import Anthropic from '@anthropic-ai/sdk';
-import type { Incident } from '../incidents.js';
+import type { Incident } from '../incidents/group.js';
 import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
-import type { AnalysisConfig, ModelLevelConfig } from './config.js';
+import type { AnalysisConfig, ModelLevelConfig } from '../../config/analysis.js';
 import { buildPrompt, loadPromptTemplates, type AnalysisContext, type BuiltPrompt } from './prompt.js';
 import { createPseudonymiser, createRedactor } from './redact.js';
 import { checkTargets, parseReply, TOOL, TOOL_NAME, type AnalysisResult, type RawReply } from './reply.js';
@@ -49,7 +49,8 @@ export type AnalysisOutcome =
       /** Answered from the cache: no call was made. */
       cached: boolean;
       /** The strong model was asked (directly or after the fast one). */
-      escalated: boolean;
+      /** The stronger model was asked. */
+      strongModel: boolean;
     }
   | { status: 'skipped'; reason: SkipReason; retryAfterMs?: number }
   | { status: 'failed'; reason: FailReason; detail?: string };
@@ -248,15 +249,15 @@ export function createAnalyser(cfg: AnalysisConfig, deps: AnalyserDeps = {}): An
       maxSampleChars: cfg.max_sample_chars,
     });
     const severe = cfg.strong !== undefined && cfg.strong_for_severities.includes(inc.severity);
-    let escalated = false;
+    let strongModel = false;
     let a: Attempt;
     if (severe && cfg.strong) {
-      escalated = true;
+      strongModel = true;
       a = await ask(cfg.strong, prompt, inc.id);
     } else {
       a = await ask(cfg.fast, prompt, inc.id);
       if (a.ok && a.reply.needs_stronger_model && cfg.strong && !stopped) {
-        escalated = true;
+        strongModel = true;
         const b = await ask(cfg.strong, prompt, inc.id);
         if (b.ok) a = b;
         else log.warn('stronger model unavailable, keeping the fast analysis', { incident_id: inc.id, reason: b.outcome.reason });
@@ -271,7 +272,7 @@ export function createAnalyser(cfg: AnalysisConfig, deps: AnalyserDeps = {}): An
       incident_id: inc.id, model: result.model, severity: result.severity, confidence: result.confidence,
       recommendations: result.recommendations.length, dropped: result.dropped.length,
     });
-    return { status: 'analysed', result, fingerprint: fp, cached: false, escalated };
+    return { status: 'analysed', result, fingerprint: fp, cached: false, strongModel };
   }
 
   return {
@@ -284,7 +285,7 @@ export function createAnalyser(cfg: AnalysisConfig, deps: AnalyserDeps = {}): An
         const hit = cache.get(fp);
         if (hit) {
           budget.count('cacheHits');
-          return { status: 'analysed', result: fromCache(hit, inc), fingerprint: fp, cached: true, escalated: false };
+          return { status: 'analysed', result: fromCache(hit, inc), fingerprint: fp, cached: true, strongModel: false };
         }
         const running = inFlight.get(fp);
         if (running) {

@@ -10,7 +10,7 @@
  *   recently used goes first).
  */
 import { createHash } from 'node:crypto';
-import type { Incident } from '../incidents.js';
+import type { Incident } from '../incidents/group.js';
 import { maskText } from '../clustering/mask.js';
 import type { AnalysisResult } from './reply.js';
 

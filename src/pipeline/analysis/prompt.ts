@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import nunjucks from 'nunjucks';
-import type { Incident } from '../incidents.js';
+import type { Incident } from '../incidents/group.js';
 import { ACTION_HELP, ALLOWED_ACTIONS, TOOL_NAME } from './reply.js';
 import type { Pseudonymiser, Redactor } from './redact.js';
 

@@ -19,7 +19,7 @@
  * - Every incident enqueued gets exactly one `onOutcome` call (unless the
  *   queue is stopped first). `onOutcome` errors are logged, never thrown.
  */
-import type { Incident } from '../incidents.js';
+import type { Incident } from '../incidents/group.js';
 import type { Logger } from '../../log.js';
 import { SEVERITIES } from '../types.js';
 import type { AnalysisOutcome } from './analyser.js';

@@ -15,7 +15,7 @@
  * is returned refused (`no_policy`). Then `simulation: true` turns enforce
  * into dry-run, and the guardrails run on each candidate in order.
  */
-import type { Incident } from '../incidents.js';
+import type { Incident } from '../incidents/group.js';
 import { SEVERITIES } from '../types.js';
 import { parseIp } from '../../validate/ip.js';
 import { applyGuardrails, guardrailState } from './guardrails.js';

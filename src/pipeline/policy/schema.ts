@@ -40,7 +40,8 @@ const matchSchema = z.strictObject({
   analysis: analysisMatch.optional(),
 });
 
-const escalationSchema = z.strictObject({
+/** A repeat offender's block TTL is multiplied by `factor` for each earlier block of it within `window`, up to `max_ttl`. */
+const repeatOffendersSchema = z.strictObject({
   factor: z.number().min(1).max(100),
   window: durationSchema.transform((d) => durationMs(d)),
   max_ttl: ttlSchema(30 * DAY_S),
@@ -52,7 +53,7 @@ const actionEntry = z
     from: oneOrMany(z.enum(ORIGINS)).default(['rules', 'llm']),
     mode: z.enum(MODES),
     ttl: ttlSchema(30 * DAY_S).optional(),
-    repeat_offenders: escalationSchema.optional(),
+    repeat_offenders: repeatOffendersSchema.optional(),
   })
   .superRefine((a, ctx) => {
     if (!unitOf(a.type).timed && (a.ttl !== undefined || a.repeat_offenders !== undefined)) {

@@ -130,3 +130,15 @@ export type GuardrailCode =
   | 'duplicate';
 
 export type { Severity, SubjectType };
+
+/**
+ * The addresses no block may cover (local ranges, configured ones, trusted
+ * addresses and proxies): a membership test plus the ranges behind it, so a
+ * CIDR covering one of them is refused too. monitor/monitor.ts builds it from
+ * the config and the database.
+ */
+export interface ProtectedAddresses {
+  (ip: string): boolean;
+  /** The ranges behind the answers, read afresh. */
+  ranges(): readonly string[];
+}

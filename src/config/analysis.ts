@@ -1,0 +1,100 @@
+/**
+ * Settings of the LLM analysis tier (tier 2). Strict zod objects like the
+ * rest of the daemon's schema (src/config/schema.ts): an unknown key is an
+ * error. The daemon's schema holds it under `analysis:`; it is kept
+ * self-contained so that it can be tested alone.
+ *
+ * The API key is never in the config file: `api_key_env` names the
+ * environment variable that holds it (the unit's EnvironmentFile), and
+ * `api_key_file` a file (e.g. a systemd credential) read at start.
+ */
+import { z } from 'zod';
+import { SEVERITIES } from '../pipeline/types.js';
+
+const severity = z.enum(SEVERITIES as unknown as ['info', 'low', 'medium', 'high', 'critical']);
+
+/** One model level: which model, how long to wait, how many tokens it may write. */
+const modelLevel = z.strictObject({
+  /** Model name as the Messages API takes it. */
+  model: z.string().min(1).max(200),
+  /** Per-request timeout in milliseconds, given to the SDK (its default is 10 minutes). */
+  timeout_ms: z.number().int().min(100).max(600_000).default(30_000),
+  /** The SDK's own retries (429, 529, 5xx, timeouts), with its backoff; 0 to fail fast. */
+  max_retries: z.number().int().min(0).max(5).default(1),
+  /** max_tokens of the reply (the tool call is small). */
+  max_tokens: z.number().int().min(64).max(8192).default(1024),
+  /** Price per million input tokens (USD), for the spend counter. */
+  input_usd_per_mtok: z.number().min(0).default(0),
+  /** Price per million output tokens (USD). */
+  output_usd_per_mtok: z.number().min(0).default(0),
+});
+
+export const analysisConfigSchema = z
+  .strictObject({
+    /** Off by default: nothing leaves the host unless an operator turns it on. */
+    enabled: z.boolean().default(false),
+    /** API base URL; tests point it at a loopback server. The environment's ANTHROPIC_BASE_URL is never read. */
+    base_url: z.string().url().default('https://api.anthropic.com'),
+    /** Environment variable holding the API key. */
+    api_key_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).default('ANTHROPIC_API_KEY'),
+    /** File holding the API key (takes precedence over api_key_env). */
+    api_key_file: z.string().min(1).optional(),
+    /** The fast, cheap model asked first. */
+    fast: modelLevel.prefault({ model: 'claude-haiku-4-5' }),
+    /** The stronger model, asked when the fast one sets needs_stronger_model or the incident is severe; absent: never. */
+    strong: modelLevel.optional(),
+    /** Incidents of these severities go straight to the strong model (when configured). */
+    strong_for_severities: z.array(severity).default(['high', 'critical']),
+    budget: z
+      .strictObject({
+        /** API calls per rolling hour (every attempt counts, retries of invalid replies too). */
+        calls_per_hour: z.number().int().min(0).default(60),
+        /** Input + output tokens per rolling 24 hours. */
+        tokens_per_day: z.number().int().min(0).default(500_000),
+      })
+      .prefault({}),
+    cache: z
+      .strictObject({
+        /** Analyses kept, by incident fingerprint (rule, subject type, sample templates). */
+        max_entries: z.number().int().min(0).default(1000),
+        /** How long a cached analysis answers for its fingerprint, in seconds. */
+        ttl_s: z.number().int().min(1).default(6 * 3600),
+      })
+      .prefault({}),
+    /** After a 429, 529 or an unreachable API, skip calls for this long (seconds; a retry-after header wins when longer). */
+    backoff_s: z.number().int().min(0).max(3600).default(60),
+    redaction: z
+      .strictObject({
+        /** Replace client addresses by stable per-run pseudonyms (HMAC with a per-run key); targets are mapped back. */
+        pseudonymise_ips: z.boolean().default(false),
+        /** Extra query-string / key names whose values are redacted (the built-in list covers token, key, password, secret, auth, session, sig...). */
+        extra_secret_keys: z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/)).default([]),
+      })
+      .prefault({}),
+    /** Samples sent per incident (the incident keeps more). */
+    max_samples: z.number().int().min(1).max(50).default(10),
+    /** Characters per sample after redaction (longer ones are cut, marked). */
+    max_sample_chars: z.number().int().min(100).max(8000).default(1000),
+    /** Recommended actions kept from one reply. */
+    max_recommendations: z.number().int().min(1).max(20).default(5),
+    /** Narrowest CIDR prefix a recommendation may target (IPv4 / IPv6); broader ones are dropped. */
+    min_prefix_v4: z.number().int().min(0).max(32).default(16),
+    min_prefix_v6: z.number().int().min(0).max(128).default(48),
+  })
+  .superRefine((c, ctx) => {
+    if (c.budget.calls_per_hour === 0 && c.enabled) {
+      ctx.addIssue({ code: 'custom', path: ['budget', 'calls_per_hour'], message: 'must be > 0 when analysis is enabled' });
+    }
+  });
+
+export type AnalysisConfig = z.infer<typeof analysisConfigSchema>;
+export type ModelLevelConfig = z.infer<typeof modelLevel>;
+
+/** Parses settings, throwing with `path: message` lines (as the daemon's config loader reports). */
+export function parseAnalysisConfig(input: unknown): AnalysisConfig {
+  const r = analysisConfigSchema.safeParse(input ?? {});
+  if (!r.success) {
+    throw new Error(r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('\n'));
+  }
+  return r.data;
+}

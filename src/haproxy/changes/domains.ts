@@ -1,0 +1,51 @@
+/** Domain and server operations behind the API: config changes through the applier. */
+import type { Ops } from './ip-lists.js';
+import { deleteDomain, setServerState, upsertDomain, type DomainInput, type ServerState } from '../../storage/domains.js';
+import { AppError } from '../../errors.js';
+import { haproxyBackendName } from '../config/render.js';
+
+export function saveDomain(ops: Ops, actor: string, input: DomainInput) {
+  return ops.applier.submit({
+    actor,
+    action: 'domain.upsert',
+    target: input.domain,
+    detail: { backend: input.backendName, kind: input.kind, servers: input.servers.length },
+    mutate: (db) => upsertDomain(db, input),
+  });
+}
+
+export function removeDomain(ops: Ops, actor: string, domain: string) {
+  return ops.applier.submit({
+    actor,
+    action: 'domain.delete',
+    target: domain,
+    mutate(db) {
+      if (!deleteDomain(db, domain)) throw new AppError('not_found', `domain ${domain} not found`, { field: 'domain' });
+      return true;
+    },
+  });
+}
+
+/**
+ * Sets a server's administrative state: at once through the runtime API, and
+ * in the rendered config (maint = disabled, drain = weight 0) so a reload
+ * keeps it.
+ */
+export function changeServerState(ops: Ops, actor: string, backend: string, server: string, state: ServerState) {
+  let weight = 100;
+  return ops.applier.runtimeChange({
+    actor,
+    action: 'server.state',
+    target: `${backend}/${server}`,
+    detail: { state },
+    mutate(db) {
+      const s = setServerState(db, backend, server, state);
+      weight = s.weight;
+      return s;
+    },
+    files: () => new Map(),
+    rewritesConfig: true,
+    // servers.setState reads srv_admin_state back; ready also sets the server's configured weight again.
+    runtime: (control) => control.runtime.servers.setState(haproxyBackendName(backend), server, state, state === 'ready' ? weight : undefined),
+  });
+}

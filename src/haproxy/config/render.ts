@@ -1,0 +1,170 @@
+/**
+ * Rendering HAProxy's configuration: a pure function from the database's
+ * model and the settings to a set of files (haproxy.cfg, maps, lists, pages).
+ *
+ * Contract:
+ * - Pure: no I/O but reading templates; the same input gives byte-identical output.
+ * - `root` is the directory the maps, lists and pages are referenced from; the
+ *   apply step renders once with the staging directory (for `haproxy -c`) and
+ *   once with the live one, so a candidate is checked with its own files.
+ * - Every value placed in a config line goes through the `cfg` filter, which
+ *   refuses anything that could end the line or start a comment. Inputs are
+ *   validated long before; this is the last line of defence, not the first.
+ */
+import nunjucks from 'nunjucks';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../../config/schema.js';
+import type { Backend } from '../../storage/domains.js';
+import type { HaproxyFeatures } from '../process/version.js';
+import { parseIp } from '../../validate/ip.js';
+
+export const TEMPLATE_DIR = fileURLToPath(new URL('../../../templates', import.meta.url));
+
+export interface RenderModel {
+  backends: Backend[];
+  blocked: string[];
+  trustedRealIp: string[];
+  trustedSource: string[];
+  trustedProxies: string[];
+  /** Loopback port of the daemon's ACME challenge responder; null for no ACME route. */
+  acmePort: number | null;
+  /** Combined PEM files for the HTTPS listener, the default (served without SNI) first; null for no HTTPS listener. */
+  crtList: string[] | null;
+}
+
+/** Relative names of the generated files under the generated directory. */
+export const FILES = {
+  hostsMap: 'maps/hosts.map',
+  wildcardMap: 'maps/wildcards.map',
+  blockedMap: 'maps/blocked.map',
+  trustedMap: 'maps/trusted.map',
+  trustedSourceList: 'lists/trusted-source.list',
+  trustedProxiesList: 'lists/trusted-proxies.list',
+  localList: 'lists/local.list',
+  defaultPage: 'pages/default.html',
+  blockedPage: 'pages/blocked.html',
+  crtList: 'certs.crtlist',
+} as const;
+export type FileKey = keyof typeof FILES;
+
+export interface Rendered {
+  /** haproxy.cfg's text. */
+  config: string;
+  /** Generated files by their path relative to the generated directory. */
+  files: Map<string, string>;
+}
+
+const UNSAFE = /[\s#"'\\;`]|^$/;
+
+function makeEnv(autoescape: boolean): nunjucks.Environment {
+  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(TEMPLATE_DIR, { noCache: false }), {
+    autoescape,
+    throwOnUndefined: true,
+    trimBlocks: true,
+    lstripBlocks: true,
+  });
+  env.addFilter('cfg', (v: unknown) => {
+    const s = String(v);
+    if (UNSAFE.test(s)) throw new Error(`refusing to render ${JSON.stringify(s)} into a config line`);
+    return s;
+  });
+  return env;
+}
+
+let cfgEnv: nunjucks.Environment | null = null;
+let pageEnv: nunjucks.Environment | null = null;
+
+/** HAProxy's address syntax: IPv6 in brackets. */
+export function serverAddress(address: string, port: number): string {
+  const ip = parseIp(address);
+  return ip && ip.family === 6 ? `[${ip.text}]:${port}` : `${address}:${port}`;
+}
+
+export function haproxyBackendName(name: string): string {
+  return `${name}-backend`;
+}
+
+/** Map and list entries are validated long before; refusing an unsafe one here is the last line of defence. */
+function safeEntry(e: string): string {
+  if (UNSAFE.test(e)) throw new Error(`refusing to render ${JSON.stringify(e)} into a map or list file`);
+  return e;
+}
+
+function listFile(entries: string[]): string {
+  return entries.length ? entries.map(safeEntry).sort().join('\n') + '\n' : '';
+}
+
+function mapFile(entries: string[]): string {
+  return entries.length ? entries.map(safeEntry).sort().map((e) => `${e} 1`).join('\n') + '\n' : '';
+}
+
+export function render(cfg: Config, features: HaproxyFeatures, model: RenderModel, root: string): Rendered {
+  cfgEnv ??= makeEnv(false);
+  pageEnv ??= makeEnv(true);
+  const exact: string[] = [];
+  const wildcard: { suffix: string; backend: string }[] = [];
+  for (const b of model.backends) {
+    for (const d of b.domains) {
+      safeEntry(d);
+      safeEntry(b.name);
+      if (d.startsWith('*.')) wildcard.push({ suffix: d.slice(1), backend: haproxyBackendName(b.name) });
+      else exact.push(`${d} ${haproxyBackendName(b.name)}`);
+    }
+  }
+  // map_end answers with the first pattern that matches: the longest suffix must come first.
+  wildcard.sort((a, b) => b.suffix.length - a.suffix.length || a.suffix.localeCompare(b.suffix));
+
+  const paths = Object.fromEntries(Object.entries(FILES).map(([k, rel]) => [k, join(root, rel)])) as Record<FileKey, string>;
+  const h = cfg.haproxy;
+  const ctx = {
+    h,
+    mode: cfg.mode,
+    features,
+    paths,
+    statsSocket: cfg.paths.statsSocket,
+    statsFile: join(cfg.paths.stateDir, 'haproxy-stats.dat'),
+    backends: model.backends.map((b) => ({
+      ...b,
+      haproxyName: haproxyBackendName(b.name),
+      servers: b.servers.map((s) => ({
+        ...s,
+        addr: serverAddress(s.address, s.port),
+        needsResolver: parseIp(s.address) === null,
+      })),
+    })),
+    needsResolver: model.backends.some((b) => b.servers.some((s) => parseIp(s.address) === null)),
+    acmePort: model.acmePort,
+    https: model.crtList !== null && model.crtList.length > 0 && h.https_port !== null,
+    xffHops: Array.from({ length: h.xff_max_hops }, (_, i) => i + 1),
+    logTarget: h.log_target === null ? null : h.log_target.replace(/^udp:\/\//, ''),
+  };
+  const config = cfgEnv.render('haproxy/haproxy.cfg.njk', ctx);
+  const files = new Map<string, string>();
+  files.set(FILES.hostsMap, exact.length ? exact.sort().join('\n') + '\n' : '');
+  files.set(FILES.wildcardMap, wildcard.length ? wildcard.map((w) => `${w.suffix} ${w.backend}`).join('\n') + '\n' : '');
+  files.set(FILES.blockedMap, mapFile(model.blocked));
+  files.set(FILES.trustedMap, mapFile(model.trustedRealIp));
+  files.set(FILES.trustedSourceList, listFile(model.trustedSource));
+  files.set(FILES.trustedProxiesList, listFile(model.trustedProxies));
+  files.set(FILES.localList, listFile(cfg.network.local_ranges.map((r) => parseIp(r)!.text)));
+  files.set(FILES.defaultPage, pageEnv.render('pages/default.html.njk', { page: h.default_page }));
+  files.set(FILES.blockedPage, pageEnv.render('pages/blocked.html.njk', {}));
+  // Order matters: HAProxy serves the first certificate to clients that send no SNI.
+  files.set(FILES.crtList, model.crtList && model.crtList.length ? model.crtList.map(safeEntry).join('\n') + '\n' : '');
+  return { config, files };
+}
+
+/** Renders only one map or list file (for runtime changes, which need no config render). */
+export function renderList(kind: 'blocked' | 'trustedRealIp' | 'trustedSource' | 'trustedProxies', entries: string[]): { rel: string; text: string } {
+  switch (kind) {
+    case 'blocked':
+      return { rel: FILES.blockedMap, text: mapFile(entries) };
+    case 'trustedRealIp':
+      return { rel: FILES.trustedMap, text: mapFile(entries) };
+    case 'trustedSource':
+      return { rel: FILES.trustedSourceList, text: listFile(entries) };
+    case 'trustedProxies':
+      return { rel: FILES.trustedProxiesList, text: listFile(entries) };
+  }
+}

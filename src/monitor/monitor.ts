@@ -1,0 +1,193 @@
+/**
+ * The log monitor as a daemon unit: builds the sources the config declares
+ * (plus the syslog listener HAProxy logs to), feeds their batches through the
+ * pipeline, and every second writes the incidents that changed to SQLite and
+ * resolves the quiet ones.
+ *
+ * Contract: the constructor stores; `start()` loads and compiles the rules (a
+ * bad rule rejects with its file and reason) and starts the sources; `stop()`
+ * stops the sources (saving their positions) and writes what is pending. A
+ * source's error is logged (at most once a minute per message, the sources'
+ * own contract) and never stops the others.
+ */
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { Db } from '../storage/db.js';
+import { incidents as incidentStore, positions } from '../storage/incidents.js';
+import { blocked, proxies, trusted } from '../storage/ip-lists.js';
+import { ipInRange, parseIp } from '../validate/ip.js';
+import { pipelineFromConfig, type Pipeline } from './pipeline.js';
+import type { LogSource, PositionStore, SourceError } from '../pipeline/sources/source.js';
+import { FileSource } from '../pipeline/sources/file-source.js';
+import { JournaldSource } from '../pipeline/sources/journald-source.js';
+import { SyslogSource } from '../pipeline/sources/syslog-source.js';
+import type { Finding, RawLine } from '../pipeline/types.js';
+import type { Incident } from '../pipeline/incidents/group.js';
+import { createTransitionTracker } from '../pipeline/notify/transitions.js';
+import { describe } from '../errors.js';
+import type { ProtectedAddresses } from '../pipeline/policy/types.js';
+
+export const SHIPPED_RULES_DIR = fileURLToPath(new URL('../../config/rules', import.meta.url));
+
+/**
+ * Addresses that are never the subject of a block: local ranges, the
+ * configured protected ones, trusted addresses and trusted proxies
+ * (loopback always, in the engine). The lists are
+ * read from the database every few seconds; answers are cached per address.
+ */
+export function protectedAddresses(cfg: Config, reader: Db): ProtectedAddresses {
+  let ranges: string[] = [];
+  let loadedAt = 0;
+  const cache = new Map<string, boolean>();
+  const refresh = () => {
+    ranges = [
+      ...cfg.network.local_ranges,
+      ...cfg.remediation.protected,
+      ...trusted.list(reader).map((t) => t.ip_address),
+      ...proxies.list(reader).map((p) => p.cidr),
+    ];
+    loadedAt = Date.now();
+    cache.clear();
+  };
+  const isProtected = (ip: string): boolean => {
+    if (Date.now() - loadedAt > 5000) refresh();
+    let v = cache.get(ip);
+    if (v === undefined) {
+      const p = parseIp(ip);
+      v = p !== null && ranges.some((r) => ipInRange(p.text, r));
+      if (cache.size > 100_000) cache.clear();
+      cache.set(ip, v);
+    }
+    return v;
+  };
+  /** The ranges behind the answers, read afresh (a decision about to act wants the current lists). */
+  const current = (): readonly string[] => {
+    refresh();
+    return ranges;
+  };
+  return Object.assign(isProtected, { ranges: current });
+}
+
+export interface MonitorDeps {
+  cfg: Config;
+  log: Logger;
+  writer: Db;
+  reader: Db;
+  /** Told of every incident state change (opened, escalated, resolved) once it is stored. */
+  onStateChange?: (kind: 'opened' | 'escalated' | 'resolved', inc: Incident) => void;
+}
+
+export function createMonitor(deps: MonitorDeps) {
+  const { cfg, log } = deps;
+  const sources: LogSource[] = [];
+  let pipeline: Pipeline | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  let ruleCount = 0;
+  const transitions = createTransitionTracker();
+  const store: PositionStore = { get: (k) => positions.get(deps.writer, k), set: (k, v) => positions.set(deps.writer, k, v) };
+
+  // An incident that opens or rises is written and acted on at once (a
+  // block must not wait for the one-second timer); plain count updates wait.
+  let soon = false;
+  const onLines = (batch: RawLine[]) => {
+    const p = pipeline;
+    if (!p) return;
+    const before = p.incidents.stats();
+    for (const line of batch) p.process(line);
+    const after = p.incidents.stats();
+    if (after.opened !== before.opened || after.raised !== before.raised) flushSoon();
+  };
+  const flushSoon = () => {
+    if (soon) return;
+    soon = true;
+    setImmediate(() => {
+      soon = false;
+      flush();
+    });
+  };
+  const onError = (e: SourceError) => log.warn(e.message, { source: e.source, code: e.code });
+
+  const flush = () => {
+    const p = pipeline;
+    if (!p) return;
+    // Live, an incident also resolves when its logs simply stop: the clock is the later of log time and wall time.
+    p.tick(Math.max(p.clock(), Date.now()));
+    const changed = p.incidents.drainChanged();
+    if (!changed.length) return;
+    try {
+      p.incidents.recordIds(changed, incidentStore.write(deps.writer, changed));
+    } catch (e) {
+      log.error('could not store incidents', { error: describe(e), count: changed.length });
+      return;
+    }
+    for (const i of changed) {
+      const kind = transitions.observe(i);
+      if (kind && deps.onStateChange) {
+        try {
+          deps.onStateChange(kind, i);
+        } catch (e) {
+          log.error('incident state change handler failed', { incident_id: i.id, error: describe(e) });
+        }
+      }
+    }
+    for (const i of changed) {
+      if (i.count === 1 && i.status === 'open') {
+        const level = i.severity === 'high' || i.severity === 'critical' ? 'warn' : 'info';
+        log[level](`incident opened: ${i.rule}`, { incident_id: i.id, severity: i.severity, subject: `${i.subject.type}:${i.subject.value}` });
+      }
+    }
+  };
+
+  return {
+    async start(): Promise<void> {
+      if (!cfg.monitor.enabled) return;
+      const built = pipelineFromConfig(cfg, { shippedRulesDir: SHIPPED_RULES_DIR, isProtected: protectedAddresses(cfg, deps.reader) });
+      pipeline = built.pipeline;
+      ruleCount = built.rules;
+      const stale = incidentStore.resolveStale(deps.writer);
+      if (stale) log.info('incidents left open by the previous run resolved', { count: stale });
+      const sd = { onLines, onError, positions: store };
+      if (cfg.monitor.syslog) sources.push(new SyslogSource({ name: 'haproxy', host: cfg.monitor.syslog.address, port: cfg.monitor.syslog.port, format: 'haproxy' }, sd));
+      for (const s of cfg.monitor.sources) {
+        if (s.type === 'file') sources.push(new FileSource({ name: s.name, path: s.path!, format: s.format, startAt: s.start_at }, sd));
+        else sources.push(new JournaldSource({ name: s.name, format: s.format, ...(s.units ? { units: s.units } : {}), startAt: s.start_at }, sd));
+      }
+      for (const s of sources) await s.start();
+      timer = setInterval(flush, 1000);
+      timer.unref();
+      log.info('log monitor started', { rules: ruleCount, sources: sources.map((s) => s.name).join(',') });
+    },
+
+    async stop(): Promise<void> {
+      if (timer) clearInterval(timer);
+      timer = null;
+      for (const s of sources) await s.stop().catch((e) => log.warn('source stop failed', { source: s.name, error: describe(e) }));
+      flush();
+    },
+
+    /** Reports a finding from outside the log pipeline (the HAProxy watchdog). */
+    report(f: Finding) {
+      if (!pipeline) return;
+      pipeline.incidents.add(f);
+      flushSoon();
+    },
+
+    /** Writes pending incident changes now (tests; the timer does it every second). */
+    flush,
+
+    status() {
+      const p = pipeline;
+      return {
+        enabled: cfg.monitor.enabled,
+        rules: ruleCount,
+        sources: sources.map((s) => ({ name: s.name, ...s.stats() })),
+        pipeline: p ? p.stats() : null,
+        incidents: { ...(p ? p.incidents.stats() : {}), stored: incidentStore.counts(deps.reader) },
+        blocked_ips: blocked.list(deps.reader).length,
+      };
+    },
+  };
+}
+
+export type Monitor = ReturnType<typeof createMonitor>;

@@ -1,0 +1,111 @@
+/**
+ * The log pipeline's stages wired in one place: parse -> triage -> incidents,
+ * with novel application errors beside triage. Pure and synchronous (no I/O):
+ * the daemon feeds it from its sources and persists what changed; `monitor
+ * replay` feeds it from a file as fast as it can. Both give the same incidents
+ * for the same lines, because every window runs on the time in the line.
+ */
+import { parseLine } from '../pipeline/parse/index.js';
+import type { LineParser } from '../pipeline/parse/text-pattern.js';
+import type { Triage } from '../pipeline/triage/engine.js';
+import { createIncidents, type IncidentOptions, type Incidents, type Incident } from '../pipeline/incidents/group.js';
+import type { Finding, ParsedLine, RawLine } from '../pipeline/types.js';
+import { createNovelty, type Novelty } from '../pipeline/clustering/novelty-findings.js';
+import type { Config } from '../config/schema.js';
+import { durationMs } from '../util/duration.js';
+import { compileTextPattern } from '../pipeline/parse/text-pattern.js';
+import { loadRules } from '../pipeline/triage/load.js';
+import { createTriage } from '../pipeline/triage/engine.js';
+
+export interface PipelineStats {
+  lines: number;
+  unparsed: number;
+  findings: number;
+  novel: number;
+  /** The last lines that did not parse (bounded), for the status API. */
+  unparsed_samples: { source: string; line: string }[];
+  per_source: Record<string, { lines: number; unparsed: number }>;
+}
+
+export interface PipelineOptions {
+  triage: Triage;
+  incidents: IncidentOptions;
+  /** Application lines per source before a never-seen error template counts as novel. */
+  noveltyWarmup: number;
+  /** Text sources with their own regular expression (source name -> compiled parser). */
+  patterns?: Map<string, LineParser>;
+}
+
+const MAX_SAMPLES = 20;
+const MAX_SAMPLE_CHARS = 500;
+
+export function createPipeline(opts: PipelineOptions) {
+  const incidents: Incidents = createIncidents(opts.incidents);
+  const novelty: Novelty = createNovelty({ warmup: opts.noveltyWarmup });
+  const stats: PipelineStats = { lines: 0, unparsed: 0, findings: 0, novel: 0, unparsed_samples: [], per_source: {} };
+  let clock = 0;
+
+  const handle = (f: Finding) => {
+    stats.findings++;
+    incidents.add(f);
+  };
+
+  return {
+    /** Runs one line through every stage; returns the parsed line (for explain and tests). */
+    process(raw: RawLine): ParsedLine {
+      const pattern = raw.format === 'text' ? opts.patterns?.get(raw.source) : undefined;
+      const p = pattern ? pattern(raw.line, raw.receivedAt) : parseLine(raw.line, raw.format, { now: raw.receivedAt });
+      stats.lines++;
+      let src = stats.per_source[raw.source];
+      if (!src) src = stats.per_source[raw.source] = { lines: 0, unparsed: 0 };
+      src.lines++;
+      if (!p.ok) {
+        stats.unparsed++;
+        src.unparsed++;
+        if (stats.unparsed_samples.length >= MAX_SAMPLES) stats.unparsed_samples.shift();
+        stats.unparsed_samples.push({ source: raw.source, line: raw.line.slice(0, MAX_SAMPLE_CHARS) });
+      }
+      if (p.time !== null && p.time > clock) clock = p.time;
+      for (const f of opts.triage.process(p, raw.source, raw.line)) handle(f);
+      if (p.kind === 'app') {
+        const f = novelty.observe(raw.source, p, raw.line, p.time ?? (clock || raw.receivedAt));
+        if (f) {
+          stats.novel++;
+          handle(f);
+        }
+      }
+      return p;
+    },
+
+    /** Resolves incidents quiet since `now` (event time; the daemon passes max(event clock, wall clock)). */
+    tick(now = clock): Incident[] {
+      return incidents.tick(now);
+    },
+
+    /** The latest time seen in the lines. */
+    clock: () => clock,
+    incidents,
+    stats: () => stats,
+    noveltyTemplates: () => novelty.templates(),
+  };
+}
+
+export type Pipeline = ReturnType<typeof createPipeline>;
+
+/**
+ * The pipeline the operator's settings describe: shipped rules with the
+ * operator's rules directory over them, the monitor's incident and novelty
+ * settings, the sources' own patterns. The daemon's monitor and the offline
+ * commands (`monitor replay`) build theirs here, so both see a log alike.
+ * Throws (with the file and reason) when a rule does not load.
+ */
+export function pipelineFromConfig(cfg: Pick<Config, 'monitor'>, o: { shippedRulesDir: string; rulesDir?: string; isProtected: (ip: string) => boolean }): { pipeline: Pipeline; rules: number } {
+  const rules = loadRules({ dir: o.rulesDir ?? o.shippedRulesDir, operatorDir: o.rulesDir ? null : cfg.monitor.rules_dir });
+  const pipeline = createPipeline({
+    triage: createTriage(rules.rules, { isProtected: o.isProtected }),
+    incidents: { quietMs: durationMs(cfg.monitor.incident_quiet), maxSamples: cfg.monitor.max_samples, maxOpen: cfg.monitor.max_open_incidents },
+    noveltyWarmup: cfg.monitor.novelty_warmup,
+    patterns: new Map(cfg.monitor.sources.filter((s) => s.regex !== undefined).map((s) => [s.name, compileTextPattern(s.regex!)])),
+  });
+  return { pipeline, rules: rules.rules.length };
+}

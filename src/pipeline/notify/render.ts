@@ -1,0 +1,72 @@
+/**
+ * Notification bodies from the templates in templates/notify/. Pure apart
+ * from reading the templates (cached by nunjucks).
+ *
+ * Incident samples and subjects are attacker-controlled: the templates print
+ * them as quoted data, Slack text is escaped (`&`, `<`, `>`: no `<!channel>`
+ * or fake links) and Discord bodies disable mentions (`allowed_mentions`).
+ */
+import nunjucks from 'nunjucks';
+import { fileURLToPath } from 'node:url';
+import type { MessagePayload } from './types.js';
+
+export const NOTIFY_TEMPLATE_DIR = fileURLToPath(new URL('../../../templates/notify', import.meta.url));
+
+const envs = new Map<string, nunjucks.Environment>();
+
+function env(dir: string): nunjucks.Environment {
+  let e = envs.get(dir);
+  if (!e) {
+    e = new nunjucks.Environment(new nunjucks.FileSystemLoader(dir, { noCache: false }), {
+      autoescape: false,
+      throwOnUndefined: false,
+      trimBlocks: true,
+      lstripBlocks: true,
+    });
+    e.addFilter('isotime', (ms: unknown) => (typeof ms === 'number' ? new Date(ms).toISOString() : ''));
+    e.addFilter('slack', (s: unknown) => String(s ?? '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'));
+    // One line, bounded: a sample must not forge lines or flood a chat.
+    e.addFilter('oneline', (s: unknown, max = 300) => {
+      const t = String(s ?? '').replace(/[\r\n\t]+/g, ' ');
+      return t.length > (max as number) ? `${t.slice(0, max as number)}…` : t;
+    });
+    envs.set(dir, e);
+  }
+  return e;
+}
+
+export interface RenderContext {
+  messageId: string;
+  payload: MessagePayload;
+  /** Shown in subjects and texts ("haproxy-manager on <host>"). */
+  source: string;
+}
+
+function render(name: string, ctx: RenderContext, dir: string): string {
+  return env(dir).render(name, {
+    message_id: ctx.messageId,
+    kind: ctx.payload.kind,
+    events: ctx.payload.events,
+    digest: ctx.payload.kind === 'digest',
+    omitted: ctx.payload.omitted ?? 0,
+    source: ctx.source,
+  });
+}
+
+export function renderEmail(ctx: RenderContext, dir = NOTIFY_TEMPLATE_DIR): { subject: string; text: string } {
+  return {
+    subject: render('email-subject.njk', ctx, dir).replace(/[\r\n]+/g, ' ').trim().slice(0, 200),
+    text: render('email-text.njk', ctx, dir),
+  };
+}
+
+/** The webhook body for a format, as the exact string that is sent (and signed). */
+export function renderWebhookBody(format: 'json' | 'slack' | 'discord', ctx: RenderContext, dir = NOTIFY_TEMPLATE_DIR): string {
+  if (format === 'slack') return JSON.stringify({ text: render('slack.njk', ctx, dir).trim() });
+  if (format === 'discord') {
+    // Discord caps content at 2000 characters.
+    const content = render('discord.njk', ctx, dir).trim().slice(0, 2000);
+    return JSON.stringify({ content, allowed_mentions: { parse: [] } });
+  }
+  return render('webhook.json.njk', ctx, dir).trim();
+}
