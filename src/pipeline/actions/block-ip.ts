@@ -9,6 +9,7 @@ export const blockIpUnit = {
   access: 'narrows',
   timed: true,
   change: true,
+  help: 'deny an IP or CIDR for ttl_s seconds; target: the address',
   inverse: 'unblock_ip',
   validate: (raw) => ipTarget('block_ip', raw),
   text: (t) => t,

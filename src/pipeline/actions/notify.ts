@@ -12,6 +12,8 @@ export const notifyUnit = {
   access: 'none',
   timed: false,
   change: false,
+  help: 'tell a person, change nothing; target: empty',
+  modelName: 'notify_only',
   validate: noTarget,
   text: () => null,
   execute: async () => 'recorded',

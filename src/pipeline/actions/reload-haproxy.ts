@@ -9,6 +9,7 @@ export const reloadHaproxyUnit = {
   access: 'none',
   timed: false,
   change: true,
+  help: 'graceful reload; target: empty',
   validate: noTarget,
   text: () => null,
   async execute(deps, _t, r) {

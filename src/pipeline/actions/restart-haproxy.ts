@@ -8,6 +8,7 @@ export const restartHaproxyUnit = {
   access: 'none',
   timed: false,
   change: true,
+  help: 'full restart; target: empty',
   validate: noTarget,
   text: () => null,
   async execute(deps) {

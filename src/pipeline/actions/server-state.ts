@@ -7,7 +7,7 @@ import type { ActionUnit } from './types.js';
 import { actorOf } from './types.js';
 import { serverTarget, serverText, type ServerTarget } from './targets.js';
 
-function serverUnit<const N extends string>(name: N, state: 'maint' | 'drain' | 'ready', verb: string, more: { access: 'widens' | 'none'; inverse?: string }) {
+function serverUnit<const N extends string>(name: N, state: 'maint' | 'drain' | 'ready', verb: string, more: { access: 'widens' | 'none'; inverse?: string; help: string }) {
   return {
     name,
     targetKind: 'server',
@@ -24,6 +24,6 @@ function serverUnit<const N extends string>(name: N, state: 'maint' | 'drain' | 
   } as const satisfies ActionUnit<ServerTarget>;
 }
 
-export const disableServerUnit = serverUnit('disable_server', 'maint', 'disable', { access: 'none', inverse: 'enable_server' });
-export const drainServerUnit = serverUnit('drain_server', 'drain', 'drain', { access: 'none', inverse: 'enable_server' });
-export const enableServerUnit = serverUnit('enable_server', 'ready', 'enable', { access: 'widens' });
+export const disableServerUnit = serverUnit('disable_server', 'maint', 'disable', { access: 'none', inverse: 'enable_server', help: 'take a server out of rotation; target: backend/server' });
+export const drainServerUnit = serverUnit('drain_server', 'drain', 'drain', { access: 'none', inverse: 'enable_server', help: 'stop new sessions to a server; target: backend/server' });
+export const enableServerUnit = serverUnit('enable_server', 'ready', 'enable', { access: 'widens', help: 'put a server back; target: backend/server' });

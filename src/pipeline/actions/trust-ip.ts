@@ -9,6 +9,7 @@ export const trustIpUnit = {
   access: 'widens',
   timed: false,
   change: true,
+  help: 'add to the trusted real-IP map; target: the address',
   inverse: 'untrust_ip',
   validate: (raw) => ipTarget('trust_ip', raw),
   text: (t) => t,

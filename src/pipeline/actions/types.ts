@@ -56,6 +56,10 @@ export interface ActionUnit<Target = unknown> {
   readonly change: boolean;
   /** The action that undoes a done one, if any (block_ip -> unblock_ip). Checked to exist at load (registry.ts). */
   readonly inverse?: string;
+  /** One line for the model's prompt: what it does and what its target is (the analysis tier's action list). */
+  readonly help: string;
+  /** The name the model sees when it differs (notify is `notify_only` there: tell a person, change nothing). */
+  readonly modelName?: string;
   /** Parses a raw target; throws AppError('validation') when it does not fit. `none` units ignore it. */
   validate(raw: string | null): Target;
   /** The canonical text stored for a valid target (null for `none`). */

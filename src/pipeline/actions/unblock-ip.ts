@@ -9,6 +9,7 @@ export const unblockIpUnit = {
   access: 'widens',
   timed: false,
   change: true,
+  help: 'lift a block; target: the address',
   inverse: 'block_ip',
   validate: (raw) => ipTarget('unblock_ip', raw),
   text: (t) => t,

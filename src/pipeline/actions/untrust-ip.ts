@@ -9,6 +9,7 @@ export const untrustIpUnit = {
   access: 'widens',
   timed: false,
   change: true,
+  help: 'remove from the trusted map; target: the address',
   inverse: 'trust_ip',
   validate: (raw) => ipTarget('untrust_ip', raw),
   text: (t) => t,

@@ -91,7 +91,7 @@ export function buildPrompt(t: PromptTemplates, inc: Incident, ctx: AnalysisCont
   });
   const iso = (ms: number) => new Date(ms).toISOString();
   const system = t.system.render({
-    actions: ALLOWED_ACTIONS.map((name) => ({ name, help: ACTION_HELP[name] })),
+    actions: ALLOWED_ACTIONS.map((name) => ({ name, help: ACTION_HELP.get(name)! })),
     tool: TOOL_NAME,
     pseudonymised: o.pseudonymiser !== null,
   });

@@ -19,33 +19,21 @@ import { z } from 'zod';
 import type { Severity } from '../types.js';
 import { parseIp } from '../../validate/ip.js';
 import { PSEUDONYM_RE } from './redact.js';
+import { allUnits } from '../actions/registry.js';
 
 export const TOOL_NAME = 'report_analysis';
 
-export const ALLOWED_ACTIONS = [
-  'block_ip', 'unblock_ip', 'trust_ip', 'untrust_ip',
-  'disable_server', 'enable_server', 'drain_server',
-  'reload_haproxy', 'restart_haproxy', 'notify_only',
-] as const;
-export type AllowedAction = (typeof ALLOWED_ACTIONS)[number];
+/** The actions the model may recommend: every registered one, under the name it sees (ActionUnit.modelName). */
+const MODEL_UNITS = new Map(allUnits().map((u) => [u.modelName ?? u.name, u]));
+export const ALLOWED_ACTIONS = [...MODEL_UNITS.keys()] as [string, ...string[]];
+export type AllowedAction = string;
 
-const IP_ACTIONS: ReadonlySet<AllowedAction> = new Set(['block_ip', 'unblock_ip', 'trust_ip', 'untrust_ip']);
-const SERVER_ACTIONS: ReadonlySet<AllowedAction> = new Set(['disable_server', 'enable_server', 'drain_server']);
-const WIDENS: ReadonlySet<AllowedAction> = new Set(['unblock_ip', 'trust_ip', 'untrust_ip']);
+const kindOf = (type: AllowedAction) => MODEL_UNITS.get(type)!.targetKind;
+/** Recommendations that would let traffic in: never enforced on a model's word (the policy's guardrails). */
+const widens = (type: AllowedAction) => MODEL_UNITS.get(type)!.access === 'widens';
 
-/** What each action's target means, for the prompt. */
-export const ACTION_HELP: Record<AllowedAction, string> = {
-  block_ip: 'deny an IP or CIDR for ttl_s seconds; target: the address',
-  unblock_ip: 'lift a block; target: the address',
-  trust_ip: 'add to the trusted real-IP map; target: the address',
-  untrust_ip: 'remove from the trusted map; target: the address',
-  disable_server: 'take a server out of rotation; target: backend/server',
-  enable_server: 'put a server back; target: backend/server',
-  drain_server: 'stop new sessions to a server; target: backend/server',
-  reload_haproxy: 'graceful reload; target: empty',
-  restart_haproxy: 'full restart; target: empty',
-  notify_only: 'tell a person, change nothing; target: empty',
-};
+/** What each action does and what its target is, for the prompt. */
+export const ACTION_HELP: ReadonlyMap<AllowedAction, string> = new Map([...MODEL_UNITS].map(([name, u]) => [name, u.help]));
 
 const SEVERITY = ['info', 'low', 'medium', 'high', 'critical'] as const;
 
@@ -174,7 +162,7 @@ export function checkTargets(reply: RawReply, opts: TargetOptions): { kept: Reco
     const raw = r.target.trim();
     const drop = (why: string) => dropped.push({ type: r.type, target: raw.slice(0, 100), why });
     let target = '';
-    if (IP_ACTIONS.has(r.type)) {
+    if (kindOf(r.type) === 'ip') {
       let addr = raw;
       if (PSEUDONYM_RE.test(addr)) {
         const real = opts.pseudonyms.get(addr);
@@ -185,7 +173,7 @@ export function checkTargets(reply: RawReply, opts: TargetOptions): { kept: Reco
       if (!ip) { drop('target is not an IP or CIDR'); continue; }
       if (ip.prefix < (ip.family === 4 ? opts.minPrefixV4 : opts.minPrefixV6)) { drop('CIDR too broad'); continue; }
       target = ip.text;
-    } else if (SERVER_ACTIONS.has(r.type)) {
+    } else if (kindOf(r.type) === 'server') {
       const parts = raw.split('/');
       if (parts.length !== 2 || !parts.every((p) => NAME.test(p))) { drop('target is not backend/server'); continue; }
       target = raw;
@@ -204,7 +192,7 @@ export function checkTargets(reply: RawReply, opts: TargetOptions): { kept: Reco
       reason: r.reason,
       source: 'llm',
       model: opts.model,
-      widensAccess: WIDENS.has(r.type),
+      widensAccess: widens(r.type),
     });
   }
   return { kept, dropped };

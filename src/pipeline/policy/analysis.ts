@@ -1,11 +1,16 @@
 /**
  * Turning the analysis stage's result into the policy's `Analysis`.
  * Structural on purpose (no import from the analysis stage): any object with
- * a summary, a confidence and recommendations fits. `notify_only` is the
- * analysis stage's name for `notify`; an empty target means none.
+ * a summary, a confidence and recommendations fits. A type is read under
+ * the name the model sees (ActionUnit.modelName: `notify_only` for `notify`);
+ * an empty target means none.
  */
 import type { Analysis, RecommendedAction } from './types.js';
 import type { Severity } from '../types.js';
+import { allUnits } from '../actions/registry.js';
+
+/** The model's name of an action -> its registry name. */
+const FROM_MODEL = new Map(allUnits().flatMap((u) => (u.modelName ? [[u.modelName, u.name] as const] : [])));
 
 export interface AnalysisLike {
   summary: string;
@@ -17,7 +22,7 @@ export interface AnalysisLike {
 
 export function fromAnalysisResult(r: AnalysisLike, source: 'llm' | 'rules' = 'llm'): Analysis {
   const recommended_actions: RecommendedAction[] = r.recommendations.map((x) => ({
-    type: x.type === 'notify_only' ? 'notify' : x.type,
+    type: FROM_MODEL.get(x.type) ?? x.type,
     target: x.target ? x.target : null,
     ttl_s: x.ttl_s ?? null,
     ...(x.reason !== undefined ? { reason: x.reason } : {}),
