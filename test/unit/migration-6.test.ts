@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrations } from '../../src/storage/migrations/index.js';
+import { databaseAtVersion } from '../helpers/old-database.js';
 import { openDatabase, type Db } from '../../src/storage/db.js';
 import { actions } from '../../src/storage/actions.js';
 import { analyses } from '../../src/storage/analyses.js';
@@ -57,15 +58,7 @@ function v5File(): { file: string; incidentId: number; blockId: number; unblockI
   const dir = join(root, `v5-${++seq}`);
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'haproxy-manager.db');
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('foreign_keys = ON');
-  for (const m of migrations.filter((m) => m.version <= 5)) {
-    db.transaction(() => {
-      db.exec(m.sql);
-      db.pragma(`user_version = ${m.version}`);
-    })();
-  }
+  const db = databaseAtVersion(file, 5);
   assert.equal(db.pragma('user_version', { simple: true }), 5);
   const inc = incident();
   inc.id = incidents.write(db, [inc])[0]!;

@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { migrations } from '../../src/storage/migrations/index.js';
+import { databaseAtVersion } from '../helpers/old-database.js';
 import { openDatabase, type Db } from '../../src/storage/db.js';
 import { actions } from '../../src/storage/actions.js';
 import { incidents } from '../../src/storage/incidents.js';
@@ -31,15 +31,7 @@ function v6File() {
   const dir = join(root, 'v6');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'haproxy-manager.db');
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('foreign_keys = ON');
-  for (const m of migrations.filter((m) => m.version <= 6)) {
-    db.transaction(() => {
-      db.exec(m.sql);
-      db.pragma(`user_version = ${m.version}`);
-    })();
-  }
+  const db = databaseAtVersion(file, 6);
   assert.equal(db.pragma('user_version', { simple: true }), 6);
   const inc = makeIncident({ id: 0, rule: 'sensitive-files', category: 'exposure', subject: { type: 'ip', value: '203.0.113.7' }, lastSeen: NOW - 1000, count: 3, samples: ['GET /.env HTTP/1.1'] }, NOW);
   inc.id = incidents.write(db, [inc])[0]!;

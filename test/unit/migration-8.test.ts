@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { migrations } from '../../src/storage/migrations/index.js';
+import { databaseAtVersion } from '../helpers/old-database.js';
 import { openDatabase } from '../../src/storage/db.js';
 import { analyses } from '../../src/storage/analyses.js';
 import { incidents } from '../../src/storage/incidents.js';
@@ -22,15 +22,7 @@ const NOW = Date.UTC(2026, 11, 3, 12, 0, 0);
 
 test('migration 8 renames analyses.escalated to strong_model and keeps every value', () => {
   const file = join(root, 'haproxy-manager.db');
-  const old = new Database(file);
-  old.pragma('journal_mode = WAL');
-  old.pragma('foreign_keys = ON');
-  for (const m of migrations.filter((m) => m.version <= 7)) {
-    old.transaction(() => {
-      old.exec(m.sql);
-      old.pragma(`user_version = ${m.version}`);
-    })();
-  }
+  const old = databaseAtVersion(file, 7);
   const inc = makeIncident({ id: 0, lastSeen: NOW }, NOW);
   const incidentId = incidents.write(old, [inc])[0]!;
   const insert = old.prepare(
