@@ -1,0 +1,74 @@
+/**
+ * Values under secret keys: `?token=…`, `&password=…`, `;jsessionid=…`,
+ * `"api_key": "…"`, `secret=…` in logfmt, `Authorization: Bearer …`,
+ * `Cookie: a=1; b=2`.
+ *
+ * Contract: `findPairs(text, isSecret, push)` calls `push(start, end)` for
+ * the value of every `key=value` or `key: value` whose key `isSecret` says is
+ * one. The value:
+ * - may open with a quote (`"`, `'`, `` ` ``, or `\"` inside a JSON string)
+ *   and then runs to the matching close (a backslash escapes in `"…"`), not
+ *   past a line end, at most MAX_VALUE characters; or with a bracket
+ *   (`(`, `{`, `<`) and then stops at its close too;
+ * - otherwise runs to the first of whitespace `& ; # | } " ' \` , < > \`;
+ *   for header-like keys (Cookie, Authorization: `wideKey`) only `| } "`, a
+ *   line end (and `&` after `=`) end it, so every cookie goes;
+ * - is left alone when it is already a redaction marker, so that redacting
+ *   twice gives what redacting once gave.
+ * Only the value is pushed (not the quotes around it). Keys are runs of
+ * `[A-Za-z0-9_.[\]-]` that start a run, so the scan is linear.
+ */
+import { wideKey, type KeyMatcher } from './keys.js';
+import { MARKER_AT } from './marker.js';
+
+export const MAX_VALUE = 4096;
+
+const KEY = /(?<![A-Za-z0-9_.[\]-])([A-Za-z0-9_.[\]-]{1,100})(?:\\?["'`])?[ \t]*([=:])/g;
+
+const STOP = new Set([' ', '\t', '\r', '\n', '\v', '\f', '&', ';', '#', '|', '}', '"', "'", '`', ',', '<', '>', '\\']);
+const WIDE_STOP = new Set(['|', '}', '"', '\r', '\n']);
+const CLOSE: Record<string, string> = { '(': ')', '{': '}', '<': '>' };
+
+export function findPairs(text: string, isSecret: KeyMatcher, push: (start: number, end: number) => void): void {
+  const n = text.length;
+  for (const m of text.matchAll(KEY)) {
+    const key = m[1]!;
+    if (!isSecret(key)) continue;
+    let i = m.index + m[0].length;
+    if (m[2] === ':') while (i < n && (text[i] === ' ' || text[i] === '\t')) i++;
+    let quote: string | null = null;
+    let bracket: string | null = null;
+    const c = text[i];
+    if (c === '\\' && (text[i + 1] === '"' || text[i + 1] === "'")) {
+      quote = `\\${text[i + 1]}`;
+      i += 2;
+    } else if (c === '"' || c === "'" || c === '`') {
+      quote = c;
+      i++;
+    } else if (c !== undefined && CLOSE[c] !== undefined) {
+      bracket = CLOSE[c]!;
+      i++;
+    }
+    const start = i;
+    const limit = Math.min(n, start + MAX_VALUE);
+    let j = start;
+    if (quote !== null && quote.length === 1) {
+      while (j < limit && text[j] !== quote && text[j] !== '\n' && text[j] !== '\r') j += text[j] === '\\' && quote === '"' ? 2 : 1;
+    } else if (quote !== null) {
+      while (j < limit && !(text[j] === '\\' && text[j + 1] === quote[1]) && text[j] !== '"' && text[j] !== '\n') j++;
+    } else {
+      const wide = wideKey(key);
+      const stops = wide ? WIDE_STOP : STOP;
+      while (j < limit) {
+        const ch = text[j]!;
+        if (stops.has(ch) || ch === bracket || (wide && ch === '&' && m[2] === '=')) break;
+        j++;
+      }
+    }
+    j = Math.min(j, n);
+    if (j <= start) continue;
+    const mk = MARKER_AT(text, start);
+    if (mk === j) continue;
+    push(start, j);
+  }
+}
