@@ -20,7 +20,7 @@ export interface ReplayOptions {
   /** A rules directory to use instead of the shipped one (and the operator's). */
   rulesDir?: string;
   /** The operator's settings (monitor windows, rules directory, protected ranges); the defaults without one. */
-  cfg?: Pick<Config, 'monitor' | 'network' | 'remediation'>;
+  cfg?: Pick<Config, 'monitor' | 'network' | 'remediation' | 'redaction'>;
   json: boolean;
   write?: (s: string) => void;
   progress?: (s: string) => void;

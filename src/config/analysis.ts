@@ -67,9 +67,20 @@ export const analysisConfigSchema = z
       .strictObject({
         /** Replace client addresses by stable per-run pseudonyms (HMAC with a per-run key); targets are mapped back. */
         pseudonymise_ips: z.boolean().default(false),
-        /** Extra query-string / key names whose values are redacted (the built-in list covers token, key, password, secret, auth, session, sig...). */
-        extra_secret_keys: z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/)).default([]),
+        /**
+         * Moved to the top-level `redaction.extra_secret_keys` (one redactor
+         * now applies to incident samples, so to notifications and prompts
+         * alike). Still read only to refuse it with that message: a key the
+         * operator set must not be dropped silently.
+         */
+        extra_secret_keys: z.unknown().optional(),
       })
+      .superRefine((r, ctx) => {
+        if (r.extra_secret_keys !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['extra_secret_keys'], message: 'moved to redaction.extra_secret_keys (top level): one redactor now applies to incident samples, notifications and prompts' });
+        }
+      })
+      .transform(({ pseudonymise_ips }) => ({ pseudonymise_ips }))
       .prefault({}),
     /** Samples sent per incident (the incident keeps more). */
     max_samples: z.number().int().min(1).max(50).default(10),

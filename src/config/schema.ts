@@ -9,6 +9,7 @@ import { isValidCidrOrIp, parseIp } from '../validate/ip.js';
 import { compileTextPattern } from '../pipeline/parse/text-pattern.js';
 import { notificationsSchema } from './notifications.js';
 import { analysisConfigSchema } from './analysis.js';
+import { redactionConfigSchema } from './redaction.js';
 
 const port = z.number().int().min(1).max(65535);
 const cidr = z.string().refine(isValidCidrOrIp, 'an IPv4 or IPv6 address or CIDR');
@@ -258,6 +259,8 @@ export const configSchema = z.strictObject({
   notifications: notificationsSchema.prefault({}),
   /** The LLM analysis tier (off by default: nothing leaves the host unless turned on). Which incidents go to it is policy (policy.yaml `analyse`). */
   analysis: analysisConfigSchema.prefault({}),
+  /** The one redactor applied to incident samples (and so to everything that shows them): the operator's extra secret key names. */
+  redaction: redactionConfigSchema.prefault({}),
   log,
 });
 

@@ -16,6 +16,7 @@ import { durationMs } from '../util/duration.js';
 import { compileTextPattern } from '../pipeline/parse/text-pattern.js';
 import { loadRules } from '../pipeline/triage/load.js';
 import { createTriage } from '../pipeline/triage/engine.js';
+import { createRedactor, type Redactor } from '../pipeline/redact/text.js';
 
 export interface PipelineStats {
   lines: number;
@@ -34,13 +35,16 @@ export interface PipelineOptions {
   noveltyWarmup: number;
   /** Text sources with their own regular expression (source name -> compiled parser). */
   patterns?: Map<string, LineParser>;
+  /** The one redactor (src/pipeline/redact/): incident samples and the unparsed samples the status API shows go through it. */
+  redact?: Redactor;
 }
 
 const MAX_SAMPLES = 20;
 const MAX_SAMPLE_CHARS = 500;
 
 export function createPipeline(opts: PipelineOptions) {
-  const incidents: Incidents = createIncidents(opts.incidents);
+  const redact = opts.redact ?? createRedactor();
+  const incidents: Incidents = createIncidents({ ...opts.incidents, redact });
   const novelty: Novelty = createNovelty({ warmup: opts.noveltyWarmup });
   const stats: PipelineStats = { lines: 0, unparsed: 0, findings: 0, novel: 0, unparsed_samples: [], per_source: {} };
   let clock = 0;
@@ -63,7 +67,7 @@ export function createPipeline(opts: PipelineOptions) {
         stats.unparsed++;
         src.unparsed++;
         if (stats.unparsed_samples.length >= MAX_SAMPLES) stats.unparsed_samples.shift();
-        stats.unparsed_samples.push({ source: raw.source, line: raw.line.slice(0, MAX_SAMPLE_CHARS) });
+        stats.unparsed_samples.push({ source: raw.source, line: redact(raw.line.slice(0, MAX_SAMPLE_CHARS)) });
       }
       if (p.time !== null && p.time > clock) clock = p.time;
       for (const f of opts.triage.process(p, raw.source, raw.line)) handle(f);
@@ -99,12 +103,13 @@ export type Pipeline = ReturnType<typeof createPipeline>;
  * commands (`monitor replay`) build theirs here, so both see a log alike.
  * Throws (with the file and reason) when a rule does not load.
  */
-export function pipelineFromConfig(cfg: Pick<Config, 'monitor'>, o: { shippedRulesDir: string; rulesDir?: string; isProtected: (ip: string) => boolean }): { pipeline: Pipeline; rules: number } {
+export function pipelineFromConfig(cfg: Pick<Config, 'monitor' | 'redaction'>, o: { shippedRulesDir: string; rulesDir?: string; isProtected: (ip: string) => boolean }): { pipeline: Pipeline; rules: number } {
   const rules = loadRules({ dir: o.rulesDir ?? o.shippedRulesDir, operatorDir: o.rulesDir ? null : cfg.monitor.rules_dir });
   const pipeline = createPipeline({
     triage: createTriage(rules.rules, { isProtected: o.isProtected }),
     incidents: { quietMs: durationMs(cfg.monitor.incident_quiet), maxSamples: cfg.monitor.max_samples, maxOpen: cfg.monitor.max_open_incidents },
     noveltyWarmup: cfg.monitor.novelty_warmup,
+    redact: createRedactor({ extraKeys: cfg.redaction.extra_secret_keys }),
     patterns: new Map(cfg.monitor.sources.filter((s) => s.regex !== undefined).map((s) => [s.name, compileTextPattern(s.regex!)])),
   });
   return { pipeline, rules: rules.rules.length };

@@ -314,7 +314,7 @@ test('redaction: no secret leaves the host; samples appear only inside the data 
       assert.equal(user.split('</untrusted_log_data>').length, 2, 'one closing delimiter');
       const block = JSON.parse(user.slice(open + '<untrusted_log_data>'.length, close)) as string[];
       assert.equal(block.length, 3);
-      assert.match(block[0]!, /password=\[REDACTED\]/);
+      assert.match(block[0]!, /password=\[REDACTED:param\]/);
       const outside = user.slice(0, open) + user.slice(close);
       assert.ok(!outside.includes('/login?user=bob') && !outside.includes('curl/8'), 'sample text only inside the block');
       assert.ok(!JSON.stringify(s.requests[0]!.body?.system).includes('curl/8'));

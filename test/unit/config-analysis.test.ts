@@ -38,7 +38,7 @@ test('defaults: analysis is off, with the documented settings', () => {
   assert.deepEqual(a.budget, { calls_per_hour: 60, tokens_per_day: 500_000 });
   assert.deepEqual(a.cache, { max_entries: 1000, ttl_s: 21_600 });
   assert.equal(a.backoff_s, 60);
-  assert.deepEqual(a.redaction, { pseudonymise_ips: false, extra_secret_keys: [] });
+  assert.deepEqual(a.redaction, { pseudonymise_ips: false });
   // An empty section is the same as none.
   assert.deepEqual(ok('analysis: {}\n').analysis, a);
   // Given values are kept, the rest defaulted.

@@ -31,7 +31,8 @@ import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
 import type { AnalysisConfig, ModelLevelConfig } from '../../config/analysis.js';
 import { buildPrompt, loadPromptTemplates, type AnalysisContext, type BuiltPrompt } from './prompt.js';
-import { createPseudonymiser, createRedactor } from './redact.js';
+import { createPseudonymiser } from './pseudonym.js';
+import { createRedactor, type Redactor } from '../redact/text.js';
 import { checkTargets, parseReply, TOOL, TOOL_NAME, type AnalysisResult, type RawReply } from './reply.js';
 import { createBudget, type AnalysisUsage, type BudgetRefusal } from './budget.js';
 import { createAnalysisCache, fingerprint } from './cache.js';
@@ -63,6 +64,8 @@ export interface AnalyserDeps {
   promptsDir?: string;
   /** HMAC key of the pseudonymiser; random per run by default. */
   pseudonymKey?: Buffer;
+  /** The one redactor (with the operator's `redaction.extra_secret_keys`); the built-in keys by default. */
+  redact?: Redactor;
 }
 
 export interface Analyser {
@@ -93,7 +96,7 @@ export function createAnalyser(cfg: AnalysisConfig, deps: AnalyserDeps = {}): An
   const log = (deps.log ?? silentLogger).child({ unit: 'analysis' });
   const now = deps.now ?? Date.now;
   const templates = loadPromptTemplates(deps.promptsDir);
-  const redact = createRedactor(cfg.redaction.extra_secret_keys);
+  const redact = deps.redact ?? createRedactor();
   const pseudonymiser = cfg.redaction.pseudonymise_ips ? createPseudonymiser(deps.pseudonymKey) : null;
   const budget = createBudget({ callsPerHour: cfg.budget.calls_per_hour, tokensPerDay: cfg.budget.tokens_per_day }, now);
   const cache = createAnalysisCache(cfg.cache.max_entries, cfg.cache.ttl_s * 1000, now);

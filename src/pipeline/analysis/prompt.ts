@@ -15,7 +15,8 @@ import path from 'node:path';
 import nunjucks from 'nunjucks';
 import type { Incident } from '../incidents/group.js';
 import { ACTION_HELP, ALLOWED_ACTIONS, TOOL_NAME } from './reply.js';
-import type { Pseudonymiser, Redactor } from './redact.js';
+import type { Pseudonymiser } from './pseudonym.js';
+import type { Redactor } from '../redact/text.js';
 
 /** What the caller knows about the incident's surroundings (all optional). */
 export interface AnalysisContext {

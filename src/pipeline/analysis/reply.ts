@@ -18,7 +18,7 @@
 import { z } from 'zod';
 import type { Severity } from '../types.js';
 import { parseIp } from '../../validate/ip.js';
-import { PSEUDONYM_RE } from './redact.js';
+import { PSEUDONYM_RE } from './pseudonym.js';
 import { allUnits } from '../actions/registry.js';
 
 export const TOOL_NAME = 'report_analysis';

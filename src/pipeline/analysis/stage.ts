@@ -20,6 +20,7 @@ import type { Logger } from '../../log.js';
 import type { Db } from '../../storage/db.js';
 import type { Incident } from '../incidents/group.js';
 import { createAnalyser, resolveApiKey, type Analyser } from './analyser.js';
+import { createRedactor } from '../redact/text.js';
 import { createAnalysisQueue, type QueueOutcome } from './queue.js';
 import type { AnalysisContext } from './prompt.js';
 import { analyseEntry } from '../policy/decide.js';
@@ -74,7 +75,7 @@ export function createAnalysisStage(d: AnalysisStageDeps) {
   const enabled = cfg.analysis.enabled;
   const apiKey = enabled && !d.analyser ? analysisApiKey(cfg, d.env ?? process.env) : null;
   if (enabled && !d.analyser && !apiKey) log.warn('analysis is enabled but no API key was found: incidents are settled by the rules alone', { api_key_env: cfg.analysis.api_key_env });
-  const analyser = d.analyser ?? createAnalyser(cfg.analysis, { apiKey, log });
+  const analyser = d.analyser ?? createAnalyser(cfg.analysis, { apiKey, log, redact: createRedactor({ extraKeys: cfg.redaction.extra_secret_keys }) });
 
   const context = async (inc: Incident): Promise<AnalysisContext> => {
     // findings: how often the rule fired; lines_matched: the most log lines one firing counted in the rule's window.

@@ -8,6 +8,11 @@
  *   finding, so a replay gives the same incidents as live.
  * - Memory is bounded: at most `maxOpen` open incidents (the least recently
  *   seen is resolved early when more arrive) and `maxSamples` samples each.
+ * - Secrets stop here: every sample line (and the context lines before it)
+ *   and every subject other than an address goes through `redact` (the one
+ *   redactor, src/pipeline/redact/; the built-in keys when none is given)
+ *   before it is kept, so storage, the API, notifications and prompts only
+ *   ever see redacted text. Incidents are keyed by the redacted subject.
  * - Pure and synchronous; persistence (storage/incidents.ts) reads the
  *   changed incidents through `drainChanged()`, writes them, and hands the
  *   ids it returned back through `recordIds()` (storage never changes these
@@ -15,6 +20,7 @@
  */
 import type { Finding, Severity, Subject, SuggestedAction } from '../types.js';
 import { SEVERITIES } from '../types.js';
+import { createRedactor, type Redactor } from '../redact/text.js';
 
 export interface Incident {
   /** Database id once stored; 0 before. */
@@ -39,6 +45,8 @@ export interface IncidentOptions {
   quietMs: number;
   maxSamples: number;
   maxOpen: number;
+  /** The redactor samples and subjects go through (the operator's keys: `redaction.extra_secret_keys`). */
+  redact?: Redactor;
 }
 
 const rank = (s: Severity) => SEVERITIES.indexOf(s);
@@ -52,6 +60,8 @@ export function createIncidents(opts: IncidentOptions) {
   let resolved = 0;
   let clock = 0;
 
+  const redact = opts.redact ?? createRedactor();
+
   const keyOf = (rule: string, s: Subject) => `${rule}\u0000${s.type}\u0000${s.value}`;
 
   const resolve = (inc: Incident, at: number) => {
@@ -64,7 +74,9 @@ export function createIncidents(opts: IncidentOptions) {
 
   return {
     /** Adds a finding; returns the incident it opened or updated. */
-    add(f: Finding): Incident {
+    add(found: Finding): Incident {
+      // Samples are redacted below, only when kept (a finding past maxSamples costs nothing).
+      const f: Finding = found.subject.type === 'ip' ? found : { ...found, subject: { ...found.subject, value: redact(found.subject.value) } };
       clock = Math.max(clock, f.time);
       const key = keyOf(f.rule, f.subject);
       let inc = open.get(key);
@@ -82,7 +94,7 @@ export function createIncidents(opts: IncidentOptions) {
           raised++;
         }
         inc.escalate ||= f.escalate;
-        if (inc.samples.length < opts.maxSamples) inc.samples.push(f.sample);
+        if (inc.samples.length < opts.maxSamples) inc.samples.push(redact(f.sample));
         // Keep recency order for eviction.
         open.delete(key);
         open.set(key, inc);
@@ -105,7 +117,7 @@ export function createIncidents(opts: IncidentOptions) {
           escalate: f.escalate,
           actions: f.actions,
           // The lines leading up to the report first, then the one that crossed the threshold.
-          samples: f.context ? [...f.context, f.sample].slice(-opts.maxSamples) : [f.sample],
+          samples: (f.context ? [...f.context, f.sample].slice(-opts.maxSamples) : [f.sample]).map(redact),
           resolvedAt: null,
         };
         open.set(key, inc);
