@@ -172,8 +172,8 @@ test('rendered: the email shows the analysis and how to approve a proposed actio
   assert.match(mail.subject, /^\[haproxy-manager\] HIGH acted: sql-injection ip=203\.0\.113\.66$/);
   const lines = mail.text.split('\n');
   assert.ok(lines.includes(`Acted at ${new Date(NOW).toISOString()}: incident #${inc.id} (high, injection)`), mail.text);
-  assert.ok(lines.includes('  analysis: SQL injection probes from one address, automated (confidence 0.92)'), mail.text);
-  assert.ok(lines.includes('  cause:    a vulnerability scanner'), mail.text);
+  assert.ok(lines.includes('  analysis: [model-written] SQL injection probes from one address, automated (confidence 0.92)'), mail.text);
+  assert.ok(lines.includes('  cause:    [model-written] a vulnerability scanner'), mail.text);
   const approveLine = lines.find((l) => l.startsWith(`  action:   #${proposed.id} `));
   assert.equal(approveLine, `  action:   #${proposed.id} trust_ip 198.51.100.4: proposed (approve or reject: POST /api/actions/${proposed.id}/approve|reject) [llm, propose]`);
   const doneLine = lines.find((l) => l.startsWith(`  action:   #${done.id} `));
@@ -205,14 +205,15 @@ test('rendered: attacker text in the analysis stays on one line (no forged actio
   assert.ok(!lines.some((l) => l.startsWith('  action:   #999')), 'a forged action line');
   assert.equal(lines.filter((l) => l.startsWith('  sample:   ')).length, 3, 'a forged sample line');
   assert.equal(lines.filter((l) => l.startsWith('  status:   ')).length, 1, 'a forged status line');
-  assert.ok(lines.some((l) => l.startsWith('  cause:    x ')));
+  assert.ok(lines.some((l) => l.startsWith('  cause:    [model-written] x ')));
   // Bounded too.
   const long = actedEvent({ incidentId: inc.id, records: [], analysis: analysis({ summary: 'A'.repeat(5000) }) }, db, NOW);
   const longLine = renderEmail(render(long)).text.split('\n').find((l) => l.startsWith('  analysis: '))!;
   assert.ok(longLine.length < 700, `analysis line of ${longLine.length} characters`);
-  // The JSON webhook keeps the text as data, exactly.
-  const json = JSON.parse(renderWebhookBody('json', render(ev))) as { events: NotifyEvent[] };
-  assert.equal(json.events[0]!.analysis?.summary, forged);
+  // The JSON webhook keeps the text as data, exactly but for control characters (the CR shows as U+FFFD; tab and line feed stay data).
+  const json = JSON.parse(renderWebhookBody('json', render(ev))) as { events: NotifyEvent[]; untrusted: { model_written: string[] } };
+  assert.equal(json.events[0]!.analysis?.summary, forged.replace('\r', '\ufffd'));
+  assert.ok(json.untrusted.model_written.includes('analysis.summary'), 'the body says which fields the model wrote');
   // Slack and Discord bodies are valid JSON with the event.
   for (const f of ['slack', 'discord'] as const) {
     const b = JSON.parse(renderWebhookBody(f, render(ev))) as { text?: string; content?: string };

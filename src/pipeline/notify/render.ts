@@ -2,13 +2,26 @@
  * Notification bodies from the templates in templates/notify/. Pure apart
  * from reading the templates (cached by nunjucks).
  *
- * Incident samples and subjects are attacker-controlled: the templates print
- * them as quoted data, Slack text is escaped (`&`, `<`, `>`: no `<!channel>`
- * or fake links) and Discord bodies disable mentions (`allowed_mentions`).
+ * Incident samples and subjects are attacker-controlled and an analysis'
+ * summary and cause are model-written: every string of the payload has its
+ * control characters replaced before any template sees it
+ * (src/pipeline/redact/controls.ts: ESC, NUL, C0/C1, bidi overrides), the
+ * text templates label such text as written by a client or by the model, the
+ * JSON body lists those fields under `untrusted`, Slack text is escaped
+ * (`&`, `<`, `>`: no `<!channel>` or fake links) and Discord bodies disable
+ * mentions (`allowed_mentions`). Samples were redacted when the incident kept
+ * them (src/pipeline/incidents/group.ts).
  */
 import nunjucks from 'nunjucks';
 import { fileURLToPath } from 'node:url';
 import type { MessagePayload } from './types.js';
+import { stripControlsDeep } from '../redact/controls.js';
+
+/** Where a JSON body holds text written by clients or by the model (paths into `events[]`). */
+export const UNTRUSTED_FIELDS = {
+  client_written: ['incident.samples', 'incident.subject.value'],
+  model_written: ['analysis.summary', 'analysis.likelyCause'],
+};
 
 export const NOTIFY_TEMPLATE_DIR = fileURLToPath(new URL('../../../templates/notify', import.meta.url));
 
@@ -46,10 +59,11 @@ function render(name: string, ctx: RenderContext, dir: string): string {
   return env(dir).render(name, {
     message_id: ctx.messageId,
     kind: ctx.payload.kind,
-    events: ctx.payload.events,
+    events: stripControlsDeep(ctx.payload.events),
+    untrusted: UNTRUSTED_FIELDS,
     digest: ctx.payload.kind === 'digest',
     omitted: ctx.payload.omitted ?? 0,
-    source: ctx.source,
+    source: stripControlsDeep(ctx.source),
   });
 }
 
