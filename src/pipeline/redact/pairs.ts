@@ -6,6 +6,8 @@
  * Contract: `findPairs(text, isSecret, push)` calls `push(start, end)` for
  * the value of every `key=value` or `key: value` whose key `isSecret` says is
  * one. The value:
+ * - may be a JSON array of strings, and then runs from its first quote to
+ *   its last;
  * - may open with a quote (`"`, `'`, `` ` ``, or `\"` inside a JSON string)
  *   and then runs to the matching close (a backslash escapes in `"…"`), not
  *   past a line end, at most MAX_VALUE characters; or with a bracket
@@ -38,8 +40,13 @@ export function findPairs(text: string, isSecret: KeyMatcher, push: (start: numb
     if (m[2] === ':') while (i < n && (text[i] === ' ' || text[i] === '\t')) i++;
     let quote: string | null = null;
     let bracket: string | null = null;
+    let array = false;
     const c = text[i];
-    if (c === '\\' && (text[i + 1] === '"' || text[i + 1] === "'")) {
+    if (c === '[' && text[i + 1] === '"') {
+      // A JSON array of strings ("Set-Cookie": ["a=1", "b=2"]): everything between the first and the last quote.
+      array = true;
+      i += 2;
+    } else if (c === '\\' && (text[i + 1] === '"' || text[i + 1] === "'")) {
       quote = `\\${text[i + 1]}`;
       i += 2;
     } else if (c === '"' || c === "'" || c === '`') {
@@ -52,7 +59,9 @@ export function findPairs(text: string, isSecret: KeyMatcher, push: (start: numb
     const start = i;
     const limit = Math.min(n, start + MAX_VALUE);
     let j = start;
-    if (quote !== null && quote.length === 1) {
+    if (array) {
+      while (j < limit && !(text[j] === '"' && text[j + 1] === ']') && text[j] !== '\n') j += text[j] === '\\' ? 2 : 1;
+    } else if (quote !== null && quote.length === 1) {
       while (j < limit && text[j] !== quote && text[j] !== '\n' && text[j] !== '\r') j += text[j] === '\\' && quote === '"' ? 2 : 1;
     } else if (quote !== null) {
       while (j < limit && !(text[j] === '\\' && text[j + 1] === quote[1]) && text[j] !== '"' && text[j] !== '\n') j++;

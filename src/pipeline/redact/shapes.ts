@@ -46,8 +46,11 @@ const SHAPES: Shape[] = [
   // prose ("Basic authentication failed") are not credentials: see credential().
   { kind: 'credential', re: /(?<![A-Za-z0-9])(?:Bearer|bearer|BEARER|Basic|basic|BASIC|Digest|Negotiate|NTLM|Token|MAC|HOBA)[ \t]+([A-Za-z0-9._~+/=-]{6,})/gd, group: 1, ok: (s) => credential(s) },
   { kind: 'userinfo', re: /(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,30}:\/\/([^\s/@?#"'<>|{}\\]{1,256})@/gd, group: 1 },
-  { kind: 'email', re: /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,10}/gd, ok: (s) => /\.[A-Za-z]{2,}$/.test(s) },
+  // `logo@2x.png` is a retina image, not an address: no top-level domain is a file extension.
+  { kind: 'email', re: /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,10}/gd, ok: (s) => /\.[A-Za-z]{2,}$/.test(s) && !FILE_EXT.test(s) },
 ];
+
+const FILE_EXT = /\.(?:png|jpe?g|gif|svg|webp|avif|ico|bmp|js|mjs|css|map|json|html?|php|txt|xml|woff2?|ttf|eot|pdf|zip|gz)$/i;
 
 /** A word after an auth scheme is a credential unless it reads as prose (letters of one case, at most a capital first). */
 function credential(s: string): boolean {
