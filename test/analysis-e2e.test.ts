@@ -209,7 +209,7 @@ for (const h of HAPROXIES) {
       assert.equal(told.length, 1, 'the analysis is told once');
       assert.equal(told[0]!.analysis!.summary, 'A scanner fetched /.env and got it.');
       assert.equal(told[0]!.incident?.id, served.id);
-      assert.ok(r.smtp.mails.some((m) => /analysis: A scanner fetched \/\.env and got it\./.test(m.text.replace(/=\r?\n/g, ''))), 'the email carries the analysis');
+      assert.ok(r.smtp.mails.some((m) => /analysis: \[model-written\] A scanner fetched \/\.env and got it\./.test(m.text.replace(/=\r?\n/g, ''))), 'the email carries the analysis');
 
       assert.ok(!t.logs.some((l) => l.includes(API_KEY)), 'the API key is never logged');
       assert.ok(!JSON.stringify(st).includes(API_KEY), 'nor shown by the API');
