@@ -75,6 +75,7 @@ export function createRemediation(d: RemediationDeps) {
     currentBlocks: blocked.list(d.db).length,
     isProtected: d.isProtected,
     protectedRanges: d.isProtected.ranges(),
+    selfRanges: d.isProtected.self(),
     limits,
   });
 
