@@ -98,13 +98,14 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
   const certs = createCertService({ cfg, log: log.child({ unit: 'certs' }), db: writer, reader, applier, acme, ari });
   const notifications = createNotifications({ db: writer, config: cfg.notifications, log, source: hostname() });
   const policy = loadPolicy({ file: SHIPPED_POLICY_FILE, operatorFile: cfg.monitor.policy_file });
+  const isProtected = protectedAddresses(cfg, reader);
   const remediation = createRemediation({
     cfg,
     log: log.child({ unit: 'actions' }),
     db: writer,
     actions: actionDeps(ops, control),
     policy: policy.policy,
-    isProtected: protectedAddresses(cfg, reader),
+    isProtected,
     onActed: (round) => notifications.notifier.notify(actedEvent(round, reader), { db: writer }),
   });
   const analysis = createAnalysisStage({ cfg, log: log.child({ unit: 'analysis' }), writer, reader, policy: policy.policy, remediation, backendHealth: backendHealthFrom(control.runtime) });
@@ -167,7 +168,7 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
     {
       name: 'api',
       async start() {
-        const app = createApp({ cfg, reader, applier, control, info, log, ops, certs, monitor, notifications, remediation, analysis });
+        const app = createApp({ cfg, reader, applier, control, info, log, ops, certs, monitor, notifications, remediation, analysis, isProtected });
         const s: Server = await new Promise((resolve, reject) => {
           const srv = app.listen(cfg.api.port, cfg.api.listen, () => resolve(srv));
           srv.on('error', reject);
