@@ -31,7 +31,7 @@ import { scheduleRenewal } from './certs/renewal.js';
 import { createMonitor, protectedAddresses, type Monitor } from './monitor/monitor.js';
 import type { Incident } from './pipeline/incidents/group.js';
 import { loadPolicy, SHIPPED_POLICY_FILE } from './pipeline/policy/load.js';
-import { createRemediation } from './pipeline/remediation/executor.js';
+import { createRemediation, type Remediation } from './pipeline/remediation/executor.js';
 import { actionDeps } from './haproxy/adapters/action-deps.js';
 import { createAnalysisStage } from './pipeline/analysis/stage.js';
 import { backendHealthFrom } from './haproxy/adapters/backend-health.js';
@@ -49,6 +49,8 @@ export interface Daemon {
   monitor: Monitor;
   watchdog: Watchdog;
   notifications: Notifications;
+  /** The remediation stage (decisions, the executor): what the API's action routes use. */
+  remediation: Remediation;
   /** The API's bound port (useful when configured as 0). */
   apiPort: number;
   stop(opts?: { leaveHaproxyRunning?: boolean }): Promise<void>;
@@ -220,6 +222,7 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
     monitor,
     watchdog,
     notifications,
+    remediation,
     apiPort,
     async stop(o = {}) {
       if (stopped) return;
