@@ -31,7 +31,7 @@ import { scheduleRenewal } from './certs/renewal.js';
 import { createMonitor, protectedAddresses, type Monitor } from './monitor/monitor.js';
 import type { Incident } from './pipeline/incidents/group.js';
 import { loadPolicy, SHIPPED_POLICY_FILE } from './pipeline/policy/load.js';
-import { createRemediation } from './pipeline/remediation/executor.js';
+import { createRemediation, type Remediation } from './pipeline/remediation/executor.js';
 import { actionDeps } from './haproxy/adapters/action-deps.js';
 import { createAnalysisStage } from './pipeline/analysis/stage.js';
 import { backendHealthFrom } from './haproxy/adapters/backend-health.js';
@@ -49,6 +49,8 @@ export interface Daemon {
   monitor: Monitor;
   watchdog: Watchdog;
   notifications: Notifications;
+  /** The remediation stage (decisions, the executor): what the API's action routes use. */
+  remediation: Remediation;
   /** The API's bound port (useful when configured as 0). */
   apiPort: number;
   stop(opts?: { leaveHaproxyRunning?: boolean }): Promise<void>;
@@ -98,13 +100,14 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
   const certs = createCertService({ cfg, log: log.child({ unit: 'certs' }), db: writer, reader, applier, acme, ari });
   const notifications = createNotifications({ db: writer, config: cfg.notifications, log, source: hostname() });
   const policy = loadPolicy({ file: SHIPPED_POLICY_FILE, operatorFile: cfg.monitor.policy_file });
+  const isProtected = protectedAddresses(cfg, reader);
   const remediation = createRemediation({
     cfg,
     log: log.child({ unit: 'actions' }),
     db: writer,
     actions: actionDeps(ops, control),
     policy: policy.policy,
-    isProtected: protectedAddresses(cfg, reader),
+    isProtected,
     onActed: (round) => notifications.notifier.notify(actedEvent(round, reader), { db: writer }),
   });
   const analysis = createAnalysisStage({ cfg, log: log.child({ unit: 'analysis' }), writer, reader, policy: policy.policy, remediation, backendHealth: backendHealthFrom(control.runtime) });
@@ -167,7 +170,7 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
     {
       name: 'api',
       async start() {
-        const app = createApp({ cfg, reader, applier, control, info, log, ops, certs, monitor, notifications, remediation, analysis });
+        const app = createApp({ cfg, reader, applier, control, info, log, ops, certs, monitor, notifications, remediation, analysis, isProtected });
         const s: Server = await new Promise((resolve, reject) => {
           const srv = app.listen(cfg.api.port, cfg.api.listen, () => resolve(srv));
           srv.on('error', reject);
@@ -219,6 +222,7 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
     monitor,
     watchdog,
     notifications,
+    remediation,
     apiPort,
     async stop(o = {}) {
       if (stopped) return;

@@ -77,32 +77,46 @@ for (const h of HAPROXIES) {
       assert.match(String(req.headers['x-request-reference']), /^[0-9a-f-]{36}$/);
     });
 
-    test('a blocked source gets 403 at once with no reload, and is served again once unblocked', async () => {
+    // Loopback is never blocked (guardrail): the blocked clients here are public addresses behind a trusted proxy.
+    test('a blocked client gets 403 at once with no reload, and is served again once unblocked', async () => {
+      assert.equal((await t.api('POST', '/api/trusted-proxies', { cidr: '127.0.0.12' })).status, 201);
+      const as = (ip: string) => t.get('app.example.test', '/', { localAddress: '127.0.0.12', headers: { 'X-Forwarded-For': ip } });
       const r0 = await reloads(t);
-      const add = await t.api('POST', '/api/blocked-ips', { ip_address: '127.0.0.5', reason: 'test' });
+      const add = await t.api('POST', '/api/blocked-ips', { ip_address: '203.0.113.5', reason: 'test' });
       assert.equal(add.status, 201, add.body);
       assert.equal(add.json<{ runtime_map_updated: boolean }>().runtime_map_updated, true);
-      const blocked = await t.get('app.example.test', '/', { localAddress: '127.0.0.5' });
+      const blocked = await as('203.0.113.5');
       assert.equal(blocked.status, 403);
       assert.match(blocked.body, /Access denied/);
-      assert.equal((await t.get('app.example.test', '/', { localAddress: '127.0.0.6' })).status, 200);
+      assert.equal((await as('203.0.113.6')).status, 200);
       assert.equal(await reloads(t), r0, 'no reload happened');
       // The block survives a reload (it is in the map file too).
       assert.equal((await t.api('GET', '/api/regenerate')).status, 200);
-      assert.equal((await t.get('app.example.test', '/', { localAddress: '127.0.0.5' })).status, 403);
-      const dup = await t.api('POST', '/api/blocked-ips', { ip_address: '127.0.0.5' });
+      assert.equal((await as('203.0.113.5')).status, 403);
+      const dup = await t.api('POST', '/api/blocked-ips', { ip_address: '203.0.113.5' });
       assert.equal(dup.status, 409);
-      const del = await t.api('DELETE', '/api/blocked-ips', { ip_address: '127.0.0.5' });
+      const del = await t.api('DELETE', '/api/blocked-ips', { ip_address: '203.0.113.5' });
       assert.equal(del.status, 200, del.body);
+      assert.equal((await as('203.0.113.5')).status, 200);
+      assert.equal((await t.api('DELETE', '/api/blocked-ips', { ip_address: '203.0.113.5' })).status, 404);
+      // A loopback source cannot be blocked at all.
+      const lo = await t.api('POST', '/api/blocked-ips', { ip_address: '127.0.0.5', force: true });
+      assert.equal(lo.status, 403, lo.body);
       assert.equal((await t.get('app.example.test', '/', { localAddress: '127.0.0.5' })).status, 200);
-      assert.equal((await t.api('DELETE', '/api/blocked-ips', { ip_address: '127.0.0.5' })).status, 404);
+      assert.equal((await t.api('DELETE', '/api/trusted-proxies', { cidr: '127.0.0.12' })).status, 200);
     });
 
-    test('a CIDR block covers its range; a spoofed header from an untrusted peer does not escape it', async () => {
-      assert.equal((await t.api('POST', '/api/blocked-ips', { ip_address: '127.0.1.0/24' })).status, 201);
-      assert.equal((await t.get('app.example.test', '/', { localAddress: '127.0.1.77', headers: { 'X-Forwarded-For': '8.8.8.8', 'CF-Connecting-IP': '8.8.8.8', 'X-Real-IP': '8.8.8.8' } })).status, 403);
-      assert.equal((await t.api('DELETE', '/api/blocked-ips', { ip_address: '127.0.1.5/24' })).status, 200, 'canonicalised to 127.0.1.0/24');
-      assert.equal((await t.get('app.example.test', '/', { localAddress: '127.0.1.77' })).status, 200);
+    test('a CIDR block covers its range; one written with host bits is refused, not reduced', async () => {
+      assert.equal((await t.api('POST', '/api/trusted-proxies', { cidr: '127.0.0.12' })).status, 201);
+      const as = (ip: string) => t.get('app.example.test', '/', { localAddress: '127.0.0.12', headers: { 'X-Forwarded-For': ip } });
+      assert.equal((await t.api('POST', '/api/blocked-ips', { ip_address: '203.0.114.0/24' })).status, 201);
+      assert.equal((await as('203.0.114.77')).status, 403);
+      assert.equal((await as('203.0.115.77')).status, 200);
+      // A host-bits CIDR is refused when blocking (not reduced), and canonicalised when unblocking.
+      assert.equal((await t.api('POST', '/api/blocked-ips', { ip_address: '203.0.114.5/24' })).status, 400);
+      assert.equal((await t.api('DELETE', '/api/blocked-ips', { ip_address: '203.0.114.5/24' })).status, 200, 'canonicalised to 203.0.114.0/24');
+      assert.equal((await as('203.0.114.77')).status, 200);
+      assert.equal((await t.api('DELETE', '/api/trusted-proxies', { cidr: '127.0.0.12' })).status, 200);
     });
 
     test('proxy headers count only from trusted proxies; X-Forwarded-For is walked from the right', async () => {
@@ -204,20 +218,23 @@ for (const h of HAPROXIES) {
     });
 
     test('temporary blocks expire on schedule, at runtime and in the files; they never shorten or downgrade a block', async () => {
-      const r = await t.api('POST', '/api/security/temporary-block', { ip_address: '127.0.0.50', duration_minutes: 5 });
+      // Loopback is never blocked: the clients are public addresses behind a trusted proxy.
+      assert.equal((await t.api('POST', '/api/trusted-proxies', { cidr: '127.0.0.52' })).status, 201);
+      const as = (ip: string) => t.get('rl.test', '/', { localAddress: '127.0.0.52', headers: { 'X-Forwarded-For': ip } });
+      const r = await t.api('POST', '/api/security/temporary-block', { ip_address: '203.0.113.50', duration_minutes: 5 });
       assert.equal(r.status, 200, r.body);
-      assert.equal((await t.get('rl.test', '/', { localAddress: '127.0.0.50' })).status, 403);
+      assert.equal((await as('203.0.113.50')).status, 403);
       // Make it due: move its expiry into the past (the clock is the database's).
-      t.daemon.db.writer.prepare(`UPDATE blocked_ips SET expires_at = '2000-01-01T00:00:00.000Z' WHERE ip_address = '127.0.0.50'`).run();
-      assert.ok(await waitFor(async () => (await t.get('rl.test', '/', { localAddress: '127.0.0.50' })).status === 200, 5000), 'expired block removed by the scheduler');
+      t.daemon.db.writer.prepare(`UPDATE blocked_ips SET expires_at = '2000-01-01T00:00:00.000Z' WHERE ip_address = '203.0.113.50'`).run();
+      assert.ok(await waitFor(async () => (await as('203.0.113.50')).status === 200, 5000), 'expired block removed by the scheduler');
       const list = (await t.api('GET', '/api/blocked-ips')).json<{ ip_address: string }[]>();
-      assert.equal(list.some((b) => b.ip_address === '127.0.0.50'), false);
+      assert.equal(list.some((b) => b.ip_address === '203.0.113.50'), false);
       // A permanent block stays permanent when a temporary block is asked for.
-      assert.equal((await t.api('POST', '/api/blocked-ips', { ip_address: '127.0.0.51' })).status, 201);
-      const tmp = await t.api('POST', '/api/security/temporary-block', { ip_address: '127.0.0.51', duration_minutes: 1 });
+      assert.equal((await t.api('POST', '/api/blocked-ips', { ip_address: '203.0.113.51' })).status, 201);
+      const tmp = await t.api('POST', '/api/security/temporary-block', { ip_address: '203.0.113.51', duration_minutes: 1 });
       assert.equal(tmp.json<{ permanent: boolean }>().permanent, true);
       const rows = (await t.api('GET', '/api/blocked-ips')).json<{ ip_address: string; expires_at: string | null; blocked_by: string }[]>();
-      const row = rows.find((b) => b.ip_address === '127.0.0.51');
+      const row = rows.find((b) => b.ip_address === '203.0.113.51');
       assert.equal(row?.expires_at, null);
     });
 

@@ -11,6 +11,7 @@ import type { Monitor } from '../monitor/monitor.js';
 import type { Notifications } from '../pipeline/notify/service.js';
 import type { Remediation } from '../pipeline/remediation/executor.js';
 import type { AnalysisStage } from '../pipeline/analysis/stage.js';
+import type { ProtectedAddresses } from '../pipeline/policy/types.js';
 import { validationError } from '../errors.js';
 
 export interface ApiDeps {
@@ -26,6 +27,8 @@ export interface ApiDeps {
   notifications?: Notifications;
   remediation?: Remediation;
   analysis?: AnalysisStage;
+  /** What no block may cover (monitor/monitor.ts), shared with the remediation stage. */
+  isProtected: ProtectedAddresses;
 }
 
 /** The audit identity of a request: who made the change. */

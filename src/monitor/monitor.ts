@@ -16,6 +16,7 @@ import type { Logger } from '../log.js';
 import type { Db } from '../storage/db.js';
 import { incidents as incidentStore, positions } from '../storage/incidents.js';
 import { blocked, proxies, trusted } from '../storage/ip-lists.js';
+import { serverAddresses } from '../storage/domains.js';
 import { ipInRange, parseIp } from '../validate/ip.js';
 import { pipelineFromConfig, type Pipeline } from './pipeline.js';
 import type { LogSource, PositionStore, SourceError } from '../pipeline/sources/source.js';
@@ -32,9 +33,12 @@ export const SHIPPED_RULES_DIR = fileURLToPath(new URL('../../config/rules', imp
 
 /**
  * Addresses that are never the subject of a block: local ranges, the
- * configured protected ones, trusted addresses and trusted proxies
- * (loopback always, in the engine). The lists are
- * read from the database every few seconds; answers are cached per address.
+ * configured protected ones, trusted addresses, trusted proxies and backend
+ * servers given as IP addresses (a hostname's addresses are not resolved
+ * here) (loopback always, in the engine). The lists are read from the
+ * database every few seconds; answers are cached per address. `self()` is
+ * the daemon's own path: the API's and HAProxy's listen addresses when they
+ * are specific ones (loopback is built into the guardrails).
  */
 export function protectedAddresses(cfg: Config, reader: Db): ProtectedAddresses {
   let ranges: string[] = [];
@@ -46,6 +50,7 @@ export function protectedAddresses(cfg: Config, reader: Db): ProtectedAddresses 
       ...cfg.remediation.protected,
       ...trusted.list(reader).map((t) => t.ip_address),
       ...proxies.list(reader).map((p) => p.cidr),
+      ...serverAddresses(reader).filter((a) => parseIp(a) !== null),
     ];
     loadedAt = Date.now();
     cache.clear();
@@ -66,7 +71,12 @@ export function protectedAddresses(cfg: Config, reader: Db): ProtectedAddresses 
     refresh();
     return ranges;
   };
-  return Object.assign(isProtected, { ranges: current });
+  const own = [cfg.api.listen, cfg.haproxy.bind_address].filter((a) => {
+    const p = parseIp(a);
+    // 0.0.0.0 and :: are "every address", not one the daemon connects from.
+    return p !== null && p.text !== '0.0.0.0' && p.text !== '::';
+  });
+  return Object.assign(isProtected, { ranges: current, self: (): readonly string[] => own });
 }
 
 export interface MonitorDeps {

@@ -103,6 +103,11 @@ function serversByBackend(db: Db): Map<number, Server[]> {
   return out;
 }
 
+/** Every backend server's address as stored (an IP or a hostname), once each. */
+export function serverAddresses(db: Db): string[] {
+  return (db.prepare('SELECT DISTINCT address FROM servers ORDER BY address').all() as { address: string }[]).map((r) => r.address);
+}
+
 const KIND_TO_TEMPLATE: Record<BackendKind, string | null> = { default: null, http_check: 'http_check', long_lived: 'longlived' };
 
 export function listDomains(db: Db): DomainRow[] {

@@ -72,10 +72,19 @@ export function validatePort(input: unknown, field: string): number {
 }
 
 /** An IP or CIDR in canonical form; throws a validation error naming `field`. */
-export function validateIp(input: unknown, field: string, opts: { allowCidr?: boolean } = { allowCidr: true }): string {
+/**
+ * An address or CIDR in canonical text. With `exactNetwork`, a CIDR with bits
+ * set past its prefix (10.1.2.3/8) is refused rather than reduced: where it
+ * creates an entry, the reduced range is not what a person typed.
+ */
+export function validateIp(input: unknown, field: string, opts: { allowCidr?: boolean; exactNetwork?: boolean } = { allowCidr: true }): string {
   const p = typeof input === 'string' ? parseIp(input.trim()) : null;
   if (!p) throw validationError(field, opts.allowCidr ? 'must be an IPv4 or IPv6 address or CIDR' : 'must be an IPv4 or IPv6 address');
   if (p.isCidr && !opts.allowCidr) throw validationError(field, 'must be a single address, not a range');
+  if (p.isCidr && opts.exactNetwork) {
+    const given = parseIp((input as string).trim().split('/')[0] as string);
+    if (given?.text !== p.text.split('/')[0]) throw validationError(field, `${(input as string).trim()} has bits set past its prefix; the range it names is ${p.text} (send that, or a single address)`);
+  }
   return p.text;
 }
 

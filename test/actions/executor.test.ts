@@ -35,7 +35,7 @@ rules:
 );
 
 const cfg = { remediation: { max_actions_per_hour: 1000, max_concurrent_blocks: 1000, cooldown: '10m', max_block_ttl: '30d', protected: [] } } as unknown as Config;
-const isProtected = Object.assign((_ip: string) => false, { ranges: () => [] as string[] }) as unknown as ProtectedAddresses;
+const isProtected = Object.assign((_ip: string) => false, { ranges: () => [] as string[], self: () => [] as string[] }) as unknown as ProtectedAddresses;
 
 /** Fake deps: each call is logged and yields to the event loop first, as real HAProxy work does. */
 function fakeDeps(fail?: string) {

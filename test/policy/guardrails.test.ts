@@ -55,7 +55,7 @@ for (const [name, target] of [
   ['a trusted address', '198.51.100.10'],
   ['an address in a protected v6 range', '2001:db8:1::42'],
   ['a CIDR covering a trusted address', '198.51.100.0/24'],
-  ['a CIDR covering loopback', '127.0.0.0/8'],
+  ['a CIDR covering loopback', '127.0.0.0/16'],
   ['a CIDR covering a protected range', '2001:db8::/40'],
 ] as const) {
   test(`never blocks ${name} (${target})`, () => {
@@ -77,7 +77,7 @@ test('a public address and a narrow public range are blocked', () => {
 });
 
 test('ranges wider than /16 or /32 are refused for every IP action', () => {
-  assert.equal(blockOf('0.0.0.0/0').guardrail, 'protected'); // it covers loopback
+  assert.equal(blockOf('0.0.0.0/0').guardrail, 'too_wide'); // it covers loopback too; width is judged first
   assert.equal(blockOf('8.0.0.0/8').guardrail, 'too_wide');
   const ds = decide(yolo, incident({ actions: [] }), rulesAnalysis([{ type: 'unblock_ip', target: '0.0.0.0/0' }, { type: 'trust_ip', target: '::/0' }]), ctx());
   assert.deepEqual(ds.map((d) => d.guardrail), ['too_wide', 'too_wide']);

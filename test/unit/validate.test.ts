@@ -146,9 +146,17 @@ describe('ipInRange', () => {
     assert.equal(ipInRange('::ffff:10.1.2.3', '10.0.0.0/8'), true);
     assert.equal(ipInRange('10.1.2.3', '::ffff:10.0.0.0/104'), true);
   });
-  test('families never match each other', () => {
-    assert.equal(ipInRange('10.0.0.1', '::/0'), false);
-    assert.equal(ipInRange('::1', '0.0.0.0/0'), false);
+  test('across families, as HAProxy matches: IPv4 clients in IPv6 ranges as ::ffff:a.b.c.d, embedded IPv6 forms in IPv4 ranges', () => {
+    assert.equal(ipInRange('10.0.0.1', '::/0'), true);
+    assert.equal(ipInRange('10.0.0.1', '::8000:0:0/81'), true);
+    assert.equal(ipInRange('10.0.0.1', '::ffff:0:0/96'), true);
+    assert.equal(ipInRange('2002:7f00:1::5', '127.0.0.0/8'), true); // 6to4 of 127.0.0.1
+    assert.equal(ipInRange('::7f00:1', '127.0.0.0/8'), true); // IPv4-compatible
+    assert.equal(ipInRange('::1', '0.0.0.0/8'), true); // ::1 is ::0.0.0.1 to HAProxy's v6tov4
+    assert.equal(ipInRange('::1', '10.0.0.0/8'), false);
+    assert.equal(ipInRange('10.0.0.1', '2001:db8::/32'), false);
+    assert.equal(ipInRange('10.0.0.1', '64:ff9b::/96'), false); // NAT64: HAProxy does not convert it
+    assert.equal(ipInRange('2001:db8::1', '0.0.0.0/0'), false);
   });
   test('garbage on either side is false, never a throw', () => {
     assert.equal(ipInRange('bad', '10.0.0.0/8'), false);
@@ -179,8 +187,13 @@ describe('rangesOverlap', () => {
     assert.equal(rangesOverlap('1.2.3.4', '1.2.3.4'), true);
     assert.equal(rangesOverlap('10.0.0.0/8', '10.9.9.9/8'), true);
   });
-  test('different families and garbage never overlap', () => {
-    assert.equal(rangesOverlap('10.0.0.0/8', '::/0'), false);
+  test('a range holding ::ffff:0:0/96 overlaps every IPv4 range; an unrelated IPv6 one does not; garbage never overlaps', () => {
+    assert.equal(rangesOverlap('10.0.0.0/8', '::/0'), true);
+    assert.equal(rangesOverlap('::8000:0:0/81', '127.0.0.1'), true);
+    assert.equal(rangesOverlap('2002:7f00::/24', '127.0.0.0/8'), true);
+    assert.equal(rangesOverlap('10.0.0.0/8', '2001:db8::/32'), false);
+    assert.equal(rangesOverlap('64:ff9b::/96', '10.0.0.0/8'), false);
+    assert.equal(rangesOverlap('::/81', '10.0.0.0/8'), true); // it holds ::10.0.0.0/104, the IPv4-compatible form
     assert.equal(rangesOverlap('x', '1.2.3.0/24'), false);
     assert.equal(rangesOverlap('1.2.3.0/24', ''), false);
   });

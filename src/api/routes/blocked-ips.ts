@@ -2,7 +2,9 @@
  * Blocked addresses: the original's /api/blocked-ips (GET, POST, DELETE),
  * /api/blocked-ips/sync and /api/security/{temporary-block,clear-expired}.
  * Every address is validated and canonical before it reaches the database,
- * a map file or a runtime command.
+ * a map file or a runtime command; a block is judged by the guardrails'
+ * coverage check first (api/ip-entry.ts): never loopback or wider than /16
+ * (/32), a protected address only with `force: true` (audited).
  */
 import type Router from '@koa/router';
 import { actorOf, body, type ApiDeps } from '../context.js';
@@ -10,6 +12,7 @@ import { blocked } from '../../storage/ip-lists.js';
 import { blockIp, clearExpired, syncBlocked, unblockIp } from '../../haproxy/changes/ip-lists.js';
 import { validateIp, validateNote } from '../../validate/names.js';
 import { validationError } from '../../errors.js';
+import { forceOf, judgeManualBlock } from '../ip-entry.js';
 
 const view = (b: ReturnType<typeof blocked.list>[number]) => ({ ...b, expiry_time: b.expires_at });
 
@@ -20,10 +23,12 @@ export function blockedIpRoutes(r: Router, d: ApiDeps): void {
 
   r.post('/api/blocked-ips', async (ctx) => {
     const b = body(ctx);
-    const ip = validateIp(b.ip_address, 'ip_address');
+    const ip = validateIp(b.ip_address, 'ip_address', { allowCidr: true, exactNetwork: true });
     const reason = validateNote(b.reason, 'reason');
     const blockedBy = validateNote(b.blocked_by, 'blocked_by', 100) ?? actorOf(ctx);
-    const res = await blockIp(d.ops, actorOf(ctx), { ip, reason, blockedBy, expiresAt: null }, { extendIfPresent: false });
+    const forcedOver = judgeManualBlock(d, ip, forceOf(b.force));
+    if (forcedOver.length) d.log.warn('a protected address is blocked by force', { actor: actorOf(ctx), ip, covers: forcedOver.join(',') });
+    const res = await blockIp(d.ops, actorOf(ctx), { ip, reason, blockedBy, expiresAt: null, forcedOver }, { extendIfPresent: false });
     ctx.status = 201;
     ctx.body = {
       status: 'success',
@@ -50,14 +55,16 @@ export function blockedIpRoutes(r: Router, d: ApiDeps): void {
 
   r.post('/api/security/temporary-block', async (ctx) => {
     const b = body(ctx);
-    const ip = validateIp(b.ip_address, 'ip_address');
+    const ip = validateIp(b.ip_address, 'ip_address', { allowCidr: true, exactNetwork: true });
     const minutes = b.duration_minutes ?? 60;
     if (typeof minutes !== 'number' || !Number.isInteger(minutes) || minutes < 1 || minutes > d.cfg.blocks.max_duration_minutes) {
       throw validationError('duration_minutes', `must be an integer from 1 to ${d.cfg.blocks.max_duration_minutes}`);
     }
     const reason = validateNote(b.reason, 'reason') ?? 'temporary block';
+    const forcedOver = judgeManualBlock(d, ip, forceOf(b.force));
+    if (forcedOver.length) d.log.warn('a protected address is blocked by force', { actor: actorOf(ctx), ip, covers: forcedOver.join(',') });
     const expiresAt = new Date(Date.now() + minutes * 60_000).toISOString();
-    const res = await blockIp(d.ops, actorOf(ctx), { ip, reason, blockedBy: actorOf(ctx), expiresAt }, { extendIfPresent: true });
+    const res = await blockIp(d.ops, actorOf(ctx), { ip, reason, blockedBy: actorOf(ctx), expiresAt, forcedOver }, { extendIfPresent: true });
     const row = res.result.row;
     ctx.body = {
       status: 'success',

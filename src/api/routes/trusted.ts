@@ -5,6 +5,7 @@ import { proxies, trusted } from '../../storage/ip-lists.js';
 import { addProxy, removeProxy, trustIp, untrustIp } from '../../haproxy/changes/ip-lists.js';
 import { validateIp, validateNote } from '../../validate/names.js';
 import { validationError } from '../../errors.js';
+import { judgeManualProxy, judgeManualTrust } from '../ip-entry.js';
 
 function scopeOf(v: unknown): 'real_ip' | 'source' {
   if (v === undefined || v === null) return 'real_ip';
@@ -20,6 +21,7 @@ export function trustedRoutes(r: Router, d: ApiDeps): void {
     const b = body(ctx);
     const ip = validateIp(b.ip_address, 'ip_address');
     const scope = scopeOf(b.scope);
+    judgeManualTrust(ip);
     const res = await trustIp(d.ops, actorOf(ctx), ip, scope, validateNote(b.note, 'note'));
     ctx.status = 201;
     ctx.body = { status: 'success', id: res.result, ip_address: ip, scope, runtime_updated: res.runtimeApplied };
@@ -37,6 +39,7 @@ export function trustedRoutes(r: Router, d: ApiDeps): void {
   r.post('/api/trusted-proxies', async (ctx) => {
     const b = body(ctx);
     const cidr = validateIp(b.cidr ?? b.ip_address, 'cidr');
+    judgeManualProxy(cidr);
     const res = await addProxy(d.ops, actorOf(ctx), cidr, validateNote(b.note, 'note'));
     ctx.status = 201;
     ctx.body = { status: 'success', id: res.result, cidr, runtime_updated: res.runtimeApplied };

@@ -31,6 +31,8 @@ export interface BlockInput {
   blockedBy: string | null;
   /** ISO 8601, or null for permanent. */
   expiresAt: string | null;
+  /** A person forced a block covering these protected ranges: the audit entry names them. */
+  forcedOver?: readonly string[];
 }
 
 /** Blocks an address. A duplicate permanent block is a conflict; a temporary block of a blocked address extends it and never shortens it or makes a permanent one expire. */
@@ -39,7 +41,7 @@ export async function blockIp(ops: Ops, actor: string, b: BlockInput, opts: { ex
     actor,
     action: 'blocked_ip.add',
     target: b.ip,
-    detail: { reason: b.reason, expires_at: b.expiresAt },
+    detail: { reason: b.reason, expires_at: b.expiresAt, ...(b.forcedOver?.length ? { forced: true, covers_protected: b.forcedOver } : {}) },
     mutate(db): { id: number; existing: boolean; row: BlockedIp } {
       const cur = blocked.get(db, b.ip);
       if (cur) {

@@ -7,6 +7,7 @@ export const blockIpUnit = {
   name: 'block_ip',
   targetKind: 'ip',
   access: 'narrows',
+  addsEntry: true,
   timed: true,
   change: true,
   help: 'deny an IP or CIDR for ttl_s seconds; target: the address',

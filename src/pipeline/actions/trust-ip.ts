@@ -7,6 +7,7 @@ export const trustIpUnit = {
   name: 'trust_ip',
   targetKind: 'ip',
   access: 'widens',
+  addsEntry: true,
   timed: false,
   change: true,
   help: 'add to the trusted real-IP map; target: the address',

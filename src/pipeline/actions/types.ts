@@ -50,6 +50,12 @@ export interface ActionUnit<Target = unknown> {
    * LLM's word), `none`.
    */
   readonly access: 'narrows' | 'widens' | 'none';
+  /**
+   * Its target becomes an entry HAProxy matches clients against (block,
+   * trust): the guardrails judge every client the entry covers, in both
+   * families, against loopback, the daemon's own path and the protected set.
+   */
+  readonly addsEntry?: boolean;
   /** It carries a TTL and lapses (a block): a daemon-made one must have a TTL; it counts against the concurrent-blocks cap. */
   readonly timed: boolean;
   /** False for a mere message (notify): no cooldown, not counted in the hourly cap. */

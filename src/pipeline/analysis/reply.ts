@@ -17,7 +17,7 @@
  */
 import { z } from 'zod';
 import type { Severity } from '../types.js';
-import { parseIp } from '../../validate/ip.js';
+import { parseIp, widestPrefix } from '../../validate/ip.js';
 import { PSEUDONYM_RE } from './pseudonym.js';
 import { allUnits } from '../actions/registry.js';
 
@@ -171,7 +171,9 @@ export function checkTargets(reply: RawReply, opts: TargetOptions): { kept: Reco
       }
       const ip = parseIp(addr);
       if (!ip) { drop('target is not an IP or CIDR'); continue; }
-      if (ip.prefix < (ip.family === 4 ? opts.minPrefixV4 : opts.minPrefixV6)) { drop('CIDR too broad'); continue; }
+      // Judged in both families as HAProxy matches: ::8000:0:0/81 is every IPv4 client.
+      const w = widestPrefix(ip.text);
+      if (w && ((w.v4 !== null && w.v4 < opts.minPrefixV4) || (w.v6 !== null && w.v6 < opts.minPrefixV6))) { drop('CIDR too broad'); continue; }
       target = ip.text;
     } else if (kindOf(r.type) === 'server') {
       const parts = raw.split('/');

@@ -6,9 +6,13 @@
  * - Targets must parse: IP or CIDR (canonicalised) for block/unblock/trust/
  *   untrust; `backend/server` from a safe alphabet for server actions; none
  *   for reload, restart and notify.
- * - A block never touches a loopback, local, link-local, CGNAT, unspecified,
- *   trusted, trusted-proxy or configured protected address, nor a range that
- *   covers one; no IP action on a range wider than /16 (IPv4) or /32 (IPv6).
+ * - A block or a trust (a unit that `addsEntry`) is judged by every client
+ *   it covers in both families as HAProxy matches them (ip-guard.ts): never
+ *   loopback or the daemon's own path, never a loopback, local, link-local,
+ *   CGNAT, unspecified, trusted, trusted-proxy, backend-server or configured
+ *   protected address, nor a range that covers one (`::8000:0:0/81` covers
+ *   every IPv4 client); no IP action on a range wider than /16 (IPv4, the
+ *   IPv4 clients an IPv6 range holds included) or /32 (IPv6).
  * - A daemon-made block always has a TTL (at most maxBlockTtlS); only a
  *   person (`actor: 'person'`) may make one permanent.
  * - Widening access or changing trust (a unit whose `access` is `widens`:
@@ -20,27 +24,14 @@
  *   candidate twice in one call is a duplicate.
  * - Caps: enforced actions per hour (notify excluded), concurrent blocks.
  */
-import { parseIp, rangesOverlap } from '../../validate/ip.js';
 import type { ActionType, Decision, GuardrailCode, GuardrailLimits, PolicyContext, RecentAction } from './types.js';
 import { DEFAULT_LIMITS } from './types.js';
 import { unitOf } from '../actions/registry.js';
 import { describe } from '../../errors.js';
 
-/** Always protected, whatever the configuration. */
-export const BUILTIN_PROTECTED = [
-  '0.0.0.0/8',
-  '10.0.0.0/8',
-  '100.64.0.0/10',
-  '127.0.0.0/8',
-  '169.254.0.0/16',
-  '172.16.0.0/12',
-  '192.168.0.0/16',
-  '255.255.255.255',
-  '::',
-  '::1',
-  'fc00::/7',
-  'fe80::/10',
-] as const;
+import { BUILTIN_PROTECTED, judgeIpEntry, protectedHits, selfHits, wideness, type IpGuardContext } from './ip-guard.js';
+
+export { BUILTIN_PROTECTED };
 
 export type TargetCheck = { ok: true; target: string | null } | { ok: false; reason: string };
 
@@ -54,14 +45,9 @@ export function checkTarget(action: ActionType, raw: string | null | undefined):
   }
 }
 
-/** The protected range a target is or covers, or null. `target` is canonical. */
-export function protectedHit(target: string, ctx: Pick<PolicyContext, 'isProtected' | 'protectedRanges'>): string | null {
-  for (const r of [...BUILTIN_PROTECTED, ...(ctx.protectedRanges ?? [])]) {
-    if (rangesOverlap(target, r)) return r;
-  }
-  const addr = target.split('/')[0] as string;
-  if (ctx.isProtected(addr)) return addr;
-  return null;
+/** The own, loopback or protected range a target is or covers (in either family), or null. `target` is canonical. */
+export function protectedHit(target: string, ctx: IpGuardContext): string | null {
+  return selfHits(target, ctx)[0] ?? protectedHits(target, ctx)[0] ?? null;
 }
 
 export interface GuardrailState {
@@ -109,14 +95,12 @@ export function applyGuardrails(d: Decision, ctx: PolicyContext, state: Guardrai
   const unit = unitOf(out.action);
 
   if (out.target !== null && unit.targetKind === 'ip') {
-    if (unit.access === 'narrows') {
-      const hit = protectedHit(out.target, ctx);
-      if (hit !== null) return refuse(out, 'protected', `${out.target} is or covers a protected address (${hit})`);
-    }
-    const p = parseIp(out.target);
-    if (p && p.isCidr && p.prefix < (p.family === 4 ? limits.minPrefixV4 : limits.minPrefixV6)) {
-      return refuse(out, 'too_wide', `${out.target} is wider than /${p.family === 4 ? limits.minPrefixV4 : limits.minPrefixV6}`);
-    }
+    // Force is a person's, through the API's manual block, never a decision's.
+    const v = unit.addsEntry ? judgeIpEntry(out.target, ctx, limits) : null;
+    // `self` is a `protected` refusal to the audit; its reason says it cannot be forced.
+    if (v) return refuse(out, v.code === 'self' ? 'protected' : v.code, v.reason);
+    const wide = wideness(out.target, limits);
+    if (wide) return refuse(out, 'too_wide', wide);
   }
 
   if (unit.timed) {

@@ -94,6 +94,8 @@ export interface PolicyContext {
   isProtected(ip: string): boolean;
   /** The ranges behind `isProtected`, so a CIDR covering one of them is refused too. */
   protectedRanges?: readonly string[];
+  /** The daemon's own path (besides loopback, built in): never blocked or trusted, not even forced. */
+  selfRanges?: readonly string[];
   /** Defaults to DEFAULT_LIMITS. */
   limits?: Partial<GuardrailLimits>;
 }
@@ -133,12 +135,14 @@ export type { Severity, SubjectType };
 
 /**
  * The addresses no block may cover (local ranges, configured ones, trusted
- * addresses and proxies): a membership test plus the ranges behind it, so a
- * CIDR covering one of them is refused too. monitor/monitor.ts builds it from
- * the config and the database.
+ * addresses and proxies, backend servers): a membership test plus the ranges
+ * behind it, so a CIDR covering one of them is refused too. monitor/monitor.ts
+ * builds it from the config and the database.
  */
 export interface ProtectedAddresses {
   (ip: string): boolean;
   /** The ranges behind the answers, read afresh. */
   ranges(): readonly string[];
+  /** The daemon's own path: the addresses it reaches HAProxy and the API on, besides loopback. */
+  self(): readonly string[];
 }

@@ -75,6 +75,7 @@ export function createRemediation(d: RemediationDeps) {
     currentBlocks: blocked.list(d.db).length,
     isProtected: d.isProtected,
     protectedRanges: d.isProtected.ranges(),
+    selfRanges: d.isProtected.self(),
     limits,
   });
 
@@ -173,10 +174,17 @@ export function createRemediation(d: RemediationDeps) {
       return store.save(d.db, transition(() => reject(cur, by, Date.now(), note)));
     },
 
-    /** Undoes a done action by carrying out its inverse (recorded as the person's). */
+    /**
+     * Undoes a done action by carrying out its inverse (recorded as the
+     * person's). The inverse is held to the guardrails like an approval (a
+     * revert of an unblock is a block): a refused one is policy_denied and
+     * changes nothing.
+     */
     async revert(id: number, by: string): Promise<{ reverted: ActionRecord; inverse: ActionRecord }> {
       const cur = need(id);
       const { reverted, inverse } = transition(() => revert(cur, by, Date.now()));
+      const why = recheck(inverse, context(Date.now()));
+      if (why) throw new AppError('policy_denied', `cannot revert action ${cur.id}: ${why}`, { field: 'id' });
       const inv = store.save(d.db, inverse);
       const done = await run(inv);
       tell({ incidentId: done.incidentId, records: [done] });
