@@ -16,6 +16,8 @@ import { describe } from './errors.js';
 import { createEventBus } from './events.js';
 import { startUnits, type Unit } from './units.js';
 import { lockStateDir, type StateLock } from './storage/state-lock.js';
+import { ensureApiKey } from './config/api-key.js';
+import { registerSecretEnv } from './util/child-env.js';
 import { openDatabase, type Db } from './storage/db.js';
 import { detectHaproxy, protections, type HaproxyInfo } from './haproxy/process/version.js';
 import { createControl, type HaproxyControl } from './haproxy/process/control.js';
@@ -62,7 +64,8 @@ export interface DaemonEvents extends Record<string, unknown> {
   incident: { kind: 'opened' | 'escalated' | 'resolved'; incident: Incident };
 }
 
-export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Promise<Daemon> {
+export async function startDaemon(given: Config, opts: { log?: Logger } = {}): Promise<Daemon> {
+  let cfg = given;
   const log = opts.log ?? createLogger({ level: cfg.log.level, format: cfg.log.format });
   log.info('haproxy-manager starting', { mode: cfg.mode, config: cfg.source ?? '(defaults)', state_dir: cfg.paths.stateDir });
 
@@ -80,6 +83,10 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
   let info: HaproxyInfo;
   try {
     for (const d of [cfg.paths.stateDir, cfg.paths.runDir, cfg.paths.lkgDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
+    const key = ensureApiKey(cfg.apiKey, cfg.api.auth, cfg.paths.apiKeyFile);
+    if (key.created) log.info('created an API key for the management API', { file: cfg.paths.apiKeyFile });
+    cfg = { ...cfg, apiKey: key.key };
+    registerSecretEnv(cfg.analysis.api_key_env);
     info = await detectHaproxy(cfg.haproxy.binary);
     const inactive = protections(info).filter((p) => !p.active);
     log.info('HAProxy detected', { version: info.version, binary: info.binary, ...(inactive.length ? { inactive: inactive.map((p) => p.name).join(',') } : {}) });
@@ -179,7 +186,7 @@ export async function startDaemon(cfg: Config, opts: { log?: Logger } = {}): Pro
         s.requestTimeout = 120_000;
         const addr = s.address();
         apiPort = typeof addr === 'object' && addr ? addr.port : cfg.api.port;
-        log.info('management API listening', { address: cfg.api.listen, port: apiPort, auth: cfg.apiKey ? 'api key' : 'none (loopback only)' });
+        log.info('management API listening', { address: cfg.api.listen, port: apiPort, auth: cfg.apiKey ? 'api key' : 'none (api.auth: none, loopback only)' });
       },
       stop: () =>
         new Promise<void>((r) => {

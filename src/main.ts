@@ -123,6 +123,22 @@ program
   });
 
 const certs = program.command('certs').description('certificates of a running daemon, through its API');
+const urlOpt = ['--url <url>', "the daemon's API, http://host:port (default: api.listen and api.port of the configuration)"] as const;
+const keyFileOpt = ['--api-key-file <file>', 'a file holding the API key (default: $HAPROXY_MANAGER_API_KEY, the credential, api.key_file, else <state_dir>/api-key)'] as const;
+type TargetOpts = { config: string; url?: string; apiKeyFile?: string };
+/** The API target of a CLI command; a bad --url or an unreadable key is a configuration error (exit 2). */
+function target(o: TargetOpts) {
+  const cfg = load(o.config);
+  try {
+    return apiTarget(cfg, { url: o.url, apiKeyFile: o.apiKeyFile });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`haproxy-manager: ${e.lines.join('; ')}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+}
 certs
   .command('request')
   .description('request certificates (HTTP-01; wildcards through the DNS hook), one per domain, with a progress line')
@@ -130,9 +146,10 @@ certs
   .option(...configOpt)
   .option('--no-www', 'do not add www.<domain> to each certificate')
   .option('--force', 'replace certificates that are still valid')
-  .action(async (domains: string[], o: { config: string; www: boolean; force?: boolean }) => {
-    const cfg = load(o.config);
-    process.exit(await requestCerts(apiTarget(cfg), domains, { www: o.www, force: o.force === true }, process.stdout));
+  .option(...urlOpt)
+  .option(...keyFileOpt)
+  .action(async (domains: string[], o: TargetOpts & { www: boolean; force?: boolean }) => {
+    process.exit(await requestCerts(target(o), domains, { www: o.www, force: o.force === true }, process.stdout));
   });
 certs
   .command('renew')
@@ -140,9 +157,10 @@ certs
   .option(...configOpt)
   .option('--domain <name>', 'only the certificate covering this name')
   .option('--force', 'renew even when not due')
-  .action(async (o: { config: string; domain?: string; force?: boolean }) => {
-    const cfg = load(o.config);
-    const r = await simpleCall(apiTarget(cfg), 'POST', '/api/certificates/renew', { ...(o.domain ? { domain: o.domain } : {}), force: o.force === true });
+  .option(...urlOpt)
+  .option(...keyFileOpt)
+  .action(async (o: TargetOpts & { domain?: string; force?: boolean }) => {
+    const r = await simpleCall(target(o), 'POST', '/api/certificates/renew', { ...(o.domain ? { domain: o.domain } : {}), force: o.force === true });
     process.stdout.write(r.text + '\n');
     process.exit(r.status < 300 ? 0 : 1);
   });
@@ -150,9 +168,10 @@ certs
   .command('status')
   .description('list managed certificates with their expiry and renewal state')
   .option(...configOpt)
-  .action(async (o: { config: string }) => {
-    const cfg = load(o.config);
-    const r = await simpleCall(apiTarget(cfg), 'GET', '/api/certificates/status');
+  .option(...urlOpt)
+  .option(...keyFileOpt)
+  .action(async (o: TargetOpts) => {
+    const r = await simpleCall(target(o), 'GET', '/api/certificates/status');
     if (r.status !== 200) {
       process.stderr.write(`the daemon answered ${r.status}: ${r.text.slice(0, 500)}\n`);
       process.exit(1);

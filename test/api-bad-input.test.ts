@@ -26,6 +26,12 @@ interface RawResult {
 }
 
 /** A request with full control of the body bytes and headers (the harness always sends JSON). */
+/** The daemon's key added, unless the case sets its own Authorization header. */
+function withKey(t: TestDaemon, headers: Record<string, string>): Record<string, string> {
+  if (!t.apiKey || Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')) return headers;
+  return { ...headers, authorization: `Bearer ${t.apiKey}` };
+}
+
 function rawRequest(port: number, method: string, path: string, body: string | Buffer | undefined, headers: Record<string, string>): Promise<RawResult> {
   return new Promise((resolve, reject) => {
     let done = false;
@@ -643,7 +649,7 @@ function buildCases(bePort: number): Case[] {
 async function sendCase(t: TestDaemon, c: Case): Promise<ErrorBody> {
   const headers: Record<string, string> = c.headers ?? { 'content-type': 'application/json' };
   const body = c.raw !== undefined ? c.raw : c.body === undefined ? undefined : JSON.stringify(c.body);
-  const r = await rawRequest(t.apiPort, c.method, c.path, body, headers);
+  const r = await rawRequest(t.apiPort, c.method, c.path, body, withKey(t, headers));
   const label = c.name;
   const statuses = Array.isArray(c.status) ? c.status : [c.status];
   assert.ok(statuses.includes(r.status), `${label}: expected HTTP ${statuses.join(' or ')}, got ${r.status}: ${r.text.slice(0, 400)}`);
@@ -801,7 +807,7 @@ describe(`${H.name}: bad input is refused and changes nothing`, () => {
 
   it('an unknown field name is not echoed back without bound', async () => {
     const key = `k${'x'.repeat(200_000)}`;
-    const r = await rawRequest(t.apiPort, 'POST', '/api/domain', JSON.stringify({ domain: 'keep.test', backend_name: 'keep', [key]: 1 }), { 'content-type': 'application/json' });
+    const r = await rawRequest(t.apiPort, 'POST', '/api/domain', JSON.stringify({ domain: 'keep.test', backend_name: 'keep', [key]: 1 }), withKey(t, { 'content-type': 'application/json' }));
     assert.equal(r.status, 400);
     const b = parseErrorBody(r, 'long unknown key');
     assert.ok(r.text.length < 2000, `the answer is ${r.text.length} bytes: the field name is reflected in full`);

@@ -348,7 +348,7 @@ test('an ACME server that is down or silent gives a clear error in bounded time'
     const t = await startTestDaemon(HAPROXIES[0]!.bin, { config: { haproxy: { https_port: await freePort() }, acme: { directory: url, timeout: '2s' } } });
     try {
       const t0 = Date.now();
-      const r = await httpRequest({ port: t.apiPort, method: 'POST', path: '/api/ssl', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ domain: 'x.example.test' }), timeoutMs: 40_000 });
+      const r = await httpRequest({ port: t.apiPort, method: 'POST', path: '/api/ssl', headers: { 'content-type': 'application/json', authorization: `Bearer ${t.apiKey}` }, body: JSON.stringify({ domain: 'x.example.test' }), timeoutMs: 40_000 });
       assert.equal(r.status, 502, `${what}: ${r.body}`);
       assert.match(r.json<{ message: string }>().message, re);
       assert.ok(Date.now() - t0 < 30_000, `${what} took ${Date.now() - t0} ms`);

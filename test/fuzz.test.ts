@@ -547,10 +547,13 @@ function buildRequest(r: Rng, n: number, bePort: number, budget: { haproxy: numb
 // Transport and snapshots
 // ---------------------------------------------------------------------------
 
-function send(port: number, q: Req): Promise<{ status: number; text: string; type: string }> {
+function send(port: number, q: Req, key: string | null): Promise<{ status: number; text: string; type: string }> {
   return new Promise((resolve, reject) => {
     let done = false;
-    const headers = q.body === undefined ? q.headers : { ...q.headers, 'content-length': String(Buffer.byteLength(q.body)) };
+    // Authenticated unless the request carries its own (hostile) Authorization header.
+    const auth = key && !Object.keys(q.headers ?? {}).some((k) => k.toLowerCase() === 'authorization') ? { authorization: `Bearer ${key}` } : {};
+    const withAuth = { ...q.headers, ...auth };
+    const headers = q.body === undefined ? withAuth : { ...withAuth, 'content-length': String(Buffer.byteLength(q.body)) };
     const req = http.request({ host: '127.0.0.1', port, path: q.path, method: q.method, headers, agent: false, timeout: 20_000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -646,7 +649,7 @@ test(`${H.name}: ${N} hostile requests (seed ${SEED}) are all refused with 4xx J
         const what = `#${i} [${q.kind}] ${q.method} ${q.path.slice(0, 200)} ${q.body === undefined ? '' : Buffer.isBuffer(q.body) ? `<${q.body.length} bytes>` : JSON.stringify(q.body.slice(0, 300))}`;
         let res: { status: number; text: string; type: string };
         try {
-          res = await send(t.apiPort, q);
+          res = await send(t.apiPort, q, t.apiKey);
         } catch (e) {
           failures.push(`${what}\n   -> transport error: ${(e as Error).message}`);
           continue;

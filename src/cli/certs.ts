@@ -5,6 +5,8 @@
  */
 import http from 'node:http';
 import type { Config } from '../config/schema.js';
+import { cliApiKey } from '../config/api-key.js';
+import { ConfigError } from '../config/errors.js';
 
 export interface ApiTarget {
   host: string;
@@ -12,9 +14,32 @@ export interface ApiTarget {
   key: string | null;
 }
 
-export function apiTarget(cfg: Config): ApiTarget {
-  const host = cfg.api.listen === '0.0.0.0' ? '127.0.0.1' : cfg.api.listen === '::' ? '::1' : cfg.api.listen;
-  return { host, port: cfg.api.port, key: cfg.apiKey };
+export interface TargetOptions {
+  /** --url: the daemon's API (http://host:port), instead of the config's api.listen/api.port. */
+  url?: string | undefined;
+  /** --api-key-file: a file holding the key, instead of the configured or generated one. */
+  apiKeyFile?: string | undefined;
+}
+
+/**
+ * Where a CLI command reaches the daemon and the key it sends. Throws a
+ * ConfigError (printed as such, exit 2) for a bad --url or an unreadable key.
+ */
+export function apiTarget(cfg: Config, o: TargetOptions = {}): ApiTarget {
+  let host = cfg.api.listen === '0.0.0.0' ? '127.0.0.1' : cfg.api.listen === '::' ? '::1' : cfg.api.listen;
+  let port = cfg.api.port;
+  if (o.url !== undefined) {
+    let u: URL;
+    try {
+      u = new URL(o.url);
+    } catch {
+      throw new ConfigError([`--url: ${JSON.stringify(o.url)} is not a URL (want http://host:port)`]);
+    }
+    if (u.protocol !== 'http:' || u.pathname !== '/' || u.search || u.username) throw new ConfigError([`--url: want http://host:port, not ${JSON.stringify(o.url)}`]);
+    host = u.hostname.replace(/^\[|\]$/g, '');
+    port = u.port ? Number(u.port) : 80;
+  }
+  return { host, port, key: cliApiKey({ apiKeyFile: o.apiKeyFile }, cfg.apiKey, cfg.api.auth, cfg.paths.apiKeyFile) };
 }
 
 function call(t: ApiTarget, method: string, path: string, body: unknown, accept: string, onLine?: (line: string) => void): Promise<{ status: number; text: string }> {
@@ -46,7 +71,10 @@ function call(t: ApiTarget, method: string, path: string, body: unknown, accept:
             buf = buf.slice(i + 1);
           }
         });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('end', () => {
+          if (res.statusCode === 401) text = `${text}\n(the key was refused: pass the daemon's key with --api-key-file, or set HAPROXY_MANAGER_API_KEY)`;
+          resolve({ status: res.statusCode ?? 0, text });
+        });
       },
     );
     req.on('error', (e) => reject(new Error(`cannot reach the daemon's API at ${t.host}:${t.port}: ${e.message}`)));

@@ -9,12 +9,10 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type Config, type ParsedConfig } from './schema.js';
 
-export class ConfigError extends Error {
-  constructor(readonly lines: string[]) {
-    super(lines.join('\n'));
-    this.name = 'ConfigError';
-  }
-}
+import { ConfigError } from './errors.js';
+import { configuredApiKey } from './api-key.js';
+
+export { ConfigError };
 
 function formatIssues(issues: z.core.$ZodIssue[]): string[] {
   return issues.map((i) => {
@@ -50,38 +48,6 @@ export function loadConfig(file: string, opts: LoadOptions = {}): Config {
   return parseConfig(text, resolve(file), opts);
 }
 
-/**
- * The API key comes from, in order: HAPROXY_MANAGER_API_KEY; a systemd
- * credential named `api-key` ($CREDENTIALS_DIRECTORY/api-key); api.key_file.
- * Never from the YAML itself, so the config file can be world-readable.
- */
-function readApiKey(cfg: ParsedConfig, base: string, env: NodeJS.ProcessEnv): string | null {
-  const fromEnv = env.HAPROXY_MANAGER_API_KEY;
-  if (fromEnv && fromEnv.trim()) {
-    if (fromEnv.trim().length < 16) throw new ConfigError(['HAPROXY_MANAGER_API_KEY: the key is shorter than 16 characters']);
-    return fromEnv.trim();
-  }
-  const candidates: string[] = [];
-  if (env.CREDENTIALS_DIRECTORY) candidates.push(join(env.CREDENTIALS_DIRECTORY, 'api-key'));
-  if (cfg.api.key_file) candidates.push(isAbsolute(cfg.api.key_file) ? cfg.api.key_file : resolve(base, cfg.api.key_file));
-  for (const f of candidates) {
-    if (!existsSync(f)) continue;
-    let key: string;
-    try {
-      key = readFileSync(f, 'utf8').trim();
-    } catch (e) {
-      throw new ConfigError([`api.key_file: cannot read ${f}: ${(e as Error).message}`]);
-    }
-    if (key.length < 16) throw new ConfigError([`api.key_file: the key in ${f} is shorter than 16 characters`]);
-    return key;
-  }
-  if (cfg.api.key_file) {
-    // A key file that was asked for and is missing must not silently leave the API without a key.
-    throw new ConfigError([`api.key_file: ${cfg.api.key_file} does not exist`]);
-  }
-  return null;
-}
-
 export function resolveConfig(cfg: ParsedConfig, source: string | null, env: NodeJS.ProcessEnv = process.env): Config {
   const base = source ? dirname(source) : process.cwd();
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
@@ -91,10 +57,10 @@ export function resolveConfig(cfg: ParsedConfig, source: string | null, env: Nod
   const configPath = abs(cfg.haproxy.config_path ?? (managed ? join(stateDir, 'haproxy', 'haproxy.cfg') : '/etc/haproxy/haproxy.cfg'));
   const generatedDir = abs(cfg.haproxy.generated_dir ?? join(dirname(configPath), 'haproxy-manager'));
   const lines: string[] = [];
-  const apiKey = readApiKey(cfg, base, env);
+  const apiKey = configuredApiKey(cfg, base, env);
   const loopback = ['127.0.0.1', '::1', 'localhost'].includes(cfg.api.listen);
-  if (!loopback && !apiKey) {
-    lines.push(`api.listen: ${cfg.api.listen} is not a loopback address; set an API key (HAPROXY_MANAGER_API_KEY, a systemd credential "api-key" or api.key_file) first`);
+  if (!loopback && cfg.api.auth === 'none') {
+    lines.push(`api.auth: "none" is only allowed when api.listen is a loopback address (it is ${cfg.api.listen})`);
   }
   if (cfg.haproxy.https_port !== null && cfg.haproxy.https_port === cfg.haproxy.http_port) lines.push('haproxy.https_port: must differ from haproxy.http_port');
   if (cfg.haproxy.stats_port !== null && cfg.haproxy.stats_port === cfg.haproxy.http_port) lines.push('haproxy.stats_port: must differ from haproxy.http_port');
@@ -128,6 +94,7 @@ export function resolveConfig(cfg: ParsedConfig, source: string | null, env: Nod
     paths: {
       stateDir,
       database: join(stateDir, 'haproxy-manager.db'),
+      apiKeyFile: join(stateDir, 'api-key'),
       configPath,
       generatedDir,
       stagingDir: join(stateDir, 'staging'),

@@ -118,6 +118,12 @@ const api = z
   .strictObject({
     listen: z.union([listenAddress, z.literal('localhost')]).default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(8000),
+    /**
+     * `key` (the default): every request but GET /health needs the API key; without a
+     * configured one the daemon creates <state_dir>/api-key (0600) at its first start.
+     * `none`: no authentication at all, for throwaway setups; loopback only.
+     */
+    auth: z.enum(['key', 'none']).default('key'),
     /** A file holding the API key (mode 0600). The key may also come from HAPROXY_MANAGER_API_KEY or a systemd credential named api-key. */
     key_file: z.string().optional(),
     body_limit: z.string().regex(/^\d+(b|kb|mb)$/).default('1mb'),
@@ -287,8 +293,14 @@ export interface Config extends ParsedConfig {
     certBackupDir: string;
     /** The ACME account key and state. */
     acmeDir: string;
+    /** The API key the daemon generates when none is configured (0600). */
+    apiKeyFile: string;
   };
-  /** The API key, from the environment or a credential file; never from the YAML alone. */
+  /**
+   * The API key, from the environment, a credential or api.key_file (never from the
+   * YAML itself). Null when none is configured: the running daemon's cfg then carries
+   * the generated key (see config/api-key.ts), or null under `api.auth: none`.
+   */
   apiKey: string | null;
   /** The file the configuration was read from, if any. */
   source: string | null;

@@ -17,7 +17,7 @@
  * read-only and never create or migrate it (`openDatabaseReadOnly`).
  */
 import Database from 'better-sqlite3';
-import { copyFileSync, existsSync, mkdirSync, chmodSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, chmodSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { migrations } from './migrations/index.js';
 import { AppError } from '../errors.js';
@@ -91,11 +91,16 @@ export function openDatabase(file: string, opts: { onTxLeak?: TxLeakHandler } = 
   if (file !== ':memory:') {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   }
-  const isNew = file === ':memory:' || !existsSync(file);
+  if (file !== ':memory:') {
+    // Created 0600 before SQLite sees it (SQLite gives the -wal and -shm files the
+    // main file's mode), and tightened if an older build or a loose umask left it
+    // readable: the database holds private keys and audit records.
+    closeSync(openSync(file, 'a', 0o600));
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f) && (statSync(f).mode & 0o077) !== 0) chmodSync(f, 0o600);
+  }
   const writer = guardTransactions(new Database(file), opts.onTxLeak ?? defaultLeak);
   configure(writer);
   migrate(writer, file === ':memory:' ? null : file);
-  if (isNew && file !== ':memory:') chmodSync(file, 0o600);
   const reader = file === ':memory:' ? writer : new Database(file, { readonly: true });
   if (reader !== writer) {
     reader.pragma('foreign_keys = ON');

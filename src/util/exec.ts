@@ -4,6 +4,7 @@
  * binary can never wedge the daemon (the original's 2a2b973).
  */
 import { spawn } from 'node:child_process';
+import { childEnv } from './child-env.js';
 
 export interface RunResult {
   code: number | null;
@@ -17,7 +18,7 @@ export function run(cmd: string, args: string[], opts: { timeoutMs: number; inpu
   return new Promise((resolve, reject) => {
     // Its own process group, so a timeout kills whatever it started too (a shell's `sleep` would
     // otherwise keep the pipes open and the call hanging).
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env, cwd: opts.cwd, detached: true });
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: childEnv(opts.env ?? process.env), cwd: opts.cwd, detached: true });
     let stdout = '';
     let stderr = '';
     let timedOut = false;

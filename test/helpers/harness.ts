@@ -117,6 +117,8 @@ export interface TestDaemon {
   dir: string;
   httpPort: number;
   apiPort: number;
+  /** The key the daemon requires (configured or generated at start); null under api.auth: none. */
+  apiKey: string | null;
   /** Calls the management API with JSON. */
   api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<HttpResult>;
   /** A request through HAProxy's HTTP listener. */
@@ -194,12 +196,14 @@ async function startTestDaemonOnce(bin: string, opts: TestDaemonOptions): Promis
   const log: Logger = createLogger({ level: 'debug', format: 'text', priorityPrefix: false, write: (_l, line) => logs.push(line) });
   const daemon = await startDaemon(cfg, { log });
   const apiPort = daemon.apiPort;
-  const key = cfg.apiKey;
+  // The running daemon's key: the configured one or the one it generated at start.
+  const key = daemon.cfg.apiKey;
   return {
     daemon,
     dir,
     httpPort,
     apiPort,
+    apiKey: key,
     logs,
     api: (method, path, body, headers = {}) =>
       httpRequest({

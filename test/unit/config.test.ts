@@ -74,6 +74,7 @@ describe('parseConfig: defaults', () => {
     assert.deepEqual(c.paths, {
       stateDir: '/etc/hm/var',
       database: '/etc/hm/var/haproxy-manager.db',
+      apiKeyFile: '/etc/hm/var/api-key',
       configPath: '/etc/hm/var/haproxy/haproxy.cfg',
       generatedDir: '/etc/hm/var/haproxy/haproxy-manager',
       stagingDir: '/etc/hm/var/staging',
@@ -211,17 +212,27 @@ describe('parseConfig: bad values name their path', () => {
 });
 
 describe('parseConfig: api.listen and the API key', () => {
-  test('a non-loopback api.listen without an API key is refused', () => {
+  test('api.auth is key by default; a non-loopback listen without a configured key is allowed (the daemon generates one)', () => {
     for (const addr of ['0.0.0.0', '::', '192.168.1.10']) {
-      const lines = errorLines(`api:\n  listen: "${addr}"\n`);
-      assert.equal(lines.length, 1);
-      assert.match(lines[0]!, /^api\.listen: .*not a loopback address/);
+      const c = ok(`api:\n  listen: "${addr}"\n`);
+      assert.equal(c.api.auth, 'key');
+      assert.equal(c.apiKey, null);
+      assert.equal(c.paths.apiKeyFile, join(c.paths.stateDir, 'api-key'));
     }
+  });
+  test('api.auth: none is refused on a non-loopback listen, and ignores configured keys', () => {
+    for (const addr of ['0.0.0.0', '::', '192.168.1.10']) {
+      const lines = errorLines(`api:\n  listen: "${addr}"\n  auth: none\n`);
+      assert.equal(lines.length, 1);
+      assert.match(lines[0]!, /^api\.auth: "none" is only allowed when api\.listen is a loopback address/);
+    }
+    assert.equal(ok('api:\n  auth: none\n', { HAPROXY_MANAGER_API_KEY: KEY }).apiKey, null);
+    assert.match(errorLines('api:\n  auth: off\n')[0]!, /^api\.auth: /);
   });
   test('api.listen must be an address, not a hostname', () => {
     assert.match(errorLines('api:\n  listen: "example.com"\n')[0]!, /^api\.listen: /);
   });
-  test('loopback api.listen needs no key', () => {
+  test('loopback api.listen: no configured key (the daemon generates one)', () => {
     for (const addr of ['127.0.0.1', '::1', 'localhost']) assert.equal(ok(`api:\n  listen: "${addr}"\n`).apiKey, null);
   });
   test('the key from HAPROXY_MANAGER_API_KEY (trimmed) allows a non-loopback listen', () => {
@@ -231,7 +242,6 @@ describe('parseConfig: api.listen and the API key', () => {
   });
   test('a blank HAPROXY_MANAGER_API_KEY is no key', () => {
     assert.equal(ok('', { HAPROXY_MANAGER_API_KEY: '   ' }).apiKey, null);
-    assert.match(errorLines('api:\n  listen: 0.0.0.0\n', { HAPROXY_MANAGER_API_KEY: '  ' })[0]!, /^api\.listen: /);
   });
   test('the key from $CREDENTIALS_DIRECTORY/api-key', () => {
     const cred = newDir();

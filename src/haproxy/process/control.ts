@@ -20,6 +20,7 @@ import type { Logger } from '../../log.js';
 import { AppError, timeoutError } from '../../errors.js';
 import { durationMs } from '../../util/duration.js';
 import { run } from '../../util/exec.js';
+import { childEnv } from '../../util/child-env.js';
 import { createMaster, createRuntime, socketClient, type Master, type ProcInfo, type Runtime } from '../runtime/index.js';
 
 export interface ServingStatus {
@@ -142,7 +143,7 @@ export function createControl(cfg: Config, log: Logger): HaproxyControl {
     rmSync(cfg.paths.masterSocket, { force: true });
     const args = ['-W', '-S', `${cfg.paths.masterSocket},mode,600`, '-f', cfg.paths.configPath, '-p', cfg.paths.pidFile];
     log.info('starting HAProxy', { binary: cfg.haproxy.binary, config: cfg.paths.configPath });
-    const c = spawn(cfg.haproxy.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(cfg.haproxy.binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() });
     child = c;
     const onLine = (stream: string) => (chunk: Buffer) => {
       for (const line of chunk.toString().split('\n')) {

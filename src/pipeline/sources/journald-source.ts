@@ -43,6 +43,7 @@ import { LineSplitter, type SplitCounters } from './line-splitter.js';
 import { SourceCounters, SourceOutput, errMessage } from './source-base.js';
 import type { LogSource, SourceDeps, SourceStats } from './source.js';
 import { exponentialDelay } from '../../util/backoff.js';
+import { childEnv } from '../../util/child-env.js';
 
 export interface JournaldSourceOptions {
   name: string;
@@ -150,7 +151,7 @@ export class JournaldSource implements LogSource {
     let stderr = '';
     let child: ChildProcess;
     try {
-      child = spawn(this.o.journalctl, this.args(), { stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn(this.o.journalctl, this.args(), { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() });
     } catch (e) {
       this.out.error('process', `cannot start ${this.o.journalctl}: ${errMessage(e)}`, e);
       this.scheduleRestart();
