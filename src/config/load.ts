@@ -82,12 +82,24 @@ export function resolveConfig(cfg: ParsedConfig, source: string | null, env: Nod
     }
   }
   if (lines.length) throw new ConfigError(lines);
-  // HAProxy logs to the monitor's syslog listener unless the operator chose another target.
-  const logTarget =
-    cfg.haproxy.log_target ?? (cfg.monitor.enabled && cfg.monitor.syslog ? `udp://${cfg.monitor.syslog.address.includes(':') ? `[${cfg.monitor.syslog.address}]` : cfg.monitor.syslog.address}:${cfg.monitor.syslog.port}` : null);
+  // HAProxy logs to the daemon's intake socket (through a ring), else to the UDP listener,
+  // unless the operator chose another target.
+  const intake =
+    cfg.monitor.enabled && cfg.monitor.intake
+      ? {
+          socket: cfg.monitor.intake.socket ? abs(cfg.monitor.intake.socket) : managed ? join(runDir, 'log', 'haproxy.sock') : '/run/haproxy-manager/log/haproxy.sock',
+          group: cfg.monitor.intake.group !== undefined ? cfg.monitor.intake.group : (cfg.haproxy.group ?? (managed ? null : 'haproxy')),
+          ringSize: cfg.monitor.intake.ring_size,
+        }
+      : null;
+  const udpTarget = cfg.monitor.enabled && cfg.monitor.syslog ? `udp://${cfg.monitor.syslog.address.includes(':') ? `[${cfg.monitor.syslog.address}]` : cfg.monitor.syslog.address}:${cfg.monitor.syslog.port}` : null;
+  const logTarget = cfg.haproxy.log_target ?? (intake ? null : udpTarget);
+  const alsoLogTo = cfg.haproxy.also_log_to ?? (managed ? [] : ['/dev/log']);
   return {
     ...cfg,
-    haproxy: { ...cfg.haproxy, log_target: logTarget },
+    haproxy: { ...cfg.haproxy, log_target: logTarget, also_log_to: alsoLogTo },
+    // The ring to the intake socket is rendered only when HAProxy logs nowhere else.
+    intake: cfg.haproxy.log_target === null ? intake : null,
     analysis: { ...cfg.analysis, ...(cfg.analysis.api_key_file ? { api_key_file: abs(cfg.analysis.api_key_file) } : {}) },
     source,
     apiKey,

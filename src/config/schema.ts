@@ -89,6 +89,12 @@ const haproxy = z
     maxconn: z.number().int().positive().default(4000),
     /** HAProxy's own log target: "stdout", "udp://127.0.0.1:514" or a unix socket path; null for none. */
     log_target: z.string().regex(/^(stdout|stderr|udp:\/\/[0-9a-fA-F.:[\]]+:\d+|\/[A-Za-z0-9._/-]+)$/).nullable().default(null),
+    /**
+     * Targets HAProxy also logs to, besides the daemon's intake (the same lines, RFC 3164).
+     * Default: ["/dev/log"] in systemd mode, so the distribution's /var/log/haproxy.log keeps
+     * growing as before the daemon took over; none in managed mode.
+     */
+    also_log_to: z.array(z.string().regex(/^(udp:\/\/[0-9a-fA-F.:[\]]+:\d+|\/[A-Za-z0-9._/-]+)$/, 'a unix socket path or udp://address:port')).max(4).nullable().default(null),
     user: z.string().regex(/^[a-z_][a-z0-9_-]*$/).nullable().default(null),
     group: z.string().regex(/^[a-z_][a-z0-9_-]*$/).nullable().default(null),
     /** How long old workers may keep serving after a reload; null for HAProxy's default (unbounded). */
@@ -226,8 +232,34 @@ const monitorSource = z.strictObject({
 const monitor = z
   .strictObject({
     enabled: z.boolean().default(true),
-    /** A UDP syslog listener on loopback. When set and haproxy.log_target is not, HAProxy logs to it. */
-    syslog: z.strictObject({ address: z.string().default('127.0.0.1'), port: port.default(5514) }).nullable().default({ address: '127.0.0.1', port: 5514 }),
+    /**
+     * How HAProxy's own lines reach the daemon (unless haproxy.log_target names another
+     * target). The default: a unix stream socket the daemon owns, fed by an HAProxy ring
+     * (`log ring@...`, the ring forwarding to `server unix@<socket>`). Only the socket's owner
+     * and `group` (HAProxy's workers) can connect: another local user cannot write a line.
+     * null: no socket (then only `syslog`, if set, receives HAProxy's lines).
+     */
+    intake: z
+      .strictObject({
+        /** Default: <state_dir>/run/log/haproxy.sock (managed), /run/haproxy-manager/log/haproxy.sock (systemd). */
+        socket: z.string().regex(/^[A-Za-z0-9._/-]+$/).max(100).optional(),
+        /** The group that may connect (HAProxy's workers). Default: haproxy.group, else "haproxy" in systemd mode, else none (owner only). */
+        group: z.string().regex(/^[a-z_][a-z0-9_-]*$/).nullable().optional(),
+        /** The ring's size in bytes: what HAProxy holds while the daemon is away (a restart). */
+        ring_size: z.number().int().min(16_384).max(256 * 1024 * 1024).default(1024 * 1024),
+      })
+      .nullable()
+      .prefault({}),
+    /**
+     * /health is degraded when HAProxy served requests but no line reached the daemon for
+     * this long (a broken intake would silently blind the monitor).
+     */
+    intake_silence: duration.default('10m'),
+    /**
+     * A UDP syslog listener on loopback, only when configured. Risk: any local user can send
+     * datagrams to it, so a forged line could get a public address blocked; prefer `intake`.
+     */
+    syslog: z.strictObject({ address: z.string().default('127.0.0.1'), port: port.default(5514) }).nullable().default(null),
     sources: z.array(monitorSource).default([]),
     /** The operator's rule files; a file named like a shipped one replaces it. */
     rules_dir: z.string().min(1).default('/etc/haproxy-manager/rules.d'),
@@ -304,4 +336,9 @@ export interface Config extends ParsedConfig {
   apiKey: string | null;
   /** The file the configuration was read from, if any. */
   source: string | null;
+  /**
+   * The resolved log intake (monitor.intake): the unix socket HAProxy's ring forwards
+   * to and the group that may connect; null when HAProxy does not log to it.
+   */
+  intake: { socket: string; group: string | null; ringSize: number } | null;
 }

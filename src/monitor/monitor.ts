@@ -23,6 +23,9 @@ import type { LogSource, PositionStore, SourceError } from '../pipeline/sources/
 import { FileSource } from '../pipeline/sources/file-source.js';
 import { JournaldSource } from '../pipeline/sources/journald-source.js';
 import { SyslogSource } from '../pipeline/sources/syslog-source.js';
+import { SocketSource } from '../pipeline/sources/socket-source.js';
+import { createIntakeHealth } from './intake-health.js';
+import { durationMs } from '../util/duration.js';
 import type { Finding, RawLine } from '../pipeline/types.js';
 import type { Incident } from '../pipeline/incidents/group.js';
 import { createTransitionTracker } from '../pipeline/notify/transitions.js';
@@ -116,7 +119,16 @@ export function createMonitor(deps: MonitorDeps) {
       flush();
     });
   };
-  const onError = (e: SourceError) => log.warn(e.message, { source: e.source, code: e.code });
+  const lastError = new Map<string, { at: number; message: string }>();
+  const onError = (e: SourceError) => {
+    lastError.set(e.source, { at: Date.now(), message: e.message });
+    log.warn(e.message, { source: e.source, code: e.code });
+  };
+  let intake: SocketSource | null = null;
+  /** Lines on the UDP listener while HAProxy logs to the intake: forged, counted, dropped. */
+  let forged = 0;
+  let forgedWarnedAt = 0;
+  const intakeHealth = createIntakeHealth(durationMs(cfg.monitor.intake_silence));
 
   const flush = () => {
     const p = pipeline;
@@ -158,7 +170,25 @@ export function createMonitor(deps: MonitorDeps) {
       const stale = incidentStore.resolveStale(deps.writer);
       if (stale) log.info('incidents left open by the previous run resolved', { count: stale });
       const sd = { onLines, onError, positions: store };
-      if (cfg.monitor.syslog) sources.push(new SyslogSource({ name: 'haproxy', host: cfg.monitor.syslog.address, port: cfg.monitor.syslog.port, format: 'haproxy' }, sd));
+      if (cfg.intake) {
+        intake = new SocketSource({ name: 'haproxy', path: cfg.intake.socket, group: cfg.intake.group, format: 'haproxy', onRecovered: (m) => log.info(m) }, sd);
+        sources.push(intake);
+      }
+      if (cfg.monitor.syslog) {
+        // With the intake on, HAProxy never logs to UDP: whatever arrives there claiming to be
+        // HAProxy was written by someone else (any local user can send a datagram). Counted and
+        // dropped, never parsed or acted on. Without an intake the listener is HAProxy's path
+        // (monitor.intake: null), with the risk the README states.
+        const forgedSink = (batch: RawLine[]) => {
+          forged += batch.length;
+          const now = Date.now();
+          if (now - forgedWarnedAt > 60_000) {
+            forgedWarnedAt = now;
+            log.warn('lines on the UDP listener ignored: HAProxy logs to the intake socket, so these were sent by someone else', { count: forged, port: cfg.monitor.syslog!.port });
+          }
+        };
+        sources.push(new SyslogSource({ name: cfg.intake ? 'syslog' : 'haproxy', host: cfg.monitor.syslog.address, port: cfg.monitor.syslog.port, format: 'haproxy' }, cfg.intake ? { ...sd, onLines: forgedSink } : sd));
+      }
       for (const s of cfg.monitor.sources) {
         if (s.type === 'file') sources.push(new FileSource({ name: s.name, path: s.path!, format: s.format, startAt: s.start_at }, sd));
         else sources.push(new JournaldSource({ name: s.name, format: s.format, ...(s.units ? { units: s.units } : {}), startAt: s.start_at }, sd));
@@ -186,11 +216,41 @@ export function createMonitor(deps: MonitorDeps) {
     /** Writes pending incident changes now (tests; the timer does it every second). */
     flush,
 
+    /**
+     * Why the monitor cannot be trusted to see what happens, for /health:
+     * the intake is not listening; a source's last error is newer than its
+     * last line (and under 10 minutes old); HAProxy served requests while no
+     * line of its reached the daemon for monitor.intake_silence.
+     * `servedRequests`: HAProxy's CumReq now (null when unknown).
+     */
+    degraded(servedRequests: number | null, now = Date.now()): string[] {
+      if (!cfg.monitor.enabled) return [];
+      const out: string[] = [];
+      if (intake) {
+        const l = intake.listening();
+        if (!l.ok) out.push(l.reason);
+      }
+      for (const s of sources) {
+        if (s === intake) continue; // its own reason above
+        const e = lastError.get(s.name);
+        if (!e || now - e.at > 600_000) continue;
+        const last = s.stats().last_line_at;
+        if (last === null || last < e.at) out.push(`log source ${s.name} is failing: ${e.message}`);
+      }
+      const haproxySource = sources.find((s) => s.name === 'haproxy');
+      if (haproxySource) {
+        const silent = intakeHealth.check(haproxySource.stats().last_line_at, servedRequests, now);
+        if (silent) out.push(silent);
+      }
+      return out;
+    },
+
     status() {
       const p = pipeline;
       return {
         enabled: cfg.monitor.enabled,
         rules: ruleCount,
+        intake: cfg.intake ? { socket: cfg.intake.socket, listening: intake?.listening().ok ?? false, forged_lines: forged } : null,
         sources: sources.map((s) => ({ name: s.name, ...s.stats() })),
         pipeline: p ? p.stats() : null,
         incidents: { ...(p ? p.incidents.stats() : {}), stored: incidentStore.counts(deps.reader) },

@@ -51,9 +51,21 @@ describe('parseConfig: defaults', () => {
     assert.equal(c.haproxy.https_port, null);
     assert.equal(c.haproxy.stats_port, 8404);
     assert.equal(c.haproxy.maxconn, 4000);
-    // With the monitor's syslog listener on (the default), HAProxy logs to it.
-    assert.equal(c.haproxy.log_target, 'udp://127.0.0.1:5514');
-    assert.equal(ok('monitor:\n  syslog: null\n').haproxy.log_target, null);
+    // HAProxy logs to the intake socket (through a ring), not to UDP: no UDP listener by default.
+    assert.equal(c.monitor.syslog, null);
+    assert.equal(c.haproxy.log_target, null);
+    assert.deepEqual(c.intake, { socket: join(c.paths.runDir, 'log', 'haproxy.sock'), group: null, ringSize: 1024 * 1024 });
+    assert.deepEqual(c.haproxy.also_log_to, []);
+    // UDP only when configured, and HAProxy logs to it only without an intake.
+    assert.equal(ok('monitor:\n  syslog: { port: 5514 }\n').haproxy.log_target, null);
+    assert.equal(ok('monitor:\n  intake: null\n  syslog: { port: 5514 }\n').haproxy.log_target, 'udp://127.0.0.1:5514');
+    assert.equal(ok('monitor:\n  intake: null\n').intake, null);
+    // systemd mode: the socket under /run, group haproxy, and /dev/log kept for /var/log/haproxy.log.
+    const sd = ok('mode: systemd\n');
+    assert.deepEqual(sd.intake, { socket: '/run/haproxy-manager/log/haproxy.sock', group: 'haproxy', ringSize: 1024 * 1024 });
+    assert.deepEqual(sd.haproxy.also_log_to, ['/dev/log']);
+    // An explicit log target replaces the intake's ring.
+    assert.equal(ok('haproxy:\n  log_target: stdout\n').intake, null);
     assert.equal(c.haproxy.xff_max_hops, 5);
     assert.equal(c.haproxy.reload_via, 'master_socket');
     assert.deepEqual(c.haproxy.timeouts, { http_request: '30s', connect: '10s', client: '5m', server: '10m', http_keep_alive: '30s', queue: '2m', check: '10s', tarpit: '10s', long_lived: '6h' });

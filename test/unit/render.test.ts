@@ -38,7 +38,8 @@ function cfgFor(stateDir: string, yaml = ''): Config {
   return parseConfig(`state_dir: ${stateDir}\n${yaml}`, null, { env: {} });
 }
 
-const serverLines = (config: string) => config.split('\n').filter((l) => /^\s*server\s/.test(l));
+/** Backend server lines (the intake ring's `server daemon unix@...` is not one). */
+const serverLines = (config: string) => config.split('\n').filter((l) => /^\s*server\s/.test(l) && !/^\s*server daemon unix@/.test(l));
 
 /** HAProxy's map_end: the first line whose key is a suffix of the input. */
 function mapEnd(mapText: string, input: string): string | null {
@@ -480,4 +481,19 @@ describe('routing with a real HAProxy: exact hosts, wildcards and apexes', () =>
       }
     });
   }
+});
+
+describe('log targets', () => {
+  test('managed: HAProxy logs only to the intake ring; systemd mode also to /dev/log (the distribution\'s /var/log/haproxy.log)', () => {
+    const managed = render(cfgFor('/var/lib/hm'), NO_FEATURES, emptyModel(), '/var/lib/hm/gen').config;
+    assert.deepEqual(managed.split('\n').filter((l) => /^\s*log /.test(l)), ['  log ring@hm_intake len 4096 format rfc5424 local0 info', '  log global']);
+    assert.match(managed, /^ring hm_intake\n[\s\S]*?^ {2}server daemon unix@\/var\/lib\/hm\/run\/log\/haproxy\.sock$/m);
+    const sd = render(cfgFor('/var/lib/hm', 'mode: systemd\n'), NO_FEATURES, emptyModel(), '/etc/haproxy/haproxy-manager').config;
+    assert.deepEqual(sd.split('\n').filter((l) => /^\s*log /.test(l)), ['  log ring@hm_intake len 4096 format rfc5424 local0 info', '  log /dev/log local0', '  log global']);
+    assert.match(sd, /server daemon unix@\/run\/haproxy-manager\/log\/haproxy\.sock/);
+    // No intake and no target: HAProxy logs nowhere and the frontends carry no log-format.
+    const none = render(cfgFor('/var/lib/hm', 'monitor:\n  intake: null\n'), NO_FEATURES, emptyModel(), '/var/lib/hm/gen').config;
+    assert.doesNotMatch(none, /^\s*log /m);
+    assert.doesNotMatch(none, /log-format/);
+  });
 });

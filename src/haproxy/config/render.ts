@@ -138,6 +138,10 @@ export function render(cfg: Config, features: HaproxyFeatures, model: RenderMode
     https: model.crtList !== null && model.crtList.length > 0 && h.https_port !== null,
     xffHops: Array.from({ length: h.xff_max_hops }, (_, i) => i + 1),
     logTarget: h.log_target === null ? null : h.log_target.replace(/^udp:\/\//, ''),
+    intake: cfg.intake,
+    alsoLogTo: (h.also_log_to ?? []).map((t) => t.replace(/^udp:\/\//, '')),
+    /** Whether HAProxy logs anywhere (the frontend's log-format and `log global`). */
+    logs: h.log_target !== null || cfg.intake !== null || (h.also_log_to ?? []).length > 0,
   };
   const config = cfgEnv.render('haproxy/haproxy.cfg.njk', ctx);
   const files = new Map<string, string>();
