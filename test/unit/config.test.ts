@@ -371,13 +371,17 @@ describe('CLI: config check', () => {
     assert.doesNotMatch(r.stdout, /configuration OK/);
   });
 
-  test('a non-loopback api.listen without a key: exit 2', async () => {
+  test('a non-loopback api.listen with auth none: exit 2 naming api.auth; without a key it passes (the daemon creates one)', async () => {
     const d = newDir();
     const file = join(d, 'c.yaml');
-    writeFileSync(file, `state_dir: ${join(d, 'state')}\napi:\n  listen: 0.0.0.0\n`);
+    writeFileSync(file, `state_dir: ${join(d, 'state')}\napi:\n  listen: 0.0.0.0\n  auth: none\n`);
     const r = await cli(['config', 'check', '-c', file]);
-    assert.equal(r.code, 2);
-    assert.match(r.stderr, /^\s*api\.listen: /m);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /^\s*api\.auth: "none" is only allowed when api\.listen is a loopback address/m);
+
+    writeFileSync(file, `state_dir: ${join(d, 'state')}\napi:\n  listen: 0.0.0.0\n`);
+    const ok = await cli(['config', 'check', '-c', file]);
+    assert.doesNotMatch(ok.stderr, /^\s*api\./m, ok.stderr);
   });
 
   test('a missing file: exit 2', async () => {
