@@ -116,6 +116,11 @@ export async function startDaemon(given: Config, opts: { log?: Logger } = {}): P
     policy: policy.policy,
     isProtected,
     onActed: (round) => notifications.notifier.notify(actedEvent(round, reader), { db: writer }),
+    onBlockSpike: (sp) =>
+      notifications.notifier.notify(
+        { kind: 'acted', at: Date.now(), detail: `block rate spike: ${sp.lastMinute} addresses blocked in the last minute (more than ${sp.threshold}); ${sp.live} blocks live; ranges filling up are proposed as range blocks` },
+        { db: writer },
+      ),
   });
   const analysis = createAnalysisStage({ cfg, log: log.child({ unit: 'analysis' }), writer, reader, policy: policy.policy, remediation, backendHealth: backendHealthFrom(control.runtime) });
   const monitor = createMonitor({ cfg, log: log.child({ unit: 'monitor' }), writer, reader, onStateChange: (kind, incident) => bus.emit('incident', { kind, incident }) });

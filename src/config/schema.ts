@@ -161,14 +161,40 @@ const remediation = z
      * and trusted proxies are protected anyway.
      */
     protected: z.array(cidr).default([]),
-    /** Enforced actions (notifications excepted) per rolling hour; more are refused. */
+    /**
+     * Enforced actions that can hurt the host per rolling hour: range blocks,
+     * trust, server state, reloads, restarts, anything the model asked for.
+     * A rule's block of a single address is not counted (capacity bounds it).
+     */
     max_actions_per_hour: z.number().int().min(0).default(100),
-    /** Blocks live at once; a block beyond it is refused. */
-    max_concurrent_blocks: z.number().int().min(0).default(5000),
+    /** Blocks live at once (capacity: HAProxy's map holds millions); a block beyond it is refused. */
+    max_concurrent_blocks: z.number().int().min(0).max(10_000_000).default(100_000),
     /** The same action on the same target is not enforced or proposed twice within this. */
     cooldown: duration.default('10m'),
     /** The longest block the daemon makes (a longer TTL is cut to it). */
     max_block_ttl: duration.default('30d'),
+    /**
+     * Many addresses of one range blocked within `window` become one range
+     * block (/prefix_v4, /prefix_v6), held to the guardrails like any block
+     * and counted in the hourly cap: proposed to a person by default,
+     * enforced when `mode: enforce`, never when `mode: off`.
+     */
+    range_aggregation: z
+      .strictObject({
+        mode: z.enum(['propose', 'enforce', 'off']).default('propose'),
+        threshold: z.number().int().min(2).max(65_536).default(16),
+        window: duration.default('10m'),
+        prefix_v4: z.number().int().min(16).max(31).default(24),
+        prefix_v6: z.number().int().min(32).max(127).default(64),
+      })
+      .prefault({}),
+    /** The operator is told once (then not again for `quiet`) when more blocks than this are enforced in a minute. */
+    block_spike: z
+      .strictObject({
+        per_minute: z.number().int().min(1).default(60),
+        quiet: duration.default('1h'),
+      })
+      .prefault({}),
   })
   .prefault({});
 

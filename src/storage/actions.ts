@@ -117,6 +117,21 @@ export const actions = {
   },
   /** Actions decided since `since` (ms), for caps, cooldowns and repeat offenders. */
   recent(db: Db, since: number): RecentAction[] {
-    return (db.prepare('SELECT id, action, target, mode, created_at AS at FROM actions WHERE created_at >= ? ORDER BY id').all(since) as RecentAction[]);
+    return db.prepare('SELECT id, action, target, mode, decided_by AS decidedBy, created_at AS at FROM actions WHERE created_at >= ? ORDER BY id').all(since) as RecentAction[];
+  },
+  /**
+   * The records since `since` whose target is one of `targets`, plus those
+   * without a target, leaving out the actions named in `without` (messages):
+   * what one decision round needs for its cooldowns and repeat offenders.
+   */
+  recentFor(db: Db, since: number, targets: readonly string[], without: readonly string[]): RecentAction[] {
+    return db
+      .prepare(
+        `SELECT id, action, target, mode, decided_by AS decidedBy, created_at AS at FROM actions
+          WHERE created_at >= ? AND action NOT IN (SELECT value FROM json_each(?))
+            AND (target IN (SELECT value FROM json_each(?)) OR target IS NULL)
+          ORDER BY id`,
+      )
+      .all(since, JSON.stringify(without), JSON.stringify(targets)) as RecentAction[];
   },
 };

@@ -33,6 +33,13 @@ export const blocked = {
   list(db: Db): BlockedIp[] {
     return db.prepare('SELECT * FROM blocked_ips ORDER BY ip_address').all() as BlockedIp[];
   },
+  /** The addresses alone (the map file), cheaper than list() at 100,000 blocks. */
+  addresses(db: Db): string[] {
+    return db.prepare('SELECT ip_address FROM blocked_ips ORDER BY ip_address').pluck().all() as string[];
+  },
+  count(db: Db): number {
+    return db.prepare('SELECT count(*) FROM blocked_ips').pluck().get() as number;
+  },
   get(db: Db, ip: string): BlockedIp | null {
     return (db.prepare('SELECT * FROM blocked_ips WHERE ip_address = ?').get(ip) as BlockedIp | undefined) ?? null;
   },

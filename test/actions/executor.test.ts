@@ -34,7 +34,7 @@ rules:
   'test-policy',
 );
 
-const cfg = { remediation: { max_actions_per_hour: 1000, max_concurrent_blocks: 1000, cooldown: '10m', max_block_ttl: '30d', protected: [] } } as unknown as Config;
+const cfg = { remediation: { max_actions_per_hour: 1000, max_concurrent_blocks: 1000, cooldown: '10m', max_block_ttl: '30d', protected: [], range_aggregation: { mode: 'propose', threshold: 16, window: '10m', prefix_v4: 24, prefix_v6: 64 }, block_spike: { per_minute: 60, quiet: '1h' } } } as unknown as Config;
 const isProtected = Object.assign((_ip: string) => false, { ranges: () => [] as string[], self: () => [] as string[] }) as unknown as ProtectedAddresses;
 
 /** Fake deps: each call is logged and yields to the event loop first, as real HAProxy work does. */

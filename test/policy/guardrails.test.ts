@@ -128,18 +128,32 @@ test('a TTL above the maximum is cut to it', () => {
   assert.equal(d.ttl_s, 7200);
 });
 
-test('cap on enforced actions per hour', () => {
-  const recent: RecentAction[] = Array.from({ length: 5 }, (_, i) => ({ action: 'block_ip', target: `192.0.2.${i + 1}`, mode: 'enforce', at: NOW - 60_000 * (i + 1) }));
+test('cap on enforced actions per hour: what can hurt the host counts and is held; a rule\'s single-address block is not', () => {
+  // Five range blocks in the last hour: the cap of 5 is reached.
+  const recent: RecentAction[] = Array.from({ length: 5 }, (_, i) => ({ action: 'block_ip', target: `192.0.${i + 1}.0/24`, mode: 'enforce', decidedBy: 'rule', at: NOW - 60_000 * (i + 1) }));
   const c = ctx({ recentActions: recent, limits: { maxActionsPerHour: 5 } });
-  assert.equal(blockOf('203.0.113.5', c).guardrail, 'cap_per_hour');
+  assert.equal(blockOf('203.0.113.5', c).mode, 'enforce', 'one address from the rules: bounded by capacity, not the hour');
+  assert.equal(blockOf('203.0.113.0/24', c).guardrail, 'cap_per_hour', 'a range is capped');
+  const fromModel = decide(yolo, incident(), { source: 'llm', summary: '', confidence: 1, recommended_actions: [{ type: 'block_ip', target: '203.0.113.5', ttl_s: 60 }] }, c);
+  assert.equal(fromModel.find((x) => x.origin === 'llm')?.guardrail, 'cap_per_hour', "the model's single-address block is capped");
+  const restart = decide(yolo, incident(), rulesAnalysis([{ type: 'restart_haproxy' }]), c);
+  assert.equal(restart.find((x) => x.action === 'restart_haproxy')?.guardrail, 'cap_per_hour', 'a restart is capped');
+  // Single-address rule blocks never fill the hour: a flood of them leaves the cap for what it guards.
+  const flood: RecentAction[] = Array.from({ length: 500 }, (_, i) => ({ action: 'block_ip', target: `198.18.${i >> 8}.${i & 255}`, mode: 'enforce', decidedBy: 'rule', at: NOW - 1000 }));
+  assert.equal(decide(yolo, incident(), rulesAnalysis([{ type: 'reload_haproxy' }]), ctx({ recentActions: flood, limits: { maxActionsPerHour: 5 } })).find((x) => x.action === 'reload_haproxy')?.mode, 'enforce');
+  // The model's blocks in the record count (decidedBy llm).
+  const llmRecent = recent.map((r, i) => ({ ...r, target: `192.0.2.${i + 1}`, decidedBy: 'llm' }));
+  assert.equal(blockOf('203.0.113.0/24', ctx({ recentActions: llmRecent, limits: { maxActionsPerHour: 5 } })).guardrail, 'cap_per_hour');
   // Older than an hour, proposals and notifications do not count.
   const old = recent.map((r) => ({ ...r, at: NOW - 3_600_001 }));
-  assert.equal(blockOf('203.0.113.5', ctx({ recentActions: [...old, { action: 'notify', target: null, mode: 'enforce', at: NOW }], limits: { maxActionsPerHour: 5 } })).mode, 'enforce');
-  // Within one call: the second enforced action over the cap is refused.
+  assert.equal(blockOf('203.0.113.0/24', ctx({ recentActions: [...old, { action: 'notify', target: null, mode: 'enforce', at: NOW }], limits: { maxActionsPerHour: 5 } })).mode, 'enforce');
+  // A count kept by the caller wins over the records.
+  assert.equal(blockOf('203.0.113.0/24', ctx({ cappedLastHour: 5, limits: { maxActionsPerHour: 5 } })).guardrail, 'cap_per_hour');
+  // Within one call: the second enforced capped action over the cap is refused.
   const ds = decide(
     yolo,
     incident(),
-    rulesAnalysis([{ type: 'block_ip', target: '203.0.113.7', ttl_s: 60 }]),
+    rulesAnalysis([{ type: 'block_ip', target: '203.0.113.0/28', ttl_s: 60 }, { type: 'block_ip', target: '203.0.114.0/28', ttl_s: 60 }]),
     ctx({ limits: { maxActionsPerHour: 1 } }),
   );
   assert.deepEqual(ds.map((d) => d.guardrail ?? d.mode), ['enforce', 'cap_per_hour']);

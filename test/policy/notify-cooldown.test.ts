@@ -107,9 +107,9 @@ test('notify does not count against the per-hour cap, and other actions still do
   const cap = 3;
   const busy: RecentAction[] = [
     ...Array.from({ length: 10 }, (_, i): RecentAction => ({ action: 'notify', target: null, mode: 'enforce', at: NOW - i * 1000 })),
-    ...Array.from({ length: cap }, (_, i): RecentAction => ({ action: 'block_ip', target: `198.51.100.${i + 1}`, mode: 'enforce', at: NOW - 30 * 60_000 })),
+    ...Array.from({ length: cap }, (_, i): RecentAction => ({ action: 'block_ip', target: `198.51.${100 + i}.0/24`, mode: 'enforce', decidedBy: 'rule', at: NOW - 30 * 60_000 })),
   ];
-  const ds = decide(policy, incident(8, '203.0.113.30'), null, ctx(busy, { limits: { maxActionsPerHour: cap } }));
+  const ds = decide(policy, incident(8, '203.0.113.0/24'), null, ctx(busy, { limits: { maxActionsPerHour: cap } }));
   assert.equal(one(ds, 'notify').mode, 'enforce');
   assert.equal(one(ds, 'block_ip').guardrail, 'cap_per_hour');
 });

@@ -7,14 +7,17 @@
 import type { HaproxyControl } from '../process/control.js';
 import type { ActionDeps } from '../../pipeline/actions/types.js';
 import { changeServerState } from '../changes/domains.js';
-import { blockIp, trustIp, unblockIp, untrustIp, type Ops } from '../changes/ip-lists.js';
+import { blockIps, trustIp, unblockIp, untrustIp, type Ops } from '../changes/ip-lists.js';
+import { createBlockBatcher } from './block-batcher.js';
 
 export function actionDeps(ops: Ops, control: Pick<HaproxyControl, 'restart'>): ActionDeps {
+  // The daemon's blocks come in floods (one per attacker): coalesced.
+  const batcher = createBlockBatcher((items) => blockIps(ops, items));
   return {
     ipLists: {
       async block(actor, ip, reason, expiresAt) {
-        const res = await blockIp(ops, actor, { ip, reason, blockedBy: actor, expiresAt }, { extendIfPresent: true });
-        return `blocked${expiresAt ? ` until ${res.result.row.expires_at ?? 'permanently'}` : ' permanently'} (runtime: ${res.runtimeApplied})`;
+        const res = await batcher.block({ actor, ip, reason, blockedBy: actor, expiresAt });
+        return `blocked${expiresAt ? ` until ${res.row.expires_at ?? 'permanently'}` : ' permanently'} (runtime: ${res.runtimeApplied})`;
       },
       unblock: async (actor, ip) => void (await unblockIp(ops, actor, ip)),
       trust: async (actor, ip, note) => void (await trustIp(ops, actor, ip, 'real_ip', note)),

@@ -21,7 +21,7 @@ export interface Ops {
 const mapPath = (cfg: Config, rel: string) => join(cfg.paths.generatedDir, rel);
 
 function blockedFiles(db: Db) {
-  const f = renderList('blocked', blocked.list(db).map((b) => b.ip_address));
+  const f = renderList('blocked', blocked.addresses(db));
   return new Map([[f.rel, f.text]]);
 }
 
@@ -57,6 +57,39 @@ export async function blockIp(ops: Ops, actor: string, b: BlockInput, opts: { ex
   });
 }
 
+/** One block of a batch, with who asked for it (each gets its own audit entry). */
+export interface BatchBlock extends BlockInput {
+  actor: string;
+}
+
+/**
+ * Blocks many addresses as one runtime change (a flood of distinct attackers):
+ * one database write, one map file write, one runtime payload, one audit entry
+ * per address. Like blockIp with extendIfPresent: a blocked address is
+ * extended, never shortened. All or nothing: a failure fails every item.
+ * Returns each item's row, in order.
+ */
+export async function blockIps(ops: Ops, items: readonly BatchBlock[]) {
+  return ops.applier.runtimeChange({
+    actor: items[0]?.actor ?? 'daemon',
+    action: 'blocked_ip.add',
+    target: null,
+    each: items.map((b) => ({ actor: b.actor, target: b.ip, detail: { reason: b.reason, expires_at: b.expiresAt, batch: items.length } })),
+    mutate(db): BlockedIp[] {
+      return items.map((b) => {
+        if (blocked.get(db, b.ip)) {
+          if (b.expiresAt) blocked.extend(db, b.ip, b.expiresAt, b.reason);
+        } else {
+          blocked.insert(db, b);
+        }
+        return blocked.get(db, b.ip)!;
+      });
+    },
+    files: blockedFiles,
+    runtime: (control) => control.runtime.maps.setMany('map', mapPath(ops.cfg, FILES.blockedMap), items.map((b) => b.ip), true),
+  });
+}
+
 export async function unblockIp(ops: Ops, actor: string, ip: string) {
   return ops.applier.runtimeChange({
     actor,
@@ -86,7 +119,7 @@ export async function clearExpired(ops: Ops, actor: string, now = new Date()) {
     files: blockedFiles,
     async runtime(control, expired) {
       const path = mapPath(ops.cfg, FILES.blockedMap);
-      for (const ip of expired) await control.runtime.maps.set('map', path, ip, false);
+      await control.runtime.maps.setMany('map', path, expired, false);
     },
   });
 }
@@ -97,14 +130,14 @@ export async function syncBlocked(ops: Ops, actor: string) {
     actor,
     action: 'blocked_ip.sync',
     target: null,
-    mutate: (db) => blocked.list(db).map((b) => b.ip_address),
+    mutate: (db) => blocked.addresses(db),
     files: blockedFiles,
     async runtime(control, all) {
       const path = mapPath(ops.cfg, FILES.blockedMap);
       const want = new Set(all);
       const have = new Set(await control.runtime.maps.keys('map', path));
-      for (const ip of have) if (!want.has(ip)) await control.runtime.maps.set('map', path, ip, false);
-      for (const ip of want) if (!have.has(ip)) await control.runtime.maps.set('map', path, ip, true);
+      await control.runtime.maps.setMany('map', path, [...have].filter((ip) => !want.has(ip)), false);
+      await control.runtime.maps.setMany('map', path, [...want].filter((ip) => !have.has(ip)), true);
     },
   });
 }

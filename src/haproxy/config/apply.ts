@@ -91,6 +91,12 @@ export interface RuntimeChange<T> {
   rewritesConfig?: boolean;
   /** Runtime commands that make the change live at once, given mutate's result; they verify themselves. */
   runtime(control: HaproxyControl, result: T): Promise<void>;
+  /**
+   * A batch of like changes (blocks coalesced in a flood): the audit gets one
+   * entry per item, with its own actor, target and detail, instead of one for
+   * the change; the outcome (ok or the error) is the batch's.
+   */
+  each?: readonly { actor: string; target: string | null; detail?: unknown }[];
 }
 
 export interface RuntimeResult {
@@ -274,9 +280,12 @@ export function createApplier(deps: ApplierDeps) {
     }
   };
 
-  const audit = (c: { actor: string; action: string; target: string | null; detail?: unknown }, err: unknown | null) => {
+  const audit = (c: { actor: string; action: string; target: string | null; detail?: unknown; each?: RuntimeChange<unknown>['each'] }, err: unknown | null) => {
+    const entry = (x: { actor: string; target: string | null; detail?: unknown }) =>
+      recordAudit(db, { actor: x.actor, action: c.action, target: x.target, detail: x.detail, result: err ? 'failed' : 'ok', error: err ? describe(err) : null });
     try {
-      recordAudit(db, { actor: c.actor, action: c.action, target: c.target, detail: c.detail, result: err ? 'failed' : 'ok', error: err ? describe(err) : null });
+      if (c.each) db.transaction(() => c.each!.forEach(entry))();
+      else entry(c);
     } catch (e) {
       log.error('could not write the audit log', { error: describe(e) });
     }

@@ -54,6 +54,40 @@ export async function setListEntry(client: SocketClient, kind: ListKind, file: s
   if (after.has(key) !== present) throw new RuntimeError(`"${cmd}" did not take: the runtime ${kind} does not ${present ? 'hold' : 'drop'} ${key}`);
 }
 
+/** Entries per `add map ... <<` payload: well inside HAProxy's command buffer. */
+const PAYLOAD_ENTRIES = 500;
+
+/**
+ * Makes every key of `keys` present (maps: with `value`) or absent in one
+ * pass: one dump before, the adds as `add <kind> <file> <<` payloads (HAProxy
+ * 2.6 and 3.0 take several entries at once) or one `del` per key, one dump
+ * after that must hold (or lack) every key. Idempotent like setListEntry. The
+ * cost is two dumps for the batch, not two per key (a flood of blocks).
+ */
+export async function setListEntries(client: SocketClient, kind: ListKind, file: string, keys: readonly string[], present: boolean, value = '1'): Promise<void> {
+  if (keys.length === 0) return;
+  const bad = keys.find((k) => !/^[0-9a-fA-F.:/]+$/.test(k));
+  if (bad !== undefined) throw new RuntimeError(`refusing a list key that is not an address: ${JSON.stringify(bad.slice(0, 60))}`);
+  const before = new Set(parseListDump(await dump(client, kind, file)));
+  const todo = [...new Set(keys)].filter((k) => before.has(k) !== present);
+  if (present) {
+    for (let i = 0; i < todo.length; i += PAYLOAD_ENTRIES) {
+      const part = todo.slice(i, i + PAYLOAD_ENTRIES);
+      const cmd = `add ${kind} ${file} <<`;
+      expectSuccess(cmd, await client.send(cmd, { payload: part.map((k) => (kind === 'map' ? `${k} ${value}` : k)).join('\n') }));
+    }
+  } else {
+    for (const k of todo) {
+      const cmd = `del ${kind} ${file} ${k}`;
+      const reply = await client.send(cmd);
+      if (!isKeyNotFound(reply)) expectSuccess(cmd, reply);
+    }
+  }
+  const after = new Set(parseListDump(await dump(client, kind, file)));
+  const missed = todo.filter((k) => after.has(k) !== present);
+  if (missed.length) throw new RuntimeError(`the runtime ${kind} ${file} does not ${present ? 'hold' : 'drop'} ${missed.length} of ${todo.length} entries (${missed.slice(0, 3).join(', ')}${missed.length > 3 ? ', ...' : ''})`);
+}
+
 export function createMaps(client: SocketClient) {
   return {
     /** The keys of the runtime copy of `file`. */
@@ -62,6 +96,8 @@ export function createMaps(client: SocketClient) {
     entries: async (file: string) => parseMapDump(await dump(client, 'map', file)),
     /** Makes `key` present (with `value`, maps) or absent, read back. */
     set: (kind: ListKind, file: string, key: string, present: boolean, value?: string) => setListEntry(client, kind, file, key, present, value),
+    /** Makes every key present or absent, two dumps for the whole batch (setListEntries). */
+    setMany: (kind: ListKind, file: string, keys: readonly string[], present: boolean, value?: string) => setListEntries(client, kind, file, keys, present, value),
     /** Empties the runtime copy of `file` (the file on disk is untouched), read back. */
     async clear(kind: ListKind, file: string): Promise<void> {
       const cmd = `clear ${kind} ${file}`;

@@ -22,12 +22,18 @@
  * property (pipeline/actions/), not a list of names here.
  * - Per (action, target), notify excepted: one enforce/propose per cooldown; the same
  *   candidate twice in one call is a duplicate.
- * - Caps: enforced actions per hour (notify excluded), concurrent blocks.
+ * - Caps: enforced actions per rolling hour for what can hurt the host
+ *   (hourlyCapped: ranges, trust, server state, reloads, restarts, anything
+ *   the model asked for), and live blocks (capacity). A rule's block of one
+ *   address is bounded by capacity alone: an hourly count of those would be
+ *   a kill switch (100 throwaway addresses and automatic blocking is off for
+ *   everyone after them).
  */
-import type { ActionType, Decision, GuardrailCode, GuardrailLimits, PolicyContext, RecentAction } from './types.js';
+import type { ActionType, Decision, GuardrailCode, GuardrailLimits, Origin, PolicyContext, RecentAction } from './types.js';
 import { DEFAULT_LIMITS } from './types.js';
 import { unitOf } from '../actions/registry.js';
 import { describe } from '../../errors.js';
+import { parseIp } from '../../validate/ip.js';
 
 import { BUILTIN_PROTECTED, judgeIpEntry, protectedHits, selfHits, wideness, type IpGuardContext } from './ip-guard.js';
 
@@ -50,9 +56,27 @@ export function protectedHit(target: string, ctx: IpGuardContext): string | null
   return selfHits(target, ctx)[0] ?? protectedHits(target, ctx)[0] ?? null;
 }
 
+/** One address, not a range (canonical targets have no /32 or /128). */
+export const isSingleAddress = (target: string | null): boolean => target !== null && parseIp(target)?.isCidr === false;
+
+/**
+ * Whether an enforced action counts against (and is held to) the hourly cap.
+ * Everything is, except a block of a single address the rules or the policy
+ * decided: narrowing access for one client cannot hurt the host, and the
+ * guardrails have judged that client already.
+ */
+export function hourlyCapped(a: { action: ActionType; origin: Origin | 'person'; target: string | null }): boolean {
+  const u = unitOf(a.action);
+  if (!u.change) return false;
+  return !(u.timed && u.access === 'narrows' && a.origin !== 'llm' && isSingleAddress(a.target));
+}
+
+/** A stored record's origin, for hourlyCapped. */
+export const originOf = (decidedBy: string | undefined): Origin | 'person' => (decidedBy === 'llm' ? 'llm' : decidedBy === 'person' ? 'person' : 'rules');
+
 export interface GuardrailState {
   limits: GuardrailLimits;
-  /** Enforced actions (notify excluded) in the last hour, including those accepted in this call. */
+  /** Enforced hourly-capped actions in the last hour, including those accepted in this call. */
   enforcedLastHour: number;
   /** Blocks live, including those accepted in this call. */
   blocks: number;
@@ -67,7 +91,7 @@ export function guardrailState(ctx: PolicyContext): GuardrailState {
   const hourAgo = ctx.now - 3_600_000;
   return {
     limits,
-    enforcedLastHour: ctx.recentActions.filter((a) => a.mode === 'enforce' && unitOf(a.action).change && a.at > hourAgo).length,
+    enforcedLastHour: ctx.cappedLastHour ?? ctx.recentActions.filter((a) => a.mode === 'enforce' && a.at > hourAgo && hourlyCapped({ action: a.action, origin: originOf(a.decidedBy), target: a.target })).length,
     blocks: ctx.currentBlocks,
     seen: new Set(),
     recent: ctx.recentActions,
@@ -128,9 +152,10 @@ export function applyGuardrails(d: Decision, ctx: PolicyContext, state: Guardrai
   }
 
   if (out.mode === 'enforce' && unit.change) {
-    if (state.enforcedLastHour >= limits.maxActionsPerHour) return refuse(out, 'cap_per_hour', `${limits.maxActionsPerHour} actions already enforced in the last hour`);
-    if (unit.timed && state.blocks >= limits.maxConcurrentBlocks) return refuse(out, 'cap_blocks', `${limits.maxConcurrentBlocks} blocks already live`);
-    state.enforcedLastHour++;
+    const capped = hourlyCapped(out);
+    if (capped && state.enforcedLastHour >= limits.maxActionsPerHour) return refuse(out, 'cap_per_hour', `${limits.maxActionsPerHour} actions that can hurt the host (ranges, trust, server state, reloads, restarts, the model's) already enforced in the last hour`);
+    if (unit.timed && state.blocks >= limits.maxConcurrentBlocks) return refuse(out, 'cap_blocks', `${limits.maxConcurrentBlocks} blocks already live (capacity)`);
+    if (capped) state.enforcedLastHour++;
     if (unit.timed) state.blocks++;
   }
   state.seen.add(key);

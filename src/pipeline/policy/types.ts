@@ -56,13 +56,15 @@ export interface RecentAction {
   mode: DecisionMode;
   /** When it was decided (ms since epoch). */
   at: number;
+  /** rule, llm or person (a stored record's decided_by): whether it counts against the hourly cap. */
+  decidedBy?: string;
 }
 
 /** Guardrail limits (daemon settings, not policy: a policy file cannot loosen them). */
 export interface GuardrailLimits {
-  /** Enforced actions (notify excluded) per rolling hour. */
+  /** Enforced actions that can hurt the host (guardrails.ts hourlyCapped) per rolling hour. */
   maxActionsPerHour: number;
-  /** Blocks live at once (the current ones plus those decided now). */
+  /** Blocks live at once (the current ones plus those decided now): capacity, not a rate. */
   maxConcurrentBlocks: number;
   /** Per (action, target): no second enforce/propose within this long. */
   cooldownMs: number;
@@ -75,7 +77,7 @@ export interface GuardrailLimits {
 
 export const DEFAULT_LIMITS: GuardrailLimits = {
   maxActionsPerHour: 100,
-  maxConcurrentBlocks: 5000,
+  maxConcurrentBlocks: 100_000,
   cooldownMs: 10 * 60_000,
   maxBlockTtlS: 30 * 86_400,
   minPrefixV4: 16,
@@ -90,6 +92,12 @@ export interface PolicyContext {
   recentActions: readonly RecentAction[];
   /** Blocks live now. */
   currentBlocks: number;
+  /**
+   * Enforced hourly-capped actions in the last hour, when the caller keeps
+   * the count (the executor does; `recentActions` may then hold only the
+   * records of this round's targets). Absent: counted from recentActions.
+   */
+  cappedLastHour?: number;
   /** Trusted, trusted-proxy and configured protected addresses (loopback and local ones are built in). */
   isProtected(ip: string): boolean;
   /** The ranges behind `isProtected`, so a CIDR covering one of them is refused too. */

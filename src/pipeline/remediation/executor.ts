@@ -18,13 +18,16 @@ import type { Incident } from '../incidents/group.js';
 import { decide } from '../policy/decide.js';
 import type { Policy } from '../policy/schema.js';
 import { approve, markDone, markFailed, recheck, recordFromDecision, reject, revert, type ActionRecord } from '../policy/actions.js';
-import type { Analysis, GuardrailLimits, PolicyContext, ProtectedAddresses } from '../policy/types.js';
+import type { Analysis, Decision, GuardrailLimits, PolicyContext, ProtectedAddresses } from '../policy/types.js';
 import { durationMs } from '../../util/duration.js';
 import { actions as store } from '../../storage/actions.js';
 import { blocked } from '../../storage/ip-lists.js';
 import { AppError, describe } from '../../errors.js';
 import type { ActionDeps } from '../actions/types.js';
-import { requireUnit } from '../actions/registry.js';
+import { allUnits, requireUnit } from '../actions/registry.js';
+import { applyGuardrails, guardrailState, hourlyCapped, isSingleAddress, originOf } from '../policy/guardrails.js';
+import { parseIp } from '../../validate/ip.js';
+import { createFloodWatch } from './flood.js';
 
 export interface RemediationDeps {
   cfg: Config;
@@ -47,6 +50,16 @@ export interface RemediationDeps {
    * when the round produced none.
    */
   onActed?: (round: ActedRound) => void;
+  /** Told once (then not for block_spike.quiet) when more blocks than block_spike.per_minute were enforced in a minute. */
+  onBlockSpike?: (spike: BlockSpike) => void;
+}
+
+export interface BlockSpike {
+  /** Blocks enforced in the last minute. */
+  lastMinute: number;
+  threshold: number;
+  /** Blocks live now. */
+  live: number;
 }
 
 export interface ActedRound {
@@ -60,6 +73,19 @@ const worthTelling = (r: ActionRecord) =>
   r.status === 'proposed' || r.status === 'failed' || (r.status === 'done' && !(!requireUnit(r.action).change && r.decidedBy === 'rule'));
 
 const WEEK = 7 * 86_400_000;
+const HOUR = 3_600_000;
+
+/**
+ * The targets a round may decide on, canonical where they parse: the
+ * subject, the rules' suggestions, the analysis' recommendations (bounded,
+ * as decide() bounds them).
+ */
+function roundTargets(inc: Incident, analysis: Analysis | null): string[] {
+  const raw = [inc.subject.value, ...inc.actions.map((a) => a.target), ...(analysis?.recommended_actions.slice(0, 20).map((a) => a.target) ?? [])];
+  const out = new Set<string>();
+  for (const t of raw) if (typeof t === 'string' && t.length <= 200) out.add(parseIp(t)?.text ?? t);
+  return [...out];
+}
 
 export function createRemediation(d: RemediationDeps) {
   const r = d.cfg.remediation;
@@ -69,14 +95,43 @@ export function createRemediation(d: RemediationDeps) {
     cooldownMs: durationMs(r.cooldown),
     maxBlockTtlS: Math.floor(durationMs(r.max_block_ttl) / 1000),
   };
-  const context = (now: number): PolicyContext => ({
+  // Enforced hourly-capped records of the last hour (their times, oldest
+  // first): kept here so a round reads only its own targets' records, not
+  // the whole week's (a flood of 2,000 attackers would be 2,000 scans).
+  const capped: number[] = store
+    .recent(d.db, Date.now() - HOUR)
+    .filter((a) => a.mode === 'enforce' && hourlyCapped({ action: a.action, origin: originOf(a.decidedBy), target: a.target }))
+    .map((a) => a.at);
+  const cappedSince = (now: number) => {
+    while (capped.length && (capped[0] as number) <= now - HOUR) capped.shift();
+    return capped.length;
+  };
+  const countCapped = (recs: readonly ActionRecord[]) => {
+    for (const r of recs) if (r.mode === 'enforce' && hourlyCapped({ action: r.action, origin: originOf(r.decidedBy), target: r.target })) capped.push(r.createdAt);
+  };
+  /** Messages (notify) have no cooldown and no cap: a round never needs their records. */
+  const MESSAGES = allUnits().filter((u) => !u.change).map((u) => u.name);
+
+  /** The policy's context for a round about `targets` (canonical where they parse). */
+  const context = (now: number, targets: readonly string[] | 'all'): PolicyContext => ({
     now,
-    recentActions: store.recent(d.db, now - WEEK),
-    currentBlocks: blocked.list(d.db).length,
+    recentActions: targets === 'all' ? store.recent(d.db, now - WEEK) : store.recentFor(d.db, now - WEEK, targets, MESSAGES),
+    cappedLastHour: cappedSince(now),
+    currentBlocks: blocked.count(d.db),
     isProtected: d.isProtected,
     protectedRanges: d.isProtected.ranges(),
     selfRanges: d.isProtected.self(),
     limits,
+  });
+
+  const ra = r.range_aggregation;
+  const flood = createFloodWatch({
+    threshold: ra.threshold,
+    windowMs: durationMs(ra.window),
+    prefixV4: ra.prefix_v4,
+    prefixV6: ra.prefix_v6,
+    spikePerMinute: r.block_spike.per_minute,
+    spikeQuietMs: durationMs(r.block_spike.quiet),
   });
 
   /** Carries out one approved record through its unit and records done or failed. Never throws. */
@@ -126,10 +181,54 @@ export function createRemediation(d: RemediationDeps) {
   const decideAndRecord = (inc: Incident, analysis: Analysis | null): ActionRecord[] =>
     d.db.transaction(() => {
       const now = Date.now();
-      const ctx = context(now);
+      const ctx = context(now, roundTargets(inc, analysis));
       const decisions = analysis ? decide(d.policy, { ...inc, actions: [] }, analysis, ctx).filter((x) => x.origin !== 'policy') : decide(d.policy, inc, null, ctx);
-      return decisions.map((dec) => store.save(d.db, recordFromDecision(dec, { now, analysisSummary: analysis?.summary ?? null })));
+      const recs = decisions.map((dec) => store.save(d.db, recordFromDecision(dec, { now, analysisSummary: analysis?.summary ?? null })));
+      countCapped(recs);
+      return recs;
     })();
+
+  /**
+   * After a rule's block of one address: when its range has filled up with
+   * blocked attackers, a range block (guardrails, cooldown and the hourly cap
+   * apply as to any block) is decided and recorded, in the mode the config
+   * gives it. Null when none is due.
+   */
+  const aggregate = (blockedRec: ActionRecord): ActionRecord | null => {
+    if (ra.mode === 'off' || blockedRec.decidedBy === 'llm' || !isSingleAddress(blockedRec.target)) return null;
+    const full = flood.noteBlock(blockedRec.target as string, blockedRec.updatedAt);
+    if (!full) return null;
+    return d.db.transaction(() => {
+      const now = Date.now();
+      const ctx = context(now, [full.range]);
+      const dec: Decision = {
+        action: 'block_ip',
+        target: full.range,
+        ttl_s: blockedRec.ttlS,
+        mode: ra.mode === 'enforce' ? 'enforce' : 'propose',
+        origin: 'policy',
+        policyRule: 'range_aggregation',
+        reason: `range aggregation: ${full.addresses} addresses of ${full.range} blocked within ${ra.window}`,
+        incidentId: blockedRec.incidentId ?? 0,
+      };
+      const rec = store.save(d.db, recordFromDecision(applyGuardrails(dec, ctx, guardrailState(ctx)), { now }));
+      countCapped([rec]);
+      return rec;
+    })();
+  };
+
+  /** Counts an enforced block for the spike notice. */
+  const noteRate = (rec: ActionRecord) => {
+    const n = flood.noteRate(rec.updatedAt);
+    if (n === null) return;
+    const spike: BlockSpike = { lastMinute: n, threshold: r.block_spike.per_minute, live: blocked.count(d.db) };
+    d.log.warn('block rate spike', { blocks_last_minute: n, threshold: spike.threshold, live: spike.live });
+    try {
+      d.onBlockSpike?.(spike);
+    } catch (e) {
+      d.log.error('block spike handler failed', { error: describe(e) });
+    }
+  };
 
   /** One decision round: decide and record every decision, then carry out the enforced ones, then tell. */
   const round = async (inc: Incident, analysis: Analysis | null): Promise<ActionRecord[]> => {
@@ -140,6 +239,14 @@ export function createRemediation(d: RemediationDeps) {
         d.log.info(`action ${rec.status}: ${rec.action}`, { action_id: rec.id, mode: rec.mode, target: rec.target ?? undefined, incident_id: inc.id, rule: rec.actor ?? undefined, reason: rec.reason.slice(0, 200) });
       }
       for (const rec of recs) out.push(rec.mode === 'enforce' ? await run(rec) : rec);
+      for (const rec of [...out]) {
+        if (rec.status !== 'done' || !requireUnit(rec.action).timed) continue;
+        noteRate(rec);
+        const range = aggregate(rec);
+        if (!range) continue;
+        d.log.info(`action ${range.status}: ${range.action}`, { action_id: range.id, mode: range.mode, target: range.target ?? undefined, incident_id: inc.id, rule: 'range_aggregation', reason: range.reason.slice(0, 200) });
+        out.push(range.mode === 'enforce' ? await run(range) : range);
+      }
     } catch (e) {
       d.log.error('remediation failed for an incident', { incident_id: inc.id, error: describe(e) });
     }
@@ -162,7 +269,7 @@ export function createRemediation(d: RemediationDeps) {
       const cur = need(id);
       const r = transition(() => approve(cur, by, Date.now()));
       // Its own proposal is not a prior action (recheck's contract).
-      const ctx = context(Date.now());
+      const ctx = context(Date.now(), r.target === null ? [] : [r.target]);
       const why = recheck(r, { ...ctx, recentActions: ctx.recentActions.filter((a) => a.id !== r.id) });
       const out = why ? store.save(d.db, markFailed(r, Date.now(), `refused at approval: ${why}`)) : await run(store.save(d.db, r));
       tell({ incidentId: out.incidentId, records: [out] });
@@ -183,7 +290,7 @@ export function createRemediation(d: RemediationDeps) {
     async revert(id: number, by: string): Promise<{ reverted: ActionRecord; inverse: ActionRecord }> {
       const cur = need(id);
       const { reverted, inverse } = transition(() => revert(cur, by, Date.now()));
-      const why = recheck(inverse, context(Date.now()));
+      const why = recheck(inverse, context(Date.now(), inverse.target === null ? [] : [inverse.target]));
       if (why) throw new AppError('policy_denied', `cannot revert action ${cur.id}: ${why}`, { field: 'id' });
       const inv = store.save(d.db, inverse);
       const done = await run(inv);

@@ -13,7 +13,8 @@ import { migration as m005 } from './005-actions.js';
 import { migration as m006 } from './006-analyses.js';
 import { migration as m007 } from './007-action-names.js';
 import { migration as m008 } from './008-strong-model.js';
+import { migration as m009 } from './009-actions-by-target.js';
 
 export type { Migration } from './migration.js';
 
-export const migrations: Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008];
+export const migrations: Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009];
