@@ -134,7 +134,7 @@ test('cap on enforced actions per hour: what can hurt the host counts and is hel
   const c = ctx({ recentActions: recent, limits: { maxActionsPerHour: 5 } });
   assert.equal(blockOf('203.0.113.5', c).mode, 'enforce', 'one address from the rules: bounded by capacity, not the hour');
   assert.equal(blockOf('203.0.113.0/24', c).guardrail, 'cap_per_hour', 'a range is capped');
-  const fromModel = decide(yolo, incident(), { source: 'llm', summary: '', confidence: 1, recommended_actions: [{ type: 'block_ip', target: '203.0.113.5', ttl_s: 60 }] }, c);
+  const fromModel = decide(yolo, incident({ actions: [] }), { source: 'llm', summary: '', confidence: 1, recommended_actions: [{ type: 'block_ip', target: '203.0.113.5', ttl_s: 60 }] }, c);
   assert.equal(fromModel.find((x) => x.origin === 'llm')?.guardrail, 'cap_per_hour', "the model's single-address block is capped");
   const restart = decide(yolo, incident(), rulesAnalysis([{ type: 'restart_haproxy' }]), c);
   assert.equal(restart.find((x) => x.action === 'restart_haproxy')?.guardrail, 'cap_per_hour', 'a restart is capped');
