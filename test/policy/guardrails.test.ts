@@ -152,7 +152,7 @@ test('cap on enforced actions per hour: what can hurt the host counts and is hel
   // Within one call: the second enforced capped action over the cap is refused.
   const ds = decide(
     yolo,
-    incident(),
+    incident({ actions: [] }),
     rulesAnalysis([{ type: 'block_ip', target: '203.0.113.0/28', ttl_s: 60 }, { type: 'block_ip', target: '203.0.114.0/28', ttl_s: 60 }]),
     ctx({ limits: { maxActionsPerHour: 1 } }),
   );
