@@ -118,7 +118,7 @@ export async function startDaemon(given: Config, opts: { log?: Logger } = {}): P
     onActed: (round) => notifications.notifier.notify(actedEvent(round, reader), { db: writer }),
     onBlockSpike: (sp) =>
       notifications.notifier.notify(
-        { kind: 'acted', at: Date.now(), detail: `block rate spike: ${sp.lastMinute} addresses blocked in the last minute (more than ${sp.threshold}); ${sp.live} blocks live; ranges filling up are proposed as range blocks` },
+        { kind: 'acted', at: Date.now(), standalone: true, detail: `block rate spike: ${sp.lastMinute} addresses blocked in the last minute (more than ${sp.threshold}); ${sp.live} blocks live; ranges filling up are proposed as range blocks` },
         { db: writer },
       ),
   });

@@ -42,7 +42,7 @@ export function enqueueWithDigest(
       // Already queued, on its own or inside a digest of this channel (digests keep their events' keys).
       if (hasMessage(db, messageIdFor(channel, dedupeKey)) || digestHasKey(db, channel, now - 2 * rule.windowMs, dedupeKey)) return null;
     }
-    if (ev.kind !== 'test') {
+    if (ev.kind !== 'test' && !ev.standalone) {
       const open = openDigest(db, channel, now);
       if (open) {
         // Written by enqueueMessage below as a MessagePayload.

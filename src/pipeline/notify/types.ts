@@ -33,6 +33,12 @@ export interface NotifyEvent {
   detail?: string;
   /** `acted`: what was done, proposed or failed in this round (one message per round, not per action). */
   actions?: ActedAction[];
+  /**
+   * Sent on its own, never merged into a digest: the one message that
+   * explains a flood of others (a block-rate spike) must not be one of the
+   * events a digest leaves unlisted.
+   */
+  standalone?: boolean;
   /** `acted` after an LLM analysis: what it said (its recommendations are in `actions` as decided). */
   analysis?: { summary: string; likelyCause?: string; severity?: Severity; confidence: number; model?: string };
 }
