@@ -489,3 +489,97 @@ test('stop() aborts a call in flight: skipped (stopped), promptly, and later cal
     assert.deepEqual(await a.analyse(incident({ rule: 'later' })), { status: 'skipped', reason: 'stopped' });
   });
 });
+
+test('implausible usage (input_tokens: 1e9) is booked at what the request could cost, warned once, counted; the token budget is not spent by it', async () => {
+  const lies: ScriptedReply[] = [
+    { kind: 'tool', input: GOOD, usage: { input_tokens: 1e9, output_tokens: 1e9 } },
+    { kind: 'tool', input: GOOD, usage: { input_tokens: -5, output_tokens: 'lots' } },
+    { kind: 'tool', input: GOOD, usage: { input_tokens: 120, output_tokens: 30 } },
+  ];
+  await withServer(lies, async (s) => {
+    const lines: string[] = [];
+    const log = createLogger({ level: 'info', format: 'json', write: (_l, line) => lines.push(line) });
+    const a = setup(s, { budget: { calls_per_hour: 60, tokens_per_day: 500_000 } }, { log });
+    assert.equal((await a.analyse(incident())).status, 'analysed');
+    const bound = Math.ceil(Buffer.byteLength(s.requests[0]!.rawBody) / 2) + 1024;
+    let u = a.usage();
+    assert.equal(u.byModel['fast-model']?.inputTokens, bound, 'input booked at the bound');
+    assert.equal(u.byModel['fast-model']?.outputTokens, 1024, 'output booked at max_tokens');
+    assert.equal(u.tokensLastDay, bound + 1024);
+    assert.ok(u.tokensLastDay < 500_000 / 10, 'one reply cannot spend the day');
+    assert.equal(u.implausibleUsage, 1);
+    const warns = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => /implausible usage/.test(String(l.msg)));
+    assert.equal(warns.length, 1, 'one warning for the reply');
+    assert.equal(warns[0]!.level, 'warn');
+    assert.equal(warns[0]!.reported_in, '1000000000');
+
+    // Not numbers at all: booked at the bound too. An honest reply is booked as reported.
+    assert.equal((await a.analyse(incident({ rule: 'r2' }))).status, 'analysed');
+    assert.equal((await a.analyse(incident({ rule: 'r3' }))).status, 'analysed', 'the budget still has room');
+    u = a.usage();
+    assert.equal(u.implausibleUsage, 2);
+    assert.equal(lines.filter((l) => /implausible usage/.test(l)).length, 2);
+    const bound2 = Math.ceil(Buffer.byteLength(s.requests[1]!.rawBody) / 2) + 1024;
+    assert.equal(u.byModel['fast-model']?.inputTokens, bound + bound2 + 120);
+    assert.equal(u.byModel['fast-model']?.outputTokens, 1024 + 1024 + 30);
+  });
+});
+
+test('a 60 MB reply is not read: failed (reply_too_large), booked, nothing recommended; with or without Content-Length', async () => {
+  await withServer([{ kind: 'huge', bytes: 60 * 1024 * 1024, contentLength: true }, { kind: 'huge', bytes: 60 * 1024 * 1024, contentLength: false }], async (s) => {
+    const a = setup(s);
+    const t0 = Date.now();
+    const declared = await a.analyse(incident());
+    assert.equal(declared.status, 'failed');
+    if (declared.status === 'failed') {
+      assert.equal(declared.reason, 'reply_too_large');
+      assert.match(declared.detail ?? '', /62914560 bytes declared, over the 1048576-byte limit/);
+    }
+    const streamed = await a.analyse(incident({ rule: 'r2' }));
+    assert.equal(streamed.status, 'failed');
+    if (streamed.status === 'failed') {
+      assert.equal(streamed.reason, 'reply_too_large');
+      assert.match(streamed.detail ?? '', /over the 1048576-byte limit: reading stopped/);
+    }
+    assert.ok(Date.now() - t0 < 3000, `took ${Date.now() - t0} ms`);
+    assert.equal(s.requests.length, 2, 'no retry of a reply too large');
+    const u = a.usage();
+    assert.equal(u.callsLastHour, 2, 'both booked');
+    assert.equal(u.failed.reply_too_large, 2);
+    assert.equal(u.analysed, 0);
+  });
+});
+
+test('max_reply_bytes: a reply of exactly the cap is read, one byte more is refused', async () => {
+  // The filler replies are text, not a tool call: read, they are invalid replies (and retried once).
+  await withServer([
+    { kind: 'huge', bytes: 4096, contentLength: false },
+    { kind: 'huge', bytes: 4096, contentLength: true },
+    { kind: 'huge', bytes: 4097, contentLength: false },
+  ], async (s) => {
+    const a = setup(s, { max_reply_bytes: 4096 });
+    assert.equal((await a.analyse(incident())).status === 'failed' && a.usage().failed.invalid_reply, 1);
+    const o = await a.analyse(incident({ rule: 'r2' }));
+    assert.equal(o.status === 'failed' && o.reason, 'reply_too_large');
+    assert.equal(s.requests.length, 3);
+  });
+});
+
+test('a reply whose body trickles past the timeout ends as a timeout (the body is read under it), not a hang', async () => {
+  await withServer([{ kind: 'trickle', input: GOOD, everyMs: 50, chunk: 4 }], async (s) => {
+    const a = setup(s, { fast: { model: 'fast-model', timeout_ms: 300, max_retries: 0 } });
+    const t0 = Date.now();
+    const o = await a.analyse(incident());
+    const ms = Date.now() - t0;
+    assert.deepEqual(o, { status: 'failed', reason: 'timeout' });
+    assert.ok(ms >= 250 && ms < 2000, `took ${ms} ms`);
+    assert.equal(a.usage().callsLastHour, 1);
+  });
+});
+
+test('a slow reply inside the timeout is analysed', async () => {
+  await withServer([{ kind: 'tool', input: GOOD, delayMs: 150 }], async (s) => {
+    const a = setup(s, { fast: { model: 'fast-model', timeout_ms: 1000, max_retries: 0 } });
+    assert.equal((await a.analyse(incident())).status, 'analysed');
+  });
+});
