@@ -363,7 +363,7 @@ test('redaction: no secret leaves the host; samples appear only inside the data 
       const close = user.indexOf('</untrusted_log_data>');
       assert.ok(open > 0 && close > open);
       assert.equal(user.split('</untrusted_log_data>').length, 2, 'one closing delimiter');
-      const block = JSON.parse(user.slice(open + '<untrusted_log_data>'.length, close)) as string[];
+      const block = (JSON.parse(user.slice(open + '<untrusted_log_data>'.length, close)) as { samples: string[] }).samples;
       assert.equal(block.length, 3);
       assert.match(block[0]!, /password=\[REDACTED:param\]/);
       const outside = user.slice(0, open) + user.slice(close);
