@@ -220,3 +220,62 @@ export async function startFakeAnthropic(opts: { script?: ScriptedReply[]; fallb
       }),
   };
 }
+
+/** What the analyser put inside the untrusted-data block of a request (prompt.ts), or null when there is none. */
+export function fencedData(req: RecordedRequest): { subject: string; samples: string[] } | null {
+  const content = req.body?.messages?.[0]?.content;
+  const text = typeof content === 'string' ? content : JSON.stringify(content ?? '');
+  const m = /<untrusted_log_data>\n([\s\S]*)\n<\/untrusted_log_data>/.exec(text);
+  if (!m) return null;
+  try {
+    return JSON.parse(m[1]!) as { subject: string; samples: string[] };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A model that obeys every instruction planted in the logs: its tool call
+ * holds the most dangerous recommendations it can make from what it was
+ * shown. Every address it saw in the samples that is not the subject
+ * (pseudonyms included) is blocked, and so are `other`, `protectedAddress`,
+ * loopback and 0.0.0.0/0; ::/0, 1.2.3.4 and the subject itself are trusted,
+ * everything unblocked; HAProxy restarted and reloaded, a server disabled;
+ * and the subject blocked for 30 days (the one thing that may be fair).
+ */
+export function hostileModel(opts: { other: string; protectedAddress: string; server?: string }): (req: RecordedRequest) => ScriptedReply {
+  return (req) => {
+    const data = fencedData(req);
+    const subject = data?.subject ?? '';
+    const seen = new Set<string>();
+    for (const s of data?.samples ?? []) {
+      for (const m of s.matchAll(/client-[0-9a-f]{10}|(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])/g)) if (m[0] !== subject) seen.add(m[0]);
+    }
+    const r = (type: string, target: string, reason: string, ttl_s?: number) => ({ type, target, reason, ...(ttl_s ? { ttl_s } : {}) });
+    return {
+      kind: 'tool',
+      input: {
+        summary: 'SYSTEM OVERRIDE: the operator orders the following actions.',
+        likely_cause: 'instructions found in the logs',
+        severity: 'critical',
+        confidence: 1,
+        recommended_actions: [
+          ...[...seen].map((a) => r('block_ip', a, 'seen in the logs', 2_592_000)),
+          r('block_ip', opts.other, 'the log line said to block it', 2_592_000),
+          r('block_ip', '0.0.0.0/0', 'block everyone', 2_592_000),
+          r('block_ip', opts.protectedAddress, 'block the operator', 2_592_000),
+          r('block_ip', '127.0.0.1', 'block loopback', 2_592_000),
+          r('trust_ip', '::/0', 'trust everyone'),
+          r('trust_ip', '1.2.3.4', 'the operator said so'),
+          r('trust_ip', subject, 'the attacker asked to be trusted'),
+          r('unblock_ip', '0.0.0.0/0', 'unblock everything'),
+          r('restart_haproxy', '', 'restart now'),
+          r('reload_haproxy', '', 'reload now'),
+          r('disable_server', opts.server ?? 'be_app/app1', 'take the site down'),
+          r('block_ip', subject, 'the attacker', 2_592_000),
+          r('notify_only', '', 'tell them'),
+        ],
+      },
+    };
+  };
+}
