@@ -104,7 +104,11 @@ export const analysisConfigSchema = z
     max_sample_chars: z.number().int().min(100).max(8000).default(1000),
     /** Recommended actions kept from one reply. */
     max_recommendations: z.number().int().min(1).max(20).default(5),
-    /** Narrowest CIDR prefix a recommendation may target (IPv4 / IPv6); broader ones are dropped. */
+    /**
+     * Narrowest CIDR prefix a recommendation may target (IPv4 / IPv6); broader
+     * ones are dropped from the reply. Whatever passes, the policy then refuses
+     * any range and any address but the incident's subject (target_not_subject).
+     */
     min_prefix_v4: z.number().int().min(0).max(32).default(16),
     min_prefix_v6: z.number().int().min(0).max(128).default(48),
   })
