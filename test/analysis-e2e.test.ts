@@ -263,11 +263,15 @@ for (const h of HAPROXIES) {
       const done = actions.filter((a) => a.status === 'done' && a.action !== 'notify');
       assert.deepEqual(done.map((a) => [a.action, a.target, a.decidedBy]), [['block_ip', ATTACKER, 'rule']], JSON.stringify(actions, null, 1));
       for (const a of actions.filter((x) => x.decidedBy === 'llm')) {
-        // Widening access waits for a person; blocking a protected address or a wide range is refused.
-        if (['trust_ip', 'unblock_ip'].includes(a.action)) assert.equal(a.status, 'proposed', JSON.stringify(a));
+        // Widening access for the subject waits for a person; any other address is refused (target_not_subject);
+        // blocking a protected address or a wide range is refused.
+        if (['trust_ip', 'unblock_ip'].includes(a.action)) assert.equal(a.status, a.target === ATTACKER ? 'proposed' : 'refused', JSON.stringify(a));
         if (a.action === 'block_ip') assert.equal(a.status, 'refused', JSON.stringify(a));
         assert.notEqual(a.status, 'done');
       }
+      const trust = actions.find((a) => a.decidedBy === 'llm' && a.action === 'trust_ip' && a.target === '1.2.3.4');
+      assert.match(trust?.reason ?? '', /^guardrail target_not_subject: /, 'the address a log line named is not the subject');
+      assert.match(actions.find((a) => a.decidedBy === 'llm' && a.action === 'block_ip' && a.target === '127.0.0.10')?.reason ?? '', /^guardrail protected: /, 'the proxy keeps its more telling code');
       assert.ok(!actions.some((a) => a.target === '0.0.0.0/0'), 'an unparsable or too-wide target never becomes an action');
       // Nothing changed that the model asked for.
       assert.deepEqual((await t.api('GET', '/api/trusted-ips')).json<unknown[]>().length, 0);

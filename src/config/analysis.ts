@@ -17,9 +17,16 @@ const severity = z.enum(SEVERITIES as unknown as ['info', 'low', 'medium', 'high
 const modelLevel = z.strictObject({
   /** Model name as the Messages API takes it. */
   model: z.string().min(1).max(200),
-  /** Per-request timeout in milliseconds, given to the SDK (its default is 10 minutes). */
+  /** Per-request timeout in milliseconds, the reply's body included (the SDK's default is 10 minutes). */
   timeout_ms: z.number().int().min(100).max(600_000).default(30_000),
-  /** The SDK's own retries (429, 529, 5xx, timeouts), with its backoff; 0 to fail fast. */
+  /**
+   * How many times one incident is asked again after this model timed out or
+   * answered 5xx, each time once the back-off has passed (the incident waits
+   * in the queue meanwhile); then it keeps its tier-1 verdict. 429, 529 and
+   * an unreachable API are the API's state, not the incident's: they are
+   * waited out without counting (up to the queue's hour). The SDK itself
+   * never retries.
+   */
   max_retries: z.number().int().min(0).max(5).default(1),
   /** max_tokens of the reply (the tool call is small). */
   max_tokens: z.number().int().min(64).max(8192).default(1024),
@@ -47,7 +54,7 @@ export const analysisConfigSchema = z
     strong_for_severities: z.array(severity).default(['high', 'critical']),
     budget: z
       .strictObject({
-        /** API calls per rolling hour (every attempt counts, retries of invalid replies too). */
+        /** HTTP requests to the API per rolling hour: each is booked before it is sent (retries of invalid replies and escalations too). */
         calls_per_hour: z.number().int().min(0).default(60),
         /** Input + output tokens per rolling 24 hours. */
         tokens_per_day: z.number().int().min(0).default(500_000),
@@ -61,8 +68,17 @@ export const analysisConfigSchema = z
         ttl_s: z.number().int().min(1).default(6 * 3600),
       })
       .prefault({}),
-    /** After a 429, 529 or an unreachable API, skip calls for this long (seconds; a retry-after header wins when longer). */
+    /**
+     * After a 429, 529, 5xx, timeout or an unreachable API, no call for this
+     * long (seconds), doubling with each failure in a row; a Retry-After (or
+     * retry-after-ms) from the API is honoured instead. Either way at least a
+     * second and at most `backoff_max_s`.
+     */
     backoff_s: z.number().int().min(0).max(3600).default(60),
+    /** The longest back-off, whatever the API asks (seconds). */
+    backoff_max_s: z.number().int().min(1).max(86_400).default(900),
+    /** Largest reply body read from the API (bytes); a longer one is cut off and the call fails (reply_too_large). */
+    max_reply_bytes: z.number().int().min(4096).max(64 * 1024 * 1024).default(1024 * 1024),
     redaction: z
       .strictObject({
         /** Replace client addresses by stable per-run pseudonyms (HMAC with a per-run key); targets are mapped back. */
@@ -88,11 +104,18 @@ export const analysisConfigSchema = z
     max_sample_chars: z.number().int().min(100).max(8000).default(1000),
     /** Recommended actions kept from one reply. */
     max_recommendations: z.number().int().min(1).max(20).default(5),
-    /** Narrowest CIDR prefix a recommendation may target (IPv4 / IPv6); broader ones are dropped. */
+    /**
+     * Narrowest CIDR prefix a recommendation may target (IPv4 / IPv6); broader
+     * ones are dropped from the reply. Whatever passes, the policy then refuses
+     * any range and any address but the incident's subject (target_not_subject).
+     */
     min_prefix_v4: z.number().int().min(0).max(32).default(16),
     min_prefix_v6: z.number().int().min(0).max(128).default(48),
   })
   .superRefine((c, ctx) => {
+    if (c.backoff_max_s < c.backoff_s) {
+      ctx.addIssue({ code: 'custom', path: ['backoff_max_s'], message: `must be at least backoff_s (${c.backoff_s})` });
+    }
     if (c.budget.calls_per_hour === 0 && c.enabled) {
       ctx.addIssue({ code: 'custom', path: ['budget', 'calls_per_hour'], message: 'must be > 0 when analysis is enabled' });
     }

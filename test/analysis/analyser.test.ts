@@ -146,26 +146,75 @@ test('an invalid reply is retried once, then given up (failed: invalid_reply); a
   );
 });
 
-test('429 with retry-after: the SDK retries, then skipped (rate_limited) with a back-off, no throw, bounded time', async () => {
-  await withServer(
-    [{ kind: 'status', status: 429, retryAfter: '0' }, { kind: 'status', status: 429, retryAfter: '45' }],
-    async (s) => {
-      const a = setup(s, { fast: { model: 'fast-model', timeout_ms: 2000, max_retries: 1 } });
-      const t0 = Date.now();
-      const o = await a.analyse(incident());
-      assert.ok(Date.now() - t0 < 5000);
-      assert.equal(o.status, 'skipped');
-      if (o.status === 'skipped') {
-        assert.equal(o.reason, 'rate_limited');
-        assert.equal(o.retryAfterMs, 45_000);
-      }
-      assert.equal(s.requests.length, 2, 'one SDK retry');
-      const o2 = await a.analyse(incident({ rule: 'x' }));
-      assert.deepEqual(o2, { status: 'skipped', reason: 'backoff' });
-      assert.equal(s.requests.length, 2, 'no call during the back-off');
-      assert.equal(a.usage().skipped.rate_limited, 1);
-    },
-  );
+test('429 with retry-after: 3600: one request, no sleep inside the call, skipped at once with a capped back-off the status shows; no call until it passes', async () => {
+  await withServer([{ kind: 'status', status: 429, retryAfter: '3600' }], async (s) => {
+    let now = Date.UTC(2026, 10, 25, 12);
+    // max_retries: 3 in the config must not make the SDK retry (on main it slept the hour inside the call).
+    const a = setup(s, { fast: { model: 'fast-model', timeout_ms: 2000, max_retries: 3 }, backoff_max_s: 900 }, { now: () => now });
+    const t0 = Date.now();
+    const o = await a.analyse(incident());
+    assert.ok(Date.now() - t0 < 1500, `returned after ${Date.now() - t0} ms`);
+    assert.deepEqual(o, { status: 'skipped', reason: 'rate_limited', retryAfterMs: 900_000 });
+    assert.equal(s.requests.length, 1, 'no SDK retry');
+    const u = a.usage();
+    assert.deepEqual(u.backoff, { until: new Date(now + 900_000).toISOString(), reason: 'rate_limited', failuresInRow: 1 });
+    assert.equal(u.backoffUntil, now + 900_000);
+    assert.equal(a.notBefore(), now + 900_000);
+    assert.equal(u.callsLastHour, 1, 'the request is booked');
+    assert.equal(u.skipped.rate_limited, 1);
+    now += 600_000;
+    assert.deepEqual(await a.analyse(incident({ rule: 'x' })), { status: 'skipped', reason: 'backoff', retryAfterMs: 300_000 });
+    assert.equal(s.requests.length, 1, 'no call during the back-off');
+    now += 300_000;
+    assert.equal(a.usage().backoff, null);
+    s.push({ kind: 'tool', input: GOOD });
+    assert.equal((await a.analyse(incident())).status, 'analysed');
+    assert.equal(s.requests.length, 2);
+  });
+});
+
+test('back-off: retry-after-ms and retry-after honoured (at least a second); without one it doubles per failure in a row, capped, and starts over after a success', async () => {
+  await withServer([], async (s) => {
+    let now = Date.UTC(2026, 10, 25, 12);
+    const a = setup(s, { backoff_s: 30, backoff_max_s: 100, fast: { model: 'fast-model', timeout_ms: 2000, max_retries: 5 } }, { now: () => now });
+    const waits: (number | undefined)[] = [];
+    const step = async (reply: ScriptedReply, rule: string) => {
+      s.push(reply);
+      const o = await a.analyse(incident({ rule }));
+      waits.push(o.status === 'skipped' ? o.retryAfterMs : -1);
+      now += 200_000;
+    };
+    await step({ kind: 'status', status: 529 }, 'a');
+    await step({ kind: 'status', status: 500 }, 'b');
+    await step({ kind: 'status', status: 503 }, 'c');
+    await step({ kind: 'status', status: 429, retryAfterMs: '2500', retryAfter: '7' }, 'd');
+    await step({ kind: 'status', status: 429, retryAfter: '7' }, 'e');
+    await step({ kind: 'status', status: 429, retryAfter: '0' }, 'f');
+    await step({ kind: 'tool', input: GOOD }, 'g');
+    await step({ kind: 'status', status: 529 }, 'h');
+    assert.deepEqual(waits, [30_000, 60_000, 100_000, 2_500, 7_000, 1_000, -1, 30_000]);
+    assert.equal(s.requests.length, 8, 'one request each');
+    assert.deepEqual(a.usage().skipped, { overloaded: 2, server_error: 2, rate_limited: 3 });
+  });
+});
+
+test('a timeout or a 5xx is skipped (retry later) while the incident has max_retries left, then failed; each try is one request', async () => {
+  await withServer([{ kind: 'hang' }, { kind: 'hang' }, { kind: 'status', status: 502 }, { kind: 'status', status: 502 }], async (s) => {
+    let now = Date.UTC(2026, 10, 25, 12);
+    const a = setup(s, { fast: { model: 'fast-model', timeout_ms: 200, max_retries: 1 }, strong: undefined }, { now: () => now });
+    const first = await a.analyse(incident(), {}, { retries: 0 });
+    assert.deepEqual(first, { status: 'skipped', reason: 'timeout', retryAfterMs: 30_000 });
+    now += 31_000;
+    assert.deepEqual(await a.analyse(incident(), {}, { retries: 1 }), { status: 'failed', reason: 'timeout' });
+    now += 61_000;
+    const five = await a.analyse(incident({ rule: 'five' }), {}, { retries: 0 });
+    assert.equal(five.status === 'skipped' && five.reason, 'server_error');
+    now += 200_000;
+    assert.deepEqual(await a.analyse(incident({ rule: 'five' }), {}, { retries: 1 }), { status: 'failed', reason: 'server_error', detail: 'HTTP 502' });
+    assert.equal(s.requests.length, 4);
+    assert.equal(a.usage().callsLastHour, 4, 'every request booked, timeouts included');
+    assert.equal(a.usage().byModel['fast-model']?.calls, 4);
+  });
 });
 
 test('529 overloaded: skipped (overloaded), later calls wait for the back-off', async () => {
@@ -194,14 +243,13 @@ test('a hung API: failed (timeout) after the configured timeout, without throwin
   });
 });
 
-test('an unreachable API: failed (unreachable); a missing key or disabled: skipped, nothing sent', async () => {
+test('an unreachable API: skipped (unreachable) with a back-off, the incident can wait; a missing key or disabled: skipped, nothing sent', async () => {
   const s = await startFakeAnthropic();
   const url = s.url;
   await s.close();
   const cfg = parseAnalysisConfig({ enabled: true, base_url: url, fast: { model: 'f', timeout_ms: 1000, max_retries: 0 } });
   const o = await createAnalyser(cfg, { apiKey: KEY }).analyse(incident());
-  assert.equal(o.status, 'failed');
-  if (o.status === 'failed') assert.equal(o.reason, 'unreachable');
+  assert.deepEqual(o, { status: 'skipped', reason: 'unreachable', retryAfterMs: 60_000 });
   await withServer([], async (s2) => {
     const c2 = parseAnalysisConfig({ enabled: true, base_url: s2.url });
     assert.deepEqual(await createAnalyser(c2, { apiKey: null }).analyse(incident()), { status: 'skipped', reason: 'no_api_key' });
@@ -216,12 +264,15 @@ test('budget: calls per hour and tokens per day spent -> skipped without a call;
     let now = Date.UTC(2026, 10, 25, 12);
     const a = setup(s, { budget: { calls_per_hour: 1, tokens_per_day: 1_000_000 } }, { now: () => now });
     assert.equal((await a.analyse(incident())).status, 'analysed');
-    assert.deepEqual(await a.analyse(incident({ rule: 'r2' })), { status: 'skipped', reason: 'budget_calls' });
+    // The hour frees up when the first request's minute leaves it.
+    const retryAfterMs = Math.floor(now / 60_000) * 60_000 + 3_600_000 - now;
+    assert.deepEqual(await a.analyse(incident({ rule: 'r2' })), { status: 'skipped', reason: 'budget_calls', retryAfterMs });
     assert.equal(s.requests.length, 1);
     now += 3_601_000;
     assert.equal((await a.analyse(incident({ rule: 'r2' }))).status, 'analysed');
     const b = setup(s, { budget: { calls_per_hour: 10, tokens_per_day: 100 } });
-    assert.deepEqual(await b.analyse(incident({ rule: 'r3' })), { status: 'skipped', reason: 'budget_tokens' });
+    const tok = await b.analyse(incident({ rule: 'r3' }));
+    assert.equal(tok.status === 'skipped' && tok.reason, 'budget_tokens');
     assert.equal(s.requests.length, 2);
     assert.equal(b.usage().skipped.budget_tokens, 1);
   });
@@ -312,7 +363,7 @@ test('redaction: no secret leaves the host; samples appear only inside the data 
       const close = user.indexOf('</untrusted_log_data>');
       assert.ok(open > 0 && close > open);
       assert.equal(user.split('</untrusted_log_data>').length, 2, 'one closing delimiter');
-      const block = JSON.parse(user.slice(open + '<untrusted_log_data>'.length, close)) as string[];
+      const block = (JSON.parse(user.slice(open + '<untrusted_log_data>'.length, close)) as { samples: string[] }).samples;
       assert.equal(block.length, 3);
       assert.match(block[0]!, /password=\[REDACTED:param\]/);
       const outside = user.slice(0, open) + user.slice(close);
@@ -436,5 +487,99 @@ test('stop() aborts a call in flight: skipped (stopped), promptly, and later cal
     assert.deepEqual(await p, { status: 'skipped', reason: 'stopped' });
     assert.ok(Date.now() - t0 < 2000);
     assert.deepEqual(await a.analyse(incident({ rule: 'later' })), { status: 'skipped', reason: 'stopped' });
+  });
+});
+
+test('implausible usage (input_tokens: 1e9) is booked at what the request could cost, warned once, counted; the token budget is not spent by it', async () => {
+  const lies: ScriptedReply[] = [
+    { kind: 'tool', input: GOOD, usage: { input_tokens: 1e9, output_tokens: 1e9 } },
+    { kind: 'tool', input: GOOD, usage: { input_tokens: -5, output_tokens: 'lots' } },
+    { kind: 'tool', input: GOOD, usage: { input_tokens: 120, output_tokens: 30 } },
+  ];
+  await withServer(lies, async (s) => {
+    const lines: string[] = [];
+    const log = createLogger({ level: 'info', format: 'json', write: (_l, line) => lines.push(line) });
+    const a = setup(s, { budget: { calls_per_hour: 60, tokens_per_day: 500_000 } }, { log });
+    assert.equal((await a.analyse(incident())).status, 'analysed');
+    const bound = Math.ceil(Buffer.byteLength(s.requests[0]!.rawBody) / 2) + 1024;
+    let u = a.usage();
+    assert.equal(u.byModel['fast-model']?.inputTokens, bound, 'input booked at the bound');
+    assert.equal(u.byModel['fast-model']?.outputTokens, 1024, 'output booked at max_tokens');
+    assert.equal(u.tokensLastDay, bound + 1024);
+    assert.ok(u.tokensLastDay < 500_000 / 10, 'one reply cannot spend the day');
+    assert.equal(u.implausibleUsage, 1);
+    const warns = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => /implausible usage/.test(String(l.msg)));
+    assert.equal(warns.length, 1, 'one warning for the reply');
+    assert.equal(warns[0]!.level, 'warn');
+    assert.equal(warns[0]!.reported_in, '1000000000');
+
+    // Not numbers at all: booked at the bound too. An honest reply is booked as reported.
+    assert.equal((await a.analyse(incident({ rule: 'r2' }))).status, 'analysed');
+    assert.equal((await a.analyse(incident({ rule: 'r3' }))).status, 'analysed', 'the budget still has room');
+    u = a.usage();
+    assert.equal(u.implausibleUsage, 2);
+    assert.equal(lines.filter((l) => /implausible usage/.test(l)).length, 2);
+    const bound2 = Math.ceil(Buffer.byteLength(s.requests[1]!.rawBody) / 2) + 1024;
+    assert.equal(u.byModel['fast-model']?.inputTokens, bound + bound2 + 120);
+    assert.equal(u.byModel['fast-model']?.outputTokens, 1024 + 1024 + 30);
+  });
+});
+
+test('a 60 MB reply is not read: failed (reply_too_large), booked, nothing recommended; with or without Content-Length', async () => {
+  await withServer([{ kind: 'huge', bytes: 60 * 1024 * 1024, contentLength: true }, { kind: 'huge', bytes: 60 * 1024 * 1024, contentLength: false }], async (s) => {
+    const a = setup(s);
+    const t0 = Date.now();
+    const declared = await a.analyse(incident());
+    assert.equal(declared.status, 'failed');
+    if (declared.status === 'failed') {
+      assert.equal(declared.reason, 'reply_too_large');
+      assert.match(declared.detail ?? '', /62914560 bytes declared, over the 1048576-byte limit/);
+    }
+    const streamed = await a.analyse(incident({ rule: 'r2' }));
+    assert.equal(streamed.status, 'failed');
+    if (streamed.status === 'failed') {
+      assert.equal(streamed.reason, 'reply_too_large');
+      assert.match(streamed.detail ?? '', /over the 1048576-byte limit: reading stopped/);
+    }
+    assert.ok(Date.now() - t0 < 3000, `took ${Date.now() - t0} ms`);
+    assert.equal(s.requests.length, 2, 'no retry of a reply too large');
+    const u = a.usage();
+    assert.equal(u.callsLastHour, 2, 'both booked');
+    assert.equal(u.failed.reply_too_large, 2);
+    assert.equal(u.analysed, 0);
+  });
+});
+
+test('max_reply_bytes: a reply of exactly the cap is read, one byte more is refused', async () => {
+  // The filler replies are text, not a tool call: read, they are invalid replies (and retried once).
+  await withServer([
+    { kind: 'huge', bytes: 4096, contentLength: false },
+    { kind: 'huge', bytes: 4096, contentLength: true },
+    { kind: 'huge', bytes: 4097, contentLength: false },
+  ], async (s) => {
+    const a = setup(s, { max_reply_bytes: 4096 });
+    assert.equal((await a.analyse(incident())).status === 'failed' && a.usage().failed.invalid_reply, 1);
+    const o = await a.analyse(incident({ rule: 'r2' }));
+    assert.equal(o.status === 'failed' && o.reason, 'reply_too_large');
+    assert.equal(s.requests.length, 3);
+  });
+});
+
+test('a reply whose body trickles past the timeout ends as a timeout (the body is read under it), not a hang', async () => {
+  await withServer([{ kind: 'trickle', input: GOOD, everyMs: 50, chunk: 4 }], async (s) => {
+    const a = setup(s, { fast: { model: 'fast-model', timeout_ms: 300, max_retries: 0 } });
+    const t0 = Date.now();
+    const o = await a.analyse(incident());
+    const ms = Date.now() - t0;
+    assert.deepEqual(o, { status: 'failed', reason: 'timeout' });
+    assert.ok(ms >= 250 && ms < 2000, `took ${ms} ms`);
+    assert.equal(a.usage().callsLastHour, 1);
+  });
+});
+
+test('a slow reply inside the timeout is analysed', async () => {
+  await withServer([{ kind: 'tool', input: GOOD, delayMs: 150 }], async (s) => {
+    const a = setup(s, { fast: { model: 'fast-model', timeout_ms: 1000, max_retries: 0 } });
+    assert.equal((await a.analyse(incident())).status, 'analysed');
   });
 });

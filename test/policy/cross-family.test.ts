@@ -36,8 +36,8 @@ const ctxWith = (protectedRanges: string[], selfRanges: string[] = []): PolicyCo
 });
 
 const incident = makeIncident({ rule: 'sql-injection', category: 'injection', severity: 'high', subject: { type: 'ip', value: '203.0.113.5' }, firstSeen: NOW, samples: [] }, NOW);
-const model = (type: string, target: string): Analysis => ({ source: 'llm', summary: 's', confidence: 0.99, recommended_actions: [{ type, target, ttl_s: 3600 }] });
-const decideOne = (type: string, target: string, c: PolicyContext) => decide(policy, { ...incident, actions: [] }, model(type, target), c)[0]!;
+const model = (type: string, target: string, source: Analysis['source'] = 'llm'): Analysis => ({ source, summary: 's', confidence: 0.99, recommended_actions: [{ type, target, ttl_s: 3600 }] });
+const decideOne = (type: string, target: string, c: PolicyContext, source: Analysis['source'] = 'llm') => decide(policy, { ...incident, actions: [] }, model(type, target, source), c)[0]!;
 
 // Protected sets in both families: a configured IPv4 address, a backend in IPv6, a trusted proxy range.
 const SETS: [string, string[]][] = [
@@ -102,11 +102,15 @@ for (const [range, set] of [
 }
 
 for (const range of ['203.0.113.5', '203.0.113.0/24', '198.51.100.11', '2001:db8:2::1', '2001:db8:2::/64', '2a00:1450::/32', '::ffff:203.0.113.9', '2002:cb00:7109::/48', '8.8.0.0/16']) {
-  test(`accepted: a block of the ordinary public ${range}`, () => {
+  test(`accepted: a block of the ordinary public ${range} (a tier-1 verdict); from a model only when it is the subject`, () => {
     for (const [, set] of SETS) {
-      const d = decideOne('block_ip', range, ctxWith(set));
+      const d = decideOne('block_ip', range, ctxWith(set), 'rules');
       assert.equal(d.mode, 'enforce', JSON.stringify(d));
       assert.equal(d.target, parseIp(range)!.text);
+      // The coverage is fine; a model may still name only the incident's subject (203.0.113.5).
+      const m = decideOne('block_ip', range, ctxWith(set));
+      if (range === '203.0.113.5') assert.equal(m.mode, 'enforce', JSON.stringify(m));
+      else assert.equal(m.guardrail, 'target_not_subject', JSON.stringify(m));
     }
   });
 }

@@ -77,16 +77,17 @@ test('repeat offenders get a longer block', () => {
 });
 
 test('an LLM trust recommendation is only proposed; unblock too', () => {
-  const ds = decide(policy, incident(), llm([{ type: 'trust_ip', target: '192.0.2.77' }, { type: 'unblock_ip', target: '192.0.2.78' }]), ctx());
+  // Of the incident's subject: a model may name no other address (target_not_subject).
+  const ds = decide(policy, incident(), llm([{ type: 'trust_ip', target: '203.0.113.99' }, { type: 'unblock_ip', target: '203.0.113.99' }]), ctx());
   assert.equal(find(ds, 'trust_ip')[0]?.mode, 'propose');
   assert.equal(find(ds, 'trust_ip')[0]?.policyRule, 'llm-widening-proposed');
   assert.equal(find(ds, 'unblock_ip')[0]?.mode, 'propose');
 });
 
 test('an LLM block is proposed when confident, dry-run when not, with the policy TTL', () => {
-  const hi = decide(policy, incident({ actions: [] }), llm([{ type: 'block_ip', target: '192.0.2.5', ttl_s: 999999 }], 0.9), ctx());
+  const hi = decide(policy, incident({ actions: [] }), llm([{ type: 'block_ip', target: '203.0.113.99', ttl_s: 999999 }], 0.9), ctx());
   assert.deepEqual([find(hi, 'block_ip')[0]?.mode, find(hi, 'block_ip')[0]?.ttl_s], ['propose', 3600]);
-  const lo = decide(policy, incident({ actions: [] }), llm([{ type: 'block_ip', target: '192.0.2.5' }], 0.3), ctx());
+  const lo = decide(policy, incident({ actions: [] }), llm([{ type: 'block_ip', target: '203.0.113.99' }], 0.3), ctx());
   assert.equal(find(lo, 'block_ip')[0]?.mode, 'dry-run');
 });
 
@@ -180,8 +181,11 @@ test('adversarial analysis: no unsafe decision in enforce mode', () => {
       if (d.target !== null) assert.match(d.target, /^[0-9a-f.:/]+$|^[A-Za-z0-9_.:-]+\/[A-Za-z0-9_.:-]+$/);
     }
     const codes = new Set(ds.map((d) => d.guardrail).filter(Boolean));
-    for (const c of ['protected', 'too_wide', 'bad_target', 'unknown_action']) assert.ok(codes.has(c as never), `expected a ${c} refusal`);
-    assert.equal(find(ds, 'trust_ip', '1.2.3.4')[0]?.mode, 'propose');
+    for (const c of ['protected', 'too_wide', 'bad_target', 'unknown_action', 'target_not_subject']) assert.ok(codes.has(c as never), `expected a ${c} refusal`);
+    // "trust 1.2.3.4" names someone other than the subject: refused, not even proposed.
+    assert.equal(find(ds, 'trust_ip', '1.2.3.4')[0]?.guardrail, 'target_not_subject');
+    // No address action of the model's survives, on either incident: none names the subject.
+    assert.deepEqual(ds.filter((d) => d.origin === 'llm' && d.action.endsWith('_ip') && d.mode !== 'refused'), []);
   }
 });
 
@@ -192,14 +196,14 @@ test("the analysis stage's result feeds decide() (notify_only, empty targets)", 
     confidence: 0.9,
     recommendations: [
       { type: 'notify_only', target: '' },
-      { type: 'untrust_ip', target: '192.0.2.1' },
+      { type: 'untrust_ip', target: '203.0.113.99' },
       { type: 'restart_haproxy', target: '' },
     ],
   });
   const ds = decide(policy, incident({ actions: [] }), a, ctx());
   assert.deepEqual(ds.map((d) => [d.action, d.target, d.mode]), [
     ['notify', null, 'enforce'],
-    ['untrust_ip', '192.0.2.1', 'propose'],
+    ['untrust_ip', '203.0.113.99', 'propose'],
     ['restart_haproxy', null, 'propose'],
   ]);
 });

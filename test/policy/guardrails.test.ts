@@ -182,7 +182,7 @@ test('the same action twice in one call is a duplicate', () => {
 });
 
 test('an LLM recommendation that widens access is never enforced, whatever the policy', () => {
-  const a: Analysis = { source: 'llm', summary: '', confidence: 1, recommended_actions: [{ type: 'trust_ip', target: '192.0.2.9' }, { type: 'unblock_ip', target: '192.0.2.9' }, { type: 'enable_server', target: 'api/s1' }] };
+  const a: Analysis = { source: 'llm', summary: '', confidence: 1, recommended_actions: [{ type: 'trust_ip', target: '203.0.113.5' }, { type: 'unblock_ip', target: '203.0.113.5' }, { type: 'enable_server', target: 'api/s1' }] };
   const ds = decide(yolo, incident({ actions: [] }), a, ctx());
   assert.deepEqual(ds.map((d) => d.guardrail), ['widening_from_llm', 'widening_from_llm', 'widening_from_llm']);
 });

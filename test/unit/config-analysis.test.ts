@@ -38,6 +38,8 @@ test('defaults: analysis is off, with the documented settings', () => {
   assert.deepEqual(a.budget, { calls_per_hour: 60, tokens_per_day: 500_000 });
   assert.deepEqual(a.cache, { max_entries: 1000, ttl_s: 21_600 });
   assert.equal(a.backoff_s, 60);
+  assert.equal(a.backoff_max_s, 900);
+  assert.equal(a.max_reply_bytes, 1024 * 1024);
   assert.deepEqual(a.redaction, { pseudonymise_ips: false });
   // An empty section is the same as none.
   assert.deepEqual(ok('analysis: {}\n').analysis, a);
@@ -47,6 +49,13 @@ test('defaults: analysis is off, with the documented settings', () => {
   assert.equal(b.strong?.model, 'claude-sonnet-4-5');
   assert.equal(b.strong?.timeout_ms, 30_000);
   assert.equal(b.fast.model, 'claude-haiku-4-5');
+});
+
+test('the back-off cap is at least backoff_s; the reply cap is bounded', () => {
+  assert.deepEqual(errorLines('analysis:\n  backoff_s: 120\n  backoff_max_s: 60\n'), ['analysis.backoff_max_s: must be at least backoff_s (120)']);
+  assert.equal(ok('analysis:\n  backoff_s: 120\n  backoff_max_s: 120\n').analysis.backoff_max_s, 120);
+  assert.match(errorLines('analysis:\n  max_reply_bytes: 100\n')[0]!, /^analysis\.max_reply_bytes: /);
+  assert.match(errorLines('analysis:\n  max_reply_bytes: 1073741824\n')[0]!, /^analysis\.max_reply_bytes: /);
 });
 
 test('an unknown key under analysis is refused, naming analysis.<key>', () => {

@@ -4,19 +4,31 @@
  *
  * Contract:
  * - `analyse()` never throws and never blocks the caller for longer than the
- *   configured timeouts (times the SDK's retries, plus one retry of an
- *   invalid reply and one escalation). It returns a typed outcome:
+ *   configured timeouts (one HTTP request per attempt: the SDK never
+ *   retries; at most one retry of an invalid reply and one escalation). It
+ *   returns a typed outcome:
  *     analysed  the reply validated; `result` holds checked recommendations,
  *               each marked as coming from the model (policy decides);
- *     skipped   nothing was asked, or the API pushed back (disabled, no key,
- *               budget spent, back-off, 429, 529): the caller may queue the
+ *     skipped   nothing was asked, or the API pushed back or failed in a way
+ *               that passes (disabled, no key, budget spent, back-off, 429,
+ *               529, unreachable; a timeout or 5xx while the incident has
+ *               retries left, see `max_retries`): the caller may queue the
  *               incident and retry after `retryAfterMs`;
- *     failed    asked and gave up (timeout, unreachable, auth, an invalid
- *               reply twice, an API error): the incident keeps its tier-1
- *               verdict.
+ *     failed    asked and gave up (a timeout or 5xx with no retry left, auth,
+ *               an invalid reply twice, a reply over max_reply_bytes, another
+ *               API error): the incident keeps its tier-1 verdict.
+ * - The daemon owns retries: a 429, 529, 5xx, timeout or unreachable API
+ *   records a back-off in the budget (the server's Retry-After when given,
+ *   else exponential) and returns at once, so the caller's slot is free;
+ *   `notBefore()` says when calls may start again.
+ * - Every HTTP request is booked in the budget before it is sent (http.ts);
+ *   the reply's reported usage is booked only up to what the request could
+ *   have cost (budget.ts, plausibleUsage), an implausible one is logged and
+ *   counted.
  * - Before anything leaves the host, samples, the subject and the context are
- *   redacted (and addresses optionally pseudonymised), and the samples sit
- *   JSON-quoted inside a delimited block the system prompt calls untrusted.
+ *   redacted (and addresses optionally pseudonymised); everything that came
+ *   from a request sits JSON-quoted inside the delimited block the system
+ *   prompt calls untrusted (prompt.ts).
  * - The fast model is asked first; the strong one (when configured) instead
  *   for severe incidents, or after the fast one sets needs_stronger_model.
  *   When the strong model fails, the fast model's analysis stands.
@@ -34,13 +46,21 @@ import { buildPrompt, loadPromptTemplates, type AnalysisContext, type BuiltPromp
 import { createPseudonymiser } from './pseudonym.js';
 import { createRedactor, type Redactor } from '../redact/text.js';
 import { checkTargets, parseReply, TOOL, TOOL_NAME, type AnalysisResult, type RawReply } from './reply.js';
-import { createBudget, type AnalysisUsage, type BudgetRefusal } from './budget.js';
+import { createBudget, plausibleUsage, type AnalysisUsage, type BackoffReason, type BudgetRefusal } from './budget.js';
 import { createAnalysisCache, fingerprint } from './cache.js';
+import { BudgetRefusedError, createApiFetch, ownError, ReplyTooLargeError, type CallScope } from './http.js';
 import { parseIp } from '../../validate/ip.js';
 import { retryAfterFromHeaders } from '../../util/backoff.js';
 
-export type SkipReason = 'disabled' | 'no_api_key' | 'stopped' | BudgetRefusal | 'rate_limited' | 'overloaded';
-export type FailReason = 'timeout' | 'unreachable' | 'auth' | 'invalid_reply' | 'api_error' | 'internal';
+/** Skips that pass with time: the caller may queue the incident again (analysis/queue.ts). */
+export const TRANSIENT_SKIPS = ['budget_calls', 'budget_tokens', 'backoff', 'rate_limited', 'overloaded', 'unreachable', 'timeout', 'server_error'] as const;
+/** Of those, the ones that may be the incident's own doing: counted against `max_retries`. */
+export const COUNTED_SKIPS = ['timeout', 'server_error'] as const;
+
+const isCounted = (r: string): r is (typeof COUNTED_SKIPS)[number] => (COUNTED_SKIPS as readonly string[]).includes(r);
+
+export type SkipReason = 'disabled' | 'no_api_key' | 'stopped' | BudgetRefusal | (typeof TRANSIENT_SKIPS)[number];
+export type FailReason = 'timeout' | 'server_error' | 'unreachable' | 'auth' | 'invalid_reply' | 'reply_too_large' | 'api_error' | 'internal';
 
 export type AnalysisOutcome =
   | {
@@ -68,10 +88,17 @@ export interface AnalyserDeps {
   redact?: Redactor;
 }
 
+export interface AnalyseOptions {
+  /** Earlier tries of this incident that ended in a timeout or a 5xx (the queue counts them). */
+  retries?: number;
+}
+
 export interface Analyser {
-  analyse(incident: Incident, context?: AnalysisContext): Promise<AnalysisOutcome>;
-  /** Usage and spend counters for the status API. */
+  analyse(incident: Incident, context?: AnalysisContext, opts?: AnalyseOptions): Promise<AnalysisOutcome>;
+  /** Usage and spend counters for the status API (the back-off in force among them). */
   usage(): AnalysisUsage & { cacheEntries: number; inFlight: number };
+  /** When calls may start again after a back-off (ms since epoch; in the past when they may now). */
+  notBefore(): number;
   /** Aborts calls in flight (they end as skipped: stopped); later calls are skipped. */
   stop(): void;
 }
@@ -90,15 +117,19 @@ export function resolveApiKey(cfg: AnalysisConfig, env: NodeJS.ProcessEnv, readF
   return k ? k : null;
 }
 
-const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0);
-
 export function createAnalyser(cfg: AnalysisConfig, deps: AnalyserDeps = {}): Analyser {
   const log = (deps.log ?? silentLogger).child({ unit: 'analysis' });
   const now = deps.now ?? Date.now;
   const templates = loadPromptTemplates(deps.promptsDir);
   const redact = deps.redact ?? createRedactor();
   const pseudonymiser = cfg.redaction.pseudonymise_ips ? createPseudonymiser(deps.pseudonymKey) : null;
-  const budget = createBudget({ callsPerHour: cfg.budget.calls_per_hour, tokensPerDay: cfg.budget.tokens_per_day }, now);
+  const budget = createBudget({
+    callsPerHour: cfg.budget.calls_per_hour,
+    tokensPerDay: cfg.budget.tokens_per_day,
+    backoffBaseMs: cfg.backoff_s * 1000,
+    backoffMaxMs: cfg.backoff_max_s * 1000,
+  }, now);
+  const api = createApiFetch({ budget, maxReplyBytes: cfg.max_reply_bytes });
   const cache = createAnalysisCache(cfg.cache.max_entries, cfg.cache.ttl_s * 1000, now);
   const inFlight = new Map<string, Promise<AnalysisOutcome>>();
   const controllers = new Set<AbortController>();
@@ -106,14 +137,17 @@ export function createAnalyser(cfg: AnalysisConfig, deps: AnalyserDeps = {}): An
 
   const apiKey = deps.apiKey ?? null;
   // Everything explicit: the environment's ANTHROPIC_* variables must not
-  // change where the key goes or how long a call may take.
+  // change where the key goes or how long a call may take. No SDK retries:
+  // it would sleep inside the call (a retry-after of an hour holding an
+  // analysis slot) and send requests the budget never saw.
   const client = apiKey
     ? new Anthropic({
         apiKey,
         baseURL: cfg.base_url,
         timeout: cfg.fast.timeout_ms,
-        maxRetries: cfg.fast.max_retries,
+        maxRetries: 0,
         logLevel: 'off',
+        fetch: api.fetch,
       })
     : null;
 
@@ -126,17 +160,31 @@ export function createAnalyser(cfg: AnalysisConfig, deps: AnalyserDeps = {}): An
     return detail === undefined ? { status: 'failed', reason } : { status: 'failed', reason, detail };
   };
 
-  /** One request; maps every error to an outcome. */
-  async function call(level: ModelLevelConfig, prompt: BuiltPrompt, incidentId: number): Promise<Attempt | { ok: 'invalid'; why: string }> {
-    const est = Math.ceil((prompt.system.length + prompt.user.length) / 3) + level.max_tokens;
-    const refused = budget.check(est);
-    if (refused) return { ok: false, outcome: skip(refused) };
+  /**
+   * A 429, 529, 5xx, timeout or unreachable API: a back-off is recorded and
+   * the call ends at once. Counted failures (timeout, 5xx) may be the
+   * incident's own: once it has no retry left, it is given up.
+   */
+  function pushedBack(level: ModelLevelConfig, incidentId: number, retries: number, reason: Exclude<BackoffReason, 'auth'>, serverMs: number | undefined, detail?: string): Attempt {
+    const wait = budget.pushedBack(reason, serverMs);
+    const giveUp = isCounted(reason) && retries >= level.max_retries;
+    log.warn('llm API pushed back', { incident_id: incidentId, model: level.model, reason, backoff_ms: wait, retry_after_ms: serverMs, ...(giveUp ? { given_up: true } : {}) });
+    return { ok: false, outcome: giveUp && isCounted(reason) ? fail(reason, detail) : skip(reason, wait) };
+  }
+
+  /** One HTTP request (booked before it is sent, http.ts); maps every error to an outcome. */
+  async function call(level: ModelLevelConfig, prompt: BuiltPrompt, incidentId: number, retries: number): Promise<Attempt | { ok: 'invalid'; why: string }> {
+    // A request's tokens, guessed from its size before it is sent (replaced by the reply's usage).
+    const estimate = (bytes: number) => Math.ceil(bytes / 3) + level.max_tokens;
+    const pre = budget.check(estimate(Buffer.byteLength(prompt.system) + Buffer.byteLength(prompt.user)));
+    if (pre) return { ok: false, outcome: skip(pre.refusal, pre.retryAfterMs) };
+    const scope: CallScope = { estimate };
     const ac = new AbortController();
     controllers.add(ac);
     const started = now();
     log.debug('llm prompt', { incident_id: incidentId, model: level.model, system: prompt.system, user: prompt.user });
     try {
-      const msg = await client!.messages.create(
+      const msg = await api.run(scope, () => client!.messages.create(
         {
           model: level.model,
           max_tokens: level.max_tokens,
@@ -145,43 +193,53 @@ export function createAnalyser(cfg: AnalysisConfig, deps: AnalyserDeps = {}): An
           tools: [TOOL as unknown as Anthropic.Tool],
           tool_choice: { type: 'tool', name: TOOL_NAME },
         },
-        { timeout: level.timeout_ms, maxRetries: level.max_retries, signal: ac.signal },
-      );
-      // The SDK does not validate the body: read usage defensively.
-      const body = msg as unknown as { content?: unknown; usage?: { input_tokens?: unknown; output_tokens?: unknown } };
-      const inTok = num(body.usage?.input_tokens);
-      const outTok = num(body.usage?.output_tokens);
-      budget.record(level.model, inTok, outTok, { input: level.input_usd_per_mtok, output: level.output_usd_per_mtok });
+        { timeout: level.timeout_ms, maxRetries: 0, signal: ac.signal },
+      ));
+      budget.recovered();
+      // The SDK does not validate the body: read usage defensively, and book no more than the request could cost.
+      const body = msg as unknown as { content?: unknown; usage?: unknown };
+      const sent = scope.booked?.bodyBytes ?? Buffer.byteLength(prompt.system) + Buffer.byteLength(prompt.user);
+      const u = plausibleUsage(body.usage, sent, level.max_tokens);
+      if (u.implausible) {
+        budget.count('implausibleUsage');
+        const r = (body.usage ?? {}) as { input_tokens?: unknown; output_tokens?: unknown };
+        log.warn('llm reply reported implausible usage: booked at the bound', {
+          incident_id: incidentId, model: level.model, reported_in: String(r.input_tokens).slice(0, 40), reported_out: String(r.output_tokens).slice(0, 40),
+          booked_in: u.input, booked_out: u.output, request_bytes: sent,
+        });
+      }
+      scope.booked?.reservation.settle(level.model, u.input, u.output, { input: level.input_usd_per_mtok, output: level.output_usd_per_mtok });
       // (`tok`, not `tokens`: the logger hides values of keys that look like secrets.)
-      log.info('llm call', { incident_id: incidentId, model: level.model, in_tok: inTok, out_tok: outTok, ms: now() - started });
+      log.info('llm call', { incident_id: incidentId, model: level.model, in_tok: u.input, out_tok: u.output, ms: now() - started });
       log.debug('llm reply', { incident_id: incidentId, model: level.model, content: body.content });
       const parsed = parseReply(body.content);
       if (!parsed.ok) return { ok: 'invalid', why: parsed.reason };
       return { ok: true, reply: parsed.reply, model: level.model };
     } catch (err) {
-      budget.record(level.model, 0, 0, { input: 0, output: 0 });
+      // Sent and failed: the request counts (it may have cost), its tokens do not.
+      scope.booked?.reservation.settle(level.model, 0, 0, { input: 0, output: 0 });
       const e = err as { status?: unknown; headers?: unknown; name?: string; message?: string };
+      const own = ownError(err);
       if (stopped || err instanceof Anthropic.APIUserAbortError) return { ok: false, outcome: skip('stopped') };
-      if (err instanceof Anthropic.APIConnectionTimeoutError) {
-        log.warn('llm call timed out', { incident_id: incidentId, model: level.model, ms: now() - started });
-        return { ok: false, outcome: fail('timeout') };
+      if (own instanceof BudgetRefusedError) return { ok: false, outcome: skip(own.refusal, own.retryAfterMs) };
+      if (own instanceof ReplyTooLargeError) {
+        log.warn('llm reply too large: not read, not acted on', { incident_id: incidentId, model: level.model, limit: own.limit, declared: own.declared });
+        return { ok: false, outcome: fail('reply_too_large', own.message) };
       }
-      if (err instanceof Anthropic.APIConnectionError) {
-        budget.backoff(cfg.backoff_s * 1000);
-        log.warn('llm API unreachable', { incident_id: incidentId, model: level.model, error: e.message });
-        return { ok: false, outcome: fail('unreachable', e.message) };
+      if (own) {
+        log.error('llm request refused unsent', { incident_id: incidentId, model: level.model, error: own.message });
+        return { ok: false, outcome: fail('internal', own.message) };
       }
+      if (err instanceof Anthropic.APIConnectionTimeoutError) return pushedBack(level, incidentId, retries, 'timeout', undefined);
+      if (err instanceof Anthropic.APIConnectionError) return pushedBack(level, incidentId, retries, 'unreachable', undefined, e.message);
       if (err instanceof Anthropic.APIError) {
         const status = typeof e.status === 'number' ? e.status : 0;
         const after = retryAfterFromHeaders(e.headers, now());
-        if (status === 429 || status === 529) {
-          const wait = Math.max(after ?? 0, cfg.backoff_s * 1000);
-          budget.backoff(wait);
-          log.warn('llm API pushed back', { incident_id: incidentId, model: level.model, status, backoff_ms: wait });
-          return { ok: false, outcome: skip(status === 429 ? 'rate_limited' : 'overloaded', wait) };
-        }
+        if (status === 429) return pushedBack(level, incidentId, retries, 'rate_limited', after);
+        if (status === 529) return pushedBack(level, incidentId, retries, 'overloaded', after);
+        if (status >= 500) return pushedBack(level, incidentId, retries, 'server_error', after, `HTTP ${status}`);
         if (status === 401 || status === 403) {
-          budget.backoff(cfg.backoff_s * 1000);
+          budget.pushedBack('auth');
           log.error('llm API refused the key', { status });
           return { ok: false, outcome: fail('auth', `HTTP ${status}`) };
         }
@@ -197,10 +255,10 @@ export function createAnalyser(cfg: AnalysisConfig, deps: AnalyserDeps = {}): An
   }
 
   /** A level with one retry of an invalid reply. */
-  async function ask(level: ModelLevelConfig, prompt: BuiltPrompt, incidentId: number): Promise<Attempt> {
+  async function ask(level: ModelLevelConfig, prompt: BuiltPrompt, incidentId: number, retries: number): Promise<Attempt> {
     let why = '';
     for (let attempt = 1; attempt <= 2; attempt++) {
-      const r = await call(level, prompt, incidentId);
+      const r = await call(level, prompt, incidentId, retries);
       if (r.ok !== 'invalid') return r;
       why = r.why;
       budget.count('invalidReplies');
@@ -244,7 +302,7 @@ export function createAnalyser(cfg: AnalysisConfig, deps: AnalyserDeps = {}): An
     return r;
   }
 
-  async function run(inc: Incident, ctx: AnalysisContext, fp: string): Promise<AnalysisOutcome> {
+  async function run(inc: Incident, ctx: AnalysisContext, fp: string, retries: number): Promise<AnalysisOutcome> {
     const prompt = buildPrompt(templates, inc, ctx, {
       redact,
       pseudonymiser,
@@ -256,12 +314,13 @@ export function createAnalyser(cfg: AnalysisConfig, deps: AnalyserDeps = {}): An
     let a: Attempt;
     if (severe && cfg.strong) {
       strongModel = true;
-      a = await ask(cfg.strong, prompt, inc.id);
+      a = await ask(cfg.strong, prompt, inc.id, retries);
     } else {
-      a = await ask(cfg.fast, prompt, inc.id);
+      a = await ask(cfg.fast, prompt, inc.id, retries);
       if (a.ok && a.reply.needs_stronger_model && cfg.strong && !stopped) {
         strongModel = true;
-        const b = await ask(cfg.strong, prompt, inc.id);
+        // Its first try: the incident's retries were the fast model's.
+        const b = await ask(cfg.strong, prompt, inc.id, 0);
         if (b.ok) a = b;
         else log.warn('stronger model unavailable, keeping the fast analysis', { incident_id: inc.id, reason: b.outcome.reason });
       }
@@ -279,7 +338,7 @@ export function createAnalyser(cfg: AnalysisConfig, deps: AnalyserDeps = {}): An
   }
 
   return {
-    async analyse(inc, ctx = {}) {
+    async analyse(inc, ctx = {}, opts = {}) {
       try {
         if (stopped) return skip('stopped');
         if (!cfg.enabled) return skip('disabled');
@@ -297,7 +356,7 @@ export function createAnalyser(cfg: AnalysisConfig, deps: AnalyserDeps = {}): An
           budget.count('cacheHits');
           return { ...o, result: fromCache({ result: o.result, subject: cache.get(fp)?.subject ?? '' }, inc), cached: true };
         }
-        const p = run(inc, ctx, fp).finally(() => inFlight.delete(fp));
+        const p = run(inc, ctx, fp, opts.retries ?? 0).finally(() => inFlight.delete(fp));
         inFlight.set(fp, p);
         return await p;
       } catch (err) {
@@ -308,6 +367,7 @@ export function createAnalyser(cfg: AnalysisConfig, deps: AnalyserDeps = {}): An
     usage() {
       return { ...budget.usage(), cacheEntries: cache.size(), inFlight: inFlight.size };
     },
+    notBefore: () => budget.notBefore(),
     stop() {
       stopped = true;
       for (const ac of controllers) ac.abort();

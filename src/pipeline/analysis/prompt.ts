@@ -5,15 +5,28 @@
  * Contract:
  * - Templates are compiled once by `loadPromptTemplates` (a missing or
  *   broken one throws naming the file).
- * - Samples and context reach the template only as JSON in which `<`, `>`
- *   and `&` are \u-escaped, so a log line cannot close the data block;
- *   every string is redacted (and addresses pseudonymised) first.
+ * - Two parts, by origin. The header, outside the data block, holds only
+ *   facts the daemon made: the incident's id, status, rule and category (the
+ *   operator's rule files), severity, subject type, counts, times, and the
+ *   daemon's own booleans (subject blocked / trusted). Everything derived
+ *   from a request, a log line or a backend (the subject itself, be it an
+ *   address, a host and path or a template; the suggested actions and their
+ *   targets; recent actions and their targets; backend health and its check
+ *   text; the samples) goes inside the `<untrusted_log_data>` block, which
+ *   the system prompt calls untrusted.
+ * - The block is one JSON object in which `<`, `>` and `&` are \u-escaped,
+ *   so no value can close it; every string in it is redacted (and addresses
+ *   pseudonymised) first.
+ * - Header values are checked for their kind before rendering (numbers,
+ *   enums, ISO times); a count that is not a finite number under a plain key
+ *   is left out, never rendered as text.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import nunjucks from 'nunjucks';
 import type { Incident } from '../incidents/group.js';
+import { SEVERITIES, type SubjectType } from '../types.js';
 import { ACTION_HELP, ALLOWED_ACTIONS, TOOL_NAME } from './reply.js';
 import type { Pseudonymiser } from './pseudonym.js';
 import type { Redactor } from '../redact/text.js';
@@ -29,6 +42,8 @@ export interface AnalysisContext {
   /** Health of the backends concerned. */
   backendHealth?: { backend: string; server?: string; status: string; checkDetail?: string }[];
 }
+
+const SUBJECT_TYPES: readonly SubjectType[] = ['ip', 'backend', 'server', 'host', 'path'];
 
 export interface PromptTemplates {
   system: nunjucks.Template;
@@ -75,6 +90,17 @@ export interface BuiltPrompt {
   pseudonyms: Map<string, string>;
 }
 
+/** Counts as the header may show them: plain keys, finite numbers (anything else is left out). */
+function headerCounts(counts: Record<string, unknown> | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(counts ?? {})) {
+    if (/^[a-z][a-z0-9_]{0,39}$/.test(k) && typeof v === 'number' && Number.isFinite(v)) out[k] = v;
+  }
+  return out;
+}
+
+const yesNo = (b: boolean | undefined) => (b === undefined ? 'unknown' : b ? 'yes' : 'no');
+
 export function buildPrompt(t: PromptTemplates, inc: Incident, ctx: AnalysisContext, o: BuildOptions): BuiltPrompt {
   const pseudonyms = new Map<string, string>();
   const clean = (s: string) => {
@@ -90,33 +116,41 @@ export function buildPrompt(t: PromptTemplates, inc: Incident, ctx: AnalysisCont
     const c = clean(s);
     return c.length > o.maxSampleChars ? `${c.slice(0, o.maxSampleChars)}...[cut]` : c;
   });
-  const iso = (ms: number) => new Date(ms).toISOString();
+  const iso = (ms: number) => new Date(Number.isFinite(ms) ? ms : 0).toISOString();
+  const int = (n: number) => (Number.isFinite(n) ? String(Math.trunc(n)) : '?');
   const system = t.system.render({
     actions: ALLOWED_ACTIONS.map((name) => ({ name, help: ACTION_HELP.get(name)! })),
     tool: TOOL_NAME,
     pseudonymised: o.pseudonymiser !== null,
   });
-  // Incident fields come from rules and parsed lines: the subject and rule
-  // actions may hold attacker text (a path, a host), so they are cleaned and
-  // JSON-quoted too.
+  // Everything a request, a log line or a backend wrote: one JSON object
+  // inside the block (see the module contract for what goes where).
+  const data = {
+    subject: clean(inc.subject.value),
+    suggested_actions: deep(inc.actions),
+    recent_actions: deep(ctx.recentActions ?? []),
+    backend_health: deep(ctx.backendHealth ?? []),
+    samples,
+  };
   const user = t.user.render({
     incident: {
-      id: inc.id,
-      status: inc.status,
+      id: int(inc.id),
+      status: inc.status === 'resolved' ? 'resolved' : 'open',
+      // The operator's rule files name these; JSON-quoted all the same.
       rule: safeJson(inc.rule),
       category: safeJson(inc.category),
-      severity: inc.severity,
-      subject_type: inc.subject.type,
-      subject: safeJson(clean(inc.subject.value)),
-      count: inc.count,
+      severity: SEVERITIES.includes(inc.severity) ? inc.severity : 'unknown',
+      subject_type: SUBJECT_TYPES.includes(inc.subject.type) ? inc.subject.type : 'unknown',
+      count: int(inc.count),
       first_seen: iso(inc.firstSeen),
       last_seen: iso(inc.lastSeen),
-      samples_total: inc.samples.length,
-      rule_actions: safeJson(deep(inc.actions)),
+      samples_total: int(inc.samples.length),
     },
-    context: safeJson(deep(ctx), 2),
-    samples: safeJson(samples, 1),
+    counts: safeJson(headerCounts(ctx.counts)),
+    subject_blocked: yesNo(ctx.subjectBlocked),
+    subject_trusted: yesNo(ctx.subjectTrusted),
     samples_count: samples.length,
+    data: safeJson(data, 1),
     tool: TOOL_NAME,
   });
   return { system, user, pseudonyms };

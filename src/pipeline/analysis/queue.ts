@@ -10,10 +10,15 @@
  *   (the analyser answers the rest from its cache / the call in flight).
  * - At most `concurrency` analyses run at once.
  * - An analysis skipped for a reason that passes (budget spent, back-off,
- *   429, 529) goes back to the head of the queue and the queue pauses until
- *   the analyser's retry-after (or `retryMs`). An incident that resolved
- *   while waiting, or waited longer than `maxWaitMs`, is given up: its
- *   outcome is reported as skipped (`resolved` / `expired_in_queue`).
+ *   429, 529, 5xx, timeout, unreachable: analyser.ts TRANSIENT_SKIPS) goes
+ *   back to the head of the queue and the queue pauses until the analyser's
+ *   retry-after (or `retryMs`). Nothing is dispatched before `readyAt()`
+ *   either (the analyser's back-off, which another call may have set). The
+ *   tries of an incident that ended in a timeout or 5xx are counted and
+ *   passed to the analyser, which gives it up after its `max_retries`. An
+ *   incident that resolved while waiting, or waited longer than `maxWaitMs`,
+ *   is given up: its outcome is reported as skipped (`resolved` /
+ *   `expired_in_queue`).
  * - The queue is bounded (`maxQueued`): when full, the least severe, oldest
  *   entry is dropped and reported as skipped (`queue_full`).
  * - Every incident enqueued gets exactly one `onOutcome` call (unless the
@@ -22,7 +27,7 @@
 import type { Incident } from '../incidents/group.js';
 import type { Logger } from '../../log.js';
 import { SEVERITIES } from '../types.js';
-import type { AnalysisOutcome } from './analyser.js';
+import { COUNTED_SKIPS, TRANSIENT_SKIPS, type AnalyseOptions, type AnalysisOutcome } from './analyser.js';
 import type { AnalysisContext } from './prompt.js';
 import { describe } from '../../errors.js';
 
@@ -32,7 +37,9 @@ export type QueueSkipReason = 'resolved' | 'expired_in_queue' | 'queue_full';
 export type QueueOutcome = AnalysisOutcome | { status: 'skipped'; reason: QueueSkipReason };
 
 export interface AnalysisQueueDeps {
-  analyse(inc: Incident, ctx: AnalysisContext): Promise<AnalysisOutcome>;
+  analyse(inc: Incident, ctx: AnalysisContext, opts: AnalyseOptions): Promise<AnalysisOutcome>;
+  /** No dispatch before this time (ms since epoch): the analyser's back-off. Default: none. */
+  readyAt?: () => number;
   /** Builds the prompt's context just before the call (so it is current). */
   context(inc: Incident): AnalysisContext | Promise<AnalysisContext>;
   onOutcome(inc: Incident, trigger: string, outcome: QueueOutcome): void | Promise<void>;
@@ -45,13 +52,16 @@ export interface AnalysisQueueDeps {
   now?: () => number;
 }
 
-const TRANSIENT = new Set(['budget_calls', 'budget_tokens', 'backoff', 'rate_limited', 'overloaded']);
+const TRANSIENT = new Set<string>(TRANSIENT_SKIPS);
+const COUNTED = new Set<string>(COUNTED_SKIPS);
 const rank = (i: Incident) => SEVERITIES.indexOf(i.severity);
 
 interface Entry {
   inc: Incident;
   trigger: string;
   since: number;
+  /** Tries that ended in a timeout or 5xx. */
+  retries: number;
 }
 
 export function createAnalysisQueue(d: AnalysisQueueDeps) {
@@ -109,8 +119,9 @@ export function createAnalysisQueue(d: AnalysisQueueDeps) {
 
   const pump = () => {
     if (stopped) return;
-    if (now() < pausedUntil) {
-      if (!timer) arm(pausedUntil);
+    const ready = Math.max(pausedUntil, d.readyAt?.() ?? 0);
+    if (now() < ready) {
+      if (queue.length && !timer) arm(ready);
       return;
     }
     while (inFlight < concurrency && queue.length) {
@@ -142,7 +153,7 @@ export function createAnalysisQueue(d: AnalysisQueueDeps) {
     }
     let o: AnalysisOutcome;
     try {
-      o = await d.analyse(e.inc, ctx);
+      o = await d.analyse(e.inc, ctx, { retries: e.retries });
     } catch (err) {
       // The analyser promises not to throw; if it does, the incident keeps its tier-1 verdict.
       o = { status: 'failed', reason: 'internal', detail: describe(err) };
@@ -150,6 +161,7 @@ export function createAnalysisQueue(d: AnalysisQueueDeps) {
     if (stopped) return;
     if (o.status === 'skipped' && TRANSIENT.has(o.reason) && now() - e.since <= maxWaitMs && e.inc.status === 'open') {
       counts.requeued++;
+      if (COUNTED.has(o.reason)) e.retries++;
       queue.unshift(e);
       pausedUntil = Math.max(pausedUntil, now() + (o.retryAfterMs ?? retryMs));
       d.log.info('analysis deferred', { incident_id: e.inc.id, reason: o.reason, retry_in_ms: pausedUntil - now(), queued: queue.length });
@@ -169,7 +181,7 @@ export function createAnalysisQueue(d: AnalysisQueueDeps) {
         return false;
       }
       counts.enqueued++;
-      pending.push({ inc, trigger, since: now() });
+      pending.push({ inc, trigger, since: now(), retries: 0 });
       if (!scheduled) {
         scheduled = true;
         setImmediate(take);
@@ -184,7 +196,8 @@ export function createAnalysisQueue(d: AnalysisQueueDeps) {
       await Promise.allSettled([...running]);
     },
     stats() {
-      return { ...counts, queued: queue.length + pending.length, inFlight, pausedUntil: pausedUntil > now() ? new Date(pausedUntil).toISOString() : null };
+      const until = Math.max(pausedUntil, d.readyAt?.() ?? 0);
+      return { ...counts, queued: queue.length + pending.length, inFlight, pausedUntil: until > now() ? new Date(until).toISOString() : null };
     },
   };
 }

@@ -122,7 +122,8 @@ export function createAnalysisStage(d: AnalysisStageDeps) {
   };
 
   const queue = createAnalysisQueue({
-    analyse: (inc, ctx) => analyser.analyse(inc, ctx),
+    analyse: (inc, ctx, opts) => analyser.analyse(inc, ctx, opts),
+    readyAt: () => analyser.notBefore(),
     context,
     onOutcome,
     log,

@@ -13,7 +13,9 @@
  * gives each still undecided candidate of a listed type and origin that
  * entry's mode; `on_match: stop` ends the walk. A candidate no rule decided
  * is returned refused (`no_policy`). Then `simulation: true` turns enforce
- * into dry-run, and the guardrails run on each candidate in order.
+ * into dry-run, and the guardrails run on each candidate in order, with the
+ * incident's subject: a model's address action aimed anywhere else is
+ * refused (`target_not_subject`, guardrails.ts).
  */
 import type { Incident } from '../incidents/group.js';
 import { SEVERITIES } from '../types.js';
@@ -162,7 +164,7 @@ export function decide(policy: Policy, incident: Incident, analysis: Analysis | 
       d = { ...d, ttl_s: repeatTtl(c.entry, { ...d, target: canonical(d.target) }, ctx) };
     }
     if (policy.simulation && d.mode === 'enforce') d = { ...d, mode: 'dry-run', reason: `${d.reason} (simulation)` };
-    return applyGuardrails(d, ctx, state, 'daemon');
+    return applyGuardrails(d, ctx, state, 'daemon', incident.subject);
   });
 }
 

@@ -15,6 +15,14 @@
  *   IPv4 clients an IPv6 range holds included) or /32 (IPv6).
  * - A daemon-made block always has a TTL (at most maxBlockTtlS); only a
  *   person (`actor: 'person'`) may make one permanent.
+ * - A model names no one but the incident's subject: an address action
+ *   recommended by an LLM (origin `llm`) must target exactly the subject
+ *   address (a /32 or /128 of it is the same; its IPv4-mapped form too, as
+ *   parseIp canonicalises it). Any other address, any range (even one holding
+ *   the subject: it covers other clients too) and any address on an incident
+ *   whose subject is not an address are refused (`target_not_subject`).
+ *   Judged after the coverage checks above, so a protected or too-wide
+ *   target keeps its more telling code; only decide() knows the subject.
  * - Widening access or changing trust (a unit whose `access` is `widens`:
  *   unblock, trust, untrust, enable) on an LLM's word is never enforced by
  *   the daemon (a person approving the proposal may).
@@ -29,7 +37,7 @@
  *   a kill switch (100 throwaway addresses and automatic blocking is off for
  *   everyone after them).
  */
-import type { ActionType, Decision, GuardrailCode, GuardrailLimits, Origin, PolicyContext, RecentAction } from './types.js';
+import type { ActionType, Decision, GuardrailCode, GuardrailLimits, Origin, PolicyContext, RecentAction, Subject } from './types.js';
 import { DEFAULT_LIMITS } from './types.js';
 import { unitOf } from '../actions/registry.js';
 import { describe } from '../../errors.js';
@@ -74,6 +82,24 @@ export function hourlyCapped(a: { action: ActionType; origin: Origin | 'person';
 /** A stored record's origin, for hourlyCapped. */
 export const originOf = (decidedBy: string | undefined): Origin | 'person' => (decidedBy === 'llm' ? 'llm' : decidedBy === 'person' ? 'person' : 'rules');
 
+/** True when `target` is exactly the subject's one address (see the module contract); a range never is. */
+export function isSubjectAddress(target: string, subject: Subject): boolean {
+  if (subject.type !== 'ip') return false;
+  const s = parseIp(subject.value);
+  const t = parseIp(target);
+  return s !== null && t !== null && !s.isCidr && !t.isCidr && s.text === t.text;
+}
+
+/** Why an LLM's address target is not the subject, or null when it is. The subject's own text is shown only when it is an address. */
+function offSubject(target: string, subject: Subject): string | null {
+  if (isSubjectAddress(target, subject)) return null;
+  if (subject.type !== 'ip') return `the incident's subject is a ${subject.type}, not an address: a model may not name ${target}`;
+  const s = parseIp(subject.value)?.text ?? 'unreadable';
+  return parseIp(target)?.isCidr
+    ? `${target} is a range, not the incident's subject ${s}: a model may name only the subject`
+    : `${target} is not the incident's subject ${s}: a model may name only the subject`;
+}
+
 export interface GuardrailState {
   limits: GuardrailLimits;
   /** Enforced hourly-capped actions in the last hour, including those accepted in this call. */
@@ -108,9 +134,10 @@ const boundedText = (s: unknown) => (typeof s === 'string' ? s.slice(0, 128) : n
 /**
  * Applies every guardrail to one candidate (whose target is still raw) and
  * updates `state` when it passes. `actor: 'person'` is for a person's own
- * action (the API): it alone may make a block permanent.
+ * action (the API): it alone may make a block permanent. `subject` is the
+ * incident's (decide() gives it): an LLM's address actions are held to it.
  */
-export function applyGuardrails(d: Decision, ctx: PolicyContext, state: GuardrailState, actor: 'daemon' | 'person' = 'daemon'): Decision {
+export function applyGuardrails(d: Decision, ctx: PolicyContext, state: GuardrailState, actor: 'daemon' | 'person' = 'daemon', subject?: Subject): Decision {
   if (d.mode === 'refused') return { ...d, target: boundedText(d.target) };
   const t = checkTarget(d.action, d.target);
   if (!t.ok) return refuse({ ...d, target: boundedText(d.target) }, 'bad_target', t.reason);
@@ -125,6 +152,10 @@ export function applyGuardrails(d: Decision, ctx: PolicyContext, state: Guardrai
     if (v) return refuse(out, v.code === 'self' ? 'protected' : v.code, v.reason);
     const wide = wideness(out.target, limits);
     if (wide) return refuse(out, 'too_wide', wide);
+    if (subject && out.origin === 'llm') {
+      const why = offSubject(out.target, subject);
+      if (why) return refuse(out, 'target_not_subject', why);
+    }
   }
 
   if (unit.timed) {

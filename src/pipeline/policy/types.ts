@@ -3,7 +3,7 @@
  * policy can give them, the analysis a policy may read, and what `decide()`
  * returns. Plain data; no I/O.
  */
-import type { Severity, SubjectType } from '../types.js';
+import type { Severity, Subject, SubjectType } from '../types.js';
 
 /**
  * The closed set of actions is the registry (pipeline/actions/registry.ts):
@@ -137,9 +137,10 @@ export type GuardrailCode =
   | 'cap_per_hour'
   | 'cap_blocks'
   | 'cooldown'
-  | 'duplicate';
+  | 'duplicate'
+  | 'target_not_subject';
 
-export type { Severity, SubjectType };
+export type { Severity, Subject, SubjectType };
 
 /**
  * The addresses no block may cover (local ranges, configured ones, trusted
