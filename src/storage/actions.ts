@@ -1,5 +1,6 @@
 /** Remediation actions: the only place their SQL lives. Rows mirror policy/actions.ts ActionRecord. */
 import type { Db } from './db.js';
+import { stmt } from './statements.js';
 import type { ActionRecord } from '../pipeline/policy/actions.js';
 import type { RecentAction } from '../pipeline/policy/types.js';
 
@@ -66,8 +67,7 @@ export const actions = {
     };
     if (r.id === 0) {
       const id = Number(
-        db
-          .prepare(
+        stmt(db, 
             `INSERT INTO actions (created_at, updated_at, incident_id, action, target, ttl_s, expires_at, decided_by, actor, mode, status, reason, analysis_summary, result, reviewed_by, reverts_id)
              VALUES (@created_at, @updated_at, @incident_id, @action, @target, @ttl_s, @expires_at, @decided_by, @actor, @mode, @status, @reason, @analysis_summary, @result, @reviewed_by, @reverts_id)`,
           )
@@ -75,17 +75,17 @@ export const actions = {
       );
       return { ...r, id };
     }
-    db.prepare(
+    stmt(db, 
       `UPDATE actions SET updated_at = @updated_at, expires_at = @expires_at, status = @status, result = @result, reviewed_by = @reviewed_by, reason = @reason WHERE id = @id`,
     ).run({ ...row, id: r.id });
     return r;
   },
   get(db: Db, id: number): ActionRecord | null {
-    const r = db.prepare('SELECT * FROM actions WHERE id = ?').get(id) as Sql | undefined;
+    const r = stmt(db, 'SELECT * FROM actions WHERE id = ?').get(id) as Sql | undefined;
     return r ? toRecord(r) : null;
   },
   list(db: Db, opts: { limit: number; status?: string }): ActionRecord[] {
-    return (db.prepare('SELECT * FROM actions WHERE (@status IS NULL OR status = @status) ORDER BY id DESC LIMIT @limit').all({ status: opts.status ?? null, limit: opts.limit }) as Sql[]).map(toRecord);
+    return (stmt(db, 'SELECT * FROM actions WHERE (@status IS NULL OR status = @status) ORDER BY id DESC LIMIT @limit').all({ status: opts.status ?? null, limit: opts.limit }) as Sql[]).map(toRecord);
   },
   /**
    * The expiry job lifted these blocks: the done block actions on them whose
@@ -93,8 +93,8 @@ export const actions = {
    */
   markExpired(db: Db, ips: readonly string[], now: number): ActionRecord[] {
     if (ips.length === 0) return [];
-    const sel = db.prepare("SELECT * FROM actions WHERE action = 'block_ip' AND status = 'done' AND target = ? AND expires_at IS NOT NULL AND expires_at <= ?");
-    const upd = db.prepare("UPDATE actions SET status = 'expired', updated_at = ?, result = ? WHERE id = ?");
+    const sel = stmt(db, "SELECT * FROM actions WHERE action = 'block_ip' AND status = 'done' AND target = ? AND expires_at IS NOT NULL AND expires_at <= ?");
+    const upd = stmt(db, "UPDATE actions SET status = 'expired', updated_at = ?, result = ? WHERE id = ?");
     return db.transaction(() => {
       const out: ActionRecord[] = [];
       for (const ip of ips) {
@@ -110,28 +110,31 @@ export const actions = {
   /** Actions since `since` (ms) on an incident or on a target, newest first (an analysis' context). */
   about(db: Db, q: { incidentId: number; target: string | null; since: number; limit: number }): ActionRecord[] {
     return (
-      db
-        .prepare('SELECT * FROM actions WHERE created_at >= @since AND (incident_id = @incidentId OR (@target IS NOT NULL AND target = @target)) ORDER BY id DESC LIMIT @limit')
+      stmt(db, 'SELECT * FROM actions WHERE created_at >= @since AND (incident_id = @incidentId OR (@target IS NOT NULL AND target = @target)) ORDER BY id DESC LIMIT @limit')
         .all({ since: q.since, incidentId: q.incidentId, target: q.target, limit: q.limit }) as Sql[]
     ).map(toRecord);
   },
   /** Actions decided since `since` (ms), for caps, cooldowns and repeat offenders. */
   recent(db: Db, since: number): RecentAction[] {
-    return db.prepare('SELECT id, action, target, mode, decided_by AS decidedBy, created_at AS at FROM actions WHERE created_at >= ? ORDER BY id').all(since) as RecentAction[];
+    return stmt(db, 'SELECT id, action, target, mode, decided_by AS decidedBy, created_at AS at FROM actions WHERE created_at >= ? ORDER BY id').all(since) as RecentAction[];
   },
   /**
-   * The records since `since` whose target is one of `targets`, plus those
-   * without a target, leaving out the actions named in `without` (messages):
-   * what one decision round needs for its cooldowns and repeat offenders.
+   * The records since `since` whose target is one of `targets` (leaving out
+   * the actions named in `without`: messages), plus those of the targetless
+   * actions named in `targetless` (reload, restart): what one decision round
+   * needs for its cooldowns and repeat offenders. Two indexed searches, so a
+   * week of notify records (target NULL) is never scanned.
    */
-  recentFor(db: Db, since: number, targets: readonly string[], without: readonly string[]): RecentAction[] {
-    return db
-      .prepare(
-        `SELECT id, action, target, mode, decided_by AS decidedBy, created_at AS at FROM actions
-          WHERE created_at >= ? AND action NOT IN (SELECT value FROM json_each(?))
-            AND (target IN (SELECT value FROM json_each(?)) OR target IS NULL)
-          ORDER BY id`,
-      )
-      .all(since, JSON.stringify(without), JSON.stringify(targets)) as RecentAction[];
+  recentFor(db: Db, since: number, targets: readonly string[], opts: { targetless: readonly string[]; without: readonly string[] }): RecentAction[] {
+    return stmt(
+      db,
+      `SELECT id, action, target, mode, decided_by AS decidedBy, created_at AS at FROM actions
+        WHERE target IN (SELECT value FROM json_each(@targets)) AND created_at >= @since AND action NOT IN (SELECT value FROM json_each(@without))
+       UNION ALL
+       SELECT id, action, target, mode, decided_by AS decidedBy, created_at AS at FROM actions
+        WHERE action IN (SELECT value FROM json_each(@targetless)) AND target IS NULL AND created_at >= @since
+       ORDER BY id`,
+    ).all({ since, targets: JSON.stringify(targets), targetless: JSON.stringify(opts.targetless), without: JSON.stringify(opts.without) }) as RecentAction[];
   },
+
 };

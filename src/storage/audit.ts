@@ -4,6 +4,7 @@
  * recorded as failed and never lost with the rollback.
  */
 import type { Db } from './db.js';
+import { stmt } from './statements.js';
 
 export interface AuditEntry {
   id: number;
@@ -20,7 +21,7 @@ export function recordAudit(
   db: Db,
   e: { actor: string; action: string; target?: string | null; detail?: unknown; result: 'ok' | 'failed'; error?: string | null },
 ): void {
-  db.prepare('INSERT INTO audit_log (actor, action, target, detail, result, error) VALUES (?, ?, ?, ?, ?, ?)').run(
+  stmt(db, 'INSERT INTO audit_log (actor, action, target, detail, result, error) VALUES (?, ?, ?, ?, ?, ?)').run(
     e.actor,
     e.action,
     e.target ?? null,
@@ -31,8 +32,7 @@ export function recordAudit(
 }
 
 export function listAudit(db: Db, opts: { limit: number; before?: number; action?: string }): AuditEntry[] {
-  const rows = db
-    .prepare(
+  const rows = stmt(db, 
       `SELECT * FROM audit_log WHERE (? IS NULL OR id < ?) AND (? IS NULL OR action = ?) ORDER BY id DESC LIMIT ?`,
     )
     .all(opts.before ?? null, opts.before ?? null, opts.action ?? null, opts.action ?? null, opts.limit) as (Omit<AuditEntry, 'detail'> & { detail: string | null })[];

@@ -1,5 +1,6 @@
 /** Incidents and source positions: the only place their SQL lives. */
 import type { Db } from './db.js';
+import { stmt } from './statements.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -66,11 +67,11 @@ export const incidents = {
    */
   write(db: Db, list: readonly IncidentFacts[]): number[] {
     if (list.length === 0) return [];
-    const ins = db.prepare(
+    const ins = stmt(db, 
       `INSERT INTO incidents (rule, category, severity, subject_type, subject_value, status, first_seen, last_seen, count, escalate, actions, samples, resolved_at)
        VALUES (@rule, @category, @severity, @subject_type, @subject_value, @status, @first_seen, @last_seen, @count, @escalate, @actions, @samples, @resolved_at)`,
     );
-    const upd = db.prepare(
+    const upd = stmt(db, 
       `UPDATE incidents SET severity = @severity, status = @status, last_seen = @last_seen, count = @count, escalate = @escalate, samples = @samples,
          resolved_at = @resolved_at, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = @id`,
     );
@@ -100,8 +101,7 @@ export const incidents = {
   },
   list(db: Db, opts: { status?: string; limit: number; before?: number; severity?: string }): IncidentRow[] {
     return (
-      db
-        .prepare(
+      stmt(db, 
           `SELECT * FROM incidents WHERE (@status IS NULL OR status = @status) AND (@before IS NULL OR id < @before)
              AND (@severity IS NULL OR severity = @severity) ORDER BY id DESC LIMIT @limit`,
         )
@@ -109,25 +109,25 @@ export const incidents = {
     ).map(toRow);
   },
   get(db: Db, id: number): IncidentRow | null {
-    const r = db.prepare('SELECT * FROM incidents WHERE id = ?').get(id) as Sql | undefined;
+    const r = stmt(db, 'SELECT * FROM incidents WHERE id = ?').get(id) as Sql | undefined;
     return r ? toRow(r) : null;
   },
   counts(db: Db): Record<string, number> {
-    const rows = db.prepare('SELECT status, COUNT(*) AS n FROM incidents GROUP BY status').all() as { status: string; n: number }[];
+    const rows = stmt(db, 'SELECT status, COUNT(*) AS n FROM incidents GROUP BY status').all() as { status: string; n: number }[];
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   },
   /** Open incidents left by a previous run are resolved at start (their in-memory windows are gone). */
   resolveStale(db: Db): number {
-    return db.prepare(`UPDATE incidents SET status = 'resolved', resolved_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE status = 'open'`).run().changes;
+    return stmt(db, `UPDATE incidents SET status = 'resolved', resolved_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE status = 'open'`).run().changes;
   },
 };
 
 /** Source positions (file offsets, journald cursors), keyed by source. */
 export const positions = {
   get(db: Db, key: string): string | null {
-    return (db.prepare('SELECT value FROM source_positions WHERE key = ?').get(key) as { value: string } | undefined)?.value ?? null;
+    return (stmt(db, 'SELECT value FROM source_positions WHERE key = ?').get(key) as { value: string } | undefined)?.value ?? null;
   },
   set(db: Db, key: string, value: string): void {
-    db.prepare(`INSERT INTO source_positions (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')`).run(key, value);
+    stmt(db, `INSERT INTO source_positions (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')`).run(key, value);
   },
 };

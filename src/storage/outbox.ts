@@ -6,6 +6,7 @@
  * notify/ put in is what it gets back). Times are ms since the epoch.
  */
 import type { Db } from './db.js';
+import { stmt } from './statements.js';
 
 /** A row as the worker sends it. */
 export interface OutboxRow {
@@ -44,8 +45,7 @@ export function insertMessage(
   db: Db,
   m: { messageId: string; channel: string; kind: string; payload: unknown; dueAt: number; createdAt: number },
 ): boolean {
-  const res = db
-    .prepare(
+  const res = stmt(db, 
       `INSERT OR IGNORE INTO outbox (message_id, channel, kind, payload, attempts, next_attempt_at, created_at)
        VALUES (?, ?, ?, ?, 0, ?, ?)`,
     )
@@ -60,12 +60,12 @@ export function insertMessage(
  * (with their attempts before the claim).
  */
 export function claimDue(db: Db, limit: number, now: number, leaseUntil: number): OutboxRow[] {
-  const select = db.prepare(
+  const select = stmt(db, 
     `SELECT id, message_id, channel, kind, payload, attempts, created_at FROM outbox
      WHERE delivered_at IS NULL AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?
      ORDER BY next_attempt_at, id LIMIT ?`,
   );
-  const claim = db.prepare(
+  const claim = stmt(db, 
     `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?
      WHERE id = ? AND delivered_at IS NULL AND attempts = ?`,
   );
@@ -77,17 +77,17 @@ export function claimDue(db: Db, limit: number, now: number, leaseUntil: number)
 
 /** Marks a row delivered: it is never sent again. */
 export function markDelivered(db: Db, id: number, at: number): void {
-  db.prepare(`UPDATE outbox SET delivered_at = ?, next_attempt_at = NULL, last_error = NULL WHERE id = ?`).run(at, id);
+  stmt(db, `UPDATE outbox SET delivered_at = ?, next_attempt_at = NULL, last_error = NULL WHERE id = ?`).run(at, id);
 }
 
 /** Records a failed send: retried at `retryAt`, or kept as dead when `retryAt` is null. */
 export function markFailed(db: Db, id: number, retryAt: number | null, error: string): void {
-  db.prepare(`UPDATE outbox SET next_attempt_at = ?, last_error = ? WHERE id = ? AND delivered_at IS NULL`).run(retryAt, error, id);
+  stmt(db, `UPDATE outbox SET next_attempt_at = ?, last_error = ? WHERE id = ? AND delivered_at IS NULL`).run(retryAt, error, id);
 }
 
 /** Deletes delivered and dead rows created before `before`; returns how many. Pending rows are kept. */
 export function pruneFinished(db: Db, before: number): number {
-  return db.prepare(`DELETE FROM outbox WHERE created_at < ? AND (delivered_at IS NOT NULL OR next_attempt_at IS NULL)`).run(before).changes;
+  return stmt(db, `DELETE FROM outbox WHERE created_at < ? AND (delivered_at IS NOT NULL OR next_attempt_at IS NULL)`).run(before).changes;
 }
 
 export interface OutboxCounts {
@@ -101,8 +101,7 @@ export interface OutboxCounts {
 }
 
 export function outboxCounts(db: Db): OutboxCounts {
-  const r = db
-    .prepare(
+  const r = stmt(db, 
       `SELECT
          SUM(delivered_at IS NULL AND next_attempt_at IS NOT NULL) AS pending,
          SUM(delivered_at IS NOT NULL) AS delivered,
@@ -125,14 +124,13 @@ export function outboxCounts(db: Db): OutboxCounts {
 
 /** True when a row with this message id exists (in any state). */
 export function hasMessage(db: Db, messageId: string): boolean {
-  return db.prepare(`SELECT 1 FROM outbox WHERE message_id = ?`).get(messageId) !== undefined;
+  return stmt(db, `SELECT 1 FROM outbox WHERE message_id = ?`).get(messageId) !== undefined;
 }
 
 /** True when a digest of `channel` created after `since` lists `key` in its payload's `keys`. */
 export function digestHasKey(db: Db, channel: string, since: number, key: string): boolean {
   return (
-    db
-      .prepare(
+    stmt(db, 
         `SELECT 1 FROM outbox, json_each(outbox.payload, '$.keys') AS k
          WHERE outbox.channel = ? AND outbox.kind = 'digest' AND outbox.created_at > ? AND k.value = ?`,
       )
@@ -142,8 +140,7 @@ export function digestHasKey(db: Db, channel: string, since: number, key: string
 
 /** The newest digest of `channel` still waiting (never claimed, due after `now`), or null. */
 export function openDigest(db: Db, channel: string, now: number): { id: number; messageId: string; payload: unknown } | null {
-  const r = db
-    .prepare(
+  const r = stmt(db, 
       `SELECT id, message_id, payload FROM outbox
        WHERE channel = ? AND kind = 'digest' AND delivered_at IS NULL AND attempts = 0 AND next_attempt_at > ?
        ORDER BY id DESC LIMIT 1`,
@@ -154,13 +151,13 @@ export function openDigest(db: Db, channel: string, now: number): { id: number; 
 
 /** Replaces a row's payload. */
 export function setPayload(db: Db, id: number, payload: unknown): void {
-  db.prepare(`UPDATE outbox SET payload = ? WHERE id = ?`).run(JSON.stringify(payload), id);
+  stmt(db, `UPDATE outbox SET payload = ? WHERE id = ?`).run(JSON.stringify(payload), id);
 }
 
 /** Single messages (neither digests nor tests) of `channel` created after `since`. */
 export function countSingles(db: Db, channel: string, since: number): number {
   return (
-    db.prepare(`SELECT COUNT(*) AS n FROM outbox WHERE channel = ? AND kind != 'digest' AND kind != 'test' AND created_at > ?`).get(channel, since) as {
+    stmt(db, `SELECT COUNT(*) AS n FROM outbox WHERE channel = ? AND kind != 'digest' AND kind != 'test' AND created_at > ?`).get(channel, since) as {
       n: number;
     }
   ).n;

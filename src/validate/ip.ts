@@ -23,8 +23,35 @@ function normalize(addr: ipaddr.IPv4 | ipaddr.IPv6): ipaddr.IPv4 | ipaddr.IPv6 {
   return addr;
 }
 
+/**
+ * Memoised pure functions of a string: a flood of 2,000 attackers judged
+ * against every protected range parses the same few texts millions of
+ * times. Results are frozen (shared between callers); the cache is bounded
+ * (emptied when full: the working set is small, the cost of a refill low).
+ */
+function memo<T>(fn: (s: string) => T, max = 20_000): (s: string) => T {
+  const cache = new Map<string, T>();
+  return (s: string) => {
+    if (cache.has(s)) return cache.get(s) as T;
+    const v = fn(s);
+    if (cache.size >= max) cache.clear();
+    cache.set(s, v);
+    return v;
+  };
+}
+
+const deepFreeze = <T>(v: T): T => {
+  if (v && typeof v === 'object') {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
+};
+
 /** Parses an address or CIDR; returns null when it is not one (strictly: no zones, no octal, no short forms). */
-export function parseIp(input: string): ParsedIp | null {
+export const parseIp: (input: string) => ParsedIp | null = memo((input) => (typeof input === 'string' ? deepFreeze(parseIpOnce(input)) : null));
+
+function parseIpOnce(input: string): ParsedIp | null {
   if (typeof input !== 'string' || input.length === 0 || input.length > 64) return null;
   if (!/^[0-9a-fA-F.:/]+$/.test(input)) return null;
   const slash = input.indexOf('/');
@@ -99,10 +126,10 @@ function net(bytes: number[], prefix: number): Net {
 }
 
 /** Bytes of `text`'s network address (canonical text from parseIp or net()). */
-const bytesOf = (text: string): number[] => ipaddr.parse(text.split('/')[0]!).toByteArray();
+const bytesOf: (text: string) => readonly number[] = memo((text) => Object.freeze(ipaddr.parse(text.split('/')[0]!).toByteArray()));
 
 /** True when the network `outer` (bytes, prefix) holds every address of `inner`. */
-function holds(outer: number[], outerPrefix: number, inner: number[], innerPrefix: number): boolean {
+function holds(outer: readonly number[], outerPrefix: number, inner: readonly number[], innerPrefix: number): boolean {
   if (outerPrefix > innerPrefix || outer.length !== inner.length) return false;
   for (let bit = 0; bit < outerPrefix; bit++) {
     const i = bit >> 3;
@@ -112,7 +139,9 @@ function holds(outer: number[], outerPrefix: number, inner: number[], innerPrefi
   return true;
 }
 
-export function haproxyCoverage(range: string): Coverage | null {
+export const haproxyCoverage: (range: string) => Coverage | null = memo((range) => deepFreeze(coverageOnce(range)));
+
+function coverageOnce(range: string): Coverage | null {
   const p = parseIp(range);
   if (!p) return null;
   const b = bytesOf(p.text);

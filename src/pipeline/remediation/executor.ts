@@ -110,12 +110,15 @@ export function createRemediation(d: RemediationDeps) {
     for (const r of recs) if (r.mode === 'enforce' && hourlyCapped({ action: r.action, origin: originOf(r.decidedBy), target: r.target })) capped.push(r.createdAt);
   };
   /** Messages (notify) have no cooldown and no cap: a round never needs their records. */
-  const MESSAGES = allUnits().filter((u) => !u.change).map((u) => u.name);
+  const recentOpts = {
+    without: allUnits().filter((u) => !u.change).map((u) => u.name),
+    targetless: allUnits().filter((u) => u.change && u.targetKind === 'none').map((u) => u.name),
+  };
 
   /** The policy's context for a round about `targets` (canonical where they parse). */
   const context = (now: number, targets: readonly string[] | 'all'): PolicyContext => ({
     now,
-    recentActions: targets === 'all' ? store.recent(d.db, now - WEEK) : store.recentFor(d.db, now - WEEK, targets, MESSAGES),
+    recentActions: targets === 'all' ? store.recent(d.db, now - WEEK) : store.recentFor(d.db, now - WEEK, targets, recentOpts),
     cappedLastHour: cappedSince(now),
     currentBlocks: blocked.count(d.db),
     isProtected: d.isProtected,
