@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RuntimeError, socketClient, type SocketClient } from '../../src/haproxy/runtime/client.js';
 import { isErrorReply } from '../../src/haproxy/runtime/replies.js';
-import { parseListDump, setListEntry } from '../../src/haproxy/runtime/maps.js';
+import { setListEntries, parseListDump, setListEntry } from '../../src/haproxy/runtime/maps.js';
 import { parseShowProc } from '../../src/haproxy/runtime/proc.js';
 import { parseShowTable } from '../../src/haproxy/runtime/tables.js';
 import { BINARIES, freePort, sleep, startWithSockets, type RunningHaproxy } from './_haproxy.js';
@@ -334,6 +334,23 @@ for (const b of BINARIES) {
       assert.equal(await count('acl', aclFile, key), 0);
       await setListEntry(stats, 'acl', aclFile, key, false);
       assert.deepEqual(parseListDump(await stats.send(`show acl ${aclFile}`)), ['203.0.113.0/24']);
+    });
+
+    test('setListEntries: 1,200 map keys of both families in payloads (more than one), read back with their value; present ones not doubled; all removed; acl too', async () => {
+      const keys = Array.from({ length: 1200 }, (_, i) => (i % 2 ? `192.0.${i >> 8}.${i & 255}` : `2001:db8:77::${i.toString(16)}`));
+      await setListEntries(stats, 'map', mapFile, [...keys.slice(0, 10), ...keys], true, '9');
+      const dump = await stats.send(`show map ${mapFile}`);
+      const have = parseListDump(dump);
+      for (const k of keys) assert.equal(have.filter((x) => x === k).length, 1, k);
+      assert.match(dump, /^0x[0-9a-f]+ 192\.0\.0\.1 9$/m);
+      await setListEntries(stats, 'map', mapFile, keys.slice(0, 600), true);
+      assert.equal(parseListDump(await stats.send(`show map ${mapFile}`)).length, 1202, 'present keys are not added twice');
+      await setListEntries(stats, 'map', mapFile, keys, false);
+      assert.deepEqual(parseListDump(await stats.send(`show map ${mapFile}`)), ['198.51.100.1', '2001:db8:1::/48']);
+      await setListEntries(stats, 'acl', aclFile, ['192.0.2.0/25', '192.0.2.128/25'], true);
+      assert.deepEqual(parseListDump(await stats.send(`show acl ${aclFile}`)).sort(), ['192.0.2.0/25', '192.0.2.128/25', '203.0.113.0/24']);
+      await setListEntries(stats, 'acl', aclFile, ['192.0.2.0/25', '192.0.2.128/25'], false);
+      await assert.rejects(setListEntries(stats, 'map', mapFile, ['192.0.2.1 1\nadd map x'], true), RuntimeError, 'a key that is not an address never reaches a payload');
     });
 
     test('setListEntry on a file HAProxy does not know is a RuntimeError', async () => {

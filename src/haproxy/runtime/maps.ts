@@ -61,7 +61,8 @@ const PAYLOAD_ENTRIES = 500;
  * Makes every key of `keys` present (maps: with `value`) or absent in one
  * pass: one dump before, the adds as `add <kind> <file> <<` payloads (HAProxy
  * 2.6 and 3.0 take several entries at once) or one `del` per key, one dump
- * after that must hold (or lack) every key. Idempotent like setListEntry. The
+ * after that must hold (or lack) every key (`add acl` takes no payload: one
+ * command per key there). Idempotent like setListEntry. The
  * cost is two dumps for the batch, not two per key (a flood of blocks).
  */
 export async function setListEntries(client: SocketClient, kind: ListKind, file: string, keys: readonly string[], present: boolean, value = '1'): Promise<void> {
@@ -70,11 +71,17 @@ export async function setListEntries(client: SocketClient, kind: ListKind, file:
   if (bad !== undefined) throw new RuntimeError(`refusing a list key that is not an address: ${JSON.stringify(bad.slice(0, 60))}`);
   const before = new Set(parseListDump(await dump(client, kind, file)));
   const todo = [...new Set(keys)].filter((k) => before.has(k) !== present);
-  if (present) {
+  if (present && kind === 'acl') {
+    // `add acl` takes no payload (2.6, 3.0): one command per key.
+    for (const k of todo) {
+      const cmd = `add acl ${file} ${k}`;
+      expectSuccess(cmd, await client.send(cmd));
+    }
+  } else if (present) {
     for (let i = 0; i < todo.length; i += PAYLOAD_ENTRIES) {
       const part = todo.slice(i, i + PAYLOAD_ENTRIES);
       const cmd = `add ${kind} ${file} <<`;
-      expectSuccess(cmd, await client.send(cmd, { payload: part.map((k) => (kind === 'map' ? `${k} ${value}` : k)).join('\n') }));
+      expectSuccess(cmd, await client.send(cmd, { payload: part.map((k) => `${k} ${value}`).join('\n') }));
     }
   } else {
     for (const k of todo) {
