@@ -56,3 +56,41 @@ export const safeText = () =>
     const problem = textProblem(s);
     if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
   });
+
+/** Where in a JSON value the first string textProblem refuses sits (`servers[1].name`), and why; null when none does. */
+export interface JsonTextProblem {
+  /** The field's path; a bad field *name* is reported at the object holding it ('(body)' at the top). */
+  path: string;
+  problem: string;
+}
+
+const MAX_KEY_IN_PATH = 40;
+
+const childPath = (parent: string, key: string | number) =>
+  typeof key === 'number' ? `${parent}[${key}]` : parent === '' ? key.slice(0, MAX_KEY_IN_PATH) : `${parent}.${key.slice(0, MAX_KEY_IN_PATH)}`;
+
+/**
+ * Every string of a parsed JSON value, field names included, through
+ * textProblem, in document order. Iterative, so no nesting depth can
+ * overflow the stack.
+ */
+export function findJsonTextProblem(value: unknown): JsonTextProblem | null {
+  const stack: [string, unknown][] = [['', value]];
+  while (stack.length) {
+    const [path, v] = stack.pop()!;
+    if (typeof v === 'string') {
+      const problem = textProblem(v);
+      if (problem !== null) return { path: path || '(body)', problem };
+    } else if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push([childPath(path, i), v[i]]);
+    } else if (typeof v === 'object' && v !== null) {
+      const keys = Object.keys(v);
+      for (const k of keys) {
+        const problem = textProblem(k);
+        if (problem !== null) return { path: path || '(body)', problem: `has a field name that ${problem}` };
+      }
+      for (let i = keys.length - 1; i >= 0; i--) stack.push([childPath(path, keys[i]!), (v as Record<string, unknown>)[keys[i]!]]);
+    }
+  }
+  return null;
+}
