@@ -13,7 +13,7 @@ import type { Remediation } from '../pipeline/remediation/executor.js';
 import type { AnalysisStage } from '../pipeline/analysis/stage.js';
 import type { ProtectedAddresses } from '../pipeline/policy/types.js';
 import { validationError } from '../errors.js';
-import { findJsonTextProblem } from '../validate/text.js';
+import { checkText, findJsonTextProblem } from '../validate/text.js';
 
 export interface ApiDeps {
   cfg: Config;
@@ -56,8 +56,12 @@ export function body(ctx: { request: unknown }): Record<string, unknown> {
 /**
  * A parameter given in the body or, when the body has no such field, in the
  * query string (DELETE routes take both). A body field that is present wins
- * even when it is null, so null is judged as sent, never replaced.
+ * even when it is null, so null is judged as sent, never replaced. A query
+ * value passes the same text check as the body's strings (given twice, it is
+ * a list, which the field's own check refuses).
  */
 export function bodyOrQuery(b: Record<string, unknown>, ctx: { query: Record<string, unknown> }, key: string): unknown {
-  return Object.hasOwn(b, key) ? b[key] : ctx.query[key];
+  if (Object.hasOwn(b, key)) return b[key];
+  const v = ctx.query[key];
+  return typeof v === 'string' ? checkText(v, key) : v;
 }

@@ -48,7 +48,7 @@ export function trustedRoutes(r: Router, d: ApiDeps): void {
   });
   r.delete('/api/trusted-proxies', async (ctx) => {
     const b = body(ctx);
-    const cidr = validateIp(b.cidr !== undefined ? b.cidr : b.ip_address !== undefined ? b.ip_address : ctx.query.cidr, 'cidr');
+    const cidr = validateIp(b.cidr === undefined && b.ip_address !== undefined ? b.ip_address : bodyOrQuery(b, ctx, 'cidr'), 'cidr');
     const res = await removeProxy(d.ops, actorOf(ctx), cidr);
     ctx.body = { status: 'success', message: `${cidr} no longer a trusted proxy`, runtime_updated: res.runtimeApplied };
   });
