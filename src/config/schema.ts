@@ -269,6 +269,13 @@ const monitor = z
     rules_dir: safeText().min(1).default('/etc/haproxy-manager/rules.d'),
     /** An incident resolves after this long (in log time) without a new finding. */
     incident_quiet: duration.default('10m'),
+    /**
+     * How far a line's own time may be ahead of the clock when it arrives. A line further
+     * ahead gets its arrival time instead (counted in /api/monitor/status as
+     * pipeline.time_clamped): one future-dated line must not move log time on and resolve
+     * every open incident.
+     */
+    max_clock_skew: duration.default('5m'),
     max_samples: z.number().int().min(1).max(100).default(10),
     max_open_incidents: z.number().int().min(10).max(1_000_000).default(10_000),
     /** The operator's remediation policy; when it exists it replaces the shipped config/policy.yaml. */
