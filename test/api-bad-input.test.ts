@@ -743,6 +743,10 @@ function buildCases(bePort: number): Case[] {
     add({ name: `POST /api/domain: server options ${n}`, method: 'POST', path: '/api/domain', body: keepServer({ options: v }), status: 400, field: 'servers[0].options', reason: /control character|separator|whitespace/ });
   }
 
+  for (const [word, key] of [['check', 'check'], ['backup', 'backup'], ['ssl', 'tls']] as [string, string][]) {
+    add({ name: `POST /api/domain: server options "${word}" beside ${key}: false (a contradiction, not resolved silently)`, method: 'POST', path: '/api/domain', body: keepServer({ options: word, [key]: false }), status: 400, field: 'servers[0].options', reason: /contradicts/ });
+  }
+
   // --- Strict types: no coercion, null is not "absent" (finding: servers null and is_wildcard 1 were accepted) ---
   const fresh = (extra: Record<string, unknown>) => ({ domain: 'zz-strict.test', backend_name: 'zzstrict', servers: [okServer(bePort)], ...extra });
   const typed = (name: string, body: unknown, field: string, path = '/api/domain', method = 'POST') => add({ name: `${method} ${path}: strict type, ${name}`, method, path, body, status: 400, field });

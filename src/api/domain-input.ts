@@ -70,10 +70,15 @@ function parseServer(raw: unknown, i: number): ServerInput {
   // control character (a newline would start another HAProxy line) is refused by the text check.
   if (raw.options !== undefined && raw.options !== null && raw.options !== '') {
     if (typeof raw.options !== 'string') throw validationError(f('options'), 'must be a string of known words');
+    // A word says "true" for its field; beside that field sent as false, it contradicts it (as kind and template_override).
+    const set = (key: 'check' | 'backup' | 'tls', word: string) => {
+      if (raw[key] === false) throw validationError(f('options'), `"${word}" contradicts ${key}: false`);
+      s[key] = true;
+    };
     for (const word of checkText(raw.options, f('options')).split(/ +/)) {
-      if (word === 'check') s.check = true;
-      else if (word === 'backup') s.backup = true;
-      else if (word === 'ssl') s.tls = true;
+      if (word === 'check') set('check', word);
+      else if (word === 'backup') set('backup', word);
+      else if (word === 'ssl') set('tls', word);
       else throw validationError(f('options'), `"${word.slice(0, 40)}" is not supported; use the structured fields check, backup, weight, maxconn, tls, tls_verify, tls_ca_file, tls_sni`);
     }
   }
