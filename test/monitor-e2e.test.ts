@@ -97,6 +97,51 @@ test('an application log file with its own regex: a new kind of error opens an e
   assert.match(bad('monitor:\n  sources:\n    - { name: a, type: file, path: /x, format: json, regex: "(?<m>.*)" }\n').join('\n'), /only text sources take a regex/);
 });
 
+test('a future-dated application line does not resolve the open incidents: its time is clamped and counted in the monitor status', async () => {
+  const { mkdtempSync, writeFileSync, appendFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'hm-skew-'));
+  const file = join(dir, 'app.log');
+  const iso = (ms: number) => new Date(ms).toISOString();
+  writeFileSync(file, `${iso(Date.now())} INFO service started\n`);
+  const t = await startTestDaemon(HAPROXIES[0]!.bin, {
+    config: {
+      monitor: {
+        novelty_warmup: 0,
+        incident_quiet: '10m',
+        sources: [{ name: 'app', type: 'file', path: file, format: 'text', start_at: 'beginning', regex: '^(?<time>\\S+) (?<level>[A-Z]+) (?<message>.*)$' }],
+      },
+    },
+  });
+  type Row = { id: number; rule: string; status: string };
+  type Status = { pipeline: { time_clamped: number; max_time_ahead_ms: number; per_source: Record<string, { lines: number; time_clamped: number }> } };
+  try {
+    appendFileSync(file, `${iso(Date.now())} ERROR payment provider returned 502 for order 8812\n${iso(Date.now())} ERROR disk /var/lib/app is full\n`);
+    const open = () => t.api('GET', '/api/incidents?status=open').then((r) => r.json<Row[]>());
+    assert.ok(await waitFor(async () => (await open()).length >= 2, 8000, 200), 'two novel-error incidents opened');
+    const before = (await open()).map((i) => i.id).sort();
+
+    // One line from a clock a year ahead, then an ordinary one (so we know both were read).
+    appendFileSync(file, `${iso(Date.now() + 365 * 86_400_000)} INFO heartbeat\n${iso(Date.now())} INFO still here\n`);
+    const status = () => t.api('GET', '/api/monitor/status').then((r) => r.json<Status>());
+    assert.ok(await waitFor(async () => ((await status()).pipeline.per_source.app?.lines ?? 0) >= 5, 8000, 200), 'the lines were read');
+    // /api/incidents flushes the monitor (as its one-second timer does): a quiet-period tick has run.
+    await new Promise((r) => setTimeout(r, 1200));
+    const after = (await open()).map((i) => i.id).sort();
+    assert.deepEqual(after, before, 'every incident open before the future line is still open');
+    const resolved = (await t.api('GET', '/api/incidents?status=resolved')).json<Row[]>();
+    assert.equal(resolved.length, 0, JSON.stringify(resolved));
+    const st = await status();
+    assert.equal(st.pipeline.time_clamped, 1);
+    assert.equal(st.pipeline.per_source.app!.time_clamped, 1);
+    assert.ok(st.pipeline.max_time_ahead_ms > 364 * 86_400_000, String(st.pipeline.max_time_ahead_ms));
+  } finally {
+    await t.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('notifications: an incident opened by real traffic reaches a signed webhook once; POST /api/notifications/test sends a test', async () => {
   const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
   const { join } = await import('node:path');

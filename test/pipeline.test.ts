@@ -121,3 +121,41 @@ test('an incident opens with the lines that led to its finding, then the one tha
   assert.equal(i.matched, 70);
   assert.equal(i.samples.length, 3, 'still bounded');
 });
+
+test('one future-dated line does not resolve the open incidents: its time is clamped to its arrival and counted', async () => {
+  const { pipelineFromConfig } = await import('../src/monitor/pipeline.js');
+  const { configSchema } = await import('../src/config/schema.js');
+  const now = Date.UTC(2026, 11, 4, 12, 0, 0);
+  const stamp = (ms: number) => {
+    const d = new Date(ms);
+    const p = (n: number) => String(n).padStart(2, '0');
+    return `${p(d.getUTCDate())}/${['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}.000`;
+  };
+  const probe = (ms: number, ip: string, path: string) => `${ip}:51000 [${stamp(ms)}] web app-backend/s1 0/0/1/2/3 404 120 - - ---- 1/1/0/0/0 0/0 {shop.test|curl/8} "GET ${path} HTTP/1.1"`;
+  const run = (p: ReturnType<typeof pipelineFromConfig>['pipeline']) => {
+    for (const [i, path] of ['/.env', '/.git/config', '/backup.sql', '/wp-config.php.bak'].entries()) {
+      p.process({ source: 'haproxy', line: probe(now + i * 1000, '203.0.113.9', path), format: 'haproxy', receivedAt: now + i * 1000 });
+    }
+    const open = p.incidents.openIncidents().length;
+    assert.ok(open >= 1, 'the probes opened an incident');
+    // One line that claims to be from next year arrives a second later; the monitor then ticks as it does live.
+    p.process({ source: 'haproxy', line: probe(now + 365 * 86_400_000, '198.51.100.7', '/'), format: 'haproxy', receivedAt: now + 5000 });
+    p.tick(Math.max(p.clock(), now + 6000));
+    return { open, after: p.incidents.openIncidents().length };
+  };
+  const opts = { shippedRulesDir: SHIPPED_RULES_DIR, isProtected: () => false };
+
+  const { pipeline: guarded } = pipelineFromConfig(configSchema.parse({}), opts);
+  const g = run(guarded);
+  assert.equal(g.after, g.open, 'every open incident is still open');
+  assert.ok(guarded.clock() <= now + 5000, `log time did not jump ahead: ${new Date(guarded.clock()).toISOString()}`);
+  assert.equal(guarded.stats().time_clamped, 1);
+  assert.equal(guarded.stats().per_source.haproxy!.time_clamped, 1);
+  assert.ok(guarded.stats().max_time_ahead_ms > 364 * 86_400_000);
+
+  // The same lines without the guard (as before monitor.max_clock_skew): the one line resolves them all.
+  const { pipeline: unguarded } = pipelineFromConfig(configSchema.parse({ monitor: { max_clock_skew: '100000d' } }), opts);
+  const u = run(unguarded);
+  assert.equal(u.after, 0, 'without the clamp the future line resolves every open incident');
+  assert.equal(unguarded.stats().time_clamped, 0);
+});

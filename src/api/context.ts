@@ -13,6 +13,7 @@ import type { Remediation } from '../pipeline/remediation/executor.js';
 import type { AnalysisStage } from '../pipeline/analysis/stage.js';
 import type { ProtectedAddresses } from '../pipeline/policy/types.js';
 import { validationError } from '../errors.js';
+import { checkText, findJsonTextProblem } from '../validate/text.js';
 
 export interface ApiDeps {
   cfg: Config;
@@ -36,10 +37,31 @@ export function actorOf(ctx: { state: Record<string, unknown> }): string {
   return typeof ctx.state.actor === 'string' ? ctx.state.actor : 'api';
 }
 
-/** The JSON body as an object ({} when there is none); any other JSON value is refused. */
+/**
+ * The JSON body as an object ({} when there is none); any other JSON value,
+ * `null` included, is refused. Every string in it, field names included,
+ * has passed the shared text check (validate/text.ts): a control character,
+ * a line separator, a bidi control or surrounding whitespace anywhere is a
+ * 400 naming the field, before any route reads a value.
+ */
 export function body(ctx: { request: unknown }): Record<string, unknown> {
   const b = (ctx.request as { body?: unknown }).body;
-  if (b === undefined || b === null) return {};
-  if (typeof b !== 'object' || Array.isArray(b)) throw validationError('(body)', 'must be a JSON object');
+  if (b === undefined) return {};
+  if (typeof b !== 'object' || b === null || Array.isArray(b)) throw validationError('(body)', 'must be a JSON object');
+  const bad = findJsonTextProblem(b);
+  if (bad) throw validationError(bad.path, bad.problem);
   return b as Record<string, unknown>;
+}
+
+/**
+ * A parameter given in the body or, when the body has no such field, in the
+ * query string (DELETE routes take both). A body field that is present wins
+ * even when it is null, so null is judged as sent, never replaced. A query
+ * value passes the same text check as the body's strings (given twice, it is
+ * a list, which the field's own check refuses).
+ */
+export function bodyOrQuery(b: Record<string, unknown>, ctx: { query: Record<string, unknown> }, key: string): unknown {
+  if (Object.hasOwn(b, key)) return b[key];
+  const v = ctx.query[key];
+  return typeof v === 'string' ? checkText(v, key) : v;
 }

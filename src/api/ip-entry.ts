@@ -11,9 +11,9 @@ import { judgeIpEntry, protectedHits, type IpRefusal } from '../pipeline/policy/
 import { DEFAULT_LIMITS } from '../pipeline/policy/types.js';
 import { widestPrefix } from '../validate/ip.js';
 
-/** `force` as sent: absent or a boolean; anything else is a 400 (never read as true). */
+/** `force` as sent: absent (false) or a boolean; anything else, null included, is a 400 (never read as true). */
 export function forceOf(v: unknown): boolean {
-  if (v === undefined || v === null) return false;
+  if (v === undefined) return false;
   if (typeof v !== 'boolean') throw validationError('force', 'must be true or false');
   return v;
 }

@@ -10,13 +10,14 @@
  */
 import { z } from 'zod';
 import { SEVERITIES } from '../pipeline/types.js';
+import { safeText } from '../validate/text.js';
 
 const severity = z.enum(SEVERITIES as unknown as ['info', 'low', 'medium', 'high', 'critical']);
 
 /** One model level: which model, how long to wait, how many tokens it may write. */
 const modelLevel = z.strictObject({
   /** Model name as the Messages API takes it. */
-  model: z.string().min(1).max(200),
+  model: safeText().min(1).max(200),
   /** Per-request timeout in milliseconds, the reply's body included (the SDK's default is 10 minutes). */
   timeout_ms: z.number().int().min(100).max(600_000).default(30_000),
   /**
@@ -45,7 +46,7 @@ export const analysisConfigSchema = z
     /** Environment variable holding the API key. */
     api_key_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).default('ANTHROPIC_API_KEY'),
     /** File holding the API key (takes precedence over api_key_env). */
-    api_key_file: z.string().min(1).optional(),
+    api_key_file: safeText().min(1).optional(),
     /** The fast, cheap model asked first. */
     fast: modelLevel.prefault({ model: 'claude-haiku-4-5' }),
     /** The stronger model, asked when the fast one sets needs_stronger_model or the incident is severe; absent: never. */

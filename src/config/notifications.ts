@@ -1,11 +1,13 @@
 /**
  * The `notifications` section of the daemon's config (zod, strict: unknown
- * keys fail), merged into config/schema.ts.
+ * keys fail), merged into config/schema.ts. Strings pass the shared text check
+ * (validate/text.ts): a CRLF in an address or a header would start another line.
  * Secrets are never inline: passwords and webhook signing secrets are read
  * from files (`*_file`) at start.
  */
 import { z } from 'zod';
 import { durationSchema as duration } from '../util/duration.js';
+import { safeText } from '../validate/text.js';
 import { SEVERITIES } from '../pipeline/types.js';
 
 /** What a notification can be about (routes filter on these). */
@@ -18,18 +20,18 @@ const eventKind = z.enum(EVENT_KINDS as unknown as ['opened', 'escalated', 'acte
 export const emailChannelSchema = z
   .strictObject({
     type: z.literal('email'),
-    host: z.string().min(1).describe('SMTP server host name or address'),
+    host: safeText().min(1).describe('SMTP server host name or address'),
     port: z.number().int().min(1).max(65535).default(587),
     tls: z
       .enum(['starttls', 'tls', 'none'])
       .default('starttls')
       .describe('starttls: plain connect then STARTTLS, required (587); tls: TLS from the first byte (465); none: cleartext, loopback only'),
-    ca_file: z.string().optional().describe('PEM CA bundle to trust for the server certificate (besides the system store)'),
+    ca_file: safeText().optional().describe('PEM CA bundle to trust for the server certificate (besides the system store)'),
     reject_unauthorized: z.boolean().default(true).describe('verify the server certificate; false only for tests'),
-    username: z.string().optional(),
-    password_file: z.string().optional().describe('file holding the SMTP password (first line); required with username'),
-    from: z.string().min(3),
-    to: z.array(z.string().min(3)).min(1),
+    username: safeText().optional(),
+    password_file: safeText().optional().describe('file holding the SMTP password (first line); required with username'),
+    from: safeText().min(3),
+    to: z.array(safeText().min(3)).min(1),
     timeout: duration.default('15s').describe('connect, greeting and socket timeout'),
   })
   .refine((c) => (c.username === undefined) === (c.password_file === undefined), {
@@ -45,12 +47,11 @@ export const webhookChannelSchema = z
       .enum(['json', 'slack', 'discord'])
       .default('json')
       .describe('json: the generic signed body; slack: {"text"}; discord: {"content"}'),
-    secret_file: z
-      .string()
+    secret_file: safeText()
       .optional()
       .describe('file holding the HMAC-SHA256 key; signs json bodies (X-Haproxy-Manager-Signature)'),
     timeout: duration.default('10s'),
-    headers: z.record(z.string(), z.string()).default({}).describe('extra request headers'),
+    headers: z.record(safeText(), safeText()).default({}).describe('extra request headers'),
   })
   .refine((c) => c.format !== 'json' || c.secret_file !== undefined, {
     message: 'a json webhook must be signed: set secret_file',
@@ -62,8 +63,8 @@ export const channelSchema = z.union([emailChannelSchema, webhookChannelSchema])
 export const routeSchema = z.strictObject({
   kinds: z.array(eventKind).optional().describe('event kinds this route takes; all when absent'),
   min_severity: severity.optional().describe('lowest incident severity this route takes'),
-  categories: z.array(z.string().min(1)).optional().describe('incident categories; all when absent'),
-  channels: z.array(z.string().min(1)).min(1),
+  categories: z.array(safeText().min(1)).optional().describe('incident categories; all when absent'),
+  channels: z.array(safeText().min(1)).min(1),
   stop: z.boolean().default(false).describe('later routes are not consulted when this one matches'),
 });
 

@@ -1,11 +1,15 @@
 /**
  * The daemon's configuration schema: the single source of its types and
  * defaults. Objects are strict (an unknown key is an error), so a typo stops
- * start-up instead of being silently ignored. Pure: no I/O here (see check.ts).
+ * start-up instead of being silently ignored. Free-text strings (commands, files,
+ * schedules, page text) pass the shared text check (validate/text.ts): a control
+ * character or surrounding whitespace is an error, never trimmed. Pure: no I/O
+ * here (see check.ts).
  */
 import { z } from 'zod';
 import { durationSchema as duration } from '../util/duration.js';
 import { isValidCidrOrIp, parseIp } from '../validate/ip.js';
+import { safeText } from '../validate/text.js';
 import { compileTextPattern } from '../pipeline/parse/text-pattern.js';
 import { notificationsSchema } from './notifications.js';
 import { analysisConfigSchema } from './analysis.js';
@@ -66,7 +70,7 @@ const http2 = z
 const haproxy = z
   .strictObject({
     /** The haproxy binary used for checks and, in managed mode, to run HAProxy. */
-    binary: z.string().min(1).default('haproxy'),
+    binary: safeText().min(1).default('haproxy'),
     /** Where haproxy.cfg is written. Default: <state_dir>/haproxy/haproxy.cfg (managed), /etc/haproxy/haproxy.cfg (systemd). */
     config_path: path.optional(),
     /** Where the rendered maps, lists and pages go. Default: <dir of config_path>/haproxy-manager. */
@@ -109,8 +113,8 @@ const haproxy = z
     xff_max_hops: z.number().int().min(1).max(10).default(5),
     default_page: z
       .strictObject({
-        title: z.string().max(200).default('Site not configured'),
-        message: z.string().max(1000).default('No site is configured for this address.'),
+        title: safeText().max(200).default('Site not configured'),
+        message: safeText().max(1000).default('No site is configured for this address.'),
         status: z.number().int().min(200).max(599).default(200),
       })
       .prefault({}),
@@ -131,7 +135,7 @@ const api = z
      */
     auth: z.enum(['key', 'none']).default('key'),
     /** A file holding the API key (mode 0600). The key may also come from HAPROXY_MANAGER_API_KEY or a systemd credential named api-key. */
-    key_file: z.string().optional(),
+    key_file: safeText().optional(),
     body_limit: z.string().regex(/^\d+(b|kb|mb)$/).default('1mb'),
   })
   .prefault({});
@@ -146,7 +150,7 @@ const network = z
 const blocks = z
   .strictObject({
     /** node-cron schedule on which expired temporary blocks are removed. */
-    expiry_schedule: z.string().default('* * * * *'),
+    expiry_schedule: safeText().default('* * * * *'),
     /** Longest temporary block accepted, in minutes (default one year). */
     max_duration_minutes: z.number().int().positive().default(525600),
   })
@@ -205,19 +209,19 @@ const acme = z
     /** Contact email given to the CA (expiry notices). */
     email: z.email().nullable().default(null),
     /** External Account Binding, for CAs that need it; the HMAC key is read from a file (mode 0600). */
-    eab: z.strictObject({ kid: z.string().min(1).max(200), hmac_key_file: z.string().min(1) }).nullable().default(null),
+    eab: z.strictObject({ kid: safeText().min(1).max(200), hmac_key_file: safeText().min(1) }).nullable().default(null),
     /** Key type of issued certificates. */
     key_type: z.enum(['ecdsa-p256', 'rsa-2048', 'rsa-4096']).default('ecdsa-p256'),
     /** Loopback port of the HTTP-01 responder HAProxy routes /.well-known/acme-challenge/ to. */
     challenge_port: port.default(8688),
     /** A CA bundle to trust for the ACME server's own TLS (a private CA); null for the system's. */
-    ca_file: z.string().min(1).nullable().default(null),
+    ca_file: safeText().min(1).nullable().default(null),
     /** DNS-01 hook for wildcards: run as `<hook> set <record> <value>` and `<hook> clear <record> <value>`. */
-    dns_hook: z.string().min(1).nullable().default(null),
+    dns_hook: safeText().min(1).nullable().default(null),
     /** Wait after the DNS hook before asking the CA to validate. */
     dns_propagation_wait: duration.default('0s'),
     /** node-cron schedule of the renewal check (twice a day), plus a random delay up to renew_jitter. */
-    renew_schedule: z.string().default('17 3,15 * * *'),
+    renew_schedule: safeText().default('17 3,15 * * *'),
     renew_jitter: duration.default('30m'),
     /** Timeout of each ACME request and of the whole validation wait. */
     timeout: duration.default('90s'),
@@ -232,7 +236,7 @@ const monitorSource = z.strictObject({
   /** file: follow a file across rotations; journald: `journalctl -f` for some units. */
   type: z.enum(['file', 'journald']),
   /** The file to follow (type file). */
-  path: z.string().min(1).optional(),
+  path: safeText().min(1).optional(),
   /** Units to read (type journald); none: the whole journal. */
   units: z.array(z.string().regex(/^[A-Za-z0-9@._:-]+$/)).optional(),
   /** haproxy: HAProxy's logs; json: JSON lines; text: plain text. */
@@ -285,16 +289,23 @@ const monitor = z
      * A UDP syslog listener on loopback, only when configured. Risk: any local user can send
      * datagrams to it, so a forged line could get a public address blocked; prefer `intake`.
      */
-    syslog: z.strictObject({ address: z.string().default('127.0.0.1'), port: port.default(5514) }).nullable().default(null),
+    syslog: z.strictObject({ address: safeText().default('127.0.0.1'), port: port.default(5514) }).nullable().default(null),
     sources: z.array(monitorSource).default([]),
     /** The operator's rule files; a file named like a shipped one replaces it. */
-    rules_dir: z.string().min(1).default('/etc/haproxy-manager/rules.d'),
+    rules_dir: safeText().min(1).default('/etc/haproxy-manager/rules.d'),
     /** An incident resolves after this long (in log time) without a new finding. */
     incident_quiet: duration.default('10m'),
+    /**
+     * How far a line's own time may be ahead of the clock when it arrives. A line further
+     * ahead gets its arrival time instead (counted in /api/monitor/status as
+     * pipeline.time_clamped): one future-dated line must not move log time on and resolve
+     * every open incident.
+     */
+    max_clock_skew: duration.default('5m'),
     max_samples: z.number().int().min(1).max(100).default(10),
     max_open_incidents: z.number().int().min(10).max(1_000_000).default(10_000),
     /** The operator's remediation policy; when it exists it replaces the shipped config/policy.yaml. */
-    policy_file: z.string().min(1).default('/etc/haproxy-manager/policy.yaml'),
+    policy_file: safeText().min(1).default('/etc/haproxy-manager/policy.yaml'),
     /** Application lines seen per source before a never-seen error template counts as novel. */
     novelty_warmup: z.number().int().min(0).default(1000),
   })

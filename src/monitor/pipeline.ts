@@ -25,7 +25,11 @@ export interface PipelineStats {
   novel: number;
   /** The last lines that did not parse (bounded), for the status API. */
   unparsed_samples: { source: string; line: string }[];
-  per_source: Record<string, { lines: number; unparsed: number }>;
+  /** Lines whose own time was more than monitor.max_clock_skew ahead of their receipt: their time was clamped to the receipt. */
+  time_clamped: number;
+  /** The furthest ahead such a line claimed to be, in ms (0: none). */
+  max_time_ahead_ms: number;
+  per_source: Record<string, { lines: number; unparsed: number; time_clamped: number }>;
 }
 
 export interface PipelineOptions {
@@ -37,6 +41,8 @@ export interface PipelineOptions {
   patterns?: Map<string, LineParser>;
   /** The one redactor (src/pipeline/redact/): incident samples and the unparsed samples the status API shows go through it. */
   redact?: Redactor;
+  /** monitor.max_clock_skew in ms: a line's time further ahead of its receipt is clamped (parse/clock-skew.ts). Absent: no limit (tests with fixed times). */
+  maxClockSkewMs?: number;
 }
 
 const MAX_SAMPLES = 20;
@@ -46,7 +52,7 @@ export function createPipeline(opts: PipelineOptions) {
   const redact = opts.redact ?? createRedactor();
   const incidents: Incidents = createIncidents({ ...opts.incidents, redact });
   const novelty: Novelty = createNovelty({ warmup: opts.noveltyWarmup });
-  const stats: PipelineStats = { lines: 0, unparsed: 0, findings: 0, novel: 0, unparsed_samples: [], per_source: {} };
+  const stats: PipelineStats = { lines: 0, unparsed: 0, findings: 0, novel: 0, unparsed_samples: [], time_clamped: 0, max_time_ahead_ms: 0, per_source: {} };
   let clock = 0;
 
   const handle = (f: Finding) => {
@@ -58,11 +64,20 @@ export function createPipeline(opts: PipelineOptions) {
     /** Runs one line through every stage; returns the parsed line (for explain and tests). */
     process(raw: RawLine): ParsedLine {
       const pattern = raw.format === 'text' ? opts.patterns?.get(raw.source) : undefined;
-      const p = pattern ? pattern(raw.line, raw.receivedAt) : parseLine(raw.line, raw.format, { now: raw.receivedAt });
+      const p = parseLine(raw.line, raw.format, {
+        now: raw.receivedAt,
+        ...(opts.maxClockSkewMs !== undefined ? { maxAheadMs: opts.maxClockSkewMs } : {}),
+        ...(pattern ? { pattern } : {}),
+      });
       stats.lines++;
       let src = stats.per_source[raw.source];
-      if (!src) src = stats.per_source[raw.source] = { lines: 0, unparsed: 0 };
+      if (!src) src = stats.per_source[raw.source] = { lines: 0, unparsed: 0, time_clamped: 0 };
       src.lines++;
+      if (p.timeAheadMs !== undefined) {
+        stats.time_clamped++;
+        src.time_clamped++;
+        if (p.timeAheadMs > stats.max_time_ahead_ms) stats.max_time_ahead_ms = p.timeAheadMs;
+      }
       if (!p.ok) {
         stats.unparsed++;
         src.unparsed++;
@@ -109,6 +124,7 @@ export function pipelineFromConfig(cfg: Pick<Config, 'monitor' | 'redaction'>, o
     triage: createTriage(rules.rules, { isProtected: o.isProtected }),
     incidents: { quietMs: durationMs(cfg.monitor.incident_quiet), maxSamples: cfg.monitor.max_samples, maxOpen: cfg.monitor.max_open_incidents },
     noveltyWarmup: cfg.monitor.novelty_warmup,
+    maxClockSkewMs: durationMs(cfg.monitor.max_clock_skew),
     redact: createRedactor({ extraKeys: cfg.redaction.extra_secret_keys }),
     patterns: new Map(cfg.monitor.sources.filter((s) => s.regex !== undefined).map((s) => [s.name, compileTextPattern(s.regex!)])),
   });

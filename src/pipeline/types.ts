@@ -48,6 +48,12 @@ export interface ParsedLine {
   /** Event time from the line itself (ms since epoch), or null when it has none. Windows use this, not the wall clock. */
   time: number | null;
   fields: Fields;
+  /**
+   * Set only when the line's own time was more than monitor.max_clock_skew
+   * ahead of the time it was received (parse/clock-skew.ts): how far ahead, in
+   * ms. `time` is then the receive time; `fields` keep what the line said.
+   */
+  timeAheadMs?: number;
 }
 
 export type Severity = 'info' | 'low' | 'medium' | 'high' | 'critical';

@@ -195,7 +195,20 @@ describe('parseConfig: bad values name their path', () => {
     ['api:\n  body_limit: 1gb\n', 'api.body_limit'],
     ['log:\n  level: loud\n', 'log.level'],
     ['blocks:\n  max_duration_minutes: 0\n', 'blocks.max_duration_minutes'],
+    // Free-text strings pass the shared text check: refused with the reason, never trimmed.
+    ['acme:\n  dns_hook: "/usr/local/bin/hook\\n"\n', 'acme.dns_hook'],
+    ['acme:\n  dns_hook: "/usr/local/bin/hook "\n', 'acme.dns_hook'],
+    ['haproxy:\n  binary: "/usr/sbin/haproxy\\u2028"\n', 'haproxy.binary'],
+    ['haproxy:\n  default_page:\n    title: "Welcome\\u202e"\n', 'haproxy.default_page.title'],
+    ['blocks:\n  expiry_schedule: "* * * * *\\r\\n"\n', 'blocks.expiry_schedule'],
+    ['monitor:\n  rules_dir: " /etc/rules"\n', 'monitor.rules_dir'],
   ];
+  test('the text check gives the reason, naming the character', () => {
+    assert.deepEqual(errorLines('acme:\n  dns_hook: "/usr/local/bin/hook\\n"\n'), ['acme.dns_hook: contains a control character (U+000A)']);
+    assert.deepEqual(errorLines('monitor:\n  rules_dir: " /etc/rules"\n'), ['monitor.rules_dir: has leading whitespace (U+0020)']);
+    const channel = 'notifications:\n  channels:\n    ops:\n      type: email\n      host: smtp.test\n      from: "a@b.test\\r\\nBcc: x@evil.test"\n      to: [ops@b.test]\n';
+    assert.deepEqual(errorLines(channel), ['notifications.channels.ops.from: contains a control character (U+000D)']);
+  });
   for (const [yaml, path] of cases) {
     test(`${path}: ${JSON.stringify(yaml)}`, () => {
       const lines = errorLines(yaml);

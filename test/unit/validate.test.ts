@@ -288,10 +288,13 @@ describe('normalizeHostname', () => {
       assertValidation(() => normalizeHostname(h, 'domain'), 'domain');
     }
   });
-  test('surrounding whitespace is trimmed and never kept', () => {
-    // Trimming is deliberate (input.trim()); what matters is that the result holds no whitespace.
-    assert.equal(normalizeHostname('  example.com  ', 'domain'), 'example.com');
-    assert.equal(normalizeHostname('example.com\n', 'domain'), 'example.com');
+  test('surrounding whitespace and line ends are refused with the reason, never trimmed', () => {
+    assertValidation(() => normalizeHostname('  example.com  ', 'domain'), 'domain', /leading whitespace \(U\+0020\)/);
+    assertValidation(() => normalizeHostname('example.com ', 'domain'), 'domain', /trailing whitespace \(U\+0020\)/);
+    assertValidation(() => normalizeHostname('example.com\n', 'domain'), 'domain', /control character \(U\+000A\)/);
+    assertValidation(() => normalizeHostname('example.com\u2028', 'domain'), 'domain', /separator \(U\+2028\)/);
+    assertValidation(() => normalizeHostname('example\u202e.com', 'domain'), 'domain', /bidirectional control character \(U\+202E\)/);
+    assertValidation(() => normalizeHostname('example.com\u0085', 'domain'), 'domain', /control character \(U\+0085\)/);
   });
   test('non-strings are refused', () => {
     for (const v of [undefined, null, 5, {}, ['example.com']]) assertValidation(() => normalizeHostname(v, 'domain'), 'domain');
@@ -346,12 +349,13 @@ describe('validateServerAddress', () => {
 });
 
 describe('validatePort', () => {
-  test('numbers and decimal digit strings', () => {
+  test('JSON numbers', () => {
     assert.equal(validatePort(80, 'port'), 80);
-    assert.equal(validatePort('80', 'port'), 80);
-    assert.equal(validatePort('1', 'port'), 1);
-    assert.equal(validatePort('65535', 'port'), 65535);
+    assert.equal(validatePort(1, 'port'), 1);
     assert.equal(validatePort(65535, 'port'), 65535);
+  });
+  test('strings, even of digits, are refused (no coercion)', () => {
+    for (const p of ['80', '1', '65535']) assertValidation(() => validatePort(p, 'port'), 'port');
   });
   test('out of range, non-integers and non-digit strings are refused', () => {
     for (const p of ['0', 0, '65536', 65536, -1, '-1', 80.5, '80.5', '8a', ' 80', '80 ', '', '1e3', '0x50', '８０', null, undefined, true, NaN, Infinity]) {
@@ -362,7 +366,7 @@ describe('validatePort', () => {
 
 describe('validateIp', () => {
   test('canonical, CIDR allowed by default', () => {
-    assert.equal(validateIp(' 10.1.2.3/8 ', 'ip'), '10.0.0.0/8');
+    assert.equal(validateIp('10.1.2.3/8', 'ip'), '10.0.0.0/8');
     assert.equal(validateIp('2001:DB8::1', 'ip'), '2001:db8::1');
   });
   test('CIDR refused when not allowed', () => {
@@ -371,6 +375,11 @@ describe('validateIp', () => {
   });
   test('garbage refused', () => {
     for (const v of ['01.2.3.4', 'x', '', 5, null]) assertValidation(() => validateIp(v, 'ip'), 'ip');
+  });
+  test('surrounding whitespace and control characters are refused with the reason, never trimmed', () => {
+    assertValidation(() => validateIp(' 10.1.2.3/8 ', 'ip'), 'ip', /leading whitespace/);
+    assertValidation(() => validateIp('10.1.2.3\n', 'ip'), 'ip', /U\+000A/);
+    assertValidation(() => validateIp('10.1.2.3\u2028', 'ip'), 'ip', /U\+2028/);
   });
 });
 
@@ -385,9 +394,15 @@ describe('validateNote', () => {
     assert.equal(validateNote('héllo ü 日本', 'note'), 'héllo ü 日本');
   });
   test('control characters are refused', () => {
-    for (const n of ['a\nb', 'a\rb', 'a\tb', 'a\u0000b', 'a\u001bb', 'a\u007fb', 'trailing\n']) {
+    for (const n of ['a\nb', 'a\rb', 'a\tb', 'a\u0000b', 'a\u001bb', 'a\u007fb', 'trailing\n', 'a\u0085b']) {
       assertValidation(() => validateNote(n, 'note'), 'note', /control/);
     }
+  });
+  test('separators, bidi controls and surrounding whitespace are refused', () => {
+    assertValidation(() => validateNote('a\u2028b', 'note'), 'note', /U\+2028/);
+    assertValidation(() => validateNote('evil\u202etxt.exe', 'note'), 'note', /bidirectional/);
+    assertValidation(() => validateNote(' office', 'note'), 'note', /leading whitespace/);
+    assertValidation(() => validateNote('office ', 'note'), 'note', /trailing whitespace/);
   });
   test('length limit and type', () => {
     assert.equal(validateNote('x'.repeat(500), 'note'), 'x'.repeat(500));

@@ -26,13 +26,18 @@ export function actionRoutes(r: Router, d: ApiDeps): void {
   r.get('/api/actions/:id', (ctx) => {
     ctx.body = rem().get(idOf(ctx.params.id));
   });
+  // Input first: a bad id or note is a 400 whether or not remediation is running.
   r.post('/api/actions/:id/approve', async (ctx) => {
-    ctx.body = await rem().approve(idOf(ctx.params.id), actorOf(ctx));
+    const id = idOf(ctx.params.id);
+    ctx.body = await rem().approve(id, actorOf(ctx));
   });
   r.post('/api/actions/:id/reject', (ctx) => {
-    ctx.body = rem().reject(idOf(ctx.params.id), actorOf(ctx), validateNote(body(ctx).note, 'note') ?? undefined);
+    const id = idOf(ctx.params.id);
+    const note = validateNote(body(ctx).note, 'note');
+    ctx.body = rem().reject(id, actorOf(ctx), note ?? undefined);
   });
   r.post('/api/actions/:id/revert', async (ctx) => {
-    ctx.body = await rem().revert(idOf(ctx.params.id), actorOf(ctx));
+    const id = idOf(ctx.params.id);
+    ctx.body = await rem().revert(id, actorOf(ctx));
   });
 }

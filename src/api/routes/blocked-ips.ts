@@ -7,7 +7,7 @@
  * (/32), a protected address only with `force: true` (audited).
  */
 import type Router from '@koa/router';
-import { actorOf, body, type ApiDeps } from '../context.js';
+import { actorOf, body, bodyOrQuery, type ApiDeps } from '../context.js';
 import { blocked } from '../../storage/ip-lists.js';
 import { blockIp, clearExpired, syncBlocked, unblockIp } from '../../haproxy/changes/ip-lists.js';
 import { validateIp, validateNote } from '../../validate/names.js';
@@ -25,7 +25,8 @@ export function blockedIpRoutes(r: Router, d: ApiDeps): void {
     const b = body(ctx);
     const ip = validateIp(b.ip_address, 'ip_address', { allowCidr: true, exactNetwork: true });
     const reason = validateNote(b.reason, 'reason');
-    const blockedBy = validateNote(b.blocked_by, 'blocked_by', 100) ?? actorOf(ctx);
+    // Absent: the caller. Sent (null and "" mean none): as sent.
+    const blockedBy = b.blocked_by === undefined ? actorOf(ctx) : validateNote(b.blocked_by, 'blocked_by', 100);
     const forcedOver = judgeManualBlock(d, ip, forceOf(b.force));
     if (forcedOver.length) d.log.warn('a protected address is blocked by force', { actor: actorOf(ctx), ip, covers: forcedOver.join(',') });
     const res = await blockIp(d.ops, actorOf(ctx), { ip, reason, blockedBy, expiresAt: null, forcedOver }, { extendIfPresent: false });
@@ -43,7 +44,7 @@ export function blockedIpRoutes(r: Router, d: ApiDeps): void {
 
   r.delete('/api/blocked-ips', async (ctx) => {
     const b = body(ctx);
-    const ip = validateIp(b.ip_address ?? ctx.query.ip_address, 'ip_address');
+    const ip = validateIp(bodyOrQuery(b, ctx, 'ip_address'), 'ip_address');
     const res = await unblockIp(d.ops, actorOf(ctx), ip);
     ctx.body = { status: 'success', message: `${ip} unblocked`, runtime_map_updated: res.runtimeApplied, reloaded: res.reloaded };
   });
@@ -56,11 +57,11 @@ export function blockedIpRoutes(r: Router, d: ApiDeps): void {
   r.post('/api/security/temporary-block', async (ctx) => {
     const b = body(ctx);
     const ip = validateIp(b.ip_address, 'ip_address', { allowCidr: true, exactNetwork: true });
-    const minutes = b.duration_minutes ?? 60;
+    const minutes = b.duration_minutes === undefined ? 60 : b.duration_minutes;
     if (typeof minutes !== 'number' || !Number.isInteger(minutes) || minutes < 1 || minutes > d.cfg.blocks.max_duration_minutes) {
       throw validationError('duration_minutes', `must be an integer from 1 to ${d.cfg.blocks.max_duration_minutes}`);
     }
-    const reason = validateNote(b.reason, 'reason') ?? 'temporary block';
+    const reason = b.reason === undefined ? 'temporary block' : validateNote(b.reason, 'reason');
     const forcedOver = judgeManualBlock(d, ip, forceOf(b.force));
     if (forcedOver.length) d.log.warn('a protected address is blocked by force', { actor: actorOf(ctx), ip, covers: forcedOver.join(',') });
     const expiresAt = new Date(Date.now() + minutes * 60_000).toISOString();

@@ -14,8 +14,9 @@ import { AppError, validationError } from '../../errors.js';
 import { httpStatus, kindStatus } from '../errors.js';
 import type { CertResult } from '../../certs/service.js';
 
+/** A JSON boolean; `dflt` only when absent (null is refused, not read as the default). */
 function boolField(v: unknown, field: string, dflt: boolean): boolean {
-  if (v === undefined || v === null) return dflt;
+  if (v === undefined) return dflt;
   if (typeof v !== 'boolean') throw validationError(field, 'must be true or false');
   return v;
 }
@@ -70,7 +71,8 @@ export function certificateRoutes(r: Router, d: ApiDeps): void {
 
   r.post('/api/certificates/request', async (ctx) => {
     const b = body(ctx);
-    const domains = namesList(b.domains ?? b.domain, 'domains', 500);
+    // `domain` (one name) is accepted where `domains` is absent.
+    const domains = namesList(b.domains !== undefined ? b.domains : b.domain, 'domains', 500);
     const includeWww = boolField(b.include_www, 'include_www', true);
     const force = boolField(b.force_renewal, 'force_renewal', false);
     const actor = actorOf(ctx);

@@ -1,12 +1,19 @@
 /** Domains: the original's GET /api/domains, POST /api/domain (upsert), DELETE /api/domain; plus dry runs. */
 import type Router from '@koa/router';
-import { actorOf, body, type ApiDeps } from '../context.js';
+import { actorOf, body, bodyOrQuery, type ApiDeps } from '../context.js';
 import { listDomains, upsertDomain } from '../../storage/domains.js';
 import { renderedDiff } from './config.js';
 import { parseDomainInput } from '../domain-input.js';
 import { removeDomain, saveDomain } from '../../haproxy/changes/domains.js';
 import { normalizeHostname } from '../../validate/names.js';
 import { validationError } from '../../errors.js';
+
+/** `?dry_run=`: true or 1 previews, false or 0 (or absent) applies; anything else is a 400, never read as "apply". */
+function dryRunOf(v: unknown): boolean {
+  if (v === undefined || v === 'false' || v === '0') return false;
+  if (v === 'true' || v === '1') return true;
+  throw validationError('dry_run', 'must be true, false, 1 or 0, given once');
+}
 
 export function domainRoutes(r: Router, d: ApiDeps): void {
   r.get('/api/domains', (ctx) => {
@@ -19,7 +26,7 @@ export function domainRoutes(r: Router, d: ApiDeps): void {
 
   r.post('/api/domain', async (ctx) => {
     const input = parseDomainInput(body(ctx));
-    if (ctx.query.dry_run === 'true' || ctx.query.dry_run === '1') {
+    if (dryRunOf(ctx.query.dry_run)) {
       const r = await previewWith(d, input);
       ctx.body = { status: 'success', dry_run: true, diff: r.value, haproxy_check: r.check };
       return;
@@ -31,7 +38,7 @@ export function domainRoutes(r: Router, d: ApiDeps): void {
 
   r.delete('/api/domain', async (ctx) => {
     const b = body(ctx);
-    const raw = b.domain ?? ctx.query.domain;
+    const raw = bodyOrQuery(b, ctx, 'domain');
     if (raw === undefined) throw validationError('domain', 'is required');
     const domain = normalizeHostname(raw, 'domain', { allowWildcard: true });
     const { apply } = await removeDomain(d.ops, actorOf(ctx), domain);

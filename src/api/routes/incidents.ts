@@ -4,6 +4,7 @@ import { body, type ApiDeps } from '../context.js';
 import { incidents } from '../../storage/incidents.js';
 import { analyses } from '../../storage/analyses.js';
 import { AppError, validationError } from '../../errors.js';
+import { validateNote } from '../../validate/names.js';
 import { SEVERITIES } from '../../pipeline/types.js';
 
 function digits(v: unknown, field: string): number | undefined {
@@ -42,8 +43,10 @@ export function incidentRoutes(r: Router, d: ApiDeps): void {
   r.post('/api/notifications/test', (ctx) => {
     const b = body(ctx);
     if (typeof b.channel !== 'string' || !/^[a-z0-9][a-z0-9_-]{0,63}$/.test(b.channel)) throw validationError('channel', 'must be the name of a configured channel');
-    if (!d.notifications || !(b.channel in d.cfg.notifications.channels)) throw new AppError('not_found', `no notification channel named "${b.channel}"`, { field: 'channel' });
-    const queued = d.notifications.notifier.test(b.channel, typeof b.message === 'string' ? b.message.slice(0, 500) : undefined);
+    const message = validateNote(b.message, 'message', 500);
+    // Own keys only: "constructor" is no channel.
+    if (!d.notifications || !Object.hasOwn(d.cfg.notifications.channels, b.channel)) throw new AppError('not_found', `no notification channel named "${b.channel}"`, { field: 'channel' });
+    const queued = d.notifications.notifier.test(b.channel, message ?? undefined);
     ctx.status = 202;
     ctx.body = { status: 'success', channel: b.channel, queued: queued.length, message: 'test message queued; delivery is retried until it succeeds' };
   });
