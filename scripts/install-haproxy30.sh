@@ -8,16 +8,18 @@
 set -euo pipefail
 prefix=${1:-${HAPROXY30_PREFIX:-/opt/haproxy-3.0}}
 bin="$prefix/usr/sbin/haproxy"
-if [ -x "$bin" ] && "$bin" -v 2>/dev/null | grep -q '^HAProxy version 3\.0'; then
+# No `| head` or `grep -q` under pipefail: the reader leaving early kills the
+# writer with SIGPIPE (exit 141), which failed CI once.
+if [ -x "$bin" ] && "$bin" -v 2>/dev/null | grep '^HAProxy version 3\.0' >/dev/null; then
   echo "haproxy 3.0 already at $bin"; exit 0
 fi
 command -v patchelf >/dev/null || { echo "patchelf missing: apt-get install patchelf" >&2; exit 1; }
 
 # The mirror the machine's own apt sources already use (never a hard-coded host).
 mirror=$(grep -hoE '^(URIs:|deb)[[:space:]]+[^ ]+' /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null \
-  | grep -v security | awk '{print $2}' | grep -E '^https?://' | head -n1 || true)
+  | grep -v security | awk '{print $2}' | grep -E '^https?://' | sed -n 1p || true)
 if [ -z "$mirror" ]; then
-  mirror=$(grep -hoE 'https?://[^ ]+/debian/?' /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null | grep -v security | head -n1)
+  mirror=$(grep -hoE 'https?://[^ ]+/debian/?' /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null | grep -v security | sed -n 1p)
 fi
 [ -n "$mirror" ] || { echo "cannot find the Debian mirror in /etc/apt sources" >&2; exit 1; }
 
@@ -38,4 +40,4 @@ for deb in "$state"/debs/*.deb; do dpkg -x "$deb" "$tmp"; done
 rm -rf "$prefix"; mv "$tmp" "$prefix"
 libdir="$prefix/usr/lib/x86_64-linux-gnu"
 patchelf --set-interpreter "$libdir/ld-linux-x86-64.so.2" --force-rpath --set-rpath "$libdir" "$bin"
-"$bin" -v | head -n1
+"$bin" -v | sed -n 1p

@@ -13,7 +13,7 @@ want_test=0
 need=(haproxy socat openssl ca-certificates python3 make g++)
 [ $want_test = 1 ] && need+=(patchelf pebble wrk curl)
 missing=()
-for p in "${need[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
+for p in "${need[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep 'ok installed' >/dev/null || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing system packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -33,4 +33,4 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 npm run -s build
-echo "haproxy-manager installed: $(haproxy -v | head -n1)"
+echo "haproxy-manager installed: $(haproxy -v | sed -n 1p)"
