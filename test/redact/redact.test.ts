@@ -84,6 +84,7 @@ test('bounded time: a 64 KiB line of each pathological shape', () => {
   const shapes = [
     'a', 'eyJ', 'eyJa.', 'token=', '?token=', '&key=a', '"password":"', 'password="', '%25', '%2525', '%252F%253F', 'a@', 'a@b.', 'a.b@c.',
     'https://', 'a://b', 'Bearer ', 'Basic a', '-----BEGIN PRIVATE KEY-----', '/aB3', '/', 'AKIA', 'sk-', 'ghp_', 'xoxb-', '\\"', '{', '[REDACTED',
+    '[REDACTED:param]', 'token=[REDACTED:param]&', 'a=b&token=', '%3Ftoken%3D', 'token=token=',
   ];
   let worst = 0;
   let worstShape = '';
@@ -95,6 +96,9 @@ test('bounded time: a 64 KiB line of each pathological shape', () => {
     if (ms > worst) [worst, worstShape] = [ms, u];
     assert.equal(typeof once, 'string');
   }
-  // Generous for a shared two-core machine; a quadratic pattern takes seconds here.
-  assert.ok(worst < 1500, `worst ${worst.toFixed(0)} ms for ${JSON.stringify(worstShape)}`);
+  // Worst is ~40 ms on the dev machine; the bound leaves room for a loaded
+  // two-core CI runner. A quadratic pattern, or a scan of MAX_VALUE per key
+  // (`token=` repeated: 1.1 s here, 1.7 s on CI before pairs.ts resumed after
+  // a value), takes seconds.
+  assert.ok(worst < 500, `worst ${worst.toFixed(0)} ms for ${JSON.stringify(worstShape)}`);
 });

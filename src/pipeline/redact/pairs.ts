@@ -18,7 +18,8 @@
  * - is left alone when it is already a redaction marker, so that redacting
  *   twice gives what redacting once gave.
  * Only the value is pushed (not the quotes around it). Keys are runs of
- * `[A-Za-z0-9_.[\]-]` that start a run, so the scan is linear.
+ * `[A-Za-z0-9_.[\]-]` that start a run, and the search for the next key
+ * resumes after a found value, so the scan is linear.
  */
 import { wideKey, type KeyMatcher } from './keys.js';
 import { MARKER_AT } from './marker.js';
@@ -33,7 +34,12 @@ const CLOSE: Record<string, string> = { '(': ')', '{': '}', '<': '>' };
 
 export function findPairs(text: string, isSecret: KeyMatcher, push: (start: number, end: number) => void): void {
   const n = text.length;
-  for (const m of text.matchAll(KEY)) {
+  // A sticky-free exec loop rather than matchAll, so that the search resumes
+  // after a secret value: keys inside it are covered by its span anyway, and
+  // re-scanning each one (`token=token=…`) made a 64 KiB line cost
+  // line length × MAX_VALUE.
+  const re = new RegExp(KEY.source, 'g');
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
     const key = m[1]!;
     if (!isSecret(key)) continue;
     let i = m.index + m[0].length;
@@ -76,6 +82,7 @@ export function findPairs(text: string, isSecret: KeyMatcher, push: (start: numb
     }
     j = Math.min(j, n);
     if (j <= start) continue;
+    re.lastIndex = Math.max(re.lastIndex, j);
     const mk = MARKER_AT(text, start);
     if (mk === j) continue;
     push(start, j);
