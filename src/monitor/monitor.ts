@@ -254,7 +254,7 @@ export function createMonitor(deps: MonitorDeps) {
         sources: sources.map((s) => ({ name: s.name, ...s.stats() })),
         pipeline: p ? p.stats() : null,
         incidents: { ...(p ? p.incidents.stats() : {}), stored: incidentStore.counts(deps.reader) },
-        blocked_ips: blocked.list(deps.reader).length,
+        blocked_ips: blocked.count(deps.reader),
       };
     },
   };

@@ -106,6 +106,9 @@ export interface RuntimeResult {
   warning?: string;
 }
 
+export type ApplyPhase = 'check' | 'reload' | 'apply';
+export type PhaseListener = (phase: ApplyPhase, ms: number, ok: boolean) => void;
+
 export interface ApplierDeps {
   cfg: Config;
   db: Db;
@@ -131,6 +134,26 @@ export function createApplier(deps: ApplierDeps) {
   const timeoutMs = durationMs(cfg.haproxy.command_timeout);
   const pending: Job[] = [];
   let pumping = false;
+  // Timings for the metrics page: each `haproxy -c`, reload and whole apply, with its outcome.
+  const timings = new Set<PhaseListener>();
+  const timed = async <T>(phase: ApplyPhase, fn: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    let ok = false;
+    try {
+      const v = await fn();
+      ok = true;
+      return v;
+    } finally {
+      const ms = performance.now() - t0;
+      for (const l of timings) {
+        try {
+          l(phase, ms, ok);
+        } catch {
+          // A listener is an observer; it never changes an apply's outcome.
+        }
+      }
+    }
+  };
 
   const livePath = (rel: string) => join(cfg.paths.generatedDir, rel);
   const lkgPath = (rel: string) => join(cfg.paths.lkgDir, 'files', rel);
@@ -143,11 +166,12 @@ export function createApplier(deps: ApplierDeps) {
   const renderFor = (model: RenderModel, root: string): Rendered => render(cfg, info.features, model, root);
 
   /** `haproxy -c` on a file; throws HaproxyCheckError with HAProxy's own text. */
-  const check = async (file: string): Promise<void> => {
-    const r = await run(cfg.haproxy.binary, ['-c', '-f', file], { timeoutMs });
-    if (r.timedOut) throw new AppError('timeout', `haproxy -c did not finish within ${timeoutMs} ms`);
-    if (r.code !== 0) throw new HaproxyCheckError(r.stderr + r.stdout);
-  };
+  const check = (file: string): Promise<void> =>
+    timed('check', async () => {
+      const r = await run(cfg.haproxy.binary, ['-c', '-f', file], { timeoutMs });
+      if (r.timedOut) throw new AppError('timeout', `haproxy -c did not finish within ${timeoutMs} ms`);
+      if (r.code !== 0) throw new HaproxyCheckError(r.stderr + r.stdout);
+    });
 
   /** Renders a model into the staging directory and checks it; returns what the live files would be. */
   const stage = async (model: RenderModel): Promise<Rendered> => {
@@ -238,7 +262,7 @@ export function createApplier(deps: ApplierDeps) {
     }
     await dumpStats();
     try {
-      const r = await control.reload();
+      const r = await timed('reload', () => control.reload());
       log.info('HAProxy reloaded', { apply_id: applyId, ms: r.durationMs });
       return { reloaded: true, reloadMs: r.durationMs };
     } catch (e) {
@@ -256,7 +280,8 @@ export function createApplier(deps: ApplierDeps) {
   };
 
   /** Render, check, swap, reload, verify, keep as LKG. The caller holds the lock; no transaction is open. */
-  const applyModel = async (model: RenderModel, force: boolean): Promise<ApplyResult> => {
+  const applyModel = (model: RenderModel, force: boolean): Promise<ApplyResult> => timed('apply', () => applyModelNow(model, force));
+  const applyModelNow = async (model: RenderModel, force: boolean): Promise<ApplyResult> => {
     const applyId = randomUUID().slice(0, 8);
     const t0 = Date.now();
     const live = await stage(model);
@@ -514,6 +539,11 @@ export function createApplier(deps: ApplierDeps) {
     /** For tests and the preview endpoint: what the database renders to now. */
     renderCurrent: (root = cfg.paths.generatedDir) => renderFor(modelNow(), root),
     check,
+    /** Calls `listener` after each check, reload and apply with its duration and outcome; returns an unsubscribe. */
+    observe(listener: PhaseListener): () => void {
+      timings.add(listener);
+      return () => timings.delete(listener);
+    },
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * What the three sources share: counters with a one-minute line rate,
+ * What the three sources share: counters with line rates over one minute and ten seconds,
  * delivery that a throwing consumer cannot break, and error reporting that
  * does not repeat the same message more than once a minute.
  */
@@ -18,10 +18,10 @@ export class SourceCounters {
   last_line_at: number | null = null;
   private readonly perSecond = new Float64Array(WINDOW_S);
   private readonly secondOf = new Float64Array(WINDOW_S).fill(-1);
-  private readonly startedS: number;
+  private readonly startedMs: number;
 
   constructor(now = Date.now()) {
-    this.startedS = Math.floor(now / 1000);
+    this.startedMs = now;
   }
 
   delivered(n: number, now: number): void {
@@ -36,15 +36,23 @@ export class SourceCounters {
     this.perSecond[i] = (this.perSecond[i] ?? 0) + n;
   }
 
-  linesPerSecond(now: number): number {
+  /**
+   * Lines per second over the last `windowS` seconds (at most a minute): the
+   * lines of the seconds in the window, the current one included, divided by
+   * the exact time the window spans up to `now` (or since start when younger),
+   * so a burst shows at its rate rather than diluted by whole idle seconds.
+   */
+  linesPerSecond(now: number, windowS = WINDOW_S): number {
+    const w = Math.min(WINDOW_S, Math.max(1, windowS));
     const s = Math.floor(now / 1000);
     let sum = 0;
     for (let i = 0; i < WINDOW_S; i++) {
       const at = this.secondOf[i] ?? -1;
-      if (at > s - WINDOW_S && at <= s) sum += this.perSecond[i] ?? 0;
+      if (at > s - w && at <= s) sum += this.perSecond[i] ?? 0;
     }
-    const span = Math.min(WINDOW_S, Math.max(1, s - this.startedS + 1));
-    return Math.round((sum / span) * 10) / 10;
+    const from = Math.max(this.startedMs, (s - w + 1) * 1000);
+    const spanS = Math.max(1, now - from) / 1000;
+    return Math.round((sum / Math.max(spanS, 0.001)) * 10) / 10;
   }
 
   snapshot(lagBytes: number | null, now = Date.now()): SourceStats {
@@ -52,6 +60,7 @@ export class SourceCounters {
       lines: this.lines,
       bytes: this.bytes,
       lines_per_second: this.linesPerSecond(now),
+      lines_per_second_10s: this.linesPerSecond(now, 10),
       decode_errors: this.decode_errors,
       truncated: this.truncated,
       dropped: this.dropped,

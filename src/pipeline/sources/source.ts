@@ -59,6 +59,8 @@ export interface SourceStats {
   bytes: number;
   /** Lines delivered per second, averaged over the last minute (or since start when younger). */
   lines_per_second: number;
+  /** The same over the last 10 seconds: what is arriving now. */
+  lines_per_second_10s: number;
   /**
    * Lines that were not valid UTF-8 (delivered with U+FFFD in place of the bad
    * bytes), binary garbage (not delivered, see `dropped`), and for journald,
