@@ -14,9 +14,10 @@ import type { Config } from './config/schema.js';
 import { createLogger, type Logger } from './log.js';
 import { describe } from './errors.js';
 import { createEventBus } from './events.js';
+import { createMetrics } from './metrics/metrics.js';
 import { startUnits, type Unit } from './units.js';
 import { lockStateDir, type StateLock } from './storage/state-lock.js';
-import { ensureApiKey } from './config/api-key.js';
+import { ensureApiKey, ensureMetricsToken } from './config/api-key.js';
 import { registerSecretEnv } from './util/child-env.js';
 import { openDatabase, type Db } from './storage/db.js';
 import { detectHaproxy, protections, type HaproxyInfo } from './haproxy/process/version.js';
@@ -81,11 +82,13 @@ export async function startDaemon(given: Config, opts: { log?: Logger } = {}): P
     lock.release();
   };
   let info: HaproxyInfo;
+  let metricsToken: string | null = null;
   try {
     for (const d of [cfg.paths.stateDir, cfg.paths.runDir, cfg.paths.lkgDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
     const key = ensureApiKey(cfg.apiKey, cfg.api.auth, cfg.paths.apiKeyFile);
     if (key.created) log.info('created an API key for the management API', { file: cfg.paths.apiKeyFile });
     cfg = { ...cfg, apiKey: key.key };
+    metricsToken = ensureMetricsToken(cfg, cfg.paths.metricsTokenFile);
     registerSecretEnv(cfg.analysis.api_key_env);
     info = await detectHaproxy(cfg.haproxy.binary);
     const inactive = protections(info).filter((p) => !p.active);
@@ -126,6 +129,7 @@ export async function startDaemon(given: Config, opts: { log?: Logger } = {}): P
   const monitor = createMonitor({ cfg, log: log.child({ unit: 'monitor' }), writer, reader, onStateChange: (kind, incident) => bus.emit('incident', { kind, incident }) });
   const watchdog = createWatchdog({ cfg, log: log.child({ unit: 'watchdog' }), control, report: (f) => monitor.report(f), reload: () => applier.reloadLive('watchdog') });
   const expiry = createBlockExpiry({ cfg, log, db: writer, ops });
+  const metrics = createMetrics({ reader, applier, control, info, monitor, notifications, analysis });
 
   bus.on('incident', 'notify', ({ kind, incident }) => notifications.notifier.incident(kind, incident, { db: writer }));
   bus.on('incident', 'remediation', ({ kind, incident }) => (kind === 'resolved' ? undefined : remediation.onIncident(incident)));
@@ -182,7 +186,7 @@ export async function startDaemon(given: Config, opts: { log?: Logger } = {}): P
     {
       name: 'api',
       async start() {
-        const app = createApp({ cfg, reader, applier, control, info, log, ops, certs, monitor, notifications, remediation, analysis, isProtected });
+        const app = createApp({ cfg, reader, applier, control, info, log, ops, certs, monitor, notifications, remediation, analysis, isProtected, metrics, metricsToken });
         const s: Server = await new Promise((resolve, reject) => {
           const srv = app.listen(cfg.api.port, cfg.api.listen, () => resolve(srv));
           srv.on('error', reject);
@@ -195,6 +199,7 @@ export async function startDaemon(given: Config, opts: { log?: Logger } = {}): P
       },
       stop: () =>
         new Promise<void>((r) => {
+          metrics.stop();
           if (!server) return r();
           server.close(() => r());
           server.closeAllConnections();

@@ -10,6 +10,7 @@ import type { ApiDeps } from './context.js';
 import { errorMiddleware } from './errors.js';
 import { AppError } from '../errors.js';
 import { authMiddleware } from './auth.js';
+import { metricsMiddleware } from './metrics.js';
 import { healthRoutes } from './routes/health.js';
 import { domainRoutes } from './routes/domains.js';
 import { configRoutes } from './routes/config.js';
@@ -34,6 +35,7 @@ export function createApp(d: ApiDeps): Koa {
     }
   });
   app.use(errorMiddleware(log, { databasePath: d.cfg.paths.database }));
+  if (d.metrics) app.use(metricsMiddleware(d.metrics, [d.cfg.apiKey, d.metricsToken ?? null]));
   app.use(authMiddleware(d.cfg.apiKey, new Set(['/health'])));
   app.use(
     bodyParser({

@@ -1,4 +1,5 @@
 /** What the route files need from the daemon. */
+import type { Metrics } from '../metrics/metrics.js';
 import type { Config } from '../config/schema.js';
 import type { Db } from '../storage/db.js';
 import type { Applier } from '../haproxy/config/apply.js';
@@ -30,6 +31,9 @@ export interface ApiDeps {
   analysis?: AnalysisStage;
   /** What no block may cover (monitor/monitor.ts), shared with the remediation stage. */
   isProtected: ProtectedAddresses;
+  /** The Prometheus registry behind GET /metrics, and the read-only token that opens it (null under api.auth: none). */
+  metrics?: Metrics;
+  metricsToken?: string | null;
 }
 
 /** The audit identity of a request: who made the change. */

@@ -20,7 +20,7 @@ interface KeySources {
   api: { auth: 'key' | 'none'; key_file?: string | undefined };
 }
 
-function readKeyFile(f: string, what: string): string {
+export function readKeyFile(f: string, what: string): string {
   let key: string;
   try {
     key = readFileSync(f, 'utf8').trim();
@@ -90,4 +90,18 @@ export function cliApiKey(opts: { apiKeyFile?: string | undefined }, configured:
   } catch (e) {
     throw new ConfigError([`${(e as ConfigError).message.replace(/\n/g, ' ')}; run as the daemon's user (or root), or pass --api-key-file`]);
   }
+}
+
+/**
+ * The metrics token (GET /metrics only): api.metrics_token_file, which must
+ * exist when configured, else <state_dir>/metrics-token, created like the
+ * generated API key. Null under `api.auth: none` (everything is open then).
+ */
+export function ensureMetricsToken(cfg: KeySources & { api: { metrics_token_file?: string | undefined } }, file: string): string | null {
+  if (cfg.api.auth === 'none') return null;
+  if (cfg.api.metrics_token_file) {
+    if (!existsSync(file)) throw new ConfigError([`api.metrics_token_file: ${cfg.api.metrics_token_file} does not exist`]);
+    return readKeyFile(file, 'api.metrics_token_file');
+  }
+  return ensureApiKey(null, 'key', file).key;
 }

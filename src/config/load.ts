@@ -107,6 +107,7 @@ export function resolveConfig(cfg: ParsedConfig, source: string | null, env: Nod
       stateDir,
       database: join(stateDir, 'haproxy-manager.db'),
       apiKeyFile: join(stateDir, 'api-key'),
+      metricsTokenFile: cfg.api.metrics_token_file ? abs(cfg.api.metrics_token_file) : join(stateDir, 'metrics-token'),
       configPath,
       generatedDir,
       stagingDir: join(stateDir, 'staging'),

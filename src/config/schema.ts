@@ -136,6 +136,12 @@ const api = z
     auth: z.enum(['key', 'none']).default('key'),
     /** A file holding the API key (mode 0600). The key may also come from HAPROXY_MANAGER_API_KEY or a systemd credential named api-key. */
     key_file: safeText().optional(),
+    /**
+     * A file holding the read-only token that GET /metrics also accepts (and
+     * nothing else does), for a Prometheus server that must not hold the API
+     * key. Without one the daemon creates <state_dir>/metrics-token (0600).
+     */
+    metrics_token_file: safeText().optional(),
     body_limit: z.string().regex(/^\d+(b|kb|mb)$/).default('1mb'),
   })
   .prefault({});
@@ -364,6 +370,8 @@ export interface Config extends ParsedConfig {
     acmeDir: string;
     /** The API key the daemon generates when none is configured (0600). */
     apiKeyFile: string;
+    /** The metrics token: api.metrics_token_file, else the generated <state_dir>/metrics-token. */
+    metricsTokenFile: string;
   };
   /**
    * The API key, from the environment, a credential or api.key_file (never from the

@@ -245,6 +245,10 @@ export function createMonitor(deps: MonitorDeps) {
       return out;
     },
 
+    /** Triage's counters per rule; null before start or with the monitor off. */
+    triageStats() {
+      return pipeline ? pipeline.triageStats() : null;
+    },
     status() {
       const p = pipeline;
       return {

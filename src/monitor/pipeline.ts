@@ -105,6 +105,8 @@ export function createPipeline(opts: PipelineOptions) {
     clock: () => clock,
     incidents,
     stats: () => stats,
+    /** Triage's counters per rule (the metrics page). */
+    triageStats: () => opts.triage.stats(),
     noveltyTemplates: () => novelty.templates(),
   };
 }

@@ -18,8 +18,8 @@ import type { Backend } from '../../src/storage/domains.js';
 import { BINARIES, backend, exec, freePort, haproxyCheck, server, startHaproxy, writeRendered } from './_haproxy.js';
 
 const GOLDEN = fileURLToPath(new URL('./fixtures/render-default-empty.cfg', import.meta.url));
-const NO_FEATURES: HaproxyFeatures = { h2FrontendTunables: false, statsFile: false };
-const ALL_FEATURES: HaproxyFeatures = { h2FrontendTunables: true, statsFile: true };
+const NO_FEATURES: HaproxyFeatures = { h2FrontendTunables: false, statsFile: false, prometheusExporter: false };
+const ALL_FEATURES: HaproxyFeatures = { h2FrontendTunables: true, statsFile: true, prometheusExporter: true };
 
 const tmpRoot = mkdtempSync(join(tmpdir(), 'hm-render-test-'));
 after(() => rmSync(tmpRoot, { recursive: true, force: true }));
@@ -243,7 +243,7 @@ describe('byte stability and snapshot', () => {
     assert.equal(config, readFileSync(GOLDEN, 'utf8'));
   });
 
-  for (const features of [NO_FEATURES, { h2FrontendTunables: true, statsFile: false }, { h2FrontendTunables: false, statsFile: true }, ALL_FEATURES]) {
+  for (const features of [NO_FEATURES, { h2FrontendTunables: true, statsFile: false, prometheusExporter: false }, { h2FrontendTunables: false, statsFile: true, prometheusExporter: true }, ALL_FEATURES]) {
     test(`features ${JSON.stringify(features)}: equal to the snapshot but for the gated lines`, () => {
       const golden = readFileSync(GOLDEN, 'utf8');
       const { config } = render(cfg, features, emptyModel(), root);

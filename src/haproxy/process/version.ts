@@ -15,6 +15,8 @@ export interface HaproxyFeatures {
   h2FrontendTunables: boolean;
   /** stats-file: counters survive reloads. */
   statsFile: boolean;
+  /** The built-in Prometheus exporter (`-vv` lists it under "Available services"): served at /metrics on the stats listener. */
+  prometheusExporter: boolean;
 }
 
 export interface HaproxyInfo {
@@ -31,7 +33,7 @@ export function parseVersion(text: string): { version: string; major: number; mi
   return { version: `${m[1]}.${m[2]}${m[3]}`, major: Number(m[1]), minor: Number(m[2]) };
 }
 
-const PROBES: Record<keyof HaproxyFeatures, (dir: string) => string> = {
+const PROBES: Record<Exclude<keyof HaproxyFeatures, 'prometheusExporter'>, (dir: string) => string> = {
   h2FrontendTunables: () => 'tune.h2.fe.max-total-streams 2000\n  tune.h2.fe.glitches-threshold 50',
   statsFile: (dir) => `stats-file ${join(dir, 'stats.dat')}`,
 };
@@ -62,9 +64,11 @@ export async function detectHaproxy(binary: string, timeoutMs = 10_000): Promise
   const dir = mkdtempSync(join(tmpdir(), 'hm-probe-'));
   try {
     const features = {} as HaproxyFeatures;
-    for (const [name, probe] of Object.entries(PROBES) as [keyof HaproxyFeatures, (d: string) => string][]) {
+    for (const [name, probe] of Object.entries(PROBES) as [Exclude<keyof HaproxyFeatures, 'prometheusExporter'>, (d: string) => string][]) {
       features[name] = await accepts(binary, probe(dir), dir, timeoutMs);
     }
+    const vv = await run(binary, ['-vv'], { timeoutMs });
+    features.prometheusExporter = /^Available services\s*:.*\bprometheus-exporter\b/m.test(vv.stdout + vv.stderr);
     const info = { binary, ...v, features };
     cache.set(binary, info);
     return info;
