@@ -87,6 +87,7 @@ describe('parseConfig: defaults', () => {
       stateDir: '/etc/hm/var',
       database: '/etc/hm/var/haproxy-manager.db',
       apiKeyFile: '/etc/hm/var/api-key',
+    metricsTokenFile: '/etc/hm/var/metrics-token',
       configPath: '/etc/hm/var/haproxy/haproxy.cfg',
       generatedDir: '/etc/hm/var/haproxy/haproxy-manager',
       stagingDir: '/etc/hm/var/staging',

@@ -226,7 +226,7 @@ describe('byte stability and snapshot', () => {
     assert.deepEqual([...a.files], [...b.files]);
   });
 
-  const GATED = [/^\s*# HTTP\/2 protection/, /^\s*tune\.h2\.fe\./, /^\s*stats-file /];
+  const GATED = [/^\s*# HTTP\/2 protection/, /^\s*tune\.h2\.fe\./, /^\s*stats-file /, /^\s*# HAProxy's own Prometheus exporter/, /prometheus-exporter/];
   const ungated = (text: string) =>
     text
       .split('\n')
@@ -253,6 +253,8 @@ describe('byte stability and snapshot', () => {
       assert.deepEqual(h2, features.h2FrontendTunables ? ['  tune.h2.fe.max-total-streams 2000', '  tune.h2.fe.glitches-threshold 50'] : []);
       const sf = config.split('\n').filter((l) => /^\s*stats-file /.test(l));
       assert.deepEqual(sf, features.statsFile ? [`  stats-file ${join('/var/lib/haproxy-manager', 'haproxy-stats.dat')}`] : []);
+      const pe = config.split('\n').filter((l) => /use-service prometheus-exporter/.test(l));
+      assert.deepEqual(pe, features.prometheusExporter ? ['  http-request use-service prometheus-exporter if { path /metrics }'] : []);
     });
   }
 });
@@ -326,8 +328,8 @@ describe('rendered configs pass the real haproxy -c on both versions', () => {
     for (const b of BINARIES) infos.set(b.bin, await detectHaproxy(b.bin));
   });
 
-  test('feature detection: 2.6 has neither gated feature, 3.0 has both', () => {
-    assert.deepEqual(infos.get(BINARIES[0]!.bin)!.features, NO_FEATURES);
+  test('feature detection: 2.6 has neither h2 tunables nor stats-file, 3.0 has both; both have the Prometheus exporter', () => {
+    assert.deepEqual(infos.get(BINARIES[0]!.bin)!.features, { ...NO_FEATURES, prometheusExporter: true });
     assert.deepEqual(infos.get(BINARIES[1]!.bin)!.features, ALL_FEATURES);
   });
 
