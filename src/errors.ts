@@ -10,6 +10,10 @@ export type ErrorKind =
   | 'validation' // bad input: 400, with the field
   | 'conflict' // 409
   | 'not_found' // 404
+  | 'unauthorized' // no valid API key: 401
+  | 'method_not_allowed' // the path exists, the method does not: 405, with Allow
+  | 'unsupported_media_type' // a body that is not application/json: 415
+  | 'too_large' // a body over api.body_limit: 413
   | 'haproxy_check' // `haproxy -c` rejected a candidate: 400, its own text attached
   | 'runtime' // HAProxy refused a runtime-socket command or a reload, or the reload did not take: 502
   | 'storage' // a file or the database cannot be written or read (ENOSPC: 507; EROFS, EACCES, EIO...: 503)

@@ -31,7 +31,8 @@ for (const h of HAPROXIES) {
       const r = await t.api('GET', '/api/regenerate');
       t.daemon.cfg.haproxy.http_port = original;
       assert.equal(r.status, 500, r.body);
-      assert.match(r.json<{ error: string }>().error, /reload/i);
+      assert.equal(r.json<{ error: string }>().error, 'runtime');
+      assert.match(r.json<{ message: string }>().message, /reload/i);
       assert.equal(readFileSync(t.daemon.cfg.paths.configPath, 'utf8'), good, 'live config is the last-known-good one');
       assert.equal((await t.get('keep.test')).status, 200, 'HAProxy still serves the previous config');
       assert.equal((await t.api('GET', '/health')).status, 200);

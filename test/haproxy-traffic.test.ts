@@ -222,7 +222,8 @@ for (const h of HAPROXIES) {
       assert.equal((await t.api('POST', '/api/trusted-proxies', { cidr: '127.0.0.52' })).status, 201);
       const as = (ip: string) => t.get('rl.test', '/', { localAddress: '127.0.0.52', headers: { 'X-Forwarded-For': ip } });
       const r = await t.api('POST', '/api/security/temporary-block', { ip_address: '203.0.113.50', duration_minutes: 5 });
-      assert.equal(r.status, 200, r.body);
+      assert.equal(r.status, 201, r.body);
+      assert.equal(r.json<{ created: boolean }>().created, true);
       assert.equal((await as('203.0.113.50')).status, 403);
       // Make it due: move its expiry into the past (the clock is the database's).
       t.daemon.db.writer.prepare(`UPDATE blocked_ips SET expires_at = '2000-01-01T00:00:00.000Z' WHERE ip_address = '203.0.113.50'`).run();
@@ -232,7 +233,8 @@ for (const h of HAPROXIES) {
       // A permanent block stays permanent when a temporary block is asked for.
       assert.equal((await t.api('POST', '/api/blocked-ips', { ip_address: '203.0.113.51' })).status, 201);
       const tmp = await t.api('POST', '/api/security/temporary-block', { ip_address: '203.0.113.51', duration_minutes: 1 });
-      assert.equal(tmp.json<{ permanent: boolean }>().permanent, true);
+      assert.equal(tmp.status, 200, 'an existing block is kept (extended at most), not created');
+      assert.deepEqual(tmp.json<{ permanent: boolean; created: boolean }>(), { ...tmp.json<object>(), permanent: true, created: false });
       const rows = (await t.api('GET', '/api/blocked-ips')).json<{ ip_address: string; expires_at: string | null; blocked_by: string }[]>();
       const row = rows.find((b) => b.ip_address === '203.0.113.51');
       assert.equal(row?.expires_at, null);

@@ -15,9 +15,9 @@ interface ActionRow {
   target: string | null;
   status: string;
   mode: string;
-  ttlS: number | null;
-  expiresAt: number | null;
-  incidentId: number | null;
+  ttl_s: number | null;
+  expires_at: string | null;
+  incident_id: number | null;
 }
 
 for (const h of HAPROXIES) {
@@ -46,8 +46,8 @@ for (const h of HAPROXIES) {
       const block = list.find((a) => a.action === 'block_ip' && a.target === '198.51.100.23' && a.status === 'done');
       assert.ok(block, JSON.stringify(list));
       assert.equal(block.mode, 'enforce');
-      assert.ok(block.ttlS && block.ttlS > 0 && block.expiresAt && block.expiresAt > Date.now(), 'a block always expires');
-      assert.ok(block.incidentId, 'tied to its incident');
+      assert.ok(block.ttl_s && block.ttl_s > 0 && block.expires_at && Date.parse(block.expires_at) > Date.now(), 'a block always expires');
+      assert.ok(block.incident_id, 'tied to its incident');
       assert.ok(!list.some((a) => a.action === 'block_ip' && a.target === '127.0.0.77' && a.status === 'done'), 'loopback is never blocked');
       // The protected address probing the same way is never blocked; a second attacker hits the cap of live blocks.
       for (const path of ['/.env', '/.git/config']) await viaProxy(path, '198.51.100.50');

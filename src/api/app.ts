@@ -8,6 +8,7 @@ import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type { ApiDeps } from './context.js';
 import { errorMiddleware } from './errors.js';
+import { toWire } from '../util/wire.js';
 import { AppError } from '../errors.js';
 import { authMiddleware } from './auth.js';
 import { metricsMiddleware } from './metrics.js';
@@ -37,6 +38,21 @@ export function createApp(d: ApiDeps): Koa {
   app.use(errorMiddleware(log, { databasePath: d.cfg.paths.database }));
   if (d.metrics) app.use(metricsMiddleware(d.metrics, [d.cfg.apiKey, d.metricsToken ?? null]));
   app.use(authMiddleware(d.cfg.apiKey, new Set(['/health'])));
+  // Every JSON answer in the public shape: snake_case keys, ISO times (util/wire.ts).
+  app.use(async (ctx, next) => {
+    await next();
+    const b = ctx.body;
+    if (b !== null && typeof b === 'object' && !Buffer.isBuffer(b) && typeof (b as { pipe?: unknown }).pipe !== 'function') ctx.body = toWire(b);
+  });
+  // A body is JSON or nothing: another type would be ignored by the parser and the route would
+  // answer about missing fields, so it is refused first.
+  app.use(async (ctx, next) => {
+    const hasBody = Number(ctx.get('content-length') || 0) > 0 || ctx.get('transfer-encoding') !== '';
+    if (hasBody && ['POST', 'PUT', 'PATCH', 'DELETE'].includes(ctx.method) && !ctx.is('application/json', '+json')) {
+      throw new AppError('unsupported_media_type', `a request body must be sent as content-type: application/json (got ${JSON.stringify(ctx.get('content-type').slice(0, 80) || 'none')})`, { field: '(body)' });
+    }
+    return next();
+  });
   app.use(
     bodyParser({
       enableTypes: ['json'],
@@ -59,10 +75,14 @@ export function createApp(d: ApiDeps): Koa {
   certificateRoutes(router, d);
   incidentRoutes(router, d);
   actionRoutes(router, d);
-  app.use(router.routes());
-  app.use(router.allowedMethods());
-  app.use((ctx) => {
+  // No route answered: 405 with Allow when the path has other methods, 404 otherwise, both in the error envelope.
+  app.use(async (ctx, next) => {
+    await next();
+    if (ctx.body !== undefined && ctx.body !== null) return;
+    const allowed = router.match(ctx.path, ctx.method).path.flatMap((l) => l.methods);
+    if (allowed.length) throw new AppError('method_not_allowed', `${ctx.method} is not allowed on ${ctx.path}`, { detail: [...new Set(allowed)] });
     throw new AppError('not_found', `no such endpoint: ${ctx.method} ${ctx.path}`);
   });
+  app.use(router.routes());
   return app;
 }

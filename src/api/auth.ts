@@ -5,6 +5,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
+import { envelope } from './errors.js';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -18,7 +19,7 @@ export function authMiddleware(apiKey: string | null, open: Set<string>) {
     if (!m || !timingSafeEqual(digest(m[1]!), want)) {
       ctx.status = 401;
       ctx.set('WWW-Authenticate', 'Bearer');
-      ctx.body = { status: 'error', error: 'unauthorized', message: 'a valid API key is required (Authorization: Bearer <key>)' };
+      ctx.body = envelope('unauthorized', 'a valid API key is required (Authorization: Bearer <key>)');
       return;
     }
     ctx.state.actor = 'api';

@@ -15,6 +15,10 @@ const STATUS: Record<ErrorKind, number> = {
   haproxy_check: 400,
   policy_denied: 403,
   not_found: 404,
+  unauthorized: 401,
+  method_not_allowed: 405,
+  unsupported_media_type: 415,
+  too_large: 413,
   conflict: 409,
   config: 500,
   internal: 500,
@@ -53,6 +57,17 @@ function asStorage(e: unknown, databasePath: string | undefined): AppError | nul
   return isAppError(s) ? s : null;
 }
 
+/** The one error body: `status: "error"`, the kind, a message, and the field and HAProxy's text when there are some. */
+export function envelope(kind: ErrorKind, message: string, opts: { field?: string; detail?: unknown } = {}) {
+  return {
+    status: 'error' as const,
+    error: kind,
+    message: opts.field ? `${opts.field}: ${message}` : message,
+    ...(opts.field ? { field: opts.field } : {}),
+    ...(opts.detail !== undefined ? { detail: opts.detail } : {}),
+  };
+}
+
 export function errorMiddleware(log: Logger, opts: { databasePath?: string } = {}) {
   return async (ctx: Context, next: Next) => {
     try {
@@ -62,13 +77,8 @@ export function errorMiddleware(log: Logger, opts: { databasePath?: string } = {
       if (isAppError(e)) {
         if (e.kind === 'storage') log.error('storage failure in an API request', { method: ctx.method, path: ctx.path, error: e.message });
         ctx.status = httpStatus(e);
-        ctx.body = {
-          status: 'error',
-          error: e.kind,
-          message: e.field ? `${e.field}: ${e.message}` : e.message,
-          ...(e.field ? { field: e.field } : {}),
-          ...(e.detail !== undefined ? { detail: e.detail } : {}),
-        };
+        if (e.kind === 'method_not_allowed' && Array.isArray(e.detail)) ctx.set('Allow', (e.detail as string[]).join(', '));
+        ctx.body = envelope(e.kind, e.message, { ...(e.field ? { field: e.field } : {}), ...(e.detail !== undefined ? { detail: e.detail } : {}) });
         return;
       }
       const err = e as { status?: number; expose?: boolean; message?: string; type?: string };
@@ -76,12 +86,13 @@ export function errorMiddleware(log: Logger, opts: { databasePath?: string } = {
         // Koa / body-parser client errors (bad JSON, body too large).
         ctx.status = err.status;
         const message = err.type === 'entity.too.large' ? 'request body too large' : err.status === 400 ? 'request body is not valid JSON' : err.expose ? String(err.message) : 'bad request';
-        ctx.body = { status: 'error', error: 'validation', field: '(body)', message: `(body): ${message}` };
+        const kind: ErrorKind = err.status === 413 ? 'too_large' : err.status === 415 ? 'unsupported_media_type' : 'validation';
+        ctx.body = envelope(kind, message, { field: '(body)' });
         return;
       }
       log.error('unexpected error in an API request', { method: ctx.method, path: ctx.path, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
       ctx.status = 500;
-      ctx.body = { status: 'error', error: 'internal', message: 'internal error; see the daemon log' };
+      ctx.body = envelope('internal', 'internal error; see the daemon log');
     }
   };
 }

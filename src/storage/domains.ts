@@ -47,6 +47,9 @@ export interface DomainRow {
   /** The original API's name for the backend kind. */
   template_override: string | null;
   kind: BackendKind | null;
+  /** The backend's HTTP check path and balance algorithm (null without a backend). */
+  health_check_path: string | null;
+  balance: Backend['balance'] | null;
   servers: Server[];
 }
 
@@ -113,10 +116,21 @@ const KIND_TO_TEMPLATE: Record<BackendKind, string | null> = { default: null, ht
 export function listDomains(db: Db): DomainRow[] {
   const rows = db
     .prepare(
-      `SELECT d.id, d.domain, d.is_wildcard, d.ssl_enabled, d.ssl_cert_path, b.id AS backend_id, b.name AS backend_name, b.kind
+      `SELECT d.id, d.domain, d.is_wildcard, d.ssl_enabled, d.ssl_cert_path, b.id AS backend_id, b.name AS backend_name, b.kind, b.health_check_path, b.balance
        FROM domains d LEFT JOIN backends b ON b.domain_id = d.id ORDER BY d.domain`,
     )
-    .all() as { id: number; domain: string; is_wildcard: number; ssl_enabled: number; ssl_cert_path: string | null; backend_id: number | null; backend_name: string | null; kind: BackendKind | null }[];
+    .all() as {
+    id: number;
+    domain: string;
+    is_wildcard: number;
+    ssl_enabled: number;
+    ssl_cert_path: string | null;
+    backend_id: number | null;
+    backend_name: string | null;
+    kind: BackendKind | null;
+    health_check_path: string | null;
+    balance: Backend['balance'] | null;
+  }[];
   const servers = serversByBackend(db);
   return rows.map((r) => ({
     id: r.id,
@@ -127,6 +141,8 @@ export function listDomains(db: Db): DomainRow[] {
     backend_name: r.backend_name,
     template_override: r.kind ? KIND_TO_TEMPLATE[r.kind] : null,
     kind: r.kind,
+    health_check_path: r.health_check_path,
+    balance: r.balance,
     servers: r.backend_id === null ? [] : servers.get(r.backend_id) ?? [],
   }));
 }

@@ -109,7 +109,8 @@ describe('maskMessage: bounds', () => {
       const t0 = performance.now();
       for (let i = 0; i < 20; i++) maskMessage(h, 80);
       const each = (performance.now() - t0) / 20;
-      assert.ok(each < 5, `${each.toFixed(2)} ms for ${JSON.stringify(h.slice(0, 12))}...`);
+      // Catastrophic backtracking costs seconds; 50 ms leaves room for a loaded machine.
+      assert.ok(each < 50, `${each.toFixed(2)} ms for ${JSON.stringify(h.slice(0, 12))}...`);
     }
   });
 });

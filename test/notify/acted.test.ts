@@ -11,6 +11,7 @@ import { incidents } from '../../src/storage/incidents.js';
 import { actions } from '../../src/storage/actions.js';
 import { actedEvent } from '../../src/pipeline/notify/acted.js';
 import { renderEmail, renderWebhookBody } from '../../src/pipeline/notify/render.js';
+import { toWire } from '../../src/util/wire.js';
 import { routeEvent } from '../../src/pipeline/notify/routing.js';
 import { EVENT_KINDS } from '../../src/config/notifications.js';
 import type { NotifyEvent } from '../../src/pipeline/notify/types.js';
@@ -185,7 +186,10 @@ test('rendered: the email shows the analysis and how to approve a proposed actio
   const json = JSON.parse(body) as { message_id: string; kind: string; events: NotifyEvent[] };
   assert.equal(json.message_id, 'msg-acted-1');
   assert.equal(json.kind, 'acted');
-  assert.deepEqual(json.events[0], JSON.parse(JSON.stringify(ev)));
+  // The wire shape: snake_case keys, ISO times.
+  assert.deepEqual(json.events[0], JSON.parse(JSON.stringify(toWire(ev))));
+  assert.equal((json.events[0] as unknown as { at: string }).at, new Date(ev.at).toISOString());
+  assert.equal((json.events[0] as unknown as { actions: { expires_at: string | null }[] }).actions.find((a) => a.expires_at !== null)?.expires_at, new Date(NOW + 3_600_000).toISOString());
   assert.equal(json.events[0]!.analysis?.summary, 'SQL injection probes from one address, automated');
   assert.equal(json.events[0]!.actions?.find((a) => a.id === proposed.id)?.status, 'proposed');
 });

@@ -70,5 +70,5 @@ test('notification bodies: no control character from a sample, a subject or the 
     assert.ok(!/[\u202a-\u202e]/.test(parsed), f);
   }
   const json = JSON.parse(renderWebhookBody('json', ctx)) as { untrusted: { client_written: string[]; model_written: string[] } };
-  assert.deepEqual(json.untrusted, { client_written: ['incident.samples', 'incident.subject.value'], model_written: ['analysis.summary', 'analysis.likelyCause'] });
+  assert.deepEqual(json.untrusted, { client_written: ['incident.samples', 'incident.subject.value'], model_written: ['analysis.summary', 'analysis.likely_cause'] });
 });

@@ -67,12 +67,15 @@ export function blockedIpRoutes(r: Router, d: ApiDeps): void {
     const expiresAt = new Date(Date.now() + minutes * 60_000).toISOString();
     const res = await blockIp(d.ops, actorOf(ctx), { ip, reason, blockedBy: actorOf(ctx), expiresAt, forcedOver }, { extendIfPresent: true });
     const row = res.result.row;
+    // A new block is created (201); one already there is extended, never shortened (200).
+    ctx.status = res.result.existing ? 200 : 201;
     ctx.body = {
       status: 'success',
       message: row.expires_at === null ? `${ip} is permanently blocked; left permanent` : `${ip} blocked until ${row.expires_at}`,
       ip_address: ip,
       expires_at: row.expires_at,
       permanent: row.expires_at === null,
+      created: !res.result.existing,
       runtime_map_updated: res.runtimeApplied,
     };
   });

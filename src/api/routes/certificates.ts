@@ -11,7 +11,8 @@ import { PassThrough } from 'node:stream';
 import { actorOf, body, type ApiDeps } from '../context.js';
 import { normalizeHostname } from '../../validate/names.js';
 import { AppError, validationError } from '../../errors.js';
-import { httpStatus, kindStatus } from '../errors.js';
+import { envelope, httpStatus, kindStatus } from '../errors.js';
+import { isAppError } from '../../errors.js';
 import type { CertResult } from '../../certs/service.js';
 
 /** A JSON boolean; `dflt` only when absent (null is refused, not read as the default). */
@@ -49,7 +50,7 @@ export function certificateRoutes(r: Router, d: ApiDeps): void {
     const res = await d.certs.obtain(domain, [domain], actorOf(ctx));
     ctx.status = res.status === 'failed' ? kindStatus('acme') : 200;
     ctx.body = res.status === 'failed'
-      ? { status: 'error', domain, message: res.error }
+      ? { ...envelope('acme', res.error ?? 'the certificate was not issued'), domain }
       : { status: 'success', domain, cert_path: res.cert_path, not_after: res.not_after, serial: res.serial, message: res.message };
   });
 
@@ -62,7 +63,7 @@ export function certificateRoutes(r: Router, d: ApiDeps): void {
     const res = await d.certs.obtain(primary, names, actorOf(ctx));
     if (res.status === 'failed') {
       ctx.status = kindStatus('acme');
-      ctx.body = { status: 'error', primary, attempted_names: names, message: res.error };
+      ctx.body = { ...envelope('acme', res.error ?? 'the certificate was not issued'), primary, attempted_names: names };
       return;
     }
     const cleanup = await d.certs.retireSuperseded(primary, names, actorOf(ctx));
@@ -152,7 +153,7 @@ export function certificateRoutes(r: Router, d: ApiDeps): void {
       ctx.body = { success: true, data: { challenge_token: records[0]?.value, record_name: records[0]?.name, records, base_domain: base } };
     } catch (e) {
       ctx.status = httpStatus(e);
-      ctx.body = { success: false, error: e instanceof Error ? e.message : String(e) };
+      ctx.body = { ...envelope(isAppError(e) ? e.kind : 'internal', isAppError(e) ? e.message : 'internal error; see the daemon log'), success: false };
     }
   });
 
@@ -163,7 +164,7 @@ export function certificateRoutes(r: Router, d: ApiDeps): void {
       ctx.body = { success: true, data: { domain: res.domain, cert_path: res.cert_path, not_after: res.not_after, message: `certificate for ${res.domain} issued (it does not cover ${base} itself)` } };
     } catch (e) {
       ctx.status = httpStatus(e);
-      ctx.body = { success: false, error: e instanceof Error ? e.message : String(e) };
+      ctx.body = { ...envelope(isAppError(e) ? e.kind : 'internal', isAppError(e) ? e.message : 'internal error; see the daemon log'), success: false };
     }
   });
 }

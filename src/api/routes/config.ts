@@ -7,8 +7,14 @@ import type Router from '@koa/router';
 import { createPatch } from 'diff';
 import { actorOf, type ApiDeps } from '../context.js';
 import type { Rendered } from '../../haproxy/config/render.js';
-import { AppError, describe } from '../../errors.js';
-import { httpStatus } from '../errors.js';
+import { AppError, describe, isAppError } from '../../errors.js';
+import { envelope, httpStatus } from '../errors.js';
+
+/** A refused apply in the error envelope; the status is the server's (nothing the client sent is at fault). */
+function failed(ctx: { status: number; body: unknown }, e: unknown): void {
+  ctx.status = httpStatus(e, { serverSide: true });
+  ctx.body = envelope(isAppError(e) ? e.kind : 'internal', describe(e), e instanceof AppError && e.detail !== undefined ? { detail: e.detail } : {});
+}
 
 /** A unified diff of haproxy.cfg and every generated file, live -> rendered. Empty when they match. */
 export function renderedDiff(d: ApiDeps, rendered: Rendered): string {
@@ -28,9 +34,7 @@ export function configRoutes(r: Router, d: ApiDeps): void {
       const res = await d.applier.regenerate(actorOf(ctx), true);
       ctx.body = { status: 'success', reloaded: res.reloaded, ...(res.warning ? { warning: res.warning } : {}) };
     } catch (e) {
-      // Nothing the client sent is at fault here: a refused render is the server's problem.
-      ctx.status = httpStatus(e, { serverSide: true });
-      ctx.body = { status: 'failed', error: describe(e), ...(e instanceof AppError && e.detail ? { detail: e.detail } : {}) };
+      failed(ctx, e);
     }
   };
   r.get('/api/regenerate', regenerate);
@@ -41,8 +45,7 @@ export function configRoutes(r: Router, d: ApiDeps): void {
       const res = await d.applier.reloadLive(actorOf(ctx));
       ctx.body = { status: 'success', reloaded: res.reloaded, ...(res.warning ? { warning: res.warning } : {}) };
     } catch (e) {
-      ctx.status = httpStatus(e, { serverSide: true });
-      ctx.body = { status: 'failed', error: describe(e), ...(e instanceof AppError && e.detail ? { detail: e.detail } : {}) };
+      failed(ctx, e);
     }
   });
 

@@ -3,12 +3,15 @@ import type Router from '@koa/router';
 import { actorOf, body, type ApiDeps } from '../context.js';
 import { changeServerState } from '../../haproxy/changes/domains.js';
 import { listBackends } from '../../storage/domains.js';
+import { backendsWithHealth } from '../../haproxy/adapters/server-health.js';
 import { validateName } from '../../validate/names.js';
 import { validationError } from '../../errors.js';
 
 export function serverRoutes(r: Router, d: ApiDeps): void {
-  r.get('/api/backends', (ctx) => {
-    ctx.body = listBackends(d.reader);
+  // Stored backends with HAProxy's live view of each server (one `show stat`).
+  r.get('/api/backends', async (ctx) => {
+    const { backends } = await backendsWithHealth(d.control.runtime, listBackends(d.reader));
+    ctx.body = backends;
   });
   r.post('/api/servers/state', async (ctx) => {
     const b = body(ctx);

@@ -47,11 +47,30 @@ export function parseStat(csv: string): Record<string, string>[] {
     .map((l) => Object.fromEntries(csvFields(l).map((v, i) => [head[i] ?? `#${i}`, v])));
 }
 
+/** What HAProxy does with a server now, from `show stat`'s status column. */
+export type OperationalState = 'UP' | 'DOWN' | 'MAINT' | 'DRAIN' | 'NOLB' | 'UNKNOWN';
+
+/**
+ * `show stat`'s status as one of the five states. HAProxy writes transitions
+ * with a count ("UP 1/3" is up and failing checks, "DOWN 1/2" down and
+ * passing them: still UP and DOWN), "no check" for a server it does not
+ * check (it takes traffic: UP), and "MAINT (resolution)" or "MAINT (via
+ * b/s)" for inherited maintenance.
+ */
+export function operationalState(status: string): OperationalState {
+  const s = status.trim().toUpperCase();
+  if (s === 'NO CHECK' || s === 'OPEN' || s.startsWith('UP')) return 'UP';
+  for (const k of ['DOWN', 'MAINT', 'DRAIN', 'NOLB'] as const) if (s.startsWith(k)) return k;
+  return 'UNKNOWN';
+}
+
 /** A backend's or server's health, from `show stat`. */
 export interface StatRow {
   /** Absent for the backend's own row. */
   server?: string;
+  /** As HAProxy writes it ("UP", "DOWN 1/2", "no check", "MAINT (via x/y)"). */
   status: string;
+  state: OperationalState;
   checkStatus: string;
   /** ms; null when no check ran. */
   checkDurationMs: number | null;
@@ -68,6 +87,20 @@ const WANT: Record<ServerAdminState, (admin: number) => boolean> = {
   drain: (a) => (a & 0x08) !== 0,
   ready: (a) => (a & 0x09) === 0,
 };
+
+function statRow(r: Record<string, string>): StatRow {
+  const status = r.status ?? '?';
+  return {
+    ...(r.svname !== 'BACKEND' ? { server: r.svname ?? '' } : {}),
+    status,
+    state: operationalState(status),
+    checkStatus: r.check_status ?? '',
+    checkDurationMs: num(r.check_duration),
+    lastCheck: r.last_chk ?? '',
+    weight: num(r.weight),
+    currentSessions: num(r.scur),
+  };
+}
 
 export function createServers(client: SocketClient) {
   const set = async (cmd: string) => expectSuccess(cmd, await client.send(cmd));
@@ -93,15 +126,18 @@ export function createServers(client: SocketClient) {
     async health(backend: string, server?: string): Promise<StatRow[]> {
       return parseStat(await client.send('show stat'))
         .filter((r) => r.pxname === backend && r.svname !== 'FRONTEND' && (server === undefined || r.svname === server || r.svname === 'BACKEND'))
-        .map((r) => ({
-          ...(r.svname !== 'BACKEND' ? { server: r.svname ?? '' } : {}),
-          status: r.status ?? '?',
-          checkStatus: r.check_status ?? '',
-          checkDurationMs: num(r.check_duration),
-          lastCheck: r.last_chk ?? '',
-          weight: num(r.weight),
-          currentSessions: num(r.scur),
-        }));
+        .map(statRow);
+    },
+    /** Every backend's rows (servers and its own), by the backend's HAProxy name, from one `show stat`. */
+    async healthByBackend(): Promise<Map<string, StatRow[]>> {
+      const out = new Map<string, StatRow[]>();
+      for (const r of parseStat(await client.send('show stat'))) {
+        if (r.svname === 'FRONTEND' || r.pxname === undefined) continue;
+        const list = out.get(r.pxname) ?? [];
+        list.push(statRow(r));
+        out.set(r.pxname, list);
+      }
+      return out;
     },
   };
 }

@@ -16,11 +16,12 @@ import nunjucks from 'nunjucks';
 import { fileURLToPath } from 'node:url';
 import type { MessagePayload } from './types.js';
 import { stripControlsDeep } from '../redact/controls.js';
+import { toWire } from '../../util/wire.js';
 
-/** Where a JSON body holds text written by clients or by the model (paths into `events[]`). */
+/** Where a JSON body holds text written by clients or by the model (paths into `events[]`, in the wire's snake_case). */
 export const UNTRUSTED_FIELDS = {
   client_written: ['incident.samples', 'incident.subject.value'],
-  model_written: ['analysis.summary', 'analysis.likelyCause'],
+  model_written: ['analysis.summary', 'analysis.likely_cause'],
 };
 
 export const NOTIFY_TEMPLATE_DIR = fileURLToPath(new URL('../../../templates/notify', import.meta.url));
@@ -55,11 +56,12 @@ export interface RenderContext {
   source: string;
 }
 
-function render(name: string, ctx: RenderContext, dir: string): string {
+/** `wire`: the events in the public JSON shape (snake_case, ISO times: util/wire.ts), for the JSON body; text templates read the records' own names. */
+function render(name: string, ctx: RenderContext, dir: string, wire = false): string {
   return env(dir).render(name, {
     message_id: ctx.messageId,
     kind: ctx.payload.kind,
-    events: stripControlsDeep(ctx.payload.events),
+    events: stripControlsDeep(wire ? toWire(ctx.payload.events) : ctx.payload.events),
     untrusted: UNTRUSTED_FIELDS,
     digest: ctx.payload.kind === 'digest',
     omitted: ctx.payload.omitted ?? 0,
@@ -82,5 +84,5 @@ export function renderWebhookBody(format: 'json' | 'slack' | 'discord', ctx: Ren
     const content = render('discord.njk', ctx, dir).trim().slice(0, 2000);
     return JSON.stringify({ content, allowed_mentions: { parse: [] } });
   }
-  return render('webhook.json.njk', ctx, dir).trim();
+  return render('webhook.json.njk', ctx, dir, true).trim();
 }
