@@ -10,6 +10,7 @@ import { loadConfig, ConfigError } from './config/load.js';
 import { startDaemon } from './daemon.js';
 import { checkConfigIo } from './cli/config-check.js';
 import { detectHaproxy } from './haproxy/process/version.js';
+import { DAEMON_VERSION } from './version.js';
 import { render } from './haproxy/config/render.js';
 import { loadModel } from './haproxy/config/model.js';
 import { openDatabaseReadOnly } from './storage/db.js';
@@ -24,7 +25,6 @@ import { rulesTestCommand } from './pipeline/triage/fixtures.js';
 import { SHIPPED_RULES_DIR } from './monitor/monitor.js';
 import type { SourceFormat } from './pipeline/types.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 const DEFAULT_CONFIG = process.env.HAPROXY_MANAGER_CONFIG ?? '/etc/haproxy-manager/config.yaml';
 
 function load(file: string) {
@@ -42,7 +42,7 @@ function load(file: string) {
 const program = new Command()
   .name('haproxy-manager')
   .description('Manages HAProxy (config, certificates, runtime changes) and watches its logs.')
-  .version(pkg.version)
+  .version(DAEMON_VERSION)
   .showHelpAfterError()
   .exitOverride();
 

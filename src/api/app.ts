@@ -23,6 +23,7 @@ import { auditRoutes } from './routes/audit.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { incidentRoutes } from './routes/incidents.js';
 import { actionRoutes } from './routes/actions.js';
+import { openapiRoutes } from './routes/openapi.js';
 
 export function createApp(d: ApiDeps): Koa {
   const app = new Koa({ proxy: false });
@@ -75,6 +76,7 @@ export function createApp(d: ApiDeps): Koa {
   certificateRoutes(router, d);
   incidentRoutes(router, d);
   actionRoutes(router, d);
+  openapiRoutes(router);
   // No route answered: 405 with Allow when the path has other methods, 404 otherwise, both in the error envelope.
   app.use(async (ctx, next) => {
     await next();

@@ -10,6 +10,25 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type { Metrics } from '../metrics/metrics.js';
+import { envelope } from './errors.js';
+import { route } from './contract/route.js';
+
+/** Described for the OpenAPI document; served by the middleware below (before the API's own auth). */
+export const metricsRoute = route({
+  id: 'metrics',
+  method: 'GET',
+  path: '/metrics',
+  tag: 'health',
+  summary: 'Prometheus metrics (text exposition 0.0.4): opened by the read-only metrics token or the API key',
+  auth: 'metrics_token',
+  responses: {
+    200: {
+      description: 'The metrics',
+      contentType: 'text/plain; version=0.0.4; charset=utf-8',
+      example: '# HELP haproxy_manager_haproxy_up 1 when HAProxy serves\n# TYPE haproxy_manager_haproxy_up gauge\nhaproxy_manager_haproxy_up 1\n',
+    },
+  },
+});
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -21,7 +40,7 @@ export function metricsMiddleware(metrics: Metrics, tokens: (string | null)[]) {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
       ctx.status = 405;
       ctx.set('Allow', 'GET, HEAD');
-      ctx.body = { status: 'error', error: 'method_not_allowed', message: `${ctx.method} is not allowed on /metrics (GET, HEAD)` };
+      ctx.body = envelope('method_not_allowed', `${ctx.method} is not allowed on /metrics (GET, HEAD)`, { detail: ['GET', 'HEAD'] });
       return;
     }
     if (!open) {
@@ -33,7 +52,7 @@ export function metricsMiddleware(metrics: Metrics, tokens: (string | null)[]) {
       if (!ok) {
         ctx.status = 401;
         ctx.set('WWW-Authenticate', 'Bearer');
-        ctx.body = { status: 'error', error: 'unauthorized', message: 'GET /metrics needs the metrics token or the API key (Authorization: Bearer <token>)' };
+        ctx.body = envelope('unauthorized', 'GET /metrics needs the metrics token or the API key (Authorization: Bearer <token>)');
         return;
       }
     }

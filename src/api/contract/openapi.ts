@@ -2,8 +2,8 @@
  * The OpenAPI 3.1 document, built from the route registry (contract/route.ts)
  * and the zod schemas the routes validate with: nothing in it is written by
  * hand apart from the titles. Served at GET /api/openapi.json and written to
- * openapi.json at the repository root by `haproxy-manager openapi` (a test
- * fails when the shipped file differs from what the code describes).
+ * src/api/openapi.json by `npm run openapi` (a test fails when the shipped
+ * file differs from what the code describes).
  *
  * Request schemas are described as the client sends them (zod's input side),
  * answers as the daemon writes them (the output side). Every operation lists

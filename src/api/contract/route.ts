@@ -107,7 +107,9 @@ export interface Input<S extends RouteSpec> {
  * routes, a query parameter fills a field the body does not have (a body
  * field that is present wins, even null: null is judged as sent).
  */
-export function mount<S extends RouteSpec>(r: Router, spec: S, handler: (ctx: Context, input: Input<S>) => unknown): void {
+export function mount<S extends RouteSpec>(r: Router, spec: S, handler: (ctx: Context, input: Input<S>) => unknown, opts: { body?: S['body'] } = {}): void {
+  // `opts.body`: the same schema with bounds from the running config (the document shows the defaults').
+  const bodySchema = opts.body ?? spec.body;
   const method = spec.method.toLowerCase() as 'get' | 'post' | 'delete';
   r[method](spec.path, async (ctx) => {
     const params = spec.params ? parseWith(spec.params, ctx.params) : {};
@@ -117,7 +119,7 @@ export function mount<S extends RouteSpec>(r: Router, spec: S, handler: (ctx: Co
       const q = queryOf(ctx);
       b = { ...Object.fromEntries(Object.entries(q).filter(([k]) => !Object.hasOwn(b, k))), ...b };
     } else if (spec.query) query = parseWith(spec.query, queryOf(ctx));
-    const body = spec.body ? parseWith(spec.body, b) : {};
+    const body = bodySchema ? parseWith(bodySchema, b) : {};
     await handler(ctx as Context, { params, query, body } as Input<S>);
   });
 }

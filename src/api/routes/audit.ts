@@ -1,22 +1,30 @@
 /** GET /api/audit: the audit log, newest first; `before` (an id) pages back, `action` filters. */
 import type Router from '@koa/router';
+import { z } from 'zod';
 import type { ApiDeps } from '../context.js';
 import { listAudit } from '../../storage/audit.js';
-import { validationError } from '../../errors.js';
+import { mount, route } from '../contract/route.js';
+import { auditOut, auditQuery } from '../schemas/monitor.js';
+
+export const list = route({
+  id: 'listAudit',
+  method: 'GET',
+  path: '/api/audit',
+  tag: 'audit',
+  summary: 'Every change, who made it and its result, newest first',
+  auth: 'api_key',
+  query: auditQuery,
+  responses: {
+    200: {
+      description: 'The entries',
+      schema: z.array(auditOut),
+      example: [{ id: 41, at: '2026-12-01T10:00:00.000Z', actor: 'api', action: 'blocked_ip.add', target: '203.0.113.7', detail: { reason: 'scanner', expires_at: null }, result: 'ok', error: null }],
+    },
+  },
+});
 
 export function auditRoutes(r: Router, d: ApiDeps): void {
-  r.get('/api/audit', (ctx) => {
-    const q = ctx.query;
-    const digits = (v: unknown, field: string): number | undefined => {
-      if (v === undefined) return undefined;
-      if (typeof v !== 'string' || !/^[1-9]\d{0,15}$/.test(v)) throw validationError(field, 'must be a positive integer (digits only), given once');
-      return Number(v);
-    };
-    const limit = digits(q.limit, 'limit') ?? 100;
-    if (limit > 1000) throw validationError('limit', 'must be an integer from 1 to 1000');
-    const before = digits(q.before, 'before');
-    const action = q.action;
-    if (action !== undefined && (typeof action !== 'string' || !/^[a-z_.]{1,64}$/.test(action))) throw validationError('action', 'must be one action name such as domain.upsert');
+  mount(r, list, (ctx, { query: { limit, before, action } }) => {
     ctx.body = listAudit(d.reader, { limit, ...(before ? { before } : {}), ...(action ? { action } : {}) });
   });
 }

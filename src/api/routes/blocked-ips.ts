@@ -7,27 +7,117 @@
  * (/32), a protected address only with `force: true` (audited).
  */
 import type Router from '@koa/router';
-import { actorOf, body, bodyOrQuery, type ApiDeps } from '../context.js';
+import { z } from 'zod';
+import { actorOf, type ApiDeps } from '../context.js';
 import { blocked } from '../../storage/ip-lists.js';
 import { blockIp, clearExpired, syncBlocked, unblockIp } from '../../haproxy/changes/ip-lists.js';
-import { validateIp, validateNote } from '../../validate/names.js';
-import { validationError } from '../../errors.js';
-import { forceOf, judgeManualBlock } from '../ip-entry.js';
+import { judgeManualBlock } from '../ip-entry.js';
+import { mount, route } from '../contract/route.js';
+import { blockBody, blockedOk, blockedOut, clearExpiredOk, ipAddressOnly, syncOk, temporaryBlockBody, temporaryBlockOk, unblockedOk } from '../schemas/ip-lists.js';
 
 const view = (b: ReturnType<typeof blocked.list>[number]) => ({ ...b, expiry_time: b.expires_at });
+const guarded = { 403: { description: 'A guardrail refused the range (loopback, the daemon\'s own path, too wide, or protected without force); detail names it and what the range covers' } };
+
+export const list = route({
+  id: 'listBlockedIps',
+  method: 'GET',
+  path: '/api/blocked-ips',
+  tag: 'blocks',
+  summary: 'Every blocked address or network',
+  auth: 'api_key',
+  responses: {
+    200: {
+      description: 'The blocks, by address',
+      schema: z.array(blockedOut),
+      example: [{ id: 1, ip_address: '203.0.113.7', reason: 'scanner', blocked_at: '2026-12-01T10:00:00.000Z', blocked_by: 'api', expires_at: null, expiry_time: null }],
+    },
+  },
+});
+
+export const add = route({
+  id: 'blockIp',
+  method: 'POST',
+  path: '/api/blocked-ips',
+  tag: 'blocks',
+  summary: 'Block an address or network permanently (live at once through the runtime API)',
+  auth: 'api_key',
+  body: blockBody,
+  bodyExample: { ip_address: '203.0.113.7', reason: 'scanner' },
+  responses: {
+    201: { description: 'Blocked', schema: blockedOk, example: { status: 'success', blocked_ip_id: 1, ip_address: '203.0.113.7', message: '203.0.113.7 blocked', runtime_map_updated: true, reloaded: false } },
+    ...guarded,
+    409: { description: 'Already blocked' },
+  },
+});
+
+export const remove = route({
+  id: 'unblockIp',
+  method: 'DELETE',
+  path: '/api/blocked-ips',
+  tag: 'blocks',
+  summary: 'Lift a block',
+  auth: 'api_key',
+  queryOrBody: true,
+  body: ipAddressOnly,
+  bodyExample: { ip_address: '203.0.113.7' },
+  responses: {
+    200: { description: 'Lifted', schema: unblockedOk, example: { status: 'success', message: '203.0.113.7 unblocked', runtime_map_updated: true, reloaded: false } },
+    404: { description: 'Not blocked' },
+  },
+});
+
+export const sync = route({
+  id: 'syncBlockedIps',
+  method: 'POST',
+  path: '/api/blocked-ips/sync',
+  tag: 'blocks',
+  summary: "Write every stored block into HAProxy's map again",
+  auth: 'api_key',
+  responses: { 200: { description: 'Synced', schema: syncOk, example: { status: 'success', total_ips: 12, synced_ips: 12, runtime_map_synced: true, reloaded: false } } },
+});
+
+export const temporary = route({
+  id: 'temporaryBlock',
+  method: 'POST',
+  path: '/api/security/temporary-block',
+  tag: 'blocks',
+  summary: 'Block an address for some minutes; an address already blocked is extended, never shortened (a permanent block stays permanent)',
+  auth: 'api_key',
+  // The maximum is blocks.max_duration_minutes; the document shows its default.
+  body: temporaryBlockBody(525_600),
+  bodyExample: { ip_address: '198.51.100.23', duration_minutes: 30, reason: 'credential stuffing' },
+  responses: {
+    200: { description: 'Already blocked: extended (or left permanent)', schema: temporaryBlockOk },
+    201: {
+      description: 'Blocked',
+      schema: temporaryBlockOk,
+      example: { status: 'success', message: '198.51.100.23 blocked until 2026-12-01T10:30:00.000Z', ip_address: '198.51.100.23', expires_at: '2026-12-01T10:30:00.000Z', permanent: false, created: true, runtime_map_updated: true },
+    },
+    ...guarded,
+  },
+});
+
+export const clear = route({
+  id: 'clearExpiredBlocks',
+  method: 'POST',
+  path: '/api/security/clear-expired',
+  tag: 'blocks',
+  summary: 'Lift every temporary block that has expired now (the daemon also does it every second)',
+  auth: 'api_key',
+  responses: { 200: { description: 'Cleared', schema: clearExpiredOk, example: { status: 'success', cleared_ips: ['198.51.100.23'], runtime_map_failures: 0, runtime_map_updated: true } } },
+});
 
 export function blockedIpRoutes(r: Router, d: ApiDeps): void {
-  r.get('/api/blocked-ips', (ctx) => {
+  mount(r, list, (ctx) => {
     ctx.body = blocked.list(d.reader).map(view);
   });
 
-  r.post('/api/blocked-ips', async (ctx) => {
-    const b = body(ctx);
-    const ip = validateIp(b.ip_address, 'ip_address', { allowCidr: true, exactNetwork: true });
-    const reason = validateNote(b.reason, 'reason');
+  mount(r, add, async (ctx, { body: b }) => {
+    const ip = b.ip_address;
+    const reason = b.reason ?? null;
     // Absent: the caller. Sent (null and "" mean none): as sent.
-    const blockedBy = b.blocked_by === undefined ? actorOf(ctx) : validateNote(b.blocked_by, 'blocked_by', 100);
-    const forcedOver = judgeManualBlock(d, ip, forceOf(b.force));
+    const blockedBy = b.blocked_by === undefined ? actorOf(ctx) : b.blocked_by;
+    const forcedOver = judgeManualBlock(d, ip, b.force ?? false);
     if (forcedOver.length) d.log.warn('a protected address is blocked by force', { actor: actorOf(ctx), ip, covers: forcedOver.join(',') });
     const res = await blockIp(d.ops, actorOf(ctx), { ip, reason, blockedBy, expiresAt: null, forcedOver }, { extendIfPresent: false });
     ctx.status = 201;
@@ -42,45 +132,44 @@ export function blockedIpRoutes(r: Router, d: ApiDeps): void {
     };
   });
 
-  r.delete('/api/blocked-ips', async (ctx) => {
-    const b = body(ctx);
-    const ip = validateIp(bodyOrQuery(b, ctx, 'ip_address'), 'ip_address');
+  mount(r, remove, async (ctx, { body: { ip_address: ip } }) => {
     const res = await unblockIp(d.ops, actorOf(ctx), ip);
     ctx.body = { status: 'success', message: `${ip} unblocked`, runtime_map_updated: res.runtimeApplied, reloaded: res.reloaded };
   });
 
-  r.post('/api/blocked-ips/sync', async (ctx) => {
+  mount(r, sync, async (ctx) => {
     const res = await syncBlocked(d.ops, actorOf(ctx));
     ctx.body = { status: 'success', total_ips: res.result.length, synced_ips: res.result.length, runtime_map_synced: res.runtimeApplied, reloaded: res.reloaded };
   });
 
-  r.post('/api/security/temporary-block', async (ctx) => {
-    const b = body(ctx);
-    const ip = validateIp(b.ip_address, 'ip_address', { allowCidr: true, exactNetwork: true });
-    const minutes = b.duration_minutes === undefined ? 60 : b.duration_minutes;
-    if (typeof minutes !== 'number' || !Number.isInteger(minutes) || minutes < 1 || minutes > d.cfg.blocks.max_duration_minutes) {
-      throw validationError('duration_minutes', `must be an integer from 1 to ${d.cfg.blocks.max_duration_minutes}`);
-    }
-    const reason = b.reason === undefined ? 'temporary block' : validateNote(b.reason, 'reason');
-    const forcedOver = judgeManualBlock(d, ip, forceOf(b.force));
-    if (forcedOver.length) d.log.warn('a protected address is blocked by force', { actor: actorOf(ctx), ip, covers: forcedOver.join(',') });
-    const expiresAt = new Date(Date.now() + minutes * 60_000).toISOString();
-    const res = await blockIp(d.ops, actorOf(ctx), { ip, reason, blockedBy: actorOf(ctx), expiresAt, forcedOver }, { extendIfPresent: true });
-    const row = res.result.row;
-    // A new block is created (201); one already there is extended, never shortened (200).
-    ctx.status = res.result.existing ? 200 : 201;
-    ctx.body = {
-      status: 'success',
-      message: row.expires_at === null ? `${ip} is permanently blocked; left permanent` : `${ip} blocked until ${row.expires_at}`,
-      ip_address: ip,
-      expires_at: row.expires_at,
-      permanent: row.expires_at === null,
-      created: !res.result.existing,
-      runtime_map_updated: res.runtimeApplied,
-    };
-  });
+  mount(
+    r,
+    temporary,
+    async (ctx, { body: b }) => {
+      const ip = b.ip_address;
+      const minutes = b.duration_minutes ?? 60;
+      const reason = b.reason === undefined ? 'temporary block' : b.reason;
+      const forcedOver = judgeManualBlock(d, ip, b.force ?? false);
+      if (forcedOver.length) d.log.warn('a protected address is blocked by force', { actor: actorOf(ctx), ip, covers: forcedOver.join(',') });
+      const expiresAt = new Date(Date.now() + minutes * 60_000).toISOString();
+      const res = await blockIp(d.ops, actorOf(ctx), { ip, reason, blockedBy: actorOf(ctx), expiresAt, forcedOver }, { extendIfPresent: true });
+      const row = res.result.row;
+      // A new block is created (201); one already there is extended, never shortened (200).
+      ctx.status = res.result.existing ? 200 : 201;
+      ctx.body = {
+        status: 'success',
+        message: row.expires_at === null ? `${ip} is permanently blocked; left permanent` : `${ip} blocked until ${row.expires_at}`,
+        ip_address: ip,
+        expires_at: row.expires_at,
+        permanent: row.expires_at === null,
+        created: !res.result.existing,
+        runtime_map_updated: res.runtimeApplied,
+      };
+    },
+    { body: temporaryBlockBody(d.cfg.blocks.max_duration_minutes) },
+  );
 
-  r.post('/api/security/clear-expired', async (ctx) => {
+  mount(r, clear, async (ctx) => {
     const res = await clearExpired(d.ops, actorOf(ctx));
     ctx.body = { status: 'success', cleared_ips: res.result, runtime_map_failures: 0, runtime_map_updated: res.runtimeApplied };
   });

@@ -8,27 +8,14 @@
  */
 import type Router from '@koa/router';
 import { PassThrough } from 'node:stream';
-import { actorOf, body, type ApiDeps } from '../context.js';
-import { normalizeHostname } from '../../validate/names.js';
-import { AppError, validationError } from '../../errors.js';
+import type { Context } from 'koa';
+import { actorOf, type ApiDeps } from '../context.js';
+import { AppError } from '../../errors.js';
+import { mount, route, type Answer } from '../contract/route.js';
+import { bundleBody, bundleOk, certStatusOut, dnsChallengeBody, dnsRequestOk, dnsVerifyOk, domainParam, renewBody, renewOut, requestBody, requestOut, sslBody, sslOk } from '../schemas/operations.js';
 import { envelope, httpStatus, kindStatus } from '../errors.js';
 import { isAppError } from '../../errors.js';
 import type { CertResult } from '../../certs/service.js';
-
-/** A JSON boolean; `dflt` only when absent (null is refused, not read as the default). */
-function boolField(v: unknown, field: string, dflt: boolean): boolean {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'boolean') throw validationError(field, 'must be true or false');
-  return v;
-}
-
-function namesList(v: unknown, field: string, max: number): string[] {
-  const raw = typeof v === 'string' ? [v] : v;
-  if (!Array.isArray(raw) || raw.length === 0) throw validationError(field, 'must be a hostname or a non-empty list of hostnames');
-  if (raw.length > max) throw validationError(field, `must hold at most ${max} names`);
-  const out = raw.map((d, i) => normalizeHostname(d, `${field}[${i}]`, { allowWildcard: true }));
-  return [...new Set(out)];
-}
 
 const summary = (results: CertResult[]) => ({
   total: results.length,
@@ -43,10 +30,120 @@ const statusFor = (results: CertResult[]) => {
   return s.failed === 0 ? 200 : s.failed === s.total ? 500 : 207;
 };
 
+
+const acmeFailed = { 502: { description: 'The CA or the challenge failed; message says why' } };
+const batch = (schema: Answer['schema'], example: unknown): Record<number, Answer> => ({
+  200: { description: 'Nothing failed', schema, example },
+  207: { description: 'Some names failed (each result says why)', schema },
+  500: { description: 'Every name failed', schema },
+});
+const result = { domain: 'app.example.com', names: ['app.example.com', 'www.app.example.com'], status: 'success', cert_path: '/var/lib/haproxy-manager/certs/app.example.com.pem', not_after: '2027-03-01T10:00:00.000Z', serial: '04a1...', message: 'issued' };
+
+export const ssl = route({
+  id: 'obtainCertificate',
+  method: 'POST',
+  path: '/api/ssl',
+  tag: 'certificates',
+  summary: 'Obtain a certificate for one name over ACME (HTTP-01 through HAProxy; DNS-01 for a wildcard) and load it live',
+  auth: 'api_key',
+  body: sslBody,
+  bodyExample: { domain: 'app.example.com' },
+  responses: { 200: { description: 'Issued', schema: sslOk, example: { status: 'success', domain: 'app.example.com', cert_path: result.cert_path, not_after: result.not_after, serial: result.serial, message: 'issued' } }, ...acmeFailed },
+});
+export const bundle = route({
+  id: 'obtainBundle',
+  method: 'POST',
+  path: '/api/ssl/bundle',
+  tag: 'certificates',
+  summary: 'One certificate for several names; certificates it supersedes are retired',
+  auth: 'api_key',
+  body: bundleBody,
+  bodyExample: { primary: 'example.com', sans: ['www.example.com', 'api.example.com'] },
+  responses: {
+    200: { description: 'Issued', schema: bundleOk, example: { status: 'success', primary: 'example.com', names: ['example.com', 'www.example.com'], cert_path: '/var/lib/haproxy-manager/certs/example.com.pem', not_after: result.not_after, cleanup: { removed: [], errors: [], skipped: [] }, message: 'certificate for 2 names issued' } },
+    ...acmeFailed,
+  },
+});
+export const request = route({
+  id: 'requestCertificates',
+  method: 'POST',
+  path: '/api/certificates/request',
+  tag: 'certificates',
+  summary: 'Certificates for many names, one each; with Accept: application/x-ndjson, one JSON line per name as it finishes, then the summary',
+  auth: 'api_key',
+  body: requestBody,
+  bodyExample: { domains: ['app.example.com', 'shop.example.com'], include_www: true },
+  responses: batch(requestOut, { status: 'completed', summary: { total: 1, successful: 1, skipped: 0, failed: 0 }, results: [result] }),
+});
+export const renew = route({
+  id: 'renewCertificates',
+  method: 'POST',
+  path: '/api/certificates/renew',
+  tag: 'certificates',
+  summary: 'Renew what is due (or one name; force renews before it is due)',
+  auth: 'api_key',
+  body: renewBody,
+  bodyExample: { domain: 'app.example.com', force: true },
+  responses: batch(renewOut, { status: 'success', summary: { total: 1, successful: 1, skipped: 0, failed: 0 }, results: [{ ...result, status: 'renewed' }] }),
+});
+export const status = route({
+  id: 'certificateStatus',
+  method: 'GET',
+  path: '/api/certificates/status',
+  tag: 'certificates',
+  summary: 'Every managed certificate: names, issuer, expiry, the last renewal result',
+  auth: 'api_key',
+  responses: {
+    200: {
+      description: 'The certificates',
+      schema: certStatusOut,
+      example: {
+        certificates: [
+          {
+            domain: 'app.example.com', names: ['app.example.com'], ssl_enabled: true, cert_path: result.cert_path, issuer: "Let's Encrypt R11", serial: '04a1...', key_type: 'ecdsa-p256', challenge: 'http-01', self_signed: false,
+            not_before: '2026-12-01T10:00:00.000Z', expires: '2027-03-01T10:00:00.000Z', days_until_expiry: 88, renewal_due: false, last_error: null, failures: 0, next_attempt_at: null,
+          },
+        ],
+      },
+    },
+  },
+});
+const pem = (what: string): Record<number, Answer> => ({ 200: { description: what, contentType: 'application/x-pem-file', example: '-----BEGIN CERTIFICATE-----\n...' }, 404: { description: 'No managed certificate covers the name' } });
+export const download = route({ id: 'downloadCertificate', method: 'GET', path: '/api/certificates/:domain/download', tag: 'certificates', summary: 'The PEM bundle HAProxy loads (chain and key)', auth: 'api_key', params: domainParam, responses: pem('Chain and private key') });
+export const cert = route({ id: 'downloadChain', method: 'GET', path: '/api/certificates/:domain/cert', tag: 'certificates', summary: 'The certificate chain', auth: 'api_key', params: domainParam, responses: pem('The chain') });
+export const key = route({ id: 'downloadKey', method: 'GET', path: '/api/certificates/:domain/key', tag: 'certificates', summary: 'The private key (sent with Cache-Control: no-store)', auth: 'api_key', params: domainParam, responses: pem('The private key') });
+export const dnsRequest = route({
+  id: 'dnsChallengeRequest',
+  method: 'POST',
+  path: '/api/ssl/dns-challenge/request',
+  tag: 'certificates',
+  summary: 'Start a wildcard order by hand: the TXT records to publish',
+  auth: 'api_key',
+  body: dnsChallengeBody,
+  bodyExample: { domain: 'example.com' },
+  responses: {
+    200: { description: 'The records', schema: dnsRequestOk, example: { success: true, data: { challenge_token: 'x2Zv...', record_name: '_acme-challenge.example.com', records: [{ name: '_acme-challenge.example.com', value: 'x2Zv...' }], base_domain: 'example.com' } } },
+    ...acmeFailed,
+  },
+});
+export const dnsVerify = route({
+  id: 'dnsChallengeVerify',
+  method: 'POST',
+  path: '/api/ssl/dns-challenge/verify',
+  tag: 'certificates',
+  summary: 'Finish the order once the records are published; the certificate covers *.<domain>',
+  auth: 'api_key',
+  body: dnsChallengeBody,
+  bodyExample: { domain: 'example.com' },
+  responses: {
+    200: { description: 'Issued', schema: dnsVerifyOk, example: { success: true, data: { domain: '*.example.com', cert_path: '/var/lib/haproxy-manager/certs/_wildcard_.example.com.pem', not_after: result.not_after, message: 'certificate for *.example.com issued (it does not cover example.com itself)' } } },
+    404: { description: 'No order was started for the domain' },
+    ...acmeFailed,
+  },
+});
+
 export function certificateRoutes(r: Router, d: ApiDeps): void {
-  r.post('/api/ssl', async (ctx) => {
-    const b = body(ctx);
-    const domain = normalizeHostname(b.domain, 'domain', { allowWildcard: true });
+  mount(r, ssl, async (ctx, { body: { domain } }) => {
     const res = await d.certs.obtain(domain, [domain], actorOf(ctx));
     ctx.status = res.status === 'failed' ? kindStatus('acme') : 200;
     ctx.body = res.status === 'failed'
@@ -54,12 +151,10 @@ export function certificateRoutes(r: Router, d: ApiDeps): void {
       : { status: 'success', domain, cert_path: res.cert_path, not_after: res.not_after, serial: res.serial, message: res.message };
   });
 
-  r.post('/api/ssl/bundle', async (ctx) => {
-    const b = body(ctx);
-    const primary = normalizeHostname(b.primary, 'primary', { allowWildcard: true });
-    const sans = b.sans === undefined ? [] : namesList(b.sans, 'sans', 99);
+  mount(r, bundle, async (ctx, { body: b }) => {
+    const primary = b.primary;
+    const sans = b.sans ?? [];
     const names = [...new Set([primary, ...sans])];
-    if (names.length > 100) throw validationError('sans', 'a certificate holds at most 100 names');
     const res = await d.certs.obtain(primary, names, actorOf(ctx));
     if (res.status === 'failed') {
       ctx.status = kindStatus('acme');
@@ -70,12 +165,8 @@ export function certificateRoutes(r: Router, d: ApiDeps): void {
     ctx.body = { status: 'success', primary, names, cert_path: res.cert_path, not_after: res.not_after, cleanup, message: `certificate for ${names.length} names issued` };
   });
 
-  r.post('/api/certificates/request', async (ctx) => {
-    const b = body(ctx);
-    // `domain` (one name) is accepted where `domains` is absent.
-    const domains = namesList(b.domains !== undefined ? b.domains : b.domain, 'domains', 500);
-    const includeWww = boolField(b.include_www, 'include_www', true);
-    const force = boolField(b.force_renewal, 'force_renewal', false);
+  // `domain` (one name) is accepted where `domains` is absent.
+  mount(r, request, async (ctx, { body: { domains, includeWww, force } }) => {
     const actor = actorOf(ctx);
     if ((ctx.get('accept') ?? '').includes('application/x-ndjson')) {
       // Progress: one JSON line per domain as it finishes, then the summary.
@@ -93,17 +184,14 @@ export function certificateRoutes(r: Router, d: ApiDeps): void {
     ctx.body = { status: 'completed', summary: summary(results), results };
   });
 
-  r.post('/api/certificates/renew', async (ctx) => {
-    const b = body(ctx);
-    const domain = b.domain === undefined ? undefined : normalizeHostname(b.domain, 'domain', { allowWildcard: true });
-    const force = boolField(b.force, 'force', false);
-    const results = await d.certs.renew({ ...(domain ? { domain } : {}), force }, actorOf(ctx));
+  mount(r, renew, async (ctx, { body: { domain, force } }) => {
+    const results = await d.certs.renew({ ...(domain ? { domain } : {}), force: force ?? false }, actorOf(ctx));
     const s = summary(results);
     ctx.status = s.failed === 0 ? 200 : statusFor(results);
     ctx.body = { status: s.failed === 0 ? 'success' : s.failed === s.total ? 'error' : 'partial_success', summary: s, results, ...(s.failed ? { failures: results.filter((x) => x.status === 'failed') } : {}) };
   });
 
-  r.get('/api/certificates/status', (ctx) => {
+  mount(r, status, (ctx) => {
     const now = Date.now();
     ctx.body = {
       certificates: d.certs.list().map((c) => ({
@@ -127,8 +215,7 @@ export function certificateRoutes(r: Router, d: ApiDeps): void {
     };
   });
 
-  const download = (part: 'combined' | 'chain' | 'key', suffix: string) => async (ctx: Parameters<Parameters<Router['get']>[1]>[0]) => {
-    const domain = normalizeHostname(String(ctx.params.domain ?? ''), 'domain', { allowWildcard: true });
+  const serve = (part: 'combined' | 'chain' | 'key', suffix: string) => async (ctx: Context, { params: { domain } }: { params: { domain: string } }) => {
     const c = d.certs.find(domain);
     if (!c) throw new AppError('not_found', `no certificate managed here covers ${domain}`, { field: 'domain' });
     const parts = d.certs.readParts(c);
@@ -137,17 +224,14 @@ export function certificateRoutes(r: Router, d: ApiDeps): void {
     ctx.set('Cache-Control', 'no-store');
     ctx.body = part === 'combined' ? parts.combined : part === 'chain' ? parts.chain : parts.key;
   };
-  r.get('/api/certificates/:domain/download', download('combined', '.pem'));
-  r.get('/api/certificates/:domain/cert', download('chain', '.crt'));
-  r.get('/api/certificates/:domain/key', download('key', '.key'));
+  mount(r, download, serve('combined', '.pem'));
+  mount(r, cert, serve('chain', '.crt'));
+  mount(r, key, serve('key', '.key'));
 
-  const baseOf = (v: unknown) => {
-    const n = normalizeHostname(v, 'domain', { allowWildcard: true });
-    return n.startsWith('*.') ? n.slice(2) : n;
-  };
+  const baseOf = (n: string) => (n.startsWith('*.') ? n.slice(2) : n);
 
-  r.post('/api/ssl/dns-challenge/request', async (ctx) => {
-    const base = baseOf(body(ctx).domain);
+  mount(r, dnsRequest, async (ctx, { body: { domain } }) => {
+    const base = baseOf(domain);
     try {
       const { records } = await d.certs.manualRequest(base);
       ctx.body = { success: true, data: { challenge_token: records[0]?.value, record_name: records[0]?.name, records, base_domain: base } };
@@ -157,8 +241,8 @@ export function certificateRoutes(r: Router, d: ApiDeps): void {
     }
   });
 
-  r.post('/api/ssl/dns-challenge/verify', async (ctx) => {
-    const base = baseOf(body(ctx).domain);
+  mount(r, dnsVerify, async (ctx, { body: { domain } }) => {
+    const base = baseOf(domain);
     try {
       const res = await d.certs.manualVerify(base, actorOf(ctx));
       ctx.body = { success: true, data: { domain: res.domain, cert_path: res.cert_path, not_after: res.not_after, message: `certificate for ${res.domain} issued (it does not cover ${base} itself)` } };

@@ -4,11 +4,66 @@
  * preview of what the database renders to and its diff against the live files.
  */
 import type Router from '@koa/router';
+import type { Context } from 'koa';
 import { createPatch } from 'diff';
 import { actorOf, type ApiDeps } from '../context.js';
 import type { Rendered } from '../../haproxy/config/render.js';
 import { AppError, describe, isAppError } from '../../errors.js';
 import { envelope, httpStatus } from '../errors.js';
+import { mount, route } from '../contract/route.js';
+import { appliedOk, previewOk } from '../schemas/operations.js';
+
+const applied = {
+  200: { description: 'Applied', schema: appliedOk, example: { status: 'success', reloaded: true } },
+  500: { description: "Refused or failed (the live configuration is the last good one); HAProxy's lines in detail" },
+  503: { description: 'HAProxy is not serving, or the state cannot be written' },
+};
+
+export const regenerate = route({
+  id: 'regenerate',
+  method: 'GET',
+  path: '/api/regenerate',
+  tag: 'config',
+  summary: 'Render haproxy.cfg from the database, check it with haproxy -c, swap it in and reload (the original\'s state-changing GET)',
+  auth: 'api_key',
+  responses: applied,
+});
+export const configReload = route({
+  id: 'configReload',
+  method: 'POST',
+  path: '/api/config/reload',
+  tag: 'config',
+  summary: 'The same as GET /api/regenerate',
+  auth: 'api_key',
+  responses: applied,
+});
+export const reload = route({
+  id: 'reload',
+  method: 'GET',
+  path: '/api/reload',
+  tag: 'config',
+  summary: 'Check the live configuration and reload HAProxy without dropping connections',
+  auth: 'api_key',
+  responses: applied,
+});
+export const preview = route({
+  id: 'configPreview',
+  method: 'GET',
+  path: '/api/config/preview',
+  tag: 'config',
+  summary: 'What the database renders to, and its diff against the live files',
+  auth: 'api_key',
+  responses: { 200: { description: 'The rendered files', schema: previewOk, example: { status: 'success', config: 'global\n  ...', files: { 'maps/hosts.map': 'app.example.com be_app\n' }, diff: '' } } },
+});
+export const diff = route({
+  id: 'configDiff',
+  method: 'GET',
+  path: '/api/config/diff',
+  tag: 'config',
+  summary: 'The unified diff, live -> rendered (empty when they match)',
+  auth: 'api_key',
+  responses: { 200: { description: 'The diff', contentType: 'text/x-diff', example: '' } },
+});
 
 /** A refused apply in the error envelope; the status is the server's (nothing the client sent is at fault). */
 function failed(ctx: { status: number; body: unknown }, e: unknown): void {
@@ -29,7 +84,7 @@ export function renderedDiff(d: ApiDeps, rendered: Rendered): string {
 }
 
 export function configRoutes(r: Router, d: ApiDeps): void {
-  const regenerate = async (ctx: Parameters<Parameters<Router['get']>[1]>[0]) => {
+  const regenerateNow = async (ctx: Context) => {
     try {
       const res = await d.applier.regenerate(actorOf(ctx), true);
       ctx.body = { status: 'success', reloaded: res.reloaded, ...(res.warning ? { warning: res.warning } : {}) };
@@ -37,10 +92,10 @@ export function configRoutes(r: Router, d: ApiDeps): void {
       failed(ctx, e);
     }
   };
-  r.get('/api/regenerate', regenerate);
-  r.post('/api/config/reload', regenerate);
+  mount(r, regenerate, regenerateNow);
+  mount(r, configReload, regenerateNow);
 
-  r.get('/api/reload', async (ctx) => {
+  mount(r, reload, async (ctx) => {
     try {
       const res = await d.applier.reloadLive(actorOf(ctx));
       ctx.body = { status: 'success', reloaded: res.reloaded, ...(res.warning ? { warning: res.warning } : {}) };
@@ -49,12 +104,12 @@ export function configRoutes(r: Router, d: ApiDeps): void {
     }
   });
 
-  r.get('/api/config/preview', (ctx) => {
+  mount(r, preview, (ctx) => {
     const rendered = d.applier.renderCurrent();
     ctx.body = { status: 'success', config: rendered.config, files: Object.fromEntries(rendered.files), diff: renderedDiff(d, rendered) };
   });
 
-  r.get('/api/config/diff', (ctx) => {
+  mount(r, diff, (ctx) => {
     ctx.type = 'text/x-diff';
     ctx.body = renderedDiff(d, d.applier.renderCurrent());
   });

@@ -1,22 +1,82 @@
 /** Domains: the original's GET /api/domains, POST /api/domain (upsert), DELETE /api/domain; plus dry runs. */
 import type Router from '@koa/router';
-import { actorOf, body, bodyOrQuery, type ApiDeps } from '../context.js';
-import { listDomains, upsertDomain } from '../../storage/domains.js';
+import { z } from 'zod';
+import { actorOf, type ApiDeps } from '../context.js';
+import { listDomains, upsertDomain, type DomainInput } from '../../storage/domains.js';
 import { renderedDiff } from './config.js';
-import { parseDomainInput } from '../domain-input.js';
 import { removeDomain, saveDomain } from '../../haproxy/changes/domains.js';
-import { normalizeHostname } from '../../validate/names.js';
-import { validationError } from '../../errors.js';
+import { mount, route } from '../contract/route.js';
+import { domainBody, domainBodyExample, domainOut, domainRemoved, domainSaved, dryRunOut } from '../schemas/domains.js';
+import { dryRunQuery } from '../schemas/operations.js';
+import { hostname } from '../schemas/fields.js';
 
-/** `?dry_run=`: true or 1 previews, false or 0 (or absent) applies; anything else is a 400, never read as "apply". */
-function dryRunOf(v: unknown): boolean {
-  if (v === undefined || v === 'false' || v === '0') return false;
-  if (v === 'true' || v === '1') return true;
-  throw validationError('dry_run', 'must be true, false, 1 or 0, given once');
-}
+export const list = route({
+  id: 'listDomains',
+  method: 'GET',
+  path: '/api/domains',
+  tag: 'domains',
+  summary: 'Every domain with its backend and servers',
+  auth: 'api_key',
+  responses: {
+    200: {
+      description: 'The domains, by name. ssl_enabled and ssl_cert_path come from the managed certificates that cover each domain.',
+      schema: z.array(domainOut),
+      example: [
+        {
+          id: 1,
+          domain: 'app.example.com',
+          is_wildcard: false,
+          ssl_enabled: true,
+          ssl_cert_path: '/var/lib/haproxy-manager/certs/app.example.com.pem',
+          backend_name: 'app',
+          template_override: 'http_check',
+          kind: 'http_check',
+          health_check_path: '/healthz',
+          balance: 'roundrobin',
+          servers: [{ name: 'app1', address: '10.0.0.11', port: 8080, check: true, backup: false, weight: 100, maxconn: null, tls: false, tls_verify: true, tls_ca_file: null, tls_sni: null, state: 'ready' }],
+        },
+      ],
+    },
+  },
+});
+
+export const upsert = route({
+  id: 'saveDomain',
+  method: 'POST',
+  path: '/api/domain',
+  tag: 'domains',
+  summary: 'Create or update a domain with its backend and servers',
+  description:
+    'The configuration is rendered, checked with `haproxy -c`, swapped in and reloaded; a refused candidate changes nothing and answers 400 with HAProxy\'s own lines in `detail`. With `?dry_run=true`, answers the diff and the check without applying.',
+  auth: 'api_key',
+  query: dryRunQuery,
+  body: domainBody,
+  bodyExample: domainBodyExample,
+  responses: {
+    200: { description: 'Updated (or, with dry_run, the preview)', schema: z.union([domainSaved, dryRunOut]), example: { status: 'success', domain_id: 1, domain: 'app.example.com', created: false, reloaded: true } },
+    201: { description: 'Created', schema: domainSaved, example: { status: 'success', domain_id: 2, domain: 'new.example.com', created: true, reloaded: true } },
+    409: { description: 'The backend already serves another domain' },
+  },
+});
+
+export const remove = route({
+  id: 'removeDomain',
+  method: 'DELETE',
+  path: '/api/domain',
+  tag: 'domains',
+  summary: 'Remove a domain, its backend and the certificates only it used',
+  auth: 'api_key',
+  queryOrBody: true,
+  body: z.strictObject({ domain: hostname('The domain to remove', { allowWildcard: true }) }),
+  bodyExample: { domain: 'app.example.com' },
+  responses: {
+    200: { description: 'Removed', schema: domainRemoved, example: { status: 'success', message: 'domain app.example.com removed', reloaded: true, certificates_removed: [] } },
+    404: { description: 'No such domain' },
+  },
+});
 
 export function domainRoutes(r: Router, d: ApiDeps): void {
-  r.get('/api/domains', (ctx) => {
+  mount(r, list, (ctx) => {
     // ssl_enabled / ssl_cert_path are derived from the certificates that cover each domain, never stored twice.
     ctx.body = listDomains(d.reader).map((row) => {
       const c = d.certs.find(row.domain);
@@ -24,9 +84,8 @@ export function domainRoutes(r: Router, d: ApiDeps): void {
     });
   });
 
-  r.post('/api/domain', async (ctx) => {
-    const input = parseDomainInput(body(ctx));
-    if (dryRunOf(ctx.query.dry_run)) {
+  mount(r, upsert, async (ctx, { query, body: input }) => {
+    if (query.dry_run) {
       const r = await previewWith(d, input);
       ctx.body = { status: 'success', dry_run: true, diff: r.value, haproxy_check: r.check };
       return;
@@ -36,11 +95,7 @@ export function domainRoutes(r: Router, d: ApiDeps): void {
     ctx.body = { status: 'success', domain_id: result.id, domain: input.domain, created: result.created, reloaded: apply.reloaded, ...(apply.warning ? { warning: apply.warning } : {}) };
   });
 
-  r.delete('/api/domain', async (ctx) => {
-    const b = body(ctx);
-    const raw = bodyOrQuery(b, ctx, 'domain');
-    if (raw === undefined) throw validationError('domain', 'is required');
-    const domain = normalizeHostname(raw, 'domain', { allowWildcard: true });
+  mount(r, remove, async (ctx, { body: { domain } }) => {
     const { apply } = await removeDomain(d.ops, actorOf(ctx), domain);
     const certificatesRemoved = await d.certs.pruneFor(domain, actorOf(ctx));
     ctx.body = { status: 'success', message: `domain ${domain} removed`, reloaded: apply.reloaded, certificates_removed: certificatesRemoved };
@@ -48,6 +103,6 @@ export function domainRoutes(r: Router, d: ApiDeps): void {
 }
 
 /** The diff a domain change would make to haproxy.cfg and its maps, without applying it. */
-function previewWith(d: ApiDeps, input: ReturnType<typeof parseDomainInput>) {
+function previewWith(d: ApiDeps, input: DomainInput) {
   return d.applier.dryRun((db) => void upsertDomain(db, input), (rendered) => renderedDiff(d, rendered));
 }

@@ -7,9 +7,32 @@ import type Router from '@koa/router';
 import type { ApiDeps } from '../context.js';
 import { protections } from '../../haproxy/process/version.js';
 import { databaseReadable } from '../../storage/health.js';
+import { mount, route } from '../contract/route.js';
+import { healthOut } from '../schemas/operations.js';
+
+const example = {
+  status: 'healthy',
+  haproxy_status: 'running',
+  database: 'connected',
+  haproxy: { version: '3.0.11', mode: 'managed', master_pid: 4121, workers: 1 },
+  protections: [{ name: 'timeouts', active: true }, { name: 'http2_rapid_reset', active: true }],
+};
+
+export const health = route({
+  id: 'health',
+  method: 'GET',
+  path: '/health',
+  tag: 'health',
+  summary: 'Whether HAProxy serves and the database answers (no key needed)',
+  auth: 'none',
+  responses: {
+    200: { description: 'Serving (degraded: serving, but the log monitor cannot see its traffic)', schema: healthOut, example },
+    503: { description: 'Not serving, with the reason', schema: healthOut, example: { ...example, status: 'unhealthy', haproxy_status: 'stopped', reason: 'no worker is running', haproxy: { ...example.haproxy, master_pid: null, workers: 0 } } },
+  },
+});
 
 export function healthRoutes(r: Router, d: ApiDeps): void {
-  r.get('/health', async (ctx) => {
+  mount(r, health, async (ctx) => {
     const database = databaseReadable(d.reader) ? 'connected' : 'error';
     const st = await d.control.status();
     const healthy = st.serving && database === 'connected';

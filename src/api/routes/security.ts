@@ -5,25 +5,48 @@
  */
 import type Router from '@koa/router';
 import type { ApiDeps } from '../context.js';
-import { validationError } from '../../errors.js';
+import { AppError } from '../../errors.js';
+import { mount, route } from '../contract/route.js';
+import { securityStatsOk, securityStatsQuery } from '../schemas/operations.js';
 
 const FIELDS = ['conn_cur', 'conn_rate(10000)', 'http_req_rate(10000)', 'http_err_rate(30000)'] as const;
 
-function intParam(v: unknown, field: string, min: number, max: number, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'string' || !/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw validationError(field, `must be an integer from ${min} to ${max}`);
-  return Number(v);
-}
+export const stats = route({
+  id: 'securityStats',
+  method: 'GET',
+  path: '/api/security/stats',
+  tag: 'blocks',
+  summary: "The busiest clients in HAProxy's tracking table, by request rate",
+  auth: 'api_key',
+  query: securityStatsQuery,
+  responses: {
+    200: {
+      description: 'The table',
+      schema: securityStatsOk,
+      example: {
+        status: 'success',
+        table: 'web',
+        table_size: 1048576,
+        total_tracked_ips: 2,
+        sources_with_activity: 1,
+        counters: ['conn_cur', 'conn_rate', 'http_req_rate', 'http_err_rate'],
+        counter_windows_ms: { conn_rate: 10000, http_req_rate: 10000, http_err_rate: 30000 },
+        returned: 1,
+        min_req_rate: 1,
+        sources: [{ ip: '203.0.113.7', conn_cur: 1, conn_rate: 14, http_req_rate: 120, http_err_rate: 98 }],
+      },
+    },
+    502: { description: 'HAProxy answered something that is not a table dump' },
+  },
+});
 
 export function securityRoutes(r: Router, d: ApiDeps): void {
-  r.get('/api/security/stats', async (ctx) => {
-    const limit = intParam(ctx.query.limit, 'limit', 1, 1000, 50);
-    const minRate = intParam(ctx.query.min_req_rate, 'min_req_rate', 0, 1_000_000_000, 1);
+  mount(r, stats, async (ctx, { query: { limit, min_req_rate: minRate } }) => {
     const table = await d.control.runtime.tables.show('web');
     const sources = table.entries
       .map((e) => {
         for (const f of FIELDS) {
-          if (e[f] === undefined) throw validationError('table', `the tracking table lacks the field ${f}`);
+          if (e[f] === undefined) throw new AppError('runtime', `the tracking table lacks the field ${f}`);
         }
         return {
           ip: (e.key ?? '').replace(/^::ffff:/, ''),

@@ -33,6 +33,6 @@ export const errorEnvelope = z
     field: z.string().optional().meta({ description: 'The request field at fault (servers[1].port, (body) for the body itself)' }),
     detail: z.unknown().optional().meta({ description: "Safe detail: HAProxy's own error lines, the guardrail that refused, the allowed methods" }),
   })
-  .meta({ id: 'Error' });
+  .meta({ description: 'The one error body' });
 
 export const errorExample = { status: 'error', error: 'validation', field: 'servers[0].port', message: 'servers[0].port: must be an integer from 1 to 65535' };
