@@ -116,6 +116,15 @@ for (const h of HAPROXIES) {
       const ok = await t.api('POST', `/api/actions/${one.id}/approve`);
       assert.equal(ok.status, 200, ok.body);
       assert.equal(ok.json<ActionRow>().status, 'done');
+      // Another proposal, read and rejected with a note: it stays unapplied.
+      const other = ranges.find((r) => r.status === 'proposed' && r.id !== one.id)!;
+      const got = await t.api('GET', `/api/actions/${other.id}`);
+      assert.equal(got.status, 200, got.body);
+      assert.equal(got.json<ActionRow>().status, 'proposed');
+      const no = await t.api('POST', `/api/actions/${other.id}/reject`, { note: 'shared NAT range' });
+      assert.equal(no.status, 200, no.body);
+      assert.deepEqual([no.json<ActionRow & { result: string }>().status, no.json<{ result: string }>().result], ['rejected', 'shared NAT range']);
+      assert.equal((await t.api('POST', `/api/actions/${other.id}/approve`)).status, 409, 'a rejected proposal cannot be approved');
 
       // Told once, on its own (not one of the events a digest leaves unlisted).
       assert.ok(await waitFor(() => hook.all.some((r) => JSON.stringify(r.body).includes('block rate spike')), 20_000, 200), 'the spike notice arrived');

@@ -70,6 +70,9 @@ for (const h of HAPROXIES) {
       assert.equal(rev.json<{ reverted: ActionRow }>().reverted.status, 'reverted');
       assert.equal((await viaProxy('/', '198.51.100.23')).status, 200, 'let in again after the revert');
       assert.equal((await t.api('POST', `/api/actions/${block.id}/revert`)).status, 409, 'a reverted action cannot be reverted again');
+      const again = await t.api('GET', `/api/actions/${block.id}`);
+      assert.equal(again.status, 200, again.body);
+      assert.equal(again.json<ActionRow>().status, 'reverted');
       assert.equal((await t.api('POST', '/api/actions/999999/approve')).status, 404);
       assert.equal((await t.api('GET', '/api/actions?status=bogus')).status, 400);
       assert.ok(blockedAfterMs < 10_000, `blocked after ${blockedAfterMs} ms`);

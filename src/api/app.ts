@@ -25,6 +25,24 @@ import { incidentRoutes } from './routes/incidents.js';
 import { actionRoutes } from './routes/actions.js';
 import { openapiRoutes } from './routes/openapi.js';
 
+/** Every route, each mounted from its declaration (contract/route.ts). */
+export function apiRouter(d: ApiDeps): Router {
+  const router = new Router();
+  healthRoutes(router, d);
+  domainRoutes(router, d);
+  configRoutes(router, d);
+  blockedIpRoutes(router, d);
+  trustedRoutes(router, d);
+  serverRoutes(router, d);
+  securityRoutes(router, d);
+  auditRoutes(router, d);
+  certificateRoutes(router, d);
+  incidentRoutes(router, d);
+  actionRoutes(router, d);
+  openapiRoutes(router);
+  return router;
+}
+
 export function createApp(d: ApiDeps): Koa {
   const app = new Koa({ proxy: false });
   app.silent = true;
@@ -64,19 +82,7 @@ export function createApp(d: ApiDeps): Koa {
       },
     }),
   );
-  const router = new Router();
-  healthRoutes(router, d);
-  domainRoutes(router, d);
-  configRoutes(router, d);
-  blockedIpRoutes(router, d);
-  trustedRoutes(router, d);
-  serverRoutes(router, d);
-  securityRoutes(router, d);
-  auditRoutes(router, d);
-  certificateRoutes(router, d);
-  incidentRoutes(router, d);
-  actionRoutes(router, d);
-  openapiRoutes(router);
+  const router = apiRouter(d);
   // No route answered: 405 with Allow when the path has other methods, 404 otherwise, both in the error envelope.
   app.use(async (ctx, next) => {
     await next();

@@ -13,6 +13,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { createLogger, type Logger } from '../../src/log.js';
+import { checkAnswer } from './contract.js';
 import { socketClient, type SocketClient } from '../../src/haproxy/runtime/index.js';
 
 /** Both HAProxy versions every integration test runs against. A missing one fails the suite: install with scripts/install.sh --test. */
@@ -205,14 +206,18 @@ async function startTestDaemonOnce(bin: string, opts: TestDaemonOptions): Promis
     apiPort,
     apiKey: key,
     logs,
-    api: (method, path, body, headers = {}) =>
-      httpRequest({
+    // Every answer is checked against its route's declared contract (helpers/contract.ts).
+    api: async (method, path, body, headers = {}) => {
+      const r = await httpRequest({
         port: apiPort,
         path,
         method,
         headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers },
         ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-      }),
+      });
+      checkAnswer(method, path, r.status, String(r.headers['content-type'] ?? ''), r.body);
+      return r;
+    },
     get: (host, path = '/', o = {}) => httpRequest({ port: httpPort, path, headers: { host, ...(o.headers ?? {}) }, ...(o.localAddress ? { localAddress: o.localAddress } : {}) }),
     async stop() {
       await daemon.stop();

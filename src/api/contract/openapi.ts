@@ -17,13 +17,15 @@ const STATUS_TEXT: Record<number, string> = {
   400: 'Bad input: the field and the reason; nothing changed',
   401: 'No valid key (Authorization: Bearer <key>)',
   403: 'Refused by a guardrail or the policy; nothing changed',
+  504: 'A check (haproxy -c) or a command did not finish in time; nothing changed',
+  507: 'The disk is full; nothing changed',
   404: 'Not found',
   405: 'Method not allowed on this path (see the Allow header)',
   409: 'Conflicts with what exists; nothing changed',
   413: 'Body over api.body_limit',
   415: 'A body that is not application/json',
   500: 'The daemon failed (see its log)',
-  502: 'HAProxy or the CA refused',
+  502: 'HAProxy refused the change (runtime API or reload); nothing changed',
   503: 'A part of the daemon is not running, or the database cannot be used',
 };
 
@@ -60,11 +62,19 @@ function parameters(spec: RouteSpec): Json[] {
   return out;
 }
 
-function errorStatuses(spec: RouteSpec): number[] {
-  const s = new Set<number>([405]);
+/**
+ * The error statuses a route may answer beside those it declares, all with
+ * the envelope: 405 and 500 anywhere, 401 behind a key, 400 with input, 413
+ * and 415 with a body, and for a change (POST, DELETE) what applying it can
+ * meet: HAProxy refusing (502), the daemon or the disk unable (503, 507), a
+ * check that did not finish (504).
+ */
+export function errorStatuses(spec: RouteSpec): number[] {
+  const s = new Set<number>([405, 500, 503]);
   if (spec.auth !== 'none') s.add(401);
   if (spec.body || spec.query || spec.params || spec.queryOrBody) s.add(400);
   if (spec.body) [413, 415].forEach((x) => s.add(x));
+  if (spec.method !== 'GET' || ['regenerate', 'reload'].includes(spec.id)) [502, 504, 507].forEach((x) => s.add(x));
   for (const k of Object.keys(spec.responses)) s.delete(Number(k));
   return [...s].sort();
 }

@@ -26,7 +26,11 @@ const example = {
   reverts_id: null,
 };
 const unavailable = { 503: { description: 'Remediation is not running (the log monitor is disabled)' } };
-const transitions = { 403: { description: 'Not allowed from its current status (only a proposal is approved or rejected; only a done action is reverted)' }, 404: { description: 'No such action' } };
+const transitions = {
+  403: { description: 'Refused by the guardrails when judged again' },
+  404: { description: 'No such action' },
+  409: { description: 'Not allowed from its current status (only a proposal is approved or rejected; only a done action is reverted)' },
+};
 
 export const list = route({
   id: 'listActions',

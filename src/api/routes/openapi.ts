@@ -12,7 +12,7 @@ export const openapi = route({
   tag: 'health',
   summary: 'This document',
   auth: 'api_key',
-  responses: { 200: { description: 'The OpenAPI 3.1 document', schema: z.object({ openapi: z.literal('3.1.0'), info: z.object({}).loose(), paths: z.record(z.string(), z.unknown()) }).loose() } },
+  responses: { 200: { description: 'The OpenAPI 3.1 document', schema: z.object({ openapi: z.literal('3.1.0'), info: z.object({}).loose(), paths: z.record(z.string(), z.unknown()) }).loose(), example: { openapi: '3.1.0', info: { title: 'haproxy-manager', version: '0.1.0' }, paths: { '/health': {} } } } },
 });
 
 export function openapiRoutes(r: Router): void {

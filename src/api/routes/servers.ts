@@ -16,7 +16,7 @@ export const backends = route({
   tag: 'servers',
   summary: 'Every backend with its servers: the stored settings and HAProxy\'s live state of each',
   description:
-    'One `show stat` on the runtime API: each server\'s operational state (UP, DOWN, MAINT, DRAIN, NOLB), last check and duration, weight and sessions, and per backend how many servers are up. When HAProxy cannot be asked, `health` is null and `servers_up` null; `state` is the administrative state the daemon keeps.',
+    "From HAProxy's runtime API (one stat dump): each server's operational state (UP, DOWN, MAINT, DRAIN, NOLB), last check and duration, weight and sessions, and per backend how many servers are up. When HAProxy cannot be asked, `health` is null and `servers_up` null; `state` is the administrative state the daemon keeps.",
   auth: 'api_key',
   responses: {
     200: {
