@@ -75,6 +75,14 @@ for (const h of HAPROXIES) {
       assert.equal(b.servers.find((s) => s.name === 'unchecked')!.health!.status, 'no check');
       assert.equal(await serverUp(t, 'app'), 1);
       assert.equal(await serverUp(t, 'dead'), 0);
+      // The check results, weight and sessions in the metrics too (from the scrape's lean dump).
+      const page = (await httpRequest({ port: t.apiPort, path: '/metrics', headers: { authorization: `Bearer ${t.apiKey}` } })).body;
+      assert.match(page, /^haproxy_manager_server_check_ok\{backend="web",server="app"\} 1$/m);
+      assert.match(page, /^haproxy_manager_server_check_ok\{backend="web",server="dead"\} 0$/m);
+      assert.doesNotMatch(page, /^haproxy_manager_server_check_ok\{backend="web",server="unchecked"\}/m, 'an unchecked server has no check result');
+      assert.match(page, /^haproxy_manager_server_check_duration_seconds\{backend="web",server="app"\} [0-9.e-]+$/m);
+      assert.match(page, /^haproxy_manager_server_weight\{backend="web",server="app"\} 100$/m);
+      assert.match(page, /^haproxy_manager_server_current_sessions\{backend="web",server="app"\} 0$/m);
 
       // Administrative changes show as HAProxy's states.
       for (const [to, want] of [['drain', 'DRAIN'], ['maint', 'MAINT'], ['ready', 'UP']] as const) {

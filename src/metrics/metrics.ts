@@ -18,8 +18,8 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Db } from '../storage/db.js';
 import { metricsQueries } from '../storage/metrics.js';
 import { blocked } from '../storage/ip-lists.js';
-import { listBackends } from '../storage/domains.js';
-import { backendsWithHealth, type ServerHealth } from '../haproxy/adapters/server-health.js';
+import { serverStates } from '../haproxy/adapters/server-health.js';
+import type { StatRow } from '../haproxy/runtime/servers.js';
 import type { Applier } from '../haproxy/config/apply.js';
 import type { HaproxyControl } from '../haproxy/process/control.js';
 import type { HaproxyInfo } from '../haproxy/process/version.js';
@@ -183,33 +183,41 @@ export function createMetrics(d: MetricsDeps): Metrics {
   gauge('haproxy_workers', 'HAProxy worker processes', [], 'haproxy', async () => [[{}, (await serving()).workers ?? 0]]);
   gauge('haproxy_info', 'The managed HAProxy binary (always 1; the version is the label)', ['version'], 'haproxy', () => [[{ version: d.info.version }, 1]]);
 
-  // Servers as HAProxy sees them: one `show stat` per scrape, shared by the gauges below.
-  // Labels are the configured backend and server names (bounded by the config, never a client's).
-  let healthRead: { at: number; value: ReturnType<typeof backendsWithHealth> } | null = null;
+  // Servers as HAProxy sees them: one servers-only stat dump per scrape, shared by the gauges below
+  // (memoised by scrape, not by time: a scrape of 10,000 backends must not read them twice). Labels are
+  // the configured backend and server names (bounded by the config, never a client's).
+  let scrapeNo = 0;
+  let healthRead: { scrape: number; value: ReturnType<typeof serverStates> } | null = null;
   const health = () => {
-    if (!healthRead || Date.now() - healthRead.at > 1000) healthRead = { at: Date.now(), value: backendsWithHealth(d.control.runtime, listBackends(d.reader)) };
+    if (healthRead?.scrape !== scrapeNo) healthRead = { scrape: scrapeNo, value: serverStates(d.control.runtime, metricsQueries.servers(d.reader)) };
     return healthRead.value;
   };
-  const perServer = async (pick: (h: ServerHealth) => number | null) =>
-    (await health()).backends.flatMap((b) =>
-      b.servers.flatMap((s): [Record<string, string>, number][] => {
-        const v = s.health ? pick(s.health) : null;
-        return v === null ? [] : [[{ backend: b.name, server: s.name }, v]];
-      }),
-    );
-  gauge('server_up', '1 when HAProxy has the server UP (taking traffic), 0 when DOWN, in MAINT, DRAIN or NOLB', ['backend', 'server'], 'servers', () => perServer((h) => (h.state === 'UP' ? 1 : 0)));
-  gauge('server_state', "The server's operational state as HAProxy reports it (1 for the current state)", ['backend', 'server', 'state'], 'servers', async () =>
-    (await health()).backends.flatMap((b) =>
-      b.servers.flatMap((s): [Record<string, string>, number][] => (s.health ? [[{ backend: b.name, server: s.name, state: s.health.state }, 1]] : [])),
-    ),
+  type Series = [Record<string, string>, number][];
+  /** One series per server HAProxy lists; `pick` gives extra labels and the value, or null for none. */
+  const perServer = async (pick: (h: StatRow) => [Record<string, string>, number] | null) => {
+    const out: Series = [];
+    for (const b of (await health()).backends)
+      for (const s of b.servers) {
+        const got = s.health ? pick(s.health) : null;
+        if (got) out.push([{ backend: b.backend, server: s.name, ...got[0] }, got[1]]);
+      }
+    return out;
+  };
+  gauge('server_up', '1 when HAProxy has the server UP (taking traffic), 0 when DOWN, in MAINT, DRAIN or NOLB', ['backend', 'server'], 'servers', () => perServer((h) => [{}, h.state === 'UP' ? 1 : 0]));
+  gauge('server_state', "The server's operational state as HAProxy reports it (the series of the current state, always 1)", ['backend', 'server', 'state'], 'servers', () => perServer((h) => [{ state: h.state }, 1]));
+  gauge('server_check_duration_seconds', "The server's last health check duration (absent when it is not checked)", ['backend', 'server'], 'servers', () =>
+    perServer((h) => (h.checkDurationMs === null ? null : [{}, h.checkDurationMs / 1000])),
   );
-  gauge('server_check_duration_seconds', "The server's last health check duration", ['backend', 'server'], 'servers', () => perServer((h) => (h.checkDurationMs === null ? null : h.checkDurationMs / 1000)));
-  gauge('server_current_sessions', 'Sessions the server holds now', ['backend', 'server'], 'servers', () => perServer((h) => h.currentSessions));
-  gauge('server_weight', "The server's effective weight in HAProxy", ['backend', 'server'], 'servers', () => perServer((h) => h.weight));
-  gauge('backend_servers_up', 'Servers of the backend that HAProxy has UP', ['backend'], 'servers', async () =>
-    (await health()).backends.flatMap((b): [Record<string, string>, number][] => (b.serversUp === null ? [] : [[{ backend: b.name }, b.serversUp]])),
+  gauge('server_check_ok', '1 when the last health check passed (L4OK, L6OK, L7OK), 0 when it failed (absent when not checked)', ['backend', 'server'], 'servers', () =>
+    perServer((h) => (h.checkStatus === '' ? null : [{}, /^L\dOK/.test(h.checkStatus.replace(/^\* ?/, '')) ? 1 : 0])),
   );
-  gauge('backend_servers', 'Servers configured in the backend', ['backend'], 'servers', async () => (await health()).backends.map((b) => [{ backend: b.name }, b.serversTotal]));
+  gauge('server_current_sessions', 'Sessions the server holds now', ['backend', 'server'], 'servers', () => perServer((h) => (h.currentSessions === null ? null : [{}, h.currentSessions])));
+  gauge('server_weight', "The server's effective weight in HAProxy", ['backend', 'server'], 'servers', () => perServer((h) => (h.weight === null ? null : [{}, h.weight])));
+  gauge('backend_servers_up', 'Servers of the backend that HAProxy has UP', ['backend'], 'servers', async () => {
+    const h = await health();
+    return h.live ? h.backends.map((b): [Record<string, string>, number] => [{ backend: b.backend }, b.servers.filter((s) => s.health?.state === 'UP').length]) : [];
+  });
+  gauge('backend_servers', 'Servers configured in the backend', ['backend'], 'servers', async () => (await health()).backends.map((b) => [{ backend: b.backend }, b.servers.length]));
 
   const applyDuration = new Histogram({
     name: `${P}apply_duration_seconds`,
@@ -241,7 +249,10 @@ export function createMetrics(d: MetricsDeps): Metrics {
   return {
     registry,
     contentType: registry.contentType,
-    render: () => registry.metrics(),
+    render: () => {
+      scrapeNo++;
+      return registry.metrics();
+    },
     stop: () => unobserve.forEach((u) => u()),
   };
 }

@@ -31,6 +31,13 @@ export interface ChannelCount {
 }
 
 export const metricsQueries = {
+  /** Each stored backend's name with its servers' names (server null for a backend without one), in backend order: the light join the server gauges need. */
+  servers(db: Db): { backend: string; server: string | null }[] {
+    return stmt(db, 'SELECT b.name AS backend, s.name AS server FROM backends b LEFT JOIN servers s ON s.backend_id = b.id ORDER BY b.name, s.id').all() as {
+      backend: string;
+      server: string | null;
+    }[];
+  },
   incidents(db: Db): IncidentCount[] {
     return stmt(
       db,

@@ -70,3 +70,37 @@ export async function backendsWithHealth(runtime: Runtime, backends: Backend[]):
     }),
   };
 }
+
+/** A backend's servers' states for the metrics: null when HAProxy does not list the server (or cannot be asked). */
+export interface BackendStates {
+  backend: string;
+  /** health null when HAProxy does not list the server (or cannot be asked). */
+  servers: { name: string; health: StatRow | null }[];
+}
+
+/**
+ * The stored backends and server names (rows of backend, server) joined with
+ * HAProxy's operational state of each, from one servers-only stat dump; the
+ * lean path of a scrape (no Backend objects, no check details). `live`
+ * false when HAProxy cannot be asked.
+ */
+export async function serverStates(runtime: Runtime, rows: { backend: string; server: string | null }[]): Promise<{ live: boolean; backends: BackendStates[] }> {
+  let live: Map<string, Map<string, StatRow>> | null = null;
+  try {
+    live = await runtime.servers.states();
+  } catch {
+    live = null;
+  }
+  const out: BackendStates[] = [];
+  let cur = null as BackendStates | null;
+  let states: Map<string, StatRow> | undefined;
+  for (const r of rows) {
+    if (cur?.backend !== r.backend) {
+      cur = { backend: r.backend, servers: [] };
+      out.push(cur);
+      states = live?.get(haproxyBackendName(r.backend));
+    }
+    if (r.server !== null) cur.servers.push({ name: r.server, health: states?.get(r.server) ?? null });
+  }
+  return { live: live !== null, backends: out };
+}

@@ -18,7 +18,9 @@ export function parseServersState(reply: string): Record<string, string>[] {
 }
 
 /** One CSV line; HAProxy quotes a field holding a comma or a quote ("" inside). */
-function csvFields(line: string): string[] {
+function csvFields(line: string, limit?: number): string[] {
+  // Most lines quote nothing: split them at once, up to the last field wanted (a stat dump of 10,000 backends is 20,000 lines of 200 fields).
+  if (!line.includes('"')) return line.split(',', limit);
   const out: string[] = [];
   let cur = '';
   let quoted = false;
@@ -36,16 +38,34 @@ function csvFields(line: string): string[] {
   return out;
 }
 
-/** `show stat` CSV rows, column name -> value (pxname, svname, status, check_status...). */
-export function parseStat(csv: string): Record<string, string>[] {
+/**
+ * `show stat` CSV rows, column name -> value (pxname, svname, status,
+ * check_status...). `columns`: only those (pxname and svname always), which
+ * is what a caller reading a few fields of thousands of rows wants.
+ */
+export function parseStat(csv: string, columns?: readonly string[]): Record<string, string>[] {
   const lines = csv.split('\n');
   const head = lines[0]?.startsWith('# ') ? csvFields(lines[0].slice(2)) : [];
   if (!head.includes('pxname') || !head.includes('svname')) throw new RuntimeError(`unexpected "show stat" answer: ${csv.trim().slice(0, 200)}`, csv);
-  return lines
-    .slice(1)
-    .filter((l) => l.trim() !== '')
-    .map((l) => Object.fromEntries(csvFields(l).map((v, i) => [head[i] ?? `#${i}`, v])));
+  const picked = columns ? [...new Set(['pxname', 'svname', ...columns])].map((c) => [c, head.indexOf(c)] as const).filter(([, i]) => i >= 0) : head.map((c, i) => [c, i] as const);
+  const limit = columns ? Math.max(...picked.map(([, i]) => i)) + 1 : undefined;
+  const out: Record<string, string>[] = [];
+  for (let n = 1; n < lines.length; n++) {
+    const l = lines[n]!;
+    if (l.trim() === '') continue;
+    const f = csvFields(l, limit);
+    const row: Record<string, string> = {};
+    for (const [c, i] of picked) if (f[i] !== undefined) row[c] = f[i];
+    if (!columns) for (let i = head.length; i < f.length; i++) row[`#${i}`] = f[i]!;
+    out.push(row);
+  }
+  return out;
 }
+
+/** The columns a StatRow is made of. */
+const HEALTH_COLUMNS = ['status', 'check_status', 'check_duration', 'last_chk', 'weight', 'scur'] as const;
+/** A scrape's columns: a StatRow's without the last check's text (far along the line, and free text). */
+const SCRAPE_COLUMNS = ['status', 'check_status', 'check_duration', 'weight', 'scur'] as const;
 
 /** What HAProxy does with a server now, from `show stat`'s status column. */
 export type OperationalState = 'UP' | 'DOWN' | 'MAINT' | 'DRAIN' | 'NOLB' | 'UNKNOWN';
@@ -124,18 +144,37 @@ export function createServers(client: SocketClient) {
     stat: async () => parseStat(await client.send('show stat')),
     /** The `show stat` rows of `backend`: its servers (or only `server`) and the backend's own row; no frontend. */
     async health(backend: string, server?: string): Promise<StatRow[]> {
-      return parseStat(await client.send('show stat'))
+      return parseStat(await client.send('show stat'), HEALTH_COLUMNS)
         .filter((r) => r.pxname === backend && r.svname !== 'FRONTEND' && (server === undefined || r.svname === server || r.svname === 'BACKEND'))
         .map(statRow);
     },
-    /** Every backend's rows (servers and its own), by the backend's HAProxy name, from one `show stat`. */
+    /**
+     * Every backend's rows (servers and its own), by the backend's HAProxy
+     * name, from one `show stat -1 6 -1` (backends and servers: frontends are
+     * not dumped at all).
+     */
     async healthByBackend(): Promise<Map<string, StatRow[]>> {
       const out = new Map<string, StatRow[]>();
-      for (const r of parseStat(await client.send('show stat'))) {
+      for (const r of parseStat(await client.send('show stat -1 6 -1'), HEALTH_COLUMNS)) {
         if (r.svname === 'FRONTEND' || r.pxname === undefined) continue;
         const list = out.get(r.pxname) ?? [];
         list.push(statRow(r));
         out.set(r.pxname, list);
+      }
+      return out;
+    },
+    /**
+     * Every server's health, HAProxy backend name -> server -> row, from
+     * `show stat -1 4 -1` (servers only) read up to the check duration (no
+     * last check text): the least a scrape of 10,000 backends can ask for.
+     */
+    async states(): Promise<Map<string, Map<string, StatRow>>> {
+      const out = new Map<string, Map<string, StatRow>>();
+      for (const r of parseStat(await client.send('show stat -1 4 -1'), SCRAPE_COLUMNS)) {
+        if (r.pxname === undefined || r.svname === undefined || r.svname === 'BACKEND' || r.svname === 'FRONTEND') continue;
+        let m = out.get(r.pxname);
+        if (!m) out.set(r.pxname, (m = new Map()));
+        m.set(r.svname, statRow(r));
       }
       return out;
     },
