@@ -17,7 +17,7 @@ import { createEventBus } from './events.js';
 import { createMetrics } from './metrics/metrics.js';
 import { startUnits, type Unit } from './units.js';
 import { lockStateDir, type StateLock } from './storage/state-lock.js';
-import { ensureApiKey, ensureMetricsToken } from './config/api-key.js';
+import { ensureApiKey, ensureMetricsToken, ensureViewerKey } from './config/api-key.js';
 import { registerSecretEnv } from './util/child-env.js';
 import { openDatabase, type Db } from './storage/db.js';
 import { detectHaproxy, protections, type HaproxyInfo } from './haproxy/process/version.js';
@@ -25,6 +25,9 @@ import { createControl, type HaproxyControl } from './haproxy/process/control.js
 import { createApplier, type Applier } from './haproxy/config/apply.js';
 import { createWatchdog, type Watchdog } from './haproxy/process/watchdog.js';
 import { createApp } from './api/app.js';
+import { createSessions } from './console/sessions.js';
+import { createTrafficHistory, type TrafficHistory } from './console/traffic.js';
+import { durationMs } from './util/duration.js';
 import { createBlockExpiry } from './haproxy/changes/block-expiry.js';
 import { startResponder, type Responder } from './certs/responder.js';
 import { createAcme, directoryUrl } from './certs/acme.js';
@@ -56,6 +59,8 @@ export interface Daemon {
   remediation: Remediation;
   /** The API's bound port (useful when configured as 0). */
   apiPort: number;
+  /** The last hour of HTTP traffic the console charts. */
+  traffic: TrafficHistory;
   stop(opts?: { leaveHaproxyRunning?: boolean }): Promise<void>;
 }
 
@@ -83,12 +88,14 @@ export async function startDaemon(given: Config, opts: { log?: Logger } = {}): P
   };
   let info: HaproxyInfo;
   let metricsToken: string | null = null;
+  let viewerKey: string | null = null;
   try {
     for (const d of [cfg.paths.stateDir, cfg.paths.runDir, cfg.paths.lkgDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
     const key = ensureApiKey(cfg.apiKey, cfg.api.auth, cfg.paths.apiKeyFile);
     if (key.created) log.info('created an API key for the management API', { file: cfg.paths.apiKeyFile });
     cfg = { ...cfg, apiKey: key.key };
     metricsToken = ensureMetricsToken(cfg, cfg.paths.metricsTokenFile);
+    viewerKey = ensureViewerKey(cfg, cfg.paths.viewerKeyFile);
     registerSecretEnv(cfg.analysis.api_key_env);
     info = await detectHaproxy(cfg.haproxy.binary);
     const inactive = protections(info).filter((p) => !p.active);
@@ -141,6 +148,8 @@ export async function startDaemon(given: Config, opts: { log?: Logger } = {}): P
   let renewal: { stop(): Promise<void> } | null = null;
   let leaveHaproxyRunning = false;
 
+  const sessions = createSessions({ ttlMs: durationMs(cfg.api.session_ttl), idleMs: durationMs(cfg.api.session_idle) });
+  const traffic = createTrafficHistory({ read: () => control.runtime.servers.frontendCounters(), skip: (f) => f === 'hm-stats' });
   const units: Unit[] = [
     { name: 'certificates', start: () => certs.ensureSelfSigned(), stop: () => undefined },
     {
@@ -182,11 +191,12 @@ export async function startDaemon(given: Config, opts: { log?: Logger } = {}): P
       stop: () => analysis.stop(),
     },
     { name: 'monitor', start: () => monitor.start(), stop: () => monitor.stop() },
+    { name: 'traffic', start: () => traffic.start(), stop: () => traffic.stop() },
     { name: 'watchdog', start: () => watchdog.start(), stop: () => watchdog.stop() },
     {
       name: 'api',
       async start() {
-        const app = createApp({ cfg, reader, applier, control, info, log, ops, certs, monitor, notifications, remediation, analysis, isProtected, metrics, metricsToken });
+        const app = createApp({ cfg, reader, applier, control, info, log, ops, certs, monitor, notifications, remediation, analysis, isProtected, metrics, metricsToken, viewerKey, sessions, traffic, trafficIntervalSeconds: 10 });
         const s: Server = await new Promise((resolve, reject) => {
           const srv = app.listen(cfg.api.port, cfg.api.listen, () => resolve(srv));
           srv.on('error', reject);
@@ -241,6 +251,7 @@ export async function startDaemon(given: Config, opts: { log?: Logger } = {}): P
     notifications,
     remediation,
     apiPort,
+    traffic,
     async stop(o = {}) {
       if (stopped) return;
       stopped = true;

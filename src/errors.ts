@@ -19,6 +19,7 @@ export type ErrorKind =
   | 'storage' // a file or the database cannot be written or read (ENOSPC: 507; EROFS, EACCES, EIO...: 503)
   | 'acme' // the CA or a challenge failed: 502
   | 'policy_denied' // 403
+  | 'forbidden' // a valid login that may not do this (the viewer key, a console request without its CSRF token or from another origin): 403
   | 'upstream' // another external service failed: 502
   | 'unavailable' // HAProxy not serving, a part of the daemon not running: 503
   | 'timeout' // a command (`haproxy -c`, systemctl) did not finish in time: 504

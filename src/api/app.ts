@@ -24,6 +24,8 @@ import { certificateRoutes } from './routes/certificates.js';
 import { incidentRoutes } from './routes/incidents.js';
 import { actionRoutes } from './routes/actions.js';
 import { openapiRoutes } from './routes/openapi.js';
+import { trafficRoutes } from './routes/traffic.js';
+import { consoleMiddleware } from '../console/console.js';
 
 /** Every route, each mounted from its declaration (contract/route.ts). */
 export function apiRouter(d: ApiDeps): Router {
@@ -39,6 +41,7 @@ export function apiRouter(d: ApiDeps): Router {
   certificateRoutes(router, d);
   incidentRoutes(router, d);
   actionRoutes(router, d);
+  trafficRoutes(router, d);
   openapiRoutes(router);
   return router;
 }
@@ -54,9 +57,14 @@ export function createApp(d: ApiDeps): Koa {
       log.info(`${ctx.method} ${ctx.path} ${ctx.status}`, { ms: Date.now() - t0 });
     }
   });
+  // The console (/, /login, its pages and assets) answers its own paths before the API's stack.
+  if (d.cfg.api.console && d.sessions) {
+    let handler: ReturnType<Koa['callback']> | null = null;
+    app.use(consoleMiddleware({ api: d, sessions: d.sessions, viewerKey: d.viewerKey ?? null, handler: () => (handler ??= app.callback()), ...(d.traffic ? { traffic: d.traffic } : {}) }));
+  }
   app.use(errorMiddleware(log, { databasePath: d.cfg.paths.database }));
   if (d.metrics) app.use(metricsMiddleware(d.metrics, [d.cfg.apiKey, d.metricsToken ?? null]));
-  app.use(authMiddleware(d.cfg.apiKey, new Set(['/health'])));
+  app.use(authMiddleware({ apiKey: d.cfg.apiKey, viewerKey: d.viewerKey ?? null, ...(d.sessions ? { sessions: d.sessions } : {}), open: new Set(['/health']) }));
   // Every JSON answer in the public shape: snake_case keys, ISO times (util/wire.ts).
   app.use(async (ctx, next) => {
     await next();

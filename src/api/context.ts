@@ -13,6 +13,8 @@ import type { Notifications } from '../pipeline/notify/service.js';
 import type { Remediation } from '../pipeline/remediation/executor.js';
 import type { AnalysisStage } from '../pipeline/analysis/stage.js';
 import type { ProtectedAddresses } from '../pipeline/policy/types.js';
+import type { Sessions } from '../console/sessions.js';
+import type { TrafficPoint } from '../console/traffic.js';
 import { validationError } from '../errors.js';
 import { checkText, findJsonTextProblem } from '../validate/text.js';
 
@@ -34,6 +36,12 @@ export interface ApiDeps {
   /** The Prometheus registry behind GET /metrics, and the read-only token that opens it (null under api.auth: none). */
   metrics?: Metrics;
   metricsToken?: string | null;
+  /** The console's read-only viewer key (null under api.auth: none), and its logins. */
+  viewerKey?: string | null;
+  sessions?: Sessions;
+  /** The last hour of HTTP traffic (GET /api/traffic, the console's chart). */
+  traffic?: { points(): TrafficPoint[] };
+  trafficIntervalSeconds?: number;
 }
 
 /** The audit identity of a request: who made the change. */

@@ -14,6 +14,7 @@ const STATUS: Record<ErrorKind, number> = {
   validation: 400,
   haproxy_check: 400,
   policy_denied: 403,
+  forbidden: 403,
   not_found: 404,
   unauthorized: 401,
   method_not_allowed: 405,

@@ -98,10 +98,20 @@ export function cliApiKey(opts: { apiKeyFile?: string | undefined }, configured:
  * generated API key. Null under `api.auth: none` (everything is open then).
  */
 export function ensureMetricsToken(cfg: KeySources & { api: { metrics_token_file?: string | undefined } }, file: string): string | null {
+  return ensureTokenFile(cfg, 'metrics_token_file', cfg.api.metrics_token_file, file);
+}
+
+/** The console's read-only viewer key: api.viewer_key_file, else <state_dir>/viewer-key; null under `api.auth: none`. */
+export function ensureViewerKey(cfg: KeySources & { api: { viewer_key_file?: string | undefined } }, file: string): string | null {
+  return ensureTokenFile(cfg, 'viewer_key_file', cfg.api.viewer_key_file, file);
+}
+
+/** A secondary token: the configured file (which must exist), else one generated like the API key. */
+function ensureTokenFile(cfg: KeySources, field: string, configured: string | undefined, file: string): string | null {
   if (cfg.api.auth === 'none') return null;
-  if (cfg.api.metrics_token_file) {
-    if (!existsSync(file)) throw new ConfigError([`api.metrics_token_file: ${cfg.api.metrics_token_file} does not exist`]);
-    return readKeyFile(file, 'api.metrics_token_file');
+  if (configured) {
+    if (!existsSync(file)) throw new ConfigError([`api.${field}: ${configured} does not exist`]);
+    return readKeyFile(file, `api.${field}`);
   }
   return ensureApiKey(null, 'key', file).key;
 }

@@ -108,6 +108,7 @@ export function resolveConfig(cfg: ParsedConfig, source: string | null, env: Nod
       database: join(stateDir, 'haproxy-manager.db'),
       apiKeyFile: join(stateDir, 'api-key'),
       metricsTokenFile: cfg.api.metrics_token_file ? abs(cfg.api.metrics_token_file) : join(stateDir, 'metrics-token'),
+      viewerKeyFile: cfg.api.viewer_key_file ? abs(cfg.api.viewer_key_file) : join(stateDir, 'viewer-key'),
       configPath,
       generatedDir,
       stagingDir: join(stateDir, 'staging'),

@@ -142,6 +142,17 @@ const api = z
      * key. Without one the daemon creates <state_dir>/metrics-token (0600).
      */
     metrics_token_file: safeText().optional(),
+    /**
+     * A file holding the read-only viewer key: it logs in to the console as a
+     * viewer and opens the API's GET routes (never a private key). Without
+     * one the daemon creates <state_dir>/viewer-key (0600).
+     */
+    viewer_key_file: safeText().optional(),
+    /** The operator console at / on the API's port (false: the API alone). */
+    console: z.boolean().default(true),
+    /** How long a console login lasts (it also ends after session_idle without a request). */
+    session_ttl: duration.default('12h'),
+    session_idle: duration.default('1h'),
     body_limit: z.string().regex(/^\d+(b|kb|mb)$/).default('1mb'),
   })
   .prefault({});
@@ -372,6 +383,8 @@ export interface Config extends ParsedConfig {
     apiKeyFile: string;
     /** The metrics token: api.metrics_token_file, else the generated <state_dir>/metrics-token. */
     metricsTokenFile: string;
+    /** The console's read-only viewer key: api.viewer_key_file, else the generated <state_dir>/viewer-key. */
+    viewerKeyFile: string;
   };
   /**
    * The API key, from the environment, a credential or api.key_file (never from the

@@ -33,7 +33,7 @@ test('each kind has its status, and the body names the kind', async () => {
   const want: Record<ErrorKind, number> = {
     config: 500, validation: 400, conflict: 409, not_found: 404, haproxy_check: 400, runtime: 502, storage: 503,
     acme: 502, policy_denied: 403, upstream: 502, unavailable: 503, timeout: 504, internal: 500,
-    unauthorized: 401, method_not_allowed: 405, unsupported_media_type: 415, too_large: 413,
+    unauthorized: 401, method_not_allowed: 405, unsupported_media_type: 415, too_large: 413, forbidden: 403,
   };
   for (const [kind, status] of Object.entries(want) as [ErrorKind, number][]) {
     const r = await answer(new AppError(kind, `a ${kind} failure`));

@@ -9,6 +9,7 @@ export const ERROR_KINDS = [
   'haproxy_check',
   'unauthorized',
   'policy_denied',
+  'forbidden',
   'not_found',
   'method_not_allowed',
   'conflict',

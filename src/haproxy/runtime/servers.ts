@@ -178,6 +178,25 @@ export function createServers(client: SocketClient) {
       }
       return out;
     },
+    /**
+     * Every frontend's request and response counters since the worker
+     * started (`show stat -1 1 -1`: frontends only), by frontend name.
+     */
+    async frontendCounters(): Promise<Map<string, FrontendCounters>> {
+      const out = new Map<string, FrontendCounters>();
+      for (const r of parseStat(await client.send('show stat -1 1 -1'), ['req_tot', 'hrsp_4xx', 'hrsp_5xx'])) {
+        if (r.svname !== 'FRONTEND' || r.pxname === undefined) continue;
+        out.set(r.pxname, { requests: num(r.req_tot) ?? 0, responses4xx: num(r.hrsp_4xx) ?? 0, responses5xx: num(r.hrsp_5xx) ?? 0 });
+      }
+      return out;
+    },
   };
 }
 export type Servers = ReturnType<typeof createServers>;
+
+/** A frontend's HTTP counters (cumulative since its worker started; a reload starts them again). */
+export interface FrontendCounters {
+  requests: number;
+  responses4xx: number;
+  responses5xx: number;
+}
