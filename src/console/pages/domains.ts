@@ -1,0 +1,4 @@
+/** Console pages: domains (to be written). */
+import type { PageRegistrar } from '../console.js';
+
+export function domainsPages(_page: PageRegistrar): void {}
