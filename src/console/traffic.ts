@@ -5,8 +5,9 @@
  * left out) and keeps the per-second rates of the last `keep` intervals, in
  * memory (a restart starts the chart again).
  *
- * Counters restart at zero when a reload starts new workers: a counter that
- * went down is read as a restart, and its new value is what arrived since.
+ * Counters restart at zero when a reload starts new workers: any counter
+ * that went down is read as a restart, and the new values are what arrived
+ * since.
  * A failed read leaves a gap (null), never a made-up zero.
  */
 import type { FrontendCounters } from '../haproxy/runtime/servers.js';
@@ -63,8 +64,10 @@ export function createTrafficHistory(opts: {
       }
       if (last) {
         const dt = (at - last.at) / 1000;
+        // One counter that went down means new workers: every counter started again from zero.
+        const restarted = (['requests', 'responses4xx', 'responses5xx'] as const).some((k) => sum[k] < last!.c[k]);
         const rate = (k: keyof FrontendCounters) => {
-          const d = sum[k] >= last!.c[k] ? sum[k] - last!.c[k] : sum[k];
+          const d = restarted ? sum[k] : sum[k] - last!.c[k];
           return dt > 0 ? Math.round((d / dt) * 100) / 100 : 0;
         };
         push({ t: Math.round(at / 1000), requests: rate('requests'), responses4xx: rate('responses4xx'), responses5xx: rate('responses5xx') });
