@@ -25,6 +25,7 @@ import { incidentRoutes } from './routes/incidents.js';
 import { actionRoutes } from './routes/actions.js';
 import { openapiRoutes } from './routes/openapi.js';
 import { trafficRoutes } from './routes/traffic.js';
+import { notificationRoutes } from './routes/notifications.js';
 import { consoleMiddleware } from '../console/console.js';
 
 /** Every route, each mounted from its declaration (contract/route.ts). */
@@ -42,6 +43,7 @@ export function apiRouter(d: ApiDeps): Router {
   incidentRoutes(router, d);
   actionRoutes(router, d);
   trafficRoutes(router, d);
+  notificationRoutes(router, d);
   openapiRoutes(router);
   return router;
 }
