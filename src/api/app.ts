@@ -25,7 +25,7 @@ import { incidentRoutes } from './routes/incidents.js';
 import { actionRoutes } from './routes/actions.js';
 import { openapiRoutes } from './routes/openapi.js';
 import { trafficRoutes } from './routes/traffic.js';
-import { notificationRoutes } from './routes/notifications.js';
+import { explainRoutes } from './routes/explain.js';
 import { consoleMiddleware } from '../console/console.js';
 
 /** Every route, each mounted from its declaration (contract/route.ts). */
@@ -43,7 +43,7 @@ export function apiRouter(d: ApiDeps): Router {
   incidentRoutes(router, d);
   actionRoutes(router, d);
   trafficRoutes(router, d);
-  notificationRoutes(router, d);
+  explainRoutes(router, d);
   openapiRoutes(router);
   return router;
 }

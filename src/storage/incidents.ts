@@ -99,13 +99,14 @@ export const incidents = {
       }),
     )();
   },
-  list(db: Db, opts: { status?: string; limit: number; before?: number; severity?: string }): IncidentRow[] {
+  list(db: Db, opts: { status?: string; limit: number; before?: number; severity?: string; rule?: string; subject?: string }): IncidentRow[] {
     return (
       stmt(db, 
           `SELECT * FROM incidents WHERE (@status IS NULL OR status = @status) AND (@before IS NULL OR id < @before)
-             AND (@severity IS NULL OR severity = @severity) ORDER BY id DESC LIMIT @limit`,
+             AND (@severity IS NULL OR severity = @severity) AND (@rule IS NULL OR rule = @rule)
+             AND (@subject IS NULL OR subject_value = @subject) ORDER BY id DESC LIMIT @limit`,
         )
-        .all({ status: opts.status ?? null, before: opts.before ?? null, severity: opts.severity ?? null, limit: opts.limit }) as Sql[]
+        .all({ status: opts.status ?? null, before: opts.before ?? null, severity: opts.severity ?? null, rule: opts.rule ?? null, subject: opts.subject ?? null, limit: opts.limit }) as Sql[]
     ).map(toRow);
   },
   get(db: Db, id: number): IncidentRow | null {

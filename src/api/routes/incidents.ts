@@ -29,7 +29,7 @@ export const list = route({
   method: 'GET',
   path: '/api/incidents',
   tag: 'incidents',
-  summary: 'Incidents, newest first; filter by status and severity, page back with before',
+  summary: 'Incidents, newest first; filter by status, severity, rule and subject, page back with before',
   auth: 'api_key',
   query: incidentQuery,
   responses: { 200: { description: 'The incidents', schema: z.array(incidentOut), example: [example] } },
@@ -85,9 +85,9 @@ export const notifyTest = route({
 });
 
 export function incidentRoutes(r: Router, d: ApiDeps): void {
-  mount(r, list, (ctx, { query: { limit, before, status, severity } }) => {
+  mount(r, list, (ctx, { query: { limit, before, status, severity, rule, subject } }) => {
     d.monitor?.flush();
-    ctx.body = incidents.list(d.reader, { limit, ...(before ? { before } : {}), ...(status ? { status } : {}), ...(severity ? { severity } : {}) });
+    ctx.body = incidents.list(d.reader, { limit, ...(before ? { before } : {}), ...(status ? { status } : {}), ...(severity ? { severity } : {}), ...(rule ? { rule } : {}), ...(subject ? { subject } : {}) });
   });
   mount(r, get, (ctx, { params: { id } }) => {
     d.monitor?.flush();

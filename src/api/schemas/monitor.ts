@@ -19,6 +19,17 @@ export const incidentQuery = z.strictObject({
   before: idParam('Only incidents with a smaller id (paging back)').optional(),
   status: z.enum(['open', 'resolved'], { error: 'must be open or resolved' }).optional(),
   severity: z.enum(SEVERITIES, { error: `must be one of ${SEVERITIES.join(', ')}` }).optional(),
+  rule: z
+    .string({ error: 'must be one rule name such as secret-file-probe' })
+    .regex(/^[a-z0-9][a-z0-9_.-]{0,99}$/, { error: 'must be one rule name such as secret-file-probe' })
+    .optional()
+    .meta({ description: 'Only incidents of this triage rule (exact name)' }),
+  subject: z
+    .string({ error: 'must be one subject value (an address, a backend, a path), at most 500 characters' })
+    .min(1)
+    .max(500, { error: 'must be one subject value (an address, a backend, a path), at most 500 characters' })
+    .optional()
+    .meta({ description: "Only incidents about this subject (its value exactly: an address, a backend, a path; client-written data)" }),
 });
 
 export const incidentOut = z.strictObject({

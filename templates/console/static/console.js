@@ -254,69 +254,69 @@
   window.hmConsole = { formJson, send, show, refresh };
 })();
 
-// ---- Conditional warnings and guardrail refusals (blocks group; generic) ----
-//   <input data-warn-contains="/" data-warn="#el" data-warn-confirm="Text?">
-//     while the value contains the string, #el is shown (its hidden attribute removed);
-//     when its form is sent with such a value, confirm("Text?") is asked first (cancel: nothing sent).
-//   <form data-api=... data-refusal-warning>
-//     a 403 whose detail names a guardrail (api/ip-entry.ts: {guardrail, covers, forceable})
-//     is shown in the form's [data-result] as a warning: the API's message, the guardrail and
-//     what the range covers, as text.
+// ---- Explain (the /explain page): <form data-explain="POST /api/monitor/explain"> sends
+// its textarea's lines (trimmed, empty ones left out) and format to the API, and
+// fills [data-explain-out]'s table: per line the line itself, its kind, its parsed
+// fields and the rules it matched. Everything goes in as textContent.
 (function () {
-  const matches = (el) => el.dataset.warnContains !== undefined && el.value.includes(el.dataset.warnContains);
-  function judge(el) {
-    const target = el.dataset.warn ? document.querySelector(el.dataset.warn) : null;
-    if (target) target.hidden = !matches(el);
-  }
-  document.querySelectorAll('[data-warn-contains]').forEach(judge);
-  for (const type of ['input', 'change']) {
-    document.addEventListener(type, (ev) => {
-      if (ev.target instanceof HTMLElement && ev.target.dataset.warnContains !== undefined) judge(ev.target);
-    });
-  }
-  document.addEventListener(
-    'submit',
-    (ev) => {
-      const form = ev.target;
-      if (!(form instanceof HTMLFormElement)) return;
-      for (const el of form.querySelectorAll('[data-warn-contains][data-warn-confirm]')) {
-        judge(el);
-        if (matches(el) && !window.confirm(el.dataset.warnConfirm)) {
-          ev.preventDefault();
-          ev.stopImmediatePropagation();
-          return;
-        }
+  const form = document.querySelector('form[data-explain]');
+  const out = document.querySelector('[data-explain-out]');
+  if (!form || !out || !window.hmConsole) return;
+  const el = (tag, text, cls) => {
+    const e = document.createElement(tag);
+    if (text !== undefined) e.textContent = text;
+    if (cls) e.className = cls;
+    return e;
+  };
+  const value = (v) => (typeof v === 'string' ? v : JSON.stringify(v));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const result = form.querySelector('[data-result]');
+    const lines = form.elements.lines.value.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+    const btn = ev.submitter;
+    if (btn) btn.disabled = true;
+    try {
+      const res = await window.hmConsole.send(form.dataset.explain, '', { lines, format: form.elements.format.value });
+      if (!res.ok) {
+        window.hmConsole.show(result, false, res.body);
+        out.hidden = true;
+        return;
       }
-    },
-    true,
-  );
-
-  document.addEventListener('api-result', (ev) => {
-    const form = ev.target instanceof HTMLFormElement ? ev.target : null;
-    if (!form || form.dataset.refusalWarning === undefined) return;
-    const res = ev.detail;
-    const detail = res?.body && typeof res.body === 'object' ? res.body.detail : null;
-    const out = form.querySelector('[data-result]');
-    if (!out || res.status !== 403 || !detail || typeof detail !== 'object' || typeof detail.guardrail !== 'string') return;
-    out.replaceChildren();
-    out.className = 'result';
-    out.setAttribute('role', 'alert');
-    const box = document.createElement('div');
-    box.className = 'warning refusal';
-    const msg = document.createElement('p');
-    msg.textContent = String(res.body.message ?? 'Refused by a guardrail.');
-    const rows = document.createElement('dl');
-    const add = (k, v) => {
-      const dt = document.createElement('dt');
-      dt.textContent = k;
-      const dd = document.createElement('dd');
-      dd.textContent = v;
-      rows.append(dt, dd);
-    };
-    add('Guardrail', detail.guardrail);
-    if (Array.isArray(detail.covers) && detail.covers.length) add('Covers', detail.covers.map(String).join(', '));
-    add('Nothing was changed', detail.forceable ? 'A protected address can be blocked only through the API with "force": true (audited).' : 'This is never allowed.');
-    box.append(msg, rows);
-    out.append(box);
+      if (result) result.replaceChildren();
+      const body = out.querySelector('tbody');
+      body.replaceChildren();
+      res.body.lines.forEach((x, i) => {
+        const tr = document.createElement('tr');
+        tr.className = x.rules.length ? 'matched' : '';
+        tr.append(el('td', String(i + 1)));
+        const line = el('td');
+        line.append(el('code', lines[i], 'client-text'));
+        tr.append(line);
+        tr.append(el('td', x.ok ? x.kind : `${x.kind} (not parsed)`));
+        const fields = el('td');
+        const dl = el('dl', undefined, 'fields');
+        for (const [k, v] of Object.entries(x.fields)) {
+          if (v === undefined || v === null) continue;
+          dl.append(el('dt', k), el('dd', value(v), 'client-text'));
+        }
+        fields.append(dl);
+        tr.append(fields);
+        const rules = el('td');
+        if (x.rules_error) rules.append(el('span', `error: ${x.rules_error}`, 'error'));
+        else if (x.rules.length) {
+          const ul = el('ul', undefined, 'rules');
+          for (const r of x.rules) ul.append(el('li', r));
+          rules.append(ul);
+        } else rules.append(el('span', 'none', 'muted'));
+        tr.append(rules);
+        body.append(tr);
+      });
+      out.querySelector('.explain-summary').textContent = `${res.body.summary} (checked against ${res.body.rules} rules)`;
+      out.hidden = false;
+    } catch (e) {
+      window.hmConsole.show(result, false, String(e.message ?? e));
+    } finally {
+      if (btn) btn.disabled = false;
+    }
   });
 })();

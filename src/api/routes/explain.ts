@@ -1,0 +1,105 @@
+/**
+ * POST /api/monitor/explain: `haproxy-manager monitor explain --json` over
+ * the API (the console's Explain page): how each pasted line parses (its
+ * kind and fields) and which triage rules it matches, with the rules the
+ * daemon loads (the shipped ones with the operator's rules directory over
+ * them).
+ *
+ * Contract:
+ * - The same code as the CLI: cli/monitor-explain.ts `explainLines` with
+ *   the triage engine's `explain` (no state is touched: no incident, no
+ *   counter, nothing stored). The rules are loaded once per configuration
+ *   and kept.
+ * - Every line is data: it is parsed, never run. Like every string the API
+ *   takes, a line passes the shared text check first (validate/text.ts): a
+ *   line holding a control character (a tab among them) or surrounding
+ *   whitespace is refused with a 400 naming `lines[n]` (the console trims
+ *   what it sends). At most 200 lines of at most 16 KiB each, inside the
+ *   API's body limit.
+ * - The answer is in input order, one object per line, plus the summary
+ *   line the CLI prints.
+ */
+import type Router from '@koa/router';
+import { z } from 'zod';
+import type { ApiDeps } from '../context.js';
+import type { Config } from '../../config/schema.js';
+import { mount, route } from '../contract/route.js';
+import { explainLines } from '../../cli/monitor-explain.js';
+import { loadRules } from '../../pipeline/triage/load.js';
+import { createTriage, type Triage } from '../../pipeline/triage/engine.js';
+import { SHIPPED_RULES_DIR } from '../../monitor/monitor.js';
+
+export const MAX_EXPLAIN_LINES = 200;
+const MAX_LINE = 16_384;
+
+export const explainBody = z.strictObject({
+  lines: z
+    .array(z.string({ error: 'must be a log line (a string)' }).max(MAX_LINE, { error: `must be at most ${MAX_LINE} characters` }), { error: `must be a list of 1 to ${MAX_EXPLAIN_LINES} log lines` })
+    .min(1, { error: `must be a list of 1 to ${MAX_EXPLAIN_LINES} log lines` })
+    .max(MAX_EXPLAIN_LINES, { error: `must be a list of 1 to ${MAX_EXPLAIN_LINES} log lines` })
+    .meta({ description: 'The log lines, as the log has them (client-written data: parsed, never run)' }),
+  format: z
+    .enum(['haproxy', 'json', 'text'], { error: 'must be haproxy, json or text' })
+    .optional()
+    .meta({ description: 'How the lines are written (default haproxy), as `monitor explain --format`' }),
+});
+
+export const explainedLine = z.strictObject({
+  ok: z.boolean().meta({ description: 'The line parsed' }),
+  kind: z.enum(['http', 'tcp', 'event', 'conn_error', 'app', 'unknown']),
+  time: z.iso.datetime({ offset: true }).nullable().meta({ description: "The line's own time" }),
+  fields: z.record(z.string(), z.unknown()).meta({ description: 'The parsed fields (client-written values); for an unknown line, the reason' }),
+  rules: z.array(z.string()).meta({ description: 'The triage rules whose filter the line matches' }),
+  rules_error: z.string().optional(),
+});
+
+export const explainOut = z.strictObject({
+  lines: z.array(explainedLine),
+  summary: z.string().meta({ description: 'Lines by kind and how many matched a rule (the CLI\'s last line)' }),
+  rules: z.number().int().meta({ description: 'How many rules the lines were checked against' }),
+});
+
+export const explain = route({
+  id: 'explainLines',
+  method: 'POST',
+  path: '/api/monitor/explain',
+  tag: 'monitor',
+  summary: 'How log lines parse and which triage rules they match (`monitor explain`); nothing is stored',
+  description:
+    'Runs the same code as `haproxy-manager monitor explain --json` with the rules the daemon loads. Every line is data. Like every string the API takes, each line passes the shared text check: a control character (a tab included) or leading/trailing whitespace is refused with a 400 naming the line (`lines[n]`). At most 200 lines.',
+  auth: 'api_key',
+  body: explainBody,
+  bodyExample: { lines: ['<134>Dec  1 10:00:00 haproxy[1]: 203.0.113.7:40000 [01/Dec/2026:10:00:00.000] http~ shop/s1 0/0/1/2/3 404 120 - - ---- 1/1/0/0/0 0/0 "GET /.env HTTP/1.1"'], format: 'haproxy' },
+  responses: {
+    200: {
+      description: 'Each line explained, in input order',
+      schema: explainOut,
+      example: {
+        lines: [{ ok: true, kind: 'http', time: '2026-12-01T10:00:00.000Z', fields: { client_ip: '203.0.113.7', method: 'GET', path: '/.env', status: 404 }, rules: ['secret-file-probe'] }],
+        summary: '1 lines: http 1; 1 matched a rule',
+        rules: 24,
+      },
+    },
+    500: { description: 'A rule file does not load (the reason names it)' },
+  },
+});
+
+/** The triage the daemon's rules describe, built once per configuration object. */
+const cache = new WeakMap<Config, { triage: Triage; rules: number }>();
+function triageFor(cfg: Config): { triage: Triage; rules: number } {
+  let t = cache.get(cfg);
+  if (!t) {
+    const loaded = loadRules({ dir: SHIPPED_RULES_DIR, operatorDir: cfg.monitor.rules_dir });
+    t = { triage: createTriage(loaded.rules), rules: loaded.rules.length };
+    cache.set(cfg, t);
+  }
+  return t;
+}
+
+export function explainRoutes(r: Router, d: ApiDeps): void {
+  mount(r, explain, (ctx, { body: { lines, format } }) => {
+    const { triage, rules } = triageFor(d.cfg);
+    const out = explainLines(lines, format ?? 'haproxy', (p) => triage.explain(p, 'explain'));
+    ctx.body = { lines: out.json, summary: out.summary, rules };
+  });
+}
