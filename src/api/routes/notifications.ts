@@ -9,7 +9,7 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import type { ApiDeps } from '../context.js';
 import type { Db } from '../../storage/db.js';
-import { stmt } from '../../storage/statements.js';
+import { metricsQueries } from '../../storage/metrics.js';
 import { mount, route } from '../contract/route.js';
 
 const counts = z.strictObject({
@@ -54,26 +54,11 @@ export const listChannels = route({
   },
 });
 
-interface Row {
-  channel: string;
-  pending: number | null;
-  delivered: number | null;
-  dead: number | null;
-  failed_attempts: number | null;
-}
-
-/** The outbox table (migration 4) counted per channel, as storage/outbox.ts `outboxCounts` counts it whole. */
+/** Each channel's outbox counts (the query the metrics use: storage/metrics.ts). */
 function countsByChannel(db: Db): Map<string, z.infer<typeof counts>> {
-  const rows = stmt(
-    db,
-    `SELECT channel,
-       SUM(delivered_at IS NULL AND next_attempt_at IS NOT NULL) AS pending,
-       SUM(delivered_at IS NOT NULL) AS delivered,
-       SUM(delivered_at IS NULL AND next_attempt_at IS NULL) AS dead,
-       COALESCE(SUM(attempts), 0) - COALESCE(SUM(delivered_at IS NOT NULL), 0) AS failed_attempts
-     FROM outbox GROUP BY channel`,
-  ).all() as Row[];
-  return new Map(rows.map((r) => [r.channel, { pending: r.pending ?? 0, delivered: r.delivered ?? 0, failed_attempts: Math.max(0, r.failed_attempts ?? 0), dead: r.dead ?? 0 }]));
+  return new Map(
+    metricsQueries.outbox(db).map((r) => [r.channel, { pending: r.pending ?? 0, delivered: r.delivered ?? 0, failed_attempts: Math.max(0, r.failed_attempts ?? 0), dead: r.dead ?? 0 }]),
+  );
 }
 
 export function notificationRoutes(r: Router, d: ApiDeps): void {
