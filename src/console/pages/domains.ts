@@ -1,4 +1,86 @@
-/** Console pages: domains (to be written). */
+/**
+ * Console pages: domains and servers.
+ *
+ * - /domains: every domain with its backend, servers, certificate, health
+ *   check path and balance; a GET search by name (filtered here, server side).
+ * - /domains/new and /domains/:name: a form with every field POST /api/domain
+ *   takes, server rows included (empty rows carry data-skip-empty and are not
+ *   sent); Preview (?dry_run=true: the diff and `haproxy -c`) and Apply; on
+ *   the edit page, Remove (DELETE /api/domain) after a confirmation.
+ * - /servers: every backend's servers with HAProxy's live state and last
+ *   check (GET /api/backends), refreshed live; Drain, Disable (maint) and
+ *   Enable (ready) through POST /api/servers/state.
+ *
+ * Reads only through the API in process; changes are the browser's (console.js).
+ */
 import type { PageRegistrar } from '../console.js';
 
-export function domainsPages(_page: PageRegistrar): void {}
+interface ServerRow {
+  name: string;
+  address: string;
+  port: number;
+  check: boolean;
+  backup: boolean;
+  weight: number;
+  maxconn: number | null;
+  tls: boolean;
+  tls_verify: boolean;
+  tls_ca_file: string | null;
+  tls_sni: string | null;
+  state: string;
+}
+interface Domain {
+  id: number;
+  domain: string;
+  is_wildcard: boolean;
+  ssl_enabled: boolean;
+  ssl_cert_path: string | null;
+  backend_name: string | null;
+  kind: string | null;
+  health_check_path: string | null;
+  balance: string | null;
+  servers: ServerRow[];
+}
+
+/** How many server rows the form shows at least; one more than there are servers, for adding. */
+const MIN_ROWS = 3;
+
+/** A blank server row with the API's defaults ticked. */
+const blankServer = () => ({ name: '', address: '', port: null, check: true, backup: false, weight: null, maxconn: null, tls: false, tls_verify: true, tls_ca_file: null, tls_sni: null, blank: true });
+
+function formRows(servers: ServerRow[]) {
+  const rows: Record<string, unknown>[] = servers.map((s) => ({ ...s, blank: false }));
+  const total = Math.max(MIN_ROWS, servers.length + 1);
+  while (rows.length < total) rows.push(blankServer());
+  return rows;
+}
+
+export function domainsPages(page: PageRegistrar): void {
+  page('/domains', async (ctx, { api }) => {
+    const q = typeof ctx.query.q === 'string' ? ctx.query.q.trim().slice(0, 253) : '';
+    const saved = typeof ctx.query.saved === 'string' ? ctx.query.saved.slice(0, 253) : '';
+    const removed = typeof ctx.query.removed === 'string' ? ctx.query.removed.slice(0, 253) : '';
+    const all = await api.get<Domain[]>('/api/domains');
+    const needle = q.toLowerCase();
+    const domains = needle ? all.filter((d) => d.domain.toLowerCase().includes(needle) || (d.backend_name ?? '').toLowerCase().includes(needle)) : all;
+    return { template: 'domains.njk', data: { title: 'Domains', domains, total: all.length, q, saved, removed } };
+  });
+
+  page('/domains/new', async () => ({
+    template: 'domains-edit.njk',
+    data: { title: 'Add a domain', domain: null, rows: formRows([]) },
+  }));
+
+  page('/domains/:name', async (ctx, { api }) => {
+    const name = String(ctx.params.name ?? '');
+    const all = await api.get<Domain[]>('/api/domains');
+    const domain = all.find((d) => d.domain === name);
+    if (!domain) return { template: 'error.njk', status: 404, data: { title: 'Not found', message: `There is no domain ${name}.` } };
+    return { template: 'domains-edit.njk', data: { title: `Domain ${domain.domain}`, domain, rows: formRows(domain.servers) } };
+  });
+
+  page('/servers', async (_ctx, { api }) => {
+    const backends = await api.get<unknown[]>('/api/backends');
+    return { template: 'servers.njk', data: { title: 'Servers', backends } };
+  });
+}
