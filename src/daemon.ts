@@ -7,6 +7,7 @@
  * (notifications, remediation, analysis) through the event bus, each one
  * isolated from the others.
  */
+import type Koa from 'koa';
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
@@ -25,8 +26,9 @@ import { createControl, type HaproxyControl } from './haproxy/process/control.js
 import { createApplier, type Applier } from './haproxy/config/apply.js';
 import { createWatchdog, type Watchdog } from './haproxy/process/watchdog.js';
 import { createApp } from './api/app.js';
-import { createSessions } from './console/sessions.js';
-import { createTrafficHistory, type TrafficHistory } from './console/traffic.js';
+import { consoleMiddleware } from './console/console.js';
+import { createSessions } from './api/sessions.js';
+import { createTrafficHistory, type TrafficHistory } from './metrics/traffic.js';
 import { durationMs } from './util/duration.js';
 import { createBlockExpiry } from './haproxy/changes/block-expiry.js';
 import { startResponder, type Responder } from './certs/responder.js';
@@ -196,7 +198,13 @@ export async function startDaemon(given: Config, opts: { log?: Logger } = {}): P
     {
       name: 'api',
       async start() {
-        const app = createApp({ cfg, reader, applier, control, info, log, ops, certs, monitor, notifications, remediation, analysis, isProtected, metrics, metricsToken, viewerKey, sessions, traffic, trafficIntervalSeconds: 10 });
+        const deps = { cfg, reader, applier, control, info, log, ops, certs, monitor, notifications, remediation, analysis, isProtected, metrics, metricsToken, viewerKey, sessions, traffic, trafficIntervalSeconds: 10 };
+        // The console answers its own paths first and reads the API through the app's own handler.
+        const front = (a: Koa) => {
+          let handler: ReturnType<Koa['callback']> | null = null;
+          return consoleMiddleware({ api: deps, sessions, viewerKey, handler: () => (handler ??= a.callback()), traffic });
+        };
+        const app = createApp(deps, cfg.api.console ? { front } : {});
         const s: Server = await new Promise((resolve, reject) => {
           const srv = app.listen(cfg.api.port, cfg.api.listen, () => resolve(srv));
           srv.on('error', reject);

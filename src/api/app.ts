@@ -26,7 +26,7 @@ import { actionRoutes } from './routes/actions.js';
 import { openapiRoutes } from './routes/openapi.js';
 import { trafficRoutes } from './routes/traffic.js';
 import { explainRoutes } from './routes/explain.js';
-import { consoleMiddleware } from '../console/console.js';
+import { notificationRoutes } from './routes/notifications.js';
 
 /** Every route, each mounted from its declaration (contract/route.ts). */
 export function apiRouter(d: ApiDeps): Router {
@@ -44,11 +44,17 @@ export function apiRouter(d: ApiDeps): Router {
   actionRoutes(router, d);
   trafficRoutes(router, d);
   explainRoutes(router, d);
+  notificationRoutes(router, d);
   openapiRoutes(router);
   return router;
 }
 
-export function createApp(d: ApiDeps): Koa {
+/**
+ * `front`: a middleware that answers its own paths before the API's stack
+ * (the console: /, /login, its pages and assets), given the app so it can
+ * read the API in process. Wired by the daemon (the API knows no console).
+ */
+export function createApp(d: ApiDeps, opts: { front?: (app: Koa) => Koa.Middleware } = {}): Koa {
   const app = new Koa({ proxy: false });
   app.silent = true;
   const log = d.log.child({ unit: 'api' });
@@ -59,11 +65,7 @@ export function createApp(d: ApiDeps): Koa {
       log.info(`${ctx.method} ${ctx.path} ${ctx.status}`, { ms: Date.now() - t0 });
     }
   });
-  // The console (/, /login, its pages and assets) answers its own paths before the API's stack.
-  if (d.cfg.api.console && d.sessions) {
-    let handler: ReturnType<Koa['callback']> | null = null;
-    app.use(consoleMiddleware({ api: d, sessions: d.sessions, viewerKey: d.viewerKey ?? null, handler: () => (handler ??= app.callback()), ...(d.traffic ? { traffic: d.traffic } : {}) }));
-  }
+  if (opts.front) app.use(opts.front(app));
   app.use(errorMiddleware(log, { databasePath: d.cfg.paths.database }));
   if (d.metrics) app.use(metricsMiddleware(d.metrics, [d.cfg.apiKey, d.metricsToken ?? null]));
   app.use(authMiddleware({ apiKey: d.cfg.apiKey, viewerKey: d.viewerKey ?? null, ...(d.sessions ? { sessions: d.sessions } : {}), open: new Set(['/health']) }));

@@ -19,7 +19,7 @@
 import type { Context, Next } from 'koa';
 import { envelope } from './errors.js';
 import { AppError } from '../errors.js';
-import { sameSecret, type Role, type Session, type Sessions } from '../console/sessions.js';
+import { sameSecret, type Role, type Session, type Sessions } from './sessions.js';
 
 export const SESSION_COOKIE = 'hm_session';
 const SAFE = new Set(['GET', 'HEAD']);

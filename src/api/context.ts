@@ -13,8 +13,8 @@ import type { Notifications } from '../pipeline/notify/service.js';
 import type { Remediation } from '../pipeline/remediation/executor.js';
 import type { AnalysisStage } from '../pipeline/analysis/stage.js';
 import type { ProtectedAddresses } from '../pipeline/policy/types.js';
-import type { Sessions } from '../console/sessions.js';
-import type { TrafficPoint } from '../console/traffic.js';
+import type { Sessions } from './sessions.js';
+import type { TrafficPoint } from '../metrics/traffic.js';
 import { validationError } from '../errors.js';
 import { checkText, findJsonTextProblem } from '../validate/text.js';
 

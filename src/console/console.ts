@@ -31,7 +31,7 @@ import { SESSION_COOKIE, checkCsrf, checkSameOrigin } from '../api/auth.js';
 import { isAppError } from '../errors.js';
 import { consoleApi, type ConsoleApi } from './api-client.js';
 import { createRenderer, CONSOLE_TEMPLATE_DIR } from './render.js';
-import { sameSecret, type Session, type Sessions } from './sessions.js';
+import { sameSecret, type Session, type Sessions } from '../api/sessions.js';
 import { registerPages } from './pages/index.js';
 
 export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -58,7 +58,7 @@ export interface ConsoleDeps {
   /** The app's request handler, for reads in process. */
   handler: () => ReturnType<Koa['callback']>;
   /** The traffic history behind the overview chart. */
-  traffic?: { points(): import('./traffic.js').TrafficPoint[] };
+  traffic?: { points(): import('../metrics/traffic.js').TrafficPoint[] };
   /** Re-read templates on every render (tests that edit them). */
   noCache?: boolean;
 }

@@ -10,8 +10,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createSessions } from '../../src/console/sessions.js';
-import { createTrafficHistory } from '../../src/console/traffic.js';
+import { createSessions } from '../../src/api/sessions.js';
+import { createTrafficHistory } from '../../src/metrics/traffic.js';
 import { CONSOLE_TEMPLATE_DIR, createRenderer, span } from '../../src/console/render.js';
 import type { FrontendCounters } from '../../src/haproxy/runtime/servers.js';
 

@@ -75,6 +75,10 @@ describe('parseConfig: defaults', () => {
     assert.equal(c.api.listen, '127.0.0.1');
     assert.equal(c.api.port, 8000);
     assert.equal(c.api.key_file, undefined);
+    assert.equal(c.api.viewer_key_file, undefined);
+    assert.equal(c.api.console, true);
+    assert.equal(c.api.session_ttl, '12h');
+    assert.equal(c.api.session_idle, '1h');
     assert.deepEqual(c.network.local_ranges, ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7']);
     assert.deepEqual(c.log, { level: 'info', format: 'text' });
     assert.equal(c.apiKey, null);
@@ -88,6 +92,7 @@ describe('parseConfig: defaults', () => {
       database: '/etc/hm/var/haproxy-manager.db',
       apiKeyFile: '/etc/hm/var/api-key',
     metricsTokenFile: '/etc/hm/var/metrics-token',
+      viewerKeyFile: '/etc/hm/var/viewer-key',
       configPath: '/etc/hm/var/haproxy/haproxy.cfg',
       generatedDir: '/etc/hm/var/haproxy/haproxy-manager',
       stagingDir: '/etc/hm/var/staging',

@@ -426,6 +426,136 @@
   );
 })();
 
+// ---- Optional rows and HAProxy's verdict (domains group) ----
+//   <fieldset data-skip-empty>  a row that is sent only once one of its text, number or
+//     select fields has a value: console.js keeps data-skip on it while they are all empty
+//     (checkboxes do not count), so an untouched extra row is never sent.
+//   An answer with `haproxy_check` (a dry run) or `detail.haproxy` (a change HAProxy refused)
+//     shows HAProxy's own lines as text in the form's [data-result].
+(function () {
+  const filled = (el) => el.matches('input:not([type=checkbox]):not([type=radio]):not([type=hidden]), textarea') && el.value.trim() !== '';
+  function judge(row) {
+    const any = [...row.querySelectorAll('input, textarea')].some(filled);
+    if (any) row.removeAttribute('data-skip');
+    else row.setAttribute('data-skip', '');
+  }
+  document.querySelectorAll('[data-skip-empty]').forEach(judge);
+  for (const type of ['input', 'change']) {
+    document.addEventListener(type, (ev) => {
+      const row = ev.target instanceof Element ? ev.target.closest('[data-skip-empty]') : null;
+      if (row) judge(row);
+    });
+  }
+  // Before a form is read: rows judged again (values set by scripts or autofill send no input event).
+  document.addEventListener('submit', (ev) => {
+    if (ev.target instanceof HTMLFormElement) ev.target.querySelectorAll('[data-skip-empty]').forEach(judge);
+  }, true);
+
+  document.addEventListener('api-result', (ev) => {
+    const form = ev.target instanceof Element ? ev.target : null;
+    const out = form?.querySelector('[data-result]');
+    const body = ev.detail?.body;
+    if (!out || !body || typeof body !== 'object') return;
+    const lines = (v) => (Array.isArray(v) ? v.map(String).join('\n') : typeof v === 'string' ? v : '');
+    const check = body.haproxy_check;
+    if (body.dry_run === true && !body.message) {
+      const first = out.querySelector('p');
+      if (first) first.textContent = 'Preview only: nothing was applied. The change would make this difference:';
+    }
+    if (check && typeof check === 'object') {
+      const p = document.createElement('p');
+      p.className = check.ok ? 'check ok' : 'check error';
+      p.textContent = check.ok ? 'haproxy -c: the configuration is valid.' : 'haproxy -c refuses this configuration:';
+      out.append(p);
+      if (!check.ok && check.haproxy) {
+        const pre = document.createElement('pre');
+        pre.className = 'haproxy-text';
+        pre.textContent = lines(check.haproxy);
+        out.append(pre);
+      }
+      if (!check.ok) out.className = 'result error';
+    }
+    const refused = body.detail && typeof body.detail === 'object' && !Array.isArray(body.detail) ? body.detail.haproxy : undefined;
+    if (refused) {
+      // show() printed the detail as JSON: HAProxy's lines read better as they are.
+      const pre = out.querySelector('pre:not(.diff)');
+      if (pre) {
+        pre.className = 'haproxy-text';
+        pre.textContent = lines(refused);
+        const rest = Object.fromEntries(Object.entries(body.detail).filter(([k]) => k !== 'haproxy'));
+        if (Object.keys(rest).length) pre.textContent += `\n\n${JSON.stringify(rest, null, 2)}`;
+      }
+    }
+  });
+})();
+
+// ---- Conditional warnings and guardrail refusals (blocks group; generic) ----
+//   <input data-warn-contains="/" data-warn="#el" data-warn-confirm="Text?">
+//     while the value contains the string, #el is shown (its hidden attribute removed);
+//     when its form is sent with such a value, confirm("Text?") is asked first (cancel: nothing sent).
+//   <form data-api=... data-refusal-warning>
+//     a 403 whose detail names a guardrail (api/ip-entry.ts: {guardrail, covers, forceable})
+//     is shown in the form's [data-result] as a warning: the API's message, the guardrail and
+//     what the range covers, as text.
+(function () {
+  const matches = (el) => el.dataset.warnContains !== undefined && el.value.includes(el.dataset.warnContains);
+  function judge(el) {
+    const target = el.dataset.warn ? document.querySelector(el.dataset.warn) : null;
+    if (target) target.hidden = !matches(el);
+  }
+  document.querySelectorAll('[data-warn-contains]').forEach(judge);
+  for (const type of ['input', 'change']) {
+    document.addEventListener(type, (ev) => {
+      if (ev.target instanceof HTMLElement && ev.target.dataset.warnContains !== undefined) judge(ev.target);
+    });
+  }
+  document.addEventListener(
+    'submit',
+    (ev) => {
+      const form = ev.target;
+      if (!(form instanceof HTMLFormElement)) return;
+      for (const el of form.querySelectorAll('[data-warn-contains][data-warn-confirm]')) {
+        judge(el);
+        if (matches(el) && !window.confirm(el.dataset.warnConfirm)) {
+          ev.preventDefault();
+          ev.stopImmediatePropagation();
+          return;
+        }
+      }
+    },
+    true,
+  );
+
+  document.addEventListener('api-result', (ev) => {
+    const form = ev.target instanceof HTMLFormElement ? ev.target : null;
+    if (!form || form.dataset.refusalWarning === undefined) return;
+    const res = ev.detail;
+    const detail = res?.body && typeof res.body === 'object' ? res.body.detail : null;
+    const out = form.querySelector('[data-result]');
+    if (!out || res.status !== 403 || !detail || typeof detail !== 'object' || typeof detail.guardrail !== 'string') return;
+    out.replaceChildren();
+    out.className = 'result';
+    out.setAttribute('role', 'alert');
+    const box = document.createElement('div');
+    box.className = 'warning refusal';
+    const msg = document.createElement('p');
+    msg.textContent = String(res.body.message ?? 'Refused by a guardrail.');
+    const rows = document.createElement('dl');
+    const add = (k, v) => {
+      const dt = document.createElement('dt');
+      dt.textContent = k;
+      const dd = document.createElement('dd');
+      dd.textContent = v;
+      rows.append(dt, dd);
+    };
+    add('Guardrail', detail.guardrail);
+    if (Array.isArray(detail.covers) && detail.covers.length) add('Covers', detail.covers.map(String).join(', '));
+    add('Nothing was changed', detail.forceable ? 'A protected address can be blocked only through the API with "force": true (audited).' : 'This is never allowed.');
+    box.append(msg, rows);
+    out.append(box);
+  });
+})();
+
 // ---- Explain (the /explain page): <form data-explain="POST /api/monitor/explain"> sends
 // its textarea's lines (trimmed, empty ones left out) and format to the API, and
 // fills [data-explain-out]'s table: per line the line itself, its kind, its parsed
@@ -489,69 +619,6 @@
       window.hmConsole.show(result, false, String(e.message ?? e));
     } finally {
       if (btn) btn.disabled = false;
-    }
-  });
-})();
-
-// ---- Optional rows and HAProxy's verdict (domains group) ----
-//   <fieldset data-skip-empty>  a row that is sent only once one of its text, number or
-//     select fields has a value: console.js keeps data-skip on it while they are all empty
-//     (checkboxes do not count), so an untouched extra row is never sent.
-//   An answer with `haproxy_check` (a dry run) or `detail.haproxy` (a change HAProxy refused)
-//     shows HAProxy's own lines as text in the form's [data-result].
-(function () {
-  const filled = (el) => el.matches('input:not([type=checkbox]):not([type=radio]):not([type=hidden]), textarea') && el.value.trim() !== '';
-  function judge(row) {
-    const any = [...row.querySelectorAll('input, textarea')].some(filled);
-    if (any) row.removeAttribute('data-skip');
-    else row.setAttribute('data-skip', '');
-  }
-  document.querySelectorAll('[data-skip-empty]').forEach(judge);
-  for (const type of ['input', 'change']) {
-    document.addEventListener(type, (ev) => {
-      const row = ev.target instanceof Element ? ev.target.closest('[data-skip-empty]') : null;
-      if (row) judge(row);
-    });
-  }
-  // Before a form is read: rows judged again (values set by scripts or autofill send no input event).
-  document.addEventListener('submit', (ev) => {
-    if (ev.target instanceof HTMLFormElement) ev.target.querySelectorAll('[data-skip-empty]').forEach(judge);
-  }, true);
-
-  document.addEventListener('api-result', (ev) => {
-    const form = ev.target instanceof Element ? ev.target : null;
-    const out = form?.querySelector('[data-result]');
-    const body = ev.detail?.body;
-    if (!out || !body || typeof body !== 'object') return;
-    const lines = (v) => (Array.isArray(v) ? v.map(String).join('\n') : typeof v === 'string' ? v : '');
-    const check = body.haproxy_check;
-    if (body.dry_run === true && !body.message) {
-      const first = out.querySelector('p');
-      if (first) first.textContent = 'Preview only: nothing was applied. The change would make this difference:';
-    }
-    if (check && typeof check === 'object') {
-      const p = document.createElement('p');
-      p.className = check.ok ? 'check ok' : 'check error';
-      p.textContent = check.ok ? 'haproxy -c: the configuration is valid.' : 'haproxy -c refuses this configuration:';
-      out.append(p);
-      if (!check.ok && check.haproxy) {
-        const pre = document.createElement('pre');
-        pre.className = 'haproxy-text';
-        pre.textContent = lines(check.haproxy);
-        out.append(pre);
-      }
-      if (!check.ok) out.className = 'result error';
-    }
-    const refused = body.detail && typeof body.detail === 'object' && !Array.isArray(body.detail) ? body.detail.haproxy : undefined;
-    if (refused) {
-      // show() printed the detail as JSON: HAProxy's lines read better as they are.
-      const pre = out.querySelector('pre:not(.diff)');
-      if (pre) {
-        pre.className = 'haproxy-text';
-        pre.textContent = lines(refused);
-        const rest = Object.fromEntries(Object.entries(body.detail).filter(([k]) => k !== 'haproxy'));
-        if (Object.keys(rest).length) pre.textContent += `\n\n${JSON.stringify(rest, null, 2)}`;
-      }
     }
   });
 })();
