@@ -95,6 +95,8 @@ for (const h of HAPROXIES) {
       assert.ok(st, 'issued');
       assert.match(st.issuer, /Pebble/i);
       const row = '#cert-list tr[data-cert="shop.example.test"]';
+      // The button as it is now (the list is a live region: a refresh may have just replaced it).
+      const renew = () => op.page.$eval(`${row} button[aria-label="Renew shop.example.test"]`, (b) => (b as HTMLButtonElement).click());
       await op.page.waitForSelector(row, { timeout: 10_000 });
       await waitForText(op.page, `${row} .cert-issuer`, st.issuer);
       await waitForText(op.page, `${row} .cert-days`, `${st.days_until_expiry} days`);
@@ -107,7 +109,7 @@ for (const h of HAPROXIES) {
       assert.equal(await op.page.$('#cert-list tr[data-cert="away.example.test"]'), null, 'nothing was installed for the failed name');
 
       // Renew from the console: the serial changes on the page, and HAProxy serves the new certificate.
-      await op.page.click(`${row} button[aria-label="Renew shop.example.test"]`);
+      await renew();
       await waitForText(op.page, '#renew-progress', /renewed/, 45_000);
       assert.ok(await waitFor(async () => norm(await op.page.$eval(`${row} .cert-serial`, (e) => e.textContent!.trim()).catch(() => serial1)) !== norm(serial1), 10_000), 'the serial changed on the page');
       const serial2 = norm(await op.page.$eval(`${row} .cert-serial`, (e) => e.textContent!.trim()));
@@ -117,7 +119,7 @@ for (const h of HAPROXIES) {
 
       // A renewal that fails: the CA's message in the progress and in the row's last renewal, with the next attempt.
       dns.setA('shop.example.test', '127.0.0.2');
-      await op.page.click(`${row} button[aria-label="Renew shop.example.test"]`);
+      await renew();
       await waitForText(op.page, '#renew-result', '1 done: 0 succeeded, 0 skipped, 1 failed', 45_000);
       await waitForText(op.page, '#renew-progress', /failed.*validation of shop\.example\.test failed/s);
       await waitForText(op.page, `${row} .cert-last`, /failed.*validation of shop\.example\.test failed.*next attempt/s);

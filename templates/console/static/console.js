@@ -268,8 +268,8 @@
 // A plain JSON answer with results[] fills the items in at once; any other
 // answer (a refused body, a 403) goes in [data-result] and the items are
 // marked "not started". Status words shown come from the list's
-// data-labels (JSON). data-then="reload" runs at the end whatever the
-// outcome (the list, outside the live regions, keeps the results).
+// data-labels (JSON). data-then="reload" reads the live regions again at
+// the end whatever the outcome (the list, outside them, keeps the results).
 // Runs in the capture phase so the plain form/button handlers above do not
 // also send it.
 // ---------------------------------------------------------------------------
@@ -312,6 +312,18 @@
     const msg = li.querySelector('.progress-msg');
     msg.textContent = message ?? '';
     msg.classList.toggle('error', status === 'failed');
+  }
+
+  // The live regions read again now (not through refresh(), which skips when a periodic read is under way
+  // and would leave the page showing the state from before this change).
+  async function reloadLive() {
+    const r = await fetch(location.href, { credentials: 'same-origin', headers: { accept: 'text/html' } });
+    if (!r.ok || r.redirected) return;
+    const doc = new DOMParser().parseFromString(await r.text(), 'text/html');
+    for (const el of document.querySelectorAll('[data-live][id]')) {
+      const fresh = doc.getElementById(el.id);
+      if (fresh) el.replaceWith(document.importNode(fresh, true));
+    }
   }
 
   const resultMessage = (m) => m.error ?? m.message ?? (Array.isArray(m.names) && m.names.length ? m.names.join(', ') : '');
@@ -371,7 +383,7 @@
       } else hm().show(out, r.ok, parsed);
     }
     for (const li of list.children) if (li.dataset.status === 'pending') setItem(list, li.dataset.key, 'not-started', 'no answer for this one');
-    if (then === 'reload') await hm().refresh(true);
+    if (then === 'reload') await reloadLive();
     else if (then && then.startsWith('/')) location.assign(then);
   }
 
