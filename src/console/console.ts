@@ -1,9 +1,9 @@
 /**
  * The operator console, served by the daemon at / on the API's port:
  * server-rendered pages (nunjucks, autoescape) that read through the API in
- * process (api-client.ts), and one small script (templates/console/static/
- * console.js) for what is interactive: forms sent to the API as JSON with
- * the session's CSRF token, live regions refreshed by polling, countdowns
+ * process (api-client.ts), and small scripts (templates/console/static/:
+ * console.js, then one file per feature) for what is interactive: forms
+ * sent to the API as JSON with the session's CSRF token, live regions refreshed by polling, countdowns
  * and the traffic chart (uPlot, shipped from node_modules). Every page reads
  * without JavaScript.
  *
@@ -37,8 +37,10 @@ import { registerPages } from './pages/index.js';
 export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 const require = createRequire(import.meta.url);
+/** The console's scripts, in load order: the core (window.hmConsole), then one file per generic feature. */
+export const SCRIPTS = ['console.js', 'progress.js', 'rows.js', 'warnings.js', 'explain.js'] as const;
 const STATIC: Record<string, { file: string; type: string }> = {
-  '/static/console.js': { file: join(CONSOLE_TEMPLATE_DIR, 'static', 'console.js'), type: 'text/javascript; charset=utf-8' },
+  ...Object.fromEntries(SCRIPTS.map((f) => [`/static/${f}`, { file: join(CONSOLE_TEMPLATE_DIR, 'static', f), type: 'text/javascript; charset=utf-8' }])),
   '/static/console.css': { file: join(CONSOLE_TEMPLATE_DIR, 'static', 'console.css'), type: 'text/css; charset=utf-8' },
   '/static/uplot.js': { file: require.resolve('uplot/dist/uPlot.iife.min.js'), type: 'text/javascript; charset=utf-8' },
   '/static/uplot.css': { file: require.resolve('uplot/dist/uPlot.min.css'), type: 'text/css; charset=utf-8' },
@@ -108,6 +110,7 @@ export function consoleMiddleware(d: ConsoleDeps) {
       csrf: s?.csrf ?? '',
       path: ctx.path,
       version: d.api.info.version,
+      scripts: SCRIPTS,
     });
   };
 
