@@ -765,6 +765,12 @@ function buildCases(bePort: number): Case[] {
     add({ name: `POST /api/domain: strict type, dry_run=${JSON.stringify(v)} (on main: applied)`, method: 'POST', path: `/api/domain?dry_run=${q(v)}`, body: fresh({}), status: 400, field: 'dry_run' });
   }
   add({ name: 'POST /api/domain: strict type, dry_run given twice', method: 'POST', path: '/api/domain?dry_run=true&dry_run=false', body: fresh({}), status: 400, field: 'dry_run' });
+  // A block's dry run (the console's "Check"): the same strict flag; a bad one never falls back to blocking.
+  for (const path of ['/api/blocked-ips', '/api/security/temporary-block']) {
+    for (const v of ['yes', 'on', '']) add({ name: `POST ${path}: strict type, dry_run=${JSON.stringify(v)}`, method: 'POST', path: `${path}?dry_run=${q(v)}`, body: { ip_address: FRESH_IP }, status: 400, field: 'dry_run' });
+    add({ name: `POST ${path}: dry_run given twice`, method: 'POST', path: `${path}?dry_run=true&dry_run=false`, body: { ip_address: FRESH_IP }, status: 400, field: 'dry_run' });
+    add({ name: `POST ${path}?dry_run=true with a bad address`, method: 'POST', path: `${path}?dry_run=true`, body: { ip_address: '203.0.113.7\n' }, status: 400, field: 'ip_address' });
+  }
   for (const v of [null, 1, 0, 'true']) {
     typed(`force ${JSON.stringify(v)}`, { ip_address: FRESH_IP, force: v }, 'force', '/api/blocked-ips');
     typed(`force ${JSON.stringify(v)}`, { ip_address: FRESH_IP, duration_minutes: 5, force: v }, 'force', '/api/security/temporary-block');

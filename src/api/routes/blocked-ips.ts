@@ -13,7 +13,7 @@ import { blocked } from '../../storage/ip-lists.js';
 import { blockIp, clearExpired, syncBlocked, unblockIp } from '../../haproxy/changes/ip-lists.js';
 import { judgeManualBlock } from '../ip-entry.js';
 import { mount, route } from '../contract/route.js';
-import { blockBody, blockedOk, blockedOut, clearExpiredOk, ipAddressOnly, syncOk, temporaryBlockBody, temporaryBlockOk, unblockedOk } from '../schemas/ip-lists.js';
+import { blockBody, blockDryRunOut, blockQuery, blockedOk, blockedOut, clearExpiredOk, ipAddressOnly, syncOk, temporaryBlockBody, temporaryBlockOk, unblockedOk } from '../schemas/ip-lists.js';
 
 const view = (b: ReturnType<typeof blocked.list>[number]) => ({ ...b, expiry_time: b.expires_at });
 const guarded = { 403: { description: 'A guardrail refused the range (loopback, the daemon\'s own path, too wide, or protected without force); detail names it and what the range covers' } };
@@ -42,8 +42,14 @@ export const add = route({
   summary: 'Block an address or network permanently (live at once through the runtime API)',
   auth: 'api_key',
   body: blockBody,
+  query: blockQuery,
   bodyExample: { ip_address: '203.0.113.7', reason: 'scanner' },
   responses: {
+    200: {
+      description: 'With dry_run: what the block would do (nothing is changed)',
+      schema: blockDryRunOut,
+      example: { status: 'success', dry_run: true, ip_address: '203.0.113.0/24', already_blocked: false, covers_protected: [], message: '203.0.113.0/24 can be blocked' },
+    },
     201: { description: 'Blocked', schema: blockedOk, example: { status: 'success', blocked_ip_id: 1, ip_address: '203.0.113.7', message: '203.0.113.7 blocked', runtime_map_updated: true, reloaded: false } },
     ...guarded,
     409: { description: 'Already blocked' },
@@ -85,9 +91,10 @@ export const temporary = route({
   auth: 'api_key',
   // The maximum is blocks.max_duration_minutes; the document shows its default.
   body: temporaryBlockBody(525_600),
+  query: blockQuery,
   bodyExample: { ip_address: '198.51.100.23', duration_minutes: 30, reason: 'credential stuffing' },
   responses: {
-    200: { description: 'Already blocked: extended (or left permanent)', schema: temporaryBlockOk },
+    200: { description: 'Already blocked: extended (or left permanent); with dry_run, what the block would do (nothing is changed)', schema: z.union([temporaryBlockOk, blockDryRunOut]) },
     201: {
       description: 'Blocked',
       schema: temporaryBlockOk,
@@ -107,17 +114,31 @@ export const clear = route({
   responses: { 200: { description: 'Cleared', schema: clearExpiredOk, example: { status: 'success', cleared_ips: ['198.51.100.23'], runtime_map_failures: 0, runtime_map_updated: true } } },
 });
 
+/** A dry run's answer, once the guardrails let the block through (a refusal was thrown, as for a real block). */
+function dryRunAnswer(d: ApiDeps, ip: string, forcedOver: string[]) {
+  const already = blocked.get(d.reader, ip) !== null;
+  return {
+    status: 'success',
+    dry_run: true,
+    ip_address: ip,
+    already_blocked: already,
+    covers_protected: forcedOver,
+    message: already ? `${ip} is already blocked` : forcedOver.length ? `${ip} can be blocked by force; it covers protected ${forcedOver.join(', ')}` : `${ip} can be blocked`,
+  };
+}
+
 export function blockedIpRoutes(r: Router, d: ApiDeps): void {
   mount(r, list, (ctx) => {
     ctx.body = blocked.list(d.reader).map(view);
   });
 
-  mount(r, add, async (ctx, { body: b }) => {
+  mount(r, add, async (ctx, { body: b, query }) => {
     const ip = b.ip_address;
     const reason = b.reason ?? null;
     // Absent: the caller. Sent (null and "" mean none): as sent.
     const blockedBy = b.blocked_by === undefined ? actorOf(ctx) : b.blocked_by;
     const forcedOver = judgeManualBlock(d, ip, b.force ?? false);
+    if (query.dry_run) return void (ctx.body = dryRunAnswer(d, ip, forcedOver));
     if (forcedOver.length) d.log.warn('a protected address is blocked by force', { actor: actorOf(ctx), ip, covers: forcedOver.join(',') });
     const res = await blockIp(d.ops, actorOf(ctx), { ip, reason, blockedBy, expiresAt: null, forcedOver }, { extendIfPresent: false });
     ctx.status = 201;
@@ -145,11 +166,12 @@ export function blockedIpRoutes(r: Router, d: ApiDeps): void {
   mount(
     r,
     temporary,
-    async (ctx, { body: b }) => {
+    async (ctx, { body: b, query }) => {
       const ip = b.ip_address;
       const minutes = b.duration_minutes ?? 60;
       const reason = b.reason === undefined ? 'temporary block' : b.reason;
       const forcedOver = judgeManualBlock(d, ip, b.force ?? false);
+      if (query.dry_run) return void (ctx.body = dryRunAnswer(d, ip, forcedOver));
       if (forcedOver.length) d.log.warn('a protected address is blocked by force', { actor: actorOf(ctx), ip, covers: forcedOver.join(',') });
       const expiresAt = new Date(Date.now() + minutes * 60_000).toISOString();
       const res = await blockIp(d.ops, actorOf(ctx), { ip, reason, blockedBy: actorOf(ctx), expiresAt, forcedOver }, { extendIfPresent: true });

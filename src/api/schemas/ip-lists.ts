@@ -12,6 +12,22 @@ export const blockBody = z.strictObject({
   force,
 });
 
+export const blockQuery = z.strictObject({
+  dry_run: z
+    .enum(['true', 'false', '1', '0'], { error: 'must be true, false, 1 or 0, given once' })
+    .optional()
+    .transform((v) => v === 'true' || v === '1')
+    .meta({ description: 'true: judge the block as the guardrails would (the same 400 and 403 answers) and change nothing' }),
+});
+
+export const blockDryRunOut = ok({
+  dry_run: z.literal(true),
+  ip_address: z.string(),
+  already_blocked: z.boolean(),
+  covers_protected: z.array(z.string()).meta({ description: 'Protected ranges the block would cover (only with force: true; without it such a block is a 403)' }),
+  message: z.string(),
+});
+
 export const temporaryBlockBody = (maxMinutes: number) =>
   z.strictObject({
     ip_address: ip('An address or a network, as for POST /api/blocked-ips', { allowCidr: true, exactNetwork: true }),
