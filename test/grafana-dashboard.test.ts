@@ -22,7 +22,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { certificates } from '../src/storage/certificates.js';
-import { HAPROXIES, startTestDaemon, startBackend, domainBody, waitFor, httpRequest, freePort, sleep } from './helpers/harness.js';
+import { HAPROXIES, startTestDaemon, startBackend, domainBody, waitFor, httpRequest, freePort, sleep, deadWebhookNotifications } from './helpers/harness.js';
 
 const DASHBOARD = new URL('../config/grafana/haproxy-manager.json', import.meta.url);
 const README = new URL('../README.md', import.meta.url);
@@ -176,16 +176,12 @@ test(`${HAPROXIES[0]!.name}: every metric the dashboard reads exists on a live s
   const be = await startBackend('app');
   const deadPort = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'hm-grafana-'));
-  writeFileSync(join(dir, 'hook-secret'), 'whsec-grafana-0123456789', { mode: 0o600 });
   let prom: ChildProcess | null = null;
   const promLog: string[] = [];
   const d = await startTestDaemon(h.bin, {
     config: {
-      notifications: {
-        // Nothing listens there: deliveries fail, so the outbox panels have data.
-        channels: { hook: { type: 'webhook', url: `http://127.0.0.1:${deadPort}/hook`, secret_file: join(dir, 'hook-secret'), timeout: '1s' } },
-        outbox: { poll_interval: '200ms', backoff_base: '200ms', backoff_max: '1s', give_up_after: '1h' },
-      },
+      // Deliveries fail, so the outbox panels have data.
+      notifications: deadWebhookNotifications(dir, deadPort),
     },
   }).catch(async (e: unknown) => {
     await be.close();

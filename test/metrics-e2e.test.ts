@@ -8,13 +8,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import parse, { type Family } from 'parse-prometheus-text-format';
 import ipaddr from 'ipaddr.js';
 import { certificates } from '../src/storage/certificates.js';
-import { HAPROXIES, startTestDaemon, startBackend, domainBody, waitFor, httpRequest, freePort } from './helpers/harness.js';
+import { HAPROXIES, startTestDaemon, startBackend, domainBody, waitFor, httpRequest, freePort, deadWebhookNotifications } from './helpers/harness.js';
 
 const ATTACKER = '198.51.100.77';
 const PROXY = '127.0.0.10';
@@ -49,14 +49,10 @@ for (const h of HAPROXIES) {
     const be = await startBackend('app');
     const deadPort = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'hm-metrics-'));
-    writeFileSync(join(dir, 'hook-secret'), 'whsec-metrics-e2e-0123456789', { mode: 0o600 });
     const t = await startTestDaemon(h.bin, {
       config: {
-        notifications: {
-          // Nothing listens there: every delivery fails and is retried.
-          channels: { hook: { type: 'webhook', url: `http://127.0.0.1:${deadPort}/hook`, secret_file: join(dir, 'hook-secret'), timeout: '1s' } },
-          outbox: { poll_interval: '200ms', backoff_base: '200ms', backoff_max: '1s', give_up_after: '1h' },
-        },
+        // Nothing listens there: every delivery fails and is retried.
+        notifications: deadWebhookNotifications(dir, deadPort),
       },
     }).catch(async (e: unknown) => {
       await be.close();

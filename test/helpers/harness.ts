@@ -253,3 +253,16 @@ export function mastersFor(socket: string): number {
   const pids = new Set(procs.map((p) => p[0]));
   return procs.filter((p) => !pids.has(p[1])).length;
 }
+
+/**
+ * Notification settings with one webhook channel ("hook") to a port where
+ * nothing listens: every delivery fails and is retried fast, so outbox
+ * counters move. Writes the channel's secret file (0600) into `dir`.
+ */
+export function deadWebhookNotifications(dir: string, deadPort: number): Record<string, unknown> {
+  writeFileSync(join(dir, 'hook-secret'), 'whsec-dead-hook-0123456789', { mode: 0o600 });
+  return {
+    channels: { hook: { type: 'webhook', url: `http://127.0.0.1:${deadPort}/hook`, secret_file: join(dir, 'hook-secret'), timeout: '1s' } },
+    outbox: { poll_interval: '200ms', backoff_base: '200ms', backoff_max: '1s', give_up_after: '1h' },
+  };
+}

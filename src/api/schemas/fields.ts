@@ -27,6 +27,14 @@ export const validated = <T>(json: Record<string, unknown>, check: (v: unknown) 
 
 export const bool = (description: string) => z.boolean({ error: 'must be true or false' }).meta({ description });
 
+/** `?dry_run=`: true, false, 1 or 0, given once (anything else is a 400, never read as false). */
+export const dryRunFlag = (description: string) =>
+  z
+    .enum(['true', 'false', '1', '0'], { error: 'must be true, false, 1 or 0, given once' })
+    .optional()
+    .transform((v) => v === 'true' || v === '1')
+    .meta({ description });
+
 export const int = (min: number, max: number, description: string) =>
   z
     .number({ error: `must be an integer from ${min} to ${max}` })

@@ -1,6 +1,6 @@
 /** Blocked addresses, trusted addresses and trusted proxies: request bodies and answers. */
 import { z } from 'zod';
-import { bool, int, ip, note } from './fields.js';
+import { bool, dryRunFlag, int, ip, note } from './fields.js';
 import { ok } from './common.js';
 
 const force = bool('Block an address the guardrails protect (audited); loopback and too-wide ranges are never blocked').optional();
@@ -13,11 +13,7 @@ export const blockBody = z.strictObject({
 });
 
 export const blockQuery = z.strictObject({
-  dry_run: z
-    .enum(['true', 'false', '1', '0'], { error: 'must be true, false, 1 or 0, given once' })
-    .optional()
-    .transform((v) => v === 'true' || v === '1')
-    .meta({ description: 'true: judge the block as the guardrails would (the same 400 and 403 answers) and change nothing' }),
+  dry_run: dryRunFlag('true: judge the block as the guardrails would (the same 400 and 403 answers) and change nothing'),
 });
 
 export const blockDryRunOut = ok({

@@ -3,7 +3,7 @@
  * security table and certificates: request bodies and answers.
  */
 import { z } from 'zod';
-import { bool, hostname, name } from './fields.js';
+import { bool, dryRunFlag, hostname, name } from './fields.js';
 import { ok } from './common.js';
 
 const iso = z.iso.datetime({ offset: true });
@@ -22,11 +22,7 @@ export const appliedOk = ok({ reloaded: z.boolean(), warning: z.string().optiona
 export const previewOk = ok({ config: z.string(), files: z.record(z.string(), z.string()), diff: z.string() });
 
 export const dryRunQuery = z.strictObject({
-  dry_run: z
-    .enum(['true', 'false', '1', '0'], { error: 'must be true, false, 1 or 0, given once' })
-    .optional()
-    .transform((v) => v === 'true' || v === '1')
-    .meta({ description: 'true: answer the diff and `haproxy -c` verdict of the change without applying it' }),
+  dry_run: dryRunFlag('true: answer the diff and `haproxy -c` verdict of the change without applying it'),
 });
 
 export const domainParam = z.strictObject({ domain: hostname('A domain of a managed certificate', { allowWildcard: true }) });

@@ -9,24 +9,10 @@
  * (issued, skipped, or failed with the CA's message).
  */
 import type { PageRegistrar } from '../console.js';
+import type { AnswerOf } from '../wire.js';
+import type { status as certStatus } from '../../api/routes/certificates.js';
 
-export interface CertStatus {
-  domain: string;
-  names: string[];
-  cert_path: string;
-  issuer: string | null;
-  serial: string | null;
-  key_type: string | null;
-  challenge: string | null;
-  self_signed: boolean;
-  not_before: string | null;
-  expires: string | null;
-  days_until_expiry: number | null;
-  renewal_due: boolean;
-  last_error: string | null;
-  failures: number;
-  next_attempt_at: string | null;
-}
+export type CertStatus = AnswerOf<typeof certStatus>['certificates'][number];
 
 /** How urgent a certificate's expiry is: error under 7 days (or expired, or unknown), warn under 14. */
 export function expiryLevel(days: number | null): 'ok' | 'warn' | 'error' {

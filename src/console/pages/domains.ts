@@ -14,33 +14,11 @@
  * Reads only through the API in process; changes are the browser's (console.js).
  */
 import type { PageRegistrar } from '../console.js';
+import type { ItemOf } from '../wire.js';
+import type { list as listDomains } from '../../api/routes/domains.js';
 
-interface ServerRow {
-  name: string;
-  address: string;
-  port: number;
-  check: boolean;
-  backup: boolean;
-  weight: number;
-  maxconn: number | null;
-  tls: boolean;
-  tls_verify: boolean;
-  tls_ca_file: string | null;
-  tls_sni: string | null;
-  state: string;
-}
-interface Domain {
-  id: number;
-  domain: string;
-  is_wildcard: boolean;
-  ssl_enabled: boolean;
-  ssl_cert_path: string | null;
-  backend_name: string | null;
-  kind: string | null;
-  health_check_path: string | null;
-  balance: string | null;
-  servers: ServerRow[];
-}
+type Domain = ItemOf<typeof listDomains>;
+type ServerRow = Domain['servers'][number];
 
 /** How many server rows the form shows at least; one more than there are servers, for adding. */
 const MIN_ROWS = 3;

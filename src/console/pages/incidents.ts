@@ -16,43 +16,14 @@ import { SEVERITIES } from '../../pipeline/types.js';
 import { ACTION_STATUSES, inverseOf } from '../../pipeline/policy/actions.js';
 import type { ActionType } from '../../pipeline/policy/types.js';
 import { isAppError } from '../../errors.js';
+import type { ItemOf } from '../wire.js';
+import type { list as listIncidents } from '../../api/routes/incidents.js';
+import type { list as listActions } from '../../api/routes/actions.js';
 
 const PAGE = 50;
 
-export interface IncidentRow {
-  id: number;
-  rule: string;
-  category: string;
-  severity: string;
-  subject: { type: string; value: string };
-  status: string;
-  first_seen: string;
-  last_seen: string;
-  count: number;
-  escalate: boolean;
-  actions: unknown[];
-  samples: string[];
-  resolved_at: string | null;
-}
-export interface ActionRow {
-  id: number;
-  created_at: string;
-  updated_at: string;
-  incident_id: number | null;
-  action: string;
-  target: string | null;
-  ttl_s: number | null;
-  expires_at: string | null;
-  decided_by: string;
-  actor: string | null;
-  mode: string;
-  status: string;
-  reason: string;
-  analysis_summary: string | null;
-  result: string | null;
-  reviewed_by: string | null;
-  reverts_id: number | null;
-}
+export type IncidentRow = ItemOf<typeof listIncidents>;
+export type ActionRow = ItemOf<typeof listActions>;
 
 /** One query-string value, or '' (a parameter given twice counts as not given). */
 const q = (ctx: Context, k: string): string => {

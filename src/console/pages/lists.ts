@@ -9,28 +9,13 @@
  * shows that refusal as a warning.
  */
 import type { PageRegistrar } from '../console.js';
+import type { ItemOf } from '../wire.js';
+import type { list as listBlocked } from '../../api/routes/blocked-ips.js';
+import type { listTrusted, listProxies } from '../../api/routes/trusted.js';
 
-interface Blocked {
-  id: number;
-  ip_address: string;
-  reason: string | null;
-  blocked_at: string;
-  blocked_by: string | null;
-  expires_at: string | null;
-}
-interface Trusted {
-  id: number;
-  ip_address: string;
-  scope: 'real_ip' | 'source';
-  note: string | null;
-  created_at: string;
-}
-interface Proxy {
-  id: number;
-  cidr: string;
-  note: string | null;
-  created_at: string;
-}
+type Blocked = ItemOf<typeof listBlocked>;
+type Trusted = ItemOf<typeof listTrusted>;
+type Proxy = ItemOf<typeof listProxies>;
 
 export function listsPages(page: PageRegistrar): void {
   page('/blocks', async (_ctx, { api, deps }) => {

@@ -6,29 +6,13 @@
  * paged back by id (`before`), newest first.
  */
 import type { PageRegistrar } from '../console.js';
+import type { AnswerOf, ItemOf } from '../wire.js';
+import type { listChannels } from '../../api/routes/notifications.js';
+import type { list as listAudit } from '../../api/routes/audit.js';
 import { AppError } from '../../errors.js';
 
-interface Counts {
-  pending: number;
-  delivered: number;
-  failed_attempts: number;
-  dead: number;
-}
-interface Channels {
-  enabled: boolean;
-  channels: { name: string; type: 'email' | 'webhook'; outbox: Counts }[];
-  totals: Counts | null;
-}
-interface AuditEntry {
-  id: number;
-  at: string;
-  actor: string;
-  action: string;
-  target: string | null;
-  detail: unknown;
-  result: 'ok' | 'failed';
-  error: string | null;
-}
+type Channels = AnswerOf<typeof listChannels>;
+type AuditEntry = ItemOf<typeof listAudit>;
 
 /** The actions the daemon records (storage/audit.ts callers), offered in the filter; any other name can be typed. */
 const KNOWN_ACTIONS = [

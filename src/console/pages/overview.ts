@@ -6,33 +6,28 @@
  */
 import type { PageRegistrar } from '../console.js';
 import { SEVERITIES } from '../../pipeline/types.js';
+import type { AnswerOf, ItemOf } from '../wire.js';
+import type { health as healthRoute } from '../../api/routes/health.js';
+import type { traffic as trafficRoute } from '../../api/routes/traffic.js';
+import type { status as certStatus } from '../../api/routes/certificates.js';
+import type { list as listIncidents } from '../../api/routes/incidents.js';
+import type { list as listBlocked } from '../../api/routes/blocked-ips.js';
+import type { status as monitorStatus } from '../../api/routes/incidents.js';
 
-interface Health {
-  status: string;
-  haproxy: { version: string; mode: string; workers: number; master_pid: number | null };
-  protections: { name: string; active: boolean; note?: string }[];
-  degraded?: string[];
-}
-interface Traffic {
-  interval_seconds: number;
-  points: { at: string; requests_per_second: number | null; responses_4xx_per_second: number | null; responses_5xx_per_second: number | null }[];
-}
-interface Cert {
-  domain: string;
-  expires: string | null;
-  days_until_expiry: number | null;
-  last_error: string | null;
-}
+type Health = AnswerOf<typeof healthRoute>;
+type Traffic = AnswerOf<typeof trafficRoute>;
+type Cert = AnswerOf<typeof certStatus>['certificates'][number];
 
 export function overviewPages(page: PageRegistrar): void {
   page('/', async (_ctx, { api }) => {
     const [health, traffic, open, blocks, certs, status] = await Promise.all([
-      api.get<Health>('/health').catch((e: Error) => ({ error: e.message }) as unknown as Health),
+      // /health answers 503 with the same body when HAProxy is down: the card says so.
+      api.get<Health>('/health').catch(() => null),
       api.get<Traffic>('/api/traffic'),
-      api.get<{ severity: string }[]>('/api/incidents', { status: 'open', limit: 1000 }),
-      api.get<{ ip_address: string; expires_at: string | null }[]>('/api/blocked-ips'),
+      api.get<ItemOf<typeof listIncidents>[]>('/api/incidents', { status: 'open', limit: 1000 }),
+      api.get<ItemOf<typeof listBlocked>[]>('/api/blocked-ips'),
       api.get<{ certificates: Cert[] }>('/api/certificates/status'),
-      api.get<Record<string, unknown>>('/api/monitor/status'),
+      api.get<AnswerOf<typeof monitorStatus>>('/api/monitor/status'),
     ]);
     const bySeverity = SEVERITIES.map((s) => ({ severity: s, n: open.filter((i) => i.severity === s).length })).reverse();
     const soonest = certs.certificates.filter((c) => c.expires).sort((a, b) => Date.parse(a.expires!) - Date.parse(b.expires!))[0] ?? null;
