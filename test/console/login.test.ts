@@ -38,6 +38,8 @@ for (const h of HAPROXIES) {
       assert.equal(raw.headers['x-frame-options'], 'DENY');
       assert.doesNotMatch(raw.body, /<script>(?!<\/script>)|<script(?![^>]*\bsrc=)[^>]*>[^<]/, 'no inline script');
 
+      await anon.shot(`login-${h.name}`);
+
       // A wrong key cannot log in.
       const wrong = await login(anon, 'not-the-key-0123456789abcdef');
       assert.equal(wrong, '/login');
@@ -121,6 +123,26 @@ for (const h of HAPROXIES) {
       assert.equal((await vb('GET', '/api/certificates/shop.test/download')).status, 403);
       assert.deepEqual((JSON.parse((await t.api('GET', '/api/blocked-ips')).body) as { ip_address: string }[]).map((x) => x.ip_address), ['203.0.113.51']);
 
+      // Keyboard only: Tab reaches the key field and Enter logs in; every page reads with JavaScript off.
+      const kb = await consolePage(b, t.apiPort);
+      await kb.goto('/login');
+      await kb.page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+      let focused = '';
+      for (let i = 0; i < 5 && focused !== 'key'; i++) {
+        await kb.page.keyboard.press('Tab');
+        focused = await kb.page.evaluate(() => document.activeElement?.id ?? '');
+      }
+      assert.equal(focused, 'key', 'Tab reaches the key field');
+      await kb.page.keyboard.type(t.apiKey!);
+      await Promise.all([kb.page.waitForNavigation(), kb.page.keyboard.press('Enter')]);
+      assert.equal(new URL(kb.page.url()).pathname, '/');
+      await kb.page.setJavaScriptEnabled(false);
+      for (const [path, text] of [['/', 'Traffic, last hour'], ['/domains', 'shop.test'], ['/blocks', '203.0.113.51'], ['/incidents', 'Incidents'], ['/audit', 'blocked_ip.add']] as const) {
+        assert.equal(await kb.goto(path), 200, path);
+        await waitForText(kb.page, 'main', text);
+      }
+      await kb.page.setJavaScriptEnabled(true);
+
       // Logout ends the session: the old cookie opens nothing.
       await Promise.all([op.page.waitForNavigation(), op.page.click('form.logout button')]);
       assert.equal(new URL(op.page.url()).pathname, '/login');
@@ -129,8 +151,8 @@ for (const h of HAPROXIES) {
       const page = await httpRequest({ port: t.apiPort, path: '/', headers: { cookie: `hm_session=${sid}` } });
       assert.equal(page.status, 302);
 
-      for (const p of [anon, op, viewer]) assert.deepEqual(p.problems, [], 'no CSP violation or page error');
-      for (const p of [anon, op, viewer]) assert.deepEqual(p.dialogs, []);
+      for (const p of [anon, op, viewer, kb]) assert.deepEqual(p.problems, [], 'no CSP violation or page error');
+      for (const p of [anon, op, viewer, kb]) assert.deepEqual(p.dialogs, []);
       assert.ok(await waitFor(async () => t.logs.some((l) => /console login/.test(l)), 2000));
       assert.ok(!t.logs.some((l) => l.includes(t.apiKey!) || l.includes(viewerKey) || l.includes(sid)), 'no key or session id in the log');
     } finally {
