@@ -15,13 +15,15 @@
  *    data for every panel but the few that stay empty on a daemon with no
  *    model configured.
  */
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { certificates } from '../src/storage/certificates.js';
+import { launchBrowser } from './helpers/browser.js';
 import { HAPROXIES, startTestDaemon, startBackend, domainBody, waitFor, httpRequest, freePort, sleep, deadWebhookNotifications } from './helpers/harness.js';
 
 const DASHBOARD = new URL('../config/grafana/haproxy-manager.json', import.meta.url);
@@ -30,6 +32,7 @@ const PROMETHEUS = '/usr/bin/prometheus';
 const PROMTOOL = '/usr/bin/promtool';
 const MANAGER_JOB = 'haproxy-manager';
 const HAPROXY_JOB = 'haproxy';
+const SHOTS = fileURLToPath(new URL('../test-artifacts/metrics/', import.meta.url));
 
 interface Target {
   refId: string;
@@ -307,6 +310,26 @@ test(`${HAPROXIES[0]!.name}: every metric the dashboard reads exists on a live s
     assert.equal((await val(`haproxy_manager_backend_servers_up{job="${MANAGER_JOB}"}`)).find(([m]) => m.backend === 'shop')?.[1], 1, 'the backend has its server up');
     assert.ok((await val(`sum(haproxy_frontend_http_requests_total{job="${HAPROXY_JOB}"})`))[0]![1] >= 5, "HAProxy's request counter");
     assert.ok((await val(`haproxy_backend_status{job="${HAPROXY_JOB}", state="UP"} == 1`)).some(([m]) => m.proxy?.startsWith('shop')), 'the shop backend is UP');
+
+    // A picture of some panels' queries, graphed by Prometheus's own (classic) UI in Chromium: Grafana
+    // is not in Debian's archive, so this is what the data looks like short of the dashboard itself.
+    const graphs = [
+      `sum by (source) (rate(haproxy_manager_source_lines_total{job="${MANAGER_JOB}"}[30s]))`,
+      `sum by (code) (rate(haproxy_frontend_http_responses_total{job="${HAPROXY_JOB}"}[30s]))`,
+      `haproxy_manager_incidents_open{job="${MANAGER_JOB}"}`,
+    ];
+    const qs = graphs.map((g, i) => `g${i}.expr=${encodeURIComponent(g)}&g${i}.tab=0&g${i}.range_input=30s`).join('&');
+    const b = await launchBrowser();
+    try {
+      const page = await b.browser.newPage();
+      await page.setViewport({ width: 1280, height: 2400 });
+      await page.goto(`http://127.0.0.1:${promPort}/classic/graph?${qs}`, { waitUntil: 'networkidle0' });
+      await page.waitForSelector('.graph svg path', { timeout: 10_000 });
+      mkdirSync(SHOTS, { recursive: true });
+      await page.screenshot({ path: join(SHOTS, 'prometheus-queries.png') });
+    } finally {
+      await b.close();
+    }
   } finally {
     if (prom && prom.exitCode === null) {
       const exited = new Promise<void>((r) => prom!.once('exit', () => r()));
