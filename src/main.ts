@@ -144,12 +144,13 @@ certs
   .description('request certificates (HTTP-01; wildcards through the DNS hook), one per domain, with a progress line')
   .argument('<domains...>', 'hostnames; *.example.com for a wildcard')
   .option(...configOpt)
-  .option('--no-www', 'do not add www.<domain> to each certificate')
-  .option('--force', 'replace certificates that are still valid')
+  .option('--www', 'also put www.<domain> on each certificate (default: only the names given)')
+  .option('--no-www', 'only the names given (the default; kept for scripts written for the original)')
+  .option('--force', 'order even when a valid certificate already covers the names (default: skipped, and said so)')
   .option(...urlOpt)
   .option(...keyFileOpt)
-  .action(async (domains: string[], o: TargetOpts & { www: boolean; force?: boolean }) => {
-    process.exit(await requestCerts(target(o), domains, { www: o.www, force: o.force === true }, process.stdout));
+  .action(async (domains: string[], o: TargetOpts & { www?: boolean; force?: boolean }) => {
+    process.exit(await requestCerts(target(o), domains, { www: o.www === true, force: o.force === true }, process.stdout));
   });
 certs
   .command('renew')

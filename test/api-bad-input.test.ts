@@ -782,7 +782,14 @@ function buildCases(bePort: number): Case[] {
     typed(`include_www ${JSON.stringify(v)}`, { domains: ['keep.test'], include_www: v }, 'include_www', '/api/certificates/request');
     typed(`force_renewal ${JSON.stringify(v)}`, { domains: ['keep.test'], force_renewal: v }, 'force_renewal', '/api/certificates/request');
     typed(`force ${JSON.stringify(v)}`, { domain: 'keep.test', force: v }, 'force', '/api/certificates/renew');
+    // One certificate behaviour: include_www and force are strict booleans at every entry point (nothing is ordered).
+    typed(`force ${JSON.stringify(v)}`, { domains: ['keep.test'], force: v }, 'force', '/api/certificates/request');
+    typed(`include_www ${JSON.stringify(v)}`, { domain: 'keep.test', include_www: v }, 'include_www', '/api/ssl');
+    typed(`force ${JSON.stringify(v)}`, { domain: 'keep.test', force: v }, 'force', '/api/ssl');
+    typed(`force ${JSON.stringify(v)}`, { primary: 'keep.test', force: v }, 'force', '/api/ssl/bundle');
   }
+  typed('include_www "false" (a string is not false)', { domain: 'keep.test', include_www: 'false' }, 'include_www', '/api/ssl');
+  typed('include_www beside a bundle (names are exact there)', { primary: 'keep.test', include_www: true }, 'include_www', '/api/ssl/bundle');
   typed('message a number (on main: ignored)', { channel: 'ops', message: 5 }, 'message', '/api/notifications/test');
   typed('message over 500 characters (on main: cut)', { channel: 'ops', message: 'm'.repeat(501) }, 'message', '/api/notifications/test');
 

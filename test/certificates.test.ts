@@ -88,7 +88,8 @@ for (const h of HAPROXIES) {
         httpPort,
         config: {
           haproxy: { https_port: httpsPort },
-          acme: { directory: pebble.directoryUrl, ca_file: caFile, dns_hook: hook.script, renew_jitter: '0s', timeout: '20s', email: 'ops@example.test' },
+          // The self-check resolves names through the harness's DNS, as pebble does.
+          acme: { directory: pebble.directoryUrl, ca_file: caFile, dns_hook: hook.script, renew_jitter: '0s', timeout: '20s', email: 'ops@example.test', self_check_resolver: `127.0.0.1:${dns.port}` },
         },
       });
       root = await pebble.rootsPem();
@@ -298,17 +299,17 @@ for (const h of HAPROXIES) {
       }
       const many = await t.api('POST', '/api/certificates/request', { domains: ['ok.example.test', 'bad..name'] });
       assert.equal(many.status, 400, 'validated before anything is ordered');
-      // A name that does not point at this host: the challenge fails, with a per-domain error.
+      // A name that does not point at this host: the self-check fails it, named, before the CA is asked.
       dns.setA('web.example.test', '127.0.0.2');
       const r = await t.api('POST', '/api/certificates/renew', { domain: 'web.example.test', force: true });
       assert.equal(r.status, 500, r.body);
-      assert.match(r.json<{ failures: { error: string }[] }>().failures[0]!.error, /validation of web\.example\.test failed/);
+      assert.match(r.json<{ failures: { error: string }[] }>().failures[0]!.error, /self-check failed before ordering: web\.example\.test does not reach this HAProxy .*127\.0\.0\.2/);
       assert.deepEqual(readFileSync(file), live);
       assert.equal((await served(httpsPort, 'web.example.test')).serial, servedBefore.serial);
       const st = (await t.api('GET', '/api/certificates/status')).json<{ certificates: { domain: string; last_error: string; failures: number; next_attempt_at: string }[] }>();
       const c = st.certificates.find((x) => x.domain === 'web.example.test')!;
       assert.equal(c.failures, 1);
-      assert.match(c.last_error, /validation/);
+      assert.match(c.last_error, /self-check failed/);
       assert.ok(Date.parse(c.next_attempt_at) > Date.now());
       assert.ok(t.logs.some((l) => /certificate renewal failed; the current certificate stays in place/.test(l)));
       dns.setA('web.example.test', '127.0.0.1');
@@ -345,7 +346,8 @@ test('an ACME server that is down or silent gives a clear error in bounded time'
     ['down', `https://127.0.0.1:${closed}/dir`, /cannot reach the ACME server/],
     ['silent', `http://127.0.0.1:${silentPort}/dir`, /cannot reach the ACME server|timeout/i],
   ] as const) {
-    const t = await startTestDaemon(HAPROXIES[0]!.bin, { config: { haproxy: { https_port: await freePort() }, acme: { directory: url, timeout: '2s' } } });
+    // The CA's own unreachability is what is tested: no self-check (x.example.test resolves nowhere).
+    const t = await startTestDaemon(HAPROXIES[0]!.bin, { config: { haproxy: { https_port: await freePort() }, acme: { directory: url, timeout: '2s', self_check: false } } });
     try {
       const t0 = Date.now();
       const r = await httpRequest({ port: t.apiPort, method: 'POST', path: '/api/ssl', headers: { 'content-type': 'application/json', authorization: `Bearer ${t.apiKey}` }, body: JSON.stringify({ domain: 'x.example.test' }), timeoutMs: 40_000 });
@@ -374,7 +376,7 @@ test('External Account Binding (kid and HMAC key file) and an RSA key type: the 
   const httpsPort = await freePort();
   const t = await startTestDaemon(HAPROXIES[1]!.bin, {
     httpPort,
-    config: { haproxy: { https_port: httpsPort }, acme: { directory: pebble.directoryUrl, ca_file: caFile, eab: { kid, hmac_key_file: hmacFile }, key_type: 'rsa-2048' } },
+    config: { haproxy: { https_port: httpsPort }, acme: { directory: pebble.directoryUrl, ca_file: caFile, eab: { kid, hmac_key_file: hmacFile }, key_type: 'rsa-2048', self_check_resolver: `127.0.0.1:${dns.port}` } },
   });
   try {
     const r = await t.api('POST', '/api/ssl', { domain: 'eab.example.test' });
@@ -446,7 +448,7 @@ test('ACME Renewal Information: the CA\'s suggested window decides when a certif
     httpPort,
     statsPort: await freePort(),
     dir,
-    config: { haproxy: { https_port: httpsPort }, acme: { directory: `http://127.0.0.1:${(front.address() as { port: number }).port}/dir`, ca_file: caFile, challenge_port: await freePort() } },
+    config: { haproxy: { https_port: httpsPort }, acme: { directory: `http://127.0.0.1:${(front.address() as { port: number }).port}/dir`, ca_file: caFile, challenge_port: await freePort(), self_check_resolver: `127.0.0.1:${dns.port}` } },
   };
   let t = await startTestDaemon(HAPROXIES[0]!.bin, daemonOpts);
   try {

@@ -22,6 +22,7 @@ import { writeFileAtomic } from '../util/files.js';
 import { durationMs } from '../util/duration.js';
 import { run } from '../util/exec.js';
 import type { Responder } from './responder.js';
+import { createSelfCheck } from './self-check.js';
 
 export type ChallengeKind = 'http-01' | 'dns-01';
 
@@ -67,6 +68,19 @@ export function acmeError(e: unknown, cfg: Config, what: string): AppError {
   return new AppError('acme', `${what}: ${text}`, { cause: e, ...(retryAfter ? { detail: { retry_after: retryAfter } } : {}) });
 }
 
+/**
+ * A wildcard needs DNS-01, and unattended DNS-01 needs acme.dns_hook: without
+ * one it is the operator's configuration, not the CA, that stops the order
+ * (409, the same words at every entry point and in the CLI).
+ */
+export function wildcardWithoutHook(name: string): AppError {
+  return new AppError(
+    'conflict',
+    `${name} is a wildcard: it needs a DNS-01 challenge, and no DNS hook is configured (acme.dns_hook); configure one, or publish the TXT record by hand through POST /api/ssl/dns-challenge/request and /verify`,
+    { detail: { name } },
+  );
+}
+
 export interface AcmeDeps {
   cfg: Config;
   log: Logger;
@@ -77,6 +91,7 @@ export function createAcme(deps: AcmeDeps) {
   const { cfg, log } = deps;
   const timeoutMs = durationMs(cfg.acme.timeout);
   let clientPromise: Promise<acme.Client> | null = null;
+  const selfCheck = createSelfCheck(cfg, log, deps.responder);
 
   if (cfg.acme.ca_file) {
     acme.axios.defaults.httpsAgent = new https.Agent({ ca: readFileSync(cfg.acme.ca_file) });
@@ -159,7 +174,7 @@ export function createAcme(deps: AcmeDeps) {
 
   const runHook = async (action: 'set' | 'clear', record: string, value: string) => {
     const hook = cfg.acme.dns_hook;
-    if (!hook) throw new AppError('acme', 'no DNS hook is configured (acme.dns_hook); use the two-step DNS challenge API instead');
+    if (!hook) throw wildcardWithoutHook(record.replace(/^_acme-challenge\./, '*.'));
     const r = await run(hook, [action, record, value], { timeoutMs });
     if (r.code !== 0 || r.timedOut) {
       throw new AppError('acme', `the DNS hook failed to ${action} ${record}: ${r.timedOut ? 'timed out' : (r.stderr || r.stdout).trim().slice(0, 500) || `exit ${r.code}`}`);
@@ -169,6 +184,7 @@ export function createAcme(deps: AcmeDeps) {
   /** Creates the order and its authorizations; returns what is needed to answer and finish it. */
   const openOrder = async (names: string[]) => {
     const c = await client();
+    log.info('ACME order', { names: names.join(',') });
     const order = await c.createOrder({ identifiers: names.map((n) => ({ type: 'dns', value: n })) }).catch((e) => {
       throw acmeError(e, cfg, `order for ${names.join(', ')}`);
     });
@@ -203,6 +219,9 @@ export function createAcme(deps: AcmeDeps) {
   return {
     /** Issues a certificate for `names` (the first is the primary). */
     async issue(names: string[], kind: ChallengeKind): Promise<Issued> {
+      if (kind === 'dns-01' && !cfg.acme.dns_hook) throw wildcardWithoutHook(names.find((n) => n.startsWith('*.')) ?? names[0]!);
+      // Each name must reach this HAProxy before the CA is asked (acme.self_check).
+      if (kind === 'http-01') await selfCheck.check(names);
       const { c, order, authzs } = await openOrder(names);
       for (const authz of authzs) {
         if (authz.status === 'valid') continue;

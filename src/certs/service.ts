@@ -21,7 +21,7 @@ import { certificates, covers, type CertificateRow, type Challenge } from '../st
 import { listDomains } from '../storage/domains.js';
 import { durationMs } from '../util/duration.js';
 import { exponentialDelay, parseRetryAfter } from '../util/backoff.js';
-import type { Acme, PendingManual } from './acme.js';
+import { wildcardWithoutHook, type Acme, type PendingManual } from './acme.js';
 import type { Ari } from './ari.js';
 import { certFileName, createSelfSigned, publishPem, retirePem } from './store.js';
 import { hotLoad, hotUnload } from './hot-load.js';
@@ -36,6 +36,19 @@ export interface CertResult {
   serial?: string;
   message?: string;
   error?: string;
+  /** skipped: the valid certificate that already covers the names. */
+  covered_by?: string;
+}
+
+/** How a request is made: www.<name> only when asked; force orders even when a valid certificate covers the names. */
+export interface RequestOptions {
+  includeWww: boolean;
+  force: boolean;
+}
+
+/** The names a request for `domain` asks for: the name, and www.<name> only when asked (never for a wildcard or a www. name). */
+export function askedNames(domain: string, includeWww: boolean): string[] {
+  return includeWww && !domain.startsWith('*.') && !domain.startsWith('www.') ? [domain, `www.${domain}`] : [domain];
 }
 
 export interface CertDeps {
@@ -153,6 +166,55 @@ export function createCertService(deps: CertDeps) {
     }
   };
 
+  /** A valid certificate (not due for renewal) holding every one of `names` (exactly, or by a wildcard); the one named after the first name first. */
+  const coveredBy = (names: string[], now: number): CertificateRow | null => {
+    const holds = (c: CertificateRow, n: string) => c.names.includes(n) || c.names.some((x) => covers(x, n));
+    const valid = certificates.list(deps.reader).filter((c) => c.challenge !== 'self-signed' && !lifetimeDue(c, now) && names.every((n) => holds(c, n)));
+    return valid.find((c) => c.name === names[0]) ?? valid[0] ?? null;
+  };
+
+  const skipped = (primary: string, names: string[], c: CertificateRow): CertResult => ({
+    domain: primary,
+    names,
+    status: 'skipped',
+    covered_by: c.name,
+    cert_path: c.file,
+    ...(c.not_after ? { not_after: c.not_after } : {}),
+    ...(c.serial ? { serial: c.serial } : {}),
+    message: `skipped: the valid certificate ${c.name} (${c.names.join(', ')}) already covers ${names.join(', ')} and is not due for renewal${c.not_after ? ` (until ${c.not_after})` : ''}; nothing was ordered (force to order anyway)`,
+  });
+
+  /** Throws the 409 of a wildcard that would be ordered without acme.dns_hook (before anything is ordered). */
+  const assertOrderable = (requests: { names: string[] }[], force: boolean) => {
+    if (cfg.acme.dns_hook) return;
+    const now = Date.now();
+    for (const r of requests) {
+      const wild = r.names.find((n) => n.startsWith('*.'));
+      if (wild && (force || !coveredBy(r.names, now))) throw wildcardWithoutHook(wild);
+    }
+  };
+
+  /**
+   * One certificate named after `primary` for `asked` (the same at every entry
+   * point): skipped when a valid certificate already covers the names, unless
+   * forced; else ordered, keeping every name the certificate named after
+   * `primary` already holds (a request never shrinks a certificate).
+   */
+  const requestOne = async (primary: string, asked: string[], opts: { force: boolean }, actor: string): Promise<CertResult> => {
+    if (!opts.force) {
+      const c = coveredBy(asked, Date.now());
+      if (c) {
+        log.info('certificate request skipped: already covered', { name: primary, covered_by: c.name });
+        return skipped(primary, asked, c);
+      }
+    }
+    const existing = certificates.get(deps.reader, primary);
+    const kept = existing && existing.challenge !== 'self-signed' ? existing.names.filter((n) => !asked.includes(n)) : [];
+    const names = [...asked, ...kept];
+    const r = await obtain(primary, names, actor);
+    return kept.length && r.status !== 'failed' ? { ...r, message: `${r.message ?? 'issued'} (kept ${kept.join(', ')}, which the certificate already held)` } : r;
+  };
+
   /** Certificates no domain is covered by any more (a SAN bundle stays while any of its names has a domain). */
   const unused = (db: Db, removedDomain: string): CertificateRow[] => {
     const domains = listDomains(db).map((d) => d.domain);
@@ -190,22 +252,26 @@ export function createCertService(deps: CertDeps) {
     },
 
     obtain,
+    assertOrderable,
+    coveredBy,
+    skipped,
 
-    /** The original's /api/certificates/request: each domain (plus www. when asked) gets its own certificate. */
-    async requestMany(domains: string[], opts: { includeWww: boolean; force: boolean }, actor: string, onResult?: (r: CertResult) => void): Promise<CertResult[]> {
+    /** POST /api/ssl: one certificate for `domain` (and www.<domain> when asked). A wildcard without acme.dns_hook throws the 409. */
+    async request(domain: string, opts: RequestOptions, actor: string): Promise<CertResult> {
+      const asked = askedNames(domain, opts.includeWww);
+      assertOrderable([{ names: asked }], opts.force);
+      return requestOne(domain, asked, opts, actor);
+    },
+
+    /** The original's /api/certificates/request: each domain (plus www. when asked) gets its own certificate. Call assertOrderable first. */
+    async requestMany(domains: string[], opts: RequestOptions, actor: string, onResult?: (r: CertResult) => void): Promise<CertResult[]> {
+      assertOrderable(domains.map((d) => ({ names: askedNames(d, opts.includeWww) })), opts.force);
       const queue = [...domains];
       const results: CertResult[] = new Array(domains.length);
       const worker = async () => {
         for (let i = domains.length - queue.length; queue.length; i = domains.length - queue.length) {
           const d = queue.shift()!;
-          const names = opts.includeWww && !d.startsWith('*.') && !d.startsWith('www.') ? [d, `www.${d}`] : [d];
-          const existing = certificates.get(deps.reader, d);
-          let r: CertResult;
-          if (existing && !opts.force && !lifetimeDue(existing, Date.now()) && names.every((n) => existing.names.includes(n))) {
-            r = { domain: d, names, status: 'skipped', cert_path: existing.file, not_after: existing.not_after ?? undefined, message: 'a valid certificate exists; use force_renewal to replace it' };
-          } else {
-            r = await obtain(d, names, actor);
-          }
+          const r = await requestOne(d, askedNames(d, opts.includeWww), opts, actor);
           results[i] = r;
           onResult?.(r);
         }
@@ -220,6 +286,9 @@ export function createCertService(deps: CertDeps) {
       const all = certificates.list(deps.reader).filter((c) => c.challenge !== 'self-signed');
       const chosen = opts.domain ? all.filter((c) => c.name === opts.domain || c.names.includes(opts.domain!)) : all;
       if (opts.domain && chosen.length === 0) throw new AppError('not_found', `no certificate managed here covers ${opts.domain}`, { field: 'domain' });
+      // Asked for by name: a wildcard that cannot renew unattended is the configuration's 409, not a CA failure.
+      const stuck = opts.domain && !cfg.acme.dns_hook ? chosen.find((c) => c.challenge === 'dns-01') : undefined;
+      if (stuck) throw wildcardWithoutHook(stuck.names.find((n) => n.startsWith('*.')) ?? stuck.name);
       const results: CertResult[] = [];
       for (const c of chosen) {
         // The CA's renewal window when it offers one (ARI), else a third of the lifetime left.

@@ -82,8 +82,14 @@ function call(t: ApiTarget, method: string, path: string, body: unknown, accept:
   });
 }
 
-/** Requests certificates; prints one line per domain and a progress line; returns the exit code (0 all ok, 1 any failed). */
-export async function requestCerts(t: ApiTarget, domains: string[], opts: { www: boolean; force: boolean }, out: NodeJS.WriteStream): Promise<number> {
+/**
+ * Requests certificates; prints one line per domain (issued, skipped with the
+ * reason, FAILED with the error) and a progress line; returns the exit code:
+ * 0 nothing failed (skipped is not a failure), 1 some failed, 2 the request
+ * was refused as a usage or configuration problem (400, or the 409 of a
+ * wildcard without acme.dns_hook), with the daemon's message.
+ */
+export async function requestCerts(t: ApiTarget, domains: string[], opts: { www: boolean; force: boolean }, out: NodeJS.WriteStream, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   let done = 0;
   let failed = 0;
   const tty = out.isTTY === true;
@@ -91,14 +97,14 @@ export async function requestCerts(t: ApiTarget, domains: string[], opts: { www:
     if (tty) out.write(`\r[${done}/${domains.length}] ${failed} failed`);
   };
   progress();
-  const r = await call(t, 'POST', '/api/certificates/request', { domains, include_www: opts.www, force_renewal: opts.force }, 'application/x-ndjson', (line) => {
+  const r = await call(t, 'POST', '/api/certificates/request', { domains, include_www: opts.www, force: opts.force }, 'application/x-ndjson', (line) => {
     if (!line.trim()) return;
     const m = JSON.parse(line) as { type: string; domain?: string; status?: string; error?: string; not_after?: string; message?: string };
     if (m.type === 'result') {
       done++;
       if (m.status === 'failed') failed++;
       if (tty) out.write('\r\x1b[K');
-      out.write(`${m.status === 'failed' ? 'FAILED ' : m.status === 'skipped' ? 'skipped' : 'issued '} ${m.domain}${m.error ? `: ${m.error}` : m.not_after ? ` (until ${m.not_after})` : ''}\n`);
+      out.write(`${m.status === 'failed' ? 'FAILED ' : m.status === 'skipped' ? 'skipped' : 'issued '} ${m.domain}${m.error ? `: ${m.error}` : m.status === 'skipped' && m.message ? `: ${m.message}` : m.not_after ? ` (until ${m.not_after})` : ''}\n`);
       progress();
     } else if (m.type === 'error') {
       failed++;
@@ -107,8 +113,15 @@ export async function requestCerts(t: ApiTarget, domains: string[], opts: { www:
   });
   if (tty) out.write('\n');
   if (r.status >= 400) {
-    out.write(`the daemon answered ${r.status}: ${r.text.slice(0, 500)}\n`);
-    return 1;
+    let message = r.text.slice(0, 500);
+    try {
+      const body = JSON.parse(r.text) as { message?: unknown };
+      if (typeof body.message === 'string') message = body.message;
+    } catch {
+      /* not JSON: the text as it came */
+    }
+    err.write(`haproxy-manager: the daemon refused the request (${r.status}): ${message}\n`);
+    return r.status === 400 || r.status === 409 ? 2 : 1;
   }
   out.write(`${done - failed} of ${domains.length} done, ${failed} failed\n`);
   return failed ? 1 : 0;

@@ -244,6 +244,20 @@ const acme = z
     timeout: duration.default('90s'),
     /** Retries of a failed renewal start at this delay and double up to a day. */
     retry_base: duration.default('15m'),
+    /**
+     * Before an HTTP-01 order, fetch a token of our own from
+     * http://<name>/.well-known/acme-challenge/ (each address the name resolves
+     * to, HAProxy's HTTP port) so a name that does not reach this host fails,
+     * named, before the CA is asked. Off when the host cannot reach its own
+     * public address (NAT without hairpinning).
+     */
+    self_check: z.boolean().default(true),
+    /** The DNS server the self-check asks (host:port, e.g. 127.0.0.1:53); null: the system resolver (getaddrinfo, /etc/hosts). */
+    self_check_resolver: z
+      .string()
+      .regex(/^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/, 'an IP address with an optional port: 127.0.0.1:53 or [::1]:53')
+      .nullable()
+      .default(null),
   })
   .prefault({});
 

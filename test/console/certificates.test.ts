@@ -46,7 +46,8 @@ for (const h of HAPROXIES) {
       httpPort,
       config: {
         haproxy: { https_port: httpsPort },
-        acme: { directory: pebble.directoryUrl, ca_file: caFile, renew_jitter: '0s', timeout: '20s', email: 'ops@example.test' },
+        // No self-check: this test shows the CA's own words for a name that points elsewhere.
+        acme: { directory: pebble.directoryUrl, ca_file: caFile, renew_jitter: '0s', timeout: '20s', email: 'ops@example.test', self_check: false },
       },
     });
     const b = await launchBrowser();
@@ -75,6 +76,9 @@ for (const h of HAPROXIES) {
         }).observe(list, { childList: true, subtree: true, characterData: true });
       })()`);
       await op.page.type('#req-domains', 'shop.example.test\naway.example.test');
+      // www.<name> only when asked: the box starts unticked.
+      assert.equal(await op.page.$eval('#request-form input[name="include_www"]', (e) => (e as HTMLInputElement).checked), false);
+      await op.page.click('#request-form input[name="include_www"]');
       await op.page.click('#request-form button[type="submit"]');
       await waitForText(op.page, '#request-form [data-result]', /2 done: 1 succeeded, 0 skipped, 1 failed/, 45_000);
       const seen = await op.page.evaluate(() => (window as unknown as { seen: Record<string, string[]> }).seen);

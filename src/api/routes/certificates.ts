@@ -15,7 +15,7 @@ import { mount, route, type Answer } from '../contract/route.js';
 import { bundleBody, bundleOk, certStatusOut, dnsChallengeBody, dnsRequestOk, dnsVerifyOk, domainParam, renewBody, renewOut, requestBody, requestOut, sslBody, sslOk } from '../schemas/operations.js';
 import { envelope, httpStatus, kindStatus } from '../errors.js';
 import { isAppError } from '../../errors.js';
-import type { CertResult } from '../../certs/service.js';
+import { askedNames, type CertResult } from '../../certs/service.js';
 
 const summary = (results: CertResult[]) => ({
   total: results.length,
@@ -31,7 +31,11 @@ const statusFor = (results: CertResult[]) => {
 };
 
 
-const acmeFailed = { 502: { description: 'The CA or the challenge failed; message says why' } };
+const acmeFailed = { 502: { description: 'The CA or the challenge failed, or the self-check found a name that does not reach this host (before the CA was asked); message says which name and why' } };
+const WILDCARD_409 = '*.example.com is a wildcard: it needs a DNS-01 challenge, and no DNS hook is configured (acme.dns_hook); configure one, or publish the TXT record by hand through POST /api/ssl/dns-challenge/request and /verify';
+const noHook = { 409: { description: 'A wildcard asked for without acme.dns_hook: a configuration problem, nothing was ordered', example: { status: 'error', error: 'conflict', message: WILDCARD_409 } } };
+const SAME_RULES =
+  'The same rules at every entry point (this, /api/certificates/request, /api/ssl/bundle, `haproxy-manager certs request`, renewal): www.<name> only when include_www is true; a valid certificate (not due for renewal) that already covers the names is not ordered again unless force is true (the answer says skipped and by which certificate); a new order keeps every name the certificate already holds; before an HTTP-01 order each name must reach this HAProxy (acme.self_check); a wildcard needs acme.dns_hook (else 409).';
 const batch = (schema: Answer['schema'], example: unknown): Record<number, Answer> => ({
   200: { description: 'Nothing failed', schema, example },
   207: { description: 'Some names failed (each result says why)', schema },
@@ -44,23 +48,34 @@ export const ssl = route({
   method: 'POST',
   path: '/api/ssl',
   tag: 'certificates',
-  summary: 'Obtain a certificate for one name over ACME (HTTP-01 through HAProxy; DNS-01 for a wildcard) and load it live',
+  summary: 'Obtain a certificate for one name over ACME (HTTP-01 through HAProxy; DNS-01 for a wildcard) and load it live; skipped when a valid one already covers it',
+  description: SAME_RULES,
   auth: 'api_key',
   body: sslBody,
-  bodyExample: { domain: 'app.example.com' },
-  responses: { 200: { description: 'Issued', schema: sslOk, example: { status: 'success', domain: 'app.example.com', cert_path: result.cert_path, not_after: result.not_after, serial: result.serial, message: 'issued' } }, ...acmeFailed },
+  bodyExample: { domain: 'app.example.com', include_www: false, force: false },
+  responses: {
+    200: {
+      description: 'Issued, or skipped (skipped: true) because a valid certificate already covers the names',
+      schema: sslOk,
+      example: { status: 'success', domain: 'app.example.com', names: ['app.example.com'], cert_path: result.cert_path, not_after: result.not_after, serial: result.serial, message: 'certificate for app.example.com issued' },
+    },
+    ...noHook,
+    ...acmeFailed,
+  },
 });
 export const bundle = route({
   id: 'obtainBundle',
   method: 'POST',
   path: '/api/ssl/bundle',
   tag: 'certificates',
-  summary: 'One certificate for several names; certificates it supersedes are retired',
+  summary: 'One certificate for exactly these names; certificates it supersedes are retired; skipped when a valid one already covers them',
+  description: 'The names are exactly primary and sans (no www. is added, and this is the one way to drop names from a certificate). A valid certificate that already covers them is not ordered again unless force is true; a wildcard needs acme.dns_hook (else 409); HTTP-01 names must pass the self-check.',
   auth: 'api_key',
   body: bundleBody,
   bodyExample: { primary: 'example.com', sans: ['www.example.com', 'api.example.com'] },
   responses: {
-    200: { description: 'Issued', schema: bundleOk, example: { status: 'success', primary: 'example.com', names: ['example.com', 'www.example.com'], cert_path: '/var/lib/haproxy-manager/certs/example.com.pem', not_after: result.not_after, cleanup: { removed: [], errors: [], skipped: [] }, message: 'certificate for 2 names issued' } },
+    ...noHook,
+    200: { description: 'Issued, or skipped (skipped: true)', schema: bundleOk, example: { status: 'success', primary: 'example.com', names: ['example.com', 'www.example.com'], cert_path: '/var/lib/haproxy-manager/certs/example.com.pem', not_after: result.not_after, cleanup: { removed: [], errors: [], skipped: [] }, message: 'certificate for 2 names issued' } },
     ...acmeFailed,
   },
 });
@@ -69,22 +84,34 @@ export const request = route({
   method: 'POST',
   path: '/api/certificates/request',
   tag: 'certificates',
-  summary: 'Certificates for many names, one each; with Accept: application/x-ndjson, one JSON line per name as it finishes, then the summary',
+  summary: 'Certificates for many names, one each; with Accept: application/x-ndjson, one JSON line per name as it finishes (status success, skipped or failed), then the summary',
+  description: SAME_RULES + ' A wildcard without acme.dns_hook refuses the whole request with 409 before anything is ordered or streamed.',
   auth: 'api_key',
   body: requestBody,
-  bodyExample: { domains: ['app.example.com', 'shop.example.com'], include_www: true },
-  responses: batch(requestOut, { status: 'completed', summary: { total: 1, successful: 1, skipped: 0, failed: 0 }, results: [result] }),
+  bodyExample: { domains: ['app.example.com', 'shop.example.com'], include_www: true, force: false },
+  responses: {
+    ...batch(requestOut, {
+      status: 'completed',
+      summary: { total: 2, successful: 1, skipped: 1, failed: 0 },
+      results: [
+        result,
+        { domain: 'shop.example.com', names: ['shop.example.com', 'www.shop.example.com'], status: 'skipped', covered_by: 'shop.example.com', cert_path: '/var/lib/haproxy-manager/certs/shop.example.com.pem', not_after: result.not_after, serial: '03f2...', message: 'skipped: the valid certificate shop.example.com (shop.example.com, www.shop.example.com) already covers shop.example.com, www.shop.example.com and is not due for renewal (until 2027-03-01T10:00:00.000Z); nothing was ordered (force to order anyway)' },
+      ],
+    }),
+    ...noHook,
+  },
 });
 export const renew = route({
   id: 'renewCertificates',
   method: 'POST',
   path: '/api/certificates/renew',
   tag: 'certificates',
-  summary: 'Renew what is due (or one name; force renews before it is due)',
+  summary: 'Renew what is due (or one name; force renews before it is due); a renewal keeps the certificate\'s names',
+  description: 'A renewal orders exactly the names the certificate holds (never adds www., never drops a name). Asking for one wildcard certificate without acme.dns_hook is a 409; in a run over every certificate it is that certificate\'s failure.',
   auth: 'api_key',
   body: renewBody,
   bodyExample: { domain: 'app.example.com', force: true },
-  responses: batch(renewOut, { status: 'success', summary: { total: 1, successful: 1, skipped: 0, failed: 0 }, results: [{ ...result, status: 'renewed' }] }),
+  responses: { ...batch(renewOut, { status: 'success', summary: { total: 1, successful: 1, skipped: 0, failed: 0 }, results: [{ ...result, status: 'renewed' }] }), ...noHook },
 });
 export const status = route({
   id: 'certificateStatus',
@@ -143,18 +170,34 @@ export const dnsVerify = route({
 });
 
 export function certificateRoutes(r: Router, d: ApiDeps): void {
-  mount(r, ssl, async (ctx, { body: { domain } }) => {
-    const res = await d.certs.obtain(domain, [domain], actorOf(ctx));
+  mount(r, ssl, async (ctx, { body: { domain, include_www, force } }) => {
+    const res = await d.certs.request(domain, { includeWww: include_www ?? false, force: force ?? false }, actorOf(ctx));
     ctx.status = res.status === 'failed' ? kindStatus('acme') : 200;
     ctx.body = res.status === 'failed'
       ? { ...envelope('acme', res.error ?? 'the certificate was not issued'), domain }
-      : { status: 'success', domain, cert_path: res.cert_path, not_after: res.not_after, serial: res.serial, message: res.message };
+      : {
+          status: 'success',
+          domain,
+          names: res.names,
+          cert_path: res.cert_path,
+          not_after: res.not_after,
+          serial: res.serial,
+          message: res.message,
+          ...(res.status === 'skipped' ? { skipped: true, covered_by: res.covered_by } : {}),
+        };
   });
 
   mount(r, bundle, async (ctx, { body: b }) => {
     const primary = b.primary;
     const sans = b.sans ?? [];
     const names = [...new Set([primary, ...sans])];
+    d.certs.assertOrderable([{ names }], b.force === true);
+    const covering = b.force === true ? null : d.certs.coveredBy(names, Date.now());
+    if (covering) {
+      const s = d.certs.skipped(primary, names, covering);
+      ctx.body = { status: 'success', primary, names, cert_path: s.cert_path, not_after: s.not_after, serial: s.serial, cleanup: { removed: [], errors: [], skipped: [] }, message: s.message!, skipped: true, covered_by: covering.name };
+      return;
+    }
     const res = await d.certs.obtain(primary, names, actorOf(ctx));
     if (res.status === 'failed') {
       ctx.status = kindStatus('acme');
@@ -162,12 +205,14 @@ export function certificateRoutes(r: Router, d: ApiDeps): void {
       return;
     }
     const cleanup = await d.certs.retireSuperseded(primary, names, actorOf(ctx));
-    ctx.body = { status: 'success', primary, names, cert_path: res.cert_path, not_after: res.not_after, cleanup, message: `certificate for ${names.length} names issued` };
+    ctx.body = { status: 'success', primary, names, cert_path: res.cert_path, not_after: res.not_after, serial: res.serial, cleanup, message: `certificate for ${names.length} names issued` };
   });
 
   // `domain` (one name) is accepted where `domains` is absent.
   mount(r, request, async (ctx, { body: { domains, includeWww, force } }) => {
     const actor = actorOf(ctx);
+    // A wildcard without a DNS hook is refused whole (409) before anything is ordered or streamed.
+    d.certs.assertOrderable(domains.map((n) => ({ names: askedNames(n, includeWww) })), force);
     if ((ctx.get('accept') ?? '').includes('application/x-ndjson')) {
       // Progress: one JSON line per domain as it finishes, then the summary.
       const stream = new PassThrough();

@@ -78,17 +78,26 @@ const names = (max: number, description: string) =>
     })
     .meta({ description });
 
-export const sslBody = z.strictObject({ domain: hostname('The name to certify', { allowWildcard: true }) });
+const includeWww = bool('Also put www.<name> on the certificate (default false: only the names asked for; never for a wildcard or a www. name)');
+const force = bool('Order even when a valid certificate (not due for renewal) already covers the names (default false: skipped, and the answer says so)');
+
+export const sslBody = z.strictObject({
+  domain: hostname('The name to certify', { allowWildcard: true }),
+  include_www: includeWww.optional(),
+  force: force.optional(),
+});
 export const bundleBody = z.strictObject({
   primary: hostname('The certificate\'s first name (its file is named after it)', { allowWildcard: true }),
   sans: names(99, 'More names on the same certificate (at most 99)').optional(),
+  force: force.optional(),
 });
 export const requestBody = z
   .strictObject({
     domains: names(500, 'Names to certify, one certificate each').optional(),
     domain: names(1, 'One name (when domains is absent)').optional(),
-    include_www: bool('Add www.<name> to each certificate (default true)').optional(),
-    force_renewal: bool('Order even when a valid certificate exists (default false)').optional(),
+    include_www: includeWww.optional(),
+    force: force.optional(),
+    force_renewal: bool('The original\'s name for force (either one set to true forces)').optional(),
   })
   .transform((b, ctx) => {
     const domains = b.domains ?? b.domain;
@@ -96,7 +105,7 @@ export const requestBody = z
       ctx.addIssue({ code: 'custom', path: ['domains'], message: 'must be a hostname or a non-empty list of hostnames' });
       return z.NEVER;
     }
-    return { domains, includeWww: b.include_www ?? true, force: b.force_renewal ?? false };
+    return { domains, includeWww: b.include_www ?? false, force: b.force === true || b.force_renewal === true };
   });
 export const renewBody = z.strictObject({
   domain: hostname('Renew only the certificate of this name', { allowWildcard: true }).optional(),
@@ -113,11 +122,23 @@ export const certResult = z.strictObject({
   serial: z.string().optional(),
   message: z.string().optional(),
   error: z.string().optional(),
+  covered_by: z.string().optional().meta({ description: 'skipped: the valid certificate that already covers the names' }),
 });
 const certSummary = z.strictObject({ total: z.number().int(), successful: z.number().int(), skipped: z.number().int(), failed: z.number().int() });
 
-export const sslOk = ok({ domain: z.string(), cert_path: z.string().optional(), not_after: iso.optional(), serial: z.string().optional(), message: z.string().optional() });
-export const bundleOk = ok({ primary: z.string(), names: z.array(z.string()), cert_path: z.string().optional(), not_after: iso.optional(), cleanup: z.unknown(), message: z.string() });
+const skippedFlag = z.boolean().optional().meta({ description: 'true: a valid certificate already covered the names and nothing was ordered (message says which; force to order anyway)' });
+const coveredBy = z.string().optional().meta({ description: 'skipped: the certificate that covers the names' });
+export const sslOk = ok({
+  domain: z.string(),
+  names: z.array(z.string()).optional().meta({ description: 'The names on the certificate (those asked for, plus any it already held)' }),
+  cert_path: z.string().optional(),
+  not_after: iso.optional(),
+  serial: z.string().optional(),
+  message: z.string().optional(),
+  skipped: skippedFlag,
+  covered_by: coveredBy,
+});
+export const bundleOk = ok({ primary: z.string(), names: z.array(z.string()), cert_path: z.string().optional(), not_after: iso.optional(), serial: z.string().optional(), cleanup: z.unknown(), message: z.string(), skipped: skippedFlag, covered_by: coveredBy });
 export const requestOut = z.strictObject({ status: z.literal('completed'), summary: certSummary, results: z.array(certResult) });
 export const renewOut = z.strictObject({
   status: z.enum(['success', 'partial_success', 'error']),
