@@ -51,13 +51,13 @@ for (const h of HAPROXIES) {
       assert.equal((await t.get('a.b.example.test')).json<{ server: string }>().server, 'wild');
       assert.equal((await t.get('deep.sub.example.test')).json<{ server: string }>().server, 'b');
       const apex = await t.get('example.test');
-      assert.equal(apex.status, 200);
+      assert.equal(apex.status, 404, 'a host no domain serves');
       assert.match(apex.body, /Site not configured/);
     });
 
-    test('unknown hosts get the default page served by HAProxy', async () => {
+    test('unknown hosts get the default page served by HAProxy, with 404 (haproxy.default_page.status)', async () => {
       const r = await t.get('nobody.invalid');
-      assert.equal(r.status, 200);
+      assert.equal(r.status, 404);
       assert.match(r.headers['content-type'] ?? '', /text\/html/);
       assert.match(r.body, /Site not configured/);
     });

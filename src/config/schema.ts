@@ -115,7 +115,8 @@ const haproxy = z
       .strictObject({
         title: safeText().max(200).default('Site not configured'),
         message: safeText().max(1000).default('No site is configured for this address.'),
-        status: z.number().int().min(200).max(599).default(200),
+        /** 404 by default: a 200 for a host nobody serves misleads scanners and uptime checks (the original answered 200). */
+        status: z.number().int().min(200).max(599).default(404),
       })
       .prefault({}),
     timeouts,

@@ -5,6 +5,7 @@
  */
 import type { Db } from './db.js';
 import { AppError } from '../errors.js';
+import { readSiteOptions, type SiteOptions, type SiteOptionsPatch } from './site-options.js';
 
 export type BackendKind = 'default' | 'http_check' | 'long_lived';
 export type ServerState = 'ready' | 'drain' | 'maint';
@@ -35,6 +36,8 @@ export interface DomainInput {
   healthCheckPath: string | null;
   balance: 'roundrobin' | 'leastconn' | 'source';
   servers: ServerInput[];
+  /** Option groups to set; a group absent here keeps its stored value (a new domain: the defaults). */
+  site?: SiteOptionsPatch;
 }
 
 export interface DomainRow {
@@ -51,6 +54,8 @@ export interface DomainRow {
   health_check_path: string | null;
   balance: Backend['balance'] | null;
   servers: Server[];
+  /** The site's options (every group, defaults filled in). */
+  site: SiteOptions;
 }
 
 export interface Backend {
@@ -60,6 +65,8 @@ export interface Backend {
   balance: 'roundrobin' | 'leastconn' | 'source';
   servers: Server[];
   domains: string[];
+  /** The options of the site it serves (the defaults for a backend without a domain). */
+  site: SiteOptions;
 }
 
 interface ServerSql {
@@ -116,11 +123,12 @@ const KIND_TO_TEMPLATE: Record<BackendKind, string | null> = { default: null, ht
 export function listDomains(db: Db): DomainRow[] {
   const rows = db
     .prepare(
-      `SELECT d.id, d.domain, d.is_wildcard, d.ssl_enabled, d.ssl_cert_path, b.id AS backend_id, b.name AS backend_name, b.kind, b.health_check_path, b.balance
+      `SELECT d.id, d.domain, d.is_wildcard, d.ssl_enabled, d.ssl_cert_path, d.options, b.id AS backend_id, b.name AS backend_name, b.kind, b.health_check_path, b.balance
        FROM domains d LEFT JOIN backends b ON b.domain_id = d.id ORDER BY d.domain`,
     )
     .all() as {
     id: number;
+    options: string;
     domain: string;
     is_wildcard: number;
     ssl_enabled: number;
@@ -144,6 +152,7 @@ export function listDomains(db: Db): DomainRow[] {
     health_check_path: r.health_check_path,
     balance: r.balance,
     servers: r.backend_id === null ? [] : servers.get(r.backend_id) ?? [],
+    site: readSiteOptions(r.options),
   }));
 }
 
@@ -155,10 +164,10 @@ export function getDomain(db: Db, domain: string): DomainRow | null {
 export function listBackends(db: Db): Backend[] {
   const rows = db
     .prepare(
-      `SELECT b.id, b.name, b.kind, b.health_check_path, b.balance, d.domain
+      `SELECT b.id, b.name, b.kind, b.health_check_path, b.balance, d.domain, d.options
        FROM backends b LEFT JOIN domains d ON d.id = b.domain_id ORDER BY b.name`,
     )
-    .all() as { id: number; name: string; kind: BackendKind; health_check_path: string | null; balance: Backend['balance']; domain: string | null }[];
+    .all() as { id: number; name: string; kind: BackendKind; health_check_path: string | null; balance: Backend['balance']; domain: string | null; options: string | null }[];
   const servers = serversByBackend(db);
   return rows.map((r) => ({
     name: r.name,
@@ -167,6 +176,7 @@ export function listBackends(db: Db): Backend[] {
     balance: r.balance,
     servers: servers.get(r.id) ?? [],
     domains: r.domain ? [r.domain] : [],
+    site: readSiteOptions(r.options),
   }));
 }
 
@@ -185,11 +195,14 @@ export function upsertDomain(db: Db, input: DomainInput): { id: number; created:
     throw new AppError('conflict', `backend "${input.backendName}" already serves ${other.domain}`, { field: 'backend_name' });
   }
   let domainId: number;
+  const stored = existing ? (db.prepare('SELECT options FROM domains WHERE id = ?').get(existing.id) as { options: string }).options : null;
+  // Groups the change names replace the stored ones; the others stay as they were.
+  const options = JSON.stringify({ ...readSiteOptions(stored), ...(input.site ?? {}) });
   if (existing) {
     domainId = existing.id;
-    db.prepare(`UPDATE domains SET is_wildcard = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?`).run(input.isWildcard ? 1 : 0, domainId);
+    db.prepare(`UPDATE domains SET is_wildcard = ?, options = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?`).run(input.isWildcard ? 1 : 0, options, domainId);
   } else {
-    domainId = Number(db.prepare('INSERT INTO domains (domain, is_wildcard) VALUES (?, ?)').run(input.domain, input.isWildcard ? 1 : 0).lastInsertRowid);
+    domainId = Number(db.prepare('INSERT INTO domains (domain, is_wildcard, options) VALUES (?, ?, ?)').run(input.domain, input.isWildcard ? 1 : 0, options).lastInsertRowid);
   }
   const prevStates = new Map<string, ServerState>();
   const backend = db.prepare('SELECT id FROM backends WHERE domain_id = ?').get(domainId) as { id: number } | undefined;

@@ -164,7 +164,7 @@ describe('bounded memory', () => {
     assert.equal(a.template, 'one two three four five');
   });
 
-  test('a million random lines: templates capped, heap bounded, fast', (t) => {
+  test('a million random lines: templates capped, heap bounded (the speed is the benchmark\'s: npm run bench:monitor)', (t) => {
     const cap = 500;
     const m = createMiner({ maxTemplates: cap });
     let seed = 42;
@@ -192,7 +192,6 @@ describe('bounded memory', () => {
     assert.equal(maxSize, cap, 'the cap was reached, so eviction ran');
     assert.ok(m.templates().length <= cap);
     assert.ok(grown < 150, `heap grew ${grown.toFixed(0)} MB`);
-    assert.ok(secs < 30, `${secs.toFixed(1)} s`);
     t.diagnostic(`1,000,000 random lines in ${secs.toFixed(2)} s, ${m.size} templates kept, heap +${grown.toFixed(0)} MB`);
   });
 });

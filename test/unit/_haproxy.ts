@@ -3,6 +3,7 @@
  * binaries, writing a render to disk, `haproxy -c`, and starting a throw-away
  * HAProxy (master-worker) in a temp directory. Not a test file itself.
  */
+import { DEFAULT_SITE_OPTIONS } from '../../src/storage/site-options.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer, createConnection } from 'node:net';
@@ -157,5 +158,5 @@ export function server(name: string, address: string, port: number, extra: Parti
 }
 
 export function backend(name: string, domains: string[], servers: Server[], extra: Partial<Backend> = {}): Backend {
-  return { name, kind: 'default', healthCheckPath: null, balance: 'roundrobin', servers, domains, ...extra };
+  return { name, kind: 'default', healthCheckPath: null, balance: 'roundrobin', servers, domains, site: DEFAULT_SITE_OPTIONS, ...extra };
 }

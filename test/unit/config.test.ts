@@ -71,7 +71,7 @@ describe('parseConfig: defaults', () => {
     assert.deepEqual(c.haproxy.timeouts, { http_request: '30s', connect: '10s', client: '5m', server: '10m', http_keep_alive: '30s', queue: '2m', check: '10s', tarpit: '10s', long_lived: '6h' });
     assert.deepEqual(c.haproxy.rate_limits, { tarpit_requests_10s: 3000, deny_requests_10s: 5000, connections_10s: 500, concurrent_connections: 500, errors_30s: 100, table_size: '200k', table_expire: '10m' });
     assert.deepEqual(c.haproxy.http2, { max_total_streams: 2000, glitches_threshold: 50 });
-    assert.deepEqual(c.haproxy.default_page, { title: 'Site not configured', message: 'No site is configured for this address.', status: 200 });
+    assert.deepEqual(c.haproxy.default_page, { title: 'Site not configured', message: 'No site is configured for this address.', status: 404 });
     assert.equal(c.api.listen, '127.0.0.1');
     assert.equal(c.api.port, 8000);
     assert.equal(c.api.key_file, undefined);

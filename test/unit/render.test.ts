@@ -3,6 +3,7 @@
  * maps, ordering, byte stability, the `cfg` filter, a golden snapshot) and
  * that what it produces is accepted by the real HAProxy 2.6 and 3.0.
  */
+import { DEFAULT_SITE_OPTIONS, type HttpsOptions } from '../../src/storage/site-options.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -186,9 +187,38 @@ describe('maps and lists', () => {
 
   test('every generated file is referenced from the config under root', () => {
     const { config } = render(cfg, NO_FEATURES, emptyModel(), '/some/where');
-    // The crt-list is referenced only when there is an HTTPS listener.
-    for (const rel of Object.values(FILES).filter((f) => f !== FILES.crtList)) assert.ok(config.includes(join('/some/where', rel)), rel);
-    assert.ok(!config.includes(FILES.crtList));
+    // The crt-list is referenced only when there is an HTTPS listener; the per-site option maps only when a site uses them.
+    const onlyWhenUsed: string[] = [FILES.crtList, FILES.httpsGetMap, FILES.httpsOtherMap, FILES.hstsMap];
+    for (const rel of Object.values(FILES).filter((f) => !onlyWhenUsed.includes(f))) assert.ok(config.includes(join('/some/where', rel)), rel);
+    for (const rel of onlyWhenUsed) assert.ok(!config.includes(rel), rel);
+  });
+
+  test('per-site HTTPS options: one redirect rule per code in use, HSTS over TLS only, maps keyed by backend', () => {
+    const https = (h: Partial<HttpsOptions>) => ({ https: { ...DEFAULT_SITE_OPTIONS.https, ...h } });
+    const model = emptyModel({
+      crtList: ['/c/default.pem'],
+      backends: [
+        backend('a', ['a.example.com'], [], { site: https({ force: true }) }),
+        backend('b', ['*.b.example.com'], [], { site: https({ force: true, redirectCode: 302, redirectCodeOther: 307, hsts: { maxAge: 600, includeSubdomains: false, preload: false } }) }),
+        backend('c', ['c.example.com'], [], { site: https({ hsts: { maxAge: 31536000, includeSubdomains: true, preload: true } }) }),
+        backend('d', ['d.example.com'], []),
+      ],
+    });
+    const c = cfgFor('/x');
+    const r = render({ ...c, haproxy: { ...c.haproxy, https_port: 8443 } }, NO_FEATURES, model, '/x');
+    const lines = r.config.split('\n');
+    const redirects = lines.filter((l) => l.includes('http-request redirect'));
+    assert.equal(redirects.length, 4, redirects.join('\n'));
+    for (const [code, meth] of [['301', ' METH_GET'], ['302', ' METH_GET'], ['307', '!METH_GET'], ['308', '!METH_GET']] as const) {
+      assert.ok(redirects.some((l) => l.includes(`code ${code} `) && l.includes(meth) && l.includes('https://%[var(txn.host)]:8443%[pathq]') && l.includes('!acme_challenge') && l.includes(`-m str ${code} }`)), `${code}: ${redirects.join('\n')}`);
+    }
+    assert.equal(r.files.get(FILES.httpsGetMap), 'a-backend 301\nb-backend 302\n');
+    assert.equal(r.files.get(FILES.httpsOtherMap), 'a-backend 308\nb-backend 307\n');
+    assert.equal(r.files.get(FILES.hstsMap), 'b-backend max-age=600\nc-backend max-age=31536000; includeSubDomains; preload\n');
+    assert.ok(lines.some((l) => l.includes('http-after-response set-header Strict-Transport-Security') && l.includes('if { ssl_fc }')));
+    // Without an HTTPS listener nothing is forced (a redirect to a port nobody listens on would break the site).
+    const noTls = render(c, NO_FEATURES, { ...model, crtList: null }, '/x');
+    assert.ok(!noTls.config.includes('http-request redirect') && !noTls.config.includes('Strict-Transport-Security'));
   });
 });
 
@@ -474,7 +504,7 @@ describe('routing with a real HAProxy: exact hosts, wildcards and apexes', () =>
         assert.equal((await get(httpPort, 'x.nodomain.test')).body, 'backend=wild');
         // The apex of a wildcard-only domain is not matched by its wildcard.
         const apex = await get(httpPort, 'nodomain.test');
-        assert.equal(apex.status, 200);
+        assert.equal(apex.status, 404);
         assert.match(apex.body, /Site not configured/);
         // A name that merely ends in the suffix text without the dot is not matched either.
         assert.match((await get(httpPort, 'badexample.com')).body, /Site not configured/);

@@ -34,6 +34,7 @@ export const list = route({
           health_check_path: '/healthz',
           balance: 'roundrobin',
           servers: [{ name: 'app1', address: '10.0.0.11', port: 8080, check: true, backup: false, weight: 100, maxconn: null, tls: false, tls_verify: true, tls_ca_file: null, tls_sni: null, state: 'ready' }],
+          https: { force: true, redirect_code: 301, redirect_code_other: 308, hsts: { max_age: 31536000, include_subdomains: true, preload: false } },
         },
       ],
     },
@@ -78,9 +79,9 @@ export const remove = route({
 export function domainRoutes(r: Router, d: ApiDeps): void {
   mount(r, list, (ctx) => {
     // ssl_enabled / ssl_cert_path are derived from the certificates that cover each domain, never stored twice.
-    ctx.body = listDomains(d.reader).map((row) => {
+    ctx.body = listDomains(d.reader).map(({ site, ...row }) => {
       const c = d.certs.find(row.domain);
-      return { ...row, ssl_enabled: c !== null, ssl_cert_path: c?.file ?? null };
+      return { ...row, ...site, ssl_enabled: c !== null, ssl_cert_path: c?.file ?? null };
     });
   });
 

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import type { BackendKind, DomainInput, ServerInput } from '../../storage/domains.js';
 import { bool, hostname, int, name, oneOf, port, serverAddress } from './fields.js';
 import { ok } from './common.js';
+import { httpsIn, httpsOut } from './site-options.js';
 
 const KINDS: Record<string, BackendKind> = {
   default: 'default',
@@ -98,6 +99,7 @@ export const domainBody = z
       .array(serverIn, { error: 'must be a list of servers (omit it for none)' })
       .max(1000, { error: 'must hold at most 1000 servers' })
       .optional(),
+    https: httpsIn.optional(),
   })
   .transform((b, ctx): DomainInput => {
     const fail = (path: (string | number)[], message: string) => {
@@ -125,6 +127,7 @@ export const domainBody = z
       healthCheckPath: b.health_check_path ?? null,
       balance: b.balance ?? 'roundrobin',
       servers,
+      ...(b.https ? { site: { https: b.https } } : {}),
     };
   });
 
@@ -138,6 +141,7 @@ export const domainBodyExample = {
     { name: 'app1', address: '10.0.0.11', port: 8080, check: true, weight: 100 },
     { name: 'app2', address: '10.0.0.12', port: 8080, check: true, backup: true, tls: true, tls_verify: true, tls_sni: 'app.internal' },
   ],
+  https: { force: true, hsts: { max_age: 31536000, include_subdomains: true } },
 };
 
 const kind = z.enum(['default', 'http_check', 'long_lived']);
@@ -170,6 +174,7 @@ export const domainOut = z.strictObject({
   health_check_path: z.string().nullable(),
   balance: balance.nullable(),
   servers: z.array(serverOut),
+  https: httpsOut,
 });
 
 const state = z.enum(['UP', 'DOWN', 'MAINT', 'DRAIN', 'NOLB', 'UNKNOWN']);

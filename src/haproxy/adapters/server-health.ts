@@ -22,7 +22,8 @@ export interface ServerHealth {
   currentSessions: number | null;
 }
 
-export interface BackendHealthView extends Omit<Backend, 'servers'> {
+/** A backend as HAProxy serves it (its site's options are the domain's, shown by GET /api/domains). */
+export interface BackendHealthView extends Omit<Backend, 'servers' | 'site'> {
   /** The backend's own state in HAProxy (UP while a server is up); null when not live. */
   health: { state: OperationalState; status: string; currentSessions: number | null } | null;
   serversUp: number | null;
@@ -53,7 +54,7 @@ export async function backendsWithHealth(runtime: Runtime, backends: Backend[]):
   }
   return {
     live: stat !== null,
-    backends: backends.map((b) => {
+    backends: backends.map(({ site: _site, ...b }) => {
       const rows = stat?.get(haproxyBackendName(b.name)) ?? null;
       const own = rows?.find((r) => r.server === undefined);
       const servers = b.servers.map((s) => {

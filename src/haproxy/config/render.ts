@@ -45,6 +45,9 @@ export const FILES = {
   defaultPage: 'pages/default.html',
   blockedPage: 'pages/blocked.html',
   crtList: 'certs.crtlist',
+  httpsGetMap: 'maps/https-get.map',
+  httpsOtherMap: 'maps/https-other.map',
+  hstsMap: 'maps/hsts.map',
 } as const;
 export type FileKey = keyof typeof FILES;
 
@@ -95,6 +98,34 @@ function listFile(entries: string[]): string {
   return entries.length ? entries.map(safeEntry).sort().join('\n') + '\n' : '';
 }
 
+/** key value lines, both safe single words. */
+function pairsFile(pairs: [string, string][]): string {
+  return pairs.length ? pairs.map(([k, v]) => `${safeEntry(k)} ${safeEntry(v)}`).sort().join('\n') + '\n' : '';
+}
+
+/**
+ * The per-site option maps, keyed by the HAProxy backend name the site
+ * routes to (txn.site in the frontend): HTTPS redirect codes for GET/HEAD and
+ * for other methods, and the HSTS header value. `getCodes`/`otherCodes`: the
+ * codes in use (a redirect's code is a constant in the config: one rule each).
+ */
+function siteMaps(backends: Backend[]) {
+  const get: [string, string][] = [];
+  const other: [string, string][] = [];
+  const hsts: [string, string][] = [];
+  for (const b of backends) {
+    const name = haproxyBackendName(b.name);
+    const h = b.site.https;
+    if (h.force) {
+      get.push([name, String(h.redirectCode)]);
+      other.push([name, String(h.redirectCodeOther)]);
+    }
+    if (h.hsts) hsts.push([name, `max-age=${h.hsts.maxAge}${h.hsts.includeSubdomains ? '; includeSubDomains' : ''}${h.hsts.preload ? '; preload' : ''}`]);
+  }
+  const codes = (pairs: [string, string][]) => [...new Set(pairs.map(([, c]) => c))].sort();
+  return { get, other, hsts, getCodes: codes(get), otherCodes: codes(other) };
+}
+
 function mapFile(entries: string[]): string {
   return entries.length ? entries.map(safeEntry).sort().map((e) => `${e} 1`).join('\n') + '\n' : '';
 }
@@ -114,6 +145,7 @@ export function render(cfg: Config, features: HaproxyFeatures, model: RenderMode
   }
   // map_end answers with the first pattern that matches: the longest suffix must come first.
   wildcard.sort((a, b) => b.suffix.length - a.suffix.length || a.suffix.localeCompare(b.suffix));
+  const site = siteMaps(model.backends);
 
   const paths = Object.fromEntries(Object.entries(FILES).map(([k, rel]) => [k, join(root, rel)])) as Record<FileKey, string>;
   const h = cfg.haproxy;
@@ -142,6 +174,8 @@ export function render(cfg: Config, features: HaproxyFeatures, model: RenderMode
     alsoLogTo: (h.also_log_to ?? []).map((t) => t.replace(/^udp:\/\//, '')),
     /** Whether HAProxy logs anywhere (the frontend's log-format and `log global`). */
     logs: h.log_target !== null || cfg.intake !== null || (h.also_log_to ?? []).length > 0,
+    site: { getCodes: site.getCodes, otherCodes: site.otherCodes, hsts: site.hsts.length > 0 },
+    httpsPortSuffix: h.https_port === null || h.https_port === 443 ? '' : `:${h.https_port}`,
   };
   const config = cfgEnv.render('haproxy/haproxy.cfg.njk', ctx);
   const files = new Map<string, string>();
@@ -156,6 +190,9 @@ export function render(cfg: Config, features: HaproxyFeatures, model: RenderMode
   files.set(FILES.blockedPage, pageEnv.render('pages/blocked.html.njk', {}));
   // Order matters: HAProxy serves the first certificate to clients that send no SNI.
   files.set(FILES.crtList, model.crtList && model.crtList.length ? model.crtList.map(safeEntry).join('\n') + '\n' : '');
+  files.set(FILES.httpsGetMap, pairsFile(site.get));
+  files.set(FILES.httpsOtherMap, pairsFile(site.other));
+  files.set(FILES.hstsMap, site.hsts.length ? site.hsts.map(([k, v]) => `${safeEntry(k)} ${v}`).sort().join('\n') + '\n' : '');
   return { config, files };
 }
 

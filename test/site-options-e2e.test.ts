@@ -1,0 +1,109 @@
+/**
+ * Per-site options through real HAProxy 2.6 and 3.0, asserted on what a
+ * client sees (issue 13): force HTTPS (301 for GET and HEAD, 308 for other
+ * methods, configurable; host, path and query kept; the ACME challenge path
+ * never redirected) and HSTS (only on answers over TLS, as configured); a
+ * site without options is untouched; a change that does not name the https
+ * group keeps it; bad values are 400s naming the field and change nothing.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
+import { HAPROXIES, startTestDaemon, startBackend, domainBody, freePort, httpRequest, type HttpResult } from './helpers/harness.js';
+
+/** A request over TLS to HAProxy's HTTPS listener, by SNI and Host (the self-signed fallback certificate). */
+function viaTls(port: number, host: string, path = '/'): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const req = https.request({ host: '127.0.0.1', port, servername: host, headers: { host }, path, rejectUnauthorized: false, agent: false, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers, json: <T>() => JSON.parse(body) as T }));
+    });
+    req.on('timeout', () => req.destroy(new Error('request timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+for (const h of HAPROXIES) {
+  test(`${h.name}: force HTTPS and HSTS, per site, as a client sees them`, async () => {
+    const be = await startBackend('app');
+    const httpsPort = await freePort();
+    const t = await startTestDaemon(h.bin, { config: { haproxy: { https_port: httpsPort } } });
+    try {
+      const secure = { ...domainBody('secure.test', 'secure', [be.port]), https: { force: true, hsts: { max_age: 31536000, include_subdomains: true } } };
+      assert.equal((await t.api('POST', '/api/domain', secure)).status, 201);
+      assert.equal((await t.api('POST', '/api/domain', domainBody('plain.test', 'plain', [be.port]))).status, 201);
+      const custom = { ...domainBody('*.custom.test', 'custom', [be.port]), https: { force: true, redirect_code: 302, redirect_code_other: 307 } };
+      assert.equal((await t.api('POST', '/api/domain', custom)).status, 201);
+
+      // GET and HEAD: 301 to the same host, path and query on the HTTPS port.
+      const get = await t.get('secure.test', '/shop/cart?id=7&x=%2F');
+      assert.equal(get.status, 301);
+      assert.equal(get.headers.location, `https://secure.test:${httpsPort}/shop/cart?id=7&x=%2F`);
+      const head = await httpRequest({ port: t.httpPort, method: 'HEAD', path: '/', headers: { host: 'SECURE.test:80' } });
+      assert.equal(head.status, 301);
+      assert.equal(head.headers.location, `https://secure.test:${httpsPort}/`, 'the host as routed (lower case, no port)');
+      // Other methods: 308, which keeps the method and the body.
+      const post = await httpRequest({ port: t.httpPort, method: 'POST', path: '/form', headers: { host: 'secure.test', 'content-type': 'text/plain' }, body: 'x=1' });
+      assert.equal(post.status, 308);
+      assert.equal(post.headers.location, `https://secure.test:${httpsPort}/form`);
+      // The ACME challenge path is never redirected (HTTP-01 must answer over plain HTTP).
+      const acme = await t.get('secure.test', '/.well-known/acme-challenge/some-token');
+      assert.notEqual(acme.status, 301);
+      assert.equal(acme.headers.location, undefined);
+      // HSTS over TLS only, as configured; the backend answers over TLS.
+      const tlsGet = await viaTls(httpsPort, 'secure.test', '/');
+      assert.equal(tlsGet.status, 200, tlsGet.body);
+      assert.equal(tlsGet.json<{ server: string }>().server, 'app');
+      assert.equal(tlsGet.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains');
+      assert.equal(get.headers['strict-transport-security'], undefined, 'no HSTS over plain HTTP');
+      // A site without options: served over HTTP, no redirect, no HSTS anywhere.
+      const plain = await t.get('plain.test', '/');
+      assert.equal(plain.status, 200);
+      assert.equal((await viaTls(httpsPort, 'plain.test')).headers['strict-transport-security'], undefined);
+      // A wildcard site with its own codes.
+      assert.equal((await t.get('shop.custom.test', '/a')).status, 302);
+      const put = await httpRequest({ port: t.httpPort, method: 'PUT', path: '/a', headers: { host: 'shop.custom.test', 'content-type': 'text/plain' }, body: 'x' });
+      assert.equal(put.status, 307);
+      assert.equal(put.headers.location, `https://shop.custom.test:${httpsPort}/a`);
+
+      // A change that does not name the https group keeps it (a client that knows only the original's fields).
+      assert.equal((await t.api('POST', '/api/domain', domainBody('secure.test', 'secure', [be.port]))).status, 200);
+      const listed = (await t.api('GET', '/api/domains')).json<{ domain: string; https: unknown }[]>();
+      assert.deepEqual(listed.find((d) => d.domain === 'secure.test')?.https, { force: true, redirect_code: 301, redirect_code_other: 308, hsts: { max_age: 31536000, include_subdomains: true, preload: false } });
+      assert.deepEqual(listed.find((d) => d.domain === 'plain.test')?.https, { force: false, redirect_code: 301, redirect_code_other: 308, hsts: null });
+      assert.equal((await t.get('secure.test', '/')).status, 301, 'still forced');
+      // Naming the group replaces it: force off, HSTS gone.
+      assert.equal((await t.api('POST', '/api/domain', { ...domainBody('secure.test', 'secure', [be.port]), https: {} })).status, 200);
+      assert.equal((await t.get('secure.test', '/')).status, 200);
+      assert.equal((await viaTls(httpsPort, 'secure.test')).headers['strict-transport-security'], undefined);
+
+      // Bad values: a 400 naming the field; nothing changes.
+      const cfgBefore = readFileSync(t.daemon.cfg.paths.configPath, 'utf8');
+      for (const [https, field] of [
+        [{ force: 'yes' }, 'https.force'],
+        [{ force: true, redirect_code: 303 }, 'https.redirect_code'],
+        [{ force: true, redirect_code_other: 301 }, 'https.redirect_code_other'],
+        [{ hsts: { max_age: -1 } }, 'https.hsts.max_age'],
+        [{ hsts: { max_age: 1.5 } }, 'https.hsts.max_age'],
+        [{ hsts: { max_age: 600, preload: true } }, 'https.hsts.preload'],
+        [{ hsts: { max_age: 31536000, include_subdomains: true, preload: true, extra: 1 } }, 'https.hsts.extra'],
+        [{ hsts: {} }, 'https.hsts.max_age'],
+        [{ force: true, header: 'Location: evil' }, 'https.header'],
+        ['force', 'https'],
+      ] as [unknown, string][]) {
+        const r = await t.api('POST', '/api/domain', { ...domainBody('plain.test', 'plain', [be.port]), https });
+        assert.equal(r.status, 400, `${JSON.stringify(https)}: ${r.body}`);
+        assert.equal(r.json<{ field: string }>().field, field, r.body);
+      }
+      assert.equal(readFileSync(t.daemon.cfg.paths.configPath, 'utf8'), cfgBefore, 'no bad value reached the configuration');
+      assert.equal((await t.get('plain.test', '/')).status, 200);
+    } finally {
+      await t.stop();
+      await be.close();
+    }
+  });
+}
