@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
+import { launchBrowser, consolePage } from './helpers/browser.js';
 import { HAPROXIES, startTestDaemon, startBackend, domainBody, freePort, httpRequest, type HttpResult } from './helpers/harness.js';
 
 /** A request over TLS to HAProxy's HTTPS listener, by SNI and Host (the self-signed fallback certificate). */
@@ -80,6 +81,29 @@ for (const h of HAPROXIES) {
       assert.equal((await t.api('POST', '/api/domain', { ...domainBody('secure.test', 'secure', [be.port]), https: {} })).status, 200);
       assert.equal((await t.get('secure.test', '/')).status, 200);
       assert.equal((await viaTls(httpsPort, 'secure.test')).headers['strict-transport-security'], undefined);
+
+      // From the console: the form shows the group and sends it (force on, HSTS 600 s on plain.test).
+      const b = await launchBrowser();
+      try {
+        const cp = await consolePage(b, t.apiPort, t.apiKey!);
+        await cp.goto('/domains/plain.test');
+        assert.equal(await cp.page.$eval('#f-force-https', (e) => (e as HTMLInputElement).checked), false);
+        await cp.page.click('#f-force-https');
+        await cp.page.type('#f-hsts-age', '600');
+        await cp.page.click('#apply');
+        await cp.page.waitForFunction(() => location.pathname === '/domains', { timeout: 20_000 });
+        assert.equal((await t.get('plain.test', '/x')).headers.location, `https://plain.test:${httpsPort}/x`);
+        assert.equal((await viaTls(httpsPort, 'plain.test')).headers['strict-transport-security'], 'max-age=600');
+        await cp.goto('/domains/plain.test');
+        assert.equal(await cp.page.$eval('#f-force-https', (e) => (e as HTMLInputElement).checked), true, 'the form shows what is stored');
+        assert.equal(await cp.page.$eval('#f-hsts-age', (e) => (e as HTMLInputElement).value), '600');
+        await cp.shot(`domain-https-${h.name}`);
+        assert.deepEqual(cp.problems, []);
+      } finally {
+        await b.close();
+      }
+      // Back to a plain site for what follows.
+      assert.equal((await t.api('POST', '/api/domain', { ...domainBody('plain.test', 'plain', [be.port]), https: {} })).status, 200);
 
       // Bad values: a 400 naming the field; nothing changes.
       const cfgBefore = readFileSync(t.daemon.cfg.paths.configPath, 'utf8');

@@ -184,6 +184,8 @@ export interface Pebble {
   managementUrl: string;
   /** The last lines pebble wrote to stdout/stderr (at most 300), for failure messages. */
   logs(): string;
+  /** New orders pebble was asked for since it started (every one, however long the log grew). */
+  orders(): number;
   /** Kills pebble and removes `dir`. Idempotent. */
   stop(): Promise<void>;
   /** Temp dir holding config, API cert/key and CA. */
@@ -334,6 +336,8 @@ async function launch(a: {
 }): Promise<Pebble> {
   const { dir, caPem, configFile, listenPort, mgmtPort, opts } = a;
   const lines: string[] = [];
+  // Counted as lines arrive: the kept log is only the last 300 lines.
+  let newOrders = 0;
   const capture = (prefix: string) => {
     let partial = '';
     return (chunk: Buffer) => {
@@ -342,6 +346,7 @@ async function launch(a: {
       for (const l of parts) {
         lines.push(prefix + l);
         if (lines.length > 300) lines.shift();
+        if (l.includes('POST /order-plz')) newOrders++;
       }
     };
   };
@@ -431,6 +436,7 @@ async function launch(a: {
     managementUrl,
     dir,
     logs,
+    orders: () => newOrders,
     stop,
     async rootsPem() {
       const r = await httpsGet(`${managementUrl}/roots/0`, caPem);
