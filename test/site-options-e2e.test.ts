@@ -8,25 +8,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import { launchBrowser, consolePage } from './helpers/browser.js';
-import { HAPROXIES, startTestDaemon, startBackend, domainBody, freePort, httpRequest, type HttpResult } from './helpers/harness.js';
+import { HAPROXIES, startTestDaemon, startBackend, domainBody, freePort, httpRequest } from './helpers/harness.js';
 
 /** A request over TLS to HAProxy's HTTPS listener, by SNI and Host (the self-signed fallback certificate). */
-function viaTls(port: number, host: string, path = '/'): Promise<HttpResult> {
-  return new Promise((resolve, reject) => {
-    const req = https.request({ host: '127.0.0.1', port, servername: host, headers: { host }, path, rejectUnauthorized: false, agent: false, timeout: 10_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers, json: <T>() => JSON.parse(body) as T }));
-    });
-    req.on('timeout', () => req.destroy(new Error('request timed out')));
-    req.on('error', reject);
-    req.end();
-  });
-}
+const viaTls = (port: number, host: string, path = '/') => httpRequest({ port, path, headers: { host }, tls: { servername: host } });
 
 for (const h of HAPROXIES) {
   test(`${h.name}: force HTTPS and HSTS, per site, as a client sees them`, async () => {

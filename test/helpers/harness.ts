@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createNetServer } from 'node:net';
 import http from 'node:http';
+import https from 'node:https';
 import { execFileSync } from 'node:child_process';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
@@ -81,10 +82,13 @@ export function httpRequest(opts: {
   body?: string;
   localAddress?: string;
   timeoutMs?: number;
+  /** Over TLS with this SNI (any certificate accepted: the tests check what HAProxy serves elsewhere). */
+  tls?: { servername: string };
 }): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
-    const req = http.request(
+    const req = (opts.tls ? https : http).request(
       {
+        ...(opts.tls ? { servername: opts.tls.servername, rejectUnauthorized: false } : {}),
         host: '127.0.0.1',
         port: opts.port,
         path: opts.path ?? '/',
