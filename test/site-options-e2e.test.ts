@@ -118,3 +118,84 @@ for (const h of HAPROXIES) {
     }
   });
 }
+
+for (const h of HAPROXIES) {
+  test(`${h.name}: per-site header changes as the backend and the client see them; nothing breaks out of its line`, async () => {
+    const be = await startBackend('app');
+    const t = await startTestDaemon(h.bin);
+    try {
+      const tricky = 'shop $HOME %[src] "q" \\n # not a comment';
+      const body = {
+        ...domainBody('hdr.test', 'hdr', [be.port]),
+        headers: {
+          request: [
+            { action: 'set', name: 'X-Site', value: tricky },
+            { action: 'add', name: 'X-Extra', value: 'a' },
+            { action: 'add', name: 'X-Extra', value: 'b' },
+            { action: 'del', name: 'User-Agent' },
+          ],
+          response: [
+            { action: 'set', name: 'X-Frame-Options', value: 'DENY' },
+            { action: 'del', name: 'Content-Type' },
+          ],
+        },
+      };
+      const r = await t.api('POST', '/api/domain', body);
+      assert.equal(r.status, 201, r.body);
+      assert.equal((await t.api('POST', '/api/domain', domainBody('other.test', 'other', [be.port]))).status, 201);
+      const got = await t.get('hdr.test', '/', { headers: { 'X-Site': 'forged-by-client', 'User-Agent': 'curl/8' } });
+      assert.equal(got.status, 200);
+      const seen = got.json<{ headers: Record<string, string> }>().headers;
+      assert.equal(seen['x-site'], tricky, 'the value arrives as written: no expansion, no expression, no comment');
+      assert.equal(seen['x-extra'], 'a, b');
+      assert.equal(seen['user-agent'], undefined);
+      assert.equal(got.headers['x-frame-options'], 'DENY');
+      assert.equal(got.headers['content-type'], undefined);
+      // Another site is untouched.
+      const other = await t.get('other.test', '/', { headers: { 'User-Agent': 'curl/8' } });
+      assert.equal(other.json<{ headers: Record<string, string> }>().headers['user-agent'], 'curl/8');
+      assert.equal(other.headers['x-frame-options'], undefined);
+      assert.match(String(other.headers['content-type']), /json/);
+      const listed = (await t.api('GET', '/api/domains')).json<{ domain: string; headers: unknown }[]>();
+      assert.deepEqual(listed.find((d) => d.domain === 'hdr.test')?.headers, {
+        request: [
+          { action: 'set', name: 'X-Site', value: tricky },
+          { action: 'add', name: 'X-Extra', value: 'a' },
+          { action: 'add', name: 'X-Extra', value: 'b' },
+          { action: 'del', name: 'User-Agent', value: null },
+        ],
+        response: [
+          { action: 'set', name: 'X-Frame-Options', value: 'DENY' },
+          { action: 'del', name: 'Content-Type', value: null },
+        ],
+      });
+
+      // Bad rules: a 400 naming the field; nothing changes.
+      const cfgBefore = readFileSync(t.daemon.cfg.paths.configPath, 'utf8');
+      const rule = (x: Record<string, unknown>) => ({ headers: { request: [{ action: 'set', name: 'X-A', value: 'v', ...x }] } });
+      for (const [extra, field] of [
+        [rule({ name: 'X-Forwarded-For' }), 'headers.request[0].name'],
+        [rule({ name: 'x-real-ip' }), 'headers.request[0].name'],
+        [rule({ name: 'Strict-Transport-Security' }), 'headers.request[0].name'],
+        [rule({ name: 'X A' }), 'headers.request[0].name'],
+        [rule({ name: '' }), 'headers.request[0].name'],
+        [rule({ value: 'a\nb' }), 'headers.request[0].value'],
+        [rule({ value: 'caf\u00e9' }), 'headers.request[0].value'],
+        [rule({ value: undefined }), 'headers.request[0].value'],
+        [rule({ action: 'del' }), 'headers.request[0].value'],
+        [rule({ action: 'replace' }), 'headers.request[0].action'],
+        [rule({ value: 5 }), 'headers.request[0].value'],
+        [{ headers: { request: Array.from({ length: 51 }, () => ({ action: 'del', name: 'X-A' })) } }, 'headers.request'],
+        [{ headers: { other: [] } }, 'headers.other'],
+      ] as [Record<string, unknown>, string][]) {
+        const bad = await t.api('POST', '/api/domain', { ...domainBody('other.test', 'other', [be.port]), ...extra });
+        assert.equal(bad.status, 400, `${JSON.stringify(extra).slice(0, 100)}: ${bad.body}`);
+        assert.equal(bad.json<{ field: string }>().field, field, bad.body);
+      }
+      assert.equal(readFileSync(t.daemon.cfg.paths.configPath, 'utf8'), cfgBefore, 'no bad rule reached the configuration');
+    } finally {
+      await t.stop();
+      await be.close();
+    }
+  });
+}

@@ -194,7 +194,7 @@ describe('maps and lists', () => {
   });
 
   test('per-site HTTPS options: one redirect rule per code in use, HSTS over TLS only, maps keyed by backend', () => {
-    const https = (h: Partial<HttpsOptions>) => ({ https: { ...DEFAULT_SITE_OPTIONS.https, ...h } });
+    const https = (h: Partial<HttpsOptions>) => ({ ...DEFAULT_SITE_OPTIONS, https: { ...DEFAULT_SITE_OPTIONS.https, ...h } });
     const model = emptyModel({
       crtList: ['/c/default.pem'],
       backends: [

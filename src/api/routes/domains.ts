@@ -35,6 +35,7 @@ export const list = route({
           balance: 'roundrobin',
           servers: [{ name: 'app1', address: '10.0.0.11', port: 8080, check: true, backup: false, weight: 100, maxconn: null, tls: false, tls_verify: true, tls_ca_file: null, tls_sni: null, state: 'ready' }],
           https: { force: true, redirect_code: 301, redirect_code_other: 308, hsts: { max_age: 31536000, include_subdomains: true, preload: false } },
+          headers: { request: [{ action: 'set', name: 'X-Site', value: 'shop' }], response: [{ action: 'del', name: 'Server', value: null }] },
         },
       ],
     },

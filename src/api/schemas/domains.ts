@@ -11,7 +11,7 @@ import { z } from 'zod';
 import type { BackendKind, DomainInput, ServerInput } from '../../storage/domains.js';
 import { bool, hostname, int, name, oneOf, port, serverAddress } from './fields.js';
 import { ok } from './common.js';
-import { httpsIn, httpsOut } from './site-options.js';
+import { headersIn, headersOut, httpsIn, httpsOut } from './site-options.js';
 
 const KINDS: Record<string, BackendKind> = {
   default: 'default',
@@ -100,6 +100,7 @@ export const domainBody = z
       .max(1000, { error: 'must hold at most 1000 servers' })
       .optional(),
     https: httpsIn.optional(),
+    headers: headersIn.optional(),
   })
   .transform((b, ctx): DomainInput => {
     const fail = (path: (string | number)[], message: string) => {
@@ -127,7 +128,7 @@ export const domainBody = z
       healthCheckPath: b.health_check_path ?? null,
       balance: b.balance ?? 'roundrobin',
       servers,
-      ...(b.https ? { site: { https: b.https } } : {}),
+      ...(b.https || b.headers ? { site: { ...(b.https ? { https: b.https } : {}), ...(b.headers ? { headers: b.headers } : {}) } } : {}),
     };
   });
 
@@ -175,6 +176,7 @@ export const domainOut = z.strictObject({
   balance: balance.nullable(),
   servers: z.array(serverOut),
   https: httpsOut,
+  headers: headersOut,
 });
 
 const state = z.enum(['UP', 'DOWN', 'MAINT', 'DRAIN', 'NOLB', 'UNKNOWN']);

@@ -5,7 +5,7 @@
  * kept as stored. The answers show every group, defaults filled in.
  */
 import { z } from 'zod';
-import type { HttpsOptions } from '../../storage/site-options.js';
+import { HEADER_NAME, HEADER_VALUE, type HeaderOptions, type HeaderRule, type HttpsOptions } from '../../storage/site-options.js';
 import { bool, int } from './fields.js';
 
 const code = <const T extends readonly number[]>(codes: T, description: string) =>
@@ -49,3 +49,52 @@ export const httpsOut = z.strictObject({
   redirect_code_other: z.number().int(),
   hsts: z.strictObject({ max_age: z.number().int(), include_subdomains: z.boolean(), preload: z.boolean() }).nullable(),
 });
+
+/**
+ * Headers the daemon itself sets or that frame the message: a site cannot
+ * change them (the real-client-IP headers are how backends trust an
+ * address; HSTS is the https group's).
+ */
+export const RESERVED_HEADERS = new Set([
+  'host', 'content-length', 'transfer-encoding', 'connection', 'upgrade', 'te', 'trailer', 'keep-alive', 'proxy-connection',
+  'x-real-ip', 'x-forwarded-for', 'x-client-ip', 'x-forwarded-proto', 'x-request-reference', 'forwarded', 'cf-connecting-ip', 'true-client-ip',
+  'strict-transport-security',
+]);
+
+const headerRule = z
+  .strictObject({
+    action: z.enum(['set', 'add', 'del'], { error: 'must be set, add or del' }).meta({ description: 'set replaces the header, add appends another, del removes it' }),
+    name: z
+      .string({ error: 'must be a header name' })
+      .regex(HEADER_NAME, { error: 'must be a header name of 1 to 100 token characters (letters, digits and !#$%&\'*+.^_`|~-)' })
+      .refine((n) => !RESERVED_HEADERS.has(n.toLowerCase()), { error: 'is set by the daemon (or frames the message) and cannot be changed per site' }),
+    value: z
+      .string({ error: 'must be a string' })
+      .regex(HEADER_VALUE, { error: 'must be 1 to 1000 printable ASCII characters, no surrounding spaces' })
+      .optional()
+      .meta({ description: 'The value for set and add (sent as written: no expressions); absent for del' }),
+  })
+  .transform((r, ctx): HeaderRule => {
+    if (r.action === 'del' && r.value !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['value'], message: 'is not taken by del' });
+      return z.NEVER;
+    }
+    if (r.action !== 'del' && r.value === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['value'], message: `is required for ${r.action}` });
+      return z.NEVER;
+    }
+    return { action: r.action, name: r.name, value: r.value ?? null };
+  });
+
+const rules = (what: string) => z.array(headerRule, { error: 'must be a list of header rules' }).max(50, { error: 'must hold at most 50 rules' }).optional().meta({ description: what });
+
+export const headersIn = z
+  .strictObject({
+    request: rules('Changes to the request before it reaches the backend, in order'),
+    response: rules("Changes to the backend's answer, in order"),
+  })
+  .transform((h): HeaderOptions => ({ request: h.request ?? [], response: h.response ?? [] }))
+  .meta({ description: 'Request and response header changes' });
+
+const ruleOut = z.strictObject({ action: z.enum(['set', 'add', 'del']), name: z.string(), value: z.string().nullable() });
+export const headersOut = z.strictObject({ request: z.array(ruleOut), response: z.array(ruleOut) });

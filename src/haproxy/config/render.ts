@@ -67,12 +67,23 @@ function makeEnv(autoescape: boolean): nunjucks.Environment {
     trimBlocks: true,
     lstripBlocks: true,
   });
+  // A header name or value as one double-quoted word: backslash, quote and $ (environment
+  // expansion) escaped; a value is a log-format string, so % is doubled (no expression runs).
+  env.addFilter('qname', (v: unknown) => quoted(String(v), false));
+  env.addFilter('qvalue', (v: unknown) => quoted(String(v), true));
   env.addFilter('cfg', (v: unknown) => {
     const s = String(v);
     if (UNSAFE.test(s)) throw new Error(`refusing to render ${JSON.stringify(s)} into a config line`);
     return s;
   });
   return env;
+}
+
+/** One double-quoted config word; refuses what no header has (validated long before: the last line of defence). */
+export function quoted(s: string, logFormat: boolean): string {
+  if (!/^[\x20-\x7e]+$/.test(s)) throw new Error(`refusing to render ${JSON.stringify(s)} as a quoted word`);
+  const e = s.replace(/[\\"$]/g, (c) => `\\${c}`);
+  return `"${logFormat ? e.replace(/%/g, '%%') : e}"`;
 }
 
 let cfgEnv: nunjucks.Environment | null = null;
@@ -175,6 +186,10 @@ export function render(cfg: Config, features: HaproxyFeatures, model: RenderMode
     /** Whether HAProxy logs anywhere (the frontend's log-format and `log global`). */
     logs: h.log_target !== null || cfg.intake !== null || (h.also_log_to ?? []).length > 0,
     site: { getCodes: site.getCodes, otherCodes: site.otherCodes, hsts: site.hsts.length > 0 },
+    // Per-site header rules: lines for the sites that have some (guarded by the site's backend).
+    siteHeaders: model.backends
+      .filter((b) => b.site.headers.request.length || b.site.headers.response.length)
+      .map((b) => ({ backend: haproxyBackendName(b.name), request: b.site.headers.request, response: b.site.headers.response })),
     httpsPortSuffix: h.https_port === null || h.https_port === 443 ? '' : `:${h.https_port}`,
   };
   const config = cfgEnv.render('haproxy/haproxy.cfg.njk', ctx);
