@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
-import { FILES, render, renderList, serverAddress, type RenderModel } from '../../src/haproxy/config/render.js';
+import { FILES, quoted, render, renderList, serverAddress, type RenderModel } from '../../src/haproxy/config/render.js';
 import { detectHaproxy, type HaproxyFeatures, type HaproxyInfo } from '../../src/haproxy/process/version.js';
 import type { Backend } from '../../src/storage/domains.js';
 import { BINARIES, backend, exec, freePort, haproxyCheck, server, startHaproxy, writeRendered } from './_haproxy.js';
@@ -191,6 +191,12 @@ describe('maps and lists', () => {
     const onlyWhenUsed: string[] = [FILES.crtList, FILES.httpsGetMap, FILES.httpsOtherMap, FILES.hstsMap];
     for (const rel of Object.values(FILES).filter((f) => !onlyWhenUsed.includes(f))) assert.ok(config.includes(join('/some/where', rel)), rel);
     for (const rel of onlyWhenUsed) assert.ok(!config.includes(rel), rel);
+  });
+
+  test('quoted header words: backslash, quote and $ escaped, % doubled in values only; anything unprintable refused', () => {
+    assert.equal(quoted('a"b$c%d\\e #f', true), '"a\\"b\\$c%%d\\\\e #f"');
+    assert.equal(quoted('X-100%', false), '"X-100%"');
+    for (const bad of ['', 'a\nb', 'caf\u00e9', 'a\u0000']) assert.throws(() => quoted(bad, true), /refusing/);
   });
 
   test('per-site HTTPS options: one redirect rule per code in use, HSTS over TLS only, maps keyed by backend', () => {
