@@ -180,6 +180,11 @@ for (const h of HAPROXIES) {
       const ids = await cp.page.$$eval('#audit tbody tr', (trs) => trs.map((tr) => Number(tr.getAttribute('data-id'))));
       assert.equal(ids.length, 1);
       assert.ok(ids[0]! < firstId, `${ids[0]} < ${firstId}`);
+      // A filter is taken as typed: a bad page size or a padded action name is refused with its reason, not repaired.
+      await cp.goto('/audit?limit=1e2');
+      await waitForText(cp.page, 'main .error', 'limit: must be');
+      await cp.goto(`/audit?action=${encodeURIComponent(' blocked_ip.add')}`);
+      await waitForText(cp.page, 'main .error', 'action');
 
       assert.deepEqual(cp.problems, [], 'no CSP violation or page error');
       assert.deepEqual(cp.dialogs, [], 'no alert from a payload');

@@ -25,10 +25,14 @@ const PAGE = 50;
 export type IncidentRow = ItemOf<typeof listIncidents>;
 export type ActionRow = ItemOf<typeof listActions>;
 
-/** One query-string value, or '' (a parameter given twice counts as not given). */
+/**
+ * One query-string value as typed, or '' (a parameter given twice counts as
+ * not given). Never trimmed: the API judges it, and a value it refuses is
+ * shown with its reason.
+ */
 const q = (ctx: Context, k: string): string => {
   const v = ctx.query[k];
-  return typeof v === 'string' ? v.trim() : '';
+  return typeof v === 'string' ? v : '';
 };
 
 /** What the operator can do with an action right now. */

@@ -44,20 +44,24 @@ export function notificationsPages(page: PageRegistrar): void {
   });
 
   page('/audit', async (ctx, { api }) => {
-    const action = one(ctx.query.action).trim();
-    const before = one(ctx.query.before).trim();
-    const limitRaw = Number(one(ctx.query.limit) || 50);
-    const limit = Number.isInteger(limitRaw) && limitRaw >= 1 && limitRaw <= 999 ? limitRaw : 50;
-    const filters = { action, before, limit };
+    // As typed (never trimmed): the API judges the filters and a refused one is shown with its reason.
+    const action = one(ctx.query.action);
+    const before = one(ctx.query.before);
+    const limitText = one(ctx.query.limit);
+    const limitOk = limitText === '' || /^[1-9]\d{0,2}$/.test(limitText);
+    const limit = limitOk && limitText !== '' ? Number(limitText) : 50;
+    const filters = { action, before, limit: limitOk ? limit : limitText };
     let entries: AuditEntry[] = [];
-    let error: string | null = null;
-    try {
-      // Asks one more than it shows: that one says whether there is an older page.
-      entries = await api.get<AuditEntry[]>('/api/audit', { action, before, limit: limit + 1 });
-    } catch (e) {
-      // A filter the API refuses (a malformed action name) is shown on the page with the form, not as an error page.
-      if (!(e instanceof AppError) || e.kind !== 'validation') throw e;
-      error = e.message;
+    let error: string | null = limitOk ? null : 'limit: must be a whole number from 1 to 999';
+    if (limitOk) {
+      try {
+        // Asks one more than it shows: that one says whether there is an older page.
+        entries = await api.get<AuditEntry[]>('/api/audit', { action, before, limit: limit + 1 });
+      } catch (e) {
+        // A filter the API refuses (a malformed action name) is shown on the page with the form, not as an error page.
+        if (!(e instanceof AppError) || e.kind !== 'validation') throw e;
+        error = e.message;
+      }
     }
     const more = entries.length > limit;
     const shown = entries.slice(0, limit).map((e) => ({ ...e, detailText: e.detail === null || e.detail === undefined ? '' : JSON.stringify(e.detail, null, 2) }));

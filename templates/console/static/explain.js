@@ -1,7 +1,7 @@
 'use strict';
 // Loaded after console.js (window.hmConsole), by templates/console/layout.njk.
 // ---- Explain (the /explain page): <form data-explain="POST /api/monitor/explain"> sends
-// its textarea's lines (trimmed, empty ones left out) and format to the API, and
+// its textarea's lines (as pasted, empty ones left out) and format to the API, and
 // fills [data-explain-out]'s table: per line the line itself, its kind, its parsed
 // fields and the rules it matched. Everything goes in as textContent.
 (function () {
@@ -18,7 +18,9 @@
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const result = form.querySelector('[data-result]');
-    const lines = form.elements.lines.value.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+    // One line per line as pasted (a CRLF paste's \r is the line ending, not the line); empty lines are
+    // separators. Nothing else is touched: a line the API refuses is shown with its reason.
+    const lines = form.elements.lines.value.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l !== '');
     const btn = ev.submitter;
     if (btn) btn.disabled = true;
     try {
