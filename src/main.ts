@@ -17,10 +17,9 @@ import { openDatabaseReadOnly } from './storage/db.js';
 import { describe } from './errors.js';
 import { apiTarget, requestCerts, simpleCall } from './cli/certs.js';
 import { runMonitorExplain } from './cli/monitor-explain.js';
+import { explainRules } from './monitor/explain.js';
 import { runReplay } from './cli/monitor-replay.js';
 import { logsTemplates } from './cli/logs-templates.js';
-import { loadRules } from './pipeline/triage/load.js';
-import { createTriage } from './pipeline/triage/engine.js';
 import { rulesTestCommand } from './pipeline/triage/fixtures.js';
 import { SHIPPED_RULES_DIR } from './monitor/monitor.js';
 import type { SourceFormat } from './pipeline/types.js';
@@ -204,9 +203,8 @@ monitorCmd
   .option('--json', 'one JSON object per input line')
   .action(async (file: string, o: { format: string; rules?: string; json?: boolean; config?: string }) => {
     const cfg = offlineConfig(o.config);
-    const rules = loadRules({ dir: o.rules ?? SHIPPED_RULES_DIR, operatorDir: o.rules ? null : (cfg?.monitor.rules_dir ?? null) });
-    const triage = createTriage(rules.rules);
-    await runMonitorExplain({ input: file, json: o.json === true, format: checkFormat(o.format), rules: (p) => triage.explain(p, 'explain') });
+    const { rules } = explainRules(cfg?.monitor.rules_dir ?? null, o.rules);
+    await runMonitorExplain({ input: file, json: o.json === true, format: checkFormat(o.format), rules });
     process.exit(0);
   });
 monitorCmd

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { explainLine, explainLines, guessFormat, runMonitorExplain } from '../../src/cli/monitor-explain.js';
+import { runMonitorExplain } from '../../src/cli/monitor-explain.js';
+import { explainLine, explainLines, guessFormat } from '../../src/monitor/explain.js';
 import type { ParsedLine } from '../../src/pipeline/types.js';
 
 const LINES = [

@@ -6,8 +6,8 @@
  * them).
  *
  * Contract:
- * - The same code as the CLI: cli/monitor-explain.ts `explainLines` with
- *   the triage engine's `explain` (no state is touched: no incident, no
+ * - The same code as the CLI: monitor/explain.ts `explainLines` and
+ *   `explainRules` (no state is touched: no incident, no
  *   counter, nothing stored). The rules are loaded once per configuration
  *   and kept.
  * - Every line is data: it is parsed, never run. Like every string the API
@@ -24,10 +24,7 @@ import { z } from 'zod';
 import type { ApiDeps } from '../context.js';
 import type { Config } from '../../config/schema.js';
 import { mount, route } from '../contract/route.js';
-import { explainLines } from '../../cli/monitor-explain.js';
-import { loadRules } from '../../pipeline/triage/load.js';
-import { createTriage, type Triage } from '../../pipeline/triage/engine.js';
-import { SHIPPED_RULES_DIR } from '../../monitor/monitor.js';
+import { explainLines, explainRules, type RulesFn } from '../../monitor/explain.js';
 
 export const MAX_EXPLAIN_LINES = 200;
 const MAX_LINE = 16_384;
@@ -84,22 +81,14 @@ export const explain = route({
   },
 });
 
-/** The triage the daemon's rules describe, built once per configuration object. */
-const cache = new WeakMap<Config, { triage: Triage; rules: number }>();
-function triageFor(cfg: Config): { triage: Triage; rules: number } {
-  let t = cache.get(cfg);
-  if (!t) {
-    const loaded = loadRules({ dir: SHIPPED_RULES_DIR, operatorDir: cfg.monitor.rules_dir });
-    t = { triage: createTriage(loaded.rules), rules: loaded.rules.length };
-    cache.set(cfg, t);
-  }
-  return t;
-}
+/** The daemon's rules as a rules function, built once per configuration object. */
+const cache = new WeakMap<Config, { rules: RulesFn; count: number }>();
+const rulesFor = (cfg: Config) => cache.get(cfg) ?? cache.set(cfg, explainRules(cfg.monitor.rules_dir)).get(cfg)!;
 
 export function explainRoutes(r: Router, d: ApiDeps): void {
   mount(r, explain, (ctx, { body: { lines, format } }) => {
-    const { triage, rules } = triageFor(d.cfg);
-    const out = explainLines(lines, format ?? 'haproxy', (p) => triage.explain(p, 'explain'));
-    ctx.body = { lines: out.json, summary: out.summary, rules };
+    const { rules, count } = rulesFor(d.cfg);
+    const out = explainLines(lines, format ?? 'haproxy', rules);
+    ctx.body = { lines: out.json, summary: out.summary, rules: count };
   });
 }
