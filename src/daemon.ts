@@ -198,11 +198,11 @@ export async function startDaemon(given: Config, opts: { log?: Logger } = {}): P
     {
       name: 'api',
       async start() {
-        const deps = { cfg, reader, applier, control, info, log, ops, certs, monitor, notifications, remediation, analysis, isProtected, metrics, metricsToken, viewerKey, sessions, traffic, trafficIntervalSeconds: 10 };
+        const deps = { cfg, reader, applier, control, info, log, ops, certs, monitor, notifications, remediation, analysis, isProtected, metrics, metricsToken, viewerKey, sessions, traffic };
         // The console answers its own paths first and reads the API through the app's own handler.
         const front = (a: Koa) => {
           let handler: ReturnType<Koa['callback']> | null = null;
-          return consoleMiddleware({ api: deps, sessions, viewerKey, handler: () => (handler ??= a.callback()), traffic });
+          return consoleMiddleware({ api: deps, sessions, viewerKey, handler: () => (handler ??= a.callback()) });
         };
         const app = createApp(deps, cfg.api.console ? { front } : {});
         const s: Server = await new Promise((resolve, reject) => {

@@ -40,8 +40,7 @@ export interface ApiDeps {
   viewerKey?: string | null;
   sessions?: Sessions;
   /** The last hour of HTTP traffic (GET /api/traffic, the console's chart). */
-  traffic?: { points(): TrafficPoint[] };
-  trafficIntervalSeconds?: number;
+  traffic?: { points(): TrafficPoint[]; intervalSeconds: number };
 }
 
 /** The audit identity of a request: who made the change. */

@@ -59,8 +59,6 @@ export interface ConsoleDeps {
   viewerKey: string | null;
   /** The app's request handler, for reads in process. */
   handler: () => ReturnType<Koa['callback']>;
-  /** The traffic history behind the overview chart. */
-  traffic?: { points(): import('../metrics/traffic.js').TrafficPoint[] };
   /** Re-read templates on every render (tests that edit them). */
   noCache?: boolean;
 }

@@ -25,6 +25,8 @@ export interface TrafficHistory {
   stop(): void;
   /** Rates per second, oldest first. */
   points(): TrafficPoint[];
+  /** Seconds between samples. */
+  intervalSeconds: number;
   /** Reads once now (tests; the timer calls it too). */
   sample(): Promise<void>;
 }
@@ -92,6 +94,7 @@ export function createTrafficHistory(opts: {
       timer = null;
     },
     points: () => out.slice(),
+    intervalSeconds: every / 1000,
     sample,
   };
 }

@@ -34,7 +34,7 @@ export const traffic = route({
 export function trafficRoutes(r: Router, d: ApiDeps): void {
   mount(r, traffic, (ctx) => {
     ctx.body = {
-      interval_seconds: d.trafficIntervalSeconds ?? 10,
+      interval_seconds: d.traffic?.intervalSeconds ?? 10,
       points: (d.traffic?.points() ?? []).map((p) => ({
         at: new Date(p.t * 1000).toISOString(),
         requests_per_second: p.requests,
