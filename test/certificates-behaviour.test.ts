@@ -20,8 +20,9 @@ import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { HAPROXIES, startTestDaemon, freePort, httpRequest, waitFor, type TestDaemon } from './helpers/harness.js';
-import { startDns, startPebble, type Pebble, type TestDns } from './helpers/pebble.js';
+import { HAPROXIES, httpRequest, waitFor, type TestDaemon } from './helpers/harness.js';
+import type { Pebble, TestDns } from './helpers/pebble.js';
+import { startAcmeStack } from './helpers/acme-stack.js';
 
 /** The SAN names and serial HAProxy serves for `servername`. */
 function served(port: number, servername: string): Promise<{ serial: string; names: string[] }> {
@@ -73,20 +74,8 @@ for (const h of HAPROXIES) {
     };
 
     before(async () => {
-      const httpPort = await freePort();
-      httpsPort = await freePort();
-      dns = await startDns();
-      pebble = await startPebble({ httpPort, dnsPort: dns.port });
-      const caFile = join(pebble.dir, 'api-ca-for-daemon.pem');
-      writeFileSync(caFile, pebble.caPem);
-      t = await startTestDaemon(h.bin, {
-        httpPort,
-        config: {
-          haproxy: { https_port: httpsPort },
-          // No dns_hook: a wildcard is the configuration's 409. The self-check resolves through the harness's DNS, as pebble does.
-          acme: { directory: pebble.directoryUrl, ca_file: caFile, renew_jitter: '0s', timeout: '20s', self_check_resolver: `127.0.0.1:${dns.port}` },
-        },
-      });
+      // No dns_hook: a wildcard is the configuration's 409. The self-check resolves through the harness's DNS, as pebble does.
+      ({ t, dns, pebble, httpsPort } = await startAcmeStack(h.bin, (d) => ({ self_check_resolver: `127.0.0.1:${d.port}` })));
       const settings = parse(readFileSync(join(t.dir, 'config.yaml'), 'utf8')) as { api: { port: number } };
       settings.api.port = t.apiPort;
       cliCfg = join(t.dir, 'cli.yaml');

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HAPROXIES, startTestDaemon, freePort, httpRequest, type TestDaemon } from './helpers/harness.js';
 import { startDns, startPebble, type Pebble, type TestDns } from './helpers/pebble.js';
+import { startAcmeStack } from './helpers/acme-stack.js';
 
 interface Served {
   serial: string;
@@ -77,21 +78,11 @@ for (const h of HAPROXIES) {
     let root: string;
 
     before(async () => {
-      const httpPort = await freePort();
-      httpsPort = await freePort();
-      dns = await startDns();
-      pebble = await startPebble({ httpPort, dnsPort: dns.port });
-      hook = await hookServer(dns);
-      const caFile = join(pebble.dir, 'api-ca-for-daemon.pem');
-      writeFileSync(caFile, pebble.caPem);
-      t = await startTestDaemon(h.bin, {
-        httpPort,
-        config: {
-          haproxy: { https_port: httpsPort },
-          // The self-check resolves names through the harness's DNS, as pebble does.
-          acme: { directory: pebble.directoryUrl, ca_file: caFile, dns_hook: hook.script, renew_jitter: '0s', timeout: '20s', email: 'ops@example.test', self_check_resolver: `127.0.0.1:${dns.port}` },
-        },
-      });
+      // The self-check resolves names through the harness's DNS, as pebble does.
+      ({ t, dns, pebble, httpsPort } = await startAcmeStack(h.bin, async (d) => {
+        hook = await hookServer(d);
+        return { dns_hook: hook.script, email: 'ops@example.test', self_check_resolver: `127.0.0.1:${d.port}` };
+      }));
       root = await pebble.rootsPem();
     });
     after(async () => {

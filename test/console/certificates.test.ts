@@ -11,10 +11,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import tls from 'node:tls';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { HAPROXIES, startTestDaemon, freePort, waitFor } from '../helpers/harness.js';
-import { startDns, startPebble } from '../helpers/pebble.js';
+import { readFileSync } from 'node:fs';
+import { HAPROXIES, waitFor } from '../helpers/harness.js';
+import { startAcmeStack } from '../helpers/acme-stack.js';
 import { launchBrowser, consolePage, waitForText } from '../helpers/browser.js';
 import { expiryLevel } from '../../src/console/pages/certificates.js';
 
@@ -36,20 +35,9 @@ interface Status { certificates: { domain: string; issuer: string; serial: strin
 
 for (const h of HAPROXIES) {
   test(`${h.name}: console certificates: request with per-name progress, issued from pebble, renew, the CA's error`, async () => {
-    const httpPort = await freePort();
-    const httpsPort = await freePort();
-    const dns = await startDns();
-    const pebble = await startPebble({ httpPort, dnsPort: dns.port });
-    const caFile = join(pebble.dir, 'api-ca-for-daemon.pem');
-    writeFileSync(caFile, pebble.caPem);
-    const t = await startTestDaemon(h.bin, {
-      httpPort,
-      config: {
-        haproxy: { https_port: httpsPort },
-        // No self-check: this test shows the CA's own words for a name that points elsewhere.
-        acme: { directory: pebble.directoryUrl, ca_file: caFile, renew_jitter: '0s', timeout: '20s', email: 'ops@example.test', self_check: false },
-      },
-    });
+    // No self-check: this test shows the CA's own words for a name that points elsewhere.
+    const stack = await startAcmeStack(h.bin, () => ({ email: 'ops@example.test', self_check: false }));
+    const { t, dns, httpsPort } = stack;
     const b = await launchBrowser();
     try {
       const op = await consolePage(b, t.apiPort, t.apiKey!);
@@ -150,9 +138,7 @@ for (const h of HAPROXIES) {
       assert.deepEqual(viewer.dialogs, []);
     } finally {
       await b.close();
-      await t.stop();
-      await pebble.stop();
-      await dns.stop();
+      await stack.stop();
     }
   });
 }
