@@ -84,8 +84,14 @@ export const actions = {
     const r = stmt(db, 'SELECT * FROM actions WHERE id = ?').get(id) as Sql | undefined;
     return r ? toRecord(r) : null;
   },
-  list(db: Db, opts: { limit: number; status?: string }): ActionRecord[] {
-    return (stmt(db, 'SELECT * FROM actions WHERE (@status IS NULL OR status = @status) ORDER BY id DESC LIMIT @limit').all({ status: opts.status ?? null, limit: opts.limit }) as Sql[]).map(toRecord);
+  list(db: Db, opts: { limit: number; status?: string; incidentId?: number }): ActionRecord[] {
+    return (
+      stmt(db, 'SELECT * FROM actions WHERE (@status IS NULL OR status = @status) AND (@incident IS NULL OR incident_id = @incident) ORDER BY id DESC LIMIT @limit').all({
+        status: opts.status ?? null,
+        incident: opts.incidentId ?? null,
+        limit: opts.limit,
+      }) as Sql[]
+    ).map(toRecord);
   },
   /**
    * The expiry job lifted these blocks: the done block actions on them whose

@@ -105,6 +105,11 @@ for (const h of HAPROXIES) {
       await waitForText(op.page, '#incident-actions', 'block-clear-attackers');
       assert.equal(await injected(), 0);
       await op.shot(`incident-detail-${h.name}`);
+      // The detail's actions are the incident's own, asked of the API by incident_id.
+      const own = (await t.api('GET', `/api/actions?incident_id=${served.id}`)).json<Action[]>();
+      assert.ok(own.length > 0 && own.every((a) => a.incident_id === served.id));
+      assert.equal(await op.page.$$eval('#incident-actions li.action', (els) => els.length), own.length);
+      assert.equal((await t.api('GET', '/api/actions?incident_id=0')).status, 400);
       assert.equal(await op.goto('/incidents/999999'), 404);
 
       // Actions: approve A1's block; HAProxy refuses A1.

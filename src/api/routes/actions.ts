@@ -95,8 +95,8 @@ export function actionRoutes(r: Router, d: ApiDeps): void {
     if (!d.remediation) throw new AppError('unavailable', 'remediation is not running (the log monitor is disabled)');
     return d.remediation;
   };
-  mount(r, list, (ctx, { query: { limit, status } }) => {
-    ctx.body = rem().list({ limit, ...(status ? { status } : {}) });
+  mount(r, list, (ctx, { query: { limit, status, incident_id: incidentId } }) => {
+    ctx.body = rem().list({ limit, ...(status ? { status } : {}), ...(incidentId !== undefined ? { incidentId } : {}) });
   });
   mount(r, get, (ctx, { params: { id } }) => {
     ctx.body = rem().get(id);

@@ -71,6 +71,7 @@ export const incidentDetail = incidentOut.extend({ analyses: z.array(analysisOut
 export const actionQuery = z.strictObject({
   limit: limitParam(1000, 100),
   status: z.enum(ACTION_STATUSES, { error: `must be one of ${ACTION_STATUSES.join(', ')}` }).optional(),
+  incident_id: idParam('Only the actions taken or proposed for this incident').optional(),
 });
 
 export const actionOut = z.strictObject({

@@ -85,8 +85,8 @@ export function incidentsPages(page: PageRegistrar): void {
     const id = String(ctx.params.id ?? '');
     if (!/^[1-9]\d{0,15}$/.test(id)) return { template: 'error.njk', data: { title: 'Not found', message: 'An incident id is a positive integer.' }, status: 404 };
     const incident = await api.get<IncidentRow & { analyses: Record<string, unknown>[] }>(`/api/incidents/${id}`);
-    const actions = await actionsOf(api, { limit: 1000 });
-    const mine = actions.list ? actions.list.filter((a) => a.incident_id === incident.id).map(controls) : null;
+    const actions = await actionsOf(api, { incident_id: incident.id, limit: 1000 });
+    const mine = actions.list ? actions.list.map(controls) : null;
     return {
       template: 'incidents-detail.njk',
       data: { title: `Incident #${incident.id}`, incident, actions: mine, actionsNote: actions.note },

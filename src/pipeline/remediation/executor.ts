@@ -302,7 +302,7 @@ export function createRemediation(d: RemediationDeps) {
       return { reverted: store.save(d.db, reverted), inverse: done };
     },
 
-    list: (opts: { limit: number; status?: string }) => store.list(d.db, opts),
+    list: (opts: { limit: number; status?: string; incidentId?: number }) => store.list(d.db, opts),
     get: (id: number) => need(id),
   };
 }
