@@ -18,6 +18,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
+import { consolePage, launchBrowser } from './helpers/browser.js';
 import { HAPROXIES, domainBody, freePort, startBackend, startTestDaemon, type TestDaemon } from './helpers/harness.js';
 
 /** A self-signed certificate of the service's own, made with openssl now. */
@@ -190,6 +191,21 @@ for (const h of HAPROXIES) {
       ]);
       const audit = (await t.api('GET', '/api/audit?action=tcp_service.upsert')).json<{ target: string; result: string }[]>();
       assert.equal(audit.filter((a) => a.result === 'ok').length, 4, JSON.stringify(audit));
+
+      // The console lists them, read-only, under the domains.
+      const b = await launchBrowser();
+      try {
+        const cp = await consolePage(b, t.apiPort, t.apiKey!);
+        await cp.goto('/domains');
+        const rows = await cp.page.$$eval('#tcp-service-list tbody tr', (trs) => trs.map((tr) => (tr as HTMLElement).innerText.replace(/\s+/g, ' ').trim()));
+        assert.equal(rows.length, 3, rows.join('\n'));
+        assert.match(rows[0]!, new RegExp(`^echo TCP port ${tcpPort} 127\\.0\\.0\\.1:${echo.port} s1`));
+        assert.match(rows[1]!, /^pass TLS passthrough, SNI pass\.test /);
+        assert.match(rows[2]!, /^wild TLS passthrough, SNI \*\.wild\.test /);
+        assert.deepEqual(cp.problems, []);
+      } finally {
+        await b.close();
+      }
 
       await badInput(t, { httpsPort, tcpPort, statsPort: t.daemon.cfg.haproxy.stats_port! });
 
