@@ -52,6 +52,8 @@ export const FILES = {
   httpsGetMap: 'maps/https-get.map',
   httpsOtherMap: 'maps/https-other.map',
   hstsMap: 'maps/hsts.map',
+  maintenanceMap: 'maps/maintenance.map',
+  maintenancePage: 'pages/maintenance.html',
 } as const;
 export type FileKey = keyof typeof FILES;
 
@@ -174,6 +176,71 @@ function siteMaps(backends: Backend[]) {
   return { get, other, hsts, getCodes: codes(get), otherCodes: codes(other) };
 }
 
+/** Per-site files whose names follow the site's backend: access lists and error pages. */
+export const siteFile = {
+  deny: (backend: string) => `lists/access/${backend}-deny.list`,
+  allow: (backend: string) => `lists/access/${backend}-allow.list`,
+  errorPage: (backend: string, status: string) => `pages/errors/${backend}-${status}.html`,
+};
+
+/** The maintenance map: the backend name of each site in maintenance -> its Retry-After seconds. */
+export function maintenanceMapFile(backends: Pick<Backend, 'name' | 'site'>[]): string {
+  return pairsFile(backends.filter((b) => b.site.maintenance.enabled).map((b) => [haproxyBackendName(b.name), String(b.site.maintenance.retryAfter)]));
+}
+
+/** A redirect site's Location: `to`, with the request's path and query appended when keepPath (a log-format word). */
+function redirectLocation(to: string, keepPath: boolean): string {
+  if (!keepPath) return quoted(to, true);
+  const q = quoted(to.replace(/\/+$/, ''), true);
+  return `${q.slice(0, -1)}%[pathq]"`;
+}
+
+/**
+ * The frontend's per-site lines, in the order they run: access (deny, allow,
+ * trusted only), basic auth, redirect sites, path routes. Each rule is guarded
+ * by the site's backend name (txn.site), so a site's options never touch
+ * another site.
+ */
+function siteRules(backends: Backend[], files: Map<string, string>, root: string) {
+  const access: { backend: string; deny: string | null; allow: string | null; trustedOnly: boolean }[] = [];
+  const auth: { backend: string; userlist: string; realm: string; paths: string[] }[] = [];
+  const userlists: { name: string; users: { name: string; hash: string }[] }[] = [];
+  const redirects: { backend: string; location: string; code: number }[] = [];
+  const routes: { id: string; backend: string; target: string; match: 'prefix' | 'exact'; path: string; strip: number }[] = [];
+  const errorPages = new Map<string, { status: string; file: string }[]>();
+  for (const b of backends) {
+    const name = haproxyBackendName(b.name);
+    const a = b.site.access;
+    const listed = (rel: string, entries: string[]) => {
+      if (!entries.length) return null;
+      files.set(rel, listFile(entries.map((e) => parseIp(e)?.text ?? e)));
+      return join(root, rel);
+    };
+    if (a.deny.length || a.allow.length || a.trustedOnly) {
+      access.push({ backend: name, deny: listed(siteFile.deny(b.name), a.deny), allow: listed(siteFile.allow(b.name), a.allow), trustedOnly: a.trustedOnly });
+    }
+    if (a.auth) {
+      const userlist = `hm-auth-${b.name}`;
+      userlists.push({ name: userlist, users: a.auth.users });
+      auth.push({ backend: name, userlist, realm: quoted(a.auth.realm, false), paths: a.auth.paths });
+    }
+    const r = b.site.redirect;
+    if (r) redirects.push({ backend: name, location: redirectLocation(r.to, r.keepPath), code: r.code });
+    // Exact paths first, then prefixes longest first: the first route that matches is taken.
+    const ordered = [...b.site.routes].sort((x, y) => (x.match === y.match ? y.path.length - x.path.length || x.path.localeCompare(y.path) : x.match === 'exact' ? -1 : 1));
+    for (const rt of ordered) {
+      routes.push({ id: String(routes.length + 1), backend: name, target: haproxyBackendName(rt.backend), match: rt.match, path: rt.path, strip: rt.stripPrefix ? rt.path.length : 0 });
+    }
+    const pages = Object.entries(b.site.errorPages).map(([status, html]) => {
+      const rel = siteFile.errorPage(b.name, status);
+      files.set(rel, html);
+      return { status, file: join(root, rel) };
+    });
+    if (pages.length) errorPages.set(b.name, pages);
+  }
+  return { access, auth, userlists, redirects, routes, errorPages };
+}
+
 function mapFile(entries: string[]): string {
   return entries.length ? entries.map(safeEntry).sort().map((e) => `${e} 1`).join('\n') + '\n' : '';
 }
@@ -194,6 +261,8 @@ export function render(cfg: Config, features: HaproxyFeatures, model: RenderMode
   // map_end answers with the first pattern that matches: the longest suffix must come first.
   wildcard.sort((a, b) => b.suffix.length - a.suffix.length || a.suffix.localeCompare(b.suffix));
   const site = siteMaps(model.backends);
+  const files = new Map<string, string>();
+  const rules = siteRules(model.backends, files, root);
 
   const paths = Object.fromEntries(Object.entries(FILES).map(([k, rel]) => [k, join(root, rel)])) as Record<FileKey, string>;
   const h = cfg.haproxy;
@@ -206,9 +275,12 @@ export function render(cfg: Config, features: HaproxyFeatures, model: RenderMode
     paths,
     statsSocket: cfg.paths.statsSocket,
     statsFile: join(cfg.paths.stateDir, 'haproxy-stats.dat'),
+    rules,
+    globalErrorPages: Object.entries(h.error_pages).filter(([, f]) => f !== null).map(([status, file]) => ({ status, file })),
     backends: model.backends.map((b) => ({
       ...b,
       haproxyName: haproxyBackendName(b.name),
+      errorPages: rules.errorPages.get(b.name) ?? [],
       servers: b.servers.map((s) => ({
         ...s,
         addr: serverAddress(s.address, s.port),
@@ -235,7 +307,6 @@ export function render(cfg: Config, features: HaproxyFeatures, model: RenderMode
     httpsPortSuffix: h.https_port === null || h.https_port === 443 ? '' : `:${h.https_port}`,
   };
   const config = cfgEnv.render('haproxy/haproxy.cfg.njk', ctx);
-  const files = new Map<string, string>();
   files.set(FILES.hostsMap, exact.length ? exact.sort().join('\n') + '\n' : '');
   files.set(FILES.wildcardMap, wildcard.length ? wildcard.map((w) => `${w.suffix} ${w.backend}`).join('\n') + '\n' : '');
   files.set(FILES.blockedMap, mapFile(model.blocked));
@@ -249,6 +320,8 @@ export function render(cfg: Config, features: HaproxyFeatures, model: RenderMode
   files.set(FILES.crtList, model.crtList && model.crtList.length ? model.crtList.map(safeEntry).join('\n') + '\n' : '');
   files.set(FILES.httpsGetMap, pairsFile(site.get));
   files.set(FILES.httpsOtherMap, pairsFile(site.other));
+  files.set(FILES.maintenanceMap, maintenanceMapFile(model.backends));
+  files.set(FILES.maintenancePage, pageEnv.render('pages/maintenance.html.njk', { page: h.maintenance_page }));
   files.set(FILES.hstsMap, site.hsts.length ? site.hsts.map(([k, v]) => `${safeEntry(k)} ${v}`).sort().join('\n') + '\n' : '');
   return { config, files };
 }
