@@ -2,7 +2,8 @@
  * Console pages: domains and servers.
  *
  * - /domains: every domain with its backend, servers, certificate, health
- *   check path and balance; a GET search by name (filtered here, server side).
+ *   check path and balance; a GET search by name (filtered here, server side);
+ *   below, the TCP services, read-only (GET /api/tcp-services).
  * - /domains/new and /domains/:name: a form with every field POST /api/domain
  *   takes, server rows included (empty rows carry data-skip-empty and are not
  *   sent); Preview (?dry_run=true: the diff and `haproxy -c`) and Apply; on
@@ -16,8 +17,10 @@
 import type { PageRegistrar } from '../console.js';
 import type { ItemOf } from '../wire.js';
 import type { list as listDomains } from '../../api/routes/domains.js';
+import type { list as listTcpServices } from '../../api/routes/tcp-services.js';
 
 type Domain = ItemOf<typeof listDomains>;
+type TcpService = ItemOf<typeof listTcpServices>;
 type ServerRow = Domain['servers'][number];
 
 /** How many server rows the form shows at least; one more than there are servers, for adding. */
@@ -41,7 +44,9 @@ export function domainsPages(page: PageRegistrar): void {
     const all = await api.get<Domain[]>('/api/domains');
     const needle = q.toLowerCase();
     const domains = needle ? all.filter((d) => d.domain.toLowerCase().includes(needle) || (d.backend_name ?? '').toLowerCase().includes(needle)) : all;
-    return { template: 'domains.njk', data: { title: 'Domains', domains, total: all.length, q, saved, removed } };
+    // TCP services are shown read-only beside the domains (changed through POST /api/tcp-services).
+    const tcpServices = await api.get<TcpService[]>('/api/tcp-services');
+    return { template: 'domains.njk', data: { title: 'Domains', domains, total: all.length, q, saved, removed, tcpServices } };
   });
 
   page('/domains/new', async () => ({

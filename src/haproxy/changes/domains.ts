@@ -5,6 +5,7 @@ import { deleteDomain, listBackends, setMaintenance, setServerState, upsertDomai
 import type { MaintenanceOptions } from '../../storage/site-options.js';
 import { AppError } from '../../errors.js';
 import { FILES, haproxyBackendName, maintenanceMapFile } from '../config/render.js';
+import { passthroughFor } from '../../storage/tcp-services.js';
 
 export function saveDomain(ops: Ops, actor: string, input: DomainInput) {
   return ops.applier.submit({
@@ -12,7 +13,12 @@ export function saveDomain(ops: Ops, actor: string, input: DomainInput) {
     action: 'domain.upsert',
     target: input.domain,
     detail: { backend: input.backendName, kind: input.kind, servers: input.servers.length },
-    mutate: (db) => upsertDomain(db, input),
+    mutate(db) {
+      // An HTTPS site and a TLS passthrough of one name cannot both answer on the HTTPS port.
+      const tcp = passthroughFor(db, input.domain);
+      if (tcp) throw new AppError('conflict', `${input.domain} is passed through to TCP service ${tcp}; remove it first`, { field: 'domain' });
+      return upsertDomain(db, input);
+    },
   });
 }
 

@@ -12,10 +12,12 @@
  *   validated long before; this is the last line of defence, not the first.
  */
 import nunjucks from 'nunjucks';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../../config/schema.js';
 import type { Backend } from '../../storage/domains.js';
+import type { TcpService } from '../../storage/tcp-services.js';
 import type { HaproxyFeatures } from '../process/version.js';
 import { parseIp } from '../../validate/ip.js';
 
@@ -31,6 +33,8 @@ export interface RenderModel {
   acmePort: number | null;
   /** Combined PEM files for the HTTPS listener, the default (served without SNI) first; null for no HTTPS listener. */
   crtList: string[] | null;
+  /** TCP services (templates/haproxy/tcp.njk): TLS passthrough by SNI and plain TCP ports. */
+  tcpServices: TcpService[];
 }
 
 /** Relative names of the generated files under the generated directory. */
@@ -99,6 +103,39 @@ export function serverAddress(address: string, port: number): string {
 
 export function haproxyBackendName(name: string): string {
   return `${name}-backend`;
+}
+
+/** A TCP service's HAProxy proxy name: "-tcp" never ends an HTTP backend's name ("-backend"), so the two never clash. */
+export function haproxyTcpName(name: string): string {
+  return `${name}-tcp`;
+}
+
+/**
+ * The TCP services as tcp.njk renders them; null when there are none (the
+ * config is then byte-identical to one from before TCP services). With a
+ * passthrough service, the HTTPS port belongs to the SNI frontend and `web`
+ * terminates TLS on an abstract socket named after this daemon's stats socket
+ * (abstract names are host-wide: two daemons on one host must not share one).
+ */
+function tcpContext(cfg: Config, model: RenderModel, https: boolean) {
+  if (model.tcpServices.length === 0) return null;
+  const server = (s: TcpService['servers'][number], sendProxy: boolean) => ({ ...s, addr: serverAddress(s.address, s.port), needsResolver: parseIp(s.address) === null, sendProxy });
+  const services = model.tcpServices.map((t) => ({ ...t, haproxyName: haproxyTcpName(t.name), servers: t.servers.map((s) => server(s, t.sendProxy)) }));
+  const passthrough = services.filter((t) => t.kind === 'tls_passthrough' && cfg.haproxy.https_port !== null);
+  // Exact names first, then wildcards by longest suffix (as the HTTP routing: the most specific wins).
+  const exact = passthrough.filter((t) => !t.sni!.startsWith('*.')).map((t) => ({ sni: t.sni!, backend: t.haproxyName }));
+  const wildcard = passthrough
+    .filter((t) => t.sni!.startsWith('*.'))
+    .map((t) => ({ suffix: t.sni!.slice(1), backend: t.haproxyName }))
+    .sort((a, b) => b.suffix.length - a.suffix.length || a.suffix.localeCompare(b.suffix));
+  const terminate = passthrough.length > 0 && https ? `abns@hm-tls-${createHash('sha256').update(cfg.paths.statsSocket).digest('hex').slice(0, 16)}` : null;
+  return {
+    ports: services.filter((t) => t.kind === 'tcp'),
+    passthrough,
+    exact,
+    wildcard,
+    terminate,
+  };
 }
 
 /** Map and list entries are validated long before; refusing an unsafe one here is the last line of defence. */
@@ -229,6 +266,8 @@ export function render(cfg: Config, features: HaproxyFeatures, model: RenderMode
 
   const paths = Object.fromEntries(Object.entries(FILES).map(([k, rel]) => [k, join(root, rel)])) as Record<FileKey, string>;
   const h = cfg.haproxy;
+  const https = model.crtList !== null && model.crtList.length > 0 && h.https_port !== null;
+  const tcp = tcpContext(cfg, model, https);
   const ctx = {
     h,
     mode: cfg.mode,
@@ -248,9 +287,12 @@ export function render(cfg: Config, features: HaproxyFeatures, model: RenderMode
         needsResolver: parseIp(s.address) === null,
       })),
     })),
-    needsResolver: model.backends.some((b) => b.servers.some((s) => parseIp(s.address) === null)),
+    needsResolver: [...model.backends, ...model.tcpServices].some((b) => b.servers.some((s) => parseIp(s.address) === null)),
     acmePort: model.acmePort,
-    https: model.crtList !== null && model.crtList.length > 0 && h.https_port !== null,
+    https,
+    tcp,
+    // Where `web` terminates TLS: the HTTPS port, or (TLS passthrough in use) the SNI frontend's internal hop.
+    httpsBind: tcp?.terminate ? { addr: tcp.terminate, acceptProxy: true } : { addr: `${h.bind_address}:${h.https_port}`, acceptProxy: false },
     xffHops: Array.from({ length: h.xff_max_hops }, (_, i) => i + 1),
     logTarget: h.log_target === null ? null : h.log_target.replace(/^udp:\/\//, ''),
     intake: cfg.intake,
