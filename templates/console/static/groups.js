@@ -9,6 +9,7 @@
 //   <input type="checkbox" data-controls="auth-fields">  shows the element with that id while
 //     ticked, hides it and leaves its fields out (data-skip) while not; with data-type="null-off"
 //     the unticked box sends null for its name (console.js).
+//   A field marked aria-invalid by a 400 (console.js) loses the mark and its message once edited.
 //   <button data-api=... data-announce="maintenance">  the answer of POST /api/domains/{d}/maintenance
 //     said in words in the button's result element (as text).
 (function () {
@@ -32,6 +33,11 @@
       if (!(ev.target instanceof Element)) return;
       touch(ev.target);
       if (ev.target.matches('input[type=checkbox][data-controls]')) controls(ev.target);
+      // A field the last answer refused: its message goes once it is edited.
+      if (ev.target.getAttribute('aria-invalid') === 'true') {
+        for (const id of (ev.target.getAttribute('aria-describedby') ?? '').split(' ')) if (id.startsWith('field-error-')) document.getElementById(id)?.remove();
+        ev.target.removeAttribute('aria-invalid');
+      }
     });
   }
 
