@@ -7,6 +7,17 @@
  * backend name are refused and shown as text; Drain and Enable on /servers
  * change HAProxy's state; Remove (confirmed) makes HAProxy forget the host;
  * the viewer sees the pages without change controls.
+ *
+ * Per-site options (issue 13) from the same form: a path route, a deny range,
+ * a basic-auth user and compression set in the console make real requests
+ * through HAProxy behave so (the routed path reaches the other backend, 403
+ * for the denied range, 401 then 200 with the password, gzip); maintenance
+ * set from the form gives 503, switched off from the domain list (at
+ * runtime) gives 200 without a reload; a route path "a b" is refused with
+ * its message next to its input and nothing changes; saving without touching
+ * the groups sends none of them and keeps every one as GET showed it; a user
+ * left without a new password keeps the stored one (no hash ever sent); a
+ * stored header value and an error page holding <script> are shown as text.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -249,6 +260,7 @@ for (const h of HAPROXIES) {
         inlineScripts: [...document.querySelectorAll('script')].filter((s) => !s.src).length,
       }));
       assert.deepEqual(injected, { img: 0, h1: 1, inlineScripts: 0 }, 'the stored HTML is text, not markup');
+      assert.deepEqual(await op.page.$$eval('#auth-fields, #redirect-fields', (els) => els.map((e) => (e as HTMLElement).offsetParent === null)), [true, true], 'groups switched off show no fields');
       await op.shot(`domains-options-stored-${h.name}`);
 
       // Saving the form without touching the option groups keeps every one of them exactly (none is even sent).

@@ -35,7 +35,11 @@
       if (ev.target.matches('input[type=checkbox][data-controls]')) controls(ev.target);
       // A field the last answer refused: its message goes once it is edited.
       if (ev.target.getAttribute('aria-invalid') === 'true') {
-        for (const id of (ev.target.getAttribute('aria-describedby') ?? '').split(' ')) if (id.startsWith('field-error-')) document.getElementById(id)?.remove();
+        const ids = (ev.target.getAttribute('aria-describedby') ?? '').split(' ').filter(Boolean);
+        for (const id of ids) if (id.startsWith('field-error-')) document.getElementById(id)?.remove();
+        const rest = ids.filter((id) => !id.startsWith('field-error-'));
+        if (rest.length) ev.target.setAttribute('aria-describedby', rest.join(' '));
+        else ev.target.removeAttribute('aria-describedby');
         ev.target.removeAttribute('aria-invalid');
       }
     });
