@@ -430,6 +430,61 @@ describe('rendered configs pass the real haproxy -c on both versions', () => {
     });
   }
 
+  /** Every per-site option on one model: both versions must accept it as rendered. */
+  function optionsModel(): RenderModel {
+    const site = (o: Partial<Backend['site']>): Backend['site'] => ({ ...DEFAULT_SITE_OPTIONS, ...o });
+    return emptyModel({
+      acmePort: 8402,
+      backends: [
+        backend('api', ['api.example.com'], [server('a1', '10.0.0.1', 8080)]),
+        backend('shop', ['shop.example.com'], [server('s1', '10.0.0.2', 8080)], {
+          site: site({
+            routes: [
+              { path: '/api', match: 'prefix', backend: 'api', stripPrefix: true },
+              { path: '/caf%C3%A9/x.y~z', match: 'exact', backend: 'api', stripPrefix: false },
+            ],
+            access: {
+              deny: ['198.51.100.0/24', '2001:db8:bad::/48'],
+              allow: ['203.0.113.7'],
+              trustedOnly: true,
+              auth: { realm: 'Staff only', users: [{ name: 'alice', hash: '$6$saltsalt$w4JRS/rzf33ha13fW3n.44FLfJzgVCHUkebD.iMpeDxki4R8KJaWd/GtcSbAlMDBZd2LX1HOdeAoqhucRq3yI.' }], paths: ['/admin', '/wp-login.php'] },
+            },
+            compression: { enabled: true, types: ['text/html', 'image/svg+xml'] },
+            maintenance: { enabled: true, retryAfter: 90 },
+            errorPages: { '502': '<h1>502 "quoted" %s $HOME</h1>', '503': '<p>x</p>' },
+          }),
+        }),
+        backend('old', ['old.example.com'], [], { site: site({ redirect: { to: 'https://new.example/a%20b?x=1&y=$HOME', code: 302, keepPath: false } }) }),
+        backend('moved', ['moved.example.com'], [], { site: site({ redirect: { to: 'https://new.example/', code: 308, keepPath: true } }) }),
+      ],
+    });
+  }
+
+  for (const b of BINARIES) {
+    test(`${b.name}: every per-site option and the global error pages pass haproxy -c`, async () => {
+      const pages = newDir('pages');
+      for (const s of ['502', '503', '504']) writeFileSync(join(pages, `${s}.html`), `<h1>${s}</h1>`);
+      const yaml = `haproxy:\n  log_target: stdout\n  error_pages:\n    '502': ${join(pages, '502.html')}\n    '504': ${join(pages, '504.html')}\n`;
+      const { check, rendered } = await renderAndCheck(b.bin, optionsModel(), yaml);
+      assertClean(check);
+      const c = rendered.config;
+      assert.match(c, /^  http-error status 502 content-type "text\/html; charset=utf-8" file \S+\/502\.html$/m, 'global 502 page in defaults');
+      assert.doesNotMatch(c, /file \S+pages\/503\.html$/m, 'no global 503 configured');
+      assert.match(c, /^userlist hm-auth-shop\n  user alice password \$6\$saltsalt\$/m);
+      assert.match(c, /http-request auth realm "Staff only" if \{ var\(txn\.site\) -m str shop-backend \} \{ path_beg \/admin \/wp-login\.php \}/);
+      assert.match(c, /http-request redirect location "https:\/\/new\.example\/a%%20b\?x=1&y=\\\$HOME" code 302 /, '% doubled and $ escaped in the log-format Location');
+      assert.match(c, /http-request redirect location "https:\/\/new\.example%\[pathq\]" code 308 /, 'keep_path appends the path to the URL without its trailing slash');
+      assert.match(c, /^  compression type text\/html image\/svg\+xml$/m);
+      assert.equal(rendered.files.get(FILES.maintenanceMap), 'shop-backend 90\n');
+      assert.equal(rendered.files.get('pages/errors/shop-502.html'), '<h1>502 "quoted" %s $HOME</h1>', 'an error page is a file, never config text');
+      assert.equal(rendered.files.get('lists/access/shop-deny.list'), '198.51.100.0/24\n2001:db8:bad::/48\n');
+      // Routes: the exact path before the prefix; the prefix is stripped by its length.
+      const routeLines = c.split('\n').filter((l) => l.includes('txn.route_id'));
+      assert.ok(routeLines[0]!.includes('{ path /caf%C3%A9/x.y~z }'), routeLines.join('\n'));
+      assert.ok(c.includes('http-request set-path %[path,bytes(4)] if { var(txn.route_id) -m str 2 } { path_beg /api/ }'), routeLines.join('\n'));
+    });
+  }
+
   test('haproxy-2.6: 10,000 domains and 10,000 blocked addresses', async () => {
     const bin = BINARIES[0]!.bin;
     const backends: Backend[] = Array.from({ length: 10_000 }, (_, i) =>
