@@ -110,6 +110,8 @@ for (const h of HAPROXIES) {
       await waitForText(op.page, '#renew-result', '1 done: 1 succeeded, 0 skipped, 0 failed');
 
       // A renewal that fails: the CA's message in the progress and in the row's last renewal, with the next attempt.
+      // The result shows before the run ends (it then refreshes the list): a click meanwhile is ignored, so wait for the end.
+      await op.page.waitForFunction(() => !document.querySelector('[data-running]'), { timeout: 20_000 });
       dns.setA('shop.example.test', '127.0.0.2');
       await renew();
       await waitForText(op.page, '#renew-result', '1 done: 0 succeeded, 0 skipped, 1 failed', 45_000);
