@@ -1,6 +1,6 @@
 /** Domain and server operations behind the API: config changes through the applier. */
 import type { Ops } from './ip-lists.js';
-import { deleteDomain, setServerState, upsertDomain, type DomainInput, type ServerState } from '../../storage/domains.js';
+import { deleteDomain, getDomain, setServerState, upsertDomain, type DomainInput, type ServerState } from '../../storage/domains.js';
 import { AppError } from '../../errors.js';
 import { haproxyBackendName } from '../config/render.js';
 
@@ -11,6 +11,27 @@ export function saveDomain(ops: Ops, actor: string, input: DomainInput) {
     target: input.domain,
     detail: { backend: input.backendName, kind: input.kind, servers: input.servers.length },
     mutate: (db) => upsertDomain(db, input),
+  });
+}
+
+/**
+ * Creates several domains in ONE applier change (one render, one `haproxy -c`,
+ * one reload; all or nothing): the import's apply. Never overwrites: a domain
+ * that exists when the change runs (created since the plan was made) refuses
+ * the whole change with a conflict.
+ */
+export function saveDomains(ops: Ops, actor: string, inputs: DomainInput[]) {
+  return ops.applier.submit({
+    actor,
+    action: 'domain.import',
+    target: null,
+    detail: { domains: inputs.map((i) => i.domain) },
+    mutate(db) {
+      return inputs.map((input) => {
+        if (getDomain(db, input.domain)) throw new AppError('conflict', `domain ${input.domain} exists already (created since the import was planned); nothing was imported`, { field: 'config' });
+        return { domain: input.domain, ...upsertDomain(db, input) };
+      });
+    },
   });
 }
 
