@@ -8,8 +8,8 @@
  *   quotes group a word verbatim; outside quotes a backslash escapes the next
  *   character (`\ `, `\#`, `\\`, `\"`, `\'`), and `\t`, `\n`, `\r`, `\xHH`
  *   are the characters they name, as HAProxy's parser does.
- * - `$VAR` / `${VAR}` outside single quotes is an environment variable
- *   HAProxy expands at start; the importer cannot know its value, so the line
+ * - `$VAR` / `${VAR}` inside double quotes is an environment variable
+ *   HAProxy expands at start (outside them `$` is literal, as in a crypt hash); the importer cannot know its value, so the line
  *   is marked `env` (never expanded, never taken literally).
  * - A line HAProxy would refuse (an unterminated quote, a bad escape) is
  *   marked with `error`, never guessed at.
@@ -96,7 +96,6 @@ export function splitLine(raw: string): { words: string[]; env: boolean; error: 
       inWord = false;
       continue;
     }
-    if (c === '$' && /[A-Za-z_{]/.test(raw[i + 1] ?? '')) env = true;
     cur += c;
     inWord = true;
   }

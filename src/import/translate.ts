@@ -258,6 +258,7 @@ export function translate(text: string, file: string, files: Readonly<Record<str
     }
     if (!req.length && !res.length) continue;
     a.body.headers = { ...(req.length ? { request: req.map((h) => h.rule) } : {}), ...(res.length ? { response: res.map((h) => h.rule) } : {}) };
+    a.sources.push({ path: ['headers'], lines: [...req, ...res].map((h) => h.line) });
     req.forEach((h, i) => a.sources.push({ path: ['headers', 'request', i], lines: [h.line] }));
     res.forEach((h, i) => a.sources.push({ path: ['headers', 'response', i], lines: [h.line] }));
   }
@@ -285,6 +286,7 @@ export function translate(text: string, file: string, files: Readonly<Record<str
         if (d.backend?.haproxyName === p.backend) continue;
         const a = acc.get(d.domain)!;
         const routes = (a.body.routes ??= []) as unknown[];
+        group(a, 'routes', p.line);
         a.sources.push({ path: ['routes', routes.length], lines: [p.line] });
         routes.push({ path: p.path.endsWith('/') && p.path !== '/' && p.match === 'prefix' ? p.path.slice(0, -1) : p.path, ...(p.match === 'exact' ? { match: 'exact' } : {}), backend: target });
       }
