@@ -246,6 +246,15 @@ export function translate(text: string, file: string, files: Readonly<Record<str
       for (const x of users) if (x.insecure) notes.push(`${x.line.file}:${x.line.line}: user ${String(x.body.name)} has a clear-text password (insecure-password): it is sent as "password" and the daemon stores only its SHA-512 crypt hash; remove it from the old file`);
     }
   }
+  // This project's own configuration: its unconditional header rules are the daemon's machinery
+  // (real-client-IP headers); a site's rules always carry the site's condition.
+  const own = backends.has('hm-default');
+  if (own) {
+    for (const f of fronts) {
+      for (const h of f.headers.filter((x) => x.scope.kind === 'all')) skipped.push(skip(h.line, "haproxy-manager's own header rule"));
+      f.headers = f.headers.filter((x) => x.scope.kind !== 'all');
+    }
+  }
   // Header rules: the frontend's request rules run before the backend's; response rules after.
   for (const d of all) {
     const a = acc.get(d.domain)!;
@@ -307,7 +316,7 @@ export function translate(text: string, file: string, files: Readonly<Record<str
   const domains: PlannedDomain[] = all.map((d) => ({ body: acc.get(d.domain)!.body, at: d.at, sources: acc.get(d.domain)!.sources }));
   // A domain with routes points at others' backends: those are created first.
   domains.sort((x, y) => Number(x.body.routes !== undefined) - Number(y.body.routes !== undefined));
-  if (backends.has('hm-default')) {
+  if (own) {
     const mine = skipped.filter((s) => s.file === file);
     notes.unshift(`this is haproxy-manager's own configuration: ${mine.length} lines of its machinery (global, defaults, the web frontend's real-IP, rate-limit and block rules, hm-* backends) are not listed`);
     return { domains, skipped: skipped.filter((s) => s.file !== file), notes };
