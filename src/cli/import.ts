@@ -59,8 +59,9 @@ export async function runImport(t: ApiTarget, file: string, o: { apply: boolean;
   if (r.status !== 200) {
     let message = r.text.slice(0, 500);
     try {
-      const b = JSON.parse(r.text) as { message?: string; field?: string };
-      if (b.message) message = b.field ? `${b.field}: ${b.message}` : b.message;
+      // The daemon's message names the field already ("config: contains ...").
+      const b = JSON.parse(r.text) as { message?: string };
+      if (b.message) message = b.message;
     } catch {
       /* not JSON: the text as it came */
     }

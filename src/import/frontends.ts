@@ -123,7 +123,11 @@ export function readFrontend(sec: Section, ctxIn: { files: Readonly<Record<strin
       ctx.acls.set(name, list);
       continue;
     }
-    if (k === 'bind' || k === 'mode') continue; // listeners are the daemon's (haproxy.http_port, https_port)
+    if (k === 'mode') continue;
+    if (k === 'bind') {
+      bad(l, "a listener: the daemon's own listeners serve every site (haproxy.http_port, haproxy.https_port)");
+      continue;
+    }
     if (k === 'default_backend') {
       f.defaultBackend = l;
       continue;
@@ -165,7 +169,7 @@ export function readFrontend(sec: Section, ctxIn: { files: Readonly<Record<strin
         bad(l, c.scope.kind === 'backends' ? 'use_backend on a site test is not expressible' : 'use_backend without a host test is not expressible');
         continue;
       }
-      for (const d of c.scope.domains) add(d, target, l);
+      for (const d of c.scope.domains) add(d, target, { file: l.file, line: l.line, text: l.text });
       continue;
     }
     if (k === 'http-request' && /^set-var\(([^)]+)\)$/.test(w[1] ?? '')) {

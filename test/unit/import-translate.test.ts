@@ -146,8 +146,12 @@ test("Debian's own configurations: no crash, no domain (none routes a host), eve
   }
   // What each file holds, as the report says it.
   assert.deepEqual(figures['haproxy.cfg'], [0, 26]);
-  assert.deepEqual(figures['basic-config-edge.cfg'], [0, 36]);
-  assert.deepEqual(figures['content-sw-sample.cfg'], [0, 19]);
+  assert.deepEqual(figures['basic-config-edge.cfg'], [0, 39]);
+  assert.deepEqual(figures['content-sw-sample.cfg'], [0, 20]);
+  assert.deepEqual(figures['option-http_proxy.cfg'], [0, 17]);
+  assert.deepEqual(figures['quick-test.cfg'], [0, 7]);
+  assert.deepEqual(figures['socks4.cfg'], [0, 13]);
+  assert.deepEqual(figures['wurfl-example.cfg'], [0, 10]);
   assert.deepEqual(figures['transparent_proxy.cfg'], [0, 5]);
   const edge = translate(readFileSync(join(EXAMPLES, 'basic-config-edge.cfg'), 'utf8'), 'e.cfg');
   assert.deepEqual(reasonAt(edge, 'e.cfg', 74), ['applies to no imported domain'], 'the HTTPS redirect has no domain to apply to');

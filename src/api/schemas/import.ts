@@ -12,7 +12,7 @@ const MAX_MAPS = 100;
 
 const document = (what: string) =>
   z
-    .string({ error: 'must be a string (the file\'s text)' })
+    .string({ error: (iss) => (iss.input === undefined ? 'is required' : "must be a string (the file's text)") })
     .max(MAX_DOCUMENT, { error: `must be at most ${MAX_DOCUMENT} characters` })
     .meta({ description: what });
 
@@ -27,8 +27,12 @@ export const importBody = z.strictObject({
     .optional()
     .meta({ description: 'The name the report gives the file (default "haproxy.cfg")' }),
   maps: z
-    .record(z.string().regex(mapPath, { error: 'must be a path as written in the configuration (letters, digits and ._/+@- only)' }), document('The file\'s text'), { error: 'must be an object of path: text' })
-    .refine((m) => Object.keys(m).length <= MAX_MAPS, { error: `must hold at most ${MAX_MAPS} files` })
+    .record(z.string(), document('The file\'s text'), { error: 'must be an object of path: text' })
+    .superRefine((m, ctx) => {
+      if (Object.keys(m).length > MAX_MAPS) ctx.addIssue({ code: 'custom', message: `must hold at most ${MAX_MAPS} files` });
+      const bad = Object.keys(m).find((k) => !mapPath.test(k));
+      if (bad !== undefined) ctx.addIssue({ code: 'custom', path: [bad], message: 'must be a path as written in the configuration (letters, digits and ._/+@- only)' });
+    })
     .optional()
     .meta({ description: 'The map and list files the configuration names (`-f`, map_str(...)), by the path exactly as written there' }),
   apply: bool('Create the planned domains (default false: a dry run that changes nothing)').optional(),
