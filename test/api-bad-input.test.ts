@@ -431,6 +431,67 @@ function buildCases(bePort: number): Case[] {
   dom('is_wildcard a string', keep({ is_wildcard: 'yes' }), 'is_wildcard');
   dom('is_wildcard 2', keep({ is_wildcard: 2 }), 'is_wildcard');
 
+  // --- Per-site options (issue 13): every field refused with its path, nothing changed ---
+  dom('https.force a string', keep({ https: { force: 'yes' } }), 'https.force');
+  dom('https.redirect_code 303', keep({ https: { force: true, redirect_code: 303 } }), 'https.redirect_code');
+  dom('https.hsts.max_age negative', keep({ https: { hsts: { max_age: -1 } } }), 'https.hsts.max_age');
+  dom('https.hsts preload without include_subdomains', keep({ https: { hsts: { max_age: 31536000, preload: true } } }), 'https.hsts.preload');
+  dom('headers rule with a newline in the value', keep({ headers: { request: [{ action: 'set', name: 'X-A', value: 'a\nhttp-request deny' }] } }), 'headers.request[0].value');
+  dom('headers rule naming X-Forwarded-For', keep({ headers: { request: [{ action: 'set', name: 'X-Forwarded-For', value: '1.2.3.4' }] } }), 'headers.request[0].name');
+  dom('headers del with a value', keep({ headers: { response: [{ action: 'del', name: 'Server', value: 'x' }] } }), 'headers.response[0].value');
+  for (const [n, v] of [
+    ['without a slash', 'api'],
+    ['space', '/a b'],
+    ['"/" alone', '/'],
+    ['trailing slash', '/api/'],
+    ['double slash', '//api'],
+    ['newline', '/a\nuse_backend evil'],
+    ['quote', '/a"b'],
+    ['}', '/a}'],
+    ['number', 5],
+  ] as [string, unknown][]) {
+    dom(`routes path ${n}`, keep({ routes: [{ path: v, backend: 'other' }] }), 'routes[0].path');
+  }
+  dom('routes to a backend that does not exist', keep({ routes: [{ path: '/api', backend: 'nosuch' }] }), 'routes[0].backend');
+  dom('routes to its own backend', keep({ routes: [{ path: '/api', backend: 'keep' }] }), 'routes[0].backend');
+  dom('routes match unknown', keep({ routes: [{ path: '/api', match: 'regex', backend: 'other' }] }), 'routes[0].match');
+  dom('routes strip_prefix on an exact path', keep({ routes: [{ path: '/api', match: 'exact', backend: 'other', strip_prefix: true }] }), 'routes[0].strip_prefix');
+  dom('routes the same path twice', keep({ routes: [{ path: '/api', backend: 'other' }, { path: '/api', backend: 'other' }] }), 'routes[1].path');
+  dom('routes not a list', keep({ routes: { path: '/api' } }), 'routes');
+  dom('access.deny not an address', keep({ access: { deny: ['1.2.3.999'] } }), 'access.deny[0]');
+  dom('access.allow with a newline', keep({ access: { allow: ['10.0.0.0/8\n0.0.0.0/0'] } }), 'access.allow[0]');
+  dom('access.trusted_only a string', keep({ access: { trusted_only: 'true' } }), 'access.trusted_only');
+  dom('access.auth a new user without a password', keep({ access: { auth: { users: [{ name: 'alice' }] } } }), 'access.auth.users[0].password');
+  dom('access.auth password too short', keep({ access: { auth: { users: [{ name: 'alice', password: 'short' }] } } }), 'access.auth.users[0].password');
+  dom('access.auth password with a control character', keep({ access: { auth: { users: [{ name: 'alice', password: 'long enough\u0007' }] } } }), 'access.auth.users[0].password');
+  dom('access.auth password_hash not a crypt hash', keep({ access: { auth: { users: [{ name: 'alice', password_hash: 'md5:5f4dcc3b5aa765d61d8327deb882cf99' }] } } }), 'access.auth.users[0].password_hash');
+  dom('access.auth password and password_hash', keep({ access: { auth: { users: [{ name: 'alice', password: 'long enough', password_hash: '$6$saltsalt$w4JRS/rzf33ha13fW3n.44FLfJzgVCHUkebD.iMpeDxki4R8KJaWd/GtcSbAlMDBZd2LX1HOdeAoqhucRq3yI.' }] } } }), 'access.auth.users[0].password_hash');
+  dom('access.auth user name with a space', keep({ access: { auth: { users: [{ name: 'al ice', password: 'long enough' }] } } }), 'access.auth.users[0].name');
+  dom('access.auth the same user twice', keep({ access: { auth: { users: [{ name: 'a', password: 'long enough' }, { name: 'a', password: 'long enough' }] } } }), 'access.auth.users[1].name');
+  dom('access.auth no users', keep({ access: { auth: { users: [] } } }), 'access.auth.users');
+  dom('access.auth realm with a quote', keep({ access: { auth: { realm: 'a"b', users: [{ name: 'a', password: 'long enough' }] } } }), 'access.auth.realm');
+  dom('access.auth path without a slash', keep({ access: { auth: { users: [{ name: 'a', password: 'long enough' }], paths: ['admin'] } } }), 'access.auth.paths[0]');
+  dom('redirect to javascript:', keep({ redirect: { to: 'javascript:alert(1)' } }), 'redirect.to');
+  dom('redirect to a URL with a space', keep({ redirect: { to: 'https://a.example/x y' } }), 'redirect.to');
+  dom('redirect to a URL with a quote', keep({ redirect: { to: 'https://a.example/"x' } }), 'redirect.to');
+  dom('redirect keeping the path to a URL with a query', keep({ redirect: { to: 'https://a.example/?a=1' } }), 'redirect.to');
+  dom('redirect code 200', keep({ redirect: { to: 'https://a.example', code: 200 } }), 'redirect.code');
+  dom('compression.enabled missing', keep({ compression: {} }), 'compression.enabled');
+  dom('compression type upper case', keep({ compression: { enabled: true, types: ['Text/HTML'] } }), 'compression.types[0]');
+  dom('compression type with a space', keep({ compression: { enabled: true, types: ['text/html text/evil'] } }), 'compression.types[0]');
+  dom('maintenance.retry_after negative', keep({ maintenance: { enabled: true, retry_after: -1 } }), 'maintenance.retry_after');
+  dom('maintenance.enabled a number', keep({ maintenance: { enabled: 1 } }), 'maintenance.enabled');
+  dom('error_pages status 500', keep({ error_pages: { '500': '<h1>x</h1>' } }), 'error_pages.500');
+  dom('error_pages with a control character', keep({ error_pages: { '503': '<h1>\u0001</h1>' } }), 'error_pages.503');
+  dom('error_pages empty', keep({ error_pages: { '502': '' } }), 'error_pages.502');
+  dom('error_pages over 64 KiB', keep({ error_pages: { '504': 'x'.repeat(65_537) } }), 'error_pages.504');
+  const maint = (name: string, path: string, body: unknown, field: string, status = 400) => add({ name: `POST ${path}: ${name}`, method: 'POST', path, body, status, field });
+  maint('enabled missing', '/api/domains/keep.test/maintenance', {}, 'enabled');
+  maint('retry_after a string', '/api/domains/keep.test/maintenance', { enabled: true, retry_after: '60' }, 'retry_after');
+  maint('unknown field', '/api/domains/keep.test/maintenance', { enabled: true, page: 'x' }, 'page');
+  maint('bad domain in the path', '/api/domains/keep%0Atest/maintenance', { enabled: true }, 'domain');
+  maint('no such domain', '/api/domains/nosuch.test/maintenance', { enabled: true }, 'domain', 404);
+
   // --- DELETE /api/domain ---------------------------------------------------
   const del = (name: string, body: unknown, field: string, status = 400, query = '') =>
     add({ name: `DELETE /api/domain: ${name}`, method: 'DELETE', path: `/api/domain${query}`, body, status, field });

@@ -28,6 +28,7 @@ import { trafficRoutes } from './routes/traffic.js';
 import { explainRoutes } from './routes/explain.js';
 import { notificationRoutes } from './routes/notifications.js';
 import { importRoutes } from './routes/import.js';
+import { tcpServiceRoutes } from './routes/tcp-services.js';
 
 /** Every route, each mounted from its declaration (contract/route.ts). */
 export function apiRouter(d: ApiDeps): Router {
@@ -47,6 +48,7 @@ export function apiRouter(d: ApiDeps): Router {
   explainRoutes(router, d);
   notificationRoutes(router, d);
   importRoutes(router, d);
+  tcpServiceRoutes(router, d);
   openapiRoutes(router);
   return router;
 }

@@ -58,7 +58,7 @@ export async function checkConfigIo(cfg: Config): Promise<CheckReport> {
       try {
         // Read-only: a check never creates or migrates the database. One written by an
         // older build (the daemon migrates it when it starts) is checked as empty.
-        const empty = { backends: [], blocked: [], trustedRealIp: [], trustedSource: [], trustedProxies: [], acmePort: cfg.acme.challenge_port, crtList: null };
+        const empty = { backends: [], blocked: [], trustedRealIp: [], trustedSource: [], trustedProxies: [], acmePort: cfg.acme.challenge_port, crtList: null, tcpServices: [] };
         const model = existsSync(cfg.paths.database)
           ? (() => {
               let db;

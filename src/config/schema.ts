@@ -119,6 +119,25 @@ const haproxy = z
         status: z.number().int().min(200).max(599).default(404),
       })
       .prefault({}),
+    /** The page a site in maintenance mode answers with (503, Retry-After from the site's option). */
+    maintenance_page: z
+      .strictObject({
+        title: safeText().max(200).default('Down for maintenance'),
+        message: safeText().max(1000).default('This site is down for maintenance and will be back shortly.'),
+      })
+      .prefault({}),
+    /**
+     * HTML pages HAProxy serves instead of its own 502, 503 and 504, for every
+     * site without its own (a site's error_pages option wins). Absolute paths;
+     * `haproxy -c` refuses a file it cannot read.
+     */
+    error_pages: z
+      .strictObject({
+        '502': path.regex(/^\//, 'an absolute path').nullable().default(null),
+        '503': path.regex(/^\//, 'an absolute path').nullable().default(null),
+        '504': path.regex(/^\//, 'an absolute path').nullable().default(null),
+      })
+      .prefault({}),
     timeouts,
     rate_limits: rateLimits,
     http2,

@@ -38,7 +38,7 @@ export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img
 
 const require = createRequire(import.meta.url);
 /** The console's scripts, in load order: the core (window.hmConsole), then one file per generic feature. */
-export const SCRIPTS = ['console.js', 'progress.js', 'rows.js', 'warnings.js', 'explain.js'] as const;
+export const SCRIPTS = ['console.js', 'progress.js', 'rows.js', 'groups.js', 'warnings.js', 'explain.js'] as const;
 const STATIC: Record<string, { file: string; type: string }> = {
   ...Object.fromEntries(SCRIPTS.map((f) => [`/static/${f}`, { file: join(CONSOLE_TEMPLATE_DIR, 'static', f), type: 'text/javascript; charset=utf-8' }])),
   '/static/console.css': { file: join(CONSOLE_TEMPLATE_DIR, 'static', 'console.css'), type: 'text/css; charset=utf-8' },

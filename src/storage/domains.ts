@@ -5,7 +5,7 @@
  */
 import type { Db } from './db.js';
 import { AppError } from '../errors.js';
-import { readSiteOptions, type SiteOptions, type SiteOptionsPatch } from './site-options.js';
+import { readSiteOptions, resolveAccess, type SiteOptions, type SiteOptionsPatch } from './site-options.js';
 
 export type BackendKind = 'default' | 'http_check' | 'long_lived';
 export type ServerState = 'ready' | 'drain' | 'maint';
@@ -195,9 +195,26 @@ export function upsertDomain(db: Db, input: DomainInput): { id: number; created:
     throw new AppError('conflict', `backend "${input.backendName}" already serves ${other.domain}`, { field: 'backend_name' });
   }
   let domainId: number;
-  const stored = existing ? (db.prepare('SELECT options FROM domains WHERE id = ?').get(existing.id) as { options: string }).options : null;
+  const stored = readSiteOptions(existing ? (db.prepare('SELECT options FROM domains WHERE id = ?').get(existing.id) as { options: string }).options : null);
   // Groups the change names replace the stored ones; the others stay as they were.
-  const options = JSON.stringify({ ...readSiteOptions(stored), ...(input.site ?? {}) });
+  const { access: accessPatch, ...groups } = input.site ?? {};
+  const site: SiteOptions = { ...stored, ...groups };
+  if (accessPatch) {
+    const access = resolveAccess(accessPatch, stored.access);
+    if ('missing' in access) {
+      throw new AppError('validation', 'needs password or password_hash: the site has no stored password for this user', { field: `access.auth.users[${access.missing}].password` });
+    }
+    site.access = access;
+  }
+  const oldName = existing ? (db.prepare('SELECT name FROM backends WHERE domain_id = ?').get(existing.id) as { name: string } | undefined)?.name : undefined;
+  if (oldName !== undefined && oldName !== input.backendName) refuseIfRouted(db, oldName, `renaming backend "${oldName}"`, 'backend_name');
+  for (const [i, r] of site.routes.entries()) {
+    const target = db.prepare('SELECT 1 FROM backends WHERE name = ?').get(r.backend);
+    if (!target || r.backend === oldName) {
+      throw new AppError('validation', r.backend === oldName ? "is this site's own backend" : `no backend named "${r.backend}" (add its site first)`, { field: `routes[${i}].backend` });
+    }
+  }
+  const options = JSON.stringify(site);
   if (existing) {
     domainId = existing.id;
     db.prepare(`UPDATE domains SET is_wildcard = ?, options = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?`).run(input.isWildcard ? 1 : 0, options, domainId);
@@ -249,10 +266,38 @@ export function upsertDomain(db: Db, input: DomainInput): { id: number; created:
   return { id: domainId, created: !existing };
 }
 
+/**
+ * Sets a site's maintenance group; returns the site's backend name and every
+ * backend with its options (for the maintenance map). Not found: 404 naming the domain.
+ */
+export function setMaintenance(db: Db, domain: string, maintenance: SiteOptions['maintenance']): { backend: string | null } {
+  const row = db.prepare('SELECT d.id, d.options, b.name AS backend FROM domains d LEFT JOIN backends b ON b.domain_id = d.id WHERE d.domain = ?').get(domain) as
+    | { id: number; options: string; backend: string | null }
+    | undefined;
+  if (!row) throw new AppError('not_found', `domain ${domain} not found`, { field: 'domain' });
+  const site = { ...readSiteOptions(row.options), maintenance };
+  db.prepare(`UPDATE domains SET options = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?`).run(JSON.stringify(site), row.id);
+  return { backend: row.backend };
+}
+
+/** The sites (domains) whose path routes send requests to `backend`. */
+export function sitesRoutingTo(db: Db, backend: string): string[] {
+  const rows = db.prepare("SELECT domain, options FROM domains WHERE options LIKE '%\"routes\":[{%' ORDER BY domain").all() as { domain: string; options: string }[];
+  return rows.filter((r) => readSiteOptions(r.options).routes.some((x) => x.backend === backend)).map((r) => r.domain);
+}
+
+/** A backend other sites route paths to cannot go away under them: 409 naming them. */
+function refuseIfRouted(db: Db, backend: string, what: string, field: string): void {
+  const users = sitesRoutingTo(db, backend);
+  if (users.length) throw new AppError('conflict', `${what}: ${users.join(', ')} route${users.length === 1 ? 's' : ''} paths to it (change those routes first)`, { field });
+}
+
 /** Removes a domain with its backend and servers. Returns false if it did not exist. */
 export function deleteDomain(db: Db, domain: string): boolean {
   const row = db.prepare('SELECT id FROM domains WHERE domain = ?').get(domain) as { id: number } | undefined;
   if (!row) return false;
+  const backend = db.prepare('SELECT name FROM backends WHERE domain_id = ?').get(row.id) as { name: string } | undefined;
+  if (backend) refuseIfRouted(db, backend.name, `removing ${domain}`, 'domain');
   db.prepare('DELETE FROM domains WHERE id = ?').run(row.id);
   return true;
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
 import { render, type RenderModel } from '../../src/haproxy/config/render.js';
 import type { HaproxyFeatures } from '../../src/haproxy/process/version.js';
-import { DEFAULT_SITE_OPTIONS } from '../../src/storage/site-options.js';
+import { DEFAULT_SITE_OPTIONS, resolveAccess } from '../../src/storage/site-options.js';
 import type { Backend, DomainInput } from '../../src/storage/domains.js';
 import { translate } from '../../src/import/translate.js';
 import { settle } from '../../src/import/settle.js';
@@ -21,7 +21,7 @@ const FEATURES: HaproxyFeatures = { h2FrontendTunables: true, statsFile: true, p
 const ROOT = '/var/lib/hm/generated';
 
 function model(backends: Backend[], https: boolean): RenderModel {
-  return { backends, blocked: ['203.0.113.7'], trustedRealIp: [], trustedSource: [], trustedProxies: ['10.0.0.0/8'], acmePort: 8688, crtList: https ? ['/var/lib/hm/certs/default.pem'] : null };
+  return { backends, blocked: ['203.0.113.7'], trustedRealIp: [], trustedSource: [], trustedProxies: ['10.0.0.0/8'], acmePort: 8688, crtList: https ? ['/var/lib/hm/certs/default.pem'] : null, tcpServices: [] };
 }
 
 function validate(b: Record<string, unknown>) {
@@ -41,7 +41,11 @@ function backendsOf(inputs: DomainInput[]): Backend[] {
       balance: i.balance,
       servers: i.servers.map((s) => ({ ...s, state: 'ready' as const })),
       domains: [i.domain],
-      site: { ...DEFAULT_SITE_OPTIONS, ...(i.site ?? {}) },
+      site: (({ access, ...groups }) => {
+        const resolved = access ? resolveAccess(access, DEFAULT_SITE_OPTIONS.access) : DEFAULT_SITE_OPTIONS.access;
+        if ('missing' in resolved) throw new Error(`${i.domain}: a user without a hash`);
+        return { ...DEFAULT_SITE_OPTIONS, ...groups, access: resolved };
+      })(i.site ?? {}),
     }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }
@@ -51,14 +55,14 @@ const BACKENDS: Backend[] = [
     kind: 'http_check',
     healthCheckPath: '/healthz',
     balance: 'leastconn',
-    site: {
+    site: { ...DEFAULT_SITE_OPTIONS,
       https: { force: true, redirectCode: 302, redirectCodeOther: 307, hsts: { maxAge: 31536000, includeSubdomains: true, preload: true } },
       headers: { request: [{ action: 'set', name: 'X-Site', value: 'api "v2" 100% $HOME' }], response: [{ action: 'del', name: 'Server', value: null }, { action: 'add', name: 'X-Frame-Options', value: 'DENY' }] },
     },
   }),
   backend('shop', ['*.shop.example.com'], [server('s1', 'backend.internal', 443, { tls: true, tlsVerify: true, tlsSni: 'shop.internal' }), server('s2', '2001:db8::5', 8443, { tls: true, tlsVerify: true, tlsCaFile: '/etc/ssl/ca.pem' })], {
     balance: 'source',
-    site: { https: { force: true, redirectCode: 301, redirectCodeOther: 308, hsts: { maxAge: 600, includeSubdomains: false, preload: false } }, headers: { request: [], response: [] } },
+    site: { ...DEFAULT_SITE_OPTIONS, https: { force: true, redirectCode: 301, redirectCodeOther: 308, hsts: { maxAge: 600, includeSubdomains: false, preload: false } }, headers: { request: [], response: [] } },
   }),
   backend('ws', ['ws.example.com'], [server('w1', '10.0.1.1', 9000, { tls: true, tlsVerify: false })], { kind: 'long_lived' }),
   backend('plain', ['plain.example.org'], [server('p1', '10.0.2.1', 80)]),

@@ -109,6 +109,13 @@ test('settle: the API schema decides; refused parts are dropped and their lines 
     if (known.has(group)) assert.ok(!r.some((x) => x.includes('not expressible yet')), `${group} is known: ${r.join('; ')}`);
     else assert.ok(r.some((x) => x === `not expressible yet: this daemon's POST /api/domain has no "${group}" group (${group === 'redirect' ? 'old' : group === 'access' ? 'admin' : 'shop'}.example.com)`), `${group}: ${r.join('; ')}`);
   }
+  if (known.has('access')) {
+    // An MD5 crypt hash is refused by the API: that user alone is dropped, on its line; the other two stay.
+    assert.match(reasonAt(st, 'sites.cfg', 16)[0]!, /^admin\.example\.com: access\.auth\.users\[2\]\.password_hash must be a SHA-256 or SHA-512 crypt hash/);
+    const admin = st.domains.find((d) => d.parsed.domain === 'admin.example.com')!;
+    assert.deepEqual(admin.parsed.site?.access?.auth?.users.map((u) => u.name), ['alice', 'bob']);
+    assert.match(admin.parsed.site?.access?.auth?.users[1]!.hash ?? '', /^\$6\$/, 'the clear password is hashed by the schema');
+  }
   // A refused server is dropped alone, with the schema's reason on its line.
   const p = translate('defaults\n mode http\nfrontend f\n acl h hdr(host) -i a.example.com\n use_backend b if h\nbackend b\n server ok 10.0.0.1:80\n server bad 10.0.0.2:0\n http-request set-header Host x\n', 'x.cfg');
   const s2 = settle(p, validate);

@@ -16,6 +16,7 @@ import type { Config } from '../../src/config/schema.js';
 import { FILES, quoted, render, renderList, serverAddress, type RenderModel } from '../../src/haproxy/config/render.js';
 import { detectHaproxy, type HaproxyFeatures, type HaproxyInfo } from '../../src/haproxy/process/version.js';
 import type { Backend } from '../../src/storage/domains.js';
+import type { TcpService } from '../../src/storage/tcp-services.js';
 import { BINARIES, backend, exec, freePort, haproxyCheck, server, startHaproxy, writeRendered } from './_haproxy.js';
 
 const GOLDEN = fileURLToPath(new URL('./fixtures/render-default-empty.cfg', import.meta.url));
@@ -32,7 +33,7 @@ const newDir = (tag: string) => {
 };
 
 function emptyModel(extra: Partial<RenderModel> = {}): RenderModel {
-  return { backends: [], blocked: [], trustedRealIp: [], trustedSource: [], trustedProxies: [], acmePort: null, crtList: null, ...extra };
+  return { backends: [], blocked: [], trustedRealIp: [], trustedSource: [], trustedProxies: [], acmePort: null, crtList: null, tcpServices: [], ...extra };
 }
 
 function cfgFor(stateDir: string, yaml = ''): Config {
@@ -430,6 +431,61 @@ describe('rendered configs pass the real haproxy -c on both versions', () => {
     });
   }
 
+  /** Every per-site option on one model: both versions must accept it as rendered. */
+  function optionsModel(): RenderModel {
+    const site = (o: Partial<Backend['site']>): Backend['site'] => ({ ...DEFAULT_SITE_OPTIONS, ...o });
+    return emptyModel({
+      acmePort: 8402,
+      backends: [
+        backend('api', ['api.example.com'], [server('a1', '10.0.0.1', 8080)]),
+        backend('shop', ['shop.example.com'], [server('s1', '10.0.0.2', 8080)], {
+          site: site({
+            routes: [
+              { path: '/api', match: 'prefix', backend: 'api', stripPrefix: true },
+              { path: '/caf%C3%A9/x.y~z', match: 'exact', backend: 'api', stripPrefix: false },
+            ],
+            access: {
+              deny: ['198.51.100.0/24', '2001:db8:bad::/48'],
+              allow: ['203.0.113.7'],
+              trustedOnly: true,
+              auth: { realm: 'Staff only', users: [{ name: 'alice', hash: '$6$saltsalt$w4JRS/rzf33ha13fW3n.44FLfJzgVCHUkebD.iMpeDxki4R8KJaWd/GtcSbAlMDBZd2LX1HOdeAoqhucRq3yI.' }], paths: ['/admin', '/wp-login.php'] },
+            },
+            compression: { enabled: true, types: ['text/html', 'image/svg+xml'] },
+            maintenance: { enabled: true, retryAfter: 90 },
+            errorPages: { '502': '<h1>502 "quoted" %s $HOME</h1>', '503': '<p>x</p>' },
+          }),
+        }),
+        backend('old', ['old.example.com'], [], { site: site({ redirect: { to: 'https://new.example/a%20b?x=1&y=$HOME', code: 302, keepPath: false } }) }),
+        backend('moved', ['moved.example.com'], [], { site: site({ redirect: { to: 'https://new.example/', code: 308, keepPath: true } }) }),
+      ],
+    });
+  }
+
+  for (const b of BINARIES) {
+    test(`${b.name}: every per-site option and the global error pages pass haproxy -c`, async () => {
+      const pages = newDir('pages');
+      for (const s of ['502', '503', '504']) writeFileSync(join(pages, `${s}.html`), `<h1>${s}</h1>`);
+      const yaml = `haproxy:\n  log_target: stdout\n  error_pages:\n    '502': ${join(pages, '502.html')}\n    '504': ${join(pages, '504.html')}\n`;
+      const { check, rendered } = await renderAndCheck(b.bin, optionsModel(), yaml);
+      assertClean(check);
+      const c = rendered.config;
+      assert.match(c, /^  http-error status 502 content-type "text\/html; charset=utf-8" file \S+\/502\.html$/m, 'global 502 page in defaults');
+      assert.doesNotMatch(c, /file \S+pages\/503\.html$/m, 'no global 503 configured');
+      assert.match(c, /^userlist hm-auth-shop\n  user alice password \$6\$saltsalt\$/m);
+      assert.match(c, /http-request auth realm "Staff only" if \{ var\(txn\.site\) -m str shop-backend \} \{ path_beg \/admin \/wp-login\.php \}/);
+      assert.match(c, /http-request redirect location "https:\/\/new\.example\/a%%20b\?x=1&y=\\\$HOME" code 302 /, '% doubled and $ escaped in the log-format Location');
+      assert.match(c, /http-request redirect location "https:\/\/new\.example%\[pathq\]" code 308 /, 'keep_path appends the path to the URL without its trailing slash');
+      assert.match(c, /^  compression type text\/html image\/svg\+xml$/m);
+      assert.equal(rendered.files.get(FILES.maintenanceMap), 'shop-backend 90\n');
+      assert.equal(rendered.files.get('pages/errors/shop-502.html'), '<h1>502 "quoted" %s $HOME</h1>', 'an error page is a file, never config text');
+      assert.equal(rendered.files.get('lists/access/shop-deny.list'), '198.51.100.0/24\n2001:db8:bad::/48\n');
+      // Routes: the exact path before the prefix; the prefix is stripped by its length.
+      const routeLines = c.split('\n').filter((l) => l.includes('txn.route_id'));
+      assert.ok(routeLines[0]!.includes('{ path /caf%C3%A9/x.y~z }'), routeLines.join('\n'));
+      assert.ok(c.includes('http-request set-path %[path,bytes(4)] if { var(txn.route_id) -m str 2 } { path_beg /api/ }'), routeLines.join('\n'));
+    });
+  }
+
   test('haproxy-2.6: 10,000 domains and 10,000 blocked addresses', async () => {
     const bin = BINARIES[0]!.bin;
     const backends: Backend[] = Array.from({ length: 10_000 }, (_, i) =>
@@ -534,4 +590,89 @@ describe('log targets', () => {
     assert.doesNotMatch(none, /^\s*log /m);
     assert.doesNotMatch(none, /log-format/);
   });
+});
+
+describe('TCP services (tcp.njk): TLS passthrough by SNI and plain TCP ports', () => {
+  const tcpServer = (name: string, address: string, port: number, extra: Partial<TcpService['servers'][number]> = {}) => ({ name, address, port, check: false, backup: false, weight: 100, maxconn: null, ...extra });
+  const services = (): TcpService[] => [
+    { id: 1, name: 'git', kind: 'tls_passthrough', sni: 'git.example.com', port: null, balance: 'roundrobin', sendProxy: false, servers: [tcpServer('g1', '10.0.0.5', 443, { check: true })] },
+    { id: 2, name: 'wild', kind: 'tls_passthrough', sni: '*.example.com', port: null, balance: 'leastconn', sendProxy: true, servers: [tcpServer('w1', '2001:db8::5', 8443, { maxconn: 50 })] },
+    { id: 3, name: 'deep', kind: 'tls_passthrough', sni: '*.a.example.com', port: null, balance: 'source', sendProxy: false, servers: [tcpServer('d1', 'does-not-exist.invalid', 443, { backup: true, weight: 7 })] },
+    { id: 4, name: 'pg', kind: 'tcp', sni: null, port: 5432, balance: 'roundrobin', sendProxy: true, servers: [tcpServer('p1', '10.0.0.6', 5432, { check: true }), tcpServer('p2', '10.0.0.7', 5432, { backup: true })] },
+  ];
+  const cfg = cfgFor('/var/lib/hm', 'haproxy:\n  https_port: 8443\n');
+  const withTls = (tcp: TcpService[]) => render(cfg, NO_FEATURES, emptyModel({ crtList: ['/c/default.pem'], tcpServices: tcp }), '/var/lib/hm/gen').config;
+
+  test('none: the config is the one from before TCP services (no SNI frontend, web binds the HTTPS port)', () => {
+    const c = withTls([]);
+    assert.doesNotMatch(c, /hm-tls-sni|mode tcp|abns@/);
+    assert.match(c, /^ {2}bind 127\.0\.0\.1:8443 ssl crt-list /m);
+  });
+
+  test('passthrough: the HTTPS port is the SNI frontend; web terminates TLS behind it with the PROXY protocol', () => {
+    const c = withTls(services());
+    const sni = c.slice(c.indexOf('frontend hm-tls-sni'));
+    assert.match(sni, /^ {2}bind 127\.0\.0\.1:8443$/m);
+    // Exact names, then wildcards by longest suffix, then everything else to the terminating hop.
+    const routes = sni.split('\n').filter((l) => /^\s+(use_backend|default_backend) /.test(l));
+    assert.deepEqual(routes, [
+      '  use_backend git-tcp if { req_ssl_sni -i git.example.com }',
+      '  use_backend deep-tcp if { req_ssl_sni -i -m end .a.example.com }',
+      '  use_backend wild-tcp if { req_ssl_sni -i -m end .example.com }',
+      '  default_backend hm-tls-terminate',
+    ]);
+    const hop = /^ {2}server web (abns@hm-tls-[0-9a-f]{16}) send-proxy-v2$/m.exec(c);
+    assert.ok(hop, c);
+    assert.match(c, new RegExp(`^ {2}bind ${hop[1]} accept-proxy ssl crt-list \\S+ alpn h2,http/1\\.1$`, 'm'));
+    assert.doesNotMatch(c, /^ {2}bind 127\.0\.0\.1:8443 ssl/m, 'web no longer binds the HTTPS port itself');
+    // Another daemon (another stats socket) gets another abstract name.
+    const other = render(cfgFor('/var/lib/other', 'haproxy:\n  https_port: 8443\n'), NO_FEATURES, emptyModel({ crtList: ['/c/default.pem'], tcpServices: services() }), '/g').config;
+    assert.notEqual(/server web (\S+)/.exec(other)![1], hop[1]);
+  });
+
+  test('servers, PROXY protocol to the servers, blocked addresses refused on the peer address, a port of its own', () => {
+    const c = withTls(services());
+    assert.match(c, /^backend wild-tcp\n {2}# .*\n {2}tcp-request content reject if \{ src,map_ip\(\/var\/lib\/hm\/gen\/maps\/blocked\.map,0\) -m int gt 0 \}\n {2}balance leastconn\n {2}server w1 \[2001:db8::5\]:8443 weight 100 maxconn 50 send-proxy-v2$/m);
+    assert.match(c, /^ {2}server d1 does-not-exist\.invalid:443 backup weight 7 resolvers system init-addr libc,none$/m);
+    assert.match(c, /^resolvers system$/m, 'a TCP server by name needs the resolvers section');
+    assert.match(c, /^listen pg-tcp\n {2}bind 127\.0\.0\.1:5432\n {2}# .*\n {2}tcp-request connection reject if \{ src,map_ip\(\/var\/lib\/hm\/gen\/maps\/blocked\.map,0\) -m int gt 0 \}\n {2}balance roundrobin\n {2}server p1 10\.0\.0\.6:5432 check weight 100 send-proxy-v2\n {2}server p2 10\.0\.0\.7:5432 backup weight 100 send-proxy-v2$/m);
+  });
+
+  test('only plain TCP: web keeps the HTTPS port; without a certificate, passthrough refuses other names', () => {
+    const c = withTls(services().filter((s) => s.kind === 'tcp'));
+    assert.match(c, /^ {2}bind 127\.0\.0\.1:8443 ssl crt-list /m);
+    assert.doesNotMatch(c, /hm-tls-sni/);
+    const noCert = render(cfg, NO_FEATURES, emptyModel({ crtList: [], tcpServices: services() }), '/g').config;
+    assert.match(noCert, /^frontend hm-tls-sni$/m);
+    assert.doesNotMatch(noCert, /hm-tls-terminate|abns@|ssl crt-list/);
+    assert.match(noCert, /^ {2}tcp-request content reject$/m);
+  });
+
+  test('names and SNIs go through the cfg filter', () => {
+    for (const bad of [{ name: 'a b' }, { sni: 'x.example.com }\n  bind :1' }]) {
+      assert.throws(() => withTls([{ ...services()[0]!, ...bad }]), /refusing to render/);
+    }
+  });
+
+  for (const b of BINARIES) {
+    test(`${b.name}: haproxy -c accepts every TCP service variant beside the full HTTP model, without warnings`, async () => {
+      const info = await detectHaproxy(b.bin);
+      const dir = newDir('tcp');
+      const c = cfgFor(join(dir, 'state'), 'haproxy:\n  log_target: stdout\n  https_port: 8443\n');
+      mkdirSync(c.paths.stateDir, { recursive: true });
+      if (info.features.statsFile) writeFileSync(join(c.paths.stateDir, 'haproxy-stats.dat'), '');
+      const certDir = join(dir, 'certs');
+      mkdirSync(certDir);
+      const r = await exec('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(certDir, 'k.pem'), '-out', join(certDir, 'c.pem'), '-days', '2', '-subj', '/CN=test.example.com']);
+      assert.equal(r.code, 0, r.stderr);
+      writeFileSync(join(certDir, 'd.pem'), readFileSync(join(certDir, 'c.pem'), 'utf8') + readFileSync(join(certDir, 'k.pem'), 'utf8'));
+      const root = join(dir, 'generated');
+      const cfgFile = join(dir, 'haproxy.cfg');
+      writeRendered(render(c, info.features, { ...fullModel(), crtList: [join(certDir, 'd.pem')], tcpServices: services() }, root), root, cfgFile);
+      const check = await haproxyCheck(b.bin, cfgFile);
+      assert.equal(check.code, 0, `haproxy -c failed:\n${check.stdout}\n${check.stderr}`);
+      assert.deepEqual(check.alerts, []);
+      assert.deepEqual(check.unexpectedWarnings, [], check.unexpectedWarnings.join('\n'));
+    });
+  }
 });

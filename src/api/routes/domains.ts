@@ -4,11 +4,12 @@ import { z } from 'zod';
 import { actorOf, type ApiDeps } from '../context.js';
 import { listDomains, upsertDomain, type DomainInput } from '../../storage/domains.js';
 import { renderedDiff } from './config.js';
-import { removeDomain, saveDomain } from '../../haproxy/changes/domains.js';
+import { changeMaintenance, removeDomain, saveDomain } from '../../haproxy/changes/domains.js';
 import { mount, route } from '../contract/route.js';
 import { domainBody, domainBodyExample, domainOut, domainRemoved, domainSaved, dryRunOut } from '../schemas/domains.js';
 import { dryRunQuery } from '../schemas/operations.js';
 import { hostname } from '../schemas/fields.js';
+import { maintenanceIn, publicSite } from '../schemas/site-options.js';
 
 export const list = route({
   id: 'listDomains',
@@ -36,6 +37,12 @@ export const list = route({
           servers: [{ name: 'app1', address: '10.0.0.11', port: 8080, check: true, backup: false, weight: 100, maxconn: null, tls: false, tls_verify: true, tls_ca_file: null, tls_sni: null, state: 'ready' }],
           https: { force: true, redirect_code: 301, redirect_code_other: 308, hsts: { max_age: 31536000, include_subdomains: true, preload: false } },
           headers: { request: [{ action: 'set', name: 'X-Site', value: 'shop' }], response: [{ action: 'del', name: 'Server', value: null }] },
+          routes: [{ path: '/api', match: 'prefix', backend: 'api', strip_prefix: true }],
+          access: { deny: ['192.0.2.0/24'], allow: [], trusted_only: false, auth: { realm: 'Staff', users: [{ name: 'alice' }], paths: ['/admin'] } },
+          redirect: null,
+          compression: { enabled: true, types: ['text/html', 'text/css', 'application/javascript', 'application/json'] },
+          maintenance: { enabled: false, retry_after: 300 },
+          error_pages: { '502': null, '503': '<h1>Back soon</h1>', '504': null },
         },
       ],
     },
@@ -57,7 +64,7 @@ export const upsert = route({
   responses: {
     200: { description: 'Updated (or, with dry_run, the preview)', schema: z.union([domainSaved, dryRunOut]), example: { status: 'success', domain_id: 1, domain: 'app.example.com', created: false, reloaded: true } },
     201: { description: 'Created', schema: domainSaved, example: { status: 'success', domain_id: 2, domain: 'new.example.com', created: true, reloaded: true } },
-    409: { description: 'The backend already serves another domain' },
+    409: { description: 'The backend already serves another domain, or other sites route paths to the backend being renamed' },
   },
 });
 
@@ -74,15 +81,44 @@ export const remove = route({
   responses: {
     200: { description: 'Removed', schema: domainRemoved, example: { status: 'success', message: 'domain app.example.com removed', reloaded: true, certificates_removed: [] } },
     404: { description: 'No such domain' },
+    409: { description: "Other sites route paths to the domain's backend" },
+  },
+});
+
+export const maintenance = route({
+  id: 'setMaintenance',
+  method: 'POST',
+  path: '/api/domains/:domain/maintenance',
+  tag: 'domains',
+  summary: "Switch a site's maintenance mode at runtime, without a reload",
+  description:
+    'HAProxy answers every request for the site (the ACME challenge path excepted) with the maintenance page, 503 and Retry-After, from the moment this answers; the change is kept across reloads. The same group can be sent with POST /api/domain (which reloads).',
+  auth: 'api_key',
+  params: z.strictObject({ domain: hostname('The domain', { allowWildcard: true }) }),
+  body: maintenanceIn,
+  bodyExample: { enabled: true, retry_after: 600 },
+  responses: {
+    200: {
+      description: 'Switched',
+      schema: z.strictObject({ status: z.literal('success'), domain: z.string(), maintenance: z.strictObject({ enabled: z.boolean(), retry_after: z.number().int() }), runtime_updated: z.boolean() }),
+      example: { status: 'success', domain: 'app.example.com', maintenance: { enabled: true, retry_after: 600 }, runtime_updated: true },
+    },
+    404: { description: 'No such domain' },
+    409: { description: 'The domain has no backend' },
   },
 });
 
 export function domainRoutes(r: Router, d: ApiDeps): void {
+  mount(r, maintenance, async (ctx, { params: { domain }, body }) => {
+    const res = await changeMaintenance(d.ops, actorOf(ctx), domain, body);
+    ctx.body = { status: 'success', domain, maintenance: body, runtime_updated: res.runtimeApplied };
+  });
+
   mount(r, list, (ctx) => {
     // ssl_enabled / ssl_cert_path are derived from the certificates that cover each domain, never stored twice.
     ctx.body = listDomains(d.reader).map(({ site, ...row }) => {
       const c = d.certs.find(row.domain);
-      return { ...row, ...site, ssl_enabled: c !== null, ssl_cert_path: c?.file ?? null };
+      return { ...row, ...publicSite(site), ssl_enabled: c !== null, ssl_cert_path: c?.file ?? null };
     });
   });
 

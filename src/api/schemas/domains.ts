@@ -11,7 +11,10 @@ import { z } from 'zod';
 import type { BackendKind, DomainInput, ServerInput } from '../../storage/domains.js';
 import { bool, hostname, int, name, oneOf, port, serverAddress } from './fields.js';
 import { ok } from './common.js';
-import { headersIn, headersOut, httpsIn, httpsOut } from './site-options.js';
+import {
+  accessIn, accessOut, compressionIn, compressionOut, errorPagesIn, errorPagesOut, headersIn, headersOut, httpsIn, httpsOut, maintenanceIn, maintenanceOut, redirectIn, redirectOut, routesIn, routesOut,
+} from './site-options.js';
+import type { SiteOptionsPatch } from '../../storage/site-options.js';
 
 const KINDS: Record<string, BackendKind> = {
   default: 'default',
@@ -101,6 +104,12 @@ export const domainBody = z
       .optional(),
     https: httpsIn.optional(),
     headers: headersIn.optional(),
+    routes: routesIn.optional(),
+    access: accessIn.optional(),
+    redirect: redirectIn.optional(),
+    compression: compressionIn.optional(),
+    maintenance: maintenanceIn.optional(),
+    error_pages: errorPagesIn.optional(),
   })
   .transform((b, ctx): DomainInput => {
     const fail = (path: (string | number)[], message: string) => {
@@ -120,6 +129,18 @@ export const domainBody = z
       if (seen.has(s.name)) return fail(['servers', i, 'name'], `"${s.name}" is used twice`);
       seen.add(s.name);
     }
+    const site: SiteOptionsPatch = {};
+    if (b.https) site.https = b.https;
+    if (b.headers) site.headers = b.headers;
+    if (b.routes) site.routes = b.routes;
+    if (b.access) site.access = b.access;
+    if (b.redirect !== undefined) site.redirect = b.redirect;
+    if (b.compression) site.compression = b.compression;
+    if (b.maintenance) site.maintenance = b.maintenance;
+    if (b.error_pages) site.errorPages = b.error_pages;
+    for (const [i, r] of (b.routes ?? []).entries()) {
+      if (r.backend === b.backend_name) return fail(['routes', i, 'backend'], `is this site's own backend (the rest of its paths go there already)`);
+    }
     return {
       domain,
       isWildcard: domain.startsWith('*.'),
@@ -128,7 +149,7 @@ export const domainBody = z
       healthCheckPath: b.health_check_path ?? null,
       balance: b.balance ?? 'roundrobin',
       servers,
-      ...(b.https || b.headers ? { site: { ...(b.https ? { https: b.https } : {}), ...(b.headers ? { headers: b.headers } : {}) } } : {}),
+      ...(Object.keys(site).length ? { site } : {}),
     };
   });
 
@@ -177,6 +198,12 @@ export const domainOut = z.strictObject({
   servers: z.array(serverOut),
   https: httpsOut,
   headers: headersOut,
+  routes: routesOut,
+  access: accessOut,
+  redirect: redirectOut,
+  compression: compressionOut,
+  maintenance: maintenanceOut,
+  error_pages: errorPagesOut,
 });
 
 const state = z.enum(['UP', 'DOWN', 'MAINT', 'DRAIN', 'NOLB', 'UNKNOWN']);

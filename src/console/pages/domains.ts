@@ -2,11 +2,17 @@
  * Console pages: domains and servers.
  *
  * - /domains: every domain with its backend, servers, certificate, health
- *   check path and balance; a GET search by name (filtered here, server side).
+ *   check path and balance; a GET search by name (filtered here, server side);
+ *   below, the TCP services, read-only (GET /api/tcp-services).
  * - /domains/new and /domains/:name: a form with every field POST /api/domain
  *   takes, server rows included (empty rows carry data-skip-empty and are not
- *   sent); Preview (?dry_run=true: the diff and `haproxy -c`) and Apply; on
- *   the edit page, Remove (DELETE /api/domain) after a confirmation.
+ *   sent), and the per-site option groups (templates/console/domains-options.njk:
+ *   headers, routes, access, redirect, compression, maintenance, error pages),
+ *   each shown as stored and sent only once changed (groups.js); Preview
+ *   (?dry_run=true: the diff and `haproxy -c`) and Apply; on the edit page,
+ *   Remove (DELETE /api/domain) after a confirmation, and maintenance switched
+ *   at runtime (POST /api/domains/{domain}/maintenance).
+ * - The domain list shows each site's maintenance state with the same switch.
  * - /servers: every backend's servers with HAProxy's live state and last
  *   check (GET /api/backends), refreshed live; Drain, Disable (maint) and
  *   Enable (ready) through POST /api/servers/state.
@@ -16,8 +22,10 @@
 import type { PageRegistrar } from '../console.js';
 import type { ItemOf } from '../wire.js';
 import type { list as listDomains } from '../../api/routes/domains.js';
+import type { list as listTcpServices } from '../../api/routes/tcp-services.js';
 
 type Domain = ItemOf<typeof listDomains>;
+type TcpService = ItemOf<typeof listTcpServices>;
 type ServerRow = Domain['servers'][number];
 
 /** How many server rows the form shows at least; one more than there are servers, for adding. */
@@ -33,6 +41,18 @@ function formRows(servers: ServerRow[]) {
   return rows;
 }
 
+/**
+ * The backends a route of `domain` may send paths to: every other site's
+ * backend, and those its routes name already (so a stored route always shows
+ * its backend, even one the list no longer has).
+ */
+function routeBackends(all: Domain[], domain: Domain | null): string[] {
+  const names = new Set<string>();
+  for (const d of all) if (d.backend_name && d.domain !== domain?.domain && d.backend_name !== domain?.backend_name) names.add(d.backend_name);
+  for (const r of domain?.routes ?? []) names.add(r.backend);
+  return [...names].sort();
+}
+
 export function domainsPages(page: PageRegistrar): void {
   page('/domains', async (ctx, { api }) => {
     const q = typeof ctx.query.q === 'string' ? ctx.query.q.trim().slice(0, 253) : '';
@@ -41,20 +61,22 @@ export function domainsPages(page: PageRegistrar): void {
     const all = await api.get<Domain[]>('/api/domains');
     const needle = q.toLowerCase();
     const domains = needle ? all.filter((d) => d.domain.toLowerCase().includes(needle) || (d.backend_name ?? '').toLowerCase().includes(needle)) : all;
-    return { template: 'domains.njk', data: { title: 'Domains', domains, total: all.length, q, saved, removed } };
+    // TCP services are shown read-only beside the domains (changed through POST /api/tcp-services).
+    const tcpServices = await api.get<TcpService[]>('/api/tcp-services');
+    return { template: 'domains.njk', data: { title: 'Domains', domains, total: all.length, q, saved, removed, tcpServices } };
   });
 
-  page('/domains/new', async () => ({
-    template: 'domains-edit.njk',
-    data: { title: 'Add a domain', domain: null, rows: formRows([]) },
-  }));
+  page('/domains/new', async (_ctx, { api }) => {
+    const all = await api.get<Domain[]>('/api/domains');
+    return { template: 'domains-edit.njk', data: { title: 'Add a domain', domain: null, rows: formRows([]), backends: routeBackends(all, null) } };
+  });
 
   page('/domains/:name', async (ctx, { api }) => {
     const name = String(ctx.params.name ?? '');
     const all = await api.get<Domain[]>('/api/domains');
     const domain = all.find((d) => d.domain === name);
     if (!domain) return { template: 'error.njk', status: 404, data: { title: 'Not found', message: `There is no domain ${name}.` } };
-    return { template: 'domains-edit.njk', data: { title: `Domain ${domain.domain}`, domain, rows: formRows(domain.servers) } };
+    return { template: 'domains-edit.njk', data: { title: `Domain ${domain.domain}`, domain, rows: formRows(domain.servers), backends: routeBackends(all, domain) } };
   });
 
   page('/servers', async (_ctx, { api }) => {

@@ -27,6 +27,8 @@ const KNOWN_ACTIONS = [
   'domain.upsert',
   'domain.delete',
   'server.state',
+  'tcp_service.upsert',
+  'tcp_service.delete',
   'certificate.install',
   'certificate.remove',
   'config.regenerate',

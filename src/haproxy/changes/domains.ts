@@ -1,8 +1,11 @@
 /** Domain and server operations behind the API: config changes through the applier. */
 import type { Ops } from './ip-lists.js';
-import { deleteDomain, getDomain, setServerState, upsertDomain, type DomainInput, type ServerState } from '../../storage/domains.js';
+import { join } from 'node:path';
+import { deleteDomain, getDomain, listBackends, setMaintenance, setServerState, upsertDomain, type DomainInput, type ServerState } from '../../storage/domains.js';
+import type { MaintenanceOptions } from '../../storage/site-options.js';
 import { AppError } from '../../errors.js';
-import { haproxyBackendName } from '../config/render.js';
+import { FILES, haproxyBackendName, maintenanceMapFile } from '../config/render.js';
+import { passthroughFor } from '../../storage/tcp-services.js';
 
 export function saveDomain(ops: Ops, actor: string, input: DomainInput) {
   return ops.applier.submit({
@@ -10,7 +13,12 @@ export function saveDomain(ops: Ops, actor: string, input: DomainInput) {
     action: 'domain.upsert',
     target: input.domain,
     detail: { backend: input.backendName, kind: input.kind, servers: input.servers.length },
-    mutate: (db) => upsertDomain(db, input),
+    mutate(db) {
+      // An HTTPS site and a TLS passthrough of one name cannot both answer on the HTTPS port.
+      const tcp = passthroughFor(db, input.domain);
+      if (tcp) throw new AppError('conflict', `${input.domain} is passed through to TCP service ${tcp}; remove it first`, { field: 'domain' });
+      return upsertDomain(db, input);
+    },
   });
 }
 
@@ -29,6 +37,8 @@ export function saveDomains(ops: Ops, actor: string, inputs: DomainInput[]) {
     mutate(db) {
       return inputs.map((input) => {
         if (getDomain(db, input.domain)) throw new AppError('conflict', `domain ${input.domain} exists already (created since the import was planned); nothing was imported`, { field: 'config' });
+        const tcp = passthroughFor(db, input.domain);
+        if (tcp) throw new AppError('conflict', `${input.domain} is passed through to TCP service ${tcp}; nothing was imported`, { field: 'config' });
         return { domain: input.domain, ...upsertDomain(db, input) };
       });
     },
@@ -68,5 +78,29 @@ export function changeServerState(ops: Ops, actor: string, backend: string, serv
     rewritesConfig: true,
     // servers.setState reads srv_admin_state back; ready also sets the server's configured weight again.
     runtime: (control) => control.runtime.servers.setState(haproxyBackendName(backend), server, state, state === 'ready' ? weight : undefined),
+  });
+}
+
+/**
+ * Switches a site's maintenance mode: live at once through the runtime API
+ * (the maintenance map, whose rule is always in the frontend), written to the
+ * map file so a reload keeps it, no reload. A site without a backend has
+ * nothing to answer for: 409.
+ */
+export function changeMaintenance(ops: Ops, actor: string, domain: string, m: MaintenanceOptions) {
+  let backend = '';
+  return ops.applier.runtimeChange({
+    actor,
+    action: m.enabled ? 'domain.maintenance.on' : 'domain.maintenance.off',
+    target: domain,
+    detail: { retry_after: m.retryAfter },
+    mutate(db) {
+      const r = setMaintenance(db, domain, m);
+      if (r.backend === null) throw new AppError('conflict', `domain ${domain} has no backend`, { field: 'domain' });
+      backend = haproxyBackendName(r.backend);
+      return r;
+    },
+    files: (db) => new Map([[FILES.maintenanceMap, maintenanceMapFile(listBackends(db))]]),
+    runtime: (control) => control.runtime.maps.put(join(ops.cfg.paths.generatedDir, FILES.maintenanceMap), backend, m.enabled ? String(m.retryAfter) : null),
   });
 }

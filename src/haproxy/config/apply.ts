@@ -28,7 +28,10 @@
  *   (util/files.ts): all staged and fsynced beside their targets, then renamed;
  *   a full or read-only disk leaves every live file as it was and answers the
  *   `storage` error kind with the path.
- * - Every change is audited with its result, failures included.
+ * - Every change is audited with its result, failures included; a change its
+ *   mutation refuses as invalid input (a `validation` AppError, e.g. a route
+ *   to a backend that does not exist) was never attempted and is not, like
+ *   any other 400.
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -306,6 +309,7 @@ export function createApplier(deps: ApplierDeps) {
   };
 
   const audit = (c: { actor: string; action: string; target: string | null; detail?: unknown; each?: RuntimeChange<unknown>['each'] }, err: unknown | null) => {
+    if (err instanceof AppError && err.kind === 'validation') return;
     const entry = (x: { actor: string; target: string | null; detail?: unknown }) =>
       recordAudit(db, { actor: x.actor, action: c.action, target: x.target, detail: x.detail, result: err ? 'failed' : 'ok', error: err ? describe(err) : null });
     try {

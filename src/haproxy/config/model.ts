@@ -4,6 +4,7 @@ import type { Db } from '../../storage/db.js';
 import { listBackends } from '../../storage/domains.js';
 import { blocked, proxies, trusted } from '../../storage/ip-lists.js';
 import { certificates } from '../../storage/certificates.js';
+import { listTcpServices } from '../../storage/tcp-services.js';
 import type { RenderModel } from './render.js';
 
 export function loadModel(db: Db, cfg: Config): RenderModel {
@@ -17,5 +18,6 @@ export function loadModel(db: Db, cfg: Config): RenderModel {
     acmePort: cfg.acme.challenge_port,
     // The self-signed certificate sorts first: it is the default for clients without SNI until replaced.
     crtList: cfg.haproxy.https_port === null ? null : certificates.list(db).map((c) => c.file),
+    tcpServices: listTcpServices(db),
   };
 }

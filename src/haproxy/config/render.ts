@@ -12,10 +12,12 @@
  *   validated long before; this is the last line of defence, not the first.
  */
 import nunjucks from 'nunjucks';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../../config/schema.js';
 import type { Backend } from '../../storage/domains.js';
+import type { TcpService } from '../../storage/tcp-services.js';
 import type { HaproxyFeatures } from '../process/version.js';
 import { parseIp } from '../../validate/ip.js';
 
@@ -31,6 +33,8 @@ export interface RenderModel {
   acmePort: number | null;
   /** Combined PEM files for the HTTPS listener, the default (served without SNI) first; null for no HTTPS listener. */
   crtList: string[] | null;
+  /** TCP services (templates/haproxy/tcp.njk): TLS passthrough by SNI and plain TCP ports. */
+  tcpServices: TcpService[];
 }
 
 /** Relative names of the generated files under the generated directory. */
@@ -48,6 +52,8 @@ export const FILES = {
   httpsGetMap: 'maps/https-get.map',
   httpsOtherMap: 'maps/https-other.map',
   hstsMap: 'maps/hsts.map',
+  maintenanceMap: 'maps/maintenance.map',
+  maintenancePage: 'pages/maintenance.html',
 } as const;
 export type FileKey = keyof typeof FILES;
 
@@ -99,6 +105,39 @@ export function haproxyBackendName(name: string): string {
   return `${name}-backend`;
 }
 
+/** A TCP service's HAProxy proxy name: "-tcp" never ends an HTTP backend's name ("-backend"), so the two never clash. */
+export function haproxyTcpName(name: string): string {
+  return `${name}-tcp`;
+}
+
+/**
+ * The TCP services as tcp.njk renders them; null when there are none (the
+ * config is then byte-identical to one from before TCP services). With a
+ * passthrough service, the HTTPS port belongs to the SNI frontend and `web`
+ * terminates TLS on an abstract socket named after this daemon's stats socket
+ * (abstract names are host-wide: two daemons on one host must not share one).
+ */
+function tcpContext(cfg: Config, model: RenderModel, https: boolean) {
+  if (model.tcpServices.length === 0) return null;
+  const server = (s: TcpService['servers'][number], sendProxy: boolean) => ({ ...s, addr: serverAddress(s.address, s.port), needsResolver: parseIp(s.address) === null, sendProxy });
+  const services = model.tcpServices.map((t) => ({ ...t, haproxyName: haproxyTcpName(t.name), servers: t.servers.map((s) => server(s, t.sendProxy)) }));
+  const passthrough = services.filter((t) => t.kind === 'tls_passthrough' && cfg.haproxy.https_port !== null);
+  // Exact names first, then wildcards by longest suffix (as the HTTP routing: the most specific wins).
+  const exact = passthrough.filter((t) => !t.sni!.startsWith('*.')).map((t) => ({ sni: t.sni!, backend: t.haproxyName }));
+  const wildcard = passthrough
+    .filter((t) => t.sni!.startsWith('*.'))
+    .map((t) => ({ suffix: t.sni!.slice(1), backend: t.haproxyName }))
+    .sort((a, b) => b.suffix.length - a.suffix.length || a.suffix.localeCompare(b.suffix));
+  const terminate = passthrough.length > 0 && https ? `abns@hm-tls-${createHash('sha256').update(cfg.paths.statsSocket).digest('hex').slice(0, 16)}` : null;
+  return {
+    ports: services.filter((t) => t.kind === 'tcp'),
+    passthrough,
+    exact,
+    wildcard,
+    terminate,
+  };
+}
+
 /** Map and list entries are validated long before; refusing an unsafe one here is the last line of defence. */
 function safeEntry(e: string): string {
   if (UNSAFE.test(e)) throw new Error(`refusing to render ${JSON.stringify(e)} into a map or list file`);
@@ -137,6 +176,71 @@ function siteMaps(backends: Backend[]) {
   return { get, other, hsts, getCodes: codes(get), otherCodes: codes(other) };
 }
 
+/** Per-site files whose names follow the site's backend: access lists and error pages. */
+export const siteFile = {
+  deny: (backend: string) => `lists/access/${backend}-deny.list`,
+  allow: (backend: string) => `lists/access/${backend}-allow.list`,
+  errorPage: (backend: string, status: string) => `pages/errors/${backend}-${status}.html`,
+};
+
+/** The maintenance map: the backend name of each site in maintenance -> its Retry-After seconds. */
+export function maintenanceMapFile(backends: Pick<Backend, 'name' | 'site'>[]): string {
+  return pairsFile(backends.filter((b) => b.site.maintenance.enabled).map((b) => [haproxyBackendName(b.name), String(b.site.maintenance.retryAfter)]));
+}
+
+/** A redirect site's Location: `to`, with the request's path and query appended when keepPath (a log-format word). */
+function redirectLocation(to: string, keepPath: boolean): string {
+  if (!keepPath) return quoted(to, true);
+  const q = quoted(to.replace(/\/+$/, ''), true);
+  return `${q.slice(0, -1)}%[pathq]"`;
+}
+
+/**
+ * The frontend's per-site lines, in the order they run: access (deny, allow,
+ * trusted only), basic auth, redirect sites, path routes. Each rule is guarded
+ * by the site's backend name (txn.site), so a site's options never touch
+ * another site.
+ */
+function siteRules(backends: Backend[], files: Map<string, string>, root: string) {
+  const access: { backend: string; deny: string | null; allow: string | null; trustedOnly: boolean }[] = [];
+  const auth: { backend: string; userlist: string; realm: string; paths: string[] }[] = [];
+  const userlists: { name: string; users: { name: string; hash: string }[] }[] = [];
+  const redirects: { backend: string; location: string; code: number }[] = [];
+  const routes: { id: string; backend: string; target: string; match: 'prefix' | 'exact'; path: string; strip: number }[] = [];
+  const errorPages = new Map<string, { status: string; file: string }[]>();
+  for (const b of backends) {
+    const name = haproxyBackendName(b.name);
+    const a = b.site.access;
+    const listed = (rel: string, entries: string[]) => {
+      if (!entries.length) return null;
+      files.set(rel, listFile(entries.map((e) => parseIp(e)?.text ?? e)));
+      return join(root, rel);
+    };
+    if (a.deny.length || a.allow.length || a.trustedOnly) {
+      access.push({ backend: name, deny: listed(siteFile.deny(b.name), a.deny), allow: listed(siteFile.allow(b.name), a.allow), trustedOnly: a.trustedOnly });
+    }
+    if (a.auth) {
+      const userlist = `hm-auth-${b.name}`;
+      userlists.push({ name: userlist, users: a.auth.users });
+      auth.push({ backend: name, userlist, realm: quoted(a.auth.realm, false), paths: a.auth.paths });
+    }
+    const r = b.site.redirect;
+    if (r) redirects.push({ backend: name, location: redirectLocation(r.to, r.keepPath), code: r.code });
+    // Exact paths first, then prefixes longest first: the first route that matches is taken.
+    const ordered = [...b.site.routes].sort((x, y) => (x.match === y.match ? y.path.length - x.path.length || x.path.localeCompare(y.path) : x.match === 'exact' ? -1 : 1));
+    for (const rt of ordered) {
+      routes.push({ id: String(routes.length + 1), backend: name, target: haproxyBackendName(rt.backend), match: rt.match, path: rt.path, strip: rt.stripPrefix ? rt.path.length : 0 });
+    }
+    const pages = Object.entries(b.site.errorPages).map(([status, html]) => {
+      const rel = siteFile.errorPage(b.name, status);
+      files.set(rel, html);
+      return { status, file: join(root, rel) };
+    });
+    if (pages.length) errorPages.set(b.name, pages);
+  }
+  return { access, auth, userlists, redirects, routes, errorPages };
+}
+
 function mapFile(entries: string[]): string {
   return entries.length ? entries.map(safeEntry).sort().map((e) => `${e} 1`).join('\n') + '\n' : '';
 }
@@ -157,9 +261,13 @@ export function render(cfg: Config, features: HaproxyFeatures, model: RenderMode
   // map_end answers with the first pattern that matches: the longest suffix must come first.
   wildcard.sort((a, b) => b.suffix.length - a.suffix.length || a.suffix.localeCompare(b.suffix));
   const site = siteMaps(model.backends);
+  const files = new Map<string, string>();
+  const rules = siteRules(model.backends, files, root);
 
   const paths = Object.fromEntries(Object.entries(FILES).map(([k, rel]) => [k, join(root, rel)])) as Record<FileKey, string>;
   const h = cfg.haproxy;
+  const https = model.crtList !== null && model.crtList.length > 0 && h.https_port !== null;
+  const tcp = tcpContext(cfg, model, https);
   const ctx = {
     h,
     mode: cfg.mode,
@@ -167,18 +275,24 @@ export function render(cfg: Config, features: HaproxyFeatures, model: RenderMode
     paths,
     statsSocket: cfg.paths.statsSocket,
     statsFile: join(cfg.paths.stateDir, 'haproxy-stats.dat'),
+    rules,
+    globalErrorPages: Object.entries(h.error_pages).filter(([, f]) => f !== null).map(([status, file]) => ({ status, file })),
     backends: model.backends.map((b) => ({
       ...b,
       haproxyName: haproxyBackendName(b.name),
+      errorPages: rules.errorPages.get(b.name) ?? [],
       servers: b.servers.map((s) => ({
         ...s,
         addr: serverAddress(s.address, s.port),
         needsResolver: parseIp(s.address) === null,
       })),
     })),
-    needsResolver: model.backends.some((b) => b.servers.some((s) => parseIp(s.address) === null)),
+    needsResolver: [...model.backends, ...model.tcpServices].some((b) => b.servers.some((s) => parseIp(s.address) === null)),
     acmePort: model.acmePort,
-    https: model.crtList !== null && model.crtList.length > 0 && h.https_port !== null,
+    https,
+    tcp,
+    // Where `web` terminates TLS: the HTTPS port, or (TLS passthrough in use) the SNI frontend's internal hop.
+    httpsBind: tcp?.terminate ? { addr: tcp.terminate, acceptProxy: true } : { addr: `${h.bind_address}:${h.https_port}`, acceptProxy: false },
     xffHops: Array.from({ length: h.xff_max_hops }, (_, i) => i + 1),
     logTarget: h.log_target === null ? null : h.log_target.replace(/^udp:\/\//, ''),
     intake: cfg.intake,
@@ -193,7 +307,6 @@ export function render(cfg: Config, features: HaproxyFeatures, model: RenderMode
     httpsPortSuffix: h.https_port === null || h.https_port === 443 ? '' : `:${h.https_port}`,
   };
   const config = cfgEnv.render('haproxy/haproxy.cfg.njk', ctx);
-  const files = new Map<string, string>();
   files.set(FILES.hostsMap, exact.length ? exact.sort().join('\n') + '\n' : '');
   files.set(FILES.wildcardMap, wildcard.length ? wildcard.map((w) => `${w.suffix} ${w.backend}`).join('\n') + '\n' : '');
   files.set(FILES.blockedMap, mapFile(model.blocked));
@@ -207,6 +320,8 @@ export function render(cfg: Config, features: HaproxyFeatures, model: RenderMode
   files.set(FILES.crtList, model.crtList && model.crtList.length ? model.crtList.map(safeEntry).join('\n') + '\n' : '');
   files.set(FILES.httpsGetMap, pairsFile(site.get));
   files.set(FILES.httpsOtherMap, pairsFile(site.other));
+  files.set(FILES.maintenanceMap, maintenanceMapFile(model.backends));
+  files.set(FILES.maintenancePage, pageEnv.render('pages/maintenance.html.njk', { page: h.maintenance_page }));
   files.set(FILES.hstsMap, site.hsts.length ? site.hsts.map(([k, v]) => `${safeEntry(k)} ${v}`).sort().join('\n') + '\n' : '');
   return { config, files };
 }

@@ -95,6 +95,23 @@ export async function setListEntries(client: SocketClient, kind: ListKind, file:
   if (missed.length) throw new RuntimeError(`the runtime ${kind} ${file} does not ${present ? 'hold' : 'drop'} ${missed.length} of ${todo.length} entries (${missed.slice(0, 3).join(', ')}${missed.length > 3 ? ', ...' : ''})`);
 }
 
+/**
+ * Makes a map hold `key` with `value` (`value` null: not at all), whatever it
+ * held before, then reads the map back and checks it. For maps whose values
+ * matter (the maintenance map's Retry-After), where setListEntry only cares
+ * whether a key is present.
+ */
+export async function putMapEntry(client: SocketClient, file: string, key: string, value: string | null): Promise<void> {
+  if (!/^[A-Za-z0-9._-]+$/.test(key) || (value !== null && !/^[A-Za-z0-9._-]+$/.test(value))) throw new RuntimeError(`refusing a map entry that is not one safe word each: ${JSON.stringify(`${key} ${value ?? ''}`.slice(0, 80))}`);
+  const before = parseMapDump(await dump(client, 'map', file));
+  if ((before.get(key) ?? null) === value) return;
+  const cmd = value === null ? `del map ${file} ${key}` : before.has(key) ? `set map ${file} ${key} ${value}` : `add map ${file} ${key} ${value}`;
+  const reply = await client.send(cmd);
+  if (!(value === null && isKeyNotFound(reply))) expectSuccess(cmd, reply);
+  const after = parseMapDump(await dump(client, 'map', file));
+  if ((after.get(key) ?? null) !== value) throw new RuntimeError(`"${cmd}" did not take: the runtime map holds ${JSON.stringify(after.get(key) ?? null)} for ${key}`);
+}
+
 export function createMaps(client: SocketClient) {
   return {
     /** The keys of the runtime copy of `file`. */
@@ -103,6 +120,8 @@ export function createMaps(client: SocketClient) {
     entries: async (file: string) => parseMapDump(await dump(client, 'map', file)),
     /** Makes `key` present (with `value`, maps) or absent, read back. */
     set: (kind: ListKind, file: string, key: string, present: boolean, value?: string) => setListEntry(client, kind, file, key, present, value),
+    /** Makes a map hold key -> value (null: no entry), read back (putMapEntry). */
+    put: (file: string, key: string, value: string | null) => putMapEntry(client, file, key, value),
     /** Makes every key present or absent, two dumps for the whole batch (setListEntries). */
     setMany: (kind: ListKind, file: string, keys: readonly string[], present: boolean, value?: string) => setListEntries(client, kind, file, keys, present, value),
     /** Empties the runtime copy of `file` (the file on disk is untouched), read back. */

@@ -1,13 +1,17 @@
 // The console's core script: what is interactive on the server-rendered pages
-// (progress.js, rows.js, warnings.js and explain.js add one feature each on
+// (progress.js, rows.js, groups.js, warnings.js and explain.js add one feature each on
 // top of window.hmConsole; templates/console/layout.njk loads them in order).
 // Every value it shows goes in as text (textContent), never as markup; the
 // page is served with a CSP that allows only this origin's scripts, nothing
 // inline.
 //
 //   <form data-api="POST /api/blocked-ips" data-then="reload">  sends the form as JSON to the API
-//     fields: name="a.b[0].c"; data-type="number" | "bool" | "json" | "lines" | "null-empty"
-//     an empty field is left out (unless data-type="null-empty": null)
+//     fields: name="a.b[0].c" ([n] is a list index, .502 a key); data-type="number" | "bool" | "json" | "lines" | "null-empty" | "null-off"
+//     an empty field is left out (unless data-type="null-empty": null); a checkbox with
+//     data-type="null-off" sends null when unticked and nothing when ticked (the fields it controls fill the object)
+//     <div data-rows="routes"> (not inside [data-skip]): the list is sent, as [] when no row of it is
+//     a 400 naming a field (`routes[0].path`) is shown next to the input of that name (or the
+//     [data-field] element nearest to it), and the input is marked aria-invalid
 //     a submit button may carry its own data-api, data-query, data-then
 //     data-confirm="Text?" asks first; the answer or the error goes in the form's [data-result]
 //   <button data-api="POST /api/actions/3/approve" data-body='{"..."}' data-then="reload">
@@ -19,17 +23,21 @@
 (function () {
   const csrf = () => document.querySelector('meta[name="csrf-token"]')?.getAttribute('content') ?? '';
 
+  /** A field name's steps: "servers[0].port" -> ["servers", 0, "port"]; "error_pages.502" -> ["error_pages", "502"] (only [n] is an index). */
+  function keysOf(path) {
+    const keys = [];
+    for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) keys.push(m[2] !== undefined ? Number(m[2]) : m[1]);
+    return keys;
+  }
+
   /** Sets a nested value: "servers[0].port" -> o.servers[0].port. */
   function setPath(o, path, v) {
-    const keys = path.replace(/\]/g, '').split(/[.[]/);
+    const keys = keysOf(path);
     let cur = o;
-    keys.forEach((k, i) => {
-      const last = i === keys.length - 1;
-      const nextIsIndex = !last && /^\d+$/.test(keys[i + 1]);
-      const key = /^\d+$/.test(k) ? Number(k) : k;
-      if (last) cur[key] = v;
+    keys.forEach((key, i) => {
+      if (i === keys.length - 1) cur[key] = v;
       else {
-        if (cur[key] === undefined) cur[key] = nextIsIndex ? [] : {};
+        if (cur[key] === undefined || cur[key] === null) cur[key] = typeof keys[i + 1] === 'number' ? [] : {};
         cur = cur[key];
       }
     });
@@ -38,12 +46,18 @@
   /** A form's fields as the API's JSON: typed by data-type, empty fields left out. */
   function formJson(form) {
     const out = {};
+    // Lists first, so that a list whose rows are all gone (or empty) is still sent, as [].
+    for (const list of form.querySelectorAll('[data-rows]')) {
+      if (!list.closest('[data-skip]') && !list.closest('fieldset:disabled')) setPath(out, list.dataset.rows, []);
+    }
     for (const el of form.elements) {
       if (!el.name || el.disabled || el.name.startsWith('_') || el.closest('[data-skip]')) continue;
       const type = el.dataset.type ?? '';
       if (el.type === 'checkbox') {
         if (type === 'bool') setPath(out, el.name, el.checked);
-        else if (el.checked) setPath(out, el.name, el.value);
+        else if (type === 'null-off') {
+          if (!el.checked) setPath(out, el.name, null);
+        } else if (el.checked) setPath(out, el.name, el.value);
         continue;
       }
       if (el.type === 'radio' && !el.checked) continue;
@@ -98,6 +112,47 @@
     }
   }
 
+  /** Removes the field errors a previous answer put in a form. */
+  function clearFieldErrors(form) {
+    form.querySelectorAll('.field-error').forEach((p) => p.remove());
+    form.querySelectorAll('[aria-invalid="true"]').forEach((el) => {
+      el.removeAttribute('aria-invalid');
+      const ids = (el.getAttribute('aria-describedby') ?? '').split(' ').filter((id) => id && !id.startsWith('field-error-'));
+      if (ids.length) el.setAttribute('aria-describedby', ids.join(' '));
+      else el.removeAttribute('aria-describedby');
+    });
+  }
+
+  /**
+   * Shows a 400's message next to the field it names: the input of that exact
+   * name, else the [data-field] or [data-rows] element named by the field or
+   * the nearest field above it ("access.auth.users[0]" -> "access.auth.users").
+   */
+  function showFieldError(form, field, message) {
+    const byName = (n) => [...form.elements].find((el) => el.name === n && !el.closest('[data-skip]'));
+    const byAttr = (n) => [...form.querySelectorAll('[data-field], [data-rows]')].find((el) => (el.dataset.field ?? el.dataset.rows) === n && !el.closest('[data-skip]'));
+    const parent = (f) => {
+      const up = f.replace(/(\[\d+\]|\.[^.[\]]+)$/, '');
+      return up === f ? '' : up;
+    };
+    let target = null;
+    for (let f = field; f && !target; f = parent(f)) target = byName(f) ?? byAttr(f) ?? null;
+    if (!target) return null;
+    const p = document.createElement('p');
+    p.className = 'field-error';
+    p.id = `field-error-${Math.random().toString(36).slice(2)}`;
+    p.setAttribute('role', 'alert');
+    p.textContent = message;
+    if (target.matches('input, select, textarea')) {
+      target.setAttribute('aria-invalid', 'true');
+      target.setAttribute('aria-describedby', `${target.getAttribute('aria-describedby') ?? ''} ${p.id}`.trim());
+      const label = target.closest('label');
+      (label ?? target).after(p);
+      target.focus();
+    } else target.prepend(p);
+    return p;
+  }
+
   /** Sends one change to the API with the session's CSRF token; resolves to {ok, status, body}. */
   async function send(spec, query, body) {
     const m = /^(GET|POST|DELETE) (\/api\/\S*)$/.exec(spec ?? '');
@@ -137,10 +192,12 @@
     if (confirmText && !window.confirm(confirmText)) return;
     const out = form.querySelector('[data-result]');
     const body = formJson(form);
+    clearFieldErrors(form);
     if (btn) btn.disabled = true;
     try {
       const res = await send(spec, query, body);
       show(out, res.ok, res.body);
+      if (res.status === 400 && typeof res.body?.field === 'string') showFieldError(form, res.body.field, String(res.body.message ?? 'is not valid'));
       form.dispatchEvent(new CustomEvent('api-result', { detail: res, bubbles: true }));
       if (res.ok) after(then, res);
     } catch (e) {
@@ -161,6 +218,7 @@
     try {
       const res = await send(btn.dataset.api, btn.dataset.query ?? '', btn.dataset.body ? JSON.parse(btn.dataset.body) : {});
       show(out, res.ok, res.body);
+      btn.dispatchEvent(new CustomEvent('api-result', { detail: { ...res, out }, bubbles: true }));
       if (res.ok) after(btn.dataset.then ?? 'reload', res);
     } catch (e) {
       show(out, false, String(e.message ?? e));
@@ -253,5 +311,5 @@
   drawCharts();
   window.addEventListener('load', () => drawCharts());
 
-  window.hmConsole = { formJson, send, show, refresh };
+  window.hmConsole = { formJson, send, show, refresh, showFieldError };
 })();
