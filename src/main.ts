@@ -16,6 +16,7 @@ import { loadModel } from './haproxy/config/model.js';
 import { openDatabaseReadOnly } from './storage/db.js';
 import { describe } from './errors.js';
 import { apiTarget, requestCerts, simpleCall } from './cli/certs.js';
+import { runImport } from './cli/import.js';
 import { runMonitorExplain } from './cli/monitor-explain.js';
 import { explainRules } from './monitor/explain.js';
 import { runReplay } from './cli/monitor-replay.js';
@@ -181,6 +182,24 @@ certs
       process.stdout.write(`${c.domain.padEnd(40)} ${c.expires ?? '-'}  ${String(c.days_until_expiry).padStart(5)} days${c.renewal_due ? '  renewal due' : ''}${c.last_error ? `  last error: ${c.last_error}` : ''}\n`);
     }
     process.exit(0);
+  });
+
+program
+  .command('import')
+  .description('import the domains, backends, servers and site options an existing haproxy.cfg expresses, through the running daemon; prints every line it cannot express')
+  .argument('<haproxy.cfg>', 'the configuration to read; the map and list files it names are read too (relative paths from its directory)')
+  .option(...configOpt)
+  .option('--dry-run', 'only show what would be created (the default)')
+  .option('--apply', 'create the domains: one change, one haproxy -c, one reload; existing domains are never overwritten')
+  .option('--json', "print the daemon's answer as JSON")
+  .option(...urlOpt)
+  .option(...keyFileOpt)
+  .action(async (file: string, o: TargetOpts & { dryRun?: boolean; apply?: boolean; json?: boolean }) => {
+    if (o.dryRun && o.apply) {
+      process.stderr.write('haproxy-manager: --dry-run and --apply contradict each other\n');
+      process.exit(2);
+    }
+    process.exit(await runImport(target(o), file, { apply: o.apply === true, json: o.json === true }, process.stdout, process.stderr));
   });
 
 const formatOpt = ['--format <format>', 'how the input is written: haproxy, json or text', 'haproxy'] as const;

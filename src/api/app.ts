@@ -27,6 +27,7 @@ import { openapiRoutes } from './routes/openapi.js';
 import { trafficRoutes } from './routes/traffic.js';
 import { explainRoutes } from './routes/explain.js';
 import { notificationRoutes } from './routes/notifications.js';
+import { importRoutes } from './routes/import.js';
 import { tcpServiceRoutes } from './routes/tcp-services.js';
 
 /** Every route, each mounted from its declaration (contract/route.ts). */
@@ -46,6 +47,7 @@ export function apiRouter(d: ApiDeps): Router {
   trafficRoutes(router, d);
   explainRoutes(router, d);
   notificationRoutes(router, d);
+  importRoutes(router, d);
   tcpServiceRoutes(router, d);
   openapiRoutes(router);
   return router;

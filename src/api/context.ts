@@ -53,13 +53,15 @@ export function actorOf(ctx: { state: Record<string, unknown> }): string {
  * `null` included, is refused. Every string in it, field names included,
  * has passed the shared text check (validate/text.ts): a control character,
  * a line separator, a bidi control or surrounding whitespace anywhere is a
- * 400 naming the field, before any route reads a value.
+ * 400 naming the field, before any route reads a value. `documents`: top-level
+ * fields that hold a file's text (validate/text.ts documentProblem).
  */
-export function body(ctx: { request: unknown }): Record<string, unknown> {
+export function body(ctx: { request: unknown }, documents: readonly string[] = []): Record<string, unknown> {
   const b = (ctx.request as { body?: unknown }).body;
   if (b === undefined) return {};
   if (typeof b !== 'object' || b === null || Array.isArray(b)) throw validationError('(body)', 'must be a JSON object');
-  const bad = findJsonTextProblem(b);
+  // A document field's strings (the field itself, or the values of it when it is an object: its schema says which shapes it takes) may hold lines and tabs.
+  const bad = findJsonTextProblem(b, (path) => documents.some((d) => path === d || path.startsWith(`${d}.`)));
   if (bad) throw validationError(bad.path, bad.problem);
   return b as Record<string, unknown>;
 }

@@ -40,6 +40,23 @@ export function textProblem(s: string): string | null {
   return null;
 }
 
+/**
+ * The check for a field that holds a whole document (a configuration file's
+ * text): lines may end in LF or CRLF and hold tabs, and leading or trailing
+ * whitespace is part of a document; every other character textProblem
+ * refuses is still refused (NUL, other control characters, line separators,
+ * bidi controls), with its code point.
+ */
+export function documentProblem(s: string): string | null {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x09 || c === 0x0a || (c === 0x0d && s.charCodeAt(i + 1) === 0x0a)) continue;
+    const kind = forbiddenKind(c);
+    if (kind) return `contains ${kind} (${hex(c)})${c === 0x0d ? ' not followed by a line feed' : ''}`;
+  }
+  return null;
+}
+
 /** `s` unchanged when textProblem finds nothing; otherwise a validation error naming `field` and the reason. */
 export function checkText(s: string, field: string): string {
   const problem = textProblem(s);
@@ -71,15 +88,15 @@ const childPath = (parent: string, key: string | number) =>
 
 /**
  * Every string of a parsed JSON value, field names included, through
- * textProblem, in document order. Iterative, so no nesting depth can
+ * textProblem (documentProblem for the paths `isDocument` names), in document order. Iterative, so no nesting depth can
  * overflow the stack.
  */
-export function findJsonTextProblem(value: unknown): JsonTextProblem | null {
+export function findJsonTextProblem(value: unknown, isDocument: (path: string) => boolean = () => false): JsonTextProblem | null {
   const stack: [string, unknown][] = [['', value]];
   while (stack.length) {
     const [path, v] = stack.pop()!;
     if (typeof v === 'string') {
-      const problem = textProblem(v);
+      const problem = isDocument(path) ? documentProblem(v) : textProblem(v);
       if (problem !== null) return { path: path || '(body)', problem };
     } else if (Array.isArray(v)) {
       for (let i = v.length - 1; i >= 0; i--) stack.push([childPath(path, i), v[i]]);

@@ -46,6 +46,8 @@ export interface RouteSpec {
   body?: z.ZodType;
   /** A request body that validates against `body` (checked by a test). */
   bodyExample?: unknown;
+  /** Top-level body fields that hold a file's text (lines and tabs allowed; see api/context.ts body). */
+  documents?: readonly string[];
   /** Query parameters that are also read from the body when it has them (the DELETE routes take both). */
   queryOrBody?: boolean;
   responses: Record<number, Answer>;
@@ -113,7 +115,7 @@ export function mount<S extends RouteSpec>(r: Router, spec: S, handler: (ctx: Co
   const method = spec.method.toLowerCase() as 'get' | 'post' | 'delete';
   r[method](spec.path, async (ctx) => {
     const params = spec.params ? parseWith(spec.params, ctx.params) : {};
-    let b: Record<string, unknown> = spec.method === 'GET' ? {} : jsonBody(ctx);
+    let b: Record<string, unknown> = spec.method === 'GET' ? {} : jsonBody(ctx, spec.documents);
     let query: unknown = {};
     if (spec.queryOrBody) {
       const q = queryOf(ctx);

@@ -1,7 +1,7 @@
 /** Domain and server operations behind the API: config changes through the applier. */
 import type { Ops } from './ip-lists.js';
 import { join } from 'node:path';
-import { deleteDomain, listBackends, setMaintenance, setServerState, upsertDomain, type DomainInput, type ServerState } from '../../storage/domains.js';
+import { deleteDomain, getDomain, listBackends, setMaintenance, setServerState, upsertDomain, type DomainInput, type ServerState } from '../../storage/domains.js';
 import type { MaintenanceOptions } from '../../storage/site-options.js';
 import { AppError } from '../../errors.js';
 import { FILES, haproxyBackendName, maintenanceMapFile } from '../config/render.js';
@@ -18,6 +18,29 @@ export function saveDomain(ops: Ops, actor: string, input: DomainInput) {
       const tcp = passthroughFor(db, input.domain);
       if (tcp) throw new AppError('conflict', `${input.domain} is passed through to TCP service ${tcp}; remove it first`, { field: 'domain' });
       return upsertDomain(db, input);
+    },
+  });
+}
+
+/**
+ * Creates several domains in ONE applier change (one render, one `haproxy -c`,
+ * one reload; all or nothing): the import's apply. Never overwrites: a domain
+ * that exists when the change runs (created since the plan was made) refuses
+ * the whole change with a conflict.
+ */
+export function saveDomains(ops: Ops, actor: string, inputs: DomainInput[]) {
+  return ops.applier.submit({
+    actor,
+    action: 'domain.import',
+    target: null,
+    detail: { domains: inputs.map((i) => i.domain) },
+    mutate(db) {
+      return inputs.map((input) => {
+        if (getDomain(db, input.domain)) throw new AppError('conflict', `domain ${input.domain} exists already (created since the import was planned); nothing was imported`, { field: 'config' });
+        const tcp = passthroughFor(db, input.domain);
+        if (tcp) throw new AppError('conflict', `${input.domain} is passed through to TCP service ${tcp}; nothing was imported`, { field: 'config' });
+        return { domain: input.domain, ...upsertDomain(db, input) };
+      });
     },
   });
 }
