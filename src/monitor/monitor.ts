@@ -12,7 +12,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/schema.js';
-import type { Logger } from '../log.js';
+import type { Level, Logger } from '../log.js';
 import type { Db } from '../storage/db.js';
 import { incidents as incidentStore, positions } from '../storage/incidents.js';
 import { blocked, proxies, trusted } from '../storage/ip-lists.js';
@@ -91,6 +91,9 @@ export interface MonitorDeps {
   onStateChange?: (kind: 'opened' | 'escalated' | 'resolved', inc: Incident) => void;
 }
 
+/** The journal priority of an opened incident, from its severity. */
+const INCIDENT_LEVEL: Record<Incident['severity'], Level> = { critical: 'crit', high: 'error', medium: 'warn', low: 'notice', info: 'info' };
+
 export function createMonitor(deps: MonitorDeps) {
   const { cfg, log } = deps;
   const sources: LogSource[] = [];
@@ -155,8 +158,7 @@ export function createMonitor(deps: MonitorDeps) {
     }
     for (const i of changed) {
       if (i.count === 1 && i.status === 'open') {
-        const level = i.severity === 'high' || i.severity === 'critical' ? 'warn' : 'info';
-        log[level](`incident opened: ${i.rule}`, { incident_id: i.id, severity: i.severity, subject: `${i.subject.type}:${i.subject.value}` });
+        log[INCIDENT_LEVEL[i.severity]](`incident opened: ${i.rule}`, { incident_id: i.id, severity: i.severity, subject: `${i.subject.type}:${i.subject.value}` });
       }
     }
   };
