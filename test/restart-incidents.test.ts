@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,12 +63,20 @@ test(`${h.name}: a restart during an outage keeps its incident open and pages on
     await t.daemon.stop();
     t = await startTestDaemon(h.bin, opts);
     assert.ok(t.logs.some((l) => /incidents left open by the previous run taken back/.test(l) && /restored=1/.test(l)), t.logs.join('\n'));
+    // The rule's once_per hold and window came back too (a file in the state directory, 0600, removed once read).
+    assert.ok(t.logs.some((l) => /rule windows taken back from the previous run/.test(l)), t.logs.join('\n'));
+    assert.equal(existsSync(join(dir, 'state', 'triage-windows.json')), false);
+    // once_per (10 minutes) holds the rule back: the storm goes on without a second report...
     await storm(t);
-    assert.ok(await waitFor(async () => ((await storms(t))[0]?.count ?? 0) > first!.count, 10_000), 'the new findings join the same incident');
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal((await storms(t))[0]!.count, first!.count, 'once_per still holds after the restart');
+    // ...and the incident stays open (its quiet time has not passed) with no second page.
     const after = await storms(t);
     assert.equal(after.length, 1, 'one incident across the restart');
     assert.equal(after[0]!.id, first!.id);
     assert.equal(after[0]!.status, 'open');
+    const mode = statSync(join(dir, 'state')).mode & 0o777;
+    assert.equal(mode, 0o700);
     // Give the outbox time to send anything it would (it polls every 200 ms): still one page.
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(opened().length, 1, 'one page across the restart');

@@ -11,6 +11,11 @@
  * own contract) and never stops the others.
  */
 import { fileURLToPath } from 'node:url';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../util/files.js';
+import { createRedactor } from '../pipeline/redact/text.js';
+import type { TriageSnapshot } from '../pipeline/triage/engine.js';
 import type { Config } from '../config/schema.js';
 import type { Level, Logger } from '../log.js';
 import type { Db } from '../storage/db.js';
@@ -200,6 +205,39 @@ export function createMonitor(deps: MonitorDeps) {
     if (rows.length) log.info('incidents left open by the previous run taken back', { restored, resolved: dropped.length });
   };
 
+  /**
+   * The rules' windows and once_per holds, kept across a restart or a reload
+   * in a file of the state directory (0600): so a reload does not hand a
+   * client a fresh count, nor repeat a report once_per held back. Written at
+   * stop, read and removed at start; a rule whose definition changed starts
+   * afresh. Subjects the redactor would change (a token in a path, say) are
+   * not written down.
+   */
+  const windowsFile = join(cfg.paths.stateDir, 'triage-windows.json');
+  const redactKey = createRedactor({ extraKeys: cfg.redaction.extra_secret_keys });
+  const saveWindows = (p: Pipeline) => {
+    try {
+      const snap = p.triageSnapshot((key, type) => type === 'ip' || redactKey(key) === key);
+      writeFileAtomic(windowsFile, JSON.stringify(snap), 0o600);
+    } catch (e) {
+      log.warn('could not save the rules\' windows; they start afresh next time', { error: describe(e) });
+    }
+  };
+  const restoreWindows = (p: Pipeline) => {
+    if (!existsSync(windowsFile)) return;
+    try {
+      const snap = JSON.parse(readFileSync(windowsFile, 'utf8')) as TriageSnapshot;
+      if (snap?.version === 1 && typeof snap.at === 'number' && snap.rules && typeof snap.rules === 'object') {
+        const n = p.triageRestore(snap);
+        if (n) log.info('rule windows taken back from the previous run', { subjects: n });
+      }
+    } catch (e) {
+      log.warn('the saved rule windows could not be read; they start afresh', { error: describe(e) });
+    } finally {
+      rmSync(windowsFile, { force: true });
+    }
+  };
+
   return {
     async start(): Promise<void> {
       if (!cfg.monitor.enabled) return;
@@ -207,6 +245,7 @@ export function createMonitor(deps: MonitorDeps) {
       pipeline = built.pipeline;
       ruleCount = built.rules;
       restoreOpen(pipeline);
+      restoreWindows(pipeline);
       const sd = { onLines, onError, positions: store };
       if (cfg.intake) {
         intake = new SocketSource({ name: 'haproxy', path: cfg.intake.socket, group: cfg.intake.group, format: 'haproxy', onRecovered: (m) => log.info(m) }, sd);
@@ -242,6 +281,7 @@ export function createMonitor(deps: MonitorDeps) {
       timer = null;
       for (const s of sources) await s.stop().catch((e) => log.warn('source stop failed', { source: s.name, error: describe(e) }));
       flush();
+      if (pipeline) saveWindows(pipeline);
     },
 
     /** Reports a finding from outside the log pipeline (the HAProxy watchdog). */
