@@ -49,8 +49,9 @@ export const sshd: SystemDef = {
   events: [
     ev('O1', 300, (r) => `Failed password for ${r.user()} from ${r.ip()} port ${r.port()} ssh2`),
     ev('O2', 250, (r) => `Failed password for invalid user ${r.user()} from ${r.ip()} port ${r.port()} ssh2`),
-    ev('O3', 200, (r) => `Invalid user ${r.user()} from ${r.ip()}${r.chance(0.5) ? ` port ${r.port()}` : ''}`),
-    ev('O4', 180, (r) => `Received disconnect from ${r.ip()} port ${r.port()}:11: ${r.pick(['Bye Bye', 'disconnected by user', 'Normal Shutdown, Thank you for playing'])} [preauth]`),
+    ev('O3', 200, (r) => `Invalid user ${r.user()} from ${r.ip()} port ${r.port()}`),
+    ev('O4', 150, (r) => `Received disconnect from ${r.ip()} port ${r.port()}:11: Bye Bye [preauth]`),
+    ev('O4b', 30, (r) => `Received disconnect from ${r.ip()} port ${r.port()}:11: disconnected by user`),
     ev('O5', 150, (r) => `pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=${r.ip()}  user=${r.user()}`),
     ev('O6', 120, (r) => `Connection closed by ${r.ip()} port ${r.port()} [preauth]`),
     ev('O7', 100, (r) => `Accepted password for ${r.user()} from ${r.ip()} port ${r.port()} ssh2`),
@@ -64,7 +65,7 @@ export const sshd: SystemDef = {
     ev('O15', 20, (r) => `input_userauth_request: invalid user ${r.user()} [preauth]`),
     ev('O16', 15, (r) => `fatal: Read from socket failed: Connection reset by peer [preauth]`),
     ev('O17', 10, (r) => `Server listening on ${r.pick(['0.0.0.0', '::'])} port ${r.pick([22, 2222])}.`),
-    ev('O18', 5, (r) => `Bad protocol version identification '${r.pick(['GET / HTTP/1.1', '\\x16\\x03\\x01', 'SSH-1.5-Client'])}' from ${r.ip()} port ${r.port()}`),
+    ev('O18', 5, (r) => `Bad protocol version identification '${r.pick(['\\x16\\x03\\x01', 'SSH-1.5-Client', 'MGLNDD_' + r.ip()])}' from ${r.ip()} port ${r.port()}`),
   ],
 };
 
