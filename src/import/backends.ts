@@ -80,7 +80,7 @@ export const condAt = (words: string[], from: number) => {
   return i < 0 ? words.length : i;
 };
 
-export function readBackend(sec: Section, opts: { mode: string; balance: string | null; sslVerifyNone: boolean; files?: Readonly<Record<string, string>> }): BackendPlan {
+export function readBackend(sec: Section, opts: { mode: string; balance: string | null; sslVerifyNone: boolean; files?: Readonly<Record<string, string>>; own?: boolean }): BackendPlan {
   const b: BackendPlan = {
     haproxyName: sec.name,
     header: sec.header,
@@ -192,7 +192,7 @@ export function readBackend(sec: Section, opts: { mode: string; balance: string 
     else {
       b.fields.kind = 'long_lived';
       b.fieldLines.push(tunnel);
-      b.notes.push(`${tunnel.file}:${tunnel.line}: backend ${sec.name} becomes kind long_lived (websockets): the daemon's haproxy.timeouts.long_lived applies instead of ${tunnel.words[2] ?? '?'}`);
+      if (!opts.own) b.notes.push(`${tunnel.file}:${tunnel.line}: backend ${sec.name} becomes kind long_lived (websockets): the daemon's haproxy.timeouts.long_lived applies instead of ${tunnel.words[2] ?? '?'}`);
     }
   }
   if (serverTimeout) {

@@ -35,10 +35,11 @@ export function readTcpServices(sni: Section | null, sections: Section[]): TcpRe
     if (sniOf.has(name)) out.skipped.push(skip(l, `a second SNI for ${name}: a TCP service passes one name through`));
     else sniOf.set(name, { sni: m[2]!.startsWith('.') ? `*${m[2]!}` : m[2]!, line: l });
   }
+  const all = (s: Section, reason: string) => out.skipped.push(...[s.header, ...s.lines].map((l) => skip(l, reason)));
   for (const s of sections) {
     const name = /^(.+)-tcp$/.exec(s.name)?.[1];
     if (!name) {
-      out.skipped.push(skip(s.header, 'a mode tcp section not named <service>-tcp is not one of this daemon\'s TCP services'));
+      all(s, "a mode tcp section not named <service>-tcp is not one of this daemon's TCP services");
       continue;
     }
     const body: Record<string, unknown> = { name };
@@ -47,7 +48,7 @@ export function readTcpServices(sni: Section | null, sections: Section[]): TcpRe
     if (s.kind === 'backend') {
       const route = sniOf.get(s.name);
       if (!route) {
-        out.skipped.push(skip(s.header, `no SNI is passed through to ${s.name}: not imported`));
+        all(s, `no SNI is passed through to ${s.name}: not imported`);
         continue;
       }
       sniOf.delete(s.name);
@@ -88,7 +89,7 @@ export function readTcpServices(sni: Section | null, sections: Section[]): TcpRe
     body.servers = kept.map((x) => x.body);
     kept.forEach((x, i) => sources.push({ path: ['servers', i], lines: [x.line] }));
     if (s.kind === 'listen' && body.port === undefined) {
-      out.skipped.push(skip(s.header, `listen ${s.name} has no "bind <address>:<port>": not imported`));
+      all(s, `listen ${s.name} has no "bind <address>:<port>": not imported`);
       continue;
     }
     out.services.push({ body, at: { file: at.file, line: at.line, text: at.text }, sources });

@@ -93,7 +93,7 @@ export function translate(text: string, file: string, files: Readonly<Record<str
       sni = s;
     } else if (s.kind === 'backend' || s.kind === 'listen') {
       const half = s.kind === 'listen' ? { ...s, lines: s.lines.filter((l) => !FRONT_OF_LISTEN(l) || l.words[0] === 'mode') } : s;
-      backends.set(s.name, readBackend(half, { mode, balance, sslVerifyNone, files }));
+      backends.set(s.name, readBackend(half, { mode, balance, sslVerifyNone, files, own }));
       if (s.kind === 'listen') {
         const fm = s.lines.find((l) => l.words[0] === 'mode')?.words[1] ?? mode;
         if (fm === 'http') fronts.push(readFrontend({ ...s, lines: s.lines.filter(FRONT_OF_LISTEN) }, { files, mode: fm, own }));
