@@ -108,7 +108,6 @@ export function readBackend(sec: Section, opts: { mode: string; balance: string 
       mode = w[1] ?? '';
       continue;
     }
-    if (k === 'bind' || k === 'default_backend' || k === 'use_backend' || k === 'acl') continue; // the frontend half of a listen
     if (k === 'balance') {
       balance = w[1] ?? '';
       if (['roundrobin', 'leastconn', 'source'].includes(balance) && w.length === 2) b.fieldLines.push(l);

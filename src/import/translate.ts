@@ -377,7 +377,10 @@ export function translate(text: string, file: string, files: Readonly<Record<str
       }
     }
   }
-  for (const [name, u] of userlists) if (!u.used) skipped.push(skip(u.header, `userlist ${name} is not used by an imported auth rule (${u.lines} lines)`));
+  for (const [name, u] of userlists) {
+    if (!u.used) reportAll(all0.find((x) => x.header === u.header)!, `userlist ${name} is not used by an imported auth rule`);
+    else for (const l of u.unread) skipped.push(skip(l, `"${l.words[0]!}" in a userlist is not expressible (users with a password, and groups)`));
+  }
   // TCP services: this project's own only (a hand-written mode tcp section was reported above).
   const tcp = own ? readTcpServices(sni, tcpSections) : { services: [], skipped: [] };
   skipped.push(...tcp.skipped);

@@ -257,23 +257,28 @@ test('the daemon\'s own file: a line added by hand, or one whose file was not gi
     [/^global\n/m, 'global\n  tune.ssl.default-dh-param 2048\n'],
     [/^defaults\n  mode http\n/m, 'defaults\n  mode http\n  option forwardfor\n'],
     [/^ {2}http-request track-sc0 var\(txn\.real_ip\)\n/m, '  http-request track-sc0 var(txn.real_ip)\n  http-request deny if { path /secret }\n'],
-    [/^backend api-backend\n/m, 'backend api-backend\n  option http-keep-alive\n'],
+    [/^backend api-backend\n/m, 'backend api-backend\n  option http-keep-alive\n  acl is_x path /x\n'],
+    [/^userlist hm-auth-shop\n/m, 'userlist hm-auth-shop\n  group admins users alice\n  user dave\n'],
     [/^listen pg-tcp\n/m, 'listen pg-tcp\n  timeout client 1h\n'],
     [/^backend hm-acme\n/m, 'backend hm-acme\n  http-request set-header X-Acme yes\n'],
     [/^frontend hm-tls-sni\n/m, 'frontend hm-tls-sni\n  use_backend other-tcp if { req_ssl_sni -m beg git }\n'],
   ];
-  const t = trip('haproxy:\n  https_port: 8443\n', true, OPTIONS, TCP, (c) => added.reduce((x, [re, by]) => x.replace(re, by), c) + '\nbackend extra\n  server x 10.9.9.9:80\n');
+  const t = trip('haproxy:\n  https_port: 8443\n', true, OPTIONS, TCP, (c) => added.reduce((x, [re, by]) => x.replace(re, by), c) + '\nbackend extra\n  server x 10.9.9.9:80\nuserlist spare\n  user eve password x\n');
   const listed = t.plan.skipped.map((s) => s.text);
   assert.deepEqual([...listed].sort(), [
     'tune.ssl.default-dh-param 2048',
     'option forwardfor',
     'http-request deny if { path /secret }',
     'option http-keep-alive',
+    'acl is_x path /x',
+    'user dave',
     'http-request set-header X-Acme yes',
     'timeout client 1h',
     'use_backend other-tcp if { req_ssl_sni -m beg git }',
     'backend extra',
     'server x 10.9.9.9:80',
+    'userlist spare',
+    'user eve password x',
   ].sort(), JSON.stringify(t.plan.skipped, null, 1));
   for (const s of t.plan.skipped) assert.ok(s.file === 'haproxy.cfg' && s.line > 0 && s.reason.length > 0, JSON.stringify(s));
 
