@@ -9,10 +9,14 @@
 import { condAt, headerRule, literalValue, type HeaderRuleOf } from './backends.js';
 import { domainsOf, parseCond, patternLines, splitChain, type Cond, type CondContext, type CondTerm } from './conditions.js';
 import { skip, type Skipped } from './plan.js';
+import { routeReader } from './route-ids.js';
 import type { CfgLine, Section } from './tokenize.js';
 
 /** Who a rule applies to. */
 export type Scope = { kind: 'all' } | { kind: 'hosts'; domains: string[] } | { kind: 'backends'; names: string[] };
+
+/** A rule's condition read into its scope and the other terms it may hold (`allowed`); a string says why it cannot be read. */
+export type ScopeOf = (cond: Cond | null, allowed: CondTerm['kind'][]) => { scope: Scope; terms: CondTerm[] } | string;
 
 export interface HostRoute {
   domain: string;
@@ -89,20 +93,7 @@ function hostExpr(expr: string, hostVars: Set<string>, line: CfgLine): { maps: M
 
 const CODES = [301, 302, 307, 308];
 
-/** A path route of this project's own shape, collected from its lines by route id. */
-interface RouteId {
-  scope: Scope | null;
-  path: string | null;
-  exact: CfgLine | null;
-  prefix: CfgLine | null;
-  stripBeg: CfgLine | null;
-  stripRoot: CfgLine | null;
-  target: string | null;
-  use: CfgLine | null;
-  problem: string | null;
-}
-
-/** This project's maintenance rule, with its page and map as `\0` (the page is the daemon's own, config.yaml's haproxy.maintenance_page). */
+/** This project's maintenance rule: its page is the daemon's own (config.yaml's haproxy.maintenance_page), its map lists the sites in maintenance. */
 const MAINTENANCE =
   /^http-request return status 503 content-type text\/html; charset=utf-8 file (\S+) hdr Retry-After %\[var\(([^)]+)\),map_str\(([^,)]+)\)\] hdr Cache-Control no-store if \{ var\(([^)]+)\),map_str\(([^,)]+)\) -m found \} !acme_challenge$/;
 
@@ -111,12 +102,6 @@ export function readFrontend(sec: Section, ctxIn: { files: Readonly<Record<strin
     name: sec.name, routes: [], paths: [], force: [], hsts: [], redirects: [], access: [], maintenance: null, headers: [], auth: [], compression: null, defaultBackend: null, skipped: [], notes: [],
   };
   const ctx: CondContext = { acls: new Map(), hostVars: new Set(), siteVars: new Set(), files: ctxIn.files, realIpVars: new Set(ctxIn.own ? ['txn.real_ip'] : []), routeVars: new Set() };
-  const routeIds = new Map<string, RouteId>();
-  const routeId = (id: string): RouteId => {
-    let r = routeIds.get(id);
-    if (!r) routeIds.set(id, (r = { scope: null, path: null, exact: null, prefix: null, stripBeg: null, stripRoot: null, target: null, use: null, problem: null }));
-    return r;
-  };
   const siteMaps = new Map<string, MapSource[]>();
   const routed = new Set<string>();
   const add = (domain: string, backend: string, at: HostRoute['at']) => {
@@ -126,8 +111,7 @@ export function readFrontend(sec: Section, ctxIn: { files: Readonly<Record<strin
   };
   const bad = (l: CfgLine, reason: string): void => void f.skipped.push(skip(l, reason));
 
-  /** The scope of a rule's condition, with the terms it may also hold; a string says why it cannot be read. */
-  const scopeOf = (cond: Cond | null, allowed: CondTerm['kind'][]): { scope: Scope; terms: CondTerm[] } | string => {
+  const scopeOf: ScopeOf = (cond, allowed) => {
     if (!cond) return { scope: { kind: 'all' }, terms: [] };
     if (cond.problem) return cond.problem;
     let scope: Scope = { kind: 'all' };
@@ -156,6 +140,8 @@ export function readFrontend(sec: Section, ctxIn: { files: Readonly<Record<strin
     }
     return { scope, terms: rest };
   };
+
+  const routes = routeReader(ctx, scopeOf, bad);
 
   for (const l of sec.lines) {
     const w = l.words;
@@ -197,12 +183,7 @@ export function readFrontend(sec: Section, ctxIn: { files: Readonly<Record<strin
       }
       const rt = cond && !cond.problem && cond.terms.length === 1 && cond.terms[0]!.kind === 'routeid' && !cond.terms[0]!.neg ? cond.terms[0]! : null;
       if (rt && rt.kind === 'routeid') {
-        const r = routeId(rt.id);
-        if (r.target !== null) bad(l, `route ${rt.id} has a backend already`);
-        else {
-          r.target = target;
-          r.use = l;
-        }
+        routes.target(rt.id, target, l);
         continue;
       }
       const c = scopeOf(cond, ['path']);
@@ -227,11 +208,11 @@ export function readFrontend(sec: Section, ctxIn: { files: Readonly<Record<strin
       continue;
     }
     if (k === 'http-request' && /^set-var\(([^)]+)\)$/.test(w[1] ?? '') && /^str\([^)]+\)$/.test(w[2] ?? '')) {
-      readRouteSet(l);
+      routes.set(l);
       continue;
     }
     if (k === 'http-request' && w[1] === 'set-path') {
-      readRouteStrip(l);
+      routes.strip(l);
       continue;
     }
     if (k === 'http-request' && w[1] === 'deny' && w[2] === 'deny_status' && w[3] === '403' && w[4] === 'if') {
@@ -335,68 +316,8 @@ export function readFrontend(sec: Section, ctxIn: { files: Readonly<Record<strin
     }
     bad(l, `"${k}${(k === 'option' || k.startsWith('http-') || k.startsWith('tcp-')) && w[1] ? ` ${w[1]}` : ''}" is not expressible`);
   }
-  finishRoutes();
+  f.paths.push(...routes.finish());
   return f;
-
-  /** `set-var(<v>) str(<id>) if <site> { path P } !{ var(<v>) -m found }` (exact) and `{ path_beg P/ }` (the rest of a prefix). */
-  function readRouteSet(l: CfgLine): void {
-    const w = l.words;
-    const variable = /^set-var\(([^)]+)\)$/.exec(w[1]!)![1]!;
-    const id = /^str\(([^)]+)\)$/.exec(w[2]!)![1]!;
-    ctx.routeVars.add(variable);
-    const cond = parseCond(w.slice(3), ctx);
-    const c = scopeOf(cond, ['path', 'found']);
-    if (typeof c === 'string') return bad(l, c);
-    const path = c.terms.find((t) => t.kind === 'path');
-    const guard = c.terms.find((t) => t.kind === 'found');
-    if (c.terms.length !== 2 || !path || path.kind !== 'path' || path.neg || path.paths.length !== 1 || !guard || guard.kind !== 'found' || !guard.neg || guard.variable !== variable) {
-      return bad(l, 'a route id is expressible only as "if <site> { path P } !{ var(<id>) -m found }" (or path_beg P/)');
-    }
-    const r = routeId(id);
-    const p = path.paths[0]!;
-    const at = path.match === 'exact' ? p : p.replace(/\/$/, '');
-    if ((path.match === 'prefix' && !p.endsWith('/')) || (r.path !== null && r.path !== at) || (r.scope !== null && JSON.stringify(r.scope) !== JSON.stringify(c.scope)) || r[path.match] !== null) {
-      return bad(l, `route ${id}: this line does not complete the route's other lines (a path P and path_beg P/ of one site)`);
-    }
-    r.path = at;
-    r.scope = c.scope;
-    r[path.match] = l;
-  }
-
-  /** `set-path %[path,bytes(N)] if { var(<v>) -m str <id> } { path_beg P/ }` and `set-path / if { var(<v>) -m str <id> } { path P }`: the prefix is stripped. */
-  function readRouteStrip(l: CfgLine): void {
-    const w = l.words;
-    const cond = parseCond(w.slice(3), ctx);
-    const rt = cond?.terms.find((t) => t.kind === 'routeid' && !t.neg);
-    const path = cond?.terms.find((t) => t.kind === 'path' && !t.neg);
-    const n = /^%\[path,bytes\((\d+)\)\]$/.exec(w[2] ?? '');
-    if (!cond || cond.problem || cond.terms.length !== 2 || !rt || rt.kind !== 'routeid' || !path || path.kind !== 'path' || path.paths.length !== 1) {
-      return bad(l, '"http-request set-path" is expressible only as a route\'s strip_prefix');
-    }
-    const r = routeId(rt.id);
-    const p = path.paths[0]!;
-    if (n && path.match === 'prefix' && p.endsWith('/') && Number(n[1]) === p.length - 1 && r.stripBeg === null && (r.path === null || r.path === p.slice(0, -1))) r.stripBeg = l;
-    else if (w[2] === '/' && path.match === 'exact' && r.stripRoot === null && (r.path === null || r.path === p)) r.stripRoot = l;
-    else bad(l, `route ${rt.id}: "set-path ${w[2] ?? ''}" does not strip the route's prefix`);
-  }
-
-  /** Routes collected by id into path routes; an incomplete one is reported with all its lines. */
-  function finishRoutes(): void {
-    for (const [id, r] of routeIds) {
-      const lines = [r.exact, r.prefix, r.stripBeg, r.stripRoot, r.use].filter((x): x is CfgLine => x !== null).sort((a, b) => a.line - b.line);
-      const strip = r.stripBeg !== null || r.stripRoot !== null;
-      const problem =
-        r.use === null || r.target === null ? 'no use_backend names it'
-        : r.exact === null || r.path === null || r.scope === null ? 'no line sets it'
-        : strip && (r.prefix === null || r.stripBeg === null || r.stripRoot === null) ? 'it strips only part of the prefix'
-        : null;
-      if (problem) {
-        for (const l of lines) bad(l, `route ${id} is not expressible: ${problem}`);
-        continue;
-      }
-      f.paths.push({ scope: r.scope!, match: r.prefix ? 'prefix' : 'exact', path: r.path!, backend: r.target!, line: r.exact!, lines, strip, segments: true });
-    }
-  }
 
   /** `http-request deny deny_status 403 if <site> <real IP in a list>` (deny), `... !<real IP in a list>` (allow), `... !trusted_source !trusted_real_ip` (trusted only). */
   function readAccess(l: CfgLine): void {
