@@ -495,19 +495,21 @@ export function createApplier(deps: ApplierDeps) {
      * last-known-good files when the render does not pass the check. Returns
      * whether the rendered config (true) or a fallback (false) is live.
      */
-    async prepareStart(): Promise<{ fromDatabase: boolean; error?: string }> {
+    async prepareStart(): Promise<{ fromDatabase: boolean; changed: boolean; error?: string }> {
       return lock.run(async () => {
         mkdirSync(dirname(cfg.paths.configPath), { recursive: true });
         try {
           const live = await stage(modelNow());
+          const same = (path: string, text: string) => existsSync(path) && readFileSync(path, 'utf8') === text;
+          const changed = !same(cfg.paths.configPath, live.config) || [...live.files].some(([rel, text]) => !same(livePath(rel), text));
           writeUnit(liveUnit(live), 'writing the live configuration').commit();
           saveLkg(live);
-          return { fromDatabase: true };
+          return { fromDatabase: true, changed };
         } catch (e) {
           log.error('the configuration rendered from the database does not pass the check', { error: describe(e) });
           if (restoreLkg()) {
             log.warn('starting from the last-known-good configuration');
-            return { fromDatabase: false, error: describe(e) };
+            return { fromDatabase: false, changed: true, error: describe(e) };
           }
           throw e;
         }
