@@ -20,6 +20,7 @@ import { createRetention } from '../../src/retention/unit.js';
 import { pruneCertBackups } from '../../src/certs/backups.js';
 import { createLogger } from '../../src/log.js';
 import { makeIncident } from '../helpers/incident.js';
+import type { Incident } from '../../src/pipeline/incidents/group.js';
 import { makeActionRecord } from '../helpers/action-record.js';
 
 const DAY = 86_400_000;
@@ -56,7 +57,7 @@ function incident(db: Db, over: Parameters<typeof makeIncident>[0]): number {
   return incidents.write(db, [makeIncident({ id: 0, ...over }, NOW)])[0]!;
 }
 
-const resolved = (daysAgo: number, value: string) => ({
+const resolved = (daysAgo: number, value: string): Partial<Incident> => ({
   status: 'resolved',
   subject: { type: 'ip', value },
   firstSeen: NOW - (daysAgo + 1) * DAY,
