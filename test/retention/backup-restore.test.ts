@@ -10,37 +10,22 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { openDatabase, SCHEMA_VERSION } from '../../src/storage/db.js';
 import { waitFor } from '../helpers/harness.js';
+import { cli, type CliRun } from '../helpers/cli.js';
 import { loadConfig } from '../../src/config/load.js';
 import { runBackup, runRestore } from '../../src/cli/backup.js';
 
-const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 const SQLITE = createRequire(import.meta.url).resolve('better-sqlite3');
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-export function cli(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const env = { ...process.env };
-    delete env.HAPROXY_MANAGER_CONFIG;
-    execFile(process.execPath, ['--import', 'tsx', MAIN, ...args], { env, timeout: 120_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+type Run = CliRun;
 
 /** The commands' own functions, in this process (a child process costs seconds of start-up each). */
 function sink() {
