@@ -262,6 +262,24 @@ test('batches are bounded: batch_size rows per transaction, max_rows_per_run per
   }
 });
 
+test('start() does not wait for the run; stop() ends it after the batch going on', async () => {
+  const s = setup('retention:\n  batch_size: 100\n');
+  try {
+    const insert = s.db.prepare("INSERT INTO audit_log (at, actor, action, result) VALUES (?, 'test', 'x', 'ok')");
+    s.db.transaction(() => {
+      for (let i = 0; i < 5000; i++) insert.run(iso(NOW - 100 * DAY + i));
+    })();
+    const unit = createRetention({ cfg: s.cfg, log: s.log, db: s.db, now: () => NOW });
+    unit.start();
+    await unit.stop();
+    assert.equal((s.db.prepare('SELECT COUNT(*) AS n FROM audit_log').get() as { n: number }).n, 4900, 'one batch went, then the run stopped');
+    const line = s.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'retention: history pruned');
+    assert.equal(line?.audit, 100);
+  } finally {
+    s.close();
+  }
+});
+
 test('every prune selection searches its index (EXPLAIN QUERY PLAN), and so does the lookup deleting an action makes', () => {
   const s = setup();
   try {
