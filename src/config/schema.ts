@@ -400,7 +400,7 @@ const retention = z
 
 const log = z
   .strictObject({
-    level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    level: z.enum(['debug', 'info', 'notice', 'warn', 'error', 'crit']).default('info'),
     format: z.enum(['text', 'json']).default('text'),
   })
   .prefault({});
