@@ -74,6 +74,7 @@ export function consolidate(clusters: readonly ClusterView[], opts: ConsolidateO
       for (const part of split(clusters, set, opts.splitValues)) if (part.length > 1) out.push(part);
     }
   }
+  out.push(...phraseSets(clusters));
   return out;
 }
 
@@ -129,4 +130,82 @@ function split(clusters: readonly ClusterView[], set: number[], splitValues: num
     return [...values.values()].flatMap((part) => split(clusters, part, splitValues));
   }
   return [set];
+}
+
+/** The longest phrase value considered (tokens). */
+const MAX_PHRASE = 8;
+
+/**
+ * Whether the token at `i` opens a phrase value: a value introducer after
+ * the first token (`reason:`, `client`, ./heuristics.ts `introducesValue`),
+ * a lone `=` or `:`, or a colon after a value or an exception class (`<*>:`,
+ * `java.io.IOException:`),
+ * where programs print an error string (`port 22:11: Bye Bye`, `error = 2: No such file`).
+ */
+function opensPhrase(tokens: readonly string[], i: number): 'word' | 'colon' | null {
+  const t = tokens[i]!;
+  if (i === 0) return null;
+  // A lone `=` or `:` between a name and its value (`KeeperErrorCode = NoNode`).
+  if (t === '=' || t === ':') return 'colon';
+  if (t.endsWith(':') && !t.endsWith('::') && (t.includes(WILDCARD) || /\w\.\w/.test(t))) return 'colon';
+  return introducesValue(t, i) ? (t.endsWith(':') || t.endsWith('=') ? 'colon' : 'word') : null;
+}
+
+/** A token that may be part of a phrase value: no mask, and (after a word introducer) not an introducer itself. */
+function phraseToken(t: string, guard: boolean): boolean {
+  if (t.includes(WILDCARD) || t.length > 64) return false;
+  return !guard || !introducesValue(t, 1);
+}
+
+/**
+ * Phrase values of varying length: clusters (of any lengths) that have the
+ * same tokens up to a token that opens a phrase value and the same tokens
+ * after a span of words (one `<*>` on either side counts as a span too) are
+ * one event whose value is that span: `Wake reason: RTC (Alarm)` / `Wake
+ * reason: XHC1`, `initialized by client Windows Defender.` / `... client <*>`.
+ * After a word introducer the span may not hold one itself, so `Failed
+ * password for <*>` and `Failed password for invalid user <*>` stay apart; a
+ * span is never empty. Returns sets of indices, as `consolidate`.
+ */
+export function phraseSets(clusters: readonly ClusterView[]): number[][] {
+  const parent = clusters.map((_, i) => i);
+  const find = (i: number): number => {
+    while (parent[i] !== i) i = parent[i] = parent[parent[i]!]!;
+    return i;
+  };
+  const byKey = new Map<string, Map<number, number>>();
+  for (let k = 0; k < clusters.length; k++) {
+    const t = clusters[k]!.tokens;
+    let prefix = '';
+    for (let i = 0; i < t.length - 1; i++) {
+      prefix += `${t[i]}\u0001`;
+      const kind = opensPhrase(t, i);
+      if (kind === null) continue;
+      const guard = kind === 'word';
+      // Spans t[i+1..j]: one `<*>`, or words only.
+      const first = t[i + 1]!;
+      let ends: number[];
+      if (first === WILDCARD) ends = [i + 1];
+      else {
+        ends = [];
+        for (let j = i + 1; j < t.length && j - i <= MAX_PHRASE && phraseToken(t[j]!, guard); j++) ends.push(j);
+      }
+      for (const j of ends) {
+        // Only clusters of different lengths join here: within one length, `split` decides.
+        const key = `${prefix}\u0002${t.slice(j + 1).join('\u0001')}`;
+        let at = byKey.get(key);
+        if (at === undefined) byKey.set(key, (at = new Map()));
+        if (!at.has(t.length)) at.set(t.length, k);
+        for (const [n, o] of at) if (n !== t.length) parent[find(k)] = find(o);
+      }
+    }
+  }
+  const sets = new Map<number, number[]>();
+  for (let k = 0; k < clusters.length; k++) {
+    const r = find(k);
+    let a = sets.get(r);
+    if (!a) sets.set(r, (a = []));
+    a.push(k);
+  }
+  return [...sets.values()].filter((s) => s.length > 1);
 }

@@ -21,19 +21,15 @@ export const proxyClient: SystemDef = {
   system: 'proxy',
   kind: 'desktop proxy client connection log',
   events: [
-    ev('P1', 380, (r) => `${app(r)} - ${target(r)} open through proxy ${proxy(r)} HTTPS`),
-    ev('P1s', 120, (r) => `${app(r)} - ${target(r)} open through proxy ${proxy(r)} SOCKS5`),
-    // The size in parentheses is printed only from 1 KB up: each combination is its own template (the labelled convention).
-    ev('P2', 200, (r) => `${app(r)} - ${target(r)} close, ${r.int(1024, 1e8)} bytes (${r.human(r.int(1024, 1e8))}) sent, ${r.int(1024, 1e9)} bytes (${r.human(r.int(1024, 1e9))}) received, lifetime ${r.lifetime()}`),
-    ev('P2a', 120, (r) => `${app(r)} - ${target(r)} close, ${r.int(0, 1023)} bytes sent, ${r.int(0, 1023)} bytes received, lifetime ${r.lifetime()}`),
-    ev('P2b', 120, (r) => `${app(r)} - ${target(r)} close, ${r.int(0, 1023)} bytes sent, ${r.int(1024, 1e9)} bytes (${r.human(r.int(1024, 1e9))}) received, lifetime ${r.lifetime()}`),
-    ev('P2c', 60, (r) => `${app(r)} - ${target(r)} close, ${r.int(1024, 1e8)} bytes (${r.human(r.int(1024, 1e8))}) sent, ${r.int(0, 1023)} bytes received, lifetime ${r.lifetime()}`),
+    // One statement each: the protocol and the byte counts are filled in (a size in parentheses is part of the count's text from 1 KB up).
+    ev('P1', 500, (r) => `${app(r)} - ${target(r)} open through proxy ${proxy(r)} ${r.pick(['HTTPS', 'HTTPS', 'SOCKS5'])}`),
+    ev('P2', 500, (r) => `${app(r)} - ${target(r)} close, ${r.bytesWithSize()} sent, ${r.bytesWithSize()} received, lifetime ${r.lifetime()}`),
     ev('P3', 80, (r) => `${app(r)} - ${target(r)} error : Could not connect through proxy ${proxy(r)} - The proxy server refused the connection to the target host, status code ${r.pick([403, 502, 503])}`),
     ev('P4', 60, (r) => `${app(r)} - ${target(r)} error : A connection request was canceled before the completion.`),
     ev('P5', 60, (r) => `${app(r)} - ${target(r)} open directly`),
     ev('P6', 40, (r) => `${app(r)} - ${target(r)} error : Could not connect to proxy ${proxy(r)} - connection attempt failed with error ${r.pick([10060, 10061, 10065])}`),
     ev('P7', 30, (r) => `${app(r)} - ${r.domain()} resolved through proxy ${proxy(r)}`),
-    ev('P8', 20, (r) => `${app(r)} - ${target(r)} matched rule ${r.pick(['Default', 'Localhost', 'Corp-Direct', 'Block-Ads', 'Intranet', 'Updates', 'Streaming', 'Dev-Tunnel', 'Mail', 'Chat'])}`),
+    ev('P8', 20, (r) => `${app(r)} - ${target(r)} matched rule ${r.pick(['Default', 'Localhost', 'Corp-Direct', 'Block-Ads'])}`),
     ev('P9', 10, (r) => `Could not connect to proxy ${proxy(r)} - connection attempt failed with error ${r.pick([10060, 10061])}`),
     ev('P10', 6, (r) => `Network configuration changed, ${r.int(1, 9)} adapters active`),
     ev('P11', 3, (r) => `Profile ${r.pick(['Default.ppx', 'office.ppx'])} loaded from ${r.winPath()}`),

@@ -15,14 +15,20 @@ export const cloudController: SystemDef = {
   system: 'cloud-controller',
   kind: 'OpenStack-like compute controller',
   events: [
-    ev('C1', 400, (r) => `nova.osapi_compute.wsgi.server ${reqId(r)} ${cip(r)} "GET /v2/${tenant(r)}/servers/detail HTTP/1.1" status: 200 len: ${r.int(1500, 2000)} time: ${r.fixed(0.1, 0.6, 7)}`),
-    ev('C2', 100, (r) => `nova.osapi_compute.wsgi.server ${reqId(r)} ${cip(r)} "POST /v2/${tenant(r)}/os-server-external-events HTTP/1.1" status: 200 len: ${r.int(300, 400)} time: ${r.fixed(0.05, 0.2, 7)}`),
-    ev('C3', 80, (r) => `nova.osapi_compute.wsgi.server ${reqId(r)} ${cip(r)} "DELETE /v2/${tenant(r)}/servers/${r.uuid()} HTTP/1.1" status: 204 len: 203 time: ${r.fixed(0.1, 0.4, 7)}`),
-    ev('C4', 70, (r) => `nova.osapi_compute.wsgi.server ${reqId(r)} ${cip(r)} "GET /v2/${tenant(r)}/servers/${r.uuid()} HTTP/1.1" status: ${r.pick([200, 404])} len: ${r.int(1500, 2000)} time: ${r.fixed(0.1, 0.4, 7)}`),
-    ev('C5', 80, (r) => `nova.compute.manager ${reqId(r)} ${inst(r)} VM Started (Lifecycle Event)`),
-    ev('C6', 70, (r) => `nova.compute.manager ${reqId(r)} ${inst(r)} VM Paused (Lifecycle Event)`),
-    ev('C7', 70, (r) => `nova.compute.manager ${reqId(r)} ${inst(r)} VM Resumed (Lifecycle Event)`),
-    ev('C8', 70, (r) => `nova.compute.manager ${reqId(r)} ${inst(r)} VM Stopped (Lifecycle Event)`),
+    // One statement (the WSGI server's access line): the request line, status and length are filled in.
+    ev('C1', 650, (r) => {
+      const [req, status, len] = r.pick<[string, number, number]>([
+        [`GET /v2/${tenant(r)}/servers/detail`, 200, r.int(1500, 2000)],
+        [`GET /v2/${tenant(r)}/servers/detail`, 200, r.int(1500, 2000)],
+        [`GET /v2/${tenant(r)}/servers/detail`, 200, r.int(1500, 2000)],
+        [`POST /v2/${tenant(r)}/os-server-external-events`, 200, r.int(300, 400)],
+        [`DELETE /v2/${tenant(r)}/servers/${r.uuid()}`, 204, 203],
+        [`GET /v2/${tenant(r)}/servers/${r.uuid()}`, r.pick([200, 404]), r.int(1500, 2000)],
+      ]);
+      return `nova.osapi_compute.wsgi.server ${reqId(r)} ${cip(r)} "${req} HTTP/1.1" status: ${status} len: ${len} time: ${r.fixed(0.05, 0.6, 7)}`;
+    }),
+    // One statement: the state is filled in.
+    ev('C5', 290, (r) => `nova.compute.manager ${reqId(r)} ${inst(r)} VM ${r.pick(['Started', 'Paused', 'Resumed', 'Stopped'])} (Lifecycle Event)`),
     ev('C9', 70, (r) => `nova.compute.manager ${reqId(r)} ${inst(r)} Took ${r.fixed(0, 30, 2)} seconds to spawn the instance on the hypervisor.`),
     ev('C10', 60, (r) => `nova.compute.manager ${reqId(r)} ${inst(r)} Took ${r.fixed(0, 30, 2)} seconds to build instance.`),
     ev('C11', 60, (r) => `nova.compute.claims ${reqId(r)} ${inst(r)} Claim successful`),
@@ -90,7 +96,9 @@ export const postgres: SystemDef = {
     ev('G14', 25, (r) => `${pgHead(r, 'LOG')}process ${r.int(100, 99999)} still waiting for ShareLock on transaction ${r.int(1e5, 9e7)} after ${r.fixed(1000, 9000, 3)} ms`),
     ev('G15', 20, (r) => `${pgHead(r, 'FATAL')}remaining connection slots are reserved for non-replication superuser connections`),
     ev('G16', 10, (r) => `${pgHead(r, 'LOG')}database system was shut down at ${r.date()} ${r.clock()} UTC`),
-    ev('G17', 5, (r) => `${pgHead(r, 'LOG')}received ${r.pick(['fast', 'smart'])} shutdown request`),
+    // Two statements in the server's source, one per shutdown mode.
+    ev('G17', 3, (r) => `${pgHead(r, 'LOG')}received fast shutdown request`),
+    ev('G17b', 2, (r) => `${pgHead(r, 'LOG')}received smart shutdown request`),
   ],
 };
 

@@ -17,8 +17,8 @@ export const syslogAuth: SystemDef = {
   system: 'syslog-auth',
   kind: 'Linux syslog daemons: PAM, su, cron, logind, ftpd',
   events: [
-    ev('L1', 300, (r) => `authentication failure; logname= uid=0 euid=0 tty=${tty(r)} ruser= rhost=${rhost(r)}  user=${r.user()}`),
-    ev('L2', 250, (r) => `authentication failure; logname= uid=0 euid=0 tty=${tty(r)} ruser= rhost=${rhost(r)}`),
+    // One statement (pam_unix): ` user=<name>` is appended when the user is known.
+    ev('L1', 550, (r) => `authentication failure; logname= uid=0 euid=0 tty=${tty(r)} ruser= rhost=${rhost(r)}${r.chance(0.55) ? `  user=${r.user()}` : ''}`),
     ev('L3', 200, () => `check pass; user unknown`),
     ev('L4', 200, (r) => `session opened for user ${r.user()} by (uid=${r.pick([0, 0, 0, r.int(500, 1500)])})`),
     ev('L5', 180, (r) => `session closed for user ${r.user()}`),
@@ -50,8 +50,8 @@ export const sshd: SystemDef = {
     ev('O1', 300, (r) => `Failed password for ${r.user()} from ${r.ip()} port ${r.port()} ssh2`),
     ev('O2', 250, (r) => `Failed password for invalid user ${r.user()} from ${r.ip()} port ${r.port()} ssh2`),
     ev('O3', 200, (r) => `Invalid user ${r.user()} from ${r.ip()} port ${r.port()}`),
-    ev('O4', 150, (r) => `Received disconnect from ${r.ip()} port ${r.port()}:11: Bye Bye [preauth]`),
-    ev('O4b', 30, (r) => `Received disconnect from ${r.ip()} port ${r.port()}:11: disconnected by user`),
+    // One statement: the reason is what the client sent.
+    ev('O4', 180, (r) => `Received disconnect from ${r.ip()} port ${r.port()}:11: ${r.pick(['Bye Bye', 'disconnected by user', 'Normal Shutdown, Thank you for playing'])} [preauth]`),
     ev('O5', 150, (r) => `pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=${r.ip()}  user=${r.user()}`),
     ev('O6', 120, (r) => `Connection closed by ${r.ip()} port ${r.port()} [preauth]`),
     ev('O7', 100, (r) => `Accepted password for ${r.user()} from ${r.ip()} port ${r.port()} ssh2`),
@@ -65,7 +65,7 @@ export const sshd: SystemDef = {
     ev('O15', 20, (r) => `input_userauth_request: invalid user ${r.user()} [preauth]`),
     ev('O16', 15, (r) => `fatal: Read from socket failed: Connection reset by peer [preauth]`),
     ev('O17', 10, (r) => `Server listening on ${r.pick(['0.0.0.0', '::'])} port ${r.pick([22, 2222])}.`),
-    ev('O18', 5, (r) => `Bad protocol version identification '${r.pick(['\\x16\\x03\\x01', 'SSH-1.5-Client', 'MGLNDD_' + r.ip()])}' from ${r.ip()} port ${r.port()}`),
+    ev('O18', 5, (r) => `Bad protocol version identification '${r.pick(['GET / HTTP/1.1', '\\x16\\x03\\x01', 'SSH-1.5-Client', 'MGLNDD_' + r.ip()])}' from ${r.ip()} port ${r.port()}`),
   ],
 };
 

@@ -105,8 +105,8 @@ export const zookeeper: SystemDef = {
   kind: 'ZooKeeper-like coordinator',
   events: [
     ev('Z1', 300, (r) => `Accepted socket connection from ${zkPeer(r)}`),
-    ev('Z2', 200, (r) => `Closed socket connection for client ${zkPeer(r)} which had sessionid ${sid(r)}`),
-    ev('Z2b', 80, (r) => `Closed socket connection for client ${zkPeer(r)} (no session established for client)`),
+    // One statement: the session part is a conditional expression inside it.
+    ev('Z2', 280, (r) => `Closed socket connection for client ${zkPeer(r)} ${r.chance(0.7) ? `which had sessionid ${sid(r)}` : '(no session established for client)'}`),
     ev('Z3', 200, (r) => `Client attempting to establish new session at ${zkPeer(r)}`),
     ev('Z4', 200, (r) => `Established session ${sid(r)} with negotiated timeout ${r.pick([10000, 20000, 30000, 40000])} for client ${zkPeer(r)}`),
     ev('Z5', 80, (r) => `Connection broken for id ${r.int(1, 5)}, my id = ${r.int(1, 5)}, error =`),
