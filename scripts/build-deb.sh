@@ -150,8 +150,17 @@ install -m 0644 packaging/deb/lintian-overrides "$root/usr/share/lintian/overrid
 
 # Permissions: root-owned (dpkg-deb --root-owner-group), no group or other write.
 find "$root" -type d ! -path "$root/etc/$name" ! -path "$root/var/lib/$name" -exec chmod 0755 {} +
+# Executable: the scripts (a #! line), nothing else.
 find "$root" -type f -exec chmod 0644 {} +
-chmod 0755 "$app/bin/$name" "$app/dist/main.js"
+find "$root" -type f -print0 | node -e '
+  const fs = require("node:fs");
+  const b = Buffer.alloc(2);
+  for (const f of fs.readFileSync(0, "utf8").split("\0").filter(Boolean)) {
+    const fd = fs.openSync(f, "r");
+    const n = fs.readSync(fd, b, 0, 2, 0);
+    fs.closeSync(fd);
+    if (n === 2 && b.toString() === "#!") fs.chmodSync(f, 0o755);
+  }'
 
 # 4. Control files.
 mkdir -p "$root/DEBIAN"

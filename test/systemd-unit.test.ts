@@ -9,35 +9,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { securityExposure, unitValues } from './helpers/systemd-unit.js';
 
 const UNIT = fileURLToPath(new URL('../systemd/haproxy-manager.service', import.meta.url));
 const BIN = fileURLToPath(new URL('../bin/haproxy-manager', import.meta.url));
 const MAX_EXPOSURE = 2.5;
-
-/** The unit's values of one key (every line, in order), without comments. */
-export function unitValues(text: string, key: string): string[] {
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith(`${key}=`))
-    .map((l) => l.slice(key.length + 1).trim());
-}
-
-/** `systemd-analyze security --offline=true <file>`: the overall exposure and the items still open. */
-export function securityExposure(file: string): { exposure: number; open: string[] } {
-  const out = execFileSync('systemd-analyze', ['security', '--offline=true', '--no-pager', file], { encoding: 'utf8' });
-  const m = /Overall exposure level for \S+: (\d+\.\d+)/.exec(out);
-  assert.ok(m, `no exposure line in:\n${out}`);
-  const open = out
-    .split('\n')
-    .filter((l) => l.startsWith('✗'))
-    .map((l) => `${l.split(/\s+/)[1]} (${/(\d\.\d)\s*$/.exec(l)?.[1] ?? '?'})`);
-  return { exposure: Number(m[1]), open };
-}
 
 test(`systemd-analyze security rates the unit ${MAX_EXPOSURE} or lower`, (t) => {
   const { exposure, open } = securityExposure(UNIT);
