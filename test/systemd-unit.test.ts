@@ -50,7 +50,7 @@ test('the sandbox is what the comments say: capabilities, filters, reload, paths
     return v[0]!;
   };
   assert.deepEqual(one('CapabilityBoundingSet').split(/\s+/).sort(), ['CAP_CHOWN', 'CAP_DAC_READ_SEARCH', 'CAP_KILL', 'CAP_NET_BIND_SERVICE', 'CAP_SETGID', 'CAP_SETUID']);
-  assert.deepEqual(unitValues(text, 'SystemCallFilter'), ['@system-service', '~@resources']);
+  assert.deepEqual(unitValues(text, 'SystemCallFilter'), ['@system-service pkey_alloc pkey_free pkey_mprotect', '~@resources']);
   assert.equal(one('SystemCallErrorNumber'), 'EPERM', 'a call outside the list fails instead of killing Node');
   assert.equal(one('RestrictAddressFamilies'), 'AF_UNIX AF_INET AF_INET6');
   assert.equal(one('ProtectProc'), 'invisible');
