@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { loadConfig, ConfigError } from './config/load.js';
 import { startDaemon } from './daemon.js';
+import { reloadDaemon } from './reload.js';
 import { checkConfigIo } from './cli/config-check.js';
 import { detectHaproxy } from './haproxy/process/version.js';
 import { DAEMON_VERSION } from './version.js';
@@ -17,6 +18,7 @@ import { openDatabaseReadOnly } from './storage/db.js';
 import { describe } from './errors.js';
 import { apiTarget, requestCerts, simpleCall } from './cli/certs.js';
 import { runImport } from './cli/import.js';
+import { registerBackupCommands } from './cli/backup.js';
 import { runMonitorExplain } from './cli/monitor-explain.js';
 import { explainRules } from './monitor/explain.js';
 import { runReplay } from './cli/monitor-replay.js';
@@ -60,29 +62,55 @@ const configOpt = ['-c, --config <file>', `configuration file (default $HAPROXY_
 
 program
   .command('run')
-  .description('run the daemon: render and apply the configuration, supervise HAProxy, renew certificates, watch the logs, act under the policy, notify, serve the management API')
+  .description('run the daemon: render and apply the configuration, supervise HAProxy, renew certificates, watch the logs, act under the policy, notify, serve the management API; SIGHUP reloads the configuration, rules, policy and templates (HAProxy is never restarted by it), SIGTERM stops')
   .option(...configOpt)
   .action(async (o: { config: string }) => {
     const cfg = load(o.config);
-    const daemon = await startDaemon(cfg).catch((e) => {
+    let daemon = await startDaemon(cfg).catch((e) => {
       process.stderr.write(`haproxy-manager failed to start: ${describe(e)}\n`);
       process.exit(1);
     });
+    // One reload at a time; a SIGHUP during one asks for one more after it; a stop waits for it.
+    let reloading: Promise<void> | null = null;
+    let again = false;
     let stopping = false;
+    const reload = () => {
+      if (stopping) return;
+      if (reloading) {
+        again = true;
+        return;
+      }
+      reloading = (async () => {
+        do {
+          again = false;
+          try {
+            daemon = (await reloadDaemon(daemon, () => loadConfig(o.config))).daemon;
+          } catch (e) {
+            process.stderr.write(`haproxy-manager: the reload left no daemon running: ${describe(e)}\n`);
+            process.exit(1);
+          }
+        } while (again && !stopping);
+      })().finally(() => {
+        reloading = null;
+      });
+    };
     const stop = (sig: string) => {
       if (stopping) return;
       stopping = true;
       daemon.log.info('signal received', { signal: sig });
-      daemon.stop().then(
-        () => process.exit(0),
-        (e) => {
-          daemon.log.error('stop failed', { error: describe(e) });
-          process.exit(1);
-        },
-      );
+      Promise.resolve(reloading)
+        .then(() => daemon.stop())
+        .then(
+          () => process.exit(0),
+          (e) => {
+            daemon.log.error('stop failed', { error: describe(e) });
+            process.exit(1);
+          },
+        );
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', () => reload());
     process.on('unhandledRejection', (e) => daemon.log.error('unhandled rejection', { error: describe(e) }));
   });
 
@@ -201,6 +229,9 @@ program
     }
     process.exit(await runImport(target(o), file, { apply: o.apply === true, json: o.json === true }, process.stdout, process.stderr));
   });
+
+// The database: backup (online) and restore (offline).
+registerBackupCommands(program, load, configOpt);
 
 const formatOpt = ['--format <format>', 'how the input is written: haproxy, json or text', 'haproxy'] as const;
 const checkFormat = (f: string): SourceFormat => {
