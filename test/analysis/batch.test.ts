@@ -236,6 +236,26 @@ test('a critical incident does not wait for the window: it goes at once and take
   }
 });
 
+test('a batch reply invalid as a whole (another tool, no items) is not retried as a batch: each incident is asked alone', async () => {
+  const ai = await startFakeAnthropic({
+    respond: (req) => (askedIncidents(req) === null
+      ? { kind: 'tool', input: { summary: `alone: ${fencedData(req)!.subject}`, likely_cause: 'x', severity: 'low', confidence: 0.3, recommended_actions: [] } }
+      : { kind: 'tool', input: { summary: 'a single analysis where a batch was asked', likely_cause: 'x', severity: 'low', confidence: 0.3, recommended_actions: [] } }),
+  });
+  try {
+    const { clock, analyser } = setup(ai);
+    const outs = [served(51, '203.0.113.51', '/.env', 'be_5'), served(52, '203.0.113.52', '/.env', 'be_6')].map((i) => analyser.analyse(i));
+    clock.fire();
+    const [r51, r52] = (await Promise.all(outs)).map(analysed);
+    assert.equal(r51!.summary, 'alone: 203.0.113.51');
+    assert.equal(r52!.summary, 'alone: 203.0.113.52');
+    assert.equal(ai.requests.length, 3, 'the batch once, then each alone');
+    assert.equal(analyser.usage().invalidReplies, 1);
+  } finally {
+    await ai.close();
+  }
+});
+
 test('parseBatchReply: no tool call or a wrong one is invalid as a whole; items are checked one by one', () => {
   assert.equal(parseBatchReply([{ type: 'text', text: 'hi' }], [1]).ok, false);
   assert.equal(parseBatchReply([{ type: 'tool_use', name: 'report_analysis', input: {} }], [1]).ok, false);

@@ -368,7 +368,8 @@ export function createAnalyser(cfg: AnalysisConfig, deps: AnalyserDeps = {}): An
    * Several incidents of one model level in one call. Each reply item is
    * checked on its own (batch-reply.ts); an incident without a valid item is
    * asked again alone (the single path: its own retry, then its tier-1
-   * verdict). A call that fails fails for each incident as it would alone.
+   * verdict), and so is every incident of a reply invalid as a whole. A call
+   * the API refuses or fails refuses or fails each incident as it would alone.
    */
   async function batchCall(level: ModelLevelConfig, items: Item[], strong: boolean): Promise<void> {
     if (items.length === 1) return items[0]!.resolve(await alone(items[0]!));
@@ -382,7 +383,14 @@ export function createAnalyser(cfg: AnalysisConfig, deps: AnalyserDeps = {}): An
         return r.ok ? { ok: true, reply: r } : r;
       },
     };
-    const a = await ask(level, prompt, { incident_ids: ids }, Math.min(...items.map((i) => i.retries)), spec);
+    // No second try of a batch: a reply that is invalid as a whole sends each incident alone (each with its own retry).
+    const a = await call(level, prompt, { incident_ids: ids }, Math.min(...items.map((i) => i.retries)), spec);
+    if (a.ok === 'invalid') {
+      budget.count('invalidReplies');
+      log.warn('llm batch reply invalid: each incident is asked alone', { incident_ids: ids, model: level.model, reason: a.why });
+      for (const it of items) it.resolve(stopped ? skip('stopped') : await alone(it));
+      return;
+    }
     if (!a.ok) {
       for (const it of items) {
         const o = a.outcome;
