@@ -63,11 +63,12 @@ interface Rig {
   smtp: SmtpCapture;
   hook: Awaited<ReturnType<typeof startReceiver>>;
   hookPort: number;
-  viaProxy(path: string, ip: string, headers?: Record<string, string>): ReturnType<TestDaemon['get']>;
+  viaProxy(path: string, ip: string, headers?: Record<string, string>, host?: string): ReturnType<TestDaemon['get']>;
   close(): Promise<void>;
 }
 
-async function rig(bin: string, respond: ScriptedReply | ((body: string) => ScriptedReply), opts: { ttl?: string; quiet?: string; watchdog?: string } = {}): Promise<Rig> {
+/** The tests below but the batch one time blocks and back-offs: their incidents do not wait for a batch window (`max_wait_s: 0`). */
+async function rig(bin: string, respond: ScriptedReply | ((body: string) => ScriptedReply), opts: { ttl?: string; quiet?: string; watchdog?: string; policy?: (dir: string) => string; analysis?: Record<string, unknown> } = {}): Promise<Rig> {
   const dir = mkdtempSync(join(tmpdir(), 'hm-ai-'));
   const be = await startBackend('app');
   const ai = await startFakeAnthropic({ respond: (r) => (typeof respond === 'function' ? respond(r.rawBody) : respond) });
@@ -78,8 +79,8 @@ async function rig(bin: string, respond: ScriptedReply | ((body: string) => Scri
   const t = await startTestDaemon(bin, {
     config: {
       haproxy: { watchdog_interval: opts.watchdog ?? '10s' },
-      monitor: { syslog: { address: '127.0.0.1', port: await freePort() }, incident_quiet: opts.quiet ?? '5s', policy_file: operatorPolicy(dir, opts.ttl ?? '4s') },
-      analysis: { enabled: true, base_url: ai.url, api_key_file: join(dir, 'anthropic-key'), fast: { model: 'fast-model', timeout_ms: 5000, max_retries: 0 }, backoff_s: 1 },
+      monitor: { syslog: { address: '127.0.0.1', port: await freePort() }, incident_quiet: opts.quiet ?? '5s', policy_file: opts.policy ? opts.policy(dir) : operatorPolicy(dir, opts.ttl ?? '4s') },
+      analysis: { enabled: true, base_url: ai.url, api_key_file: join(dir, 'anthropic-key'), fast: { model: 'fast-model', timeout_ms: 5000, max_retries: 0 }, backoff_s: 1, batch: { max_wait_s: 0 }, ...opts.analysis },
       notifications: {
         channels: {
           mail: { type: 'email', host: '127.0.0.1', port: smtp.port, tls: 'none', from: 'haproxy-manager@example.test', to: ['ops@example.test'], timeout: '3s' },
@@ -93,6 +94,7 @@ async function rig(bin: string, respond: ScriptedReply | ((body: string) => Scri
   // E2E_DEBUG=<file>: the daemon's log is written there twice a second (to see where a run hangs).
   if (process.env.E2E_DEBUG) setInterval(() => writeFileSync(process.env.E2E_DEBUG!, t.logs.join('\n')), 500).unref();
   assert.equal((await t.api('POST', '/api/domain', domainBody('shop.test', 'shop', [be.port]))).status, 201);
+  assert.equal((await t.api('POST', '/api/domain', domainBody('blog.test', 'blog', [be.port]))).status, 201);
   assert.equal((await t.api('POST', '/api/trusted-proxies', { cidr: '127.0.0.10' })).status, 201);
   const self: Rig = {
     t,
@@ -100,7 +102,7 @@ async function rig(bin: string, respond: ScriptedReply | ((body: string) => Scri
     smtp,
     hook,
     hookPort: hook.port,
-    viaProxy: (path, ip, headers = {}) => t.get('shop.test', path, { localAddress: '127.0.0.10', headers: { 'X-Forwarded-For': ip, ...headers } }),
+    viaProxy: (path, ip, headers = {}, host = 'shop.test') => t.get(host, path, { localAddress: '127.0.0.10', headers: { 'X-Forwarded-For': ip, ...headers } }),
     async close() {
       await t.stop();
       await Promise.all([be.close(), ai.close(), smtp.close().catch(() => undefined), self.hook.close().catch(() => undefined)]);
@@ -382,6 +384,99 @@ test(`${LAST.name}: the API answers 429 then 529: the incident waits in the queu
     assert.equal(after.analysis.queue.requeued, 2);
     assert.equal(after.analysis.usage.skipped.rate_limited, 1);
     assert.equal(after.analysis.usage.skipped.overloaded, 1);
+  } finally {
+    await r.close();
+  }
+});
+
+/**
+ * An operator who lets the model's blocks through (the guardrails still
+ * judge each): the rules only notify on an exposure, and a confident model's
+ * block of the subject is enforced. The blocks seen are then the model's.
+ */
+function modelBlocksPolicy(dir: string): string {
+  const file = join(dir, 'policy.yaml');
+  writeFileSync(file, `version: 1
+analyse:
+  - name: rule-asks
+    match: { escalate: true }
+rules:
+  - name: model-blocks
+    match: { analysis: { source: llm, confidence_at_least: 0.8 } }
+    actions:
+      - { type: block_ip, from: llm, mode: enforce, ttl: 1h }
+      - { type: notify, from: [rules, llm], mode: enforce }
+    on_match: stop
+  - name: rest
+    actions:
+      - { type: notify, from: rules, mode: enforce }
+`);
+  return file;
+}
+
+/** A model answering a batch call: each incident's item blocks its own subject; the blog incident's also names another's. */
+function batchModel(other: string) {
+  return (body: string): ScriptedReply => {
+    const req = JSON.parse(body) as { messages: { content: string }[] };
+    const m = /<untrusted_log_data>\n([\s\S]*)\n<\/untrusted_log_data>/.exec(req.messages[0]!.content);
+    const data = JSON.parse(m![1]!) as { incidents?: { incident: number; subject: string; samples: string[] }[]; subject?: string };
+    const rec = (type: string, target: string) => ({ type, target, reason: 'from the samples', ttl_s: 3600 });
+    if (!data.incidents) return analysisOf('alone', [rec('block_ip', data.subject!)]);
+    return {
+      kind: 'tool',
+      name: 'report_analyses',
+      input: {
+        analyses: data.incidents.map((i) => ({
+          incident: i.incident, summary: `batched analysis of ${i.incident}`, likely_cause: 'a scanner', severity: 'high', confidence: 0.9,
+          recommended_actions: [rec('block_ip', i.subject), ...(i.samples.some((s) => s.includes('blog.test')) ? [rec('block_ip', other)] : [])],
+        })),
+      },
+    };
+  };
+}
+
+test(`${LAST.name}: several incidents answered by one call: near-identical ones folded, each block applied to its own subject, another's subject refused`, async () => {
+  const A = '198.51.100.31';
+  const B = '198.51.100.32';
+  const C = '198.51.100.33';
+  const BYSTANDER = '198.51.100.34';
+  const r = await rig(LAST.bin, batchModel(BYSTANDER), { policy: modelBlocksPolicy, analysis: { batch: { max_items: 10, max_wait_s: 3 } } });
+  const { t } = r;
+  try {
+    // Two clients fetch secrets from shop (one fold: same rule, kind of line, backend), a third from blog.
+    assert.equal((await r.viaProxy('/.env', A)).status, 200);
+    assert.equal((await r.viaProxy('/.git/config', B)).status, 200);
+    assert.equal((await r.viaProxy('/.env', C, {}, 'blog.test')).status, 200);
+    assert.ok(await waitFor(async () => r.ai.requests.length >= 1, 15_000, 50), 'the model was asked');
+    for (const ip of [A, B, C]) assert.ok(await waitFor(async () => (await r.viaProxy('/', ip)).status === 403, 10_000, 50), `${ip} is blocked on the model's word`);
+    assert.equal((await r.viaProxy('/', BYSTANDER)).status, 200, 'the address an item named besides its subject is served');
+    await new Promise((res) => setTimeout(res, 1000));
+    assert.equal(r.ai.requests.length, 1, 'one call for the three incidents');
+    const body = r.ai.requests[0]!.body!;
+    assert.equal((body.tools?.[0] as { name: string }).name, 'report_analyses');
+    const content = String(body.messages?.[0]?.content);
+    assert.equal(content.split('</untrusted_log_data>').length, 2, 'one data block');
+    assert.match(content, /1 more incident\(s\) of the same rule/, 'A and B folded into one item');
+
+    const actions = (await t.api('GET', '/api/actions')).json<ActionRow[]>();
+    const llm = actions.filter((a) => a.decided_by === 'llm' && a.action === 'block_ip');
+    for (const ip of [A, B, C]) assert.ok(llm.some((a) => a.target === ip && a.status === 'done'), `${ip}: ${JSON.stringify(llm)}`);
+    const refused = llm.filter((a) => a.target === BYSTANDER);
+    assert.equal(refused.length, 1, JSON.stringify(llm));
+    assert.equal(refused[0]!.status, 'refused');
+    assert.match(refused[0]!.reason, /^guardrail target_not_subject: /);
+    assert.deepEqual((await t.api('GET', '/api/blocked-ips')).json<{ ip_address: string }[]>().map((b) => b.ip_address).sort(), [A, B, C]);
+
+    // Each incident has its own stored analysis.
+    const incs = (await t.api('GET', '/api/incidents')).json<{ id: number; rule: string; subject: { value: string } }[]>().filter((i) => i.rule === 'sensitive-file-served');
+    assert.equal(incs.length, 3);
+    for (const inc of incs) {
+      const rows = (await t.api('GET', `/api/incidents/${inc.id}`)).json<{ analyses: { status: string; summary: string }[] }>().analyses;
+      assert.deepEqual(rows.map((a) => a.status), ['analysed'], `incident ${inc.id}`);
+      assert.match(rows[0]!.summary, /^batched analysis of \d+$/);
+    }
+    const st = (await t.api('GET', '/api/monitor/status')).json<{ analysis: { usage: { by_model: Record<string, { calls: number }> } } }>();
+    assert.equal(st.analysis.usage.by_model['fast-model']?.calls, 1);
   } finally {
     await r.close();
   }

@@ -70,6 +70,27 @@ export const analysisConfigSchema = z
       })
       .prefault({}),
     /**
+     * Several incidents in one call (batch.ts). Incidents queued within
+     * `max_wait_s` of the first go together, up to `max_items` per call; a
+     * critical one closes the batch at once (it waits for no one). A reply
+     * holds one analysis per incident, each checked on its own: one missing
+     * or malformed loses only its incident (asked again alone).
+     */
+    batch: z
+      .strictObject({
+        /** Incidents per call; 1 turns batching off. */
+        max_items: z.number().int().min(1).max(50).default(10),
+        /** The longest a non-critical incident waits for others before its call goes (seconds; 0: no wait). */
+        max_wait_s: z.number().min(0).max(600).default(5),
+        /**
+         * Near-identical incidents (same rule, same template, same backend: fold.ts)
+         * share one analysis, applied to each one's own subject by the policy,
+         * for as long as the cache keeps it. Off: only identical incidents do (the cache).
+         */
+        fold: z.boolean().default(true),
+      })
+      .prefault({}),
+    /**
      * After a 429, 529, 5xx, timeout or an unreachable API, no call for this
      * long (seconds), doubling with each failure in a row; a Retry-After (or
      * retry-after-ms) from the API is honoured instead. Either way at least a

@@ -14,6 +14,9 @@ import { createLogger } from '../../src/log.js';
 import { startFakeAnthropic, type FakeAnthropic, type ScriptedReply } from '../helpers/anthropic-server.js';
 import { parseIp } from '../../src/validate/ip.js';
 
+/** One call per incident, as before batching (batch.ts): these tests are about the single call's path. */
+const ONE = { max_items: 1, fold: false };
+
 const KEY = 'sk-ant-test-key-0123456789abcdef';
 const saved: Record<string, string | undefined> = {};
 const ENV = ['ANTHROPIC_API_KEY', 'ANTHROPIC_BASE_URL', 'ANTHROPIC_AUTH_TOKEN', 'ANTHROPIC_CUSTOM_HEADERS', 'ANTHROPIC_LOG'];
@@ -58,7 +61,7 @@ const GOOD = {
 
 function setup(server: FakeAnthropic, over: Record<string, unknown> = {}, deps: AnalyserDeps = {}) {
   const cfg = parseAnalysisConfig({
-    enabled: true,
+    enabled: true, batch: ONE,
     base_url: server.url,
     fast: { model: 'fast-model', timeout_ms: 2000, max_retries: 0, input_usd_per_mtok: 1, output_usd_per_mtok: 5 },
     strong: { model: 'strong-model', timeout_ms: 2000, max_retries: 0, input_usd_per_mtok: 3, output_usd_per_mtok: 15 },
@@ -247,11 +250,11 @@ test('an unreachable API: skipped (unreachable) with a back-off, the incident ca
   const s = await startFakeAnthropic();
   const url = s.url;
   await s.close();
-  const cfg = parseAnalysisConfig({ enabled: true, base_url: url, fast: { model: 'f', timeout_ms: 1000, max_retries: 0 } });
+  const cfg = parseAnalysisConfig({ enabled: true, batch: ONE, base_url: url, fast: { model: 'f', timeout_ms: 1000, max_retries: 0 } });
   const o = await createAnalyser(cfg, { apiKey: KEY }).analyse(incident());
   assert.deepEqual(o, { status: 'skipped', reason: 'unreachable', retryAfterMs: 60_000 });
   await withServer([], async (s2) => {
-    const c2 = parseAnalysisConfig({ enabled: true, base_url: s2.url });
+    const c2 = parseAnalysisConfig({ enabled: true, batch: ONE, base_url: s2.url });
     assert.deepEqual(await createAnalyser(c2, { apiKey: null }).analyse(incident()), { status: 'skipped', reason: 'no_api_key' });
     const c3 = parseAnalysisConfig({ enabled: false, base_url: s2.url });
     assert.deepEqual(await createAnalyser(c3, { apiKey: KEY }).analyse(incident()), { status: 'skipped', reason: 'disabled' });

@@ -17,6 +17,9 @@ import { silentLogger } from '../../src/log.js';
 import { startFakeAnthropic, type FakeAnthropic, type ScriptedReply } from '../helpers/anthropic-server.js';
 import { makeIncident } from '../helpers/incident.js';
 
+/** One call per incident, as before batching (batch.ts): these tests are about the single call's path. */
+const ONE = { max_items: 1, fold: false };
+
 const T0 = Date.UTC(2026, 10, 25, 12);
 const KEY = 'sk-ant-test-key-backoff';
 
@@ -48,7 +51,7 @@ async function waitFor(cond: () => boolean, what: string, ms = 3000): Promise<vo
 function rig(server: FakeAnthropic, over: Record<string, unknown> = {}) {
   const clock = { now: T0 };
   const cfg = parseAnalysisConfig({
-    enabled: true, base_url: server.url, backoff_s: 30, backoff_max_s: 900,
+    enabled: true, batch: ONE, base_url: server.url, backoff_s: 30, backoff_max_s: 900,
     fast: { model: 'fast-model', timeout_ms: 2000, max_retries: 1 }, ...over,
   });
   const analyser = createAnalyser(cfg, { apiKey: KEY, now: () => clock.now });

@@ -14,6 +14,9 @@ import type { Incident } from '../../src/pipeline/incidents/group.js';
 import { startFakeAnthropic, type FakeAnthropic, type ScriptedReply } from '../helpers/anthropic-server.js';
 import { makeIncident } from '../helpers/incident.js';
 
+/** One call per incident, as before batching (batch.ts): these tests are about the single call's path. */
+const ONE = { max_items: 1, fold: false };
+
 const T0 = Date.UTC(2026, 10, 25, 12);
 const KEY = 'sk-ant-test-key-budget';
 const GOOD = { summary: 'ok', likely_cause: 'c', severity: 'medium', confidence: 0.5, recommended_actions: [] };
@@ -39,7 +42,7 @@ test('slots racing for the last requests of the hour: the server receives exactl
   // Slow replies keep every request in flight at once: the race is real.
   await withServer({ fallback: { kind: 'tool', input: GOOD, delayMs: 60 } }, async (s) => {
     const now = T0;
-    const cfg = parseAnalysisConfig({ enabled: true, base_url: s.url, budget: { calls_per_hour: 5, tokens_per_day: 1e9 }, fast: { model: 'fast-model', timeout_ms: 2000 } });
+    const cfg = parseAnalysisConfig({ enabled: true, batch: ONE, base_url: s.url, budget: { calls_per_hour: 5, tokens_per_day: 1e9 }, fast: { model: 'fast-model', timeout_ms: 2000 } });
     const a = createAnalyser(cfg, { apiKey: KEY, now: () => now });
     const outs = await Promise.all(Array.from({ length: 16 }, (_, i) => a.analyse(incident(i))));
     assert.equal(s.requests.length, 5, 'requests received');
@@ -58,7 +61,7 @@ test('2,000 incidents through timeouts, 529s and 5xx, two at a time: never more 
   await withServer({ respond: () => cycle[k++ % cycle.length]! }, async (s) => {
     const clock = { now: T0 };
     const cfg = parseAnalysisConfig({
-      enabled: true, base_url: s.url, budget: { calls_per_hour: 60, tokens_per_day: 1e9 }, backoff_s: 1, backoff_max_s: 1,
+      enabled: true, batch: ONE, base_url: s.url, budget: { calls_per_hour: 60, tokens_per_day: 1e9 }, backoff_s: 1, backoff_max_s: 1,
       fast: { model: 'fast-model', timeout_ms: 100, max_retries: 1 },
     });
     const a = createAnalyser(cfg, { apiKey: KEY, now: () => clock.now });

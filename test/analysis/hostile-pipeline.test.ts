@@ -34,6 +34,9 @@ import { ipInRange } from '../../src/validate/ip.js';
 import { hostileModel, startFakeAnthropic, type FakeAnthropic, type ScriptedReply, type RecordedRequest } from '../helpers/anthropic-server.js';
 import { makeIncident } from '../helpers/incident.js';
 
+/** One call per incident, as before batching (batch.ts): these tests are about the single call's path. */
+const ONE = { max_items: 1, fold: false };
+
 const ATTACKER = '203.0.113.66';
 const BYSTANDER = '198.51.100.201';
 const OTHER = '198.51.100.200';
@@ -96,7 +99,7 @@ interface Pipeline {
 
 async function pipeline(ai: FakeAnthropic, policy: Policy, analysis: Record<string, unknown> = {}): Promise<Pipeline> {
   const cfg = parseConfig(JSON.stringify({
-    analysis: { enabled: true, base_url: ai.url, fast: { model: 'fast-model', timeout_ms: 3000 }, max_recommendations: 20, ...analysis },
+    analysis: { enabled: true, batch: ONE, base_url: ai.url, fast: { model: 'fast-model', timeout_ms: 3000 }, max_recommendations: 20, ...analysis },
     remediation: { protected: [PROTECTED] },
   }), null, { env: {} });
   const { writer: db } = openDatabase(':memory:');

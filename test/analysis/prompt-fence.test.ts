@@ -17,6 +17,9 @@ import type { Incident } from '../../src/pipeline/incidents/group.js';
 import { startFakeAnthropic } from '../helpers/anthropic-server.js';
 import { makeIncident } from '../helpers/incident.js';
 
+/** One call per incident, as before batching (batch.ts): these tests are about the single call's path. */
+const ONE = { max_items: 1, fold: false };
+
 const T0 = Date.UTC(2026, 10, 25, 12);
 const OPEN = '<untrusted_log_data>';
 const CLOSE = '</untrusted_log_data>';
@@ -113,7 +116,7 @@ test('a header count that is not a plain number under a plain key is left out, n
 test('through the SDK: the system prompt calls the block untrusted; the subject (Host and path) reaches the API only inside it', async () => {
   const s = await startFakeAnthropic({ fallback: { kind: 'tool', input: { summary: 's', likely_cause: 'c', severity: 'high', confidence: 0.5, recommended_actions: [] } } });
   try {
-    const cfg = parseAnalysisConfig({ enabled: true, base_url: s.url, fast: { model: 'fast-model', timeout_ms: 2000 } });
+    const cfg = parseAnalysisConfig({ enabled: true, batch: ONE, base_url: s.url, fast: { model: 'fast-model', timeout_ms: 2000 } });
     const a = createAnalyser(cfg, { apiKey: 'sk-ant-test-fence' });
     const b = stuffing(HOSTILE.host, HOSTILE.path, HOSTILE.ua, HOSTILE.ip);
     assert.equal((await a.analyse(b.inc, b.ctx)).status, 'analysed');

@@ -235,6 +235,23 @@ export function fencedData(req: RecordedRequest): { subject: string; samples: st
 }
 
 /**
+ * The incident ids a batch call asks about (its data block's `incidents`), or
+ * null when the request is a single incident's call.
+ */
+export function askedIncidents(req: RecordedRequest): number[] | null {
+  const content = req.body?.messages?.[0]?.content;
+  const text = typeof content === 'string' ? content : JSON.stringify(content ?? '');
+  const m = /<untrusted_log_data>\n([\s\S]*)\n<\/untrusted_log_data>/.exec(text);
+  if (!m) return null;
+  try {
+    const data = JSON.parse(m[1]!) as { incidents?: { incident: number }[] };
+    return Array.isArray(data.incidents) ? data.incidents.map((i) => i.incident) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * A model that obeys every instruction planted in the logs: its tool call
  * holds the most dangerous recommendations it can make from what it was
  * shown. Every address it saw in the samples that is not the subject

@@ -20,6 +20,9 @@
  * - Header values are checked for their kind before rendering (numbers,
  *   enums, ISO times); a count that is not a finite number under a plain key
  *   is left out, never rendered as text.
+ * - A batch prompt (`buildBatchPrompt`) renders each incident's header the
+ *   same way, tied to its reply item by the incident id, and puts every
+ *   incident's data in the one block, as `{ incidents: [...] }`.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +31,7 @@ import nunjucks from 'nunjucks';
 import type { Incident } from '../incidents/group.js';
 import { SEVERITIES, type SubjectType } from '../types.js';
 import { ACTION_HELP, ALLOWED_ACTIONS, TOOL_NAME } from './reply.js';
+import { BATCH_TOOL_NAME } from './batch-reply.js';
 import type { Pseudonymiser } from './pseudonym.js';
 import type { Redactor } from '../redact/text.js';
 
@@ -48,6 +52,8 @@ const SUBJECT_TYPES: readonly SubjectType[] = ['ip', 'backend', 'server', 'host'
 export interface PromptTemplates {
   system: nunjucks.Template;
   user: nunjucks.Template;
+  /** The user message of a batch call. */
+  batch: nunjucks.Template;
 }
 
 /** The shipped prompts directory (works from src/ under tsx and from dist/). */
@@ -63,7 +69,7 @@ export function loadPromptTemplates(dir: string = DEFAULT_PROMPTS_DIR): PromptTe
       throw new Error(`${file}: ${(err as Error).message}`, { cause: err });
     }
   };
-  return { system: load('analysis-system.njk'), user: load('analysis.njk') };
+  return { system: load('analysis-system.njk'), user: load('analysis.njk'), batch: load('analysis-batch.njk') };
 }
 
 /** JSON that cannot contain a tag, an entity or a line separator. */
@@ -101,12 +107,8 @@ function headerCounts(counts: Record<string, unknown> | undefined): Record<strin
 
 const yesNo = (b: boolean | undefined) => (b === undefined ? 'unknown' : b ? 'yes' : 'no');
 
-export function buildPrompt(t: PromptTemplates, inc: Incident, ctx: AnalysisContext, o: BuildOptions): BuiltPrompt {
-  const pseudonyms = new Map<string, string>();
-  const clean = (s: string) => {
-    const r = o.redact(s);
-    return o.pseudonymiser ? o.pseudonymiser.replace(r, pseudonyms) : r;
-  };
+/** What one incident puts in a prompt: its header of daemon-made facts, and its data (everything requests wrote), cleaned. */
+function itemParts(inc: Incident, ctx: AnalysisContext, o: BuildOptions, clean: (s: string) => string) {
   const deep = (v: unknown): unknown =>
     typeof v === 'string' ? clean(v)
       : Array.isArray(v) ? v.map(deep)
@@ -118,11 +120,6 @@ export function buildPrompt(t: PromptTemplates, inc: Incident, ctx: AnalysisCont
   });
   const iso = (ms: number) => new Date(Number.isFinite(ms) ? ms : 0).toISOString();
   const int = (n: number) => (Number.isFinite(n) ? String(Math.trunc(n)) : '?');
-  const system = t.system.render({
-    actions: ALLOWED_ACTIONS.map((name) => ({ name, help: ACTION_HELP.get(name)! })),
-    tool: TOOL_NAME,
-    pseudonymised: o.pseudonymiser !== null,
-  });
   // Everything a request, a log line or a backend wrote: one JSON object
   // inside the block (see the module contract for what goes where).
   const data = {
@@ -132,7 +129,7 @@ export function buildPrompt(t: PromptTemplates, inc: Incident, ctx: AnalysisCont
     backend_health: deep(ctx.backendHealth ?? []),
     samples,
   };
-  const user = t.user.render({
+  const header = {
     incident: {
       id: int(inc.id),
       status: inc.status === 'resolved' ? 'resolved' : 'open',
@@ -150,8 +147,56 @@ export function buildPrompt(t: PromptTemplates, inc: Incident, ctx: AnalysisCont
     subject_blocked: yesNo(ctx.subjectBlocked),
     subject_trusted: yesNo(ctx.subjectTrusted),
     samples_count: samples.length,
-    data: safeJson(data, 1),
-    tool: TOOL_NAME,
+  };
+  return { header, data };
+}
+
+function cleaner(o: BuildOptions, pseudonyms: Map<string, string>) {
+  return (s: string) => {
+    const r = o.redact(s);
+    return o.pseudonymiser ? o.pseudonymiser.replace(r, pseudonyms) : r;
+  };
+}
+
+function renderSystem(t: PromptTemplates, o: BuildOptions, batch: boolean, tool: string): string {
+  return t.system.render({
+    actions: ALLOWED_ACTIONS.map((name) => ({ name, help: ACTION_HELP.get(name)! })),
+    tool,
+    pseudonymised: o.pseudonymiser !== null,
+    batch,
+  });
+}
+
+export function buildPrompt(t: PromptTemplates, inc: Incident, ctx: AnalysisContext, o: BuildOptions): BuiltPrompt {
+  const pseudonyms = new Map<string, string>();
+  const { header, data } = itemParts(inc, ctx, o, cleaner(o, pseudonyms));
+  const system = renderSystem(t, o, false, TOOL_NAME);
+  const user = t.user.render({ ...header, data: safeJson(data, 1), tool: TOOL_NAME });
+  return { system, user, pseudonyms };
+}
+
+/** One incident of a batch prompt; `folded` more incidents (same rule, template, backend) share its analysis. */
+export interface BatchPromptItem {
+  inc: Incident;
+  ctx: AnalysisContext;
+  folded: number;
+}
+
+/**
+ * Several incidents in one prompt: a header of daemon-made facts per
+ * incident (its id ties its reply item to it), then ONE data block holding
+ * `{ incidents: [{ incident: id, ...data }] }`, so the module contract's
+ * fence holds as for one incident.
+ */
+export function buildBatchPrompt(t: PromptTemplates, items: readonly BatchPromptItem[], o: BuildOptions): BuiltPrompt {
+  const pseudonyms = new Map<string, string>();
+  const clean = cleaner(o, pseudonyms);
+  const parts = items.map((it) => ({ ...itemParts(it.inc, it.ctx, o, clean), folded: Number.isFinite(it.folded) ? Math.max(0, Math.trunc(it.folded)) : 0, id: it.inc.id }));
+  const system = renderSystem(t, o, true, BATCH_TOOL_NAME);
+  const user = t.batch.render({
+    items: parts.map((p) => ({ ...p.header, folded: p.folded })),
+    data: safeJson({ incidents: parts.map((p) => ({ incident: p.id, ...p.data })) }, 1),
+    tool: BATCH_TOOL_NAME,
   });
   return { system, user, pseudonyms };
 }

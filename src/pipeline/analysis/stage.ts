@@ -127,6 +127,8 @@ export function createAnalysisStage(d: AnalysisStageDeps) {
     context,
     onOutcome,
     log,
+    // Incidents in the analyser at once: enough to fill two batches (the analyser makes at most two calls at once).
+    concurrency: Math.max(2, cfg.analysis.batch.max_items * 2),
   });
 
   return {
