@@ -19,7 +19,7 @@ export type Shell = (typeof SHELLS)[number];
 
 /** Quoted for a double-quoted shell string: the words are flags and command names, checked to be plain. */
 function q(s: string): string {
-  if (!/^[A-Za-z0-9 ._@:,/=+-]*$/.test(s)) throw new Error(`not a plain completion word: ${JSON.stringify(s)}`);
+  if (!/^[A-Za-z0-9 ._@:,/=+|-]*$/.test(s)) throw new Error(`not a plain completion word: ${JSON.stringify(s)}`);
   return `"${s}"`;
 }
 

@@ -43,7 +43,7 @@ export function manPage(root: Command): string {
     out.push(`.B ${roffText(name)}`, roffText(c.usage.split(' ').slice(1).join(' ')), '.br');
   }
   out.push('.SH DESCRIPTION', roffText(root.description()));
-  out.push('.PP', `Every command takes ${bold('\u002d\u002dhelp')}; every command that reports takes ${bold('--json')}, failures included.`);
+  out.push('.PP', `Every command takes ${bold('--help')}; every command that reports takes ${bold('--json')}, failures included.`);
   out.push('.SH COMMANDS');
   for (const c of tree) {
     if (c.path.length === 0) continue;

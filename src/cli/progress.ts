@@ -50,7 +50,7 @@ export function progressLine(label: string, o: ProgressOptions = {}): Progress {
       const now = Date.now();
       if (!force && shown && now - last < 100) return;
       last = now;
-      const width = Math.max(40, s.columns ?? 80);
+      const width = Math.max(40, s.columns || 80);
       let line: string;
       if (total !== undefined && total !== null && total > 0) {
         const frac = Math.min(1, done / total);
