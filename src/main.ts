@@ -54,7 +54,7 @@ const program = new Command()
   .name('haproxy-manager')
   .description('Manages HAProxy (config, certificates, runtime changes) and watches its logs.')
   .version(DAEMON_VERSION)
-  .showHelpAfterError()
+  .showHelpAfterError(!JSON_REQUESTED)
   .configureOutput({ outputError: (text, write) => void (JSON_REQUESTED ? undefined : write(text)) })
   .addHelpText('afterAll', `\n${EXIT_CODES_HELP}`)
   .exitOverride();
