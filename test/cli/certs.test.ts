@@ -78,7 +78,8 @@ describe('certs commands: one style, --json, exit codes', () => {
     assert.doesNotMatch(r.stdout, /^\{/m, 'not the raw API answer');
     const none = await run(['certs', 'renew']);
     assert.equal(none.code, 0, none.stderr);
-    assert.match(none.stdout, /^nothing is due for renewal/m);
+    assert.match(none.stdout, /^skipped json-a\.example\.test: not due$/m, 'a certificate that is not due is said so');
+    assert.match(none.stdout, /^(\d+) of \1 done, 0 failed$/m);
     dns.setA('json-a.example.test', '127.0.0.2');
     const j = await run(['certs', 'renew', '--domain', 'json-a.example.test', '--force', '--json']);
     assert.equal(j.code, 1, j.stdout + j.stderr);
