@@ -31,6 +31,7 @@ import { createSessions } from './api/sessions.js';
 import { createTrafficHistory, type TrafficHistory } from './metrics/traffic.js';
 import { durationMs } from './util/duration.js';
 import { createBlockExpiry } from './haproxy/changes/block-expiry.js';
+import { createRetention } from './retention/unit.js';
 import { startResponder, type Responder } from './certs/responder.js';
 import { createAcme, directoryUrl } from './certs/acme.js';
 import { createAri } from './certs/ari.js';
@@ -63,7 +64,12 @@ export interface Daemon {
   apiPort: number;
   /** The last hour of HTTP traffic the console charts. */
   traffic: TrafficHistory;
-  stop(opts?: { leaveHaproxyRunning?: boolean }): Promise<void>;
+  /**
+   * Stops every unit and closes the resources. `leaveHaproxyRunning`: a
+   * managed HAProxy keeps serving (a reload or a restart of the daemon adopts
+   * it); `reloading`: systemd is told RELOADING=1, not STOPPING=1.
+   */
+  stop(opts?: { leaveHaproxyRunning?: boolean; reloading?: boolean }): Promise<void>;
 }
 
 /** What happens on the daemon's bus. */
@@ -72,7 +78,12 @@ export interface DaemonEvents extends Record<string, unknown> {
   incident: { kind: 'opened' | 'escalated' | 'resolved'; incident: Incident };
 }
 
-export async function startDaemon(given: Config, opts: { log?: Logger } = {}): Promise<Daemon> {
+/**
+ * `reloading`: started by a reload (SIGHUP) after the previous daemon stopped
+ * and left HAProxy running: HAProxy is reloaded only when the rendered files
+ * changed, never restarted.
+ */
+export async function startDaemon(given: Config, opts: { log?: Logger; reloading?: boolean } = {}): Promise<Daemon> {
   let cfg = given;
   const log = opts.log ?? createLogger({ level: cfg.log.level, format: cfg.log.format });
   log.info('haproxy-manager starting', { mode: cfg.mode, config: cfg.source ?? '(defaults)', state_dir: cfg.paths.stateDir });
@@ -149,6 +160,7 @@ export async function startDaemon(given: Config, opts: { log?: Logger } = {}): P
   const sd = createSdNotify(process.env, (e) => log.warn('sd_notify failed', { error: e.message }));
   let renewal: { stop(): Promise<void> } | null = null;
   let leaveHaproxyRunning = false;
+  let reloading = false;
 
   const sessions = createSessions({ ttlMs: durationMs(cfg.api.session_ttl), idleMs: durationMs(cfg.api.session_idle) });
   const traffic = createTrafficHistory({ read: () => control.runtime.servers.frontendCounters(), skip: (f) => f === 'hm-stats' });
@@ -161,7 +173,9 @@ export async function startDaemon(given: Config, opts: { log?: Logger } = {}): P
         if (!prep.fromDatabase) log.warn('HAProxy runs the last-known-good configuration until the database renders a valid one', { error: prep.error });
         const wasRunning = (await control.status()).masterPid !== undefined;
         await control.start();
-        if (wasRunning) {
+        if (wasRunning && opts.reloading && !prep.changed) {
+          log.info('HAProxy already runs this configuration: not reloaded');
+        } else if (wasRunning) {
           // An adopted master (managed) or haproxy.service (systemd) still runs the old files.
           try {
             await applier.reloadLive('daemon');
@@ -176,6 +190,7 @@ export async function startDaemon(given: Config, opts: { log?: Logger } = {}): P
       },
     },
     expiry,
+    createRetention({ cfg, log: log.child({ unit: 'retention' }), db: writer }),
     {
       name: 'renewal',
       start: () => {
@@ -232,7 +247,8 @@ export async function startDaemon(given: Config, opts: { log?: Logger } = {}): P
         if (petEvery) log.debug('systemd watchdog petted', { every_ms: petEvery });
       },
       stop() {
-        sd.stopping();
+        if (reloading) sd.reloading();
+        else sd.stopping();
         sd.close();
       },
     },
@@ -263,8 +279,9 @@ export async function startDaemon(given: Config, opts: { log?: Logger } = {}): P
     async stop(o = {}) {
       if (stopped) return;
       stopped = true;
-      log.info('haproxy-manager stopping');
+      log.info(o.reloading ? 'haproxy-manager stopping its units for a reload' : 'haproxy-manager stopping');
       leaveHaproxyRunning = o.leaveHaproxyRunning ?? false;
+      reloading = o.reloading ?? false;
       await running.stop();
       await closeResources();
       log.info('haproxy-manager stopped');

@@ -4,24 +4,34 @@
  * Contract:
  * - A line is `<message> key=value key=value`, the readable message first.
  * - Under systemd (JOURNAL_STREAM set) each line starts with a syslog priority
- *   prefix (`<3>` error, `<4>` warning, `<6>` info, `<7>` debug) so that
- *   `journalctl -u haproxy-manager -p warning` shows what went wrong.
+ *   prefix (`<2>` crit, `<3>` error, `<4>` warning, `<5>` notice, `<6>` info,
+ *   `<7>` debug) so that `journalctl -u haproxy-manager -p warning` shows what
+ *   went wrong and nothing else. What each level is for:
+ *   crit: a critical incident opened; error: the daemon or HAProxy failed, a
+ *   high incident; warn: something degraded (a fallback, a medium incident,
+ *   HAProxy's own [WARNING]/[ALERT] lines); notice: an action done to traffic
+ *   (a change applied, a block, a reload), a low incident; info: routine, and a
+ *   client's mistake (a 4xx); debug: detail.
  * - With format "json" each line is one JSON object instead.
  * - Values of keys that look like secrets are never printed.
  */
 
-export type Level = 'debug' | 'info' | 'warn' | 'error';
+export type Level = 'debug' | 'info' | 'notice' | 'warn' | 'error' | 'crit';
 export type Fields = Record<string, unknown>;
 
-const PRIORITY: Record<Level, number> = { error: 3, warn: 4, info: 6, debug: 7 };
-const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+const PRIORITY: Record<Level, number> = { crit: 2, error: 3, warn: 4, notice: 5, info: 6, debug: 7 };
+const ORDER: Record<Level, number> = { debug: 10, info: 20, notice: 25, warn: 30, error: 40, crit: 50 };
 const SECRET_KEY = /(pass(word)?|secret|token|api[_-]?key|authorization|private[_-]?key)/i;
 
 export interface Logger {
   debug(msg: string, fields?: Fields): void;
   info(msg: string, fields?: Fields): void;
+  /** An action done to traffic (journald priority 5). */
+  notice(msg: string, fields?: Fields): void;
   warn(msg: string, fields?: Fields): void;
   error(msg: string, fields?: Fields): void;
+  /** A critical incident (journald priority 2). */
+  crit(msg: string, fields?: Fields): void;
   /** A logger whose lines all carry `fields` (a unit name, a reload id...). */
   child(fields: Fields): Logger;
 }
@@ -78,8 +88,10 @@ export function createLogger(opts: LogOptions, base: Fields = {}): Logger {
   return {
     debug: (m, f) => emit('debug', m, f),
     info: (m, f) => emit('info', m, f),
+    notice: (m, f) => emit('notice', m, f),
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
+    crit: (m, f) => emit('crit', m, f),
     child: (f) => createLogger(opts, { ...base, ...f }),
   };
 }

@@ -10,6 +10,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { loadConfig, ConfigError } from './config/load.js';
 import { startDaemon } from './daemon.js';
+import { reloadDaemon } from './reload.js';
 import { checkConfigIo } from './cli/config-check.js';
 import { detectHaproxy } from './haproxy/process/version.js';
 import { DAEMON_VERSION } from './version.js';
@@ -19,6 +20,7 @@ import { openDatabaseReadOnly } from './storage/db.js';
 import { describe } from './errors.js';
 import { apiTarget, certStatus, renewCerts, requestCerts } from './cli/certs.js';
 import { runImport } from './cli/import.js';
+import { registerBackupCommands } from './cli/backup.js';
 import { runMonitorExplain } from './cli/monitor-explain.js';
 import { explainRules } from './monitor/explain.js';
 import { runReplay } from './cli/monitor-replay.js';
@@ -75,30 +77,57 @@ const configOpt = () => new Option('-c, --config <file>', 'configuration file').
 
 program
   .command('run')
-  .description('run the daemon: render and apply the configuration, supervise HAProxy, renew certificates, watch the logs, act under the policy, notify, serve the management API')
+  .description('run the daemon: render and apply the configuration, supervise HAProxy, renew certificates, watch the logs, act under the policy, notify, serve the management API; SIGHUP reloads the configuration, rules, policy and templates (HAProxy is never restarted by it), SIGTERM stops')
   .addOption(configOpt())
   .option('--json', 'log as JSON lines (log.format: json), and a start-up failure as JSON')
   .action(cliAction(async (o: { config: string; json?: boolean }) => {
-    const loaded = load(o.config);
-    const cfg = o.json ? { ...loaded, log: { ...loaded.log, format: 'json' as const } } : loaded;
-    const daemon = await startDaemon(cfg).catch((e: unknown) => {
+    // --json holds across reloads too.
+    const withJson = (c: ReturnType<typeof loadConfig>) => (o.json ? { ...c, log: { ...c.log, format: 'json' as const } } : c);
+    const cfg = withJson(load(o.config));
+    let daemon = await startDaemon(cfg).catch((e: unknown) => {
       throw new CliError(`failed to start: ${describe(e)}`, EXIT.failure);
     });
+    // One reload at a time; a SIGHUP during one asks for one more after it; a stop waits for it.
+    let reloading: Promise<void> | null = null;
+    let again = false;
     let stopping = false;
+    const reload = () => {
+      if (stopping) return;
+      if (reloading) {
+        again = true;
+        return;
+      }
+      reloading = (async () => {
+        do {
+          again = false;
+          try {
+            daemon = (await reloadDaemon(daemon, () => withJson(loadConfig(o.config)))).daemon;
+          } catch (e) {
+            process.stderr.write(`haproxy-manager: the reload left no daemon running: ${describe(e)}\n`);
+            await exitAfterFlush(EXIT.failure);
+          }
+        } while (again && !stopping);
+      })().finally(() => {
+        reloading = null;
+      });
+    };
     const stop = (sig: string) => {
       if (stopping) return;
       stopping = true;
       daemon.log.info('signal received', { signal: sig });
-      daemon.stop().then(
-        () => void exitAfterFlush(EXIT.ok),
-        (e) => {
-          daemon.log.error('stop failed', { error: describe(e) });
-          void exitAfterFlush(EXIT.failure);
-        },
-      );
+      Promise.resolve(reloading)
+        .then(() => daemon.stop())
+        .then(
+          () => exitAfterFlush(EXIT.ok),
+          (e: unknown) => {
+            daemon.log.error('stop failed', { error: describe(e) });
+            return exitAfterFlush(EXIT.failure);
+          },
+        );
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', () => reload());
     process.on('unhandledRejection', (e) => daemon.log.error('unhandled rejection', { error: describe(e) }));
     return undefined; // runs until a signal
   }));
@@ -219,6 +248,9 @@ program
     if (o.dryRun && o.apply) throw new CliError('--dry-run and --apply contradict each other', EXIT.usage, [{ path: '--apply', message: 'contradicts --dry-run' }]);
     return runImport(target(o), file, { apply: o.apply === true, json: o.json === true });
   }));
+
+// The database: backup (online) and restore (offline).
+registerBackupCommands(program, load, configOpt);
 
 const formatOpt = () => new Option('--format <format>', 'how the input is written').choices(['haproxy', 'json', 'text']).default('haproxy');
 const localOpt = ['--local <dir>', "an operator rules directory whose files override the shipped ones, as in rules test (default: monitor.rules_dir of the configuration)"] as const;

@@ -23,6 +23,9 @@ test('log lines: message first, fields after, syslog priority prefixes, secrets 
   assert.equal(lines[2], '<6>applied target="a b"');
   assert.equal(lines[3], '<7>detail');
   assert.equal(lines[4], '<6>request unit=api api_key=[redacted] password=[redacted] authorization=[redacted]');
+  log.notice('blocked_ip.add applied');
+  log.crit('incident opened: x');
+  assert.deepEqual(lines.slice(5), ['<5>blocked_ip.add applied', '<2>incident opened: x']);
   const multi: string[] = [];
   createLogger({ level: 'info', format: 'text', priorityPrefix: false, write: (_l, line) => multi.push(line) }).info('a\nforged line');
   assert.equal(multi.length, 1);

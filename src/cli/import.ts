@@ -17,12 +17,13 @@ import { tokenize } from '../import/tokenize.js';
 import { CliError, EXIT, writeOut } from './output.js';
 import { bytes, progressLine } from './progress.js';
 
-/** The map and list files a configuration names: `-f <file>` and map converters' first argument, as written. */
+/** The map, list and page files a configuration names: `-f <file>`, map converters' first argument and `http-error ... file <page>`, as written. */
 export function referencedFiles(text: string): string[] {
   const out = new Set<string>();
   for (const l of tokenize(text, '')) {
     l.words.forEach((w, i) => {
       if (w === '-f' && l.words[i + 1]) out.add(l.words[i + 1]!);
+      if (w === 'file' && l.words[0] === 'http-error' && l.words[i + 1]) out.add(l.words[i + 1]!);
       for (const m of w.matchAll(/map(?:_[a-z]+)?\(([^,)]+)/g)) out.add(m[1]!);
     });
   }
@@ -33,6 +34,7 @@ interface Answer {
   applied: boolean;
   reloaded: boolean;
   domains: { domain: string; backend_name: string; servers?: unknown[] }[];
+  tcp_services?: { name: string; kind: string; sni?: string; port?: number; servers?: unknown[] }[];
   skipped: { file: string; line: number; text: string; reason: string }[];
   notes: string[];
   warning?: string;
@@ -83,6 +85,11 @@ export async function runImport(t: ApiTarget, file: string, o: { apply: boolean;
   const w = (l: string) => void (text += l);
   w(`${a.applied ? 'Created' : o.apply ? 'Nothing to create;' : 'Would create (dry run; --apply creates them)'} ${a.domains.length} domain${a.domains.length === 1 ? '' : 's'}${a.domains.length ? ':' : ''}\n`);
   for (const d of a.domains) w(`  ${d.domain} -> ${d.backend_name} (${d.servers?.length ?? 0} server${d.servers?.length === 1 ? '' : 's'})\n`);
+  const tcp = a.tcp_services ?? [];
+  if (tcp.length) {
+    w(`${a.applied ? 'Created' : 'Would create'} ${tcp.length} TCP service${tcp.length === 1 ? '' : 's'}:\n`);
+    for (const t of tcp) w(`  ${t.name}: ${t.kind === 'tcp' ? `port ${t.port ?? '?'}` : `TLS passthrough of ${t.sni ?? '?'}`} (${t.servers?.length ?? 0} server${t.servers?.length === 1 ? '' : 's'})\n`);
+  }
   if (a.skipped.length) {
     w(`\nNot imported (${a.skipped.length}):\n`);
     for (const s of a.skipped) w(`  ${s.file}:${s.line}: "${s.text.length > 80 ? `${s.text.slice(0, 77)}...` : s.text}": ${s.reason}\n`);

@@ -11,8 +11,13 @@
  * own contract) and never stops the others.
  */
 import { fileURLToPath } from 'node:url';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../util/files.js';
+import { createRedactor } from '../pipeline/redact/text.js';
+import type { TriageSnapshot } from '../pipeline/triage/engine.js';
 import type { Config } from '../config/schema.js';
-import type { Logger } from '../log.js';
+import type { Level, Logger } from '../log.js';
 import type { Db } from '../storage/db.js';
 import { incidents as incidentStore, positions } from '../storage/incidents.js';
 import { blocked, proxies, trusted } from '../storage/ip-lists.js';
@@ -26,7 +31,7 @@ import { SyslogSource } from '../pipeline/sources/syslog-source.js';
 import { SocketSource } from '../pipeline/sources/socket-source.js';
 import { createIntakeHealth } from './intake-health.js';
 import { durationMs } from '../util/duration.js';
-import type { Finding, RawLine } from '../pipeline/types.js';
+import { SEVERITIES, type Finding, type RawLine, type Severity, type Subject, type SuggestedAction } from '../pipeline/types.js';
 import type { Incident } from '../pipeline/incidents/group.js';
 import { createTransitionTracker } from '../pipeline/notify/transitions.js';
 import { describe } from '../errors.js';
@@ -90,6 +95,9 @@ export interface MonitorDeps {
   /** Told of every incident state change (opened, escalated, resolved) once it is stored. */
   onStateChange?: (kind: 'opened' | 'escalated' | 'resolved', inc: Incident) => void;
 }
+
+/** The journal priority of an opened incident, from its severity. */
+const INCIDENT_LEVEL: Record<Incident['severity'], Level> = { critical: 'crit', high: 'error', medium: 'warn', low: 'notice', info: 'info' };
 
 export function createMonitor(deps: MonitorDeps) {
   const { cfg, log } = deps;
@@ -155,9 +163,78 @@ export function createMonitor(deps: MonitorDeps) {
     }
     for (const i of changed) {
       if (i.count === 1 && i.status === 'open') {
-        const level = i.severity === 'high' || i.severity === 'critical' ? 'warn' : 'info';
-        log[level](`incident opened: ${i.rule}`, { incident_id: i.id, severity: i.severity, subject: `${i.subject.type}:${i.subject.value}` });
+        log[INCIDENT_LEVEL[i.severity]](`incident opened: ${i.rule}`, { incident_id: i.id, severity: i.severity, subject: `${i.subject.type}:${i.subject.value}` });
       }
+    }
+  };
+
+  /**
+   * Takes back the incidents a previous run left open, so one continuing
+   * condition stays one incident (and one page) across a restart or a
+   * reload: a later finding joins it; one quiet for incident_quiet resolves
+   * on the first tick (at its last finding plus the quiet time) and is told
+   * as resolved. A stored row the registry cannot take (an unknown severity,
+   * more than it holds) is resolved now.
+   */
+  const restoreOpen = (p: Pipeline) => {
+    const rows = incidentStore.open(deps.writer);
+    const dropped: Incident[] = [];
+    let restored = 0;
+    for (const r of rows) {
+      const inc: Incident = {
+        id: r.id,
+        rule: r.rule,
+        category: r.category,
+        severity: r.severity as Severity,
+        subject: r.subject as Subject,
+        status: 'open',
+        firstSeen: Date.parse(r.first_seen),
+        lastSeen: Date.parse(r.last_seen),
+        count: r.count,
+        escalate: r.escalate,
+        actions: r.actions as SuggestedAction[],
+        samples: r.samples,
+        resolvedAt: null,
+      };
+      if (SEVERITIES.includes(inc.severity) && Number.isFinite(inc.lastSeen) && p.incidents.restore(inc)) {
+        transitions.know(inc);
+        restored++;
+      } else dropped.push({ ...inc, status: 'resolved', resolvedAt: Date.now() });
+    }
+    if (dropped.length) incidentStore.write(deps.writer, dropped);
+    if (rows.length) log.info('incidents left open by the previous run taken back', { restored, resolved: dropped.length });
+  };
+
+  /**
+   * The rules' windows and once_per holds, kept across a restart or a reload
+   * in a file of the state directory (0600): so a reload does not hand a
+   * client a fresh count, nor repeat a report once_per held back. Written at
+   * stop, read and removed at start; a rule whose definition changed starts
+   * afresh. Subjects the redactor would change (a token in a path, say) are
+   * not written down.
+   */
+  const windowsFile = join(cfg.paths.stateDir, 'triage-windows.json');
+  const redactKey = createRedactor({ extraKeys: cfg.redaction.extra_secret_keys });
+  const saveWindows = (p: Pipeline) => {
+    try {
+      const snap = p.triageSnapshot((key, type) => type === 'ip' || redactKey(key) === key);
+      writeFileAtomic(windowsFile, JSON.stringify(snap), 0o600);
+    } catch (e) {
+      log.warn('could not save the rules\' windows; they start afresh next time', { error: describe(e) });
+    }
+  };
+  const restoreWindows = (p: Pipeline) => {
+    if (!existsSync(windowsFile)) return;
+    try {
+      const snap = JSON.parse(readFileSync(windowsFile, 'utf8')) as TriageSnapshot;
+      if (snap?.version === 1 && typeof snap.at === 'number' && snap.rules && typeof snap.rules === 'object') {
+        const n = p.triageRestore(snap);
+        if (n) log.info('rule windows taken back from the previous run', { subjects: n });
+      }
+    } catch (e) {
+      log.warn('the saved rule windows could not be read; they start afresh', { error: describe(e) });
+    } finally {
+      rmSync(windowsFile, { force: true });
     }
   };
 
@@ -167,8 +244,8 @@ export function createMonitor(deps: MonitorDeps) {
       const built = pipelineFromConfig(cfg, { shippedRulesDir: SHIPPED_RULES_DIR, isProtected: protectedAddresses(cfg, deps.reader) });
       pipeline = built.pipeline;
       ruleCount = built.rules;
-      const stale = incidentStore.resolveStale(deps.writer);
-      if (stale) log.info('incidents left open by the previous run resolved', { count: stale });
+      restoreOpen(pipeline);
+      restoreWindows(pipeline);
       const sd = { onLines, onError, positions: store };
       if (cfg.intake) {
         intake = new SocketSource({ name: 'haproxy', path: cfg.intake.socket, group: cfg.intake.group, format: 'haproxy', onRecovered: (m) => log.info(m) }, sd);
@@ -204,6 +281,7 @@ export function createMonitor(deps: MonitorDeps) {
       timer = null;
       for (const s of sources) await s.stop().catch((e) => log.warn('source stop failed', { source: s.name, error: describe(e) }));
       flush();
+      if (pipeline) saveWindows(pipeline);
     },
 
     /** Reports a finding from outside the log pipeline (the HAProxy watchdog). */

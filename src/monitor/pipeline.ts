@@ -107,6 +107,9 @@ export function createPipeline(opts: PipelineOptions) {
     stats: () => stats,
     /** Triage's counters per rule (the metrics page). */
     triageStats: () => opts.triage.stats(),
+    /** Triage's windows worth keeping across a restart (engine.ts snapshot), and taking them back. */
+    triageSnapshot: (keep: Parameters<Triage['snapshot']>[0]) => opts.triage.snapshot(keep),
+    triageRestore: (snap: Parameters<Triage['restore']>[0]) => opts.triage.restore(snap),
     noveltyTemplates: () => novelty.templates(),
   };
 }

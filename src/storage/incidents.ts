@@ -117,9 +117,9 @@ export const incidents = {
     const rows = stmt(db, 'SELECT status, COUNT(*) AS n FROM incidents GROUP BY status').all() as { status: string; n: number }[];
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   },
-  /** Open incidents left by a previous run are resolved at start (their in-memory windows are gone). */
-  resolveStale(db: Db): number {
-    return stmt(db, `UPDATE incidents SET status = 'resolved', resolved_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE status = 'open'`).run().changes;
+  /** Every open incident, oldest activity first: what a restart picks up again (monitor.ts). */
+  open(db: Db): IncidentRow[] {
+    return (stmt(db, `SELECT * FROM incidents WHERE status = 'open' ORDER BY last_seen, id`).all() as Sql[]).map(toRow);
   },
 };
 

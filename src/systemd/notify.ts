@@ -24,6 +24,8 @@ export interface SdNotify {
   ready(status?: string): void;
   status(text: string): void;
   stopping(): void;
+  /** A reload began (SIGHUP): systemd shows "reloading" until the next READY=1. */
+  reloading(): void;
   /** Starts petting the watchdog when WATCHDOG_USEC is set (for this process); returns the interval or null. `alive` may veto a pet. */
   startWatchdog(alive?: () => boolean): number | null;
   close(): void;
@@ -33,7 +35,7 @@ export function createSdNotify(env: NodeJS.ProcessEnv = process.env, onError: (e
   const raw = env.NOTIFY_SOCKET;
   let timer: NodeJS.Timeout | null = null;
   if (!raw) {
-    return { enabled: false, ready() {}, status() {}, stopping() {}, startWatchdog: () => null, close() {} };
+    return { enabled: false, ready() {}, status() {}, stopping() {}, reloading() {}, startWatchdog: () => null, close() {} };
   }
   const path = raw.startsWith('@') ? `\0${raw.slice(1)}` : raw;
   const unix = require('unix-dgram') as { createSocket(type: 'unix_dgram'): DgramSocket };
@@ -54,6 +56,8 @@ export function createSdNotify(env: NodeJS.ProcessEnv = process.env, onError: (e
     ready: (status) => send(`READY=1\nMAINPID=${process.pid}${status ? `\nSTATUS=${status.replace(/\n/g, ' ')}` : ''}`),
     status: (text) => send(`STATUS=${text.replace(/\n/g, ' ')}`),
     stopping: () => send('STOPPING=1'),
+    // MONOTONIC_USEC lets systemd (253+) tie the READY=1 that follows to this reload.
+    reloading: () => send(`RELOADING=1\nMONOTONIC_USEC=${(process.hrtime.bigint() / 1000n).toString()}`),
     startWatchdog(alive) {
       const usec = Number(env.WATCHDOG_USEC);
       const pid = env.WATCHDOG_PID ? Number(env.WATCHDOG_PID) : process.pid;

@@ -30,6 +30,8 @@ const EXPECTED: Record<string, string[]> = {
   import: ['--dry-run', '--apply', '--json'],
   render: ['--config', '--json'],
   run: ['--config', '--json'],
+  backup: ['--config', '--force', '--json'],
+  restore: ['--config', '--json'],
 };
 
 let dir: string;
@@ -63,7 +65,7 @@ describe('bash completion', () => {
   };
 
   test('commands, subcommands, options and fixed values', () => {
-    assert.deepEqual(complete(['']), ['run', 'config', 'render', 'certs', 'import', 'monitor', 'logs', 'rules', 'completion', 'man']);
+    assert.deepEqual(complete(['']), ['run', 'config', 'render', 'certs', 'import', 'backup', 'restore', 'monitor', 'logs', 'rules', 'completion', 'man']);
     assert.deepEqual(complete(['config', '']), ['check', 'show']);
     assert.deepEqual(complete(['certs', 're']), ['request', 'renew']);
     assert.deepEqual(complete(['monitor', 'replay', '--format', '']), ['haproxy', 'json', 'text']);

@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
-import { createLogger, type Logger } from '../../src/log.js';
+import { createLogger, type Level, type Logger } from '../../src/log.js';
 import { checkAnswer } from './contract.js';
 import { socketClient, type SocketClient } from '../../src/haproxy/runtime/index.js';
 
@@ -130,6 +130,8 @@ export interface TestDaemon {
   get(host: string, path?: string, opts?: { localAddress?: string; headers?: Record<string, string> }): Promise<HttpResult>;
   /** Lines the daemon logged. */
   logs: string[];
+  /** The same lines with their level (journald priority). */
+  entries: { level: Level; line: string }[];
   stop(): Promise<void>;
 }
 
@@ -198,7 +200,16 @@ async function startTestDaemonOnce(bin: string, opts: TestDaemonOptions): Promis
   writeFileSync(join(dir, 'config.yaml'), yaml);
   const cfg = parseConfig(yaml, join(dir, 'config.yaml'), { env: opts.env ?? {} });
   const logs: string[] = [];
-  const log: Logger = createLogger({ level: 'debug', format: 'text', priorityPrefix: false, write: (_l, line) => logs.push(line) });
+  const entries: { level: Level; line: string }[] = [];
+  const log: Logger = createLogger({
+    level: 'debug',
+    format: 'text',
+    priorityPrefix: false,
+    write: (level, line) => {
+      logs.push(line);
+      entries.push({ level, line });
+    },
+  });
   const daemon = await startDaemon(cfg, { log });
   const apiPort = daemon.apiPort;
   // The running daemon's key: the configured one or the one it generated at start.
@@ -210,6 +221,7 @@ async function startTestDaemonOnce(bin: string, opts: TestDaemonOptions): Promis
     apiPort,
     apiKey: key,
     logs,
+    entries,
     // Every answer is checked against its route's declared contract (helpers/contract.ts).
     api: async (method, path, body, headers = {}) => {
       const r = await httpRequest({

@@ -255,3 +255,36 @@ test('filters: status classes and ranges, termination prefixes, any/not, decodin
   assert.deepEqual(names(event(T0, { event: 'worker_exited', exit_code: 139 })), ['exit']);
   assert.deepEqual(names(event(T0, { event: 'worker_exited', exit_code: 0 })), []);
 });
+
+test('a snapshot carries windows, distinct sets and once_per holds across a restart; a changed rule starts afresh', () => {
+  const count = rule({ name: 'count5', condition: { type: 'count', threshold: 5, window: '1m' }, once_per: '10m' });
+  const distinct = rule({ name: 'distinct3', condition: { type: 'distinct', field: 'path', threshold: 3, window: '1m' } });
+  const a = createTriage([count, distinct]);
+  for (let i = 0; i < 4; i++) assert.deepEqual(a.process(http(T0 + i * S, { path: `/p${i % 2}` }), 'haproxy'), []);
+  const snap = JSON.parse(JSON.stringify(a.snapshot(() => true))) as ReturnType<typeof a.snapshot>;
+  assert.equal(snap.rules.count5?.subjects.length, 1);
+
+  // Restored: the fifth match fires, and the distinct set already holds two paths.
+  const b = createTriage([count, distinct]);
+  assert.equal(b.restore(snap), 2);
+  const fired = b.process(http(T0 + 4 * S, { path: '/p2' }), 'haproxy').map((f) => f.rule).sort();
+  assert.deepEqual(fired, ['count5', 'distinct3']);
+  // Without it, the same line finds nothing: the windows start empty.
+  assert.deepEqual(createTriage([count, distinct]).process(http(T0 + 4 * S, { path: '/p2' }), 'haproxy'), []);
+
+  // once_per survives too: after the report, a restart does not let the next five through.
+  const c = createTriage([count, distinct]);
+  c.restore(JSON.parse(JSON.stringify(b.snapshot(() => true))));
+  for (let i = 0; i < 6; i++) assert.deepEqual(c.process(http(T0 + (10 + i) * S, { path: '/same' }), 'haproxy').filter((f) => f.rule === 'count5'), []);
+  assert.ok(c.stats().rules.find((r) => r.name === 'count5')!.suppressed >= 6);
+
+  // A rule whose definition changed is not given the old state; `keep` leaves subjects out; old subjects are not written.
+  const changed = createTriage([{ ...count, condition: { type: 'count', threshold: 6, window: '1m' } }, distinct]);
+  assert.equal(changed.restore(snap), 1);
+  assert.deepEqual(a.snapshot(() => false).rules, {});
+  a.process(http(T0 + 3_600 * S, { client_ip: '198.51.100.9' }), 'haproxy');
+  assert.deepEqual(Object.values(a.snapshot(() => true).rules).flatMap((r) => r.subjects.map((s) => s[0])), ['198.51.100.9', '198.51.100.9'], 'the hour-old subject is past every span');
+  // A damaged entry is skipped, not restored into a window.
+  const bad = { version: 1 as const, at: T0, rules: { count5: { fp: snap.rules.count5!.fp, subjects: [['x', 'oops', null, 1, 0, null, null]] as never } } };
+  assert.equal(createTriage([count, distinct]).restore(bad), 0);
+});

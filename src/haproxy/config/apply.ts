@@ -120,6 +120,15 @@ export interface ApplierDeps {
   info: HaproxyInfo;
 }
 
+/**
+ * A change refused because of what a client sent (bad input, a conflict, a
+ * missing target, a candidate `haproxy -c` rejects): the client hears it as a
+ * 4xx; the journal gets it at info, not as a failure of the daemon.
+ */
+function clientMistake(e: unknown): boolean {
+  return isAppError(e) && ['validation', 'not_found', 'conflict', 'haproxy_check', 'policy_denied', 'forbidden'].includes(e.kind);
+}
+
 export class HaproxyCheckError extends AppError {
   constructor(output: string) {
     const alerts = output
@@ -266,7 +275,7 @@ export function createApplier(deps: ApplierDeps) {
     await dumpStats();
     try {
       const r = await timed('reload', () => control.reload());
-      log.info('HAProxy reloaded', { apply_id: applyId, ms: r.durationMs });
+      log.notice('HAProxy reloaded', { apply_id: applyId, ms: r.durationMs });
       return { reloaded: true, reloadMs: r.durationMs };
     } catch (e) {
       log.error('HAProxy reload failed; restoring the last-known-good configuration', { apply_id: applyId, error: describe(e) });
@@ -344,7 +353,7 @@ export function createApplier(deps: ApplierDeps) {
         audit(job.change, e);
         job.reject(e);
       }
-      log.error('change refused', { actions: ok.map((j) => j.change.action).join(','), error: describe(e) });
+      log[clientMistake(e) ? 'info' : 'error']('change refused', { actions: ok.map((j) => j.change.action).join(','), error: describe(e) });
       return;
     }
     try {
@@ -364,7 +373,7 @@ export function createApplier(deps: ApplierDeps) {
     }
     for (const job of ok) {
       audit(job.change, null);
-      log.info(`${job.change.action} applied`, { actor: job.change.actor, target: job.change.target ?? undefined, apply_id: result.applyId });
+      log.notice(`${job.change.action} applied`, { actor: job.change.actor, target: job.change.target ?? undefined, apply_id: result.applyId });
       job.resolve({ result: job.result, apply: result });
     }
   };
@@ -470,13 +479,12 @@ export function createApplier(deps: ApplierDeps) {
           }
           unit.commit();
           audit(change, null);
-          log.info(`${change.action} applied`, { actor: change.actor, target: change.target ?? undefined, runtime: runtimeApplied, reloaded });
+          log.notice(`${change.action} applied`, { actor: change.actor, target: change.target ?? undefined, runtime: runtimeApplied, reloaded });
           return { result, runtimeApplied, reloaded, ...(warning ? { warning } : {}) };
         } catch (e) {
           unit?.rollback();
           audit(change, e);
-          const level = isAppError(e) && (e.kind === 'validation' || e.kind === 'not_found' || e.kind === 'conflict') ? 'info' : 'error';
-          log[level](`${change.action} failed`, { actor: change.actor, target: change.target ?? undefined, error: describe(e) });
+          log[clientMistake(e) ? 'info' : 'error'](`${change.action} failed`, { actor: change.actor, target: change.target ?? undefined, error: describe(e) });
           throw e;
         }
       });
@@ -487,19 +495,21 @@ export function createApplier(deps: ApplierDeps) {
      * last-known-good files when the render does not pass the check. Returns
      * whether the rendered config (true) or a fallback (false) is live.
      */
-    async prepareStart(): Promise<{ fromDatabase: boolean; error?: string }> {
+    async prepareStart(): Promise<{ fromDatabase: boolean; changed: boolean; error?: string }> {
       return lock.run(async () => {
         mkdirSync(dirname(cfg.paths.configPath), { recursive: true });
         try {
           const live = await stage(modelNow());
+          const same = (path: string, text: string) => existsSync(path) && readFileSync(path, 'utf8') === text;
+          const changed = !same(cfg.paths.configPath, live.config) || [...live.files].some(([rel, text]) => !same(livePath(rel), text));
           writeUnit(liveUnit(live), 'writing the live configuration').commit();
           saveLkg(live);
-          return { fromDatabase: true };
+          return { fromDatabase: true, changed };
         } catch (e) {
           log.error('the configuration rendered from the database does not pass the check', { error: describe(e) });
           if (restoreLkg()) {
             log.warn('starting from the last-known-good configuration');
-            return { fromDatabase: false, error: describe(e) };
+            return { fromDatabase: false, changed: true, error: describe(e) };
           }
           throw e;
         }

@@ -150,7 +150,8 @@ export function createControl(cfg: Config, log: Logger): HaproxyControl {
         if (!line.trim()) continue;
         recent.push(line);
         if (recent.length > 200) recent.shift();
-        if (/\[ALERT\]/.test(line)) log.warn(`haproxy: ${line}`, { stream });
+        // HAProxy's own [ALERT] and [WARNING] lines are worth a look (journald: warning); [NOTICE] and the rest are detail.
+        if (/\[(ALERT|WARNING)\]/.test(line)) log.warn(`haproxy: ${line}`, { stream });
         else log.debug(`haproxy: ${line}`, { stream });
       }
     };

@@ -138,6 +138,20 @@ export function createIncidents(opts: IncidentOptions) {
       return done;
     },
 
+    /**
+     * Takes back an incident a previous run left open (stored, so it has an
+     * id): later findings of its rule and subject join it instead of opening
+     * another, and it resolves after quietMs without one as usual. Not counted
+     * as opened. Beyond maxOpen the least recently seen are not taken: the
+     * caller resolves what this returns false for.
+     */
+    restore(inc: Incident): boolean {
+      if (inc.status !== 'open' || inc.id === 0 || open.size >= opts.maxOpen) return false;
+      open.set(keyOf(inc.rule, inc.subject), inc);
+      clock = Math.max(clock, inc.lastSeen);
+      return true;
+    },
+
     /** Incidents changed since the last call (for storage). */
     drainChanged(): Incident[] {
       const out = [...changed];

@@ -31,6 +31,10 @@ export function createTransitionTracker() {
       }
       return null;
     },
+    /** An incident already told as opened (a previous run's, taken back at start): its next update is not "opened" again. */
+    know(inc: Incident): void {
+      if (inc.status === 'open') seen.set(inc.id, { severity: inc.severity, escalate: inc.escalate });
+    },
     size: () => seen.size,
   };
 }

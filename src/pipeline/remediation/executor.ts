@@ -143,7 +143,7 @@ export function createRemediation(d: RemediationDeps) {
       const unit = requireUnit(r.action);
       const result = await unit.execute(d.actions, unit.validate(r.target), r);
       const done = store.save(d.db, markDone(r, Date.now(), result));
-      d.log.info(`action done: ${r.action}`, { action_id: r.id, target: r.target ?? undefined, incident_id: r.incidentId ?? undefined, result });
+      d.log[r.action === 'notify' ? 'info' : 'notice'](`action done: ${r.action}`, { action_id: r.id, target: r.target ?? undefined, incident_id: r.incidentId ?? undefined, result });
       return done;
     } catch (e) {
       d.log.error(`action failed: ${r.action}`, { action_id: r.id, target: r.target ?? undefined, error: describe(e) });

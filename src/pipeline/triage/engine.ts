@@ -15,7 +15,9 @@
  * scanning or brute-forcing (a pen test, a compromised host); with 'drop' it
  * is dropped. Either way the rule's `protected` counter goes up.
  */
-import type { Finding, LineKind, ParsedLine } from '../types.js';
+import { createHash } from 'node:crypto';
+import { durationMs } from '../../util/duration.js';
+import type { Finding, LineKind, ParsedLine, SubjectType } from '../types.js';
 import { actionsFor, compileRule, type CompiledRule, type RuleCounters } from './compile.js';
 import { KIND_BIT, LineView } from './match.js';
 import type { RuleSpec } from './schema.js';
@@ -66,8 +68,47 @@ export interface Triage {
   /** The names of the rules whose filter matches this line (no state is touched): for `monitor explain`. */
   explain(line: ParsedLine, source: string): string[];
   stats(): TriageStats;
+  /**
+   * The rules' windows and once_per holds worth keeping across a restart or
+   * a reload: subjects seen within their rule's span (window, leak time or
+   * once_per) of the latest event time. Context lines are left out (raw log
+   * text); `keep` decides which subjects may be written down (the monitor
+   * leaves out what its redactor would change).
+   */
+  snapshot(keep: (key: string, type: SubjectType) => boolean): TriageSnapshot;
+  /** Takes a snapshot back: rules whose definition is unchanged get their subjects' state; returns how many. */
+  restore(snap: TriageSnapshot): number;
   /** The enabled rules, in load order. */
   readonly rules: readonly string[];
+}
+
+/** One subject's state as saved: key, last, quietUntil, n, head, times, distinct map entries (null for -Infinity and empty). */
+export type SavedSubject = [string, number | null, number | null, number, number, number[] | null, [number, number][] | null];
+export interface TriageSnapshot {
+  version: 1;
+  /** The latest event time when it was taken. */
+  at: number;
+  /** By rule name: a fingerprint of the rule's definition and its subjects. */
+  rules: Record<string, { fp: string; subjects: SavedSubject[] }>;
+}
+
+/** How long a subject's state can still matter after its last match: the window (or the time a full bucket leaks), or once_per if longer. */
+function spanOf(spec: RuleSpec, oncePerMs: number): number {
+  const c = spec.condition;
+  const w = c.type === 'leaky_bucket' ? durationMs(c.leak_every) * c.capacity : durationMs(c.window);
+  return Math.max(w, oncePerMs);
+}
+
+const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+/** A saved subject of the right shape (the file is the daemon's own; a damaged one must not poison a window). */
+function validSaved(x: unknown): x is SavedSubject {
+  if (!Array.isArray(x) || x.length !== 7) return false;
+  const [key, last, quiet, n, head, times, map] = x as unknown[];
+  return (
+    typeof key === 'string' && (last === null || num(last)) && (quiet === null || num(quiet)) && num(n) && num(head) &&
+    (times === null || (Array.isArray(times) && times.every(num))) &&
+    (map === null || (Array.isArray(map) && map.every((e) => Array.isArray(e) && e.length === 2 && num(e[0]) && num(e[1]))))
+  );
 }
 
 const DEFAULT_MAX_KEYS = 100_000;
@@ -238,5 +279,46 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
     };
   }
 
-  return { process, explain, stats, rules: rules.map((r) => r.name) };
+  const fingerprints = new Map(rules.map((r) => [r.name, createHash('sha256').update(JSON.stringify(r.spec)).digest('hex').slice(0, 16)]));
+  const fin = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
+  function snapshot(keep: (key: string, type: SubjectType) => boolean): TriageSnapshot {
+    const at = anyTime ?? now();
+    const out: TriageSnapshot = { version: 1, at, rules: {} };
+    for (const r of rules) {
+      const since = at - spanOf(r.spec, r.oncePerMs);
+      const subjects: SavedSubject[] = [];
+      for (const st of r.table.states()) {
+        if (st.last < since || !keep(st.key, r.subjectType)) continue;
+        subjects.push([st.key, fin(st.last), fin(st.quietUntil), st.n, st.head, st.times ? [...st.times] : null, st.map ? [...st.map] : null]);
+      }
+      if (subjects.length) out.rules[r.name] = { fp: fingerprints.get(r.name)!, subjects };
+    }
+    return out;
+  }
+
+  function restore(snap: TriageSnapshot): number {
+    let n = 0;
+    for (const r of rules) {
+      const saved = snap.rules[r.name];
+      if (!saved || saved.fp !== fingerprints.get(r.name)) continue;
+      if (!Array.isArray(saved.subjects)) continue;
+      for (const x of saved.subjects) {
+        if (!validSaved(x)) continue;
+        const [key, last, quietUntil, count, head, times, map] = x;
+        const st = r.table.get(key);
+        st.last = last ?? -Infinity;
+        st.quietUntil = quietUntil ?? -Infinity;
+        st.n = count;
+        st.head = head;
+        st.times = times;
+        st.map = map ? new Map(map) : null;
+        n++;
+      }
+    }
+    if (n > 0 && (anyTime === null || snap.at > anyTime)) anyTime = snap.at;
+    return n;
+  }
+
+  return { process, explain, stats, snapshot, restore, rules: rules.map((r) => r.name) };
 }

@@ -93,6 +93,11 @@ export class KeyTable {
     return this.index.size;
   }
 
+  /** Every subject held (for a snapshot across a restart). */
+  states(): IterableIterator<SubjectState> {
+    return this.index.values();
+  }
+
   /** Finds the slot to reuse: the first under the hand not hit since the hand last passed (second chance); forgets its subject. */
   private victim(): number {
     const slots = this.slots;
