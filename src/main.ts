@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 /**
  * The `haproxy-manager` executable: argv -> the daemon or a CLI command.
- * Every command has --help. Exit codes: 0 ok, 1 failure, 2 bad usage or
- * invalid configuration.
+ * Every command has --help and --json (the output contract, exit codes and
+ * pipe handling are cli/output.ts's). Exit codes: 0 ok, 1 failure, 2 bad
+ * usage or invalid configuration. Actions return their exit code through
+ * cliAction, which flushes stdout before the process exits.
  */
-import { Command, CommanderError } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { existsSync } from 'node:fs';
 import { loadConfig, ConfigError } from './config/load.js';
 import { startDaemon } from './daemon.js';
 import { reloadDaemon } from './reload.js';
@@ -16,37 +18,49 @@ import { render } from './haproxy/config/render.js';
 import { loadModel } from './haproxy/config/model.js';
 import { openDatabaseReadOnly } from './storage/db.js';
 import { describe } from './errors.js';
-import { apiTarget, requestCerts, simpleCall } from './cli/certs.js';
+import { apiTarget, certStatus, renewCerts, requestCerts } from './cli/certs.js';
 import { runImport } from './cli/import.js';
 import { registerBackupCommands } from './cli/backup.js';
 import { runMonitorExplain } from './cli/monitor-explain.js';
 import { explainRules } from './monitor/explain.js';
 import { runReplay } from './cli/monitor-replay.js';
 import { logsTemplates } from './cli/logs-templates.js';
-import { rulesTestCommand } from './pipeline/triage/fixtures.js';
+import { formatFixtureReport, runRuleFixtures } from './pipeline/triage/fixtures.js';
+import { loadRules } from './pipeline/triage/load.js';
 import { SHIPPED_RULES_DIR } from './monitor/monitor.js';
 import type { SourceFormat } from './pipeline/types.js';
+import { CliError, cliAction, errorItems, EXIT, EXIT_CODES_HELP, exitAfterFlush, installPipeHandlers, printJson, reportFailure, writeOut } from './cli/output.js';
+import { bytes, progressLine } from './cli/progress.js';
+import { configShowYaml, effectiveConfig } from './cli/config-show.js';
+import { completionScript, SHELLS } from './cli/completion.js';
+import { manPage } from './cli/man.js';
+
+installPipeHandlers();
 
 const DEFAULT_CONFIG = process.env.HAPROXY_MANAGER_CONFIG ?? '/etc/haproxy-manager/config.yaml';
 
+/** The configuration, or a CliError (exit 2) naming the file and each `path: message`. */
 function load(file: string) {
   try {
     return loadConfig(file);
   } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`invalid configuration (${file}):\n${e.lines.map((l) => `  ${l}`).join('\n')}\n`);
-      process.exit(2);
-    }
+    if (e instanceof ConfigError) throw new CliError(`invalid configuration (${file}):\n${e.lines.map((l) => `  ${l}`).join('\n')}`, EXIT.usage, errorItems(e.lines));
     throw e;
   }
 }
+
+/** With --json anywhere on the line, a usage error is printed as JSON by the final handler, not as commander's text. */
+const JSON_REQUESTED = process.argv.includes('--json');
 
 const program = new Command()
   .name('haproxy-manager')
   .description('Manages HAProxy (config, certificates, runtime changes) and watches its logs.')
   .version(DAEMON_VERSION)
-  .showHelpAfterError()
+  .showHelpAfterError(!JSON_REQUESTED)
+  .configureOutput({ outputError: (text, write) => void (JSON_REQUESTED ? undefined : write(text)) })
+  .addHelpText('afterAll', `\n${EXIT_CODES_HELP}`)
   .exitOverride();
+const jsonOpt = ['--json', 'print the result as JSON (failures too)'] as const;
 
 /**
  * The operator's settings for offline commands: the file given, else the
@@ -56,19 +70,22 @@ function offlineConfig(file: string | undefined) {
   if (file !== undefined) return load(file);
   return existsSync(DEFAULT_CONFIG) ? load(DEFAULT_CONFIG) : undefined;
 }
-const offlineConfigOpt = ['-c, --config <file>', `the operator's configuration, for its monitor settings and rules directory (default $HAPROXY_MANAGER_CONFIG or ${DEFAULT_CONFIG} when it exists, else the built-in defaults)`] as const;
+const offlineConfigOpt = ['-c, --config <file>', "the operator's configuration, for its monitor settings and rules directory (default: $HAPROXY_MANAGER_CONFIG, else /etc/haproxy-manager/config.yaml, when it exists; else the built-in defaults)"] as const;
 
-const configOpt = ['-c, --config <file>', `configuration file (default $HAPROXY_MANAGER_CONFIG or ${DEFAULT_CONFIG})`, DEFAULT_CONFIG] as const;
+/** -c: the default shown once, as where it comes from (not the value this shell happens to resolve). */
+const configOpt = () => new Option('-c, --config <file>', 'configuration file').default(DEFAULT_CONFIG, '$HAPROXY_MANAGER_CONFIG, else /etc/haproxy-manager/config.yaml');
 
 program
   .command('run')
   .description('run the daemon: render and apply the configuration, supervise HAProxy, renew certificates, watch the logs, act under the policy, notify, serve the management API; SIGHUP reloads the configuration, rules, policy and templates (HAProxy is never restarted by it), SIGTERM stops')
-  .option(...configOpt)
-  .action(async (o: { config: string }) => {
-    const cfg = load(o.config);
-    let daemon = await startDaemon(cfg).catch((e) => {
-      process.stderr.write(`haproxy-manager failed to start: ${describe(e)}\n`);
-      process.exit(1);
+  .addOption(configOpt())
+  .option('--json', 'log as JSON lines (log.format: json), and a start-up failure as JSON')
+  .action(cliAction(async (o: { config: string; json?: boolean }) => {
+    // --json holds across reloads too.
+    const withJson = (c: ReturnType<typeof loadConfig>) => (o.json ? { ...c, log: { ...c.log, format: 'json' as const } } : c);
+    const cfg = withJson(load(o.config));
+    let daemon = await startDaemon(cfg).catch((e: unknown) => {
+      throw new CliError(`failed to start: ${describe(e)}`, EXIT.failure);
     });
     // One reload at a time; a SIGHUP during one asks for one more after it; a stop waits for it.
     let reloading: Promise<void> | null = null;
@@ -84,10 +101,10 @@ program
         do {
           again = false;
           try {
-            daemon = (await reloadDaemon(daemon, () => loadConfig(o.config))).daemon;
+            daemon = (await reloadDaemon(daemon, () => withJson(loadConfig(o.config)))).daemon;
           } catch (e) {
             process.stderr.write(`haproxy-manager: the reload left no daemon running: ${describe(e)}\n`);
-            process.exit(1);
+            await exitAfterFlush(EXIT.failure);
           }
         } while (again && !stopping);
       })().finally(() => {
@@ -101,10 +118,10 @@ program
       Promise.resolve(reloading)
         .then(() => daemon.stop())
         .then(
-          () => process.exit(0),
-          (e) => {
+          () => exitAfterFlush(EXIT.ok),
+          (e: unknown) => {
             daemon.log.error('stop failed', { error: describe(e) });
-            process.exit(1);
+            return exitAfterFlush(EXIT.failure);
           },
         );
     };
@@ -112,18 +129,20 @@ program
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGHUP', () => reload());
     process.on('unhandledRejection', (e) => daemon.log.error('unhandled rejection', { error: describe(e) }));
-  });
+    return undefined; // runs until a signal
+  }));
 
 const config = program.command('config').description('check or show the configuration');
 config
   .command('check')
   .description('validate the configuration file and check paths, the haproxy binary and its version, and the rendered HAProxy config')
-  .option(...configOpt)
-  .option('--json', 'print the report as JSON')
-  .action(async (o: { config: string; json?: boolean }) => {
+  .addOption(configOpt())
+  .option('--json', 'print the report as JSON: {"ok", "errors": [{"path", "message"}], "haproxy"}')
+  .action(cliAction(async (o: { config: string; json?: boolean }) => {
     const cfg = load(o.config);
     const r = await checkConfigIo(cfg);
-    if (o.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+    const code = r.ok ? EXIT.ok : EXIT.failure;
+    if (o.json) await printJson({ ...r, ...(r.ok ? {} : { exit_code: code }), errors: errorItems(r.errors) });
     else {
       if (r.haproxy) {
         process.stdout.write(`haproxy ${r.haproxy.version} (${r.haproxy.binary})\n`);
@@ -132,23 +151,39 @@ config
       for (const e of r.errors) process.stderr.write(`${e}\n`);
       process.stdout.write(r.ok ? 'configuration OK\n' : 'configuration has errors\n');
     }
-    process.exit(r.ok ? 0 : 1);
-  });
+    return code;
+  }));
+config
+  .command('show')
+  .description('print the effective configuration: every default filled in, secrets masked (API keys, passwords, tokens, webhook URLs and headers); YAML the daemon reads back, then the derived paths as comments')
+  .addOption(configOpt())
+  .option('--json', 'print {"ok", "config", "derived"} as JSON instead')
+  .action(cliAction(async (o: { config: string; json?: boolean }) => {
+    const cfg = load(o.config);
+    if (o.json) await printJson({ ok: true, ...effectiveConfig(cfg) });
+    else await writeOut(process.stdout, configShowYaml(cfg));
+    return EXIT.ok;
+  }));
 
 program
   .command('render')
   .description('print the haproxy.cfg the database renders to now (changes nothing)')
-  .option(...configOpt)
-  .action(async (o: { config: string }) => {
+  .addOption(configOpt())
+  .option('--json', 'print {"ok", "config", "files": {path: text}} as JSON: the config and the map, list and page files beside it')
+  .action(cliAction(async (o: { config: string; json?: boolean }) => {
     const cfg = load(o.config);
     const info = await detectHaproxy(cfg.haproxy.binary);
     const db = openDatabaseReadOnly(cfg.paths.database);
+    let r: ReturnType<typeof render>;
     try {
-      process.stdout.write(render(cfg, info.features, loadModel(db, cfg), cfg.paths.generatedDir).config);
+      r = render(cfg, info.features, loadModel(db, cfg), cfg.paths.generatedDir);
     } finally {
       db.close();
     }
-  });
+    if (o.json) await printJson({ ok: true, config: r.config, files: Object.fromEntries(r.files) });
+    else await writeOut(process.stdout, r.config);
+    return EXIT.ok;
+  }));
 
 const certs = program.command('certs').description('certificates of a running daemon, through its API');
 const urlOpt = ['--url <url>', "the daemon's API, http://host:port (default: api.listen and api.port of the configuration)"] as const;
@@ -160,10 +195,7 @@ function target(o: TargetOpts) {
   try {
     return apiTarget(cfg, { url: o.url, apiKeyFile: o.apiKeyFile });
   } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`haproxy-manager: ${e.lines.join('; ')}\n`);
-      process.exit(2);
-    }
+    if (e instanceof ConfigError) throw new CliError(e.lines.join('; '), EXIT.usage, errorItems(e.lines));
     throw e;
   }
 }
@@ -171,75 +203,61 @@ certs
   .command('request')
   .description('request certificates (HTTP-01; wildcards through the DNS hook), one per domain, with a progress line')
   .argument('<domains...>', 'hostnames; *.example.com for a wildcard')
-  .option(...configOpt)
+  .addOption(configOpt())
   .option('--www', 'also put www.<domain> on each certificate (default: only the names given)')
-  .option('--no-www', 'only the names given (the default; kept for scripts written for the original)')
+  .option('--no-www', 'only the names given (kept for scripts written for the original)')
   .option('--force', 'order even when a valid certificate already covers the names (default: skipped, and said so)')
   .option(...urlOpt)
   .option(...keyFileOpt)
-  .action(async (domains: string[], o: TargetOpts & { www?: boolean; force?: boolean }) => {
-    process.exit(await requestCerts(target(o), domains, { www: o.www === true, force: o.force === true }, process.stdout));
-  });
+  .option('--json', 'print {"ok", "summary", "results"} as JSON at the end instead of a line per domain')
+  .action(cliAction(async (domains: string[], o: TargetOpts & { www?: boolean; force?: boolean; json?: boolean }) => {
+    return requestCerts(target(o), domains, { www: o.www === true, force: o.force === true }, { json: o.json === true });
+  }));
 certs
   .command('renew')
   .description('renew certificates that are due (or one domain, or all with --force) and print what happened to each')
-  .option(...configOpt)
-  .option('--domain <name>', 'only the certificate covering this name')
+  .addOption(configOpt())
+  .option('--domain <name>', 'only the certificate covering this name (default: every certificate that is due)')
   .option('--force', 'renew even when not due')
   .option(...urlOpt)
   .option(...keyFileOpt)
-  .action(async (o: TargetOpts & { domain?: string; force?: boolean }) => {
-    const r = await simpleCall(target(o), 'POST', '/api/certificates/renew', { ...(o.domain ? { domain: o.domain } : {}), force: o.force === true });
-    process.stdout.write(r.text + '\n');
-    process.exit(r.status < 300 ? 0 : 1);
-  });
+  .option('--json', 'print {"ok", "summary", "results"} as JSON instead of a line per certificate')
+  .action(cliAction(async (o: TargetOpts & { domain?: string; force?: boolean; json?: boolean }) => {
+    return renewCerts(target(o), { domain: o.domain, force: o.force === true }, { json: o.json === true });
+  }));
 certs
   .command('status')
-  .description('list managed certificates with their expiry and renewal state')
-  .option(...configOpt)
+  .description('list managed certificates with their expiry and renewal state: a table with a header, then a summary line')
+  .addOption(configOpt())
   .option(...urlOpt)
   .option(...keyFileOpt)
-  .action(async (o: TargetOpts) => {
-    const r = await simpleCall(target(o), 'GET', '/api/certificates/status');
-    if (r.status !== 200) {
-      process.stderr.write(`the daemon answered ${r.status}: ${r.text.slice(0, 500)}\n`);
-      process.exit(1);
-    }
-    const { certificates: list } = JSON.parse(r.text) as { certificates: { domain: string; expires: string; days_until_expiry: number; renewal_due: boolean; last_error: string | null }[] };
-    for (const c of list) {
-      process.stdout.write(`${c.domain.padEnd(40)} ${c.expires ?? '-'}  ${String(c.days_until_expiry).padStart(5)} days${c.renewal_due ? '  renewal due' : ''}${c.last_error ? `  last error: ${c.last_error}` : ''}\n`);
-    }
-    process.exit(0);
-  });
+  .option('--json', 'print {"ok", "certificates"} as JSON (every field the daemon reports)')
+  .action(cliAction(async (o: TargetOpts & { json?: boolean }) => certStatus(target(o), { json: o.json === true })));
 
 program
   .command('import')
   .description('import the domains, backends, servers and site options an existing haproxy.cfg expresses, through the running daemon; prints every line it cannot express')
   .argument('<haproxy.cfg>', 'the configuration to read; the map and list files it names are read too (relative paths from its directory)')
-  .option(...configOpt)
+  .addOption(configOpt())
   .option('--dry-run', 'only show what would be created (the default)')
   .option('--apply', 'create the domains: one change, one haproxy -c, one reload; existing domains are never overwritten')
-  .option('--json', "print the daemon's answer as JSON")
+  .option('--json', "print the daemon's answer as JSON, with \"ok\" and \"missing_files\"")
   .option(...urlOpt)
   .option(...keyFileOpt)
-  .action(async (file: string, o: TargetOpts & { dryRun?: boolean; apply?: boolean; json?: boolean }) => {
-    if (o.dryRun && o.apply) {
-      process.stderr.write('haproxy-manager: --dry-run and --apply contradict each other\n');
-      process.exit(2);
-    }
-    process.exit(await runImport(target(o), file, { apply: o.apply === true, json: o.json === true }, process.stdout, process.stderr));
-  });
+  .action(cliAction(async (file: string, o: TargetOpts & { dryRun?: boolean; apply?: boolean; json?: boolean }) => {
+    if (o.dryRun && o.apply) throw new CliError('--dry-run and --apply contradict each other', EXIT.usage, [{ path: '--apply', message: 'contradicts --dry-run' }]);
+    return runImport(target(o), file, { apply: o.apply === true, json: o.json === true });
+  }));
 
 // The database: backup (online) and restore (offline).
 registerBackupCommands(program, load, configOpt);
 
-const formatOpt = ['--format <format>', 'how the input is written: haproxy, json or text', 'haproxy'] as const;
-const checkFormat = (f: string): SourceFormat => {
-  if (f !== 'haproxy' && f !== 'json' && f !== 'text') {
-    process.stderr.write(`--format: must be haproxy, json or text, not ${JSON.stringify(f)}\n`);
-    process.exit(2);
-  }
-  return f;
+const formatOpt = () => new Option('--format <format>', 'how the input is written').choices(['haproxy', 'json', 'text']).default('haproxy');
+const localOpt = ['--local <dir>', "an operator rules directory whose files override the shipped ones, as in rules test (default: monitor.rules_dir of the configuration)"] as const;
+/** The input file, or a CliError (exit 2) when it cannot be read; `-` is standard input. */
+const checkInput = (file: string): string => {
+  if (file !== '-' && !existsSync(file)) throw new CliError(`cannot read ${file}: no such file`, EXIT.usage, [{ path: file, message: 'no such file' }]);
+  return file;
 };
 
 const monitorCmd = program.command('monitor').description('the log monitor, offline: how it sees a log, and what it would open');
@@ -247,36 +265,39 @@ monitorCmd
   .command('explain')
   .description('show, line by line, how the pipeline sees a log: the kind of line, the parsed fields and the rules it matches')
   .argument('<file>', 'a log file, or - for standard input')
-  .option(...formatOpt)
+  .addOption(formatOpt())
   .option(...offlineConfigOpt)
+  .option(...localOpt)
   .option('--rules <dir>', "a rules directory to use instead of the shipped one and the operator's")
-  .option('--json', 'one JSON object per input line')
-  .action(async (file: string, o: { format: string; rules?: string; json?: boolean; config?: string }) => {
+  .option('--json', 'one JSON object per input line: {"line", "raw", "ok", "kind", "time", "fields", "rules"}')
+  .action(cliAction(async (file: string, o: { format: SourceFormat; rules?: string; local?: string; json?: boolean; config?: string }) => {
     const cfg = offlineConfig(o.config);
-    const { rules } = explainRules(cfg?.monitor.rules_dir ?? null, o.rules);
-    await runMonitorExplain({ input: file, json: o.json === true, format: checkFormat(o.format), rules });
-    process.exit(0);
-  });
+    const { rules } = explainRules(o.local ?? cfg?.monitor.rules_dir ?? null, o.rules);
+    await runMonitorExplain({ input: checkInput(file), json: o.json === true, format: o.format, rules });
+    return EXIT.ok;
+  }));
 monitorCmd
   .command('replay')
   .description('run the pipeline over a file as fast as it can, acting on nothing, and print the incidents it opens')
   .argument('<file>', 'a log file, or - for standard input')
-  .option(...formatOpt)
+  .addOption(formatOpt())
   .option(...offlineConfigOpt)
+  .option(...localOpt)
   .option('--rules <dir>', "a rules directory to use instead of the shipped one and the operator's")
   .option('--json', 'one JSON object per incident, one per line, at the end')
-  .action(async (file: string, o: { format: string; rules?: string; json?: boolean; config?: string }) => {
+  .action(cliAction(async (file: string, o: { format: SourceFormat; rules?: string; local?: string; json?: boolean; config?: string }) => {
     const cfg = offlineConfig(o.config);
     await runReplay({
       ...(cfg ? { cfg } : {}),
-      input: file,
-      format: checkFormat(o.format),
+      input: checkInput(file),
+      format: o.format,
       json: o.json === true,
       ...(o.rules ? { rulesDir: o.rules } : {}),
-      ...(o.json || !process.stderr.isTTY ? {} : { progress: (s: string) => void process.stderr.write(s) }),
+      ...(o.local ? { operatorRulesDir: o.local } : {}),
+      progress: progressLine('replay', file === '-' ? {} : { unit: bytes }),
     });
-    process.exit(0);
-  });
+    return EXIT.ok;
+  }));
 
 program
   .command('logs')
@@ -285,9 +306,7 @@ program
   .description('group the lines of a log (one message per line) into templates, as the novel-error detector does')
   .argument('<file>', 'a log file, or - for standard input')
   .option('--json', 'one JSON object per input line, in input order: {"group": <template id>, "template": ...}')
-  .action(async (file: string, o: { json?: boolean }) => {
-    process.exit(await logsTemplates(file, { json: o.json === true }));
-  });
+  .action(cliAction(async (file: string, o: { json?: boolean }) => logsTemplates(checkInput(file), { json: o.json === true })));
 
 program
   .command('rules')
@@ -296,12 +315,39 @@ program
   .description("run every rule's sample-log fixtures (config/rules/fixtures) and report mismatches")
   .option('--rules <dir>', 'the rules directory (default: the shipped one)')
   .option('--local <dir>', 'an operator rules directory that overrides shipped files')
-  .action((o: { rules?: string; local?: string }) => {
-    process.exit(rulesTestCommand({ dir: o.rules ?? SHIPPED_RULES_DIR, operatorDir: o.local ?? null }));
-  });
+  .option('--json', 'print the report as JSON: {"ok", "files", "missing"}')
+  .action(cliAction(async (o: { rules?: string; local?: string; json?: boolean }) => {
+    const opts = { dir: o.rules ?? SHIPPED_RULES_DIR, operatorDir: o.local ?? null };
+    // A rule file that does not load is a RuleLoadError: exit 2, reported by cliAction.
+    const report = runRuleFixtures({ ...opts, loaded: loadRules(opts) });
+    const code = report.passed ? EXIT.ok : EXIT.failure;
+    if (o.json) await printJson({ ok: report.passed, ...(report.passed ? {} : { exit_code: code }), files: report.files, missing: report.missing });
+    else await writeOut(process.stdout, `${formatFixtureReport(report)}\n`);
+    return code;
+  }));
 
-program.parseAsync(process.argv).catch((e) => {
-  if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
-  process.stderr.write(`haproxy-manager: ${describe(e)}\n`);
-  process.exit(1);
+program
+  .command('completion')
+  .description('print a shell completion script for every command, subcommand and option (bash: source it, or put it in /etc/bash_completion.d/; zsh: put it in a directory of $fpath as _haproxy-manager)')
+  .addArgument(program.createArgument('<shell>', 'the shell').choices(SHELLS))
+  .action(cliAction(async (shell: (typeof SHELLS)[number]) => {
+    await writeOut(process.stdout, completionScript(shell, program));
+    return EXIT.ok;
+  }));
+
+program
+  .command('man')
+  .description('print the manual page (roff, section 1), generated from the help texts: man -l <(haproxy-manager man)')
+  .action(cliAction(async () => {
+    await writeOut(process.stdout, manPage(program));
+    return EXIT.ok;
+  }));
+
+program.parseAsync(process.argv).catch(async (e: unknown) => {
+  if (e instanceof CommanderError) {
+    // --help and --version end here with 0; usage errors with 2 (commander printed them, unless --json asked for JSON).
+    if (e.exitCode !== 0 && JSON_REQUESTED) process.stdout.write(JSON.stringify({ ok: false, exit_code: EXIT.usage, errors: [{ message: e.message.replace(/^error: /, '') }] }) + '\n');
+    await exitAfterFlush(e.exitCode === 0 ? EXIT.ok : EXIT.usage);
+  }
+  await exitAfterFlush(reportFailure(e, JSON_REQUESTED));
 });

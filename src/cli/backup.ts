@@ -10,11 +10,12 @@
  * changed on a non-zero exit. With --json the report (or the error, in the
  * API's error shape) is one JSON object on stdout; messages go to stderr.
  */
-import type { Command } from 'commander';
+import type { Command, Option } from 'commander';
 import type { Config } from '../config/schema.js';
 import { AppError, describe } from '../errors.js';
 import { backupDatabase, restoreDatabase, type DatabaseSummary } from '../storage/backup.js';
 import { lockStateDir } from '../storage/state-lock.js';
+import { cliAction } from './output.js';
 
 type Out = NodeJS.WritableStream;
 
@@ -61,24 +62,20 @@ export function runRestore(cfg: Config, file: string, o: { json: boolean }, out:
 }
 
 /** Registers `backup` and `restore` on the program; `load` reads the configuration (exiting 2 when it is invalid). */
-export function registerBackupCommands(program: Command, load: (file: string) => Config, configOpt: readonly [string, string, string]): void {
+export function registerBackupCommands(program: Command, load: (file: string) => Config, configOpt: () => Option): void {
   program
     .command('backup')
     .description("copy the database to a file, consistent while the daemon runs (SQLite's online backup); the file is 0600")
     .argument('<file>', 'where to write the copy (its directory must exist)')
-    .option(...configOpt)
+    .addOption(configOpt())
     .option('--force', 'replace the file if it exists')
     .option('--json', 'print the report (size, rows per table, duration) as JSON')
-    .action(async (file: string, o: { config: string; force?: boolean; json?: boolean }) => {
-      process.exit(await runBackup(load(o.config), file, { force: o.force === true, json: o.json === true }, process.stdout, process.stderr));
-    });
+    .action(cliAction(async (file: string, o: { config: string; force?: boolean; json?: boolean }) => runBackup(load(o.config), file, { force: o.force === true, json: o.json === true }, process.stdout, process.stderr)));
   program
     .command('restore')
     .description('replace the database with a backup; only while the daemon is stopped (the old database is kept as <db>.before-restore-<time>)')
     .argument('<file>', 'a file made by `haproxy-manager backup`')
-    .option(...configOpt)
+    .addOption(configOpt())
     .option('--json', 'print the report as JSON')
-    .action((file: string, o: { config: string; json?: boolean }) => {
-      process.exit(runRestore(load(o.config), file, { json: o.json === true }, process.stdout, process.stderr));
-    });
+    .action(cliAction((file: string, o: { config: string; json?: boolean }) => runRestore(load(o.config), file, { json: o.json === true }, process.stdout, process.stderr)));
 }

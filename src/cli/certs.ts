@@ -1,12 +1,17 @@
 /**
  * `haproxy-manager certs request|renew|status`: the certificate endpoints of a
- * running daemon, from the command line. `request` streams per-domain results
- * as they finish and keeps a progress line on a terminal.
+ * running daemon, from the command line, in one style: a line per
+ * certificate (`issued`, `renewed`, `skipped`, `FAILED`) and a summary line,
+ * or one JSON document with --json. `request` prints each result as it
+ * finishes and keeps a progress line on a terminal (stderr, never a pipe).
  */
 import http from 'node:http';
 import type { Config } from '../config/schema.js';
 import { cliApiKey } from '../config/api-key.js';
 import { ConfigError } from '../config/errors.js';
+import type { Writable } from 'node:stream';
+import { CliError, EXIT, writeOut } from './output.js';
+import { progressLine, type Progress } from './progress.js';
 
 export interface ApiTarget {
   host: string;
@@ -82,49 +87,153 @@ function call(t: ApiTarget, method: string, path: string, body: unknown, accept:
   });
 }
 
+/** One certificate's result, as the daemon reports it (request and renew alike). */
+export interface CertResult {
+  domain: string;
+  names?: string[];
+  status: 'success' | 'renewed' | 'skipped' | 'failed';
+  not_after?: string;
+  message?: string;
+  error?: string;
+  covered_by?: string;
+}
+
+export interface CertSummary {
+  total: number;
+  successful: number;
+  skipped: number;
+  failed: number;
+}
+
+/** The line `certs request` and `certs renew` print for one certificate: a fixed-width status word, the name, the detail. */
+export function resultLine(r: CertResult): string {
+  const word = r.status === 'failed' ? 'FAILED ' : r.status === 'skipped' ? 'skipped' : r.status === 'renewed' ? 'renewed' : 'issued ';
+  const detail = r.error ? `: ${r.error}` : r.status === 'skipped' && r.message ? `: ${r.message}` : r.not_after ? ` (until ${r.not_after})` : '';
+  return `${word} ${r.domain}${detail}`;
+}
+
+const summaryLine = (s: CertSummary) => `${s.successful + s.skipped} of ${s.total} done, ${s.failed} failed`;
+
+/** The daemon's refusal (4xx/5xx without results) as a CliError: 2 for a usage or configuration problem (400, 409), else 1. */
+function refused(what: string, r: { status: number; text: string }): CliError {
+  let message = r.text.slice(0, 500);
+  try {
+    const body = JSON.parse(r.text) as { message?: unknown; field?: unknown };
+    if (typeof body.message === 'string') message = body.message;
+  } catch {
+    /* not JSON: the text as it came */
+  }
+  return new CliError(`the daemon refused ${what} (${r.status}): ${message}`, r.status === 400 || r.status === 409 ? EXIT.usage : EXIT.failure, [{ message: `${r.status}: ${message}` }]);
+}
+
+export interface CertsOutput {
+  json: boolean;
+  out?: Writable;
+  progress?: Progress;
+}
+
 /**
- * Requests certificates; prints one line per domain (issued, skipped with the
- * reason, FAILED with the error) and a progress line; returns the exit code:
- * 0 nothing failed (skipped is not a failure), 1 some failed, 2 the request
- * was refused as a usage or configuration problem (400, or the 409 of a
- * wildcard without acme.dns_hook), with the daemon's message.
+ * Requests certificates; prints one line per domain as it finishes (issued,
+ * skipped with the reason, FAILED with the error) and a summary, with a
+ * progress line on a terminal; with `json`, one document at the end:
+ * `{"ok", "summary", "results"}`. Returns the exit code: 0 nothing failed
+ * (skipped is not a failure), 1 some failed; throws a CliError with 2 when
+ * the request was refused as a usage or configuration problem (400, or the
+ * 409 of a wildcard without acme.dns_hook), with the daemon's message.
  */
-export async function requestCerts(t: ApiTarget, domains: string[], opts: { www: boolean; force: boolean }, out: NodeJS.WriteStream, err: NodeJS.WritableStream = process.stderr): Promise<number> {
-  let done = 0;
+export async function requestCerts(t: ApiTarget, domains: string[], opts: { www: boolean; force: boolean }, o: CertsOutput = { json: false }): Promise<number> {
+  const out = o.out ?? process.stdout;
+  const progress = o.progress ?? progressLine('certificates');
+  const results: CertResult[] = [];
+  const errors: string[] = [];
+  let summary: CertSummary | null = null;
   let failed = 0;
-  const tty = out.isTTY === true;
-  const progress = () => {
-    if (tty) out.write(`\r[${done}/${domains.length}] ${failed} failed`);
-  };
-  progress();
+  progress.update(0, domains.length, '', true);
   const r = await call(t, 'POST', '/api/certificates/request', { domains, include_www: opts.www, force: opts.force }, 'application/x-ndjson', (line) => {
     if (!line.trim()) return;
-    const m = JSON.parse(line) as { type: string; domain?: string; status?: string; error?: string; not_after?: string; message?: string };
+    const m = JSON.parse(line) as CertResult & { type: string; summary?: CertSummary };
     if (m.type === 'result') {
-      done++;
+      const { type: _type, ...res } = m;
+      results.push(res);
       if (m.status === 'failed') failed++;
-      if (tty) out.write('\r\x1b[K');
-      out.write(`${m.status === 'failed' ? 'FAILED ' : m.status === 'skipped' ? 'skipped' : 'issued '} ${m.domain}${m.error ? `: ${m.error}` : m.status === 'skipped' && m.message ? `: ${m.message}` : m.not_after ? ` (until ${m.not_after})` : ''}\n`);
-      progress();
-    } else if (m.type === 'error') {
-      failed++;
-      out.write(`\nerror: ${m.message}\n`);
+      progress.clear();
+      if (!o.json) out.write(resultLine(res) + '\n');
+      progress.update(results.length, domains.length, `${failed} failed`, true);
+    } else if (m.type === 'summary' && m.summary) summary = m.summary;
+    else if (m.type === 'error') {
+      errors.push(m.message ?? 'unknown error');
+      progress.clear();
+      if (!o.json) out.write(`error: ${m.message}\n`);
     }
   });
-  if (tty) out.write('\n');
-  if (r.status >= 400) {
-    let message = r.text.slice(0, 500);
-    try {
-      const body = JSON.parse(r.text) as { message?: unknown };
-      if (typeof body.message === 'string') message = body.message;
-    } catch {
-      /* not JSON: the text as it came */
-    }
-    err.write(`haproxy-manager: the daemon refused the request (${r.status}): ${message}\n`);
-    return r.status === 400 || r.status === 409 ? 2 : 1;
+  progress.end();
+  if (r.status >= 400) throw refused('the request', r);
+  const s: CertSummary = summary ?? { total: domains.length, successful: results.filter((x) => x.status === 'success' || x.status === 'renewed').length, skipped: results.filter((x) => x.status === 'skipped').length, failed: failed + errors.length };
+  const ok = s.failed === 0 && errors.length === 0;
+  if (o.json) await writeOut(out, JSON.stringify({ ok, summary: s, results, ...(errors.length ? { errors: errors.map((message) => ({ message })) } : {}) }, null, 2) + '\n');
+  else await writeOut(out, summaryLine(s) + '\n');
+  return ok ? EXIT.ok : EXIT.failure;
+}
+
+/**
+ * Renews what is due (or one name; `force` renews before it is due): the
+ * same lines and summary as `requestCerts`, or with `json` one document
+ * `{"ok", "summary", "results"}`. Returns 0 when nothing failed, 1 when
+ * something did; throws a CliError (2 for 400/409, else 1) when refused.
+ */
+export async function renewCerts(t: ApiTarget, opts: { domain?: string | undefined; force: boolean }, o: CertsOutput = { json: false }): Promise<number> {
+  const out = o.out ?? process.stdout;
+  const r = await call(t, 'POST', '/api/certificates/renew', { ...(opts.domain ? { domain: opts.domain } : {}), force: opts.force }, 'application/json');
+  let body = null as { summary?: CertSummary; results?: CertResult[] } | null;
+  try {
+    body = JSON.parse(r.text) as typeof body;
+  } catch {
+    /* not JSON: refused below */
   }
-  out.write(`${done - failed} of ${domains.length} done, ${failed} failed\n`);
-  return failed ? 1 : 0;
+  // 207 and 500 carry the per-certificate results too (some, or every, certificate failed).
+  if (!body?.summary || !Array.isArray(body.results)) throw refused('the renewal', r);
+  const { summary, results } = body as { summary: CertSummary; results: CertResult[] };
+  const ok = summary.failed === 0;
+  if (o.json) await writeOut(out, JSON.stringify({ ok, summary, results }, null, 2) + '\n');
+  else {
+    let text = results.length === 0 ? 'nothing is due for renewal (--force renews anyway)\n' : '';
+    for (const x of results) text += resultLine(x) + '\n';
+    await writeOut(out, text + summaryLine(summary) + '\n');
+  }
+  return ok ? EXIT.ok : EXIT.failure;
+}
+
+/** What `certs status` shows of each certificate. */
+export interface CertStatus {
+  domain: string;
+  names?: string[];
+  expires: string | null;
+  days_until_expiry: number | null;
+  renewal_due: boolean;
+  self_signed?: boolean;
+  last_error: string | null;
+  next_attempt_at?: string | null;
+}
+
+/** `certs status`: a table with a header (or `{"ok", "certificates"}` with `json`); 0, or a CliError when the daemon fails. */
+export async function certStatus(t: ApiTarget, o: CertsOutput = { json: false }): Promise<number> {
+  const out = o.out ?? process.stdout;
+  const r = await call(t, 'GET', '/api/certificates/status', undefined, 'application/json');
+  if (r.status !== 200) throw refused('the status request', r);
+  const { certificates: list } = JSON.parse(r.text) as { certificates: CertStatus[] };
+  if (o.json) {
+    await writeOut(out, JSON.stringify({ ok: true, certificates: list }, null, 2) + '\n');
+    return EXIT.ok;
+  }
+  const w = Math.max(6, ...list.map((c) => c.domain.length));
+  let text = `${'DOMAIN'.padEnd(w)}  ${'EXPIRES'.padEnd(24)}  ${'DAYS'.padStart(5)}  STATE\n`;
+  for (const c of list) {
+    const state = [c.renewal_due ? 'renewal due' : 'ok', c.self_signed ? 'self-signed' : '', c.last_error ? `last error: ${c.last_error}` : ''].filter(Boolean).join(', ');
+    text += `${c.domain.padEnd(w)}  ${(c.expires ?? '-').padEnd(24)}  ${String(c.days_until_expiry ?? '-').padStart(5)}  ${state}\n`;
+  }
+  text += `${list.length} certificate${list.length === 1 ? '' : 's'}, ${list.filter((c) => c.renewal_due).length} due for renewal\n`;
+  await writeOut(out, text);
+  return EXIT.ok;
 }
 
 export async function simpleCall(t: ApiTarget, method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {

@@ -6,7 +6,9 @@
  *
  * Contract:
  * - With --json: one JSON object per input line, in input order, one per
- *   output line: `{"ok", "kind", "time", "fields", "rules"}` where time is
+ *   output line: `{"line", "raw", "ok", "kind", "time", "fields", "rules"}`
+ *   where line is the 1-based input line number, raw the line as read
+ *   (without its line terminator), time is
  *   the line's own time as ISO 8601 (or null), fields follow types.ts's
  *   names, and rules lists the names of the rules the line matched (`[]`
  *   without a rules function). A rules function that throws gives `rules: []`
@@ -22,6 +24,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { SourceFormat } from '../pipeline/types.js';
 import { ExplainSummary, explainLine, type RulesFn } from '../monitor/explain.js';
+import { bufferedWriter } from './output.js';
 
 export interface MonitorExplainOptions {
   /** A file path, or `-` for standard input. */
@@ -29,7 +32,7 @@ export interface MonitorExplainOptions {
   json: boolean;
   format: SourceFormat;
   rules?: RulesFn;
-  /** Where output goes (default: process.stdout). */
+  /** Where output goes (default: process.stdout, batched and waiting for a slow reader). */
   write?: (chunk: string) => void;
   /** Standard input (default: process.stdin), for tests. */
   stdin?: NodeJS.ReadableStream;
@@ -41,7 +44,8 @@ export interface MonitorExplainOptions {
  * file cannot be read.
  */
 export async function runMonitorExplain(o: MonitorExplainOptions): Promise<{ lines: number; unparsed: number; matched: number }> {
-  const write = o.write ?? ((c: string) => void process.stdout.write(c));
+  const sink = o.write ? null : bufferedWriter(process.stdout);
+  const write = o.write ?? ((c: string) => sink!.write(c));
   const input = o.input === '-' ? (o.stdin ?? process.stdin) : createReadStream(o.input, { encoding: 'utf8' });
   const rl = createInterface({ input, crlfDelay: Infinity });
   const sum = new ExplainSummary();
@@ -49,9 +53,10 @@ export async function runMonitorExplain(o: MonitorExplainOptions): Promise<{ lin
   for await (const line of rl) {
     const r = explainLine(line, o.format, o.rules, ++n);
     sum.add(r.json);
-    write(o.json ? JSON.stringify(r.json) + '\n' : r.text + '\n');
+    await write(o.json ? JSON.stringify({ line: n, raw: line, ...r.json }) + '\n' : r.text + '\n');
   }
-  if (!o.json) write(`${sum.toString()}\n`);
+  if (!o.json) await write(`${sum.toString()}\n`);
+  await sink?.end();
   let unparsed = 0;
   for (const v of sum.reasons.values()) unparsed += v;
   return { lines: sum.lines, unparsed, matched: sum.matched };

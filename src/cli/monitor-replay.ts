@@ -3,9 +3,10 @@
  * incidents) over a file, as fast as it can, acting on nothing. Windows run on
  * the time in the lines, so the incidents are the ones live monitoring would
  * have opened. With --json: one JSON object per incident, one per line, at the
- * end; without: a progress line while it runs and a readable summary.
+ * end; without: a readable summary. On a terminal (stderr a TTY, never a
+ * pipe) a progress bar runs meanwhile: bytes of a file, lines of stdin.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { configSchema, type Config } from '../config/schema.js';
 import { pipelineFromConfig } from '../monitor/pipeline.js';
@@ -13,17 +14,23 @@ import { SHIPPED_RULES_DIR } from '../monitor/monitor.js';
 import { ipInRange } from '../validate/ip.js';
 import type { Incident } from '../pipeline/incidents/group.js';
 import type { SourceFormat } from '../pipeline/types.js';
+import { bufferedWriter } from './output.js';
+import type { Progress } from './progress.js';
 
 export interface ReplayOptions {
   input: string;
   format: SourceFormat;
   /** A rules directory to use instead of the shipped one (and the operator's). */
   rulesDir?: string;
+  /** The operator's rules directory over the shipped one (instead of cfg.monitor.rules_dir). */
+  operatorRulesDir?: string;
   /** The operator's settings (monitor windows, rules directory, protected ranges); the defaults without one. */
   cfg?: Pick<Config, 'monitor' | 'network' | 'remediation' | 'redaction'>;
   json: boolean;
+  /** Where output goes (default: process.stdout, waiting for a slow reader). */
   write?: (s: string) => void;
-  progress?: (s: string) => void;
+  /** Drawn while it runs (progress.ts; draws only on a terminal). */
+  progress?: Progress;
   stdin?: NodeJS.ReadableStream;
 }
 
@@ -41,17 +48,20 @@ export function incidentJson(i: Incident) {
 }
 
 export async function runReplay(o: ReplayOptions): Promise<{ lines: number; incidents: number }> {
-  const write = o.write ?? ((s: string) => void process.stdout.write(s));
-  const cfg = o.cfg ?? configSchema.parse({});
+  const sink = o.write ? null : bufferedWriter(process.stdout);
+  const write = o.write ?? ((s: string) => sink!.write(s));
+  const base = o.cfg ?? configSchema.parse({});
+  const cfg = o.operatorRulesDir ? { ...base, monitor: { ...base.monitor, rules_dir: o.operatorRulesDir } } : base;
   // Never a block subject, as live: local ranges and the configured protected addresses.
   const protectedRanges = [...cfg.network.local_ranges, ...cfg.remediation.protected];
   const all: Incident[] = [];
   const { pipeline } = pipelineFromConfig(cfg, { shippedRulesDir: SHIPPED_RULES_DIR, ...(o.rulesDir ? { rulesDir: o.rulesDir } : {}), isProtected: (ip) => protectedRanges.some((r) => ipInRange(ip, r)) });
-  const input = o.input === '-' ? (o.stdin ?? process.stdin) : createReadStream(o.input, { encoding: 'utf8' });
+  const file = o.input === '-' ? null : createReadStream(o.input, { encoding: 'utf8' });
+  const input = file ?? o.stdin ?? process.stdin;
+  const total = file && o.progress?.active ? statSync(o.input).size : null;
   const rl = createInterface({ input, crlfDelay: Infinity });
   const t0 = Date.now();
   let n = 0;
-  let lastProgress = t0;
   let lastTick = 0;
   const receivedAt = Date.now();
   for await (const line of rl) {
@@ -63,27 +73,27 @@ export async function runReplay(o: ReplayOptions): Promise<{ lines: number; inci
       pipeline.tick();
       for (const i of pipeline.incidents.drainChanged()) if (i.status === 'resolved') all.push(i);
     }
-    if ((n & 0x3fff) === 0) {
-      if (o.progress && Date.now() - lastProgress > 500) {
-        lastProgress = Date.now();
-        o.progress(`\r${n.toLocaleString('en-US')} lines, ${Math.round(n / ((Date.now() - t0) / 1000)).toLocaleString('en-US')} lines/s, ${pipeline.incidents.stats().opened} incidents`);
-      }
+    if ((n & 0xfff) === 0 && o.progress?.active) {
+      const note = `${n.toLocaleString('en-US')} lines, ${Math.round(n / Math.max((Date.now() - t0) / 1000, 0.001)).toLocaleString('en-US')} lines/s, ${pipeline.incidents.stats().opened} incidents`;
+      if (file && total !== null) o.progress.update(file.bytesRead, total, note);
+      else o.progress.update(n, null, note);
     }
   }
   pipeline.tick();
   for (const i of pipeline.incidents.drainChanged()) if (i.status === 'resolved') all.push(i);
   all.push(...pipeline.incidents.openIncidents());
   const unique = [...new Set(all)].sort((a, b) => a.firstSeen - b.firstSeen || a.rule.localeCompare(b.rule));
-  if (o.progress) o.progress('\n');
+  o.progress?.end();
   if (o.json) {
-    for (const i of unique) write(JSON.stringify(incidentJson(i)) + '\n');
+    for (const i of unique) await write(JSON.stringify(incidentJson(i)) + '\n');
   } else {
     const secs = (Date.now() - t0) / 1000;
     const st = pipeline.stats();
-    write(`${n} lines in ${secs.toFixed(2)} s (${Math.round(n / Math.max(secs, 0.001))} lines/s), ${st.unparsed} unparsed, ${unique.length} incidents\n`);
+    await write(`${n} lines in ${secs.toFixed(2)} s (${Math.round(n / Math.max(secs, 0.001))} lines/s), ${st.unparsed} unparsed, ${unique.length} incidents\n`);
     for (const i of unique) {
-      write(`${i.severity.padEnd(8)} ${i.rule.padEnd(28)} ${i.subject.type}:${i.subject.value}  x${i.count}  ${new Date(i.firstSeen).toISOString()} .. ${new Date(i.lastSeen).toISOString()}${i.actions.length ? `  suggests ${i.actions.map((a) => a.type + (a.ttl_s ? `(${a.ttl_s}s)` : '')).join(',')}` : ''}\n`);
+      await write(`${i.severity.padEnd(8)} ${i.rule.padEnd(28)} ${i.subject.type}:${i.subject.value}  x${i.count}  ${new Date(i.firstSeen).toISOString()} .. ${new Date(i.lastSeen).toISOString()}${i.actions.length ? `  suggests ${i.actions.map((a) => a.type + (a.ttl_s ? `(${a.ttl_s}s)` : '')).join(',')}` : ''}\n`);
     }
   }
+  await sink?.end();
   return { lines: n, incidents: unique.length };
 }
