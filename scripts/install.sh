@@ -14,7 +14,7 @@ want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
 need=(haproxy socat openssl ca-certificates python3 make g++)
-[ $want_test = 1 ] && need+=(patchelf pebble wrk curl prometheus chromium lintian dpkg-dev systemd)
+[ $want_test = 1 ] && need+=(patchelf pebble wrk curl prometheus chromium lintian dpkg-dev systemd zsh groff)
 missing=()
 for p in "${need[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep 'ok installed' >/dev/null || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

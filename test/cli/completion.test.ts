@@ -86,7 +86,9 @@ describe('bash completion', () => {
 });
 
 describe('zsh completion', () => {
-  test('zsh -n accepts it', { skip: has('zsh') ? false : 'zsh is not installed here' }, () => {
+  // zsh (and groff) come with `scripts/install.sh --test`.
+  test('zsh -n accepts it', () => {
+    assert.ok(has('zsh'), 'zsh is installed by scripts/install.sh --test');
     const r = spawnSync('zsh', ['-n', zshScript], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
   });
@@ -127,7 +129,8 @@ describe('the manual page', () => {
     assert.match(man, /\.SH EXIT STATUS\n\.TP\n\\fB0\\fR\nok\n\.TP\n\\fB1\\fR\n/);
   });
 
-  test('groff formats it without a warning', { skip: has('groff') ? false : 'groff is not installed here' }, () => {
+  test('groff formats it without a warning', () => {
+    assert.ok(has('groff'), 'groff is installed by scripts/install.sh --test');
     const r = spawnSync('groff', ['-man', '-Tutf8', '-ww', '-z'], { input: man, encoding: 'utf8' });
     assert.equal(r.status, 0);
     assert.equal(r.stderr, '');
