@@ -6,10 +6,10 @@
  * end; without: a progress line while it runs and a readable summary.
  */
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { configSchema, type Config } from '../config/schema.js';
 import { pipelineFromConfig } from '../monitor/pipeline.js';
 import { SHIPPED_RULES_DIR } from '../monitor/monitor.js';
+import { readLines } from './replay-lines.js';
 import { ipInRange } from '../validate/ip.js';
 import type { Incident } from '../pipeline/incidents/group.js';
 import type { SourceFormat } from '../pipeline/types.js';
@@ -47,29 +47,29 @@ export async function runReplay(o: ReplayOptions): Promise<{ lines: number; inci
   const protectedRanges = [...cfg.network.local_ranges, ...cfg.remediation.protected];
   const all: Incident[] = [];
   const { pipeline } = pipelineFromConfig(cfg, { shippedRulesDir: SHIPPED_RULES_DIR, ...(o.rulesDir ? { rulesDir: o.rulesDir } : {}), isProtected: (ip) => protectedRanges.some((r) => ipInRange(ip, r)) });
-  const input = o.input === '-' ? (o.stdin ?? process.stdin) : createReadStream(o.input, { encoding: 'utf8' });
-  const rl = createInterface({ input, crlfDelay: Infinity });
+  // Bytes in large chunks, cut into lines without readline (replay-lines.ts): the same lines, a fraction of the cost.
+  const input = o.input === '-' ? (o.stdin ?? process.stdin) : createReadStream(o.input, { highWaterMark: 1 << 20 });
   const t0 = Date.now();
   let n = 0;
   let lastProgress = t0;
   let lastTick = 0;
   const receivedAt = Date.now();
-  for await (const line of rl) {
-    pipeline.process({ source: 'replay', line, format: o.format, receivedAt });
-    n++;
-    // Quiet incidents resolve as they would live (the monitor ticks every second): on every second of log time.
-    if (pipeline.clock() - lastTick >= 1000) {
-      lastTick = pipeline.clock();
-      pipeline.tick();
-      for (const i of pipeline.incidents.drainChanged()) if (i.status === 'resolved') all.push(i);
-    }
-    if ((n & 0x3fff) === 0) {
-      if (o.progress && Date.now() - lastProgress > 500) {
-        lastProgress = Date.now();
-        o.progress(`\r${n.toLocaleString('en-US')} lines, ${Math.round(n / ((Date.now() - t0) / 1000)).toLocaleString('en-US')} lines/s, ${pipeline.incidents.stats().opened} incidents`);
+  await readLines(input, (lines) => {
+    for (let k = 0; k < lines.length; k++) {
+      pipeline.process({ source: 'replay', line: lines[k] as string, format: o.format, receivedAt });
+      n++;
+      // Quiet incidents resolve as they would live (the monitor ticks every second): on every second of log time.
+      if (pipeline.clock() - lastTick >= 1000) {
+        lastTick = pipeline.clock();
+        pipeline.tick();
+        for (const i of pipeline.incidents.drainChanged()) if (i.status === 'resolved') all.push(i);
       }
     }
-  }
+    if (o.progress && Date.now() - lastProgress > 500) {
+      lastProgress = Date.now();
+      o.progress(`\r${n.toLocaleString('en-US')} lines, ${Math.round(n / ((Date.now() - t0) / 1000)).toLocaleString('en-US')} lines/s, ${pipeline.incidents.stats().opened} incidents`);
+    }
+  });
   pipeline.tick();
   for (const i of pipeline.incidents.drainChanged()) if (i.status === 'resolved') all.push(i);
   all.push(...pipeline.incidents.openIncidents());
