@@ -14,6 +14,7 @@
  *
  *   npm run bench:monitor                 # replay vs Python, then both scenarios
  *   BENCH_REPLAY_LINES=200000 npm run bench:monitor   # a smaller file (default 1,000,000)
+ *   npm run bench:monitor -- --intake-60  # the live intake section for 60 s (default 10 s; BENCH_INTAKE_SECONDS)
  *   node --import tsx scripts/bench/monitor.ts run <mixed|distinct> <lines>
  *   node --import tsx scripts/bench/monitor.ts replay <file>
  */
@@ -165,6 +166,12 @@ if (mode === 'run') {
 } else {
   const self = fileURLToPath(import.meta.url);
   if (process.env.BENCH_SKIP_REPLAY === undefined) await replayVsPython(self, Number(process.env.BENCH_REPLAY_LINES ?? 1_000_000));
+  if (process.env.BENCH_SKIP_INTAKE === undefined) {
+    // The live path (intake.ts): 100,000 lines/s through the real sources; 10 s by default, 60 s with --intake-60.
+    const secs = process.argv.includes('--intake-60') ? 60 : Number(process.env.BENCH_INTAKE_SECONDS ?? 10);
+    spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./intake.ts', import.meta.url)), String(secs), '100000'], { stdio: 'inherit', timeout: 900_000 });
+    console.log('');
+  }
   // Includes generating the lines (about a fifth of the time), as a file read would.
   const rows: Record<string, unknown>[] = [];
   for (const [kind, n] of [
