@@ -5,7 +5,8 @@
 # dependencies, and the compiled daemon. With --test, also what the test suite
 # needs: HAProxy 3.0 beside 2.6 (scripts/install-haproxy30.sh), pebble, wrk,
 # prometheus (its promtool and a throwaway server for the dashboard test) and
-# chromium (the console's browser tests, driven by puppeteer-core).
+# chromium (the console's browser tests, driven by puppeteer-core), and for the
+# package test lintian, dpkg-dev (dpkg-shlibdeps) and systemd (systemd-analyze).
 # Run as root (or with sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +14,7 @@ want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
 need=(haproxy socat openssl ca-certificates python3 make g++)
-[ $want_test = 1 ] && need+=(patchelf pebble wrk curl prometheus chromium)
+[ $want_test = 1 ] && need+=(patchelf pebble wrk curl prometheus chromium lintian dpkg-dev systemd)
 missing=()
 for p in "${need[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep 'ok installed' >/dev/null || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

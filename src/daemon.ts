@@ -31,6 +31,7 @@ import { createSessions } from './api/sessions.js';
 import { createTrafficHistory, type TrafficHistory } from './metrics/traffic.js';
 import { durationMs } from './util/duration.js';
 import { createBlockExpiry } from './haproxy/changes/block-expiry.js';
+import { createRetention } from './retention/unit.js';
 import { startResponder, type Responder } from './certs/responder.js';
 import { createAcme, directoryUrl } from './certs/acme.js';
 import { createAri } from './certs/ari.js';
@@ -189,6 +190,7 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
       },
     },
     expiry,
+    createRetention({ cfg, log: log.child({ unit: 'retention' }), db: writer }),
     {
       name: 'renewal',
       start: () => {

@@ -18,6 +18,7 @@ import { openDatabaseReadOnly } from './storage/db.js';
 import { describe } from './errors.js';
 import { apiTarget, requestCerts, simpleCall } from './cli/certs.js';
 import { runImport } from './cli/import.js';
+import { registerBackupCommands } from './cli/backup.js';
 import { runMonitorExplain } from './cli/monitor-explain.js';
 import { explainRules } from './monitor/explain.js';
 import { runReplay } from './cli/monitor-replay.js';
@@ -228,6 +229,9 @@ program
     }
     process.exit(await runImport(target(o), file, { apply: o.apply === true, json: o.json === true }, process.stdout, process.stderr));
   });
+
+// The database: backup (online) and restore (offline).
+registerBackupCommands(program, load, configOpt);
 
 const formatOpt = ['--format <format>', 'how the input is written: haproxy, json or text', 'haproxy'] as const;
 const checkFormat = (f: string): SourceFormat => {

@@ -4,7 +4,11 @@
  * creates the domains in one change and a client request through HAProxy
  * reaches the imported backend; an existing domain is reported and kept;
  * bad inputs are 400s naming the field with nothing changed; the CLI prints
- * the report and exits 0, 1 or 2.
+ * the report and exits 0, 1 or 2. A configuration this project rendered
+ * itself, with path routes, basic auth and a site in maintenance, imports
+ * with an empty report and serves the same: the routed path reaches the
+ * other backend, the imported hash answers 401/200, maintenance 503 with
+ * Retry-After.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +16,11 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { encrypt } from 'unixcrypt';
 import { HAPROXIES, startBackend, startTestDaemon, type TestDaemon } from './helpers/harness.js';
+import { render } from '../src/haproxy/config/render.js';
+import { DEFAULT_SITE_OPTIONS } from '../src/storage/site-options.js';
+import { backend, server } from './unit/_haproxy.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -133,6 +141,72 @@ for (const [n, h] of HAPROXIES.entries()) {
       await t.stop();
       await main.close();
       await spare.close();
+    }
+  });
+}
+
+for (const h of HAPROXIES) {
+  test(`${h.name}: the daemon's own haproxy.cfg with routes, basic auth and maintenance imports with an empty report and serves the same`, async () => {
+    const main = await startBackend('own-main');
+    const other = await startBackend('own-other');
+    const t = await startTestDaemon(h.bin);
+    try {
+      // As another daemon rendered it (its generated files elsewhere): three sites.
+      const root = '/srv/old-daemon/generated';
+      const site = (o: Partial<typeof DEFAULT_SITE_OPTIONS>) => ({ ...DEFAULT_SITE_OPTIONS, ...o });
+      const old = render(t.daemon.cfg, { h2FrontendTunables: true, statsFile: true, prometheusExporter: false }, {
+        backends: [
+          backend('app', ['app.own.test'], [server('m1', '127.0.0.1', main.port)], {
+            site: site({
+              routes: [{ path: '/api', match: 'prefix', backend: 'svc', stripPrefix: true }, { path: '/exact', match: 'exact', backend: 'svc', stripPrefix: false }],
+              access: { deny: [], allow: [], trustedOnly: false, auth: { realm: 'Own realm', users: [{ name: 'alice', hash: encrypt('correct horse battery') }], paths: ['/admin'] } },
+            }),
+          }),
+          backend('down', ['down.own.test'], [server('d1', '127.0.0.1', main.port)], { site: site({ maintenance: { enabled: true, retryAfter: 120 } }) }),
+          // Routes both ways between app and svc: the apply creates the sites first and their routes after.
+          backend('svc', ['svc.own.test'], [server('o1', '127.0.0.1', other.port)], { site: site({ routes: [{ path: '/back', match: 'exact', backend: 'app', stripPrefix: false }] }) }),
+        ],
+        blocked: [], trustedRealIp: [], trustedSource: [], trustedProxies: [], acmePort: null, crtList: null, tcpServices: [],
+      }, root);
+      const maps = Object.fromEntries([...old.files].filter(([rel]) => !rel.endsWith('.html') || rel.startsWith('pages/errors/')).map(([rel, text]) => [join(root, rel), text]));
+
+      const res = await t.api('POST', '/api/import', { config: old.config, maps, apply: true });
+      assert.equal(res.status, 200, res.body);
+      const a = res.json<Answer & { tcp_services: unknown[] }>();
+      assert.equal(a.applied, true);
+      assert.deepEqual(a.skipped, [], 'nothing of the sites is lost');
+      assert.deepEqual(a.domains.map((d) => d.domain).sort(), ['app.own.test', 'down.own.test', 'svc.own.test']);
+      assert.match(a.notes[0]!, /^this is haproxy-manager's own configuration: \d+ lines of its machinery/);
+
+      // A routed prefix reaches the other backend, stripped; an exact route too; the rest stays.
+      const routed = await t.get('app.own.test', '/api/users?x=1');
+      assert.equal(routed.status, 200, routed.body);
+      assert.deepEqual([routed.json<{ server: string }>().server, routed.json<{ path: string }>().path], ['own-other', '/users?x=1']);
+      assert.equal((await t.get('app.own.test', '/exact')).json<{ server: string }>().server, 'own-other');
+      assert.equal((await t.get('app.own.test', '/apix')).json<{ server: string }>().server, 'own-main');
+      assert.equal((await t.get('svc.own.test', '/back')).json<{ server: string }>().server, 'own-main');
+      // Basic auth with the imported hash: 401 without or with a wrong password, 200 with the right one; other paths open.
+      const basic = (u: string, p: string) => ({ authorization: `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}` });
+      const denied = await t.get('app.own.test', '/admin');
+      assert.equal(denied.status, 401);
+      assert.match(String(denied.headers['www-authenticate']), /realm="Own realm"/);
+      assert.equal((await t.get('app.own.test', '/admin', { headers: basic('alice', 'wrong password') })).status, 401);
+      const ok = await t.get('app.own.test', '/admin/x', { headers: basic('alice', 'correct horse battery') });
+      assert.equal(ok.status, 200, ok.body);
+      assert.equal(ok.json<{ server: string }>().server, 'own-main');
+      // Maintenance: 503 with Retry-After, the site's backend never reached.
+      const seen = main.seen.length;
+      const down = await t.get('down.own.test', '/');
+      assert.equal(down.status, 503);
+      assert.equal(down.headers['retry-after'], '120');
+      assert.equal(main.seen.length, seen);
+      const listed = (await t.api('GET', '/api/domains')).json<{ domain: string; maintenance: unknown; routes: unknown; access: { auth: unknown } }[]>();
+      assert.deepEqual(listed.find((d) => d.domain === 'down.own.test')!.maintenance, { enabled: true, retry_after: 120 });
+      assert.deepEqual(listed.find((d) => d.domain === 'app.own.test')!.access.auth, { realm: 'Own realm', users: [{ name: 'alice' }], paths: ['/admin'] });
+    } finally {
+      await t.stop();
+      await main.close();
+      await other.close();
     }
   });
 }

@@ -11,12 +11,13 @@ import { basename, dirname, isAbsolute, join } from 'node:path';
 import { simpleCall, type ApiTarget } from './certs.js';
 import { tokenize } from '../import/tokenize.js';
 
-/** The map and list files a configuration names: `-f <file>` and map converters' first argument, as written. */
+/** The map, list and page files a configuration names: `-f <file>`, map converters' first argument and `http-error ... file <page>`, as written. */
 export function referencedFiles(text: string): string[] {
   const out = new Set<string>();
   for (const l of tokenize(text, '')) {
     l.words.forEach((w, i) => {
       if (w === '-f' && l.words[i + 1]) out.add(l.words[i + 1]!);
+      if (w === 'file' && l.words[0] === 'http-error' && l.words[i + 1]) out.add(l.words[i + 1]!);
       for (const m of w.matchAll(/map(?:_[a-z]+)?\(([^,)]+)/g)) out.add(m[1]!);
     });
   }
@@ -27,6 +28,7 @@ interface Answer {
   applied: boolean;
   reloaded: boolean;
   domains: { domain: string; backend_name: string; servers?: unknown[] }[];
+  tcp_services?: { name: string; kind: string; sni?: string; port?: number; servers?: unknown[] }[];
   skipped: { file: string; line: number; text: string; reason: string }[];
   notes: string[];
   warning?: string;
@@ -75,6 +77,11 @@ export async function runImport(t: ApiTarget, file: string, o: { apply: boolean;
   const a = JSON.parse(r.text) as Answer;
   out.write(`${a.applied ? 'Created' : o.apply ? 'Nothing to create;' : 'Would create (dry run; --apply creates them)'} ${a.domains.length} domain${a.domains.length === 1 ? '' : 's'}${a.domains.length ? ':' : ''}\n`);
   for (const d of a.domains) out.write(`  ${d.domain} -> ${d.backend_name} (${d.servers?.length ?? 0} server${d.servers?.length === 1 ? '' : 's'})\n`);
+  const tcp = a.tcp_services ?? [];
+  if (tcp.length) {
+    out.write(`${a.applied ? 'Created' : 'Would create'} ${tcp.length} TCP service${tcp.length === 1 ? '' : 's'}:\n`);
+    for (const t of tcp) out.write(`  ${t.name}: ${t.kind === 'tcp' ? `port ${t.port ?? '?'}` : `TLS passthrough of ${t.sni ?? '?'}`} (${t.servers?.length ?? 0} server${t.servers?.length === 1 ? '' : 's'})\n`);
+  }
   if (a.skipped.length) {
     out.write(`\nNot imported (${a.skipped.length}):\n`);
     for (const s of a.skipped) out.write(`  ${s.file}:${s.line}: "${s.text.length > 80 ? `${s.text.slice(0, 77)}...` : s.text}": ${s.reason}\n`);

@@ -7,7 +7,8 @@
  * here (see check.ts).
  */
 import { z } from 'zod';
-import { durationSchema as duration } from '../util/duration.js';
+import cron from 'node-cron';
+import { durationMs, durationSchema as duration } from '../util/duration.js';
 import { isValidCidrOrIp, parseIp } from '../validate/ip.js';
 import { safeText } from '../validate/text.js';
 import { compileTextPattern } from '../pipeline/parse/text-pattern.js';
@@ -362,6 +363,41 @@ const monitor = z
   })
   .prefault({});
 
+/** A retention period: a duration of at least a day, or null to keep forever. */
+const keepFor = duration.refine((d) => !/^\d+(ms|s|m|h|d)$/.test(d) || durationMs(d) >= 86_400_000, 'at least 1d (or null: keep forever)').nullable();
+
+/**
+ * What the daemon deletes, and when (storage/retention.ts, retention/unit.ts).
+ * Configuration (domains, servers, blocks, trusted addresses, certificates)
+ * is never pruned; only history is. Delivered and dead notifications follow
+ * notifications.outbox.keep.
+ */
+const retention = z
+  .strictObject({
+    /** Audit log entries older than this are deleted. */
+    audit: keepFor.default('90d'),
+    /**
+     * Resolved incidents this long after they resolved are deleted, with their
+     * analyses and actions; an incident with an action still in effect (a
+     * block not expired nor reverted, a proposal not yet decided) is kept.
+     * Open incidents are never deleted.
+     */
+    incidents: keepFor.default('90d'),
+    /** Actions not tied to an incident (a person's, through the API), by age; one in effect is kept. */
+    actions: keepFor.default('90d'),
+    /** LLM analyses, by age (an incident's go with it anyway). */
+    analyses: keepFor.default('90d'),
+    /** Previous versions of each certificate file kept in <state_dir>/cert-backups (they hold private keys). */
+    cert_backups: z.number().int().min(0).max(1000).default(3),
+    /** node-cron schedule of the pruning run (hourly); it also runs at start. */
+    schedule: safeText().refine((v) => cron.validate(v), 'a node-cron schedule, such as "41 * * * *"').default('41 * * * *'),
+    /** Rows deleted per transaction: a short write lock, then the event loop runs before the next batch. */
+    batch_size: z.number().int().min(1).max(100_000).default(1000),
+    /** At most this many rows per table in one run; the rest waits for the next run. */
+    max_rows_per_run: z.number().int().min(1).default(200_000),
+  })
+  .prefault({});
+
 const log = z
   .strictObject({
     level: z.enum(['debug', 'info', 'notice', 'warn', 'error', 'crit']).default('info'),
@@ -387,6 +423,8 @@ export const configSchema = z.strictObject({
   analysis: analysisConfigSchema.prefault({}),
   /** The one redactor applied to incident samples (and so to everything that shows them): the operator's extra secret key names. */
   redaction: redactionConfigSchema.prefault({}),
+  /** How long history (audit, incidents, actions, analyses, certificate backups) is kept, and the pruning run. */
+  retention,
   log,
 });
 

@@ -23,6 +23,8 @@ export interface BackendPlan {
   fieldLines: CfgLine[];
   servers: { body: Record<string, unknown>; line: CfgLine }[];
   compression: { body: { enabled: true; types?: string[] }; lines: CfgLine[] } | null;
+  /** `http-error status <502|503|504> content-type "text/html; charset=utf-8" file <page>`: the page's text (from the files passed in). */
+  errorPages: { status: '502' | '503' | '504'; html: string; line: CfgLine }[];
   headers: { request: HeaderRuleOf[]; response: HeaderRuleOf[] };
   skipped: Skipped[];
   notes: string[];
@@ -78,7 +80,7 @@ export const condAt = (words: string[], from: number) => {
   return i < 0 ? words.length : i;
 };
 
-export function readBackend(sec: Section, opts: { mode: string; balance: string | null; sslVerifyNone: boolean }): BackendPlan {
+export function readBackend(sec: Section, opts: { mode: string; balance: string | null; sslVerifyNone: boolean; files?: Readonly<Record<string, string>>; own?: boolean }): BackendPlan {
   const b: BackendPlan = {
     haproxyName: sec.name,
     header: sec.header,
@@ -88,6 +90,7 @@ export function readBackend(sec: Section, opts: { mode: string; balance: string 
     fieldLines: [],
     servers: [],
     compression: null,
+    errorPages: [],
     headers: { request: [], response: [] },
     skipped: [],
     notes: [],
@@ -105,7 +108,6 @@ export function readBackend(sec: Section, opts: { mode: string; balance: string 
       mode = w[1] ?? '';
       continue;
     }
-    if (k === 'bind' || k === 'default_backend' || k === 'use_backend' || k === 'acl') continue; // the frontend half of a listen
     if (k === 'balance') {
       balance = w[1] ?? '';
       if (['roundrobin', 'leastconn', 'source'].includes(balance) && w.length === 2) b.fieldLines.push(l);
@@ -161,6 +163,10 @@ export function readBackend(sec: Section, opts: { mode: string; balance: string 
       readCompression(b, l);
       continue;
     }
+    if (k === 'http-error') {
+      readErrorPage(b, l, opts.files ?? {});
+      continue;
+    }
     if ((k === 'http-request' || k === 'http-response') && /^(set|add|del)-header$/.test(w[1] ?? '')) {
       const c = condAt(w, 2);
       if (c < w.length) {
@@ -185,7 +191,7 @@ export function readBackend(sec: Section, opts: { mode: string; balance: string 
     else {
       b.fields.kind = 'long_lived';
       b.fieldLines.push(tunnel);
-      b.notes.push(`${tunnel.file}:${tunnel.line}: backend ${sec.name} becomes kind long_lived (websockets): the daemon's haproxy.timeouts.long_lived applies instead of ${tunnel.words[2] ?? '?'}`);
+      if (!opts.own) b.notes.push(`${tunnel.file}:${tunnel.line}: backend ${sec.name} becomes kind long_lived (websockets): the daemon's haproxy.timeouts.long_lived applies instead of ${tunnel.words[2] ?? '?'}`);
     }
   }
   if (serverTimeout) {
@@ -207,6 +213,19 @@ function readCompression(b: BackendPlan, l: CfgLine): void {
     c.lines.push(l);
     if (w.length > 3) b.notes.push(`${l.file}:${l.line}: compression uses gzip only (the file also lists ${w.slice(2).filter((x) => x !== 'gzip').join(', ')})`);
   } else b.skipped.push(skip(l, `"compression ${w.slice(1).join(' ')}" is not expressible (compression is on with gzip, and a list of types)`));
+}
+
+function readErrorPage(b: BackendPlan, l: CfgLine, files: Readonly<Record<string, string>>): void {
+  const w = l.words;
+  const status = w[2];
+  if (w[1] !== 'status' || (status !== '502' && status !== '503' && status !== '504') || w[3] !== 'content-type' || !/^text\/html(;|$)/.test(w[4] ?? '') || w[5] !== 'file' || w.length !== 7) {
+    b.skipped.push(skip(l, 'an error page is expressible only as "http-error status 502|503|504 content-type text/html file <page>"'));
+    return;
+  }
+  const html = files[w[6]!];
+  if (html === undefined) b.skipped.push(skip(l, `the page ${w[6]!} was not given`));
+  else if (b.errorPages.some((e) => e.status === status)) b.skipped.push(skip(l, `a second page for ${status}`));
+  else b.errorPages.push({ status, html, line: l });
 }
 
 function readServer(b: BackendPlan, l: CfgLine, defaults: string[], o: { anyWeight: boolean; sslVerifyNone: boolean }): void {

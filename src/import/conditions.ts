@@ -24,6 +24,12 @@ export type Term =
   | { kind: 'sitemap'; file: string; value: string | null }
   | { kind: 'found'; variable: string }
   | { kind: 'auth'; userlist: string; group: string | null }
+  /** The real client IP (this project's txn.real_ip) in an address list file. */
+  | { kind: 'realip'; file: string }
+  /** This project's own trusted-address tests (the trusted list, by source or by real IP). */
+  | { kind: 'trusted'; of: 'source' | 'real_ip' }
+  /** A path route's id (this project's txn.route_id). */
+  | { kind: 'routeid'; variable: string; id: string }
   | { kind: 'true' }
   | { kind: 'unknown'; text: string };
 
@@ -56,6 +62,10 @@ export interface CondContext {
   siteVars: Set<string>;
   /** Map and list files, by the path as written. */
   files: Readonly<Record<string, string>>;
+  /** Variables that hold the real client IP (txn.real_ip, in this project's own config only). */
+  realIpVars: Set<string>;
+  /** Variables that hold a path route's id (txn.route_id). */
+  routeVars: Set<string>;
 }
 
 /** Splits `a(b,c),d(e)` at top-level commas. */
@@ -176,6 +186,12 @@ export function criterionTerm(words: string[], ctx: CondContext): Term {
   const auth = /^http_auth(_group)?\(([^)]+)\)$/.exec(c.fetch);
   if (auth) return { kind: 'auth', userlist: auth[2]!, group: auth[1] ? (c.values[0] ?? null) : null };
   const v = /^var\(([^)]+)\)$/.exec(c.fetch);
+  if (v && ctx.routeVars.has(v[1]!) && !c.conv.length) {
+    if (c.match === 'found' && !c.values.length) return { kind: 'found', variable: v[1]! };
+    if (c.match === 'str' && c.values.length === 1) return { kind: 'routeid', variable: v[1]!, id: c.values[0]! };
+  }
+  const own = ownTerm(c, ctx);
+  if (own) return own;
   if (v && ctx.siteVars.has(v[1]!)) {
     if (c.match === 'found' && !c.conv.length) return { kind: 'found', variable: v[1]! };
     if (c.conv.length === 0 && c.match === 'str') return { kind: 'site', backends: c.values };
@@ -184,6 +200,22 @@ export function criterionTerm(words: string[], ctx: CondContext): Term {
     if (mm && c.match === 'str' && c.values.length === 1) return { kind: 'sitemap', file: mm[1]!, value: c.values[0]! };
   }
   return { kind: 'unknown', text };
+}
+
+/**
+ * This project's own address tests: the real client IP in a list file
+ * (`var(txn.real_ip) -m ip -f <file>`), and the trusted list by source
+ * (`src -f .../lists/trusted-source.list`) or by real IP
+ * (`var(txn.real_ip),map_ip(.../maps/trusted.map,0) -m int gt 0`).
+ */
+function ownTerm(c: Criterion, ctx: CondContext): Term | null {
+  const v = /^var\(([^)]+)\)$/.exec(c.fetch);
+  const realIp = v !== null && ctx.realIpVars.has(v[1]!);
+  if (realIp && !c.conv.length && c.match === 'ip' && c.files.length === 1 && !c.values.length && !c.ci) return { kind: 'realip', file: c.files[0]! };
+  if (c.fetch === 'src' && !c.conv.length && c.match === null && c.files.length === 1 && !c.values.length && /(^|\/)lists\/trusted-source\.list$/.test(c.files[0]!)) return { kind: 'trusted', of: 'source' };
+  const m = c.conv.length === 1 ? /^map_ip\(([^,)]+),0\)$/.exec(c.conv[0]!) : null;
+  if (realIp && m && /(^|\/)maps\/trusted\.map$/.test(m[1]!) && c.match === 'int' && c.values.join(' ') === 'gt 0' && !c.files.length) return { kind: 'trusted', of: 'real_ip' };
+  return null;
 }
 
 const PREDEFINED: Record<string, Term> = { METH_GET: { kind: 'get' }, TRUE: { kind: 'true' } };

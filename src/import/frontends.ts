@@ -6,13 +6,17 @@
  * applies to (some hosts, some backends, or every site of the frontend).
  * Lines it cannot read are reported; nothing is guessed.
  */
-import { condAt, headerRule, type HeaderRuleOf } from './backends.js';
+import { condAt, headerRule, literalValue, type HeaderRuleOf } from './backends.js';
 import { domainsOf, parseCond, patternLines, splitChain, type Cond, type CondContext, type CondTerm } from './conditions.js';
 import { skip, type Skipped } from './plan.js';
+import { routeReader } from './route-ids.js';
 import type { CfgLine, Section } from './tokenize.js';
 
 /** Who a rule applies to. */
 export type Scope = { kind: 'all' } | { kind: 'hosts'; domains: string[] } | { kind: 'backends'; names: string[] };
+
+/** A rule's condition read into its scope and the other terms it may hold (`allowed`); a string says why it cannot be read. */
+export type ScopeOf = (cond: Cond | null, allowed: CondTerm['kind'][]) => { scope: Scope; terms: CondTerm[] } | string;
 
 export interface HostRoute {
   domain: string;
@@ -26,6 +30,22 @@ export interface PathRoute {
   match: 'prefix' | 'exact';
   path: string;
   backend: string;
+  /** The line that names the path (the first of `lines`). */
+  line: CfgLine;
+  /** Every line the route came from (this project's routes take several). */
+  lines: CfgLine[];
+  /** The backend sees the path without the prefix. */
+  strip: boolean;
+  /** A prefix that matches whole path segments ("/api" and "/api/..."), as this project renders it; path_beg alone does not. */
+  segments: boolean;
+}
+
+/** An access rule: the real client IP in a deny or allow list, or trusted addresses only. */
+export interface AccessRule {
+  scope: Scope;
+  kind: 'deny' | 'allow' | 'trusted';
+  /** The list file, as written (deny and allow). */
+  file: string | null;
   line: CfgLine;
 }
 
@@ -35,7 +55,10 @@ export interface FrontendPlan {
   paths: PathRoute[];
   force: { scope: Scope; code: number | null; other: number | null; line: CfgLine }[];
   hsts: { scope: Scope; value: string; line: CfgLine }[];
-  redirects: { domains: string[]; to: string; code: number; keepPath: boolean; line: CfgLine }[];
+  redirects: { scope: Exclude<Scope, { kind: 'all' }>; to: string; code: number; keepPath: boolean; line: CfgLine }[];
+  access: AccessRule[];
+  /** This project's maintenance rule: the map of the sites in maintenance (backend -> Retry-After seconds). */
+  maintenance: { file: string; line: CfgLine } | null;
   headers: (HeaderRuleOf & { side: 'request' | 'response'; scope: Scope })[];
   auth: { scope: Scope; userlist: string; group: string | null; realm: string | null; paths: string[]; line: CfgLine }[];
   compression: { types: string[] | null; lines: CfgLine[] } | null;
@@ -70,9 +93,15 @@ function hostExpr(expr: string, hostVars: Set<string>, line: CfgLine): { maps: M
 
 const CODES = [301, 302, 307, 308];
 
-export function readFrontend(sec: Section, ctxIn: { files: Readonly<Record<string, string>>; mode: string }): FrontendPlan {
-  const f: FrontendPlan = { name: sec.name, routes: [], paths: [], force: [], hsts: [], redirects: [], headers: [], auth: [], compression: null, defaultBackend: null, skipped: [], notes: [] };
-  const ctx: CondContext = { acls: new Map(), hostVars: new Set(), siteVars: new Set(), files: ctxIn.files };
+/** This project's maintenance rule: its page is the daemon's own (config.yaml's haproxy.maintenance_page), its map lists the sites in maintenance. */
+const MAINTENANCE =
+  /^http-request return status 503 content-type text\/html; charset=utf-8 file (\S+) hdr Retry-After %\[var\(([^)]+)\),map_str\(([^,)]+)\)\] hdr Cache-Control no-store if \{ var\(([^)]+)\),map_str\(([^,)]+)\) -m found \} !acme_challenge$/;
+
+export function readFrontend(sec: Section, ctxIn: { files: Readonly<Record<string, string>>; mode: string; own?: boolean }): FrontendPlan {
+  const f: FrontendPlan = {
+    name: sec.name, routes: [], paths: [], force: [], hsts: [], redirects: [], access: [], maintenance: null, headers: [], auth: [], compression: null, defaultBackend: null, skipped: [], notes: [],
+  };
+  const ctx: CondContext = { acls: new Map(), hostVars: new Set(), siteVars: new Set(), files: ctxIn.files, realIpVars: new Set(ctxIn.own ? ['txn.real_ip'] : []), routeVars: new Set() };
   const siteMaps = new Map<string, MapSource[]>();
   const routed = new Set<string>();
   const add = (domain: string, backend: string, at: HostRoute['at']) => {
@@ -82,8 +111,7 @@ export function readFrontend(sec: Section, ctxIn: { files: Readonly<Record<strin
   };
   const bad = (l: CfgLine, reason: string): void => void f.skipped.push(skip(l, reason));
 
-  /** The scope of a rule's condition, with the terms it may also hold; a string says why it cannot be read. */
-  const scopeOf = (cond: Cond | null, allowed: CondTerm['kind'][]): { scope: Scope; terms: CondTerm[] } | string => {
+  const scopeOf: ScopeOf = (cond, allowed) => {
     if (!cond) return { scope: { kind: 'all' }, terms: [] };
     if (cond.problem) return cond.problem;
     let scope: Scope = { kind: 'all' };
@@ -112,6 +140,8 @@ export function readFrontend(sec: Section, ctxIn: { files: Readonly<Record<strin
     }
     return { scope, terms: rest };
   };
+
+  const routes = routeReader(ctx, scopeOf, bad);
 
   for (const l of sec.lines) {
     const w = l.words;
@@ -151,6 +181,11 @@ export function readFrontend(sec: Section, ctxIn: { files: Readonly<Record<strin
         for (const m of maps.maps) readHostMap(m);
         continue;
       }
+      const rt = cond && !cond.problem && cond.terms.length === 1 && cond.terms[0]!.kind === 'routeid' && !cond.terms[0]!.neg ? cond.terms[0]! : null;
+      if (rt && rt.kind === 'routeid') {
+        routes.target(rt.id, target, l);
+        continue;
+      }
       const c = scopeOf(cond, ['path']);
       if (typeof c === 'string') {
         bad(l, c);
@@ -162,7 +197,7 @@ export function readFrontend(sec: Section, ctxIn: { files: Readonly<Record<strin
       }
       const path = c.terms.find((t) => t.kind === 'path');
       if (path && path.kind === 'path' && !path.neg) {
-        for (const p of path.paths) f.paths.push({ scope: c.scope, match: path.match, path: p, backend: target, line: l });
+        for (const p of path.paths) f.paths.push({ scope: c.scope, match: path.match, path: p, backend: target, line: l, lines: [l], strip: false, segments: false });
         continue;
       }
       if (c.terms.length || c.scope.kind !== 'hosts') {
@@ -170,6 +205,24 @@ export function readFrontend(sec: Section, ctxIn: { files: Readonly<Record<strin
         continue;
       }
       for (const d of c.scope.domains) add(d, target, { file: l.file, line: l.line, text: l.text });
+      continue;
+    }
+    if (k === 'http-request' && /^set-var\(([^)]+)\)$/.test(w[1] ?? '') && /^str\([^)]+\)$/.test(w[2] ?? '')) {
+      routes.set(l);
+      continue;
+    }
+    if (k === 'http-request' && w[1] === 'set-path') {
+      routes.strip(l);
+      continue;
+    }
+    if (k === 'http-request' && w[1] === 'deny' && w[2] === 'deny_status' && w[3] === '403' && w[4] === 'if') {
+      readAccess(l);
+      continue;
+    }
+    if (k === 'http-request' && w[1] === 'return') {
+      const m = MAINTENANCE.exec(w.join(' '));
+      if (m && m[3] === m[5] && m[2] === m[4] && ctx.siteVars.has(m[2]!) && !f.maintenance) f.maintenance = { file: m[3]!, line: l };
+      else bad(l, '"http-request return" is not expressible (only this project\'s own maintenance rule is read)');
       continue;
     }
     if (k === 'http-request' && /^set-var\(([^)]+)\)$/.test(w[1] ?? '')) {
@@ -263,7 +316,18 @@ export function readFrontend(sec: Section, ctxIn: { files: Readonly<Record<strin
     }
     bad(l, `"${k}${(k === 'option' || k.startsWith('http-') || k.startsWith('tcp-')) && w[1] ? ` ${w[1]}` : ''}" is not expressible`);
   }
+  f.paths.push(...routes.finish());
   return f;
+
+  /** `http-request deny deny_status 403 if <site> <real IP in a list>` (deny), `... !<real IP in a list>` (allow), `... !trusted_source !trusted_real_ip` (trusted only). */
+  function readAccess(l: CfgLine): void {
+    const c = scopeOf(parseCond(l.words.slice(4), ctx), ['realip', 'trusted']);
+    if (typeof c === 'string') return bad(l, c);
+    const [a, b] = c.terms;
+    if (c.terms.length === 1 && a!.kind === 'realip') return void f.access.push({ scope: c.scope, kind: a!.neg ? 'allow' : 'deny', file: a!.file, line: l });
+    if (c.terms.length === 2 && a!.kind === 'trusted' && b!.kind === 'trusted' && a!.neg && b!.neg && a!.of !== b!.of) return void f.access.push({ scope: c.scope, kind: 'trusted', file: null, line: l });
+    bad(l, '"http-request deny" is expressible only as a site\'s access rule (the real client IP in a list, or trusted addresses only)');
+  }
 
   function isNotFound(cond: Cond, variable: string): boolean {
     return cond.problem === null && cond.terms.length === 1 && cond.terms[0]!.kind === 'found' && cond.terms[0]!.neg && cond.terms[0]!.variable === variable;
@@ -318,10 +382,13 @@ export function readFrontend(sec: Section, ctxIn: { files: Readonly<Record<strin
       return;
     }
     if ((how === 'location' || how === 'prefix') && to !== undefined) {
-      if (to.includes('%')) return bad(l, 'a redirect to an expression is not expressible');
-      if (c.scope.kind !== 'hosts' || plain || get) return bad(l, 'a redirect is expressible per host only (a redirect site)');
+      // The target is a log-format string: `%%` is a `%`; this project appends the path with `%[pathq]`.
+      const keepPath = how === 'prefix' || (how === 'location' && to.endsWith('%[pathq]'));
+      const lit = literalValue(how === 'location' && keepPath ? to.slice(0, -'%[pathq]'.length) : to);
+      if (lit === null) return bad(l, 'a redirect to an expression is not expressible');
+      if (c.scope.kind === 'all' || plain || get) return bad(l, 'a redirect is expressible per host only (a redirect site)');
       if (extra.length) return bad(l, `redirect options "${extra.join(' ')}" are not expressible`);
-      f.redirects.push({ domains: c.scope.domains, to, code: code ?? 302, keepPath: how === 'prefix', line: l });
+      f.redirects.push({ scope: c.scope, to: lit, code: code ?? 302, keepPath, line: l });
       return;
     }
     bad(l, 'this redirect is not expressible');

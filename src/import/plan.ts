@@ -28,8 +28,18 @@ export interface PlannedDomain {
   sources: Source[];
 }
 
+/** A POST /api/tcp-services body (this project's own TCP services), with its lines as for a domain. */
+export interface PlannedTcpService {
+  body: Record<string, unknown>;
+  /** The line that names the service (its SNI rule, or its listen section). */
+  at: { file: string; line: number; text: string };
+  sources: Source[];
+}
+
 export interface ImportPlan {
   domains: PlannedDomain[];
+  /** TCP services (read from this project's own configuration only). */
+  tcp_services: PlannedTcpService[];
   skipped: Skipped[];
   notes: string[];
 }

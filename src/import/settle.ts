@@ -6,7 +6,7 @@
  * kept. A refusal no part explains (the domain name, the backend name)
  * drops the domain. Pure: the validator is passed in.
  */
-import type { ImportPlan, PlannedDomain, Skipped, Source } from './plan.js';
+import type { ImportPlan, PlannedDomain, PlannedTcpService, Skipped, Source } from './plan.js';
 
 /** The first problem the API finds in a body: where, why, and for unknown fields their names. */
 export interface BodyIssue {
@@ -52,9 +52,23 @@ function drop(body: Record<string, unknown>, sources: Source[], path: (string | 
   return sources.filter((s) => !startsWith(s.path, path));
 }
 
-export function settle<T>(plan: ImportPlan, validate: (body: Record<string, unknown>) => { ok: true; value: T } | { ok: false; issue: BodyIssue }): Settled<T> {
+type Validate<T> = (body: Record<string, unknown>) => { ok: true; value: T } | { ok: false; issue: BodyIssue };
+
+export function settle<T>(plan: ImportPlan, validate: Validate<T>): Settled<T> {
   const out: Settled<T> = { domains: [], skipped: [...plan.skipped] };
-  for (const d of plan.domains) {
+  settleEach(plan.domains, validate, 'domain', out);
+  return out;
+}
+
+/** The TCP service bodies through POST /api/tcp-services' schema, as `settle` does for domains (refusals go to `skipped`). */
+export function settleTcpServices<T>(services: PlannedTcpService[], validate: Validate<T>, skipped: Skipped[]): Settled<T>['domains'] {
+  const out: Settled<T> = { domains: [], skipped };
+  settleEach(services, validate, 'name', out);
+  return out.domains;
+}
+
+function settleEach<T>(items: (PlannedDomain | PlannedTcpService)[], validate: Validate<T>, key: 'domain' | 'name', out: Settled<T>): void {
+  for (const d of items) {
     const body = structuredClone(d.body);
     let sources = d.sources.map((s) => ({ ...s, path: [...s.path] }));
     for (let round = 0; ; round++) {
@@ -69,16 +83,15 @@ export function settle<T>(plan: ImportPlan, validate: (body: Record<string, unkn
       // The deepest part that holds the problem and came from known lines.
       const part = sources.filter((s) => startsWith(path, s.path)).sort((a, b) => b.path.length - a.path.length)[0];
       if (!part || round > 200) {
-        out.skipped.push({ ...d.at, reason: `${String(d.body.domain)}: not imported: ${fieldOf(path)} ${issue.message}` });
+        out.skipped.push({ ...d.at, reason: `${String(d.body[key])}: not imported: ${fieldOf(path)} ${issue.message}` });
         break;
       }
       const reason =
         unknown !== undefined && issue.path.length === 0
-          ? `not expressible yet: this daemon's POST /api/domain has no "${unknown}" group (${String(d.body.domain)})`
-          : `${String(d.body.domain)}: ${fieldOf(path)} ${unknown !== undefined ? 'is not a known field' : issue.message}`;
+          ? `not expressible yet: this daemon's ${key === 'domain' ? 'POST /api/domain' : 'POST /api/tcp-services'} has no "${unknown}" group (${String(d.body[key])})`
+          : `${String(d.body[key])}: ${fieldOf(path)} ${unknown !== undefined ? 'is not a known field' : issue.message}`;
       for (const l of part.lines) if (!out.skipped.some((s) => s.file === l.file && s.line === l.line && s.reason === reason)) out.skipped.push({ file: l.file, line: l.line, text: l.text, reason });
       sources = drop(body, sources, part.path);
     }
   }
-  return out;
 }

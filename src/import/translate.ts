@@ -19,7 +19,10 @@
  */
 import { readBackend, type BackendPlan } from './backends.js';
 import { readFrontend, type FrontendPlan, type Scope } from './frontends.js';
+import { isMachinery } from './own.js';
+import { patternLines } from './conditions.js';
 import { skip, type ImportPlan, type PlannedDomain, type Skipped, type Source } from './plan.js';
+import { readTcpServices } from './tcp-services.js';
 import { sections, tokenize, type CfgLine, type Section } from './tokenize.js';
 import { readUserlist, type Userlist } from './userlists.js';
 
@@ -53,11 +56,17 @@ export function translate(text: string, file: string, files: Readonly<Record<str
   const backends = new Map<string, BackendPlan>();
   const fronts: FrontendPlan[] = [];
   const userlists = new Map<string, Userlist>();
+  const all0 = sections(lines);
+  // This project's own configuration: its machinery is left out of the report line by line (own.ts), so every line is judged alone.
+  const own = all0.some((s) => s.kind === 'backend' && s.name === 'hm-default');
   const reportAll = (s: Section, reason: string) => {
-    skipped.push(skip(s.header, `${reason} (${s.lines.length + 1} lines)`));
+    if (own) for (const l of [s.header, ...s.lines]) skipped.push(skip(l, reason));
+    else skipped.push(skip(s.header, `${reason} (${s.lines.length + 1} lines)`));
   };
+  let sni: Section | null = null;
+  const tcpSections: Section[] = [];
 
-  for (const s of sections(lines)) {
+  for (const s of all0) {
     if (s.kind === '') {
       for (const l of s.lines) skipped.push(skip(l, 'outside any section'));
     } else if (s.kind === 'global') {
@@ -78,17 +87,21 @@ export function translate(text: string, file: string, files: Readonly<Record<str
     } else if (s.kind === 'userlist') {
       const u = readUserlist(s);
       userlists.set(s.name, u);
+    } else if (own && (s.kind === 'backend' || s.kind === 'listen') && (s.lines.find((l) => l.words[0] === 'mode')?.words[1] ?? mode) === 'tcp' && s.name !== 'hm-tls-terminate') {
+      tcpSections.push(s);
+    } else if (own && s.kind === 'frontend' && s.name === 'hm-tls-sni') {
+      sni = s;
     } else if (s.kind === 'backend' || s.kind === 'listen') {
-      const own = s.kind === 'listen' ? { ...s, lines: s.lines.filter((l) => !FRONT_OF_LISTEN(l) || l.words[0] === 'mode') } : s;
-      backends.set(s.name, readBackend(own, { mode, balance, sslVerifyNone }));
+      const half = s.kind === 'listen' ? { ...s, lines: s.lines.filter((l) => !FRONT_OF_LISTEN(l) || l.words[0] === 'mode') } : s;
+      backends.set(s.name, readBackend(half, { mode, balance, sslVerifyNone, files, own }));
       if (s.kind === 'listen') {
         const fm = s.lines.find((l) => l.words[0] === 'mode')?.words[1] ?? mode;
-        if (fm === 'http') fronts.push(readFrontend({ ...s, lines: s.lines.filter(FRONT_OF_LISTEN) }, { files, mode: fm }));
+        if (fm === 'http') fronts.push(readFrontend({ ...s, lines: s.lines.filter(FRONT_OF_LISTEN) }, { files, mode: fm, own }));
       }
     } else if (s.kind === 'frontend') {
       const fm = s.lines.find((l) => l.words[0] === 'mode')?.words[1] ?? mode;
       if (fm !== 'http') reportAll(s, `a mode ${fm} frontend is not expressible (the daemon serves HTTP)`);
-      else fronts.push(readFrontend(s, { files, mode: fm }));
+      else fronts.push(readFrontend(s, { files, mode: fm, own }));
     } else reportAll(s, `a "${s.kind}" section is not expressible`);
   }
 
@@ -136,7 +149,7 @@ export function translate(text: string, file: string, files: Readonly<Record<str
   // Redirect sites: a host that only redirects needs no backend.
   for (const f of fronts) {
     for (const r of f.redirects) {
-      for (const d of r.domains) {
+      for (const d of r.scope.kind === 'hosts' ? r.scope.domains : []) {
         if (doms.has(d)) continue;
         const name = `redirect-${d.replace(/^\*\./, 'wildcard.').replace(/\./g, '-')}`.slice(0, 64);
         doms.set(d, { domain: d, backend: null, backendName: name, front: f, at: { file: r.line.file, line: r.line.line, text: r.line.text } });
@@ -147,7 +160,11 @@ export function translate(text: string, file: string, files: Readonly<Record<str
     if (assigned.has(name)) {
       skipped.push(...b.skipped);
       notes.push(...b.notes);
-    } else skipped.push(skip(b.header, `${b.tcp ? 'not mode http' : fronts.some((f) => f.paths.some((p) => p.backend === name)) ? 'only path rules route to it, no host' : 'no host routes to it'}: not imported (${b.serverCount} servers)`));
+    } else {
+      const why = b.tcp ? 'not mode http' : fronts.some((f) => f.paths.some((p) => p.backend === name)) ? 'only path rules route to it, no host' : 'no host routes to it';
+      if (own) reportAll({ kind: 'backend', name, header: b.header, lines: all0.find((s) => s.header === b.header)?.lines ?? [] }, `${why}: not imported`);
+      else skipped.push(skip(b.header, `${why}: not imported (${b.serverCount} servers)`));
+    }
   }
 
   const all = [...doms.values()];
@@ -184,6 +201,10 @@ export function translate(text: string, file: string, files: Readonly<Record<str
         body.compression = { ...d.backend.compression.body };
         sources.push({ path: ['compression'], lines: d.backend.compression.lines });
       }
+      if (d.backend.errorPages.length) {
+        body.error_pages = Object.fromEntries(d.backend.errorPages.map((e) => [e.status, e.html]));
+        for (const e of d.backend.errorPages) sources.push({ path: ['error_pages', e.status], lines: [e.line] });
+      }
     }
     acc.set(d.domain, { body, sources });
   }
@@ -193,6 +214,7 @@ export function translate(text: string, file: string, files: Readonly<Record<str
     else a.sources.push({ path: [key], lines: [line] });
   };
   const https = (a: Acc) => (a.body.https ??= {}) as Record<string, unknown>;
+  const access = (a: Acc) => (a.body.access ??= {}) as Record<string, unknown>;
 
   for (const f of fronts) {
     for (const r of f.force) {
@@ -239,19 +261,59 @@ export function translate(text: string, file: string, files: Readonly<Record<str
       u.used = true;
       for (const d of inScope(r.scope, f, r.line)) {
         const a = acc.get(d.domain)!;
-        a.body.access = { auth: { ...(r.realm !== null ? { realm: r.realm } : {}), users: users.map((x) => x.body), ...(r.paths.length ? { paths: r.paths } : {}) } };
-        a.sources.push({ path: ['access'], lines: [r.line, ...users.map((x) => x.line)] });
+        access(a).auth = { ...(r.realm !== null ? { realm: r.realm } : {}), users: users.map((x) => x.body), ...(r.paths.length ? { paths: r.paths } : {}) };
+        a.sources.push({ path: ['access', 'auth'], lines: [r.line, ...users.map((x) => x.line)] });
         users.forEach((x, i) => a.sources.push({ path: ['access', 'auth', 'users', i], lines: [x.line] }));
       }
       for (const x of users) if (x.insecure) notes.push(`${x.line.file}:${x.line.line}: user ${String(x.body.name)} has a clear-text password (insecure-password): it is sent as "password" and the daemon stores only its SHA-512 crypt hash; remove it from the old file`);
     }
   }
+  // Access lists (this project's own rules): the list files are read as they are passed in.
+  for (const f of fronts) {
+    for (const r of f.access) {
+      let entries: string[] = [];
+      if (r.file !== null) {
+        const text = files[r.file];
+        if (text === undefined) {
+          skipped.push(skip(r.line, `the list ${r.file} was not given`));
+          continue;
+        }
+        entries = patternLines(text);
+      }
+      for (const d of inScope(r.scope, f, r.line)) {
+        const a = acc.get(d.domain)!;
+        const x = access(a);
+        if (r.kind === 'trusted') x.trusted_only = true;
+        else x[r.kind] = [...((x[r.kind] as string[] | undefined) ?? []), ...entries];
+        a.sources.push({ path: ['access', r.kind === 'trusted' ? 'trusted_only' : r.kind], lines: [r.line] });
+      }
+    }
+    // Maintenance (this project's own rule): the sites in the map are in maintenance, with its Retry-After.
+    if (f.maintenance) {
+      const text = files[f.maintenance.file];
+      if (text === undefined) skipped.push(skip(f.maintenance.line, `the map ${f.maintenance.file} was not given (the sites in maintenance are listed there)`));
+      else {
+        for (const e of patternLines(text)) {
+          const m = /^(\S+)\s+(\d{1,9})$/.exec(e);
+          const doms = m ? all.filter((d) => d.backend?.haproxyName === m[1]) : [];
+          if (!m || !doms.length) {
+            skipped.push({ file: f.maintenance.file, line: text.split('\n').findIndex((x) => x.trim() === e) + 1, text: e, reason: m ? `${m[1]} is not the backend of an imported domain` : 'a maintenance map line is "<backend> <seconds>"' });
+            continue;
+          }
+          for (const d of doms) {
+            const a = acc.get(d.domain)!;
+            a.body.maintenance = { enabled: true, retry_after: Number(m[2]) };
+            a.sources.push({ path: ['maintenance'], lines: [f.maintenance.line] });
+          }
+        }
+      }
+    }
+  }
   // This project's own configuration: its unconditional header rules are the daemon's machinery
   // (real-client-IP headers); a site's rules always carry the site's condition.
-  const own = backends.has('hm-default');
   if (own) {
     for (const f of fronts) {
-      for (const h of f.headers.filter((x) => x.scope.kind === 'all')) skipped.push(skip(h.line, "haproxy-manager's own header rule"));
+      for (const h of f.headers.filter((x) => x.scope.kind === 'all')) skipped.push(skip(h.line, "an unconditional header rule in haproxy-manager's own configuration is not a site's (a site's rules name their site)"));
       f.headers = f.headers.filter((x) => x.scope.kind !== 'all');
     }
   }
@@ -295,31 +357,48 @@ export function translate(text: string, file: string, files: Readonly<Record<str
         if (d.backend?.haproxyName === p.backend) continue;
         const a = acc.get(d.domain)!;
         const routes = (a.body.routes ??= []) as unknown[];
-        group(a, 'routes', p.line);
-        a.sources.push({ path: ['routes', routes.length], lines: [p.line] });
-        routes.push({ path: p.path.endsWith('/') && p.path !== '/' && p.match === 'prefix' ? p.path.slice(0, -1) : p.path, ...(p.match === 'exact' ? { match: 'exact' } : {}), backend: target });
+        for (const l of p.lines) group(a, 'routes', l);
+        a.sources.push({ path: ['routes', routes.length], lines: p.lines });
+        routes.push({
+          path: p.path.endsWith('/') && p.path !== '/' && p.match === 'prefix' ? p.path.slice(0, -1) : p.path,
+          ...(p.match === 'exact' ? { match: 'exact' } : {}),
+          backend: target,
+          ...(p.strip ? { strip_prefix: true } : {}),
+        });
       }
-      if (p.match === 'prefix') notes.push(`${p.line.file}:${p.line.line}: the route for ${p.path} matches whole path segments (${p.path.replace(/\/$/, '')} and ${p.path.replace(/\/$/, '')}/...), where path_beg also matched ${p.path.replace(/\/$/, '')}x`);
+      if (p.match === 'prefix' && !p.segments) notes.push(`${p.line.file}:${p.line.line}: the route for ${p.path} matches whole path segments (${p.path.replace(/\/$/, '')} and ${p.path.replace(/\/$/, '')}/...), where path_beg also matched ${p.path.replace(/\/$/, '')}x`);
     }
     for (const r of f.redirects) {
-      for (const x of r.domains) {
-        const a = acc.get(x)!;
+      for (const d of inScope(r.scope, f, r.line)) {
+        const a = acc.get(d.domain)!;
         if (a.body.redirect) continue;
         a.body.redirect = { to: r.to, ...(r.code !== 301 ? { code: r.code } : {}), keep_path: r.keepPath };
         a.sources.push({ path: ['redirect'], lines: [r.line] });
       }
     }
   }
-  for (const [name, u] of userlists) if (!u.used) skipped.push(skip(u.header, `userlist ${name} is not used by an imported auth rule (${u.lines} lines)`));
+  for (const [name, u] of userlists) {
+    if (!u.used) reportAll(all0.find((x) => x.header === u.header)!, `userlist ${name} is not used by an imported auth rule`);
+    else for (const l of u.unread) skipped.push(skip(l, `"${l.words[0]!}" in a userlist is not expressible (users with a password, and groups)`));
+  }
+  // TCP services: this project's own only (a hand-written mode tcp section was reported above).
+  const tcp = own ? readTcpServices(sni, tcpSections) : { services: [], skipped: [] };
+  skipped.push(...tcp.skipped);
 
   skipped.sort((x, y) => (x.file === y.file ? x.line - y.line : x.file === file ? -1 : y.file === file ? 1 : x.file.localeCompare(y.file)));
   const domains: PlannedDomain[] = all.map((d) => ({ body: acc.get(d.domain)!.body, at: d.at, sources: acc.get(d.domain)!.sources }));
   // A domain with routes points at others' backends: those are created first.
   domains.sort((x, y) => Number(x.body.routes !== undefined) - Number(y.body.routes !== undefined));
   if (own) {
-    const mine = skipped.filter((s) => s.file === file);
-    notes.unshift(`this is haproxy-manager's own configuration: ${mine.length} lines of its machinery (global, defaults, the web frontend's real-IP, rate-limit and block rules, hm-* backends) are not listed`);
-    return { domains, skipped: skipped.filter((s) => s.file !== file), notes };
+    // Only the lines the templates write for every configuration are left out; the rest is listed.
+    const sectionOf = new Map<number, Section>();
+    for (const s of all0) for (const l of [s.header, ...s.lines]) sectionOf.set(l.line, s);
+    const machinery = new Set<number>();
+    for (const x of skipped) if (x.file === file && sectionOf.has(x.line) && isMachinery(sectionOf.get(x.line)!, x.line)) machinery.add(x.line);
+    notes.unshift(
+      `this is haproxy-manager's own configuration: ${machinery.size} lines of its machinery (global, defaults, listeners, the real-IP, rate-limit and block rules, the hm-* sections) are rendered again from this daemon's config.yaml and not listed; every other line not imported is`,
+    );
+    return { domains, tcp_services: tcp.services, skipped: skipped.filter((x) => !(x.file === file && machinery.has(x.line))), notes };
   }
-  return { domains, skipped, notes };
+  return { domains, tcp_services: tcp.services, skipped, notes };
 }

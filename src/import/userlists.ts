@@ -18,6 +18,8 @@ export interface Userlist {
   header: CfgLine;
   lines: number;
   used: boolean;
+  /** Lines that are neither a user with a password nor a group. */
+  unread: CfgLine[];
   /** The users of a group (null: every user), in the order the file lists them. */
   usersOf(group: string | null): UserOf[];
 }
@@ -25,6 +27,7 @@ export interface Userlist {
 export function readUserlist(s: Section): Userlist {
   const users = new Map<string, UserOf & { groups: Set<string> }>();
   const groups = new Map<string, Set<string>>();
+  const unread: CfgLine[] = [];
   for (const l of s.lines) {
     const w = l.words;
     if (w[0] === 'group' && w[1]) {
@@ -37,12 +40,13 @@ export function readUserlist(s: Section): Userlist {
       const i = w.indexOf('groups');
       const own = new Set(i > 0 ? (w[i + 1] ?? '').split(',').filter(Boolean) : []);
       users.set(w[1], { body: { name: w[1], ...(insecure ? { password: w[3] } : { password_hash: w[3] }) }, line: l, insecure, groups: own });
-    }
+    } else unread.push(l);
   }
   return {
     header: s.header,
     lines: s.lines.length + 1,
     used: false,
+    unread,
     usersOf(group) {
       return [...users.entries()]
         .filter(([name, u]) => group === null || u.groups.has(group) || (groups.get(group)?.has(name) ?? false))

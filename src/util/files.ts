@@ -44,7 +44,8 @@ function tmpName(path: string, tag: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.${tag}`);
 }
 
-function fsyncDir(dir: string): void {
+/** Fsyncs a directory so a rename in it is durable; a filesystem that refuses is ignored. */
+export function fsyncDir(dir: string): void {
   try {
     const dfd = openSync(dir, 'r');
     try {

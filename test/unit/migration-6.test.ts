@@ -140,7 +140,7 @@ test('migration 6 keeps the actions, their self-reference and foreign keys, and 
     assert.doesNotMatch((w.prepare("SELECT sql FROM sqlite_master WHERE name = 'actions'").get() as { sql: string }).sql, /actions_v6/);
     // The rebuilt table's indexes are there.
     const idx = (w.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'actions' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]).map((r) => r.name).sort();
-    assert.deepEqual(idx, ['actions_by_target', 'actions_created', 'actions_expiry', 'actions_incident', 'actions_status', 'actions_target']);
+    assert.deepEqual(idx, ['actions_by_target', 'actions_created', 'actions_expiry', 'actions_incident', 'actions_reverts', 'actions_status', 'actions_target', 'actions_unlinked']);
 
     // 'expired' is a status now; anything else still is not.
     const fresh = actions.save(w, record({ incidentId, target: '203.0.113.8', createdAt: NOW, updatedAt: NOW, expiresAt: NOW + 3_600_000 }));

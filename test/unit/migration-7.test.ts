@@ -82,7 +82,7 @@ test('migration 7 drops the CHECK on action names and keeps rows, references, ot
     assert.doesNotMatch(sql, /action\s+IN/, 'no CHECK on action names');
     assert.equal(w.prepare("SELECT 1 FROM sqlite_master WHERE name = 'actions_v7'").get(), undefined);
     const idx = (w.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'actions' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]).map((r) => r.name).sort();
-    assert.deepEqual(idx, ['actions_by_target', 'actions_created', 'actions_expiry', 'actions_incident', 'actions_status', 'actions_target']);
+    assert.deepEqual(idx, ['actions_by_target', 'actions_created', 'actions_expiry', 'actions_incident', 'actions_reverts', 'actions_status', 'actions_target', 'actions_unlinked']);
 
     // A name the old CHECK did not know can be stored now (the registry is the check).
     const fresh = actions.save(w, record({ incidentId, action: 'rate_limit_ip' as ActionRecord['action'], createdAt: NOW, updatedAt: NOW, ttlS: null, expiresAt: null }));

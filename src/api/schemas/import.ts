@@ -8,7 +8,7 @@ import { ok } from './common.js';
 
 /** 512 KiB of text per file: a large hand-written haproxy.cfg is a few dozen. */
 export const MAX_DOCUMENT = 524_288;
-const MAX_MAPS = 100;
+const MAX_MAPS = 1000;
 
 const document = (what: string) =>
   z
@@ -34,8 +34,8 @@ export const importBody = z.strictObject({
       if (bad !== undefined) ctx.addIssue({ code: 'custom', path: [bad], message: 'must be a path as written in the configuration (letters, digits and ._/+@- only)' });
     })
     .optional()
-    .meta({ description: 'The map and list files the configuration names (`-f`, map_str(...)), by the path exactly as written there' }),
-  apply: bool('Create the planned domains (default false: a dry run that changes nothing)').optional(),
+    .meta({ description: 'The map, list and page files the configuration names (`-f`, map_str(...), `http-error ... file`), by the path exactly as written there' }),
+  apply: bool('Create the planned domains and TCP services (default false: a dry run that changes nothing)').optional(),
 });
 
 export const importBodyExample = {
@@ -54,6 +54,9 @@ export const importOut = ok({
   applied: z.boolean().meta({ description: 'The domains were created (apply: true and something to create)' }),
   reloaded: z.boolean(),
   domains: z.array(z.record(z.string(), z.unknown())).meta({ description: 'The POST /api/domain bodies planned (or created), each as the API takes it; a clear password shows as "(hashed on apply)"' }),
+  tcp_services: z
+    .array(z.record(z.string(), z.unknown()))
+    .meta({ description: "The POST /api/tcp-services bodies planned (or created): read from a configuration this daemon rendered itself (hm-tls-sni, <name>-tcp)" }),
   skipped: z.array(skippedOut).meta({ description: 'What is not imported, each with its file, line and reason (existing domains included: an import never overwrites)' }),
   notes: z.array(z.string()).meta({ description: 'How imported parts differ from the file (a copied backend, a check method, a redirect code)' }),
   warning: z.string().optional(),

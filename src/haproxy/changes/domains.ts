@@ -5,7 +5,7 @@ import { deleteDomain, getDomain, listBackends, setMaintenance, setServerState, 
 import type { MaintenanceOptions } from '../../storage/site-options.js';
 import { AppError } from '../../errors.js';
 import { FILES, haproxyBackendName, maintenanceMapFile } from '../config/render.js';
-import { passthroughFor } from '../../storage/tcp-services.js';
+import { listTcpServices, passthroughFor, upsertTcpService, type TcpServiceInput } from '../../storage/tcp-services.js';
 
 export function saveDomain(ops: Ops, actor: string, input: DomainInput) {
   return ops.applier.submit({
@@ -23,24 +23,35 @@ export function saveDomain(ops: Ops, actor: string, input: DomainInput) {
 }
 
 /**
- * Creates several domains in ONE applier change (one render, one `haproxy -c`,
- * one reload; all or nothing): the import's apply. Never overwrites: a domain
- * that exists when the change runs (created since the plan was made) refuses
- * the whole change with a conflict.
+ * Creates several domains and TCP services in ONE applier change (one
+ * render, one `haproxy -c`, one reload; all or nothing): the import's apply.
+ * Never overwrites: a domain or service that exists when the change runs
+ * (created since the plan was made) refuses the whole change with a
+ * conflict. Domains are created without their routes first and given them
+ * after, so a route may point at any imported site, in any order (even two
+ * sites routing to each other).
  */
-export function saveDomains(ops: Ops, actor: string, inputs: DomainInput[]) {
+export function saveDomains(ops: Ops, actor: string, inputs: DomainInput[], tcpServices: TcpServiceInput[] = []) {
   return ops.applier.submit({
     actor,
     action: 'domain.import',
     target: null,
-    detail: { domains: inputs.map((i) => i.domain) },
+    detail: { domains: inputs.map((i) => i.domain), ...(tcpServices.length ? { tcp_services: tcpServices.map((t) => t.name) } : {}) },
     mutate(db) {
-      return inputs.map((input) => {
+      const created = inputs.map((input) => {
         if (getDomain(db, input.domain)) throw new AppError('conflict', `domain ${input.domain} exists already (created since the import was planned); nothing was imported`, { field: 'config' });
         const tcp = passthroughFor(db, input.domain);
         if (tcp) throw new AppError('conflict', `${input.domain} is passed through to TCP service ${tcp}; nothing was imported`, { field: 'config' });
-        return { domain: input.domain, ...upsertDomain(db, input) };
+        const routed = input.site?.routes?.length ? { ...input, site: { ...input.site, routes: [] } } : input;
+        return { domain: input.domain, ...upsertDomain(db, routed) };
       });
+      for (const input of inputs) if (input.site?.routes?.length) upsertDomain(db, input);
+      const names = new Set(listTcpServices(db).map((t) => t.name));
+      for (const t of tcpServices) {
+        if (names.has(t.name)) throw new AppError('conflict', `TCP service ${t.name} exists already (created since the import was planned); nothing was imported`, { field: 'config' });
+        upsertTcpService(db, t);
+      }
+      return created;
     },
   });
 }

@@ -21,14 +21,21 @@ function reservedPorts(ops: Ops): Map<number, string> {
   return out;
 }
 
-export function saveTcpService(ops: Ops, actor: string, input: TcpServiceInput) {
+/** Why these settings cannot take the service (a port another listener has, passthrough without an HTTPS port), with the field; null when they can. */
+export function tcpServiceRefusal(ops: Ops, input: TcpServiceInput): { field: string; message: string } | null {
   if (input.port !== null) {
     const taken = reservedPorts(ops).get(input.port);
-    if (taken) throw new AppError('conflict', `port ${input.port} is ${taken}`, { field: 'port' });
+    if (taken) return { field: 'port', message: `port ${input.port} is ${taken}` };
   }
   if (input.kind === 'tls_passthrough' && ops.cfg.haproxy.https_port === null) {
-    throw new AppError('conflict', 'TLS passthrough shares the HTTPS port, and haproxy.https_port is not set', { field: 'kind' });
+    return { field: 'kind', message: 'TLS passthrough shares the HTTPS port, and haproxy.https_port is not set' };
   }
+  return null;
+}
+
+export function saveTcpService(ops: Ops, actor: string, input: TcpServiceInput) {
+  const refused = tcpServiceRefusal(ops, input);
+  if (refused) throw new AppError('conflict', refused.message, { field: refused.field });
   return ops.applier.submit({
     actor,
     action: 'tcp_service.upsert',

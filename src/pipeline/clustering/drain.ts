@@ -41,6 +41,7 @@
 import { maskMessage, WILDCARD as MASK } from './mask.js';
 import { collapseRuns, groupKey, introducesValue, wordsApart } from './heuristics.js';
 import { createTree, type Leaf } from './tree.js';
+import { consolidate as findEvents } from './consolidate.js';
 
 /** A local copy: a module binding read on every token costs a getter call under some loaders. */
 const WILDCARD: string = MASK;
@@ -60,6 +61,12 @@ export interface MinerOptions {
   maxTokens?: number;
   /** Distinct words a constant position may take, as variants, before it becomes `<*>`. Default 4; 0 = original Drain. */
   splitValues?: number;
+  /**
+   * Lines between two consolidations (./consolidate.ts: clusters whose
+   * longest common pattern is one event join one group). Default 5000; 0 =
+   * only when `consolidate()` is called.
+   */
+  consolidateEvery?: number;
   /** Called with a group's last state when its last cluster is evicted. */
   onEvict?: (t: TemplateInfo) => void;
 }
@@ -97,6 +104,12 @@ export interface Miner {
   templates(): TemplateInfo[];
   /** The live group an id now belongs to (its own, or the one it merged into), or undefined when gone. */
   resolve(id: string): TemplateInfo | undefined;
+  /**
+   * Joins the groups whose clusters are one event by their longest common
+   * pattern (./consolidate.ts); the younger groups' ids become aliases.
+   * Returns the number of groups merged away.
+   */
+  consolidate(): number;
   /** Live clusters (what `maxTemplates` bounds). */
   readonly size: number;
 }
@@ -108,6 +121,8 @@ interface Cluster {
   leaf: Leaf<Cluster>;
   group: Group;
   lastSeen: number;
+  /** Lines that joined this cluster (absorbed clusters' included). */
+  count: number;
   /** Shared by a cluster and its word variants: the words seen at each contested position. */
   family: Map<number, Set<string>> | null;
   // Least-recently-seen list: head is the oldest.
@@ -145,13 +160,29 @@ export function shortHash(s: string): string {
   return n.toString(16).padStart(14, '0').slice(-12);
 }
 
-/** A group's text: its only cluster's template, or the first one's with runs of `<*>` written once when clusters of several lengths make it up. */
+/**
+ * A group's text: its clusters of the first one's length, with `<*>` where
+ * they differ; runs of `<*>` written once when clusters of several lengths
+ * make it up.
+ */
 function groupText(g: Group): string {
   if (g.template === null) {
     const first = g.members[0];
     if (!first) g.template = '';
     else if (g.members.length === 1) g.template = first.tokens.join(' ');
-    else g.template = collapseRuns(first.tokens);
+    else {
+      const merged = first.tokens.slice();
+      let lengths = 1;
+      for (let k = 1; k < g.members.length; k++) {
+        const o = g.members[k]!.tokens;
+        if (o.length !== merged.length) {
+          lengths++;
+          continue;
+        }
+        for (let i = 0; i < merged.length; i++) if (merged[i] !== o[i]) merged[i] = WILDCARD;
+      }
+      g.template = lengths === 1 ? merged.join(' ') : collapseRuns(merged);
+    }
   }
   return g.template;
 }
@@ -171,6 +202,8 @@ export function createMiner(opts: MinerOptions = {}): Miner {
   const maxTokens = Math.max(1, opts.maxTokens ?? 80);
   const splitValues = Math.max(0, Math.floor(opts.splitValues ?? 4));
   const onEvict = opts.onEvict;
+  const consolidateEvery = Math.max(0, Math.floor(opts.consolidateEvery ?? 5000));
+  let sinceConsolidation = 0;
 
   const tree = createTree<Cluster>(depth, maxChildren);
   const groups = new Map<string, Group>();
@@ -346,6 +379,7 @@ export function createMiner(opts: MinerOptions = {}): Miner {
       }
       if (!covered) continue;
       drop(o);
+      c.count += o.count;
       if (o.lastSeen > c.lastSeen) c.lastSeen = o.lastSeen;
       mergeGroups(c.group, o.group);
     }
@@ -368,7 +402,7 @@ export function createMiner(opts: MinerOptions = {}): Miner {
       keyIndex.set(key, g);
       g.keys.push(key);
     }
-    const c: Cluster = { tokens, leaf, group: g, lastSeen: now, family: variantOf ? variantOf.family : null, prev: null, next: null };
+    const c: Cluster = { tokens, leaf, group: g, lastSeen: now, count: 0, family: variantOf ? variantOf.family : null, prev: null, next: null };
     g.members.push(c);
     g.template = null;
     leaf.clusters!.push(c);
@@ -376,6 +410,24 @@ export function createMiner(opts: MinerOptions = {}): Miner {
     size++;
     while (size > maxTemplates && head && head !== c) evict(head);
     return c;
+  }
+
+  function consolidateNow(): number {
+    sinceConsolidation = 0;
+    const live: Cluster[] = [];
+    for (let c = head; c; c = c.next) live.push(c);
+    let merged = 0;
+    for (const set of findEvents(live, { splitValues })) {
+      let g = live[set[0]!]!.group;
+      for (let k = 1; k < set.length; k++) {
+        const o = live[set[k]!]!.group;
+        if (o !== g) {
+          g = mergeGroups(g, o);
+          merged++;
+        }
+      }
+    }
+    return merged;
   }
 
   return {
@@ -424,12 +476,17 @@ export function createMiner(opts: MinerOptions = {}): Miner {
       } else {
         c = found(tokens, message, now, variantOf);
       }
-      const g = c.group;
+      c.count++;
+      let g = c.group;
       g.count++;
+      if (consolidateEvery > 0 && ++sinceConsolidation >= consolidateEvery && consolidateNow() > 0) g = c.group;
       if (now > g.lastSeen) g.lastSeen = now;
       const r: AddResult = { id: g.id, template: groupText(g), isNew: g.count === 1, count: g.count };
       if (r.isNew && variantOf && groups.get(variantOf.group.id) === variantOf.group) r.variantOf = variantOf.group.id;
       return r;
+    },
+    consolidate(): number {
+      return consolidateNow();
     },
     templates(): TemplateInfo[] {
       return [...groups.values()].map(info).sort((a, b) => b.count - a.count || a.firstSeen - b.firstSeen);

@@ -68,6 +68,8 @@ export function createGrouper(opts: Omit<MinerOptions, 'onEvict'> = {}): Grouper
       slots[n++] = k;
     },
     finish(): Grouping {
+      // Clusters that are one event by their longest common pattern join one group before ids are resolved.
+      miner.consolidate();
       // Each raw id -> its final cluster, then clusters with the same final text -> one group.
       const byText = new Map<string, GroupedTemplate>();
       const final: GroupedTemplate[] = [];

@@ -83,9 +83,18 @@ const COLON_HEX_RE = /(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?:%\w
  * their port and hex ids that start with a digit.
  */
 const NUMBER_RE = /(?<![A-Za-z0-9])-?\d[A-Za-z0-9]*(?:[.,:]\d[A-Za-z0-9]*)*%?/g;
+/**
+ * host:port where the host is a name (`proxy.example.net:5070`, `db-1.lan:5432`):
+ * one value. Addresses with a port are left to the number mask, which takes
+ * them whole.
+ */
+const HOST_PORT_RE = /(?<![\w.:/-])[A-Za-z][\w-]*(?:\.[\w-]+)+:\d{1,5}(?![\w.:])/g;
+/** `file.go:123`, `Foo.java:88`: a place in source code (it names the statement), not a host and port. */
+const SOURCE_FILE = /\.(?:go|java|py|c|cc|cpp|cxx|h|hpp|rs|js|mjs|ts|rb|scala|kt|cs|php|pl|swift|m|erl|ex|exs|lua|sh):\d+$/;
 /** A word that starts with a letter and holds a digit (dn228, wl0, e4c35a9e, u0a123). */
 const LETTER_DIGIT_RE = /(?<![A-Za-z0-9])[A-Za-z][A-Za-z]*\d[A-Za-z0-9]*/g;
-const SIGILS = /^[*#+~]+<\*>$/;
+const SIGILS = /^[*#+~<>=]+<\*>$/;
+
 const ACRONYM_VERSION = /^[A-Z]{2,5}\d$/;
 const HEX_ONLY = /^[0-9a-fA-F]+$/;
 const LETTERS_THEN_DIGITS = /^([A-Za-z]+)\d+$/;
@@ -108,6 +117,8 @@ function maskQuoted(q: string, offset: number, line: string): string {
   // A message that starts with a quoted text (klog's `"Probe failed" pod=...`) is that text, not a value.
   const before = line.slice(Math.max(0, offset - 24), offset);
   if (offset === 0 || (offset < 24 && /^\s*$/.test(before))) return q;
+  // ...and so is one right after a bracketed prefix (klog's `I0301 12:00:00.1 7 file.go:12] "Probe failed"`).
+  if (before.endsWith('] ')) return q;
   // A JSON key names a field: structure, not a value.
   if (/^\s*:/.test(line.slice(offset + q.length, offset + q.length + 4))) return q;
   if (MESSAGE_FIELD.test(before)) return q;
@@ -185,7 +196,10 @@ export function maskText(line: string): string {
   if (s.includes('=')) s = s.replace(KV_RE, maskKeyValue);
   if (digits) {
     if (s.includes('-')) s = s.replace(UUID_RE, WILDCARD);
-    if (s.includes(':')) s = s.replace(COLON_HEX_RE, maskColonHex);
+    if (s.includes(':')) {
+      s = s.replace(HOST_PORT_RE, (m) => (SOURCE_FILE.test(m) ? m : WILDCARD));
+      s = s.replace(COLON_HEX_RE, maskColonHex);
+    }
     s = s.replace(NUMBER_RE, WILDCARD);
     s = s.replace(LETTER_DIGIT_RE, maskLetterDigit);
   } else if (s.includes('::')) {

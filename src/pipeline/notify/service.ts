@@ -56,15 +56,6 @@ export function createNotifications(opts: NotificationsOptions) {
       if (started) outbox.poke();
     },
   });
-  let pruneTimer: NodeJS.Timeout | null = null;
-  const prune = () => {
-    try {
-      const n = outbox.prune(durationMs(o.keep));
-      if (n) opts.log.info('delivered notifications pruned', { rows: n, older_than: o.keep });
-    } catch (e) {
-      opts.log.warn('pruning the outbox failed', { error: e as Error });
-    }
-  };
   return {
     notifier,
     outbox,
@@ -72,15 +63,10 @@ export function createNotifications(opts: NotificationsOptions) {
       if (!opts.config.enabled) return;
       started = true;
       outbox.start();
-      // Delivered and dead rows are history: kept for `outbox.keep`, then deleted (hourly).
-      prune();
-      pruneTimer = setInterval(prune, 3_600_000);
-      pruneTimer.unref();
+      // Delivered and dead rows are history, deleted after `outbox.keep` by the retention unit (retention/unit.ts).
     },
     async stop(): Promise<void> {
       started = false;
-      if (pruneTimer) clearInterval(pruneTimer);
-      pruneTimer = null;
       await outbox.stop();
     },
     stats: () => outbox.stats(),
