@@ -1,5 +1,10 @@
 /**
- * Log monitor benchmark: generates a realistic HAProxy log on the fly (mixed
+ * Log monitor benchmark. First, side by side on one core: `monitor replay`
+ * (runReplay, the CLI's function: reading, parse, every shipped rule,
+ * incidents) and a one-regex Python parse (python-floor.py) of the same
+ * generated file of long, realistic lines (loggen.ts realisticLog), with the
+ * ratio of their lines per second (wall clock, and CPU time, which load from
+ * other processes on the core disturbs less). Then: generates a HAProxy log on the fly (mixed
  * traffic from thousands of clients, with attacks inside: probes, floods,
  * brute force, scanners, 5xx storms, TLS failures) and pushes it through the
  * same pipeline the daemon runs (parse, triage with every shipped rule,
@@ -7,16 +12,24 @@
  * mixed day and for one million distinct client addresses. Each scenario runs
  * in its own process so peak memory is its own.
  *
- *   npm run bench:monitor                 # both scenarios
+ *   npm run bench:monitor                 # replay vs Python, then both scenarios
+ *   BENCH_REPLAY_LINES=200000 npm run bench:monitor   # a smaller file (default 1,000,000)
+ *   npm run bench:monitor -- --intake-60  # the live intake section for 60 s (default 10 s; BENCH_INTAKE_SECONDS)
+ *   (BENCH_SKIP_REPLAY, BENCH_SKIP_INTAKE, BENCH_SKIP_SCENARIOS leave a section out)
  *   node --import tsx scripts/bench/monitor.ts run <mixed|distinct> <lines>
+ *   node --import tsx scripts/bench/monitor.ts replay <file>
  */
 import { spawnSync } from 'node:child_process';
+import { createWriteStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runReplay } from '../../src/cli/monitor-replay.js';
 import { loadRules } from '../../src/pipeline/triage/load.js';
 import { createTriage } from '../../src/pipeline/triage/engine.js';
 import { createPipeline } from '../../src/monitor/pipeline.js';
 import { SHIPPED_RULES_DIR } from '../../src/monitor/monitor.js';
-import { rng, stamp } from './loggen.js';
+import { realisticLog, rng, stamp } from './loggen.js';
 
 const PATHS = ['/', '/index.html', '/css/site.css', '/js/app.js', '/img/logo.png', '/api/items?page=2', '/products/42', '/about', '/favicon.ico', '/search?q=shoes'];
 const ATTACK = ['/.env', '/.git/config', '/wp-login.php', "/item?id=1' OR 1=1--", '/../../etc/passwd', '/backup.sql', '/phpmyadmin/', '/${jndi:ldap://x/a}'];
@@ -78,17 +91,92 @@ function runScenario(kind: 'mixed' | 'distinct', n: number): void {
   );
 }
 
+/** `monitor replay` of a file, timed around the CLI's own function (not node's start-up): one JSON line. */
+async function replayRun(file: string): Promise<void> {
+  const c0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  let out = '';
+  const r = await runReplay({ input: file, format: 'haproxy', json: true, write: (s) => void (out += s) });
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const c = process.cpuUsage(c0);
+  const cpu = (c.user + c.system) / 1e6;
+  const maxRss = process.resourceUsage().maxRSS * 1024;
+  process.stdout.write(JSON.stringify({ lines: r.lines, incidents: r.incidents, seconds: secs, cpu_seconds: cpu, lines_per_second: Math.round(r.lines / secs), lines_per_cpu_second: Math.round(r.lines / cpu), peak_rss_mb: Math.round(maxRss / 1048576), out_bytes: out.length }) + '\n');
+}
+
+/** Writes `n` realistic lines to `file`. */
+async function writeLog(file: string, n: number): Promise<void> {
+  const w = createWriteStream(file);
+  let buf: string[] = [];
+  for (const line of realisticLog(n)) {
+    buf.push(line);
+    if (buf.length === 4096) {
+      if (!w.write(buf.join('\n') + '\n')) await new Promise<void>((r) => w.once('drain', () => r()));
+      buf = [];
+    }
+  }
+  if (buf.length) w.write(buf.join('\n') + '\n');
+  await new Promise<void>((r, j) => w.end((e?: Error | null) => (e ? j(e) : r())));
+}
+
+/** Runs a command pinned to core 0 when taskset exists; returns the last line of its output as JSON. */
+function pinned(cmd: string, args: string[]): Record<string, number> {
+  const hasTaskset = existsSync('/usr/bin/taskset') || existsSync('/bin/taskset');
+  const r = hasTaskset ? spawnSync('taskset', ['-c', '0', cmd, ...args], { encoding: 'utf8', timeout: 1_800_000, maxBuffer: 1 << 26 }) : spawnSync(cmd, args, { encoding: 'utf8', timeout: 1_800_000, maxBuffer: 1 << 26 });
+  if (r.status !== 0) {
+    process.stderr.write(r.stderr ?? '');
+    throw new Error(`${cmd} ${args.join(' ')} failed (${r.status})`);
+  }
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
+}
+
+async function replayVsPython(self: string, n: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'hm-bench-replay-'));
+  try {
+    const file = join(dir, 'haproxy.log');
+    await writeLog(file, n);
+    const py = fileURLToPath(new URL('./python-floor.py', import.meta.url));
+    const taskset = existsSync('/usr/bin/taskset') || existsSync('/bin/taskset');
+    // Alternating, twice each, so a burst of load from elsewhere hits both; the best run of each counts.
+    const pys: Record<string, number>[] = [];
+    const nodes: Record<string, number>[] = [];
+    for (let k = 0; k < 2; k++) {
+      pys.push(pinned('python3', [py, file]));
+      nodes.push(pinned(process.execPath, ['--import', 'tsx', self, 'replay', file]));
+    }
+    const bestPy = pys.reduce((a, b) => (b.lines_per_second! > a.lines_per_second! ? b : a));
+    const bestNode = nodes.reduce((a, b) => (b.lines_per_second! > a.lines_per_second! ? b : a));
+    const cpuPy = Math.max(...pys.map((p) => p.lines_per_cpu_second!));
+    const cpuNode = Math.max(...nodes.map((p) => p.lines_per_cpu_second!));
+    const f = (x: number) => Math.round(x).toLocaleString('en-US');
+    console.log(`monitor replay vs a one-regex Python parse, ${f(n)} generated lines (rfc5424, long UAs, Host captures, query strings, IPv6, attacks), ${taskset ? 'both pinned to core 0 (taskset -c 0)' : 'NOT pinned (no taskset)'}, best of 2 alternating runs`);
+    console.log(`  python floor      ${f(bestPy.lines_per_second!).padStart(9)} lines/s  (${f(cpuPy)} per CPU second; ${f(bestPy.matched!)} lines matched its regex)`);
+    console.log(`  monitor replay    ${f(bestNode.lines_per_second!).padStart(9)} lines/s  (${f(cpuNode)} per CPU second; ${bestNode.incidents} incidents, peak RSS ${bestNode.peak_rss_mb} MB)`);
+    console.log(`  ratio             ${(bestNode.lines_per_second! / bestPy.lines_per_second!).toFixed(2)}x wall clock, ${(cpuNode / cpuPy).toFixed(2)}x CPU time   (target: at least 0.55x)`);
+    console.log(`  runs: python ${pys.map((p) => f(p.lines_per_second!)).join(', ')}; replay ${nodes.map((p) => f(p.lines_per_second!)).join(', ')} lines/s\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const [, , mode, kindArg, nArg] = process.argv;
 if (mode === 'run') {
   runScenario(kindArg === 'distinct' ? 'distinct' : 'mixed', Number(nArg ?? 1_000_000));
+} else if (mode === 'replay') {
+  await replayRun(kindArg!);
 } else {
-  // Includes generating the lines (about a fifth of the time), as a file read would.
   const self = fileURLToPath(import.meta.url);
+  if (process.env.BENCH_SKIP_REPLAY === undefined) await replayVsPython(self, Number(process.env.BENCH_REPLAY_LINES ?? 1_000_000));
+  if (process.env.BENCH_SKIP_INTAKE === undefined) {
+    // The live path (intake.ts): 100,000 lines/s through the real sources; 10 s by default, 60 s with --intake-60.
+    const secs = process.argv.includes('--intake-60') ? 60 : Number(process.env.BENCH_INTAKE_SECONDS ?? 10);
+    spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./intake.ts', import.meta.url)), String(secs), '100000'], { stdio: 'inherit', timeout: 900_000 });
+    console.log('');
+  }
+  // Includes generating the lines (about a fifth of the time), as a file read would.
+  const scenarios = process.env.BENCH_SKIP_SCENARIOS === undefined ? ([['mixed', 3_000_000], ['distinct', 1_000_000]] as const) : [];
   const rows: Record<string, unknown>[] = [];
-  for (const [kind, n] of [
-    ['mixed', 3_000_000],
-    ['distinct', 1_000_000],
-  ] as const) {
+  for (const [kind, n] of scenarios) {
     const r = spawnSync(process.execPath, ['--import', 'tsx', self, 'run', kind, String(n)], { encoding: 'utf8', timeout: 600_000 });
     if (r.status !== 0) {
       process.stderr.write(r.stderr);
@@ -96,6 +184,7 @@ if (mode === 'run') {
     }
     rows.push(JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>);
   }
+  if (rows.length === 0) process.exit(0);
   console.log('log monitor: parse + triage (all shipped rules) + incidents, one core, lines generated on the fly');
   console.log('scenario                              lines    seconds   lines/s   peak RSS MB  unparsed  findings  incidents');
   for (const r of rows) {

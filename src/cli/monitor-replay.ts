@@ -7,10 +7,10 @@
  * pipe) a progress bar runs meanwhile: bytes of a file, lines of stdin.
  */
 import { createReadStream, statSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { configSchema, type Config } from '../config/schema.js';
 import { pipelineFromConfig } from '../monitor/pipeline.js';
 import { SHIPPED_RULES_DIR } from '../monitor/monitor.js';
+import { readLines } from './replay-lines.js';
 import { ipInRange } from '../validate/ip.js';
 import type { Incident } from '../pipeline/incidents/group.js';
 import type { SourceFormat } from '../pipeline/types.js';
@@ -56,29 +56,31 @@ export async function runReplay(o: ReplayOptions): Promise<{ lines: number; inci
   const protectedRanges = [...cfg.network.local_ranges, ...cfg.remediation.protected];
   const all: Incident[] = [];
   const { pipeline } = pipelineFromConfig(cfg, { shippedRulesDir: SHIPPED_RULES_DIR, ...(o.rulesDir ? { rulesDir: o.rulesDir } : {}), isProtected: (ip) => protectedRanges.some((r) => ipInRange(ip, r)) });
-  const file = o.input === '-' ? null : createReadStream(o.input, { encoding: 'utf8' });
+  // Bytes in large chunks, cut into lines without readline (replay-lines.ts): the same lines, a fraction of the cost.
+  const file = o.input === '-' ? null : createReadStream(o.input, { highWaterMark: 1 << 20 });
   const input = file ?? o.stdin ?? process.stdin;
   const total = file && o.progress?.active ? statSync(o.input).size : null;
-  const rl = createInterface({ input, crlfDelay: Infinity });
   const t0 = Date.now();
   let n = 0;
   let lastTick = 0;
   const receivedAt = Date.now();
-  for await (const line of rl) {
-    pipeline.process({ source: 'replay', line, format: o.format, receivedAt });
-    n++;
-    // Quiet incidents resolve as they would live (the monitor ticks every second): on every second of log time.
-    if (pipeline.clock() - lastTick >= 1000) {
-      lastTick = pipeline.clock();
-      pipeline.tick();
-      for (const i of pipeline.incidents.drainChanged()) if (i.status === 'resolved') all.push(i);
+  await readLines(input, (lines) => {
+    for (let k = 0; k < lines.length; k++) {
+      pipeline.process({ source: 'replay', line: lines[k] as string, format: o.format, receivedAt });
+      n++;
+      // Quiet incidents resolve as they would live (the monitor ticks every second): on every second of log time.
+      if (pipeline.clock() - lastTick >= 1000) {
+        lastTick = pipeline.clock();
+        pipeline.tick();
+        for (const i of pipeline.incidents.drainChanged()) if (i.status === 'resolved') all.push(i);
+      }
     }
-    if ((n & 0xfff) === 0 && o.progress?.active) {
+    if (o.progress?.active) {
       const note = `${n.toLocaleString('en-US')} lines, ${Math.round(n / Math.max((Date.now() - t0) / 1000, 0.001)).toLocaleString('en-US')} lines/s, ${pipeline.incidents.stats().opened} incidents`;
       if (file && total !== null) o.progress.update(file.bytesRead, total, note);
       else o.progress.update(n, null, note);
     }
-  }
+  });
   pipeline.tick();
   for (const i of pipeline.incidents.drainChanged()) if (i.status === 'resolved') all.push(i);
   all.push(...pipeline.incidents.openIncidents());

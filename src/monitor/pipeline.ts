@@ -54,6 +54,10 @@ export function createPipeline(opts: PipelineOptions) {
   const novelty: Novelty = createNovelty({ warmup: opts.noveltyWarmup });
   const stats: PipelineStats = { lines: 0, unparsed: 0, findings: 0, novel: 0, unparsed_samples: [], time_clamped: 0, max_time_ahead_ms: 0, per_source: {} };
   let clock = 0;
+  // Parse contexts made once and changed in place per line (parseLine reads them and keeps nothing): no object per line.
+  const ctx: { now: number; maxAheadMs?: number } = { now: 0 };
+  if (opts.maxClockSkewMs !== undefined) ctx.maxAheadMs = opts.maxClockSkewMs;
+  const ctxPattern: { now: number; maxAheadMs?: number; pattern: LineParser } = { ...ctx, pattern: (_l, _n) => ({ ok: false, kind: 'unknown', time: null, fields: {} }) };
 
   const handle = (f: Finding) => {
     stats.findings++;
@@ -64,11 +68,13 @@ export function createPipeline(opts: PipelineOptions) {
     /** Runs one line through every stage; returns the parsed line (for explain and tests). */
     process(raw: RawLine): ParsedLine {
       const pattern = raw.format === 'text' ? opts.patterns?.get(raw.source) : undefined;
-      const p = parseLine(raw.line, raw.format, {
-        now: raw.receivedAt,
-        ...(opts.maxClockSkewMs !== undefined ? { maxAheadMs: opts.maxClockSkewMs } : {}),
-        ...(pattern ? { pattern } : {}),
-      });
+      let c: typeof ctx = ctx;
+      if (pattern) {
+        ctxPattern.pattern = pattern;
+        c = ctxPattern;
+      }
+      c.now = raw.receivedAt;
+      const p = parseLine(raw.line, raw.format, c);
       stats.lines++;
       let src = stats.per_source[raw.source];
       if (!src) src = stats.per_source[raw.source] = { lines: 0, unparsed: 0, time_clamped: 0 };
@@ -82,10 +88,12 @@ export function createPipeline(opts: PipelineOptions) {
         stats.unparsed++;
         src.unparsed++;
         if (stats.unparsed_samples.length >= MAX_SAMPLES) stats.unparsed_samples.shift();
-        stats.unparsed_samples.push({ source: raw.source, line: redact(raw.line.slice(0, MAX_SAMPLE_CHARS)) });
+        // A copy: the line may be a slice of a large chunk of text (replay-lines.ts) that a kept slice would hold whole.
+        stats.unparsed_samples.push({ source: raw.source, line: redact((' ' + raw.line.slice(0, MAX_SAMPLE_CHARS)).slice(1)) });
       }
       if (p.time !== null && p.time > clock) clock = p.time;
-      for (const f of opts.triage.process(p, raw.source, raw.line)) handle(f);
+      const found = opts.triage.process(p, raw.source, raw.line);
+      for (let i = 0; i < found.length; i++) handle(found[i] as Finding);
       if (p.kind === 'app') {
         const f = novelty.observe(raw.source, p, raw.line, p.time ?? (clock || raw.receivedAt));
         if (f) {

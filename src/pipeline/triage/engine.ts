@@ -112,7 +112,19 @@ function validSaved(x: unknown): x is SavedSubject {
 }
 
 const DEFAULT_MAX_KEYS = 100_000;
+/** The answer for most lines: one shared empty list, frozen so that no caller can add to it. */
+const NONE: Finding[] = Object.freeze([]) as unknown as Finding[];
 const MAX_SOURCES = 10_000;
+
+/**
+ * An exact copy of a line kept beyond this call (a sample, a context line):
+ * a reader may hand over lines sliced from a large chunk of text, which a
+ * kept slice would hold in memory whole. V8 flattens the joined string into
+ * one of its own; the slice points into that.
+ */
+function copyOf(s: string): string {
+  return (' ' + s).slice(1);
+}
 
 /** Loopback and unspecified addresses: never blocked, whatever the caller's list says. */
 export function isLoopback(ip: string): boolean {
@@ -194,11 +206,11 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
     lines++;
     if (!line.ok) {
       unparsed++;
-      return [];
+      return NONE;
     }
     const t = eventTime(line, source);
     const list = byKind.get(KIND_BIT[line.kind] ?? 0);
-    if (list === undefined || list.length === 0) return [];
+    if (list === undefined || list.length === 0) return NONE;
     view.reset(line, source, t);
     let out: Finding[] | null = null;
     for (let i = 0; i < list.length; i++) {
@@ -223,7 +235,7 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
         if (r.context > 0) {
           const recent = (s.recent ??= []);
           if (recent.length >= r.context) recent.shift();
-          recent.push(raw ?? renderSample(line));
+          recent.push(raw !== undefined ? copyOf(raw) : renderSample(line));
         }
         continue;
       }
@@ -236,7 +248,7 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
       }
       s.recent = null;
     }
-    return out ?? [];
+    return out ?? NONE;
   }
 
   function finding(r: CompiledRule, subject: string, t: number, n: number, line: ParsedLine, raw: string | undefined): Finding | null {
@@ -257,7 +269,7 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
       count: n,
       actions: actionsFor(r, subject, allowBlock),
       escalate: r.escalate,
-      sample: raw ?? renderSample(line),
+      sample: raw !== undefined ? copyOf(raw) : renderSample(line),
     };
   }
 
