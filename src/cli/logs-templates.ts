@@ -18,6 +18,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Readable, Writable } from 'node:stream';
 import { createGrouper, type Grouping } from '../pipeline/clustering/group.js';
 import type { MinerOptions } from '../pipeline/clustering/drain.js';
+import { writeOut } from './output.js';
 
 export interface LogsTemplatesOptions {
   json?: boolean;
@@ -60,25 +61,6 @@ export async function readLines(input: Readable, onLine: (line: string) => void)
   emit(rest + decoder.end(), true, rest.length);
 }
 
-/** Writes `text`, waiting for the stream to drain when it asks to. */
-function write(out: Writable, text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (out.write(text)) resolve();
-    else {
-      const onDrain = () => {
-        out.off('error', onError);
-        resolve();
-      };
-      const onError = (e: Error) => {
-        out.off('drain', onDrain);
-        reject(e);
-      };
-      out.once('drain', onDrain);
-      out.once('error', onError);
-    }
-  });
-}
-
 function oneLine(s: string, max: number): string {
   const flat = s.replace(/[\x00-\x1f\x7f]/g, ' ');
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
@@ -89,11 +71,11 @@ async function printJson(out: Writable, g: Grouping): Promise<void> {
   for (let i = 0; i < g.lines; i++) {
     buf += JSON.stringify({ group: g.groupOf(i), template: g.templateOf(i) }) + '\n';
     if (buf.length > 1 << 16) {
-      await write(out, buf);
+      await writeOut(out, buf);
       buf = '';
     }
   }
-  if (buf.length > 0) await write(out, buf);
+  if (buf.length > 0) await writeOut(out, buf);
 }
 
 async function printTable(out: Writable, g: Grouping): Promise<void> {
@@ -105,12 +87,12 @@ async function printTable(out: Writable, g: Grouping): Promise<void> {
     buf += `${t.id.padEnd(idWidth)}  ${String(t.count).padStart(width)}  ${oneLine(t.template, 300)}\n`;
     buf += `${indent}e.g. ${oneLine(t.example, 300)}\n`;
     if (buf.length > 1 << 16) {
-      await write(out, buf);
+      await writeOut(out, buf);
       buf = '';
     }
   }
   buf += `${g.lines} line${g.lines === 1 ? '' : 's'}, ${g.groups.length} template${g.groups.length === 1 ? '' : 's'}\n`;
-  await write(out, buf);
+  await writeOut(out, buf);
 }
 
 /**
@@ -126,7 +108,7 @@ export async function logsTemplates(file: string, opts: LogsTemplatesOptions = {
     await readLines(input, (line) => grouper.add(line));
   } catch (e) {
     const reason = e instanceof Error ? e.message : String(e);
-    await write(stderr, `logs templates: cannot read ${file === '-' ? 'standard input' : file}: ${reason}\n`);
+    await writeOut(stderr, `logs templates: cannot read ${file === '-' ? 'standard input' : file}: ${reason}\n`);
     return 1;
   }
   const g = grouper.finish();

@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import type { BackendKind, DomainInput, ServerInput } from '../../storage/domains.js';
-import { bool, hostname, int, name, oneOf, port, serverAddress } from './fields.js';
+import { bool, hostname, name, oneOf, serverCoreFields } from './fields.js';
 import { ok } from './common.js';
 import {
   accessIn, accessOut, compressionIn, compressionOut, errorPagesIn, errorPagesOut, headersIn, headersOut, httpsIn, httpsOut, maintenanceIn, maintenanceOut, redirectIn, redirectOut, routesIn, routesOut,
@@ -34,13 +34,7 @@ const filePath = z
 
 const serverIn = z
   .strictObject({
-    name: name('The server name, unique in its backend'),
-    address: serverAddress('An IP address or a hostname (resolved by HAProxy)'),
-    port: port('TCP port'),
-    check: bool('Health-check the server (default true)').optional(),
-    backup: bool('Use only when no other server is up (default false)').optional(),
-    weight: int(0, 256, 'Share of the traffic (default 100; 0 takes none)').optional(),
-    maxconn: int(1, 1_000_000, 'Concurrent connections to the server; null: no limit').nullable().optional(),
+    ...serverCoreFields('backend'),
     tls: bool('Connect to the server over TLS (default false)').optional(),
     tls_verify: bool("Verify the server's certificate when tls is on (default true)").optional(),
     tls_ca_file: filePath.nullable().optional().meta({ description: 'CA bundle for tls_verify; null: the system CAs' }),

@@ -76,3 +76,18 @@ export const limitParam = (max: number, dflt: number) =>
     .optional()
     .transform((n) => n ?? dflt)
     .meta({ description: `At most this many, newest first (1 to ${max}; default ${dflt})` });
+
+/**
+ * The fields every server takes, in a domain's backend and in a TCP service
+ * (the two schemas add their own): name, address, port, check, backup,
+ * weight, maxconn. `of`: what the server belongs to, for the descriptions.
+ */
+export const serverCoreFields = (of: 'backend' | 'service') => ({
+  name: name(`The server name, unique in its ${of}`),
+  address: serverAddress('An IP address or a hostname (resolved by HAProxy)'),
+  port: port('TCP port'),
+  check: bool(`Health-check the server${of === 'service' ? ' with a TCP connect' : ''} (default true)`).optional(),
+  backup: bool('Use only when no other server is up (default false)').optional(),
+  weight: int(0, 256, `Share of the ${of === 'service' ? 'connections' : 'traffic'} (default 100; 0 takes none)`).optional(),
+  maxconn: int(1, 1_000_000, 'Concurrent connections to the server; null: no limit').nullable().optional(),
+});

@@ -8,19 +8,11 @@
  */
 import { z } from 'zod';
 import type { TcpServer, TcpServiceInput } from '../../storage/tcp-services.js';
-import { bool, hostname, int, name, oneOf, port, serverAddress } from './fields.js';
+import { bool, hostname, name, oneOf, port, serverCoreFields } from './fields.js';
 import { ok } from './common.js';
 
 const tcpServerIn = z
-  .strictObject({
-    name: name('The server name, unique in its service'),
-    address: serverAddress('An IP address or a hostname (resolved by HAProxy)'),
-    port: port('TCP port'),
-    check: bool('Health-check the server with a TCP connect (default true)').optional(),
-    backup: bool('Use only when no other server is up (default false)').optional(),
-    weight: int(0, 256, 'Share of the connections (default 100; 0 takes none)').optional(),
-    maxconn: int(1, 1_000_000, 'Concurrent connections to the server; null: no limit').nullable().optional(),
-  })
+  .strictObject(serverCoreFields('service'))
   .transform(
     (s): TcpServer => ({ name: s.name, address: s.address, port: s.port, check: s.check ?? true, backup: s.backup ?? false, weight: s.weight ?? 100, maxconn: s.maxconn ?? null }),
   );
