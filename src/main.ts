@@ -9,25 +9,11 @@
 import { Command, CommanderError, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { loadConfig, ConfigError } from './config/load.js';
-import { startDaemon } from './daemon.js';
-import { reloadDaemon } from './reload.js';
-import { checkConfigIo } from './cli/config-check.js';
-import { detectHaproxy } from './haproxy/process/version.js';
 import { DAEMON_VERSION } from './version.js';
-import { render } from './haproxy/config/render.js';
-import { loadModel } from './haproxy/config/model.js';
-import { openDatabaseReadOnly } from './storage/db.js';
 import { describe } from './errors.js';
 import { apiTarget, certStatus, renewCerts, requestCerts } from './cli/certs.js';
 import { runImport } from './cli/import.js';
 import { registerBackupCommands } from './cli/backup.js';
-import { runMonitorExplain } from './cli/monitor-explain.js';
-import { explainRules } from './monitor/explain.js';
-import { runReplay } from './cli/monitor-replay.js';
-import { logsTemplates } from './cli/logs-templates.js';
-import { formatFixtureReport, runRuleFixtures } from './pipeline/triage/fixtures.js';
-import { loadRules } from './pipeline/triage/load.js';
-import { SHIPPED_RULES_DIR } from './monitor/monitor.js';
 import type { SourceFormat } from './pipeline/types.js';
 import { CliError, cliAction, errorItems, EXIT, EXIT_CODES_HELP, exitAfterFlush, installPipeHandlers, printJson, reportFailure, writeOut } from './cli/output.js';
 import { bytes, progressLine } from './cli/progress.js';
@@ -36,6 +22,10 @@ import { completionScript, SHELLS } from './cli/completion.js';
 import { manPage } from './cli/man.js';
 
 installPipeHandlers();
+
+// What a command needs is loaded when it runs (`await import` in its action):
+// --help, completion and the light commands start without loading the
+// daemon, HAProxy's renderer or the log pipeline.
 
 const DEFAULT_CONFIG = process.env.HAPROXY_MANAGER_CONFIG ?? '/etc/haproxy-manager/config.yaml';
 
@@ -84,6 +74,7 @@ program
     // --json holds across reloads too.
     const withJson = (c: ReturnType<typeof loadConfig>) => (o.json ? { ...c, log: { ...c.log, format: 'json' as const } } : c);
     const cfg = withJson(load(o.config));
+    const [{ startDaemon }, { reloadDaemon }] = await Promise.all([import('./daemon.js'), import('./reload.js')]);
     let daemon = await startDaemon(cfg).catch((e: unknown) => {
       throw new CliError(`failed to start: ${describe(e)}`, EXIT.failure);
     });
@@ -140,6 +131,7 @@ config
   .option('--json', 'print the report as JSON: {"ok", "errors": [{"path", "message"}], "haproxy"}')
   .action(cliAction(async (o: { config: string; json?: boolean }) => {
     const cfg = load(o.config);
+    const { checkConfigIo } = await import('./cli/config-check.js');
     const r = await checkConfigIo(cfg);
     const code = r.ok ? EXIT.ok : EXIT.failure;
     if (o.json) await printJson({ ...r, ...(r.ok ? {} : { exit_code: code }), errors: errorItems(r.errors) });
@@ -172,9 +164,15 @@ program
   .option('--json', 'print {"ok", "config", "files": {path: text}} as JSON: the config and the map, list and page files beside it')
   .action(cliAction(async (o: { config: string; json?: boolean }) => {
     const cfg = load(o.config);
+    const [{ detectHaproxy }, { openDatabaseReadOnly }, { render }, { loadModel }] = await Promise.all([
+      import('./haproxy/process/version.js'),
+      import('./storage/db.js'),
+      import('./haproxy/config/render.js'),
+      import('./haproxy/config/model.js'),
+    ]);
     const info = await detectHaproxy(cfg.haproxy.binary);
     const db = openDatabaseReadOnly(cfg.paths.database);
-    let r: ReturnType<typeof render>;
+    let r: Awaited<ReturnType<typeof render>>;
     try {
       r = render(cfg, info.features, loadModel(db, cfg), cfg.paths.generatedDir);
     } finally {
@@ -272,6 +270,7 @@ monitorCmd
   .option('--json', 'one JSON object per input line: {"line", "raw", "ok", "kind", "time", "fields", "rules"}')
   .action(cliAction(async (file: string, o: { format: SourceFormat; rules?: string; local?: string; json?: boolean; config?: string }) => {
     const cfg = offlineConfig(o.config);
+    const [{ explainRules }, { runMonitorExplain }] = await Promise.all([import('./monitor/explain.js'), import('./cli/monitor-explain.js')]);
     const { rules } = explainRules(o.local ?? cfg?.monitor.rules_dir ?? null, o.rules);
     await runMonitorExplain({ input: checkInput(file), json: o.json === true, format: o.format, rules });
     return EXIT.ok;
@@ -287,6 +286,7 @@ monitorCmd
   .option('--json', 'one JSON object per incident, one per line, at the end')
   .action(cliAction(async (file: string, o: { format: SourceFormat; rules?: string; local?: string; json?: boolean; config?: string }) => {
     const cfg = offlineConfig(o.config);
+    const { runReplay } = await import('./cli/monitor-replay.js');
     await runReplay({
       ...(cfg ? { cfg } : {}),
       input: checkInput(file),
@@ -306,7 +306,11 @@ program
   .description('group the lines of a log (one message per line) into templates, as the novel-error detector does')
   .argument('<file>', 'a log file, or - for standard input')
   .option('--json', 'one JSON object per input line, in input order: {"group": <template id>, "template": ...}')
-  .action(cliAction(async (file: string, o: { json?: boolean }) => logsTemplates(checkInput(file), { json: o.json === true })));
+  .action(cliAction(async (file: string, o: { json?: boolean }) => {
+    const input = checkInput(file);
+    const { logsTemplates } = await import('./cli/logs-templates.js');
+    return logsTemplates(input, { json: o.json === true });
+  }));
 
 program
   .command('rules')
@@ -317,6 +321,11 @@ program
   .option('--local <dir>', 'an operator rules directory that overrides shipped files')
   .option('--json', 'print the report as JSON: {"ok", "files", "missing"}')
   .action(cliAction(async (o: { rules?: string; local?: string; json?: boolean }) => {
+    const [{ SHIPPED_RULES_DIR }, { loadRules }, { formatFixtureReport, runRuleFixtures }] = await Promise.all([
+      import('./monitor/monitor.js'),
+      import('./pipeline/triage/load.js'),
+      import('./pipeline/triage/fixtures.js'),
+    ]);
     const opts = { dir: o.rules ?? SHIPPED_RULES_DIR, operatorDir: o.local ?? null };
     // A rule file that does not load is a RuleLoadError: exit 2, reported by cliAction.
     const report = runRuleFixtures({ ...opts, loaded: loadRules(opts) });
