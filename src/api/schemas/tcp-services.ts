@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { TcpServer, TcpServiceInput } from '../../storage/tcp-services.js';
 import { bool, hostname, name, oneOf, port, serverCoreFields } from './fields.js';
 import { ok } from './common.js';
+import { serverOut } from './domains.js';
 
 const tcpServerIn = z
   .strictObject(serverCoreFields('service'))
@@ -65,17 +66,8 @@ export const tcpServiceOut = z.strictObject({
   port: z.number().int().nullable().meta({ description: 'tcp: the listen port; null for tls_passthrough' }),
   balance: z.enum(['roundrobin', 'leastconn', 'source']),
   send_proxy: z.boolean(),
-  servers: z.array(
-    z.strictObject({
-      name: z.string(),
-      address: z.string(),
-      port: z.number().int(),
-      check: z.boolean(),
-      backup: z.boolean(),
-      weight: z.number().int(),
-      maxconn: z.number().int().nullable(),
-    }),
-  ),
+  // A domain backend's server answer without its TLS and state fields.
+  servers: z.array(serverOut.pick({ name: true, address: true, port: true, check: true, backup: true, weight: true, maxconn: true })),
 });
 
 export const tcpServiceSaved = ok({ name: z.string(), created: z.boolean(), reloaded: z.boolean(), warning: z.string().optional() });
