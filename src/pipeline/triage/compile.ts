@@ -6,6 +6,7 @@ import type { Severity, SubjectType, SuggestedAction } from '../types.js';
 import { CompiledFilter, type LineView } from './match.js';
 import type { DistinctField, GroupKey, RuleSpec } from './schema.js';
 import { durationMs } from '../../util/duration.js';
+import { SignatureSet } from './signatures.js';
 import { BucketedCountWindow, CountWindow, DistinctWindow, EXACT_MAX, KeyTable, LeakyBucket, SMALL_SET, type Condition } from './windows.js';
 
 /** Keys longer than this are cut, so one huge path cannot make a huge key. */
@@ -21,6 +22,8 @@ export interface RuleCounters {
   protected: number;
   /** Matching lines without the group-by field (no subject). */
   no_key: number;
+  /** Matching lines left alone by an `except` filter or an allow entry. */
+  allowed: number;
 }
 
 /** Lines of context a rule that keeps some holds per subject. */
@@ -30,6 +33,10 @@ export interface CompiledRule {
   readonly name: string;
   readonly spec: RuleSpec;
   readonly filter: CompiledFilter;
+  /** The rule's `except` filters (its own and the operator's allow entries): a line matching one is not counted. */
+  readonly except: CompiledFilter[] | null;
+  /** The compiled signatures, when the rule has some. */
+  readonly signatures: SignatureSet | null;
   readonly subjectType: SubjectType;
   readonly key: (v: LineView) => string | undefined;
   readonly value: ((v: LineView) => string | number | undefined) | null;
@@ -177,10 +184,13 @@ export function compileRule(spec: RuleSpec, maxKeys: number): CompiledRule {
   const group = Array.isArray(spec.group_by) ? spec.group_by : [spec.group_by];
   const last = group[group.length - 1] as GroupKey;
   const cond = condition(spec);
+  const signatures = spec.signatures ? new SignatureSet(spec.signatures) : null;
   return {
     name: spec.name,
     spec,
-    filter: new CompiledFilter(spec.filter),
+    filter: new CompiledFilter(spec.filter, signatures),
+    except: spec.except ? spec.except.map((f) => new CompiledFilter(f)) : null,
+    signatures,
     subjectType: SUBJECT_TYPE[last],
     key: keyFunction(group),
     value: spec.condition.type === 'distinct' ? valueFunction(spec.condition.field) : null,
@@ -193,8 +203,16 @@ export function compileRule(spec: RuleSpec, maxKeys: number): CompiledRule {
     category: spec.category,
     escalate: spec.escalate,
     context: spec.escalate && SUBJECT_TYPE[last] !== 'ip' ? CONTEXT_LINES : 0,
-    counters: { matched: 0, findings: 0, suppressed: 0, protected: 0, no_key: 0 },
+    counters: { matched: 0, findings: 0, suppressed: 0, protected: 0, no_key: 0, allowed: 0 },
   };
+}
+
+/** True when one of the rule's `except` filters (or allow entries) matches the line. */
+export function excepted(rule: CompiledRule, v: LineView): boolean {
+  const ex = rule.except;
+  if (ex === null) return false;
+  for (let i = 0; i < ex.length; i++) if ((ex[i] as CompiledFilter).test(v)) return true;
+  return false;
 }
 
 /** The suggested actions of a finding, in the rule's order; block_ip left out when `allowBlock` is false. */

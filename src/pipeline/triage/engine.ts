@@ -18,7 +18,7 @@
 import { createHash } from 'node:crypto';
 import { durationMs } from '../../util/duration.js';
 import type { Finding, LineKind, ParsedLine, SubjectType } from '../types.js';
-import { actionsFor, compileRule, type CompiledRule, type RuleCounters } from './compile.js';
+import { actionsFor, compileRule, excepted, type CompiledRule, type RuleCounters } from './compile.js';
 import { KIND_BIT, LineView } from './match.js';
 import type { RuleSpec } from './schema.js';
 import { LINE_KINDS } from './schema.js';
@@ -216,6 +216,10 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
     for (let i = 0; i < list.length; i++) {
       const r = list[i] as CompiledRule;
       if (!r.filter.test(view)) continue;
+      if (r.except !== null && excepted(r, view)) {
+        r.counters.allowed++;
+        continue;
+      }
       r.counters.matched++;
       const key = r.key(view);
       if (key === undefined) {
@@ -278,7 +282,7 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
     const v = new LineView();
     v.reset(line, source, line.time ?? 0);
     const list = byKind.get(KIND_BIT[line.kind] ?? 0) ?? [];
-    return list.filter((r) => r.filter.test(v)).map((r) => r.name);
+    return list.filter((r) => r.filter.test(v) && !excepted(r, v)).map((r) => r.name);
   }
 
   function stats(): TriageStats {

@@ -15,6 +15,7 @@
  *   # tolerate: low           (file-wide) unannotated lines may raise findings up to this severity
  *   # protected: 192.0.2.10, 10.0.0.0/8   (file-wide) addresses the engine treats as protected
  *   # now: 2026-11-26T00:00:00Z  (file-wide) "today" for year-less syslog stamps (this is the default)
+ *   # include: examples/allow-x.yaml  (file-wide) that rule file's allow entries (and rules) apply to this fixture
  *
  * Each fixture file runs through a fresh engine, lines in order; windows use
  * the times in the lines. A file passes when every line produced exactly
@@ -27,7 +28,9 @@ import { parseIp } from '../../validate/ip.js';
 import { parseLine } from '../parse/index.js';
 import { SEVERITIES, type Finding, type Severity, type SourceFormat } from '../types.js';
 import { createTriage } from './engine.js';
-import { loadRules, RuleLoadError, type LoadedRules, type LoadRulesOptions, type RuleFile } from './load.js';
+import { loadRules, parseRuleFileFull, RuleLoadError, withAllow, type LoadedRules, type LoadRulesOptions, type RuleFile } from './load.js';
+import { checkSignatureExamples } from './signatures.js';
+import { LineView } from './match.js';
 import type { RuleSpec } from './schema.js';
 import ipaddr from 'ipaddr.js';
 
@@ -68,6 +71,10 @@ export interface FixtureReport {
   files: FixtureFileResult[];
   /** Rule files without a fixture file: a failure for shipped files, a warning for the operator's. */
   missing: { ruleFile: string; origin: 'shipped' | 'operator' }[];
+  /** Signature entries whose examples do not hold (a `match` example missed, a `normal` one matched). */
+  signatures: string[];
+  /** Signature entries whose examples were checked. */
+  signaturesChecked: number;
   passed: boolean;
 }
 
@@ -89,6 +96,8 @@ interface ParsedFixture {
   protectedList: string[];
   /** "Today" for the parser: year-less syslog stamps take their year from it. */
   now: number;
+  /** Rule files (relative to the rules directory) whose allow entries and rules apply to this fixture. */
+  include: string[];
   errors: string[];
 }
 
@@ -111,7 +120,7 @@ function checkExpectation(v: unknown, where: string, errors: string[]): Expectat
 
 /** Parses a fixture file's text. */
 export function parseFixture(text: string, label: string): ParsedFixture {
-  const out: ParsedFixture = { entries: [], scope: 'file', tolerate: null, protectedList: [], now: FIXTURE_NOW, errors: [] };
+  const out: ParsedFixture = { entries: [], scope: 'file', tolerate: null, protectedList: [], now: FIXTURE_NOW, include: [], errors: [] };
   let source = 'haproxy';
   let format: SourceFormat = 'haproxy';
   let pending: Expectation[] | null = null;
@@ -124,7 +133,7 @@ export function parseFixture(text: string, label: string): ParsedFixture {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (line.trim() === '') return;
     if (line.startsWith('#')) {
-      const m = /^#\s*(expect|repeat|source|format|scope|tolerate|protected|now)\s*:\s*(.*)$/.exec(line);
+      const m = /^#\s*(expect|repeat|source|format|scope|tolerate|protected|now|include)\s*:\s*(.*)$/.exec(line);
       if (!m) return; // a plain comment
       const [, key, valueRaw] = m as unknown as [string, string, string];
       const value = valueRaw.trim();
@@ -175,6 +184,10 @@ export function parseFixture(text: string, label: string): ParsedFixture {
           else out.now = ms;
           break;
         }
+        case 'include':
+          if (!/^[\w.-]+(?:\/[\w.-]+)*\.yaml$/.test(value) || value.split('/').includes('..')) out.errors.push(`${where}: include: a rule file below the rules directory, such as examples/allow-x.yaml`);
+          else out.include.push(value);
+          break;
         case 'protected':
           for (const a of value.split(',').map((s) => s.trim()).filter(Boolean)) {
             if (parseIp(a) === null) out.errors.push(`${where}: protected: "${a}" is not an address or CIDR`);
@@ -222,9 +235,20 @@ function matches(f: Finding, e: Expectation): boolean {
 const show = (f: Finding) => `${f.rule} ${f.subject.type}:${f.subject.value} (${f.severity}, count ${f.count}${f.actions.some((a) => a.type === 'block_ip') ? ', block' : ''})`;
 
 /** Runs one fixture text against `rules`; `label` names it in messages. */
-export function runFixture(text: string, label: string, rules: readonly RuleSpec[], ruleFile: string | null, fileRuleNames: string[]): FixtureFileResult {
+export function runFixture(text: string, label: string, rulesIn: readonly RuleSpec[], ruleFile: string | null, fileRuleNames: string[], rulesDir?: string): FixtureFileResult {
   const fx = parseFixture(text, label);
   const res: FixtureFileResult = { path: label, ruleFile, scope: fx.scope, lines: 0, expectations: 0, findings: 0, tolerated: 0, failures: [...fx.errors], passed: false };
+  let rules: readonly RuleSpec[] = rulesIn;
+  for (const inc of fx.include) {
+    // An included file (an example kept out of the loaded directory) adds its rules and its allow entries.
+    try {
+      if (rulesDir === undefined) throw new RuleLoadError([`${label}: include: no rules directory to read ${inc} from`]);
+      const p = parseRuleFileFull(readFileSync(join(rulesDir, inc), 'utf8'), join(rulesDir, inc));
+      rules = withAllow([...rules, ...p.rules], [{ label: join(rulesDir, inc), allow: p.allow }]);
+    } catch (e) {
+      res.failures.push(...(e instanceof RuleLoadError ? e.lines : [`${label}: include: ${(e as Error).message}`]));
+    }
+  }
   const engine = createTriage(rules, { isProtected: protectedPredicate(fx.protectedList), now: () => fx.now });
   const tolerate = fx.tolerate === null ? -1 : SEVERITIES.indexOf(fx.tolerate);
   const fired = new Set<string>();
@@ -290,7 +314,7 @@ export function runRuleFixtures(opts: RulesTestOptions): FixtureReport {
   const loaded = opts.loaded ?? loadRules(opts);
   const shipped = fixtureFiles(opts.dir);
   const operator = fixtureFiles(opts.operatorDir);
-  const report: FixtureReport = { files: [], missing: [], passed: true };
+  const report: FixtureReport = { files: [], missing: [], signatures: [], signaturesChecked: 0, passed: true };
   const used = new Set<string>();
   const byStem = new Map<string, RuleFile>(loaded.files.map((f) => [f.name.slice(0, -'.yaml'.length), f]));
 
@@ -303,8 +327,11 @@ export function runRuleFixtures(opts: RulesTestOptions): FixtureReport {
     }
     const text = readFileSync(fx, 'utf8');
     const scopeAll = /^#\s*scope\s*:\s*all\s*$/m.test(text);
-    const enabled = file.rules.filter((r) => r.enabled);
-    report.files.push(runFixture(text, fx, scopeAll ? loaded.rules : enabled, file.path, enabled.map((r) => r.name)));
+    // The rules as loaded (with the allow entries that name them), not as the file wrote them.
+    const mine = new Set(file.rules.filter((r) => r.enabled).map((r) => r.name));
+    const enabled = loaded.rules.filter((r) => mine.has(r.name));
+    const dir = file.origin === 'operator' ? (opts.operatorDir as string) : opts.dir;
+    report.files.push(runFixture(text, fx, scopeAll ? loaded.rules : enabled, file.path, enabled.map((r) => r.name), dir));
   }
   for (const stem of new Set([...operator.keys(), ...shipped.keys()])) {
     if (used.has(stem)) continue;
@@ -314,10 +341,12 @@ export function runRuleFixtures(opts: RulesTestOptions): FixtureReport {
       report.files.push({ path: fx, ruleFile: null, scope: 'file', lines: 0, expectations: 0, findings: 0, tolerated: 0, failures: [`${fx}: no rule file ${stem}.yaml; a fixture for all rules says "# scope: all"`], passed: false });
       continue;
     }
-    report.files.push(runFixture(text, fx, loaded.rules, null, []));
+    report.files.push(runFixture(text, fx, loaded.rules, null, [], operator.has(stem) ? (opts.operatorDir as string) : opts.dir));
   }
+  report.signatures = loaded.rules.flatMap((r) => checkSignatureExamples(r, () => new LineView()));
+  report.signaturesChecked = loaded.rules.reduce((n, r) => n + (r.signatures?.length ?? 0), 0);
   report.files.sort((a, b) => basename(a.path).localeCompare(basename(b.path)));
-  report.passed = report.files.every((f) => f.passed) && !report.missing.some((m) => m.origin === 'shipped');
+  report.passed = report.files.every((f) => f.passed) && !report.missing.some((m) => m.origin === 'shipped') && report.signatures.length === 0;
   return report;
 }
 
@@ -330,7 +359,9 @@ export function formatFixtureReport(r: FixtureReport): string {
     for (const x of f.failures) out.push(`     ${x}`);
   }
   for (const m of r.missing) out.push(`${m.origin === 'shipped' ? 'FAIL' : 'warn'} ${m.ruleFile}: no fixtures (fixtures/${basename(m.ruleFile, '.yaml')}.log)`);
-  const failed = r.files.filter((f) => !f.passed).length + r.missing.filter((m) => m.origin === 'shipped').length;
+  if (r.signatures.length) out.push('FAIL signature examples:', ...r.signatures.map((x) => `     ${x}`));
+  else if (r.signaturesChecked > 0) out.push(`ok   signature examples: ${r.signaturesChecked} entries`);
+  const failed = r.files.filter((f) => !f.passed).length + r.missing.filter((m) => m.origin === 'shipped').length + (r.signatures.length ? 1 : 0);
   out.push(`${r.files.length} fixture files, ${failed === 0 ? 'all passed' : `${failed} failed`}`);
   return out.join('\n');
 }

@@ -9,7 +9,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ruleFileSchema, type RuleSpec } from './schema.js';
+import { ruleFileSchema, type AllowSpec, type RuleSpec } from './schema.js';
 import { parseDataFile } from '../../util/data-file.js';
 
 export class RuleLoadError extends Error {
@@ -24,14 +24,20 @@ export interface RuleFile {
   name: string;
   path: string;
   origin: 'shipped' | 'operator';
-  /** Every rule of the file, enabled or not. */
+  /** Every rule of the file, enabled or not (as written: allow entries are not merged in). */
   rules: RuleSpec[];
+  /** The file's allow entries (lines named rules must leave alone). */
+  allow: AllowSpec[];
 }
 
 export interface LoadedRules {
   /** The effective files, by name. */
   files: RuleFile[];
-  /** Every rule of every effective file, in file-name then file order (disabled ones included: the engine skips them). */
+  /**
+   * Every rule of every effective file, in file-name then file order
+   * (disabled ones included: the engine skips them), each with the allow
+   * entries that name it added to its `except`.
+   */
   rules: RuleSpec[];
 }
 
@@ -45,6 +51,11 @@ export interface LoadRulesOptions {
 
 /** Parses one rule file's text; `label` names it in errors. */
 export function parseRuleFile(text: string, label: string): RuleSpec[] {
+  return parseRuleFileFull(text, label).rules;
+}
+
+/** Parses one rule file's text, its rules and its allow entries. */
+export function parseRuleFileFull(text: string, label: string): { rules: RuleSpec[]; allow: AllowSpec[] } {
   const parsed = parseDataFile(text, label, ruleFileSchema, { empty: 'write "rules: []" to have no rules', root: 'a "rules" list' });
   if (!parsed.ok) throw new RuleLoadError(parsed.errors);
   const names = new Set<string>();
@@ -54,7 +65,7 @@ export function parseRuleFile(text: string, label: string): RuleSpec[] {
     names.add(r.name);
   });
   if (errors.length) throw new RuleLoadError(errors);
-  return parsed.value.rules;
+  return { rules: parsed.value.rules, allow: parsed.value.allow ?? [] };
 }
 
 function listDir(dir: string, errors: string[]): string[] {
@@ -68,6 +79,30 @@ function listDir(dir: string, errors: string[]): string[] {
     errors.push(`${dir}: (directory): cannot read: ${(e as Error).message}`);
     return [];
   }
+}
+
+/**
+ * Adds allow entries to the `except` list of the rules they name (allow
+ * entries name rules of any file). Throws RuleLoadError naming an entry
+ * whose rule does not exist.
+ */
+export function withAllow(rules: RuleSpec[], sets: { label: string; allow: AllowSpec[] }[]): RuleSpec[] {
+  const names = new Set(rules.map((r) => r.name));
+  const errors: string[] = [];
+  const extra = new Map<string, NonNullable<RuleSpec['except']>>();
+  for (const { label, allow } of sets) {
+    allow.forEach((a, i) => {
+      for (const name of Array.isArray(a.rule) ? a.rule : [a.rule]) {
+        if (!names.has(name)) errors.push(`${label}: allow[${i}].rule: no rule named "${name}"`);
+        else extra.set(name, [...(extra.get(name) ?? []), a.filter]);
+      }
+    });
+  }
+  if (errors.length) throw new RuleLoadError(errors);
+  return rules.map((r) => {
+    const add = extra.get(r.name);
+    return add === undefined ? r : { ...r, except: [...(r.except ?? []), ...add] };
+  });
 }
 
 /** Reads, checks and merges the shipped and operator rule files. Throws RuleLoadError listing every problem found. */
@@ -95,7 +130,8 @@ export function loadRules(opts: LoadRulesOptions): LoadedRules {
       continue;
     }
     try {
-      files.push({ name, path, origin, rules: parseRuleFile(text, path) });
+      const p = parseRuleFileFull(text, path);
+      files.push({ name, path, origin, rules: p.rules, allow: p.allow });
     } catch (e) {
       if (e instanceof RuleLoadError) errors.push(...e.lines);
       else throw e;
@@ -112,5 +148,6 @@ export function loadRules(opts: LoadRulesOptions): LoadedRules {
     });
   }
   if (errors.length) throw new RuleLoadError(errors);
-  return { files, rules: files.flatMap((f) => f.rules) };
+  const rules = withAllow(files.flatMap((f) => f.rules), files.map((f) => ({ label: f.path, allow: f.allow })));
+  return { files, rules };
 }

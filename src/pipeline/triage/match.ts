@@ -10,49 +10,18 @@
  */
 import type { LineKind, ParsedLine } from '../types.js';
 import { LINE_KINDS, type FilterSpec, type StringMatch } from './schema.js';
+import { decodeTarget, haproxyUnescape, normalizePath, percentDecode, splitQuery, type QueryParams } from './normalize.js';
 
 export const KIND_BIT: Readonly<Record<LineKind, number>> = Object.fromEntries(LINE_KINDS.map((k, i) => [k, 1 << i])) as Record<LineKind, number>;
 export const ALL_KINDS = (1 << LINE_KINDS.length) - 1;
 
 /**
- * Percent-decodes (and turns `+` into a space), leniently: a malformed escape
- * stays as it is. Decodes twice when the result still holds escapes, so
- * double-encoded probes (`%252e`) are seen too. Bytes become Latin-1 code
- * units: enough for the ASCII attack strings the rules look for.
+ * A field value decoded for a `decode: true` match: HAProxy's `#XX` log
+ * escapes, then percent escapes (repeated until stable, at most three
+ * rounds), `+` as a space. The same string when there was nothing to decode.
  */
 export function decodeLoose(s: string): string {
-  let out = decodeOnce(s);
-  if (out !== s && out.includes('%')) out = decodeOnce(out);
-  return out;
-}
-
-function hexVal(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 65 && c <= 70) return c - 55;
-  if (c >= 97 && c <= 102) return c - 87;
-  return -1;
-}
-
-function decodeOnce(s: string): string {
-  if (s.indexOf('%') === -1 && s.indexOf('+') === -1) return s;
-  let out = '';
-  let from = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 43 /* + */) {
-      out += s.slice(from, i) + ' ';
-      from = i + 1;
-    } else if (c === 37 /* % */ && i + 2 < s.length) {
-      const h = hexVal(s.charCodeAt(i + 1));
-      const l = hexVal(s.charCodeAt(i + 2));
-      if (h >= 0 && l >= 0) {
-        out += s.slice(from, i) + String.fromCharCode(h * 16 + l);
-        i += 2;
-        from = i + 1;
-      }
-    }
-  }
-  return out + s.slice(from);
+  return percentDecode(haproxyUnescape(s), true);
 }
 
 /** The current line as rules see it. One instance is reused for every line. */
@@ -72,8 +41,11 @@ export class LineView {
   private pathDecoded: string | undefined = undefined;
   private pathNoQuery: string | undefined = undefined;
   private ipCache: string | undefined = undefined;
+  private pathNormalized: string | undefined = undefined;
+  private params: QueryParams | undefined = undefined;
+  private uaDecoded: string | undefined = undefined;
   private ipDone = false;
-  private pathDone = 0; // bit 1: decoded, bit 2: without query
+  private pathDone = 0; // bit 1: decoded, bit 2: without query, bit 4: normalized, bit 8: query params, bit 16: decoded User-Agent
 
   reset(line: ParsedLine, source: string, time: number): void {
     this.line = line;
@@ -111,13 +83,42 @@ export class LineView {
     return this.pathRaw;
   }
 
-  /** The percent-decoded path (the same string when there was nothing to decode). */
+  /** The decoded request target (normalize.ts decodeTarget; the same string when there was nothing to decode). */
   decodedPath(): string | undefined {
     if ((this.pathDone & 1) === 0) {
       this.pathDone |= 1;
-      this.pathDecoded = this.pathRaw === undefined ? undefined : decodeLoose(this.pathRaw);
+      this.pathDecoded = this.pathRaw === undefined ? undefined : decodeTarget(this.pathRaw);
     }
     return this.pathDecoded;
+  }
+
+  /** The path without its query as a server resolves it (normalize.ts normalizePath), computed on first use. */
+  normalizedPath(): string | undefined {
+    if ((this.pathDone & 4) === 0) {
+      this.pathDone |= 4;
+      this.pathNormalized = this.pathRaw === undefined ? undefined : normalizePath(this.pathRaw);
+    }
+    return this.pathNormalized;
+  }
+
+  /** The query's parameters, decoded (absent without a query), computed on first use. */
+  queryParams(): QueryParams | undefined {
+    if ((this.pathDone & 8) === 0) {
+      this.pathDone |= 8;
+      const q = this.query();
+      this.params = q === undefined ? undefined : splitQuery(q);
+    }
+    return this.params;
+  }
+
+  /** The User-Agent decoded like a `decode: true` match decodes it. */
+  decodedUserAgent(): string | undefined {
+    if ((this.pathDone & 16) === 0) {
+      this.pathDone |= 16;
+      const ua = this.userAgent;
+      this.uaDecoded = ua === undefined ? undefined : ua.indexOf('%') === -1 && ua.indexOf('#') === -1 ? ua : percentDecode(haproxyUnescape(ua), false);
+    }
+    return this.uaDecoded;
   }
 
   /** The path without its query string. */
@@ -155,6 +156,11 @@ export class LineView {
     }
     return this.ipCache;
   }
+}
+
+/** Anything that tests a line (a rule's compiled signatures, signatures.ts). */
+export interface LineTest {
+  test(v: LineView): boolean;
 }
 
 /** A compiled `StringMatch`. */
@@ -232,13 +238,18 @@ export class CompiledFilter {
   private readonly host: StringMatcher | null;
   private readonly extra: { name: string; m: StringMatcher }[] | null;
   private readonly pathM: StringMatcher | null;
+  private readonly pathNormM: StringMatcher | null;
   private readonly queryM: StringMatcher | null;
+  private readonly qNamesM: StringMatcher | null;
+  private readonly qValuesM: StringMatcher | null;
+  private readonly sigs: LineTest | null;
   private readonly ua: StringMatcher | null;
   private readonly message: StringMatcher | null;
   private readonly any: CompiledFilter[] | null;
   private readonly not: CompiledFilter | null;
 
-  constructor(f: FilterSpec) {
+  /** `sigs`: a rule's signature entries, compiled; the filter then also needs one of them to match. */
+  constructor(f: FilterSpec, sigs: LineTest | null = null) {
     const kinds = f.kind === undefined ? null : Array.isArray(f.kind) ? f.kind : [f.kind];
     this.kinds = kinds === null ? ALL_KINDS : kinds.reduce((m, k) => m | KIND_BIT[k], 0);
     this.source = sm(f.source);
@@ -253,6 +264,10 @@ export class CompiledFilter {
     this.extra = f.fields ? Object.entries(f.fields).map(([name, m]) => ({ name, m: new StringMatcher(m) })) : null;
     this.pathM = sm(f.path);
     this.queryM = sm(f.query);
+    this.pathNormM = sm(f.path_normalized);
+    this.qNamesM = sm(f.query_names);
+    this.qValuesM = sm(f.query_values);
+    this.sigs = sigs;
     this.ua = sm(f.user_agent);
     this.message = sm(f.message);
     this.any = f.any ? f.any.map((s) => new CompiledFilter(s)) : null;
@@ -296,6 +311,9 @@ export class CompiledFilter {
       if (q === undefined) return false;
       if (!this.queryM.test(q) && !(this.queryM.decode && this.queryM.testDecoded(q, decodeLoose(q)))) return false;
     }
+    if (this.pathNormM !== null && !testString(this.pathNormM, v.normalizedPath())) return false;
+    if (this.qNamesM !== null && !testAny(this.qNamesM, v.queryParams()?.names)) return false;
+    if (this.qValuesM !== null && !testAny(this.qValuesM, v.queryParams()?.values)) return false;
     if (this.ua !== null && !testString(this.ua, v.userAgent)) return false;
     if (this.message !== null && !testField(this.message, v, 'message')) return false;
     if (this.any !== null) {
@@ -304,6 +322,8 @@ export class CompiledFilter {
       if (!hit) return false;
     }
     if (this.not !== null && this.not.test(v)) return false;
+    // Signatures last: the cheap keys above have already turned most lines away.
+    if (this.sigs !== null && !this.sigs.test(v)) return false;
     return true;
   }
 }
@@ -315,6 +335,13 @@ function includes(list: string[], s: string): boolean {
 
 function testField(m: StringMatcher, v: LineView, name: string): boolean {
   return testString(m, v.str(name));
+}
+
+/** Any of the values (query parameters) matches. */
+function testAny(m: StringMatcher, list: string[] | undefined): boolean {
+  if (list === undefined) return false;
+  for (let i = 0; i < list.length; i++) if (m.test(list[i] as string)) return true;
+  return false;
 }
 
 function testString(m: StringMatcher, s: string | undefined): boolean {

@@ -26,7 +26,9 @@ export const LINE_KINDS = ['http', 'tcp', 'event', 'conn_error', 'app', 'unknown
  * How a string field is matched: exactly one of `equals` (any of the values),
  * `prefix` (starts with any of them) or `pattern` (a regular expression,
  * compiled once). `ignore_case` applies to all three; `decode` (pattern only)
- * also tests the percent-decoded text, so `%2e%2e%2f` is seen as `../`.
+ * also tests the decoded text (HAProxy's `#XX` log escapes, then percent
+ * escapes until stable, at most three rounds; normalize.ts), so `%2e%2e%2f`
+ * is seen as `../` and `#27` as `'`.
  */
 export const stringMatchSchema = z
   .strictObject({
@@ -71,7 +73,10 @@ export interface FilterSpec {
   status?: (number | string)[];
   method?: string[];
   path?: StringMatch;
+  path_normalized?: StringMatch;
   query?: StringMatch;
+  query_names?: StringMatch;
+  query_values?: StringMatch;
   user_agent?: StringMatch;
   termination_state?: StringMatch;
   backend?: StringMatch;
@@ -92,7 +97,10 @@ export const filterSchema: z.ZodType<FilterSpec> = z.lazy(() =>
     status: z.array(statusItem).min(1).optional(),
     method: z.array(z.string().regex(/^[A-Za-z]+$/, 'an HTTP method')).min(1).optional(),
     path: stringMatchSchema.optional(),
+    path_normalized: stringMatchSchema.optional(),
     query: stringMatchSchema.optional(),
+    query_names: stringMatchSchema.optional(),
+    query_values: stringMatchSchema.optional(),
     user_agent: stringMatchSchema.optional(),
     termination_state: stringMatchSchema.optional(),
     backend: stringMatchSchema.optional(),
@@ -146,6 +154,48 @@ const actionSchema = z.discriminatedUnion('type', [
 ]);
 export type ActionSpec = z.infer<typeof actionSchema>;
 
+/** The line fields a signature can be written against (normalize.ts says what each holds). */
+export const SIGNATURE_FIELDS = ['path', 'path_normalized', 'query_names', 'query_values', 'user_agent', 'host'] as const;
+export type SignatureField = (typeof SIGNATURE_FIELDS)[number];
+
+/**
+ * One entry of a signature family: a pattern with where it comes from and
+ * examples that prove it. The engine never runs entries one by one: a rule's
+ * entries are joined into one alternation per field (compile.ts), so dozens
+ * of entries cost about one regular expression per line. Numbered
+ * back-references would point at the wrong group once joined, so they are
+ * refused.
+ */
+export const signatureSchema = z
+  .strictObject({
+    /** Unique within the rule; lower-case words and dashes ("apache-cve-2021-41773"). */
+    id: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,79}$/, 'lower-case letters, digits, dots and dashes, at most 80'),
+    /** Which field the pattern tests: `path` (the request target, raw and decoded), `path_normalized`, `query_names`, `query_values` (any parameter), `user_agent` (raw and decoded) or `host`. */
+    field: z.enum(SIGNATURE_FIELDS).default('path'),
+    pattern: z.string().min(1),
+    ignore_case: z.boolean().default(true),
+    /** What kind of attack: "path-traversal", "rce", "auth-bypass", "sqli", ... */
+    family: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'lower-case letters, digits and dashes'),
+    cve: z.array(z.string().regex(/^CVE-\d{4}-\d{4,}$/, 'a CVE identifier such as CVE-2021-41773')).min(1).optional(),
+    /** The product or technology ("Apache HTTP Server 2.4.49", "WordPress"). */
+    product: z.string().min(1),
+    /** A public reference: an NVD entry, a vendor advisory, the technology's documentation. */
+    source: z.string().regex(/^https:\/\/\S+$/, 'an https:// URL'),
+    /** Values of `field` the pattern must match (request targets as logged for path fields). */
+    match: z.array(z.string().min(1)).min(1),
+    /** Values of `field` that no entry of the rule may match (ordinary traffic that looks alike). */
+    normal: z.array(z.string().min(1)).default([]),
+  })
+  .superRefine((e, ctx) => {
+    if (/\\[1-9]/.test(e.pattern)) ctx.addIssue({ code: 'custom', path: ['pattern'], message: 'numbered back-references (\\1) cannot be used: entries are joined into one pattern' });
+    try {
+      new RegExp(e.pattern, e.ignore_case ? 'i' : '');
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['pattern'], message: `invalid regular expression: ${(err as Error).message}` });
+    }
+  });
+export type SignatureSpec = z.infer<typeof signatureSchema>;
+
 export const ruleSchema = z
   .strictObject({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes, at most 63'),
@@ -161,8 +211,26 @@ export const ruleSchema = z
     max_keys: z.number().int().min(1).max(1_000_000).optional(),
     actions: z.array(actionSchema).default([]),
     escalate: z.boolean().default(false),
+    /**
+     * Signature entries: when given, a line matches the rule when `filter`
+     * matches and at least one entry does.
+     */
+    signatures: z.array(signatureSchema).min(1).optional(),
+    /**
+     * Lines the rule must leave alone even when its filter matches (an
+     * application's own legitimate traffic); the operator's `allow` entries
+     * for this rule are added here when the rules are loaded.
+     */
+    except: z.array(filterSchema).min(1).optional(),
   })
   .superRefine((r, ctx) => {
+    if (r.signatures) {
+      const ids = new Set<string>();
+      r.signatures.forEach((e, i) => {
+        if (ids.has(e.id)) ctx.addIssue({ code: 'custom', path: ['signatures', i, 'id'], message: `"${e.id}" appears twice in this rule` });
+        ids.add(e.id);
+      });
+    }
     const keys = Array.isArray(r.group_by) ? r.group_by : [r.group_by];
     if (new Set(keys).size !== keys.length) ctx.addIssue({ code: 'custom', path: ['group_by'], message: 'a key appears twice' });
     r.actions.forEach((a, i) => {
@@ -173,7 +241,25 @@ export const ruleSchema = z
   });
 export type RuleSpec = z.infer<typeof ruleSchema>;
 
+/**
+ * An allow entry: lines that rules (named) must not count, for example an
+ * application that legitimately downloads its own `.sql` migrations:
+ *   allow:
+ *     - rule: backup-files
+ *       reason: the migration tool fetches its SQL files from its own backend
+ *       filter: { backend: {equals: [migrations]}, path_normalized: {prefix: [/data/migrations/]} }
+ * Match paths with `path_normalized` so that `/data/migrations/../../db.sql`
+ * is not allowed (it normalizes to `/db.sql`).
+ */
+export const allowSchema = z.strictObject({
+  rule: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+  reason: z.string().min(1),
+  filter: filterSchema,
+});
+export type AllowSpec = z.infer<typeof allowSchema>;
+
 export const ruleFileSchema = z.strictObject({
-  rules: z.array(ruleSchema),
+  rules: z.array(ruleSchema).default([]),
+  allow: z.array(allowSchema).optional(),
 });
 export type RuleFileSpec = z.infer<typeof ruleFileSchema>;
