@@ -65,7 +65,8 @@ test('the normalized path: decoded, then resolved; the query is left out', () =>
 });
 
 test('the query split into decoded names and values; bounded', () => {
-  assert.deepEqual(splitQuery('a=1&b=union+select&c&d=%2527x;e=#22y#22'), { names: ['a', 'b', 'c', 'd', 'e'], values: ['1', 'union select', '', "'x", '"y"'] });
+  assert.deepEqual(splitQuery('a=1&b=union+select&c&d=%2527x&e=#22y#22'), { names: ['a', 'b', 'c', 'd', 'e'], values: ['1', 'union select', '', "'x", '"y"'] });
+  assert.deepEqual(splitQuery('host=1.1.1.1;wget+http://x/'), { names: ['host'], values: ['1.1.1.1;wget http://x/'] }); // `;` is data
   assert.deepEqual(splitQuery('url%3D=http%3A%2F%2F169.254.169.254%2F'), { names: ['url='], values: ['http://169.254.169.254/'] });
   assert.deepEqual(splitQuery('&&='), { names: [''], values: [''] });
   assert.equal(splitQuery('x=1&'.repeat(1000)).names.length, MAX_PARAMS);

@@ -145,7 +145,7 @@ export interface QueryParams {
 export const MAX_PARAMS = 64;
 
 /**
- * Splits a query (the part after `?`, as logged) on `&` (and `;`) into
+ * Splits a query (the part after `?`, as logged) on `&` into
  * names and values, each HAProxy-unescaped and percent-decoded with `+` as a
  * space. A parameter without `=` has that text as its name and an empty
  * value. Only the first MAX_PARAMS parameters are read.
@@ -159,7 +159,8 @@ export function splitQuery(query: string): QueryParams {
     let end = start;
     while (end < q.length) {
       const c = q.charCodeAt(end);
-      if (c === 38 /* & */ || c === 59 /* ; */) break;
+      // Not on `;`: it is data to most frameworks, and shell payloads (`;wget`) must stay in their value.
+      if (c === 38 /* & */) break;
       end++;
     }
     if (end > start) {
