@@ -316,10 +316,10 @@ program
   .command('rules')
   .description('the triage rules')
   .command('test')
-  .description("run every rule's sample-log fixtures (config/rules/fixtures) and report mismatches")
+  .description("run every rule's sample-log fixtures (config/rules/fixtures) and every signature's examples, and report mismatches")
   .option('--rules <dir>', 'the rules directory (default: the shipped one)')
   .option('--local <dir>', 'an operator rules directory that overrides shipped files')
-  .option('--json', 'print the report as JSON: {"ok", "files", "missing"}')
+  .option('--json', 'print the report as JSON: {"ok", "files", "missing", "signatures"}')
   .action(cliAction(async (o: { rules?: string; local?: string; json?: boolean }) => {
     const [{ SHIPPED_RULES_DIR }, { loadRules }, { formatFixtureReport, runRuleFixtures }] = await Promise.all([
       import('./monitor/monitor.js'),
@@ -330,7 +330,7 @@ program
     // A rule file that does not load is a RuleLoadError: exit 2, reported by cliAction.
     const report = runRuleFixtures({ ...opts, loaded: loadRules(opts) });
     const code = report.passed ? EXIT.ok : EXIT.failure;
-    if (o.json) await printJson({ ok: report.passed, ...(report.passed ? {} : { exit_code: code }), files: report.files, missing: report.missing });
+    if (o.json) await printJson({ ok: report.passed, ...(report.passed ? {} : { exit_code: code }), files: report.files, missing: report.missing, signatures: report.signatures });
     else await writeOut(process.stdout, `${formatFixtureReport(report)}\n`);
     return code;
   }));

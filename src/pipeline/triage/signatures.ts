@@ -70,17 +70,56 @@ function testValue(re: RegExp, v: LineView, field: SignatureField): boolean {
   return false;
 }
 
+/**
+ * A pattern's top-level alternatives (`a|b|(c|d)` gives `a`, `b`, `(c|d)`),
+ * read with escapes, character classes and groups in mind. Matching any of
+ * them is matching the pattern, so they can be regrouped freely.
+ */
+export function topLevelAlternatives(pattern: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let inClass = false;
+  let from = 0;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\') {
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      continue;
+    }
+    if (c === '[') inClass = true;
+    else if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === '|' && depth === 0) {
+      out.push(pattern.slice(from, i));
+      from = i + 1;
+    }
+  }
+  out.push(pattern.slice(from));
+  return out;
+}
+
 export class SignatureSet {
   private readonly groups: Group[];
   private singles: { spec: SignatureSpec; re: RegExp }[] | null = null;
 
   constructor(readonly entries: readonly SignatureSpec[]) {
+    // One group per field, case mode and anchoring: alternatives that start
+    // with `^` go into a group the regular-expression engine tries at the
+    // first position only (V8 sees a disjunction whose every branch is
+    // anchored as anchored); the others into one scanned along the text.
     const byKey = new Map<string, { field: SignatureField; fold: boolean; parts: string[] }>();
     for (const e of entries) {
-      const k = `${e.field}\u0000${e.ignore_case}`;
-      let g = byKey.get(k);
-      if (g === undefined) byKey.set(k, (g = { field: e.field, fold: e.ignore_case, parts: [] }));
-      g.parts.push(`(?:${e.pattern})`);
+      for (const alt of topLevelAlternatives(e.pattern)) {
+        const anchored = alt.startsWith('^');
+        const k = `${e.field}\u0000${e.ignore_case}\u0000${anchored}`;
+        let g = byKey.get(k);
+        if (g === undefined) byKey.set(k, (g = { field: e.field, fold: e.ignore_case, parts: [] }));
+        g.parts.push(anchored ? `^(?:${alt.slice(1)})` : `(?:${alt})`);
+      }
     }
     // Cheap fields first: the path is always there; parameters are split only if needed.
     const order: SignatureField[] = ['path_normalized', 'path', 'host', 'user_agent', 'query_names', 'query_values'];
