@@ -3,8 +3,8 @@
  * entries (schema.ts) are joined into one regular expression per field and
  * case mode (`(?:p1)|(?:p2)|...`), so a family of dozens of entries costs a
  * line one or two regular-expression scans, not dozens. The entries' own
- * patterns are compiled only to say which one matched (`monitor explain`,
- * the example checks) and never on the per-line path.
+ * patterns are compiled only to say which one matched (the example checks
+ * of `rules test`), never on the per-line path.
  */
 import type { ParsedLine } from '../types.js';
 import type { LineView } from './match.js';
@@ -13,7 +13,7 @@ import type { RuleSpec, SignatureField, SignatureSpec } from './schema.js';
 interface Group {
   field: SignatureField;
   re: RegExp;
-  /** For fields whose values repeat (User-Agent, Host, paths of assets and pages): recent answers. */
+  /** For fields whose values repeat (User-Agent, Host, the path without its query): recent answers. */
   memo: Memo | null;
 }
 
@@ -75,25 +75,26 @@ function valuesOf(v: LineView, field: SignatureField): string[] {
 
 /** Any value of the field matches (the query fields, and single entries for explanations). */
 function testValue(re: RegExp, v: LineView, field: SignatureField): boolean {
+  if (field === 'path') {
+    // The common case, without an array.
+    const p = v.path();
+    if (p === undefined) return false;
+    if (re.test(p)) return true;
+    const d = v.decodedPath();
+    return d !== undefined && d !== p && re.test(d);
+  }
   const vals = valuesOf(v, field);
   for (let i = 0; i < vals.length; i++) if (re.test(vals[i] as string)) return true;
   return false;
 }
 
-/** testValue for the fields with a memo (every field but the query's, whose values rarely repeat). */
+/** testValue for the fields with a memo. */
 function testMemo(m: Memo, v: LineView, field: SignatureField): boolean {
   if (field === 'path_normalized') {
     const n = v.normalizedPath();
     return n !== undefined && m.test(n);
   }
   if (field === 'host') return v.host !== undefined && m.test(v.host);
-  if (field === 'path') {
-    const p = v.path();
-    if (p === undefined) return false;
-    if (m.test(p)) return true;
-    const d = v.decodedPath();
-    return d !== undefined && d !== p && m.test(d);
-  }
   const ua = v.userAgent;
   if (ua === undefined) return false;
   if (m.test(ua)) return true;
@@ -121,7 +122,8 @@ export class SignatureSet {
       .sort((a, b) => order.indexOf(a.field) - order.indexOf(b.field))
       .map((g) => {
         const re = new RegExp(g.parts.join('|'), g.fold ? 'i' : '');
-        const repeats = g.field !== 'query_names' && g.field !== 'query_values';
+        // Not the request target: with its query it rarely repeats, and storing a copy of each costs more than the scan.
+        const repeats = g.field === 'user_agent' || g.field === 'host' || g.field === 'path_normalized';
         return { field: g.field, re, memo: repeats ? new Memo(re) : null };
       });
   }
