@@ -10,7 +10,7 @@
  */
 import type { LineKind, ParsedLine } from '../types.js';
 import { LINE_KINDS, type FilterSpec, type StringMatch } from './schema.js';
-import { decodeTarget, haproxyUnescape, normalizeSlashes, percentDecode, splitQuery, type QueryParams } from './normalize.js';
+import { decodeTarget, haproxyUnescape, isNormalPath, normalizeSlashes, percentDecode, splitQuery, type QueryParams } from './normalize.js';
 
 export const KIND_BIT: Readonly<Record<LineKind, number>> = Object.fromEntries(LINE_KINDS.map((k, i) => [k, 1 << i])) as Record<LineKind, number>;
 export const ALL_KINDS = (1 << LINE_KINDS.length) - 1;
@@ -98,7 +98,7 @@ export class LineView {
       this.pathDone |= 4;
       // normalizePath on the path without its query, sharing that string with pathOnly (each step returns its input when it has nothing to do).
       const p = this.pathOnly();
-      this.pathNormalized = p === undefined ? undefined : normalizeSlashes(percentDecode(haproxyUnescape(p), false));
+      this.pathNormalized = p === undefined || isNormalPath(p) ? p : normalizeSlashes(percentDecode(haproxyUnescape(p), false));
     }
     return this.pathNormalized;
   }

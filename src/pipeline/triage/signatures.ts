@@ -9,10 +9,13 @@
 import type { ParsedLine } from '../types.js';
 import type { LineView } from './match.js';
 import type { RuleSpec, SignatureField, SignatureSpec } from './schema.js';
+import { gateFor } from './gate.js';
 
 interface Group {
   field: SignatureField;
   re: RegExp;
+  /** A character class every match holds one of (gate.ts); a value without any is not scanned. Null: always scanned. */
+  gate: RegExp | null;
   /** For fields whose values repeat (User-Agent, Host, the path without its query): recent answers. */
   memo: Memo | null;
 }
@@ -74,17 +77,20 @@ function valuesOf(v: LineView, field: SignatureField): string[] {
 }
 
 /** Any value of the field matches (the query fields, and single entries for explanations). */
-function testValue(re: RegExp, v: LineView, field: SignatureField): boolean {
+function testValue(re: RegExp, v: LineView, field: SignatureField, gate: RegExp | null = null): boolean {
   if (field === 'path') {
     // The common case, without an array.
     const p = v.path();
     if (p === undefined) return false;
-    if (re.test(p)) return true;
+    if ((gate === null || gate.test(p)) && re.test(p)) return true;
     const d = v.decodedPath();
-    return d !== undefined && d !== p && re.test(d);
+    return d !== undefined && d !== p && (gate === null || gate.test(d)) && re.test(d);
   }
   const vals = valuesOf(v, field);
-  for (let i = 0; i < vals.length; i++) if (re.test(vals[i] as string)) return true;
+  for (let i = 0; i < vals.length; i++) {
+    const s = vals[i] as string;
+    if ((gate === null || gate.test(s)) && re.test(s)) return true;
+  }
   return false;
 }
 
@@ -121,10 +127,11 @@ export class SignatureSet {
     this.groups = [...byKey.values()]
       .sort((a, b) => order.indexOf(a.field) - order.indexOf(b.field))
       .map((g) => {
-        const re = new RegExp(g.parts.join('|'), g.fold ? 'i' : '');
+        const joined = g.parts.join('|');
+        const re = new RegExp(joined, g.fold ? 'i' : '');
         // Not the request target: with its query it rarely repeats, and storing a copy of each costs more than the scan.
         const repeats = g.field === 'user_agent' || g.field === 'host' || g.field === 'path_normalized';
-        return { field: g.field, re, memo: repeats ? new Memo(re) : null };
+        return { field: g.field, re, gate: repeats ? null : gateFor(joined), memo: repeats ? new Memo(re) : null };
       });
   }
 
@@ -133,7 +140,7 @@ export class SignatureSet {
     const gs = this.groups;
     for (let i = 0; i < gs.length; i++) {
       const g = gs[i] as Group;
-      if (g.memo !== null ? testMemo(g.memo, v, g.field) : testValue(g.re, v, g.field)) return true;
+      if (g.memo !== null ? testMemo(g.memo, v, g.field) : testValue(g.re, v, g.field, g.gate)) return true;
     }
     return false;
   }
