@@ -14,7 +14,7 @@
  * like \d) ends the search for that alternative.
  */
 
-/** Characters rare in ordinary request targets and common in payloads. */
+/** Characters rare in ordinary request targets and common in payloads (and the two-character "..", see item()). */
 export const GATE_CHARS = new Set(['$', '{', '}', '(', ')', ';', '|', '@', '#', '<', '>', "'", '"', '`', '\\', ':', '\n', '=', '?', '&', '[', ']', '!', '*', ',']);
 
 interface Cursor {
@@ -69,6 +69,10 @@ function item(c: Cursor): { set: Set<string> | null; optional: boolean; stop: bo
     }
     c.i = j + 1;
     if (ok && members.length && members.every((m) => GATE_CHARS.has(m))) set = new Set(members);
+  } else if (ch === '\\' && s.startsWith('\\.\\.', c.i)) {
+    // "..": rare in ordinary targets, the mark of traversal. (Optional when a quantifier follows the second dot.)
+    set = new Set(['..']);
+    c.i += 4;
   } else if (ch === '\\') {
     const e = s[c.i + 1] as string;
     if (/[1-9kpPuxcdDwWsSbB0]/.test(e)) stop = /[1-9k]/.test(e); // back-references: give up; classes and assertions: no character
@@ -153,6 +157,8 @@ function alternativesGate(pattern: string): Set<string> | null {
 export function gateFor(pattern: string): RegExp | null {
   const g = alternativesGate(pattern);
   if (g === null || g.size === 0) return null;
-  const esc = [...g].map((ch) => (ch === '\n' ? '\\n' : /[\\\]^-]/.test(ch) ? '\\' + ch : ch)).join('');
-  return new RegExp(`[${esc}]`);
+  const chars = [...g].filter((x) => x.length === 1);
+  const esc = chars.map((ch) => (ch === '\n' ? '\\n' : /[\\\]^-]/.test(ch) ? '\\' + ch : ch)).join('');
+  const parts = [...(chars.length ? [`[${esc}]`] : []), ...(g.has('..') ? ['\\.\\.'] : [])];
+  return new RegExp(parts.join('|'));
 }

@@ -16,7 +16,7 @@ interface Group {
   re: RegExp;
   /** A character class every match holds one of (gate.ts); a value without any is not scanned. Null: always scanned. */
   gate: RegExp | null;
-  /** For fields whose values repeat (User-Agent, Host, the path without its query): recent answers. */
+  /** For the User-Agent and the Host, whose values repeat: recent answers. */
   memo: Memo | null;
 }
 
@@ -94,12 +94,8 @@ function testValue(re: RegExp, v: LineView, field: SignatureField, gate: RegExp 
   return false;
 }
 
-/** testValue for the fields with a memo. */
+/** testValue for the fields with a memo: the User-Agent (raw, then decoded) and the Host. */
 function testMemo(m: Memo, v: LineView, field: SignatureField): boolean {
-  if (field === 'path_normalized') {
-    const n = v.normalizedPath();
-    return n !== undefined && m.test(n);
-  }
   if (field === 'host') return v.host !== undefined && m.test(v.host);
   const ua = v.userAgent;
   if (ua === undefined) return false;
@@ -129,8 +125,8 @@ export class SignatureSet {
       .map((g) => {
         const joined = g.parts.join('|');
         const re = new RegExp(joined, g.fold ? 'i' : '');
-        // Not the request target: with its query it rarely repeats, and storing a copy of each costs more than the scan.
-        const repeats = g.field === 'user_agent' || g.field === 'host' || g.field === 'path_normalized';
+        // Not the paths: measured, the copies a memo keeps of them cost about what it saves (they vary more, and their patterns have gates).
+        const repeats = g.field === 'user_agent' || g.field === 'host';
         return { field: g.field, re, gate: repeats ? null : gateFor(joined), memo: repeats ? new Memo(re) : null };
       });
   }
