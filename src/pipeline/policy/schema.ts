@@ -94,7 +94,7 @@ export const analyseEntrySchema = z.strictObject({
  */
 export const settledEntrySchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lower-case letters, digits and dashes, at most 64'),
-  description: z.string().min(1).max(300),
+  description: z.string({ error: (iss) => (iss.input === undefined ? 'is required: say why the rules settle these incidents' : 'must be text') }).min(1).max(300),
   enabled: z.boolean().default(true),
   match: matchSchema.omit({ analysis: true }),
 });
