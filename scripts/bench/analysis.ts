@@ -1,5 +1,5 @@
 /**
- * LLM analysis benchmark (issue 5): LLM calls and tokens per thousand
+ * LLM analysis benchmark (issues 5 and 15): LLM calls and tokens per thousand
  * incidents on a generated attack day with the shipped policy.
  *
  * One deterministic day of logs (normal traffic from thousands of clients;
@@ -8,11 +8,14 @@
  * some never seen before) goes, in event-time order, through the daemon's
  * pipeline with every shipped rule. Incidents get ids as storage gives them;
  * every 'opened' / 'escalated' transition that an `analyse` entry of the
- * shipped config/policy.yaml matches is analysed at once, as the daemon's
+ * shipped config/policy.yaml matches (and, in the settings that apply them,
+ * no `settled` entry holds back) is analysed at once, as the daemon's
  * escalation does, by the real analyser (real prompts, the real
- * @anthropic-ai/sdk) against a loopback fake of the Messages API, once per
- * budget setting. The analysers' clock is the log's time, so calls per hour,
- * tokens per day and the cache TTL apply over the simulated day.
+ * @anthropic-ai/sdk) against a loopback fake of the Messages API (one per
+ * setting), once per setting: before and after issue 15 side by side. The
+ * analysers' clock is the log's time, so calls per hour, tokens per day, the
+ * batch windows and the cache's lifetimes apply over the simulated day.
+ * Each setting's calls are broken down by the triage rules they asked about.
  * Prints figures; asserts nothing. Network: 127.0.0.1 only.
  *
  *   npm run bench:analysis
@@ -28,7 +31,6 @@ import { analyseEntry, ruleMatches, settledEntry } from '../../src/pipeline/poli
 import { createAnalyser } from '../../src/pipeline/analysis/analyser.js';
 import { parseAnalysisConfig } from '../../src/config/analysis.js';
 import { askedIncidents, startFakeAnthropic, type RecordedRequest, type ScriptedReply } from '../../test/helpers/anthropic-server.js';
-import { foldKey } from '../../src/pipeline/analysis/fold.js';
 import { BATCH_TOOL_NAME } from '../../src/pipeline/analysis/batch-reply.js';
 import { int, printFindings, table, t } from './stats.js';
 import { rng, stamp } from './loggen.js';
@@ -279,7 +281,6 @@ async function main() {
         byEntry.get(entry)!.requests++;
         byEntry.get(entry)!.incidents.add(inc.id);
       }
-      if (process.env.BENCH_DUMP) console.error(`REQ ${new Date(clock).toISOString().slice(11, 19)} ${inc.id} ${inc.rule} ${inc.severity} ${inc.subject.type}:${inc.subject.value} ${kind} ${entry ?? 'settled'} fold=${foldKey(inc).slice(0, 8)} last=${JSON.stringify(inc.samples[inc.samples.length - 1]?.slice(0, 160))}`);
       // The daemon's context without its database and stats socket: counts only.
       const ctx = { counts: { events: inc.count, samples_kept: inc.samples.length } };
       const w = t();
@@ -388,7 +389,7 @@ async function main() {
     row('output tokens', (i) => int(m[i]!.outputTokens)),
     row('input tokens per call', (i) => (m[i]!.calls ? int(Math.round(m[i]!.inputTokens / m[i]!.calls)) : '-')),
     row('per 1,000 incidents: analysis requests', (i) => per1k(runs[i]!.requests)),
-    row('per 1,000 incidents: calls', (i) => per1k(m[i]!.calls)),
+    row('per 1,000 incidents: calls', (i) => (opened ? ((m[i]!.calls * 1000) / opened).toFixed(1) : '-')),
     row('per 1,000 incidents: input tokens', (i) => per1k(m[i]!.inputTokens)),
     row('per 1,000 incidents: output tokens', (i) => per1k(m[i]!.outputTokens)),
     row('cost of the day, USD (assumed)', (i) => m[i]!.usd.toFixed(3)),
@@ -398,7 +399,6 @@ async function main() {
   // What each setting's calls asked about, by triage rule: a call about several rules counts once for each.
   const perCall = runs.map((r) => r.fake.requests.map((req) => idsOf(req).map((id) => ruleOf.get(id) ?? '?')));
   const callRules = [...new Set(perCall.flat(2))].sort();
-  if (process.env.BENCH_DUMP) runs[2]!.fake.requests.forEach((req) => console.error(`CALL ${idsOf(req).map((id) => `${id}:${ruleOf.get(id)}`).join(' ')}`));
   const cell = (i: number, rule: string) => {
     const calls = perCall[i]!.filter((c) => c.includes(rule));
     return calls.length ? `${int(calls.length)} (${int(calls.reduce((a, c) => a + c.filter((x) => x === rule).length, 0))})` : '-';
@@ -412,10 +412,13 @@ async function main() {
   ]));
   console.log(`
 Notes:
-  - Every setting runs the default budget (calls_per_hour 60, tokens_per_day 500,000) and cache (1,000 entries
-    for 6 h). (a) is the analyser before issue 15: one call per incident, identical incidents from the cache
-    (batch.max_items 1, fold off). (b) the shipped analysis.batch (max_items 10, max_wait_s 5, fold on);
-    (c) and (d) the same with a 60 s window and with none. Batch windows run on log time.
+  - Every setting runs the default budget (calls_per_hour 60, tokens_per_day 500,000) and cache (1,000 entries).
+    (a) one call per incident, identical incidents from the cache (batch.max_items 1, fold off), a cached
+    analysis answering 6 h from when it was made, every incident an \`analyse\` entry matches sent;
+    (b) as (a) with batching (a 5 s window for every severity) and folding on.
+    (c) the shipped defaults: policy \`settled\` entries held back, waits of 60 s (high) and 10 min (medium,
+    low, info; critical: none), a cached or folded analysis answering 6 h after its last use, at most 24 h.
+    (d) as (c) without the \`settled\` entries; (e) as (c) with no window. Batch windows run on log time.
   - Tokens are estimates: the loopback fake API reports input = request body characters / 4 (the real
     system prompt, tool schema and user prompt with redacted samples) and output = reply characters / 4 of
     a canned ~${Math.round(JSON.stringify(REPLY).length / 10) * 10}-character tool call. Real tokenisers differ, the API adds its own tool-use
@@ -432,11 +435,12 @@ Notes:
   if (seen.escalated === 0) findings.push('no incident escalated after opening: every analysis was made when the incident opened.');
   const top = [...byRule].sort((a, b) => b[1].requests - a[1].requests)[0];
   if (top && requests) findings.push(`${top[0]} makes ${pct(top[1].requests, requests)} of the analysis requests (${int(top[1].requests)} of ${int(requests)}).`);
-  const [a, b] = [usage[0]!, usage[1]!];
-  findings.push(`calls per 1,000 incidents: ${SETTINGS.map((x, i) => `${x.label} ${per1k(m[i]!.calls)}`).join('; ')}.`);
+  const [a, shippedUsage] = [usage[0]!, usage[2]!];
+  findings.push(`calls per 1,000 incidents: ${SETTINGS.map((x, i) => `${x.label} ${opened ? ((m[i]!.calls * 1000) / opened).toFixed(1) : '-'}`).join('; ')}.`);
   const skippedA = (a.skipped.budget_calls ?? 0) + (a.skipped.budget_tokens ?? 0);
-  if (skippedA) findings.push(`under the default budget ${int(skippedA)} of ${int(requests)} requests (${pct(skippedA, requests)}) were skipped by the budget; busiest hour ${int(Math.max(...runs[0]!.hourly))} calls.`);
-  if (requests) findings.push(`with the shipped batching and folding, ${pct(b.cacheHits, requests)} of the requests (${int(b.cacheHits)}) took an analysis made for another incident (folded or cached).`);
+  if (skippedA) findings.push(`under the default budget ${int(skippedA)} of ${int(runs[0]!.requests)} requests (${pct(skippedA, runs[0]!.requests)}) were skipped by the budget; busiest hour ${int(Math.max(...runs[0]!.hourly))} calls.`);
+  for (const [name, n] of settledBy) findings.push(`settled entry ${name} kept ${int(n)} requests from the LLM tier.`);
+  if (requests) findings.push(`with the shipped defaults, ${pct(shippedUsage.cacheHits, requests)} of the requests (${int(shippedUsage.cacheHits)}) took an analysis made for another incident (folded or cached); ${int(perCall[2]!.filter((c) => c.length === 1).length)} of ${int(perCall[2]!.length)} calls asked about one incident.`);
   for (const [i, u] of usage.entries()) if (sum(u.failed)) findings.push(`${runs[i]!.label}: analyser failures ${JSON.stringify(u.failed)}.`);
   findings.push(`wall time ${(wall / 1000).toFixed(1)} s, of which ${(llmMs / 1000).toFixed(1)} s awaiting analyses (${int(fakes.reduce((a, f) => a + f.requests.length, 0))} HTTP calls over loopback, all settings).`);
   printFindings(findings, `${(wall / 1000).toFixed(1)} s`);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { loadPolicy, parsePolicy, PolicyLoadError } from '../../src/pipeline/policy/load.js';
 import { analyseEntry, decide, settledEntry } from '../../src/pipeline/policy/decide.js';
 import { loadRules } from '../../src/pipeline/triage/load.js';
+import { compileRule } from '../../src/pipeline/triage/compile.js';
 import { SHIPPED_RULES_DIR } from '../../src/monitor/monitor.js';
 import type { Incident } from '../../src/pipeline/incidents/group.js';
 import { makeIncident } from '../helpers/incident.js';
@@ -161,7 +162,7 @@ test('shipped policy: what settles a server-down is the rule\'s own notify, enfo
 });
 
 test('shipped data: a settled entry never holds back an incident whose triage rule asks for analysis (escalate: true)', () => {
-  const rules = loadRules({ dir: SHIPPED_RULES_DIR, operatorDir: null }).rules;
+  const rules = loadRules({ dir: SHIPPED_RULES_DIR, operatorDir: null }).rules.map((r) => compileRule(r, 10));
   const held = rules.filter((r) => settledEntry(policy, incident({ rule: r.name, category: r.category, severity: r.severity, subject: { type: r.subjectType, value: 'x' }, escalate: r.escalate })));
   assert.deepEqual(held.map((r) => r.name), ['server-down'], 'the shipped settled entries match exactly these shipped rules');
   for (const r of held) assert.equal(r.escalate, false, `${r.name} asks for analysis but is settled`);
