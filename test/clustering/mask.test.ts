@@ -6,7 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { maskMessage, maskText, MAX_CHARS } from '../../src/pipeline/clustering/mask.js';
-import { loadCorpora } from './corpus.js';
+import { corpora, TUNE_SEED } from './gen/systems.js';
 
 const m = (line: string, max = 80) => maskMessage(line, max).join(' ');
 
@@ -115,8 +115,8 @@ describe('maskMessage: bounds', () => {
   });
 });
 
-describe('maskMessage on the labelled corpora', () => {
-  const lines = loadCorpora().flatMap((c) => c.messages);
+describe('maskMessage on the generated labelled corpora', () => {
+  const lines = corpora(TUNE_SEED).flatMap((c) => c.messages);
   test('no digit survives, except in protocol names (SOCKS5, IPV6)', () => {
     for (const line of lines) {
       for (const tok of maskMessage(line, 80)) {
