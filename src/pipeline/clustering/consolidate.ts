@@ -83,18 +83,21 @@ function patternKey(tokens: readonly string[], freq: Map<string, number>[]): str
   const byCount = new Map<number, number>();
   for (let p = 0; p < tokens.length; p++) {
     const t = tokens[p]!;
-    if (t === WILDCARD) continue;
+    // A token holding a mask (`[req-<*>`, `<*>]`) frames a value: it says nothing of which event this is.
+    if (t.includes(WILDCARD)) continue;
     const f = freq[p]!.get(t)!;
     byCount.set(f, (byCount.get(f) ?? 0) + 1);
   }
   let best = -1;
   let bestN = 0;
-  for (const [f, k] of byCount) if (k > bestN || (k === bestN && f > best)) [best, bestN] = [f, k];
+  // Ties go to the lower line count: the more specific pattern. Joining two events is the mistake
+  // that cannot be seen afterwards; two clusters of one event left apart still name that event.
+  for (const [f, k] of byCount) if (k > bestN || (k === bestN && f < best)) [best, bestN] = [f, k];
   if (best < 0) return null;
   let key = '';
   for (let p = 0; p < tokens.length; p++) {
     const t = tokens[p]!;
-    if (t !== WILDCARD && freq[p]!.get(t) === best) key += `${p}\u0000${t}\u0001`;
+    if (!t.includes(WILDCARD) && freq[p]!.get(t) === best) key += `${p}\u0000${t}\u0001`;
   }
   return key;
 }

@@ -94,6 +94,8 @@ const SOURCE_FILE = /\.(?:go|java|py|c|cc|cpp|cxx|h|hpp|rs|js|mjs|ts|rb|scala|kt
 /** A word that starts with a letter and holds a digit (dn228, wl0, e4c35a9e, u0a123). */
 const LETTER_DIGIT_RE = /(?<![A-Za-z0-9])[A-Za-z][A-Za-z]*\d[A-Za-z0-9]*/g;
 const SIGILS = /^[*#+~<>=]+<\*>$/;
+/** A masked amount in parentheses, perhaps followed by punctuation: `(<*>)`, `(<*>),`. */
+const EQUIVALENT = /^\(<\*>\)[,;:.]?$/;
 
 const ACRONYM_VERSION = /^[A-Z]{2,5}\d$/;
 const HEX_ONLY = /^[0-9a-fA-F]+$/;
@@ -110,8 +112,10 @@ const UNITS = new Set([
 /**
  * Fields that hold the message itself in structured lines (JSON, logfmt):
  * their text is the event, so it is masked word by word, not as one value.
+ * An error or a reason given as a field (`err="context deadline exceeded"`)
+ * is a value of the event the message names.
  */
-const MESSAGE_FIELD = /(?:^|[\s,{;])"?(?:msg|message|event|error|err|reason|description)"?\s*[:=]\s*$/i;
+const MESSAGE_FIELD = /(?:^|[\s,{;])"?(?:msg|message|event)"?\s*[:=]\s*$/i;
 
 function maskQuoted(q: string, offset: number, line: string): string {
   // A message that starts with a quoted text (klog's `"Probe failed" pod=...`) is that text, not a value.
@@ -139,7 +143,7 @@ function labelled(line: string, offset: number): boolean {
 function maskKeyValue(kv: string, key: string): string {
   return MESSAGE_KEYS.has(key.toLowerCase()) ? kv : `${key}=${WILDCARD}`;
 }
-const MESSAGE_KEYS = new Set(['msg', 'message', 'event', 'error', 'err', 'reason', 'description']);
+const MESSAGE_KEYS = new Set(['msg', 'message', 'event']);
 
 function maskColonHex(m: string): string {
   // Two-colon forms like 12:30:45 are times or ratios: the number mask handles them.
@@ -239,10 +243,24 @@ export function maskMessage(line: string, maxTokens: number): string[] {
       const core = p > 0 ? tok.slice(0, tok.length - p) : tok;
       if (prev.endsWith(WILDCARD) && core.length <= 7 && UNITS.has(core.toLowerCase())) {
         if (p > 0) out[out.length - 1] = prev + tok.slice(tok.length - p);
+        foldEquivalent(out);
         continue;
       }
     }
     out.push(tok);
+    if (tok.charCodeAt(0) === 40) foldEquivalent(out);
   }
   return out;
+}
+
+/**
+ * The same amount restated in parentheses right after a value (`1420 bytes
+ * (1.38 KB)`, `90 s (1.5 min)`) is part of that value: `<*> (<*>)` becomes `<*>`,
+ * so a count printed with and without its restatement gives one token count.
+ */
+function foldEquivalent(out: string[]): void {
+  const n = out.length;
+  if (n < 2 || out[n - 2] !== WILDCARD || !EQUIVALENT.test(out[n - 1]!)) return;
+  out[n - 2] = WILDCARD + out[n - 1]!.slice(5);
+  out.pop();
 }
