@@ -154,9 +154,14 @@ function opensPhrase(tokens: readonly string[], i: number): 'word' | 'colon' | n
   return introducesValue(t, i) ? (t.endsWith(':') || t.endsWith('=') ? 'colon' : 'word') : null;
 }
 
-/** A token that may be part of a phrase value: no mask, and (after a word introducer) not an introducer itself. */
+/**
+ * A token that may be part of a phrase value: no mask, not a label (a word
+ * ending in `:` introduces a value of its own, so the words before it are the
+ * message, not a value: `AH<*>: File does not exist: <*>`), and (after a word
+ * introducer) not an introducer itself.
+ */
 function phraseToken(t: string, guard: boolean): boolean {
-  if (t.includes(WILDCARD) || t.length > 64) return false;
+  if (t.includes(WILDCARD) || t.length > 64 || t.endsWith(':')) return false;
   return !guard || !introducesValue(t, 1);
 }
 

@@ -86,17 +86,27 @@ export function introducesValue(prev: string | undefined, prevIndex: number): bo
 }
 
 /**
- * The group key of a template: its constant tokens, without the `<*>` ones.
+ * The group key of a template: its constant tokens, without the `<*>` ones
+ * and without the masked `key=<*>` fields that end it.
  * Templates with one key describe one event whose variable parts span a
  * different number of tokens, or are sometimes absent (`chrome.exe - host`
  * and `chrome.exe *64 - host` both end up `<*> - <*> close, ...`).
  */
 export function groupKey(tokens: readonly string[]): string {
+  // Optional fields at the end (`... database=<*>` with or without ` application_name=<*>`) are one event.
+  let end = tokens.length;
+  while (end > 1 && (tokens[end - 1] === WILDCARD || TRAILING_FIELD.test(tokens[end - 1]!))) end--;
   let out = '';
-  for (const t of tokens) if (t !== WILDCARD) out = out.length === 0 ? t : `${out} ${t}`;
+  for (let i = 0; i < end; i++) {
+    const t = tokens[i]!;
+    if (t !== WILDCARD) out = out.length === 0 ? t : `${out} ${t}`;
+  }
   // A template of parameters only keys on its length, not on nothing.
   return out.length === 0 ? `<${tokens.length}>` : out;
 }
+
+/** A masked `key=value` field: `user=<*>`, `application_name=<*>,`. */
+const TRAILING_FIELD = /^[A-Za-z_][\w.-]*=<\*>[,;]?$/;
 
 /** A template's text for display: each run of `<*>` written once. */
 export function collapseRuns(tokens: readonly string[]): string {
