@@ -13,20 +13,20 @@
  * costs bounded work.
  *
  * Masks replace the variable part inside a token and keep its constant
- * frame: `blk_-1608999687919862906` -> `blk_<*>`, `/10.250.19.102:54106` ->
- * `/<*>`, `(uid=0)` -> `(uid=<*>)`, `/v2/54fadb41.../servers/detail` ->
- * `/v2/<*>/servers/detail`. Keeping the frame keeps distinct events apart
+ * frame: `rep_73311904_18` -> `rep_<*>`, `/10.31.4.7:9866` -> `/<*>`,
+ * `(uid=0)` -> `(uid=<*>)`, `/v3/9f0c.../machines/list` ->
+ * `/v3/<*>/machines/list`. Keeping the frame keeps distinct events apart
  * (two REST endpoints, two id namespaces) while the values line up.
  * A run of identical masked tokens (`<*> <*>`, `blk_<*> blk_<*>`) is collapsed
  * into one, so a variable-length list of values, or a value the masks split
  * over several tokens, gives one token count.
  *
- * Quoted text is one value, except where it is the message rather than a
- * value: a quoted text that opens the line (`"Probe failed" pod=...`), a
- * JSON key, the message field of a structured line (`msg=`, `"message":`),
- * and an HTTP request line that is not given as a field (`1.2.3.4 "GET /x
- * HTTP/1.1" 200` keeps method and path; `request: "GET /x HTTP/1.1"` is a
- * value).
+ * Quoted text is one value (an HTTP request line too: one statement prints
+ * every request), except where it is the message rather than a value: a
+ * quoted text that opens the line (`"Probe failed" pod=...`), a JSON key, the
+ * message field of a structured line (`msg=`, `"message":`).
+ * A restated amount in parentheses folds into the value before it
+ * (`1420 bytes (1.38 KB)` -> `<*>`).
  */
 
 export const WILDCARD = '<*>';
@@ -62,8 +62,6 @@ const TIMESTAMP = new RegExp(
 
 /** A quoted string: double quotes anywhere; single quotes only where they open and close a word (not an apostrophe). */
 const QUOTED = /"(?:[^"\\\n]|\\.){0,512}"|(?<=^|[\s(\[{=:,])'(?:[^'\\\n]|\\.){0,512}'(?=$|[\s)\]},.;:!?])/g;
-/** The content of a quoted HTTP request line is structure (method, path, version), not one value. */
-const HTTP_REQUEST = /^["'](?:GET|POST|PUT|DELETE|HEAD|OPTIONS|PATCH|CONNECT|TRACE|PROPFIND) /;
 const URL_RE = /\b[A-Za-z][A-Za-z0-9+.-]{1,15}:\/\/[^\s"'<>]*[^\s"'<>.,;:)\]]/g;
 /**
  * e-mail addresses and other `name@host` forms (user@host, Object@1a2b3c).
@@ -126,18 +124,9 @@ function maskQuoted(q: string, offset: number, line: string): string {
   // A JSON key names a field: structure, not a value.
   if (/^\s*:/.test(line.slice(offset + q.length, offset + q.length + 4))) return q;
   if (MESSAGE_FIELD.test(before)) return q;
-  // A request line that is the message's subject keeps its method and path; one given as a field (`request: "GET ..."`) is a value.
-  if (HTTP_REQUEST.test(q) && !labelled(line, offset)) return q;
+  // Anything else quoted is one value, an HTTP request line included: one statement prints every request.
   const quote = q[0] === "'" ? "'" : '"';
   return `${quote}${WILDCARD}${quote}`;
-}
-
-/** Whether the text before `offset` ends with a label (`request:`, `url=`), ignoring spaces. */
-function labelled(line: string, offset: number): boolean {
-  let i = offset - 1;
-  while (i >= 0 && line.charCodeAt(i) === 32) i--;
-  const c = line[i];
-  return c === ':' || c === '=';
 }
 
 function maskKeyValue(kv: string, key: string): string {
