@@ -83,27 +83,27 @@ describe('ids', () => {
 });
 
 describe('words that tell events apart', () => {
-  test('a word with few values founds a variant (stored as bytes / values)', () => {
+  test('a word with few values founds a variant (flushed to disk / memory)', () => {
     const m = createMiner();
-    const a = m.add('Block broadcast_1 stored as bytes in memory (estimated size 5.3 KB, free 317.5 KB)');
-    const b = m.add('Block broadcast_2 stored as values in memory (estimated size 9.0 KB, free 326.5 KB)');
+    const a = m.add('Segment seg_1 flushed to disk early (size 5.3 KB, left 317.5 KB)');
+    const b = m.add('Segment seg_2 flushed to memory early (size 9.0 KB, left 326.5 KB)');
     assert.notEqual(b.id, a.id);
     assert.equal(b.isNew, true);
     assert.equal(b.variantOf, a.id);
-    assert.equal(m.add('Block broadcast_3 stored as bytes in memory (estimated size 1.0 KB, free 3.5 MB)').id, a.id);
+    assert.equal(m.add('Segment seg_3 flushed to disk early (size 1.0 KB, left 3.5 MB)').id, a.id);
   });
 
   test('a word after `user`, `for`, `from` is a value', () => {
     const m = createMiner();
-    const a = m.add('Failed password for root from 1.2.3.4 port 22 ssh2');
-    assert.equal(m.add('Failed password for admin from 1.2.3.5 port 23 ssh2').id, a.id);
+    const a = m.add('bad password for root from 1.2.3.4 port 22 ssh2');
+    assert.equal(m.add('bad password for admin from 1.2.3.5 port 23 ssh2').id, a.id);
   });
 
   test('more distinct words than splitValues fold into one template', () => {
     const m = createMiner({ splitValues: 4 });
     const states = ['Started', 'Paused', 'Resumed', 'Stopped', 'Crashed', 'Migrated'];
     // (The word sits past the tree's routing depth: the first two tokens route, as in Drain.)
-    const ids = states.map((s) => m.add(`instance i-1 ${s} (Lifecycle Event) on node`).id);
+    const ids = states.map((s) => m.add(`machine m-1 ${s} (power event) on node`).id);
     assert.equal(new Set(ids.slice(0, 4)).size, 4);
     assert.equal(m.resolve(ids[0]!)?.id, m.resolve(ids[5]!)?.id);
     assert.equal(m.templates().length, 1);
@@ -113,24 +113,24 @@ describe('words that tell events apart', () => {
     const m = createMiner();
     const a = m.add('state changed to RUNNING for job now');
     assert.equal(m.add('state changed to SUCCEEDED for job now').id, a.id);
-    const b = m.add('isScreenOn: true');
-    assert.equal(m.add('isScreenOn: false').id, b.id);
+    const b = m.add('displayActive: true');
+    assert.equal(m.add('displayActive: false').id, b.id);
   });
 
   test('splitValues: 0 is the original Drain rule', () => {
     const m = createMiner({ splitValues: 0 });
-    const a = m.add('Block b1 stored as bytes in memory');
-    assert.equal(m.add('Block b2 stored as values in memory').id, a.id);
+    const a = m.add('Segment s1 flushed to disk now');
+    assert.equal(m.add('Segment s2 flushed to memory now').id, a.id);
   });
 });
 
 describe('groups across lengths', () => {
   test('an optional value (`*64`) does not split an event', () => {
     const m = createMiner();
-    const a = m.add('chrome.exe - www.google.com:443 open through proxy proxy.example.com:5070 HTTPS');
-    m.add('firefox.exe - www.example.org:443 open through proxy proxy.example.com:5070 HTTPS');
-    m.add('chrome.exe *64 - mail.example.com:443 open through proxy proxy.example.com:5070 HTTPS');
-    const d = m.add('Dropbox.exe *64 - d.dropbox.com:443 open through proxy proxy.example.com:5070 HTTPS');
+    const a = m.add('browser.exe - www.example.com:443 open through proxy proxy.example.net:5070 HTTPS');
+    m.add('mailer.exe - www.example.org:443 open through proxy proxy.example.com:5070 HTTPS');
+    m.add('browser.exe *64 - mail.example.com:443 open through proxy proxy.example.net:5070 HTTPS');
+    const d = m.add('syncagent.exe *64 - files.example.org:443 open through proxy proxy.example.net:5070 HTTPS');
     assert.equal(m.resolve(d.id)?.id, a.id);
     // host:port is one value (mask.ts), so the proxy address is <*> too.
     assert.equal(m.resolve(a.id)?.template, '<*> - <*> open through proxy <*> HTTPS');

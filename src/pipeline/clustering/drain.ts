@@ -14,8 +14,8 @@
  * - Masked tokens are parameters in the similarity (see `bestMatch`), so two
  *   messages do not look alike merely because both hold masked values.
  * - Words that tell events apart. When the only differences are between
- *   plain words (`stored as bytes` / `stored as values`, `VM Started` /
- *   `VM Paused`), the message founds a variant cluster instead of turning the
+ *   plain words (`flushed to disk` / `flushed to memory`, `link
+ *   came up` / `link went down`), the message founds a variant cluster instead of turning the
  *   word into `<*>`, until more than `splitValues` distinct words have been
  *   seen at that position: then the position becomes `<*>` and the variants
  *   fold into one (a wide range of words is a variable: user names, states).

@@ -77,7 +77,7 @@ const COLON_HEX_RE = /(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?:%\w
 /**
  * A number, with what is glued to it: a sign after a non-word character, a
  * fraction or a list of groups (1.2.3.4:80, 12:30:45, 10,000), letters (12ms,
- * 3.5s, 54fadb41..., 0x1f, 2nd), a percent sign. Covers IPv4 addresses with
+ * 3.5s, 9f0c3e71..., 0x1f, 2nd), a percent sign. Covers IPv4 addresses with
  * their port and hex ids that start with a digit.
  */
 const NUMBER_RE = /(?<![A-Za-z0-9])-?\d[A-Za-z0-9]*(?:[.,:]\d[A-Za-z0-9]*)*%?/g;
@@ -89,7 +89,7 @@ const NUMBER_RE = /(?<![A-Za-z0-9])-?\d[A-Za-z0-9]*(?:[.,:]\d[A-Za-z0-9]*)*%?/g;
 const HOST_PORT_RE = /(?<![\w.:/-])[A-Za-z][\w-]*(?:\.[\w-]+)+:\d{1,5}(?![\w.:])/g;
 /** `file.go:123`, `Foo.java:88`: a place in source code (it names the statement), not a host and port. */
 const SOURCE_FILE = /\.(?:go|java|py|c|cc|cpp|cxx|h|hpp|rs|js|mjs|ts|rb|scala|kt|cs|php|pl|swift|m|erl|ex|exs|lua|sh):\d+$/;
-/** A word that starts with a letter and holds a digit (dn228, wl0, e4c35a9e, u0a123). */
+/** A word that starts with a letter and holds a digit (tn417, wl0, c41d07f5, u0a123). */
 const LETTER_DIGIT_RE = /(?<![A-Za-z0-9])[A-Za-z][A-Za-z]*\d[A-Za-z0-9]*/g;
 const SIGILS = /^[*#+~<>=]+<\*>$/;
 /** A masked amount in parentheses, perhaps followed by punctuation: `(<*>)`, `(<*>),`. */
