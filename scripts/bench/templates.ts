@@ -15,7 +15,7 @@
  *   5. a worst case: random words, where every line founds a template and
  *      evicts one (maxTemplates 5000),
  *   6. `logs templates` on the generated labelled systems of the accuracy
- *      test (test/clustering/gen/, 20 kinds x 2,000 lines, one grouper per
+ *      test (test/clustering/gen/, 22 kinds x 2,000 lines, one grouper per
  *      system as the command runs), against the 50,000 lines/s required.
  * Also prints the templates found and the process's peak resident memory.
  */

@@ -68,8 +68,8 @@ export function wordsApart(a: string, b: string): boolean {
   return RESOURCE.test(a.slice(i + 1)) || RESOURCE.test(b.slice(i + 1));
 }
 
-/** A label: a word with a lower-case letter (ALL-CAPS ones such as `RPC:` or `DNS:` name a part of a program, not a field). */
-const LABEL = /^[A-Za-z]*[a-z][A-Za-z_-]*[:=]$/;
+/** A label: a word with a lower-case letter, perhaps after an opening bracket (`(reason:`) (ALL-CAPS ones such as `RPC:` or `DNS:` name a part of a program, not a field). */
+const LABEL = /^[(\[{]?[A-Za-z]*[a-z][A-Za-z_-]*[:=]$/;
 
 /**
  * Whether `prev`, the token before a position, introduces a value: a word
