@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createMiner, shortHash, type TemplateInfo } from '../../src/pipeline/clustering/drain.js';
 import { maskMessage } from '../../src/pipeline/clustering/mask.js';
+import { groupMessages } from '../../src/pipeline/clustering/group.js';
 
 describe('clustering', () => {
   test('lines of one event share an id; the template generalises; other events get other ids', () => {
@@ -194,5 +195,73 @@ describe('bounded memory', () => {
     assert.ok(m.templates().length <= cap);
     assert.ok(grown < 150, `heap grew ${grown.toFixed(0)} MB`);
     t.diagnostic(`1,000,000 random lines in ${secs.toFixed(2)} s, ${m.size} templates kept, heap +${grown.toFixed(0)} MB`);
+  });
+});
+
+describe('logs templates grouping: one group per statement', () => {
+  /** The number of groups, and whether lines `a` and `b` share one. */
+  const groups = (lines: string[]) => {
+    const g = groupMessages(lines);
+    return { n: g.groups.length, same: (a: number, b: number) => g.groupOf(a) === g.groupOf(b), g };
+  };
+
+  test('a word that varies at one position is a value', () => {
+    const r = groups(['link eth0 went up', 'link eth1 went down', 'link eth2 went up', 'link eth3 went flapping']);
+    assert.equal(r.n, 1);
+  });
+
+  test('a name before a colon keeps the colon, so a command of any length after it is one value', () => {
+    const lines = [];
+    const who = ['root', 'postgres', 'www-data', 'backup'];
+    const cmd = ['/sbin/reboot', '/usr/bin/apt upgrade', '/usr/bin/systemctl restart web', '/bin/ls'];
+    for (let i = 0; i < 16; i++) lines.push(`alice ran command on pts/${i} as ${who[i % 4]}: ${cmd[i >> 2]}`);
+    const r = groups(lines);
+    assert.equal(r.n, 1, r.g.groups.map((x) => x.template).join('\n'));
+    assert.match(r.g.templateOf(0), /as <\*>: <\*>$/);
+  });
+
+  test('a phrase that ends the line after a comma, or follows a bracketed label, is one value', () => {
+    const r = groups([
+      'client session 0x1a closed, expired',
+      'client session 0x2b closed, idle too long',
+      'client session 0x3c closed, closed by client',
+      'app com.example.mail not responding (reason: input dispatch timeout)',
+      'app org.sample.chat not responding (reason: broadcast timeout)',
+      'app org.sample.chat not responding (reason: input dispatch timeout)',
+      'app com.example.mail not responding (reason: broadcast timeout)',
+    ]);
+    assert.equal(r.n, 2);
+    assert.ok(r.same(0, 1) && r.same(0, 2) && r.same(3, 4) && r.same(3, 6));
+  });
+
+  test('optional key=value fields at the end do not part an event', () => {
+    const r = groups([
+      'connection authorized: user=app database=shop',
+      'connection authorized: user=etl database=billing application_name=loader',
+      'connection authorized: user=reporter database=shop',
+    ]);
+    assert.equal(r.n, 1);
+  });
+
+  test('two statements that share a value and differ after it stay apart', () => {
+    const r = groups([
+      'nfs: server home1 not responding, still trying',
+      'nfs: server scratch2 OK',
+      'nfs: server proj not responding, still trying',
+      'nfs: server home1 OK',
+    ]);
+    assert.equal(r.n, 2);
+    assert.ok(r.same(0, 2) && r.same(1, 3) && !r.same(0, 1));
+  });
+
+  test('masked tokens do not make two events one pattern', () => {
+    const r = groups([
+      'compute.agent [req-1f2e] [vm 4a] power state now running (was paused)',
+      'compute.agent [req-2a3b] [vm 5b] power state now paused (was running)',
+      'compute.agent [req-3c4d] [vm 6c] migration to hv-a01.example.net failed after 3.2s',
+      'compute.agent [req-4d5e] [vm 7d] migration to hv-b02.example.net completed after 9.9s',
+    ]);
+    assert.equal(r.n, 2);
+    assert.ok(r.same(0, 1) && r.same(2, 3));
   });
 });

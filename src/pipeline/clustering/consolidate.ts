@@ -135,6 +135,9 @@ function split(clusters: readonly ClusterView[], set: number[], splitValues: num
   return [set];
 }
 
+/** A variable with the mark that ends it (`<*>:`, `<*>,`, `<*>;`). */
+const FRAMED = /^<\*>[:,;]$/;
+
 /** The longest phrase value considered (tokens). */
 const MAX_PHRASE = 8;
 
@@ -198,6 +201,9 @@ export function phraseSets(clusters: readonly ClusterView[]): number[][] {
       const ends: number[] = [];
       if (first === WILDCARD) {
         for (let j = i + 1; j < t.length && t[j] === WILDCARD; j++) ends.push(j);
+      } else if (FRAMED.test(first)) {
+        // A variable that keeps its closing mark (`<*>,`, drain.ts `generalise`) is a span of its own.
+        ends.push(i + 1);
       } else {
         for (let j = i + 1; j < t.length && j - i <= MAX_PHRASE && phraseToken(t[j]!, guard); j++) ends.push(j);
       }
