@@ -186,7 +186,7 @@ function condition(spec: RuleSpec): Condition {
     case 'leaky_bucket':
       return new LeakyBucket(c.capacity, durationMs(c.leak_every));
     case 'distinct':
-      return c.seen_once ? new SeenOnceWindow(c.threshold, durationMs(c.window)) : new DistinctWindow(c.threshold, durationMs(c.window));
+      return c.seen_once !== undefined ? new SeenOnceWindow(c.threshold, durationMs(c.window), durationMs(c.seen_once)) : new DistinctWindow(c.threshold, durationMs(c.window));
   }
 }
 
@@ -208,7 +208,7 @@ function valuesPerSubject(spec: RuleSpec): number {
     case 'leaky_bucket':
       return 2;
     case 'distinct':
-      if (c.seen_once) return 3 * SEEN_ONCE_HOLD * c.threshold; // triples in an array
+      if (c.seen_once !== undefined) return 3 * SEEN_ONCE_HOLD * c.threshold; // triples in an array
       return c.threshold <= SMALL_SET ? 2 * c.threshold : 6 * c.threshold; // pairs in an array, or Map entries
   }
 }

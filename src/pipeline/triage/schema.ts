@@ -154,16 +154,21 @@ const conditionSchema = z.discriminatedUnion('type', [
       threshold: z.number().int().min(1).max(MAX_DISTINCT),
       window: boundedDuration(DAY_MS, 'window'),
       /**
-       * Count only values seen exactly once within the window: a value seen
-       * again stops counting. Tells a client that sends a fresh user agent
-       * (or query) with every request from one whose many values each recur
-       * (an office behind one address).
+       * Count only values seen exactly once within the window and not again
+       * for at least this long: a value seen again stops counting. Tells a
+       * client that sends a fresh user agent (or query) with every request
+       * from one whose many values each recur (an office behind one
+       * address, whose browsers all look new for their first minute).
        */
-      seen_once: z.boolean().default(false),
+      seen_once: durationSchema.optional(),
     })
-    .refine((c) => !c.seen_once || c.threshold <= MAX_SEEN_ONCE, {
+    .refine((c) => c.seen_once === undefined || c.threshold <= MAX_SEEN_ONCE, {
       path: ['threshold'],
       message: `at most ${MAX_SEEN_ONCE} with seen_once (the set also holds the values seen more than once)`,
+    })
+    .refine((c) => c.seen_once === undefined || !isDuration(c.seen_once) || !isDuration(c.window) || durationMs(c.seen_once) < durationMs(c.window), {
+      path: ['seen_once'],
+      message: 'must be shorter than the window',
     }),
 ]);
 export type ConditionSpec = z.infer<typeof conditionSchema>;

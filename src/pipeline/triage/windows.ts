@@ -335,11 +335,15 @@ export class DistinctWindow implements Condition {
 }
 
 /**
- * Values seen exactly once within (t - windowMs, t]; fires when `threshold`
- * such values are held. A value seen again stops counting (until it has
- * left the window), so a client sending a fresh value with nearly every
- * request (a user agent per request, a random cache-busting query) is told
- * from one whose many values each recur (forty people behind one address).
+ * Values seen exactly once within (t - windowMs, t] and not again for at
+ * least `quietMs` since; fires when `threshold` such values are held. A
+ * value seen again stops counting (until it has left the window), so a
+ * client sending a fresh value with nearly every request (a user agent per
+ * request, a random cache-busting query) is told from one whose many values
+ * each recur (forty people behind one address). `quietMs` is what keeps the
+ * first minutes of such an office out: when the engine starts (or the office
+ * opens) every browser is new; within `quietMs` each has come back (its next
+ * page, asset or poll), and a rotating bot's values never do.
  *
  * Bounded: at most `hold` values (default 4 x threshold) as triples (hash,
  * last seen, seen again 0/1) in one array; when full, the least recently
@@ -352,6 +356,7 @@ export class SeenOnceWindow implements Condition {
   constructor(
     readonly threshold: number,
     readonly windowMs: number,
+    readonly quietMs: number,
     readonly hold: number = 4 * threshold,
   ) {}
 
@@ -359,13 +364,14 @@ export class SeenOnceWindow implements Condition {
     if (value === undefined) return 0;
     const h = typeof value === 'number' ? value : hash32(value);
     const edge = t - this.windowMs;
+    const quiet = t - this.quietMs;
     let a = s.times;
     if (a === null) {
       a = s.times = new Array<number>(6).fill(0);
       s.n = 0;
     }
     // One pass: drop expired values (compacting), mark this one seen again,
-    // count the values seen once and find the least recently seen.
+    // count the values seen once and quiet since, and find the least recently seen.
     let w = 0;
     let found = false;
     let once = 0;
@@ -373,23 +379,24 @@ export class SeenOnceWindow implements Condition {
     const n3 = s.n * 3;
     for (let r = 0; r < n3; r += 3) {
       const hv = a[r] as number;
-      const at = a[r + 1] as number;
+      let at = a[r + 1] as number;
       let again = a[r + 2] as number;
       if (hv === h) {
         found = true;
         again = 1;
+        at = t;
       } else if (at <= edge) continue;
       a[w] = hv;
-      a[w + 1] = hv === h ? t : at;
+      a[w + 1] = at;
       a[w + 2] = again;
-      if (again === 0) once++;
+      if (again === 0 && at <= quiet) once++;
       if (hv !== h && (oldest === -1 || at < (a[oldest + 1] as number))) oldest = w;
       w += 3;
     }
     if (!found) {
       if (w === this.hold * 3 && oldest !== -1) {
         // Full: the least recently seen value makes room.
-        if ((a[oldest + 2] as number) === 0) once--;
+        if ((a[oldest + 2] as number) === 0 && (a[oldest + 1] as number) <= quiet) once--;
         w -= 3;
         for (let i = 0; i < 3; i++) a[oldest + i] = a[w + i] as number;
       }
@@ -402,7 +409,7 @@ export class SeenOnceWindow implements Condition {
       a[w + 1] = t;
       a[w + 2] = 0;
       w += 3;
-      once++;
+      if (this.quietMs === 0) once++;
     }
     s.n = w / 3;
     return once >= this.threshold ? once : 0;
