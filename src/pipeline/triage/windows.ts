@@ -346,10 +346,12 @@ export class DistinctWindow implements Condition {
  * page, asset or poll), and a rotating bot's values never do.
  *
  * Bounded: at most `hold` values (default 4 x threshold) as triples (hash,
- * last seen, seen again 0/1) in one array; when full, the least recently
- * seen value is dropped (a dropped value that returns counts as new again:
- * more distinct recurring values than `hold` within the window make this
- * condition approximate, in the direction of firing).
+ * last seen, seen again 0/1) in one array. When full, the least recently
+ * seen of the values seen again makes room (they never count; one that
+ * returns later looks new again, which only the quiet time can clear); when
+ * every held value was seen once, the new value is not taken: those held
+ * age past the quiet time and fire, so a bot rotating faster than `hold`
+ * values per quiet time cannot flush them.
  */
 export class SeenOnceWindow implements Condition {
   readonly needsValue = true;
@@ -371,7 +373,8 @@ export class SeenOnceWindow implements Condition {
       s.n = 0;
     }
     // One pass: drop expired values (compacting), mark this one seen again,
-    // count the values seen once and quiet since, and find the least recently seen.
+    // count the values seen once and quiet since, and find the least
+    // recently seen of those seen again.
     let w = 0;
     let found = false;
     let once = 0;
@@ -390,16 +393,20 @@ export class SeenOnceWindow implements Condition {
       a[w + 1] = at;
       a[w + 2] = again;
       if (again === 0 && at <= quiet) once++;
-      if (hv !== h && (oldest === -1 || at < (a[oldest + 1] as number))) oldest = w;
+      if (again === 1 && hv !== h && (oldest === -1 || at < (a[oldest + 1] as number))) oldest = w;
       w += 3;
     }
-    if (!found) {
-      if (w === this.hold * 3 && oldest !== -1) {
-        // Full: the least recently seen value makes room.
-        if ((a[oldest + 2] as number) === 0 && (a[oldest + 1] as number) <= quiet) once--;
-        w -= 3;
-        for (let i = 0; i < 3; i++) a[oldest + i] = a[w + i] as number;
+    if (!found && w === this.hold * 3) {
+      if (oldest === -1) {
+        // Full of values seen once: keep them (see the class comment).
+        s.n = w / 3;
+        return once >= this.threshold ? once : 0;
       }
+      // Full: the least recently seen of the values seen again makes room.
+      w -= 3;
+      for (let i = 0; i < 3; i++) a[oldest + i] = a[w + i] as number;
+    }
+    if (!found) {
       if (w === a.length) {
         const next = new Array<number>(Math.min(a.length * 2, this.hold * 3)).fill(0);
         for (let i = 0; i < w; i++) next[i] = a[i] as number;
