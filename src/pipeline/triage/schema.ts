@@ -73,6 +73,7 @@ export interface FilterSpec {
   path?: StringMatch;
   query?: StringMatch;
   user_agent?: StringMatch;
+  referer?: StringMatch;
   termination_state?: StringMatch;
   backend?: StringMatch;
   server?: StringMatch;
@@ -94,6 +95,7 @@ export const filterSchema: z.ZodType<FilterSpec> = z.lazy(() =>
     path: stringMatchSchema.optional(),
     query: stringMatchSchema.optional(),
     user_agent: stringMatchSchema.optional(),
+    referer: stringMatchSchema.optional(),
     termination_state: stringMatchSchema.optional(),
     backend: stringMatchSchema.optional(),
     server: stringMatchSchema.optional(),
