@@ -30,3 +30,15 @@ test('a combined-format Referer: the token redacted, the rest of the line kept',
   assert.equal(p.fields.user_agent, 'Mozilla/5.0');
   assert.equal(p.fields.client_ip, '198.51.100.4');
 });
+
+test("a token holding HAProxy's #XX escape (an escaped | in a capture) is redacted whole", () => {
+  const tail = 'TailPartOfTheSecret42';
+  const line = `Nov 25 14:00:00 lb haproxy[1]: 203.0.113.9:51234 [25/Nov/2026:14:00:00.123] web app/s1 0/0/1/2/3 200 120 - - ---- 1/1/0/0/0 0/0 {shop.test|curl/8|https://shop.test/cb?token=${SECRET}#7C${tail}} "GET /cb?code=${SECRET}#22${tail} HTTP/1.1" rip=203.0.113.9 rid=r`;
+  const out = redact(line);
+  assert.ok(!out.includes(SECRET), out);
+  assert.ok(!out.includes(tail), out);
+  const p = parseLine(out, 'haproxy');
+  assert.equal(p.fields.referer, 'https://shop.test/cb?token=[REDACTED:param]');
+  // A plain fragment after a value still ends it (not two hex digits).
+  assert.equal(redact('GET /a?token=abc#section'), 'GET /a?token=[REDACTED:param]#section');
+});
