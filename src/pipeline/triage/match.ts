@@ -246,6 +246,7 @@ export class CompiledFilter {
   private readonly qValuesM: StringMatcher | null;
   private readonly sigs: LineTest | null;
   private readonly ua: StringMatcher | null;
+  private readonly referer: StringMatcher | null;
   private readonly message: StringMatcher | null;
   private readonly any: CompiledFilter[] | null;
   private readonly not: CompiledFilter | null;
@@ -271,6 +272,7 @@ export class CompiledFilter {
     this.qValuesM = sm(f.query_values);
     this.sigs = sigs;
     this.ua = sm(f.user_agent);
+    this.referer = sm(f.referer);
     this.message = sm(f.message);
     this.any = f.any ? f.any.map((s) => new CompiledFilter(s)) : null;
     this.not = f.not ? new CompiledFilter(f.not) : null;
@@ -317,6 +319,8 @@ export class CompiledFilter {
     if (this.qNamesM !== null && !testAny(this.qNamesM, v.queryParams()?.names)) return false;
     if (this.qValuesM !== null && !testAny(this.qValuesM, v.queryParams()?.values)) return false;
     if (this.ua !== null && !testString(this.ua, v.userAgent)) return false;
+    // Read from the line only by the few rules that ask for it (no per-line load for the others).
+    if (this.referer !== null && !testField(this.referer, v, 'referer')) return false;
     if (this.message !== null && !testField(this.message, v, 'message')) return false;
     if (this.any !== null) {
       let hit = false;
