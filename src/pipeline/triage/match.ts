@@ -275,12 +275,14 @@ export class MatchGroup {
 
   answer(s: string, v: LineView): number {
     if (this.serial === v.serial && this.input === s) return this.bits;
-    let b = this.memo.get(s);
+    const ms = this.matchers;
+    // One pattern alone is cheaper run than looked up (a lookup hashes and compares the whole value).
+    const remember = ms.length > 1 && s.length <= MEMO_MAX_KEY;
+    let b = remember ? this.memo.get(s) : undefined;
     if (b === undefined) {
       b = 0;
-      const ms = this.matchers;
       for (let i = 0; i < ms.length; i++) if ((ms[i] as StringMatcher).testBoth(s, v)) b |= 1 << i;
-      if (s.length <= MEMO_MAX_KEY) {
+      if (remember) {
         const memo = this.memo;
         if (memo.size >= MEMO_MAX) memo.clear();
         memo.set(ownKey(s), b);
