@@ -353,6 +353,7 @@ export class CompiledFilter {
   private readonly pathM: StringMatcher | null;
   private readonly queryM: StringMatcher | null;
   private readonly ua: StringMatcher | null;
+  private readonly referer: StringMatcher | null;
   private readonly message: StringMatcher | null;
   private readonly any: CompiledFilter[] | null;
   private readonly not: CompiledFilter | null;
@@ -375,6 +376,7 @@ export class CompiledFilter {
     this.pathM = sm(f.path, 'path', reg);
     this.queryM = sm(f.query, 'query', reg);
     this.ua = sm(f.user_agent, 'user_agent', reg);
+    this.referer = sm(f.referer, 'referer', reg);
     this.message = sm(f.message, 'message', reg);
     this.any = f.any ? f.any.map((s) => new CompiledFilter(s, reg)) : null;
     this.not = f.not ? new CompiledFilter(f.not, reg) : null;
@@ -417,6 +419,8 @@ export class CompiledFilter {
       if (!this.queryM.matches(q, v)) return false;
     }
     if (this.ua !== null && !testString(this.ua, v.userAgent, v)) return false;
+    // Read from the line only by the few rules that ask for it (no per-line load for the others).
+    if (this.referer !== null && !testField(this.referer, v, 'referer')) return false;
     if (this.message !== null && !testField(this.message, v, 'message')) return false;
     if (this.any !== null) {
       let hit = false;
