@@ -203,7 +203,7 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
       name: 'analysis',
       start: () => {
         log.info('remediation policy loaded', { file: policy.path, rules: policy.policy.rules.length, simulation: policy.policy.simulation });
-        log.info('LLM analysis', { enabled: cfg.analysis.enabled, ...(cfg.analysis.enabled ? { model: cfg.analysis.fast.model, strong: cfg.analysis.strong?.model ?? 'none', triggers: policy.policy.analyse.filter((a) => a.enabled).map((a) => a.name).join(',') } : {}) });
+        log.info('LLM analysis', { enabled: cfg.analysis.enabled, ...(cfg.analysis.enabled ? { model: cfg.analysis.fast.model, strong: cfg.analysis.strong?.model ?? 'none', triggers: policy.policy.analyse.filter((a) => a.enabled).map((a) => a.name).join(','), settled: policy.policy.settled.filter((a) => a.enabled).map((a) => a.name).join(',') || 'none' } : {}) });
       },
       stop: () => analysis.stop(),
     },

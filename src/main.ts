@@ -303,7 +303,7 @@ program
   .command('logs')
   .description('application logs, offline')
   .command('templates')
-  .description('group the lines of a log (one message per line) into templates, as the novel-error detector does')
+  .description('group the lines of a log (one message per line) into templates with the novel-error clusterer, one per log statement (a word that varies is a value)')
   .argument('<file>', 'a log file, or - for standard input')
   .option('--json', 'one JSON object per input line, in input order: {"group": <template id>, "template": ...}')
   .action(cliAction(async (file: string, o: { json?: boolean }) => {

@@ -67,7 +67,7 @@ interface Rig {
   close(): Promise<void>;
 }
 
-/** The tests below but the batch one time blocks and back-offs: their incidents do not wait for a batch window (`max_wait_s: 0`). */
+/** The tests below but the batch one time blocks and back-offs: their incidents do not wait for a batch window (`max_wait_s` and `max_wait_below_high_s` 0). */
 async function rig(bin: string, respond: ScriptedReply | ((body: string) => ScriptedReply), opts: { ttl?: string; quiet?: string; watchdog?: string; policy?: (dir: string) => string; analysis?: Record<string, unknown> } = {}): Promise<Rig> {
   const dir = mkdtempSync(join(tmpdir(), 'hm-ai-'));
   const be = await startBackend('app');
@@ -80,7 +80,7 @@ async function rig(bin: string, respond: ScriptedReply | ((body: string) => Scri
     config: {
       haproxy: { watchdog_interval: opts.watchdog ?? '10s' },
       monitor: { syslog: { address: '127.0.0.1', port: await freePort() }, incident_quiet: opts.quiet ?? '5s', policy_file: opts.policy ? opts.policy(dir) : operatorPolicy(dir, opts.ttl ?? '4s') },
-      analysis: { enabled: true, base_url: ai.url, api_key_file: join(dir, 'anthropic-key'), fast: { model: 'fast-model', timeout_ms: 5000, max_retries: 0 }, backoff_s: 1, batch: { max_wait_s: 0 }, ...opts.analysis },
+      analysis: { enabled: true, base_url: ai.url, api_key_file: join(dir, 'anthropic-key'), fast: { model: 'fast-model', timeout_ms: 5000, max_retries: 0 }, backoff_s: 1, batch: { max_wait_s: 0, max_wait_below_high_s: 0 }, ...opts.analysis },
       notifications: {
         channels: {
           mail: { type: 'email', host: '127.0.0.1', port: smtp.port, tls: 'none', from: 'haproxy-manager@example.test', to: ['ops@example.test'], timeout: '3s' },
@@ -440,7 +440,7 @@ test(`${LAST.name}: several incidents answered by one call: near-identical ones 
   const B = '198.51.100.32';
   const C = '198.51.100.33';
   const BYSTANDER = '198.51.100.34';
-  const r = await rig(LAST.bin, batchModel(BYSTANDER), { policy: modelBlocksPolicy, analysis: { batch: { max_items: 10, max_wait_s: 3 } } });
+  const r = await rig(LAST.bin, batchModel(BYSTANDER), { policy: modelBlocksPolicy, analysis: { batch: { max_items: 10, max_wait_s: 3, max_wait_below_high_s: 3 } } });
   const { t } = r;
   try {
     // Two clients fetch secrets from shop (one fold: same rule, kind of line, backend), a third from blog.

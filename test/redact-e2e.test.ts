@@ -95,7 +95,7 @@ for (const h of HAPROXIES) {
           sources: [{ name: 'app', type: 'file', path: appLog, format: 'text', start_at: 'beginning' }],
         },
         redaction: { extra_secret_keys: ['voucher'] },
-        analysis: { enabled: true, base_url: ai.url, api_key_file: join(dir, 'anthropic-key'), fast: { model: 'fast-model', timeout_ms: 5000, max_retries: 0 }, backoff_s: 1 },
+        analysis: { enabled: true, base_url: ai.url, api_key_file: join(dir, 'anthropic-key'), fast: { model: 'fast-model', timeout_ms: 5000, max_retries: 0 }, backoff_s: 1, batch: { max_wait_s: 5, max_wait_below_high_s: 5 } },
         notifications: {
           channels: {
             mail: { type: 'email', host: '127.0.0.1', port: smtp.port, tls: 'none', from: 'haproxy-manager@example.test', to: ['ops@example.test'], timeout: '3s' },

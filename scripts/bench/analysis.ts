@@ -1,5 +1,5 @@
 /**
- * LLM analysis benchmark (issue 5): LLM calls and tokens per thousand
+ * LLM analysis benchmark (issues 5 and 15): LLM calls and tokens per thousand
  * incidents on a generated attack day with the shipped policy.
  *
  * One deterministic day of logs (normal traffic from thousands of clients;
@@ -8,11 +8,14 @@
  * some never seen before) goes, in event-time order, through the daemon's
  * pipeline with every shipped rule. Incidents get ids as storage gives them;
  * every 'opened' / 'escalated' transition that an `analyse` entry of the
- * shipped config/policy.yaml matches is analysed at once, as the daemon's
+ * shipped config/policy.yaml matches (and, in the settings that apply them,
+ * no `settled` entry holds back) is analysed at once, as the daemon's
  * escalation does, by the real analyser (real prompts, the real
- * @anthropic-ai/sdk) against a loopback fake of the Messages API, once per
- * budget setting. The analysers' clock is the log's time, so calls per hour,
- * tokens per day and the cache TTL apply over the simulated day.
+ * @anthropic-ai/sdk) against a loopback fake of the Messages API (one per
+ * setting), once per setting: before and after issue 15 side by side. The
+ * analysers' clock is the log's time, so calls per hour, tokens per day, the
+ * batch windows and the cache's lifetimes apply over the simulated day.
+ * Each setting's calls are broken down by the triage rules they asked about.
  * Prints figures; asserts nothing. Network: 127.0.0.1 only.
  *
  *   npm run bench:analysis
@@ -24,7 +27,7 @@ import { createPipeline } from '../../src/monitor/pipeline.js';
 import { SHIPPED_RULES_DIR } from '../../src/monitor/monitor.js';
 import { createTransitionTracker } from '../../src/pipeline/notify/transitions.js';
 import { loadPolicy } from '../../src/pipeline/policy/load.js';
-import { analyseEntry, ruleMatches } from '../../src/pipeline/policy/decide.js';
+import { analyseEntry, ruleMatches, settledEntry } from '../../src/pipeline/policy/decide.js';
 import { createAnalyser } from '../../src/pipeline/analysis/analyser.js';
 import { parseAnalysisConfig } from '../../src/config/analysis.js';
 import { askedIncidents, startFakeAnthropic, type RecordedRequest, type ScriptedReply } from '../../test/helpers/anthropic-server.js';
@@ -181,19 +184,39 @@ const respond = (req: RecordedRequest): ScriptedReply => {
   return ids === null ? REPLY : { kind: 'tool', name: BATCH_TOOL_NAME, input: { analyses: ids.map((incident) => ({ incident, ...(REPLY as { input: object }).input })) } };
 };
 
+/**
+ * The settings compared. `settled`: the shipped policy's `settled` entries
+ * apply (false: as before them, every incident an `analyse` entry matches is
+ * sent). (a) and (b) are the analyser as it was: a cache entry answered for
+ * 6 h from when it was made (max_age_s = ttl_s).
+ */
+const BEFORE_CACHE = { max_age_s: 6 * 3600 };
 const SETTINGS = [
-  { label: '(a) before: one call per incident', budget: {}, cache: {}, batch: { max_items: 1, fold: false } },
-  { label: '(b) after: shipped defaults', budget: {}, cache: {}, batch: {} },
-  { label: '(c) after, 60 s window', budget: {}, cache: {}, batch: { max_wait_s: 60 } },
-  { label: '(d) after, no window', budget: {}, cache: {}, batch: { max_wait_s: 0 } },
+  { label: '(a) one call per incident', settled: false, budget: {}, cache: BEFORE_CACHE, batch: { max_items: 1, fold: false } },
+  { label: '(b) batch 5 s + fold', settled: false, budget: {}, cache: BEFORE_CACHE, batch: { max_wait_s: 5, max_wait_below_high_s: 5 } },
+  { label: '(c) shipped defaults', settled: true, budget: {}, cache: {}, batch: {} },
+  { label: '(d) shipped, nothing settled', settled: false, budget: {}, cache: {}, batch: {} },
+  { label: '(e) shipped, no window', settled: true, budget: {}, cache: {}, batch: { max_wait_s: 0, max_wait_below_high_s: 0 } },
 ];
+
+/** The incident ids a recorded call asked about: a batch's items, or a single call's header. */
+const idsOf = (req: RecordedRequest): number[] => {
+  const batch = askedIncidents(req);
+  if (batch) return batch;
+  const content = req.body?.messages?.[0]?.content;
+  const m = /^Incident #(\d+) /m.exec(typeof content === 'string' ? content : '');
+  return m ? [Number(m[1])] : [];
+};
 
 async function main() {
   const started = t();
-  const fake = await startFakeAnthropic({ respond });
+  // One fake API per setting, so that each setting's calls can be broken down by what they asked.
+  const fakes = await Promise.all(SETTINGS.map(() => startFakeAnthropic({ respond })));
   const rules = loadRules({ dir: SHIPPED_RULES_DIR, operatorDir: null });
   const pipeline = createPipeline({ triage: createTriage(rules.rules, { isProtected: () => false }), incidents: { quietMs: 600_000, maxSamples: 10, maxOpen: 10_000 }, noveltyWarmup: 1000 });
   const { policy } = loadPolicy({ file: POLICY_FILE });
+  // The shipped policy without its `settled` entries: what was sent before them.
+  const unsettled = { ...policy, settled: [] };
   let clock = DAY0;
   // The batch windows run on log time too: timers fire as the log's clock passes them.
   let timers: { at: number; fn: () => void }[] = [];
@@ -202,12 +225,14 @@ async function main() {
     timers.push(t);
     return () => { timers = timers.filter((x) => x !== t); };
   };
-  const runs = SETTINGS.map((s) => ({
+  const runs = SETTINGS.map((s, i) => ({
     ...s,
+    fake: fakes[i]!,
+    requests: 0,
     hourly: new Array<number>(25).fill(0),
     analyser: createAnalyser(
       parseAnalysisConfig({
-        enabled: true, base_url: fake.url, budget: s.budget, cache: s.cache, batch: s.batch,
+        enabled: true, base_url: fakes[i]!.url, budget: s.budget, cache: s.cache, batch: s.batch,
         fast: { model: 'claude-haiku-4-5', max_retries: 0, timeout_ms: 10_000, input_usd_per_mtok: 1, output_usd_per_mtok: 5 },
       }),
       { apiKey: 'bench-not-a-key', now: () => clock, schedule }, // the budget, the cache and the batch window run on log time
@@ -217,10 +242,13 @@ async function main() {
 
   const transitions = createTransitionTracker();
   const seen = { opened: 0, escalated: 0, resolved: 0 };
-  const byRule = new Map<string, { category: string; opened: number; requests: number; entry: string }>();
+  const byRule = new Map<string, { category: string; opened: number; requests: number; settled: number; entry: string }>();
   // requests/incidents: the first matching entry (what analyseEntry names); matched: every entry that matches, in any order.
   const byEntry = new Map<string, { requests: number; incidents: Set<number>; matched: number }>(policy.analyse.map((e) => [e.name, { requests: 0, incidents: new Set(), matched: 0 }]));
   let nextId = 0;
+  const ruleOf = new Map<number, string>();
+  /** Requests the shipped policy's `settled` entries kept from the LLM tier, by entry. */
+  const settledBy = new Map<string, number>();
   let samplesSent = 0;
   let llmMs = 0;
 
@@ -230,24 +258,37 @@ async function main() {
     pipeline.tick(now);
     for (const inc of pipeline.incidents.drainChanged()) {
       if (inc.id === 0) inc.id = ++nextId;
+      ruleOf.set(inc.id, inc.rule);
       const kind = transitions.observe(inc);
       if (!kind) continue;
       seen[kind]++;
-      const row = byRule.get(inc.rule) ?? { category: inc.category, opened: 0, requests: 0, entry: '' };
+      const row = byRule.get(inc.rule) ?? { category: inc.category, opened: 0, requests: 0, settled: 0, entry: '' };
       byRule.set(inc.rule, row);
       if (kind === 'opened') row.opened++;
+      // What the shipped policy sends (null when a `settled` entry keeps it), and what it sent before `settled`.
       const entry = kind === 'resolved' ? null : analyseEntry(policy, inc);
-      if (!entry) continue;
-      for (const e of policy.analyse) if (e.enabled && ruleMatches(e, inc, null)) byEntry.get(e.name)!.matched++;
-      samplesSent += Math.min(inc.samples.length, 10);
-      row.requests++;
-      row.entry = row.entry && row.entry !== entry ? `${row.entry}, ${entry}` : entry;
-      byEntry.get(entry)!.requests++;
-      byEntry.get(entry)!.incidents.add(inc.id);
+      const before = kind === 'resolved' ? null : analyseEntry(unsettled, inc);
+      if (!before) continue;
+      if (!entry) {
+        const name = settledEntry(policy, inc)!;
+        settledBy.set(name, (settledBy.get(name) ?? 0) + 1);
+        row.settled++;
+      } else {
+        for (const e of policy.analyse) if (e.enabled && ruleMatches(e, inc, null)) byEntry.get(e.name)!.matched++;
+        samplesSent += Math.min(inc.samples.length, 10);
+        row.requests++;
+        row.entry = row.entry && row.entry !== entry ? `${row.entry}, ${entry}` : entry;
+        byEntry.get(entry)!.requests++;
+        byEntry.get(entry)!.incidents.add(inc.id);
+      }
       // The daemon's context without its database and stats socket: counts only.
       const ctx = { counts: { events: inc.count, samples_kept: inc.samples.length } };
       const w = t();
-      for (const run of runs) void run.analyser.analyse(inc, ctx);
+      for (const run of runs) {
+        if (!(run.settled ? entry : before)) continue;
+        run.requests++;
+        void run.analyser.analyse(inc, ctx);
+      }
       await settle();
       llmMs += t() - w;
     }
@@ -292,7 +333,7 @@ async function main() {
   }
   await flush(pipeline.clock() + 600_000); // the end of the day: everything resolves
   await fireDue(Infinity);
-  await fake.close();
+  await Promise.all(fakes.map((f) => f.close()));
   const wall = t() - started;
 
   // --- Printing ---
@@ -318,11 +359,12 @@ async function main() {
   console.log('\nIncidents by category');
   console.log(table(['category', 'incidents', 'share', 'sent to LLM'], [...cats].sort((a, b) => b[1].opened - a[1].opened).map(([c, v]) => [c, int(v.opened), pct(v.opened, opened), int(v.requests)])));
   console.log('\nIncidents by triage rule');
-  console.log(table(['rule', 'category', 'incidents', 'sent to LLM', 'analyse entry'], [...byRule].sort((a, b) => b[1].opened - a[1].opened).map(([name, r]) => [name, r.category, int(r.opened), int(r.requests), r.entry || '-'])));
+  console.log(table(['rule', 'category', 'incidents', 'sent to LLM', 'settled (policy `settled`)', 'analyse entry'], [...byRule].sort((a, b) => b[1].opened - a[1].opened).map(([name, r]) => [name, r.category, int(r.opened), int(r.requests), r.settled ? int(r.settled) : '-', r.entry || '-'])));
   console.log('\nWhat the shipped policy sends to the LLM tier (policy.yaml `analyse`, first matching entry; on opened and escalated)');
   console.log(table(['analyse entry', 'requests', 'incidents', 'share of incidents', 'matches (ignoring order)'], [
     ...[...byEntry].map(([name, e]) => [name, int(e.requests), int(e.incidents.size), pct(e.incidents.size, opened), int(e.matched)]),
     ['any entry', int(requests), int(escalatedIds.size), pct(escalatedIds.size, opened), '-'],
+    ...[...settledBy].map(([name, n]) => [`kept back by settled: ${name}`, `(${int(n)})`, '-', '-', '-']),
     ['settled by rules alone', '-', int(opened - escalatedIds.size), pct(opened - escalatedIds.size, opened), '-'],
   ]));
   if (requests) console.log(`  samples in a prompt: ${(samplesSent / requests).toFixed(2)} on average (max_samples 10)`);
@@ -334,7 +376,7 @@ async function main() {
   console.log('\nLLM calls and tokens (fast model claude-haiku-4-5, no strong model; analyser clock = log time)');
   console.log(table(['', ...runs.map((r) => r.label)], [
     row('incidents opened', () => int(opened)),
-    row('analysis requests', () => int(requests)),
+    row('analysis requests', (i) => int(runs[i]!.requests)),
     row('analysed (call or cache)', (i) => int(usage[i]!.analysed + usage[i]!.cacheHits)),
     row('LLM calls', (i) => int(m[i]!.calls)),
     row('cache hits', (i) => int(usage[i]!.cacheHits)),
@@ -346,19 +388,37 @@ async function main() {
     row('input tokens', (i) => int(m[i]!.inputTokens)),
     row('output tokens', (i) => int(m[i]!.outputTokens)),
     row('input tokens per call', (i) => (m[i]!.calls ? int(Math.round(m[i]!.inputTokens / m[i]!.calls)) : '-')),
-    row('per 1,000 incidents: analysis requests', () => per1k(requests)),
-    row('per 1,000 incidents: calls', (i) => per1k(m[i]!.calls)),
+    row('per 1,000 incidents: analysis requests', (i) => per1k(runs[i]!.requests)),
+    row('per 1,000 incidents: calls', (i) => (opened ? ((m[i]!.calls * 1000) / opened).toFixed(1) : '-')),
     row('per 1,000 incidents: input tokens', (i) => per1k(m[i]!.inputTokens)),
     row('per 1,000 incidents: output tokens', (i) => per1k(m[i]!.outputTokens)),
     row('cost of the day, USD (assumed)', (i) => m[i]!.usd.toFixed(3)),
     row('cost per 1,000 incidents, USD (assumed)', (i) => (opened ? ((m[i]!.usd * 1000) / opened).toFixed(3) : '-')),
   ]));
+
+  // What each setting's calls asked about, by triage rule: a call about several rules counts once for each.
+  const perCall = runs.map((r) => r.fake.requests.map((req) => idsOf(req).map((id) => ruleOf.get(id) ?? '?')));
+  const callRules = [...new Set(perCall.flat(2))].sort();
+  const cell = (i: number, rule: string) => {
+    const calls = perCall[i]!.filter((c) => c.includes(rule));
+    return calls.length ? `${int(calls.length)} (${int(calls.reduce((a, c) => a + c.filter((x) => x === rule).length, 0))})` : '-';
+  };
+  console.log('\nLLM calls by triage rule: calls that asked about the rule (its incidents asked about); a call about several rules counts for each');
+  console.log(table(['rule', ...runs.map((r) => r.label)], [
+    ...callRules.map((rule) => [rule, ...runs.map((_, i) => cell(i, rule))]),
+    ['all calls', ...runs.map((_, i) => `${int(perCall[i]!.length)} (${int(perCall[i]!.reduce((a, c) => a + c.length, 0))})`)],
+    ['calls about one incident', ...runs.map((_, i) => int(perCall[i]!.filter((c) => c.length === 1).length))],
+    ['calls about one rule only', ...runs.map((_, i) => int(perCall[i]!.filter((c) => new Set(c).size === 1).length))],
+  ]));
   console.log(`
 Notes:
-  - Every setting runs the default budget (calls_per_hour 60, tokens_per_day 500,000) and cache (1,000 entries
-    for 6 h). (a) is the analyser before issue 15: one call per incident, identical incidents from the cache
-    (batch.max_items 1, fold off). (b) the shipped analysis.batch (max_items 10, max_wait_s 5, fold on);
-    (c) and (d) the same with a 60 s window and with none. Batch windows run on log time.
+  - Every setting runs the default budget (calls_per_hour 60, tokens_per_day 500,000) and cache (1,000 entries).
+    (a) one call per incident, identical incidents from the cache (batch.max_items 1, fold off), a cached
+    analysis answering 6 h from when it was made, every incident an \`analyse\` entry matches sent;
+    (b) as (a) with batching (a 5 s window for every severity) and folding on.
+    (c) the shipped defaults: policy \`settled\` entries held back, waits of 60 s (high) and 10 min (medium,
+    low, info; critical: none), a cached or folded analysis answering 6 h after its last use, at most 24 h.
+    (d) as (c) without the \`settled\` entries; (e) as (c) with no window. Batch windows run on log time.
   - Tokens are estimates: the loopback fake API reports input = request body characters / 4 (the real
     system prompt, tool schema and user prompt with redacted samples) and output = reply characters / 4 of
     a canned ~${Math.round(JSON.stringify(REPLY).length / 10) * 10}-character tool call. Real tokenisers differ, the API adds its own tool-use
@@ -375,13 +435,14 @@ Notes:
   if (seen.escalated === 0) findings.push('no incident escalated after opening: every analysis was made when the incident opened.');
   const top = [...byRule].sort((a, b) => b[1].requests - a[1].requests)[0];
   if (top && requests) findings.push(`${top[0]} makes ${pct(top[1].requests, requests)} of the analysis requests (${int(top[1].requests)} of ${int(requests)}).`);
-  const [a, b] = [usage[0]!, usage[1]!];
-  findings.push(`calls per 1,000 incidents: ${SETTINGS.map((x, i) => `${x.label} ${per1k(m[i]!.calls)}`).join('; ')}.`);
+  const [a, shippedUsage] = [usage[0]!, usage[2]!];
+  findings.push(`calls per 1,000 incidents: ${SETTINGS.map((x, i) => `${x.label} ${opened ? ((m[i]!.calls * 1000) / opened).toFixed(1) : '-'}`).join('; ')}.`);
   const skippedA = (a.skipped.budget_calls ?? 0) + (a.skipped.budget_tokens ?? 0);
-  if (skippedA) findings.push(`under the default budget ${int(skippedA)} of ${int(requests)} requests (${pct(skippedA, requests)}) were skipped by the budget; busiest hour ${int(Math.max(...runs[0]!.hourly))} calls.`);
-  if (requests) findings.push(`with the shipped batching and folding, ${pct(b.cacheHits, requests)} of the requests (${int(b.cacheHits)}) took an analysis made for another incident (folded or cached).`);
+  if (skippedA) findings.push(`under the default budget ${int(skippedA)} of ${int(runs[0]!.requests)} requests (${pct(skippedA, runs[0]!.requests)}) were skipped by the budget; busiest hour ${int(Math.max(...runs[0]!.hourly))} calls.`);
+  for (const [name, n] of settledBy) findings.push(`settled entry ${name} kept ${int(n)} requests from the LLM tier.`);
+  if (requests) findings.push(`with the shipped defaults, ${pct(shippedUsage.cacheHits, requests)} of the requests (${int(shippedUsage.cacheHits)}) took an analysis made for another incident (folded or cached); ${int(perCall[2]!.filter((c) => c.length === 1).length)} of ${int(perCall[2]!.length)} calls asked about one incident.`);
   for (const [i, u] of usage.entries()) if (sum(u.failed)) findings.push(`${runs[i]!.label}: analyser failures ${JSON.stringify(u.failed)}.`);
-  findings.push(`wall time ${(wall / 1000).toFixed(1)} s, of which ${(llmMs / 1000).toFixed(1)} s awaiting analyses (${int(fake.requests.length)} HTTP calls over loopback, all settings).`);
+  findings.push(`wall time ${(wall / 1000).toFixed(1)} s, of which ${(llmMs / 1000).toFixed(1)} s awaiting analyses (${int(fakes.reduce((a, f) => a + f.requests.length, 0))} HTTP calls over loopback, all settings).`);
   printFindings(findings, `${(wall / 1000).toFixed(1)} s`);
 }
 

@@ -1,7 +1,9 @@
 /**
  * `haproxy-manager logs templates <file|-> [--json]`: runs the novel-error
  * clusterer alone over a log file, one message per line, and shows what it
- * learned. Only the line terminator (`\n`, or `\r\n`) is stripped; a line is
+ * learned. One template per log statement: unlike the daemon, which keeps a
+ * word variant (`link up` / `link down`) apart as worth a look, it folds a
+ * word that varies into a value once all lines are seen. Only the line terminator (`\n`, or `\r\n`) is stripped; a line is
  * clustered as it is, and invalid UTF-8 becomes U+FFFD.
  *
  * Without --json: a table of the templates, most frequent first, with their
@@ -22,7 +24,7 @@ import { writeOut } from './output.js';
 
 export interface LogsTemplatesOptions {
   json?: boolean;
-  /** Miner options (tests, experiments); the defaults are the daemon's. */
+  /** Miner options (tests, experiments); the defaults are the grouper's (../pipeline/clustering/group.ts). */
   miner?: Omit<MinerOptions, 'onEvict'>;
 }
 

@@ -65,23 +65,37 @@ export const analysisConfigSchema = z
       .strictObject({
         /** Analyses kept, by incident fingerprint (rule, subject type, sample templates). */
         max_entries: z.number().int().min(0).default(1000),
-        /** How long a cached analysis answers for its fingerprint, in seconds. */
+        /**
+         * How long a cached (or folded) analysis answers for its key after it
+         * was made or last answered an incident, in seconds: a fold whose
+         * incidents keep coming keeps its one verdict, up to `max_age_s`.
+         */
         ttl_s: z.number().int().min(1).default(6 * 3600),
+        /** The longest a cached analysis answers at all, from when it was made (seconds): then it is asked again. */
+        max_age_s: z.number().int().min(1).max(7 * 86_400).default(86_400),
+      })
+      .superRefine((c, ctx) => {
+        if (c.max_age_s < c.ttl_s) ctx.addIssue({ code: 'custom', path: ['max_age_s'], message: `must be at least ttl_s (${c.ttl_s})` });
       })
       .prefault({}),
     /**
-     * Several incidents in one call (batch.ts). Incidents queued within
-     * `max_wait_s` of the first go together, up to `max_items` per call; a
-     * critical one closes the batch at once (it waits for no one). A reply
-     * holds one analysis per incident, each checked on its own: one missing
-     * or malformed loses only its incident (asked again alone).
+     * Several incidents in one call (batch.ts). An incident waits for others
+     * at most `max_wait_s` (high severity) or `max_wait_below_high_s`
+     * (medium, low, info); the batch goes when its first deadline passes or it
+     * holds `max_items`; a critical one closes the batch at once (it waits for
+     * no one). The rules' own actions and notifications never wait for an
+     * analysis: the wait delays only the model's reading of the incident. A
+     * reply holds one analysis per incident, each checked on its own: one
+     * missing or malformed loses only its incident (asked again alone).
      */
     batch: z
       .strictObject({
         /** Incidents per call; 1 turns batching off. */
         max_items: z.number().int().min(1).max(50).default(10),
-        /** The longest a non-critical incident waits for others before its call goes (seconds; 0: no wait). */
-        max_wait_s: z.number().min(0).max(600).default(5),
+        /** The longest a high-severity incident waits for others before its call goes (seconds; 0: no wait). */
+        max_wait_s: z.number().min(0).max(600).default(60),
+        /** The longest a medium, low or info incident waits for others (seconds; 0: no wait). */
+        max_wait_below_high_s: z.number().min(0).max(3600).default(600),
         /**
          * Near-identical incidents (same rule, same template, same backend: fold.ts)
          * share one analysis, applied to each one's own subject by the policy,

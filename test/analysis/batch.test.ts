@@ -216,6 +216,22 @@ test('near-identical incidents (same rule, same kind of line, same backend) are 
   }
 });
 
+test('fold keys: a template subject folds on the template whatever its lines mask to; other lines keep their masked text, and rules and sources stay apart', () => {
+  const tmpl = (id: number, rule: string, subject: string, msg: string) =>
+    makeIncident({ id, rule, category: 'app-errors', severity: 'medium', escalate: true, subject: { type: 'path', value: subject }, samples: [msg], actions: [{ type: 'notify' }] }, T0);
+  // The clusterer put both lines in template 21bc...: one question, whichever line came last.
+  const a = tmpl(51, 'app-error-template-burst', 'app-api:21bc19283cff', 'upstream be_app request failed: connect timeout after 9871 ms');
+  const b = tmpl(52, 'app-error-template-burst', 'app-api:21bc19283cff', 'upstream be_app request failed: read timeout after 21491 ms');
+  assert.equal(foldKey(a), foldKey(b));
+  assert.notEqual(foldKey(a), foldKey(tmpl(53, 'app-error-template-burst', 'app-api:f54ca595ad7d', 'upstream be_app request failed: connect timeout after 9871 ms')), 'another template');
+  assert.notEqual(foldKey(a), foldKey(tmpl(54, 'novel-app-error', 'app-api:21bc19283cff', 'upstream be_app request failed: connect timeout after 9871 ms')), 'another rule');
+  // An application burst (its subject is the source, not a template) keeps the masked text of its line.
+  const burst = (id: number, msg: string) =>
+    makeIncident({ id, rule: 'app-error-burst', category: 'app-errors', severity: 'medium', escalate: true, subject: { type: 'backend', value: 'app-api' }, samples: [JSON.stringify({ level: 'error', message: msg })], actions: [{ type: 'notify' }] }, T0);
+  assert.equal(foldKey(burst(55, 'upstream be_api request failed: read timeout after 11561 ms')), foldKey(burst(56, 'upstream be_api request failed: read timeout after 2797 ms')));
+  assert.notEqual(foldKey(burst(55, 'upstream be_api request failed: read timeout after 11561 ms')), foldKey(burst(57, 'upstream be_api request failed: connection refused after 6689 ms')));
+});
+
 test('a critical incident does not wait for the window: it goes at once and takes along what is waiting', async () => {
   const ai = await startFakeAnthropic({
     respond: (req) => ({ kind: 'tool', name: BATCH_TOOL_NAME, input: { analyses: [...subjects(req)].map(([id]) => item(id, [{ type: 'notify_only', target: '' }])) } }),

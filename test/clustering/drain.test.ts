@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createMiner, shortHash, type TemplateInfo } from '../../src/pipeline/clustering/drain.js';
 import { maskMessage } from '../../src/pipeline/clustering/mask.js';
+import { groupMessages } from '../../src/pipeline/clustering/group.js';
 
 describe('clustering', () => {
   test('lines of one event share an id; the template generalises; other events get other ids', () => {
@@ -83,27 +84,27 @@ describe('ids', () => {
 });
 
 describe('words that tell events apart', () => {
-  test('a word with few values founds a variant (stored as bytes / values)', () => {
+  test('a word with few values founds a variant (flushed to disk / memory)', () => {
     const m = createMiner();
-    const a = m.add('Block broadcast_1 stored as bytes in memory (estimated size 5.3 KB, free 317.5 KB)');
-    const b = m.add('Block broadcast_2 stored as values in memory (estimated size 9.0 KB, free 326.5 KB)');
+    const a = m.add('Segment seg_1 flushed to disk early (size 5.3 KB, left 317.5 KB)');
+    const b = m.add('Segment seg_2 flushed to memory early (size 9.0 KB, left 326.5 KB)');
     assert.notEqual(b.id, a.id);
     assert.equal(b.isNew, true);
     assert.equal(b.variantOf, a.id);
-    assert.equal(m.add('Block broadcast_3 stored as bytes in memory (estimated size 1.0 KB, free 3.5 MB)').id, a.id);
+    assert.equal(m.add('Segment seg_3 flushed to disk early (size 1.0 KB, left 3.5 MB)').id, a.id);
   });
 
   test('a word after `user`, `for`, `from` is a value', () => {
     const m = createMiner();
-    const a = m.add('Failed password for root from 1.2.3.4 port 22 ssh2');
-    assert.equal(m.add('Failed password for admin from 1.2.3.5 port 23 ssh2').id, a.id);
+    const a = m.add('bad password for root from 1.2.3.4 port 22 ssh2');
+    assert.equal(m.add('bad password for admin from 1.2.3.5 port 23 ssh2').id, a.id);
   });
 
   test('more distinct words than splitValues fold into one template', () => {
     const m = createMiner({ splitValues: 4 });
     const states = ['Started', 'Paused', 'Resumed', 'Stopped', 'Crashed', 'Migrated'];
     // (The word sits past the tree's routing depth: the first two tokens route, as in Drain.)
-    const ids = states.map((s) => m.add(`instance i-1 ${s} (Lifecycle Event) on node`).id);
+    const ids = states.map((s) => m.add(`machine m-1 ${s} (power event) on node`).id);
     assert.equal(new Set(ids.slice(0, 4)).size, 4);
     assert.equal(m.resolve(ids[0]!)?.id, m.resolve(ids[5]!)?.id);
     assert.equal(m.templates().length, 1);
@@ -113,24 +114,24 @@ describe('words that tell events apart', () => {
     const m = createMiner();
     const a = m.add('state changed to RUNNING for job now');
     assert.equal(m.add('state changed to SUCCEEDED for job now').id, a.id);
-    const b = m.add('isScreenOn: true');
-    assert.equal(m.add('isScreenOn: false').id, b.id);
+    const b = m.add('displayActive: true');
+    assert.equal(m.add('displayActive: false').id, b.id);
   });
 
   test('splitValues: 0 is the original Drain rule', () => {
     const m = createMiner({ splitValues: 0 });
-    const a = m.add('Block b1 stored as bytes in memory');
-    assert.equal(m.add('Block b2 stored as values in memory').id, a.id);
+    const a = m.add('Segment s1 flushed to disk now');
+    assert.equal(m.add('Segment s2 flushed to memory now').id, a.id);
   });
 });
 
 describe('groups across lengths', () => {
   test('an optional value (`*64`) does not split an event', () => {
     const m = createMiner();
-    const a = m.add('chrome.exe - www.google.com:443 open through proxy proxy.example.com:5070 HTTPS');
-    m.add('firefox.exe - www.example.org:443 open through proxy proxy.example.com:5070 HTTPS');
-    m.add('chrome.exe *64 - mail.example.com:443 open through proxy proxy.example.com:5070 HTTPS');
-    const d = m.add('Dropbox.exe *64 - d.dropbox.com:443 open through proxy proxy.example.com:5070 HTTPS');
+    const a = m.add('browser.exe - www.example.com:443 open through proxy proxy.example.net:5070 HTTPS');
+    m.add('mailer.exe - www.example.org:443 open through proxy proxy.example.com:5070 HTTPS');
+    m.add('browser.exe *64 - mail.example.com:443 open through proxy proxy.example.net:5070 HTTPS');
+    const d = m.add('syncagent.exe *64 - files.example.org:443 open through proxy proxy.example.net:5070 HTTPS');
     assert.equal(m.resolve(d.id)?.id, a.id);
     // host:port is one value (mask.ts), so the proxy address is <*> too.
     assert.equal(m.resolve(a.id)?.template, '<*> - <*> open through proxy <*> HTTPS');
@@ -194,5 +195,73 @@ describe('bounded memory', () => {
     assert.ok(m.templates().length <= cap);
     assert.ok(grown < 150, `heap grew ${grown.toFixed(0)} MB`);
     t.diagnostic(`1,000,000 random lines in ${secs.toFixed(2)} s, ${m.size} templates kept, heap +${grown.toFixed(0)} MB`);
+  });
+});
+
+describe('logs templates grouping: one group per statement', () => {
+  /** The number of groups, and whether lines `a` and `b` share one. */
+  const groups = (lines: string[]) => {
+    const g = groupMessages(lines);
+    return { n: g.groups.length, same: (a: number, b: number) => g.groupOf(a) === g.groupOf(b), g };
+  };
+
+  test('a word that varies at one position is a value', () => {
+    const r = groups(['link eth0 went up', 'link eth1 went down', 'link eth2 went up', 'link eth3 went flapping']);
+    assert.equal(r.n, 1);
+  });
+
+  test('a name before a colon keeps the colon, so a command of any length after it is one value', () => {
+    const lines = [];
+    const who = ['root', 'postgres', 'www-data', 'backup'];
+    const cmd = ['/sbin/reboot', '/usr/bin/apt upgrade', '/usr/bin/systemctl restart web', '/bin/ls'];
+    for (let i = 0; i < 16; i++) lines.push(`alice ran command on pts/${i} as ${who[i % 4]}: ${cmd[i >> 2]}`);
+    const r = groups(lines);
+    assert.equal(r.n, 1, r.g.groups.map((x) => x.template).join('\n'));
+    assert.match(r.g.templateOf(0), /as <\*>: <\*>$/);
+  });
+
+  test('a phrase that ends the line after a comma, or follows a bracketed label, is one value', () => {
+    const r = groups([
+      'client session 0x1a closed, expired',
+      'client session 0x2b closed, idle too long',
+      'client session 0x3c closed, closed by client',
+      'app com.example.mail not responding (reason: input dispatch timeout)',
+      'app org.sample.chat not responding (reason: broadcast timeout)',
+      'app org.sample.chat not responding (reason: input dispatch timeout)',
+      'app com.example.mail not responding (reason: broadcast timeout)',
+    ]);
+    assert.equal(r.n, 2);
+    assert.ok(r.same(0, 1) && r.same(0, 2) && r.same(3, 4) && r.same(3, 6));
+  });
+
+  test('optional key=value fields at the end do not part an event', () => {
+    const r = groups([
+      'connection authorized: user=app database=shop',
+      'connection authorized: user=etl database=billing application_name=loader',
+      'connection authorized: user=reporter database=shop',
+    ]);
+    assert.equal(r.n, 1);
+  });
+
+  test('two statements that share a value and differ after it stay apart', () => {
+    const r = groups([
+      'nfs: server home1 not responding, still trying',
+      'nfs: server scratch2 OK',
+      'nfs: server proj not responding, still trying',
+      'nfs: server home1 OK',
+    ]);
+    assert.equal(r.n, 2);
+    assert.ok(r.same(0, 2) && r.same(1, 3) && !r.same(0, 1));
+  });
+
+  test('masked tokens do not make two events one pattern', () => {
+    const r = groups([
+      'compute.agent [req-1f2e] [vm 4a] power state now running (was paused)',
+      'compute.agent [req-2a3b] [vm 5b] power state now paused (was running)',
+      'compute.agent [req-3c4d] [vm 6c] migration to hv-a01.example.net failed after 3.2s',
+      'compute.agent [req-4d5e] [vm 7d] migration to hv-b02.example.net completed after 9.9s',
+    ]);
+    assert.equal(r.n, 2);
+    assert.ok(r.same(0, 1) && r.same(2, 3));
   });
 });

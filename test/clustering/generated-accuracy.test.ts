@@ -1,22 +1,25 @@
 /**
  * Grouping accuracy of `logs templates` (src/pipeline/clustering/group.ts,
- * the grouping behind `--json`) on generated labelled logs of 20 kinds of
- * systems (./gen/: block storage, batch jobs, supercomputers, OS daemons,
- * Windows servicing, mobile apps, a proxy client, web servers, a cloud
- * controller, Kubernetes, a database, a Java service), 2,000 lines each.
+ * the grouping behind `--json`) on generated labelled logs of 22 kinds of
+ * systems (./gen/: an object store, a replica data node, a job master, a
+ * dataflow executor, a quorum coordinator, supercomputer RAS, a cluster
+ * scheduler, a cluster's syslog, Linux auth syslog, an SSH server, a desktop
+ * Unix, Windows servicing, a phone, a fitness app, a proxy client, Apache,
+ * nginx, HAProxy, a cloud controller, a Kubernetes-like controller, a
+ * database, a Java service), 2,000 lines each.
  *
  * One generic setup for all of them: the defaults, no per-system option.
  * Two draws: `TUNE_SEED` is what the clusterer was improved on;
- * `HELDOUT_SEED` draws fresh values and frequencies and was only checked,
- * never looked into, so a fix that fits one draw shows as a gap here. The
- * public labelled log-parsing benchmarks are deliberately not used: the
- * generators' text is this project's own.
+ * `HELDOUT_SEED` draws fresh values and frequencies and was only scored
+ * (its per-system figures, never its lines), so a fix that fits one draw
+ * shows as a gap here. The public labelled log-parsing benchmarks are
+ * deliberately not used: the generators' templates are invented.
  *
- * Issue 15's target is mean >= 0.95 and every system >= 0.85, on both
- * draws. Issue 15 target 0.95/0.85 not yet reached; this floor guards what
- * is achieved (mean 0.869 and 0.874 on the two draws, each system's lower GA of the two
- * draws, rounded down): raise it as the clusterer improves, never lower it
- * to let a change through.
+ * Issue 15's target, asserted on both draws: mean >= 0.95 and every system
+ * >= 0.85. Reached when this was written: mean 0.985 (tuning draw) and
+ * 0.981 (held-out draw); weakest 0.895 (HAProxy: a multi-word reason with a
+ * masked word in it) and 0.881 (the phone: multi-word kill reasons after a
+ * value).
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,21 +27,15 @@ import { groupMessages } from '../../src/pipeline/clustering/group.js';
 import { groupingAccuracy } from './gen/accuracy.js';
 import { corpora, HELDOUT_SEED, SYSTEMS, TUNE_SEED } from './gen/systems.js';
 
-const MEAN_FLOOR = 0.865;
-/** Per system: the level reached on the worse of the two draws, rounded down (the 0.85 target is not yet met by all). */
-const SYSTEM_FLOORS: Readonly<Record<string, number>> = {
-  blockstore: 1, mapreduce: 1, spark: 1, zookeeper: 0.79,
-  ras: 1, hpc: 1, 'tbird-kernel': 0.95,
-  'syslog-auth': 0.65, sshd: 0.99, macos: 0.85, 'cbs-servicing': 0.88,
-  android: 0.98, 'health-app': 0.99, proxy: 0.21, 'apache-error': 1, 'nginx-error': 0.95,
-  'cloud-controller': 0.33, 'kube-controller': 1, postgres: 0.8, 'java-app': 0.9,
-};
+/** Issue 15: the mean over the systems, and the floor for each one. */
+const MEAN_TARGET = 0.95;
+const SYSTEM_TARGET = 0.85;
 
 for (const [name, seed] of [['tuning draw', TUNE_SEED], ['held-out draw', HELDOUT_SEED]] as const) {
   describe(`grouping accuracy, generated logs, ${name} (seed ${seed})`, () => {
     const results: { system: string; ga: number }[] = [];
     for (const c of corpora(seed)) {
-      const floor = SYSTEM_FLOORS[c.system] ?? 1;
+      const floor = SYSTEM_TARGET;
       test(`${c.system}: GA >= ${floor}`, (t) => {
         const g = groupMessages(c.messages);
         const ga = groupingAccuracy(c.messages.map((_, i) => g.groupOf(i)), c.truth);
@@ -47,22 +44,23 @@ for (const [name, seed] of [['tuning draw', TUNE_SEED], ['held-out draw', HELDOU
         assert.ok(ga >= floor, `${c.system}: GA ${ga.toFixed(3)} < ${floor}`);
       });
     }
-    test(`mean GA >= ${MEAN_FLOOR}`, (t) => {
+    test(`mean GA >= ${MEAN_TARGET}`, (t) => {
       assert.equal(results.length, SYSTEMS.length);
       const mean = results.reduce((s, r) => s + r.ga, 0) / results.length;
       const weakest = results.reduce((a, b) => (b.ga < a.ga ? b : a));
       t.diagnostic(`mean GA ${mean.toFixed(3)} over ${results.length} systems; weakest ${weakest.system} ${weakest.ga.toFixed(3)}`);
-      assert.ok(mean >= MEAN_FLOOR, `mean GA ${mean.toFixed(3)}`);
+      assert.ok(mean >= MEAN_TARGET, `mean GA ${mean.toFixed(3)}`);
+      assert.ok(weakest.ga >= SYSTEM_TARGET, `weakest ${weakest.system} ${weakest.ga.toFixed(3)}`);
     });
   });
 }
 
 describe('the generators', () => {
-  test('20 systems, 2,000 lines each, every event present, deterministic per seed, different across seeds', () => {
+  test('22 systems, 2,000 lines each, every event present, deterministic per seed, different across seeds', () => {
     const a = corpora(TUNE_SEED);
     const b = corpora(TUNE_SEED);
     const h = corpora(HELDOUT_SEED);
-    assert.ok(a.length >= 16);
+    assert.equal(a.length, 22);
     for (let k = 0; k < a.length; k++) {
       const c = a[k]!;
       assert.equal(c.messages.length, 2000, c.system);

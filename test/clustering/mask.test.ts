@@ -6,30 +6,31 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { maskMessage, maskText, MAX_CHARS } from '../../src/pipeline/clustering/mask.js';
-import { loadCorpora } from './corpus.js';
+import { corpora, TUNE_SEED } from './gen/systems.js';
 
 const m = (line: string, max = 80) => maskMessage(line, max).join(' ');
 
 describe('maskMessage: values', () => {
   const cases: [string, string, string][] = [
     ['integers and decimals', 'took 1234 ms to copy 5.25 units', 'took <*> to copy <*> units'],
-    ['negative numbers and ids with a frame', 'Receiving block blk_-1608999687919862906 src: /10.250.19.102:54106', 'Receiving block blk_<*> src: /<*>'],
-    ['hex with 0x', 'CE sym 2, at 0x0b85eee0, mask 0x05', 'CE sym <*>, at <*>, mask <*>'],
-    ['hex ids without 0x', 'tenant 54fadb412c4e40cdbaed9335e4c35a9e request e4c35a9e done', 'tenant <*> request <*> done'],
-    ['UUIDs', '[instance: b9000564-fe1a-409b-b8cc-1e88b294cd1d] Claim successful', '[instance: <*>] Claim successful'],
+    ['negative numbers and ids with a frame', 'Opened pipeline for rep_-73311904227 upstream /10.31.4.7:9866', 'Opened pipeline for rep_<*> upstream /<*>'],
+    ['hex with 0x', 'parity fault 3, reg 0x7f31c2a0, bits 0x0c', 'parity fault <*>, reg <*>, bits <*>'],
+    ['hex ids without 0x', 'project 9f0c3e71aa0b4d56b2e8c41d07f5a9e2 request c41d07f5 done', 'project <*> request <*> done'],
+    ['UUIDs', '[vm 3d1f0a62-7c44-4e0b-9a15-c27e5b80f913] booted', '[vm <*>] booted'],
     ['IPv4 with and without port', 'from 10.0.0.1 to 192.168.1.20:8443 via 8.8.8.8.', 'from <*> to <*> via <*>.'],
     ['IPv6 and MAC addresses', 'peer fe80::1%eth0 and 2001:db8::ff00:42:8329 mac 00:1a:2b:3c:4d:5e', 'peer <*> and <*> mac <*>'],
     ['e-mail and user@host', 'mail for alice@example.com from root@localhost', 'mail for <*> from <*>'],
     ['URLs', 'fetch https://example.com/a/b?c=1&d=2 failed', 'fetch <*> failed'],
-    ['digits inside paths keep the path frame', 'GET /v2/54fadb412c4e40cdbaed9335e4c35a9e/servers/detail', 'GET /v<*>/<*>/servers/detail'],
-    ['digits inside names', 'node dn228 iface wl0 job_200811092030_0001', 'node dn<*> iface wl<*> job_<*>_<*>'],
+    ['digits inside paths keep the path frame', 'GET /v3/9f0c3e71aa0b4d56b2e8c41d07f5a9e2/machines/list', 'GET /v<*>/<*>/machines/list'],
+    ['digits inside names', 'node tn417 iface wl0 task_20230611_0042', 'node tn<*> iface wl<*> task_<*>_<*>'],
     ['durations with their unit', 'done in 12ms, then 3.5s, then 1h30m', 'done in <*>, then <*>, then <*>'],
-    ['a unit word after a number', 'took 19.84 seconds, freed 5.3 KB (12 %)', 'took <*>, freed <*> (<*>)'],
-    ['key=value values, empty ones too', 'logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=1.2.3.4', 'logname=<*> uid=<*> euid=<*> tty=<*> ruser=<*> rhost=<*>'],
+    ['a unit word after a number', 'took 19.84 seconds, freed 5.3 KB of 12 %', 'took <*>, freed <*> of <*>'],
+    ['a restated amount in parentheses joins its value', 'sent 1420 bytes (1.38 KB), got 87 bytes', 'sent <*>, got <*>'],
+    ['key=value values, empty ones too', 'auth failure owner= uid=0 tty=pts/3 ruser= rhost=1.2.3.4', 'auth failure owner=<*> uid=<*> tty=<*> ruser=<*> rhost=<*>'],
     ['quoted strings', 'open "/var/www/My File.txt" for \'some user\' now', 'open "<*>" for \'<*>\' now'],
     ['apostrophes are not quotes', "can't find child 12, don't retry", "can't find child <*>, don't retry"],
-    ['a number behind a sigil', 'chrome.exe *64 - host:443 close, in dir #1234', 'chrome.exe <*> - host:<*> close, in dir <*>'],
-    ['a list of values of one shape is one token', 'delete blk_1 blk_-2 blk_3 and 1 2 3 4', 'delete blk_<*> and <*>'],
+    ['a number behind a sigil', 'browser.exe *64 - host:443 close, in dir #1234', 'browser.exe <*> - host:<*> close, in dir <*>'],
+    ['a list of values of one shape is one token', 'drop rep_1 rep_-2 rep_3 and 1 2 3 4', 'drop rep_<*> and <*>'],
   ];
   for (const [name, line, want] of cases) test(name, () => assert.equal(m(line), want));
 });
@@ -38,35 +39,33 @@ describe('maskMessage: timestamps', () => {
   const cases: [string, string][] = [
     ['at 2017-05-16T00:00:04.123+02:00 ok', 'at <*> ok'],
     ['at 2017-05-16 00:00:04,123 ok', 'at <*> ok'],
-    ['connection from 1.2.3.4 () at Sun Jul 10 03:55:15 2005', 'connection from <*> () at <*>'],
-    ['Jun 14 15:16:01 combo sshd[19939]: x', '<*> combo sshd[<*>]: x'],
-    ['[10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1"', '[<*>] "GET / HTTP/<*>"'],
-    ['Mon, 10 Jul 2005 03:55:15 GMT expired', '<*> expired'],
-    ['17/06/09 20:10:40 INFO started', '<*> INFO started'],
-    ['20171223-22:15:29:606|Step_LSC|30002312|onStandStepChanged 3579', '<*>-<*>|Step_LSC|<*>|onStandStepChanged <*>'],
+    ['peer 1.2.3.4 () seen at Tue Mar 12 04:41:09 2024', 'peer <*> () seen at <*>'],
+    ['Mar 12 04:41:09 gateway sshd[4417]: x', '<*> gateway sshd[<*>]: x'],
+    ['[12/Mar/2024:04:41:09 +0100] "GET / HTTP/1.1"', '[<*>] "GET / HTTP/<*>"'],
+    ['Tue, 12 Mar 2024 04:41:09 GMT expired', '<*> expired'],
+    ['24/03/12 04:41:09 INFO started', '<*> INFO started'],
+    ['20240312-04:41:09:606|StepSensor|4417|onChanged 812', '<*>-<*>|StepSensor|<*>|onChanged <*>'],
   ];
   for (const [line, want] of cases) test(line, () => assert.equal(m(line), want));
   test('a month name alone is a word', () => assert.equal(m('May the service start'), 'May the service start'));
 });
 
 describe('maskMessage: what stays', () => {
-  test('a quoted HTTP request line that is the subject keeps its method and path', () => {
-    assert.equal(m('10.11.10.1 "GET /v2/abc/servers/detail HTTP/1.1" status: 200'), '<*> "GET /v<*>/abc/servers/detail HTTP/<*>" status: <*>');
-  });
-  test('one given as a field is a value', () => {
+  test('a quoted HTTP request line is one value, as subject or as a field', () => {
+    assert.equal(m('10.11.10.1 "GET /v3/abc/machines/list HTTP/1.1" status: 200'), '<*> "<*>" status: <*>');
     assert.equal(m('client: 1.2.3.4, request: "GET /x HTTP/1.1", host: "a"'), 'client: <*>, request: "<*>", host: "<*>"');
   });
   test('a quoted text that starts the message is the message', () => {
     assert.equal(m('"Probe failed" probeType="Readiness" pod="default/api-1"'), '"Probe failed" probeType=<*> pod=<*>');
   });
-  test('structured lines: JSON keys and the message field stay, other values go', () => {
+  test('structured lines: JSON keys and the message field stay, other values (an error field too) go', () => {
     assert.equal(
       m('{"level":"warn","msg":"slow query on orders","duration_ms":1234,"request_id":"b9000564-fe1a-409b-b8cc-1e88b294cd1d"}'),
       '{"level":"<*>","msg":"slow query on orders","duration_ms":<*>,"request_id":"<*>"}',
     );
     assert.equal(
       m('level=error ts=2024-03-01T12:00:00Z caller=scrape.go:123 msg="scrape failed" target=http://1.2.3.4:9100/metrics err="context deadline exceeded"'),
-      'level=<*> ts=<*> caller=<*> msg="scrape failed" target=<*> err="context deadline exceeded"',
+      'level=<*> ts=<*> caller=<*> msg="scrape failed" target=<*> err=<*>',
     );
   });
   test('protocol names with a version digit stay words', () => {
@@ -115,8 +114,8 @@ describe('maskMessage: bounds', () => {
   });
 });
 
-describe('maskMessage on the labelled corpora', () => {
-  const lines = loadCorpora().flatMap((c) => c.messages);
+describe('maskMessage on the generated labelled corpora', () => {
+  const lines = corpora(TUNE_SEED).flatMap((c) => c.messages);
   test('no digit survives, except in protocol names (SOCKS5, IPV6)', () => {
     for (const line of lines) {
       for (const tok of maskMessage(line, 80)) {

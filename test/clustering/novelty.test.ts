@@ -66,8 +66,8 @@ describe('new templates', () => {
 
   test('a word variant of a known template is reported with variantOf', () => {
     const d = createNoveltyDetector();
-    const a = d.observe({ source: 'app', time: T0, message: 'Block b_1 stored as bytes in memory (size 5 KB)' });
-    const b = d.observe({ source: 'app', time: T0, message: 'Block b_2 stored as values in memory (size 9 KB)' });
+    const a = d.observe({ source: 'app', time: T0, message: 'Segment s_1 flushed to disk early (size 5 KB)' });
+    const b = d.observe({ source: 'app', time: T0, message: 'Segment s_2 flushed to memory early (size 9 KB)' });
     assert.equal(b?.kind, 'new_template');
     assert.equal(b?.variantOf, a?.templateId);
   });

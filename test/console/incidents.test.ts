@@ -55,7 +55,7 @@ for (const h of HAPROXIES) {
     const t = await startTestDaemon(h.bin, {
       config: {
         monitor: { policy_file: proposingPolicy(dir) },
-        analysis: { enabled: true, base_url: ai.url, api_key_file: join(dir, 'anthropic-key'), fast: { model: 'fast-model', timeout_ms: 5000, max_retries: 0 }, backoff_s: 1 },
+        analysis: { enabled: true, base_url: ai.url, api_key_file: join(dir, 'anthropic-key'), fast: { model: 'fast-model', timeout_ms: 5000, max_retries: 0 }, backoff_s: 1, batch: { max_wait_s: 5, max_wait_below_high_s: 5 } },
       },
     });
     const b = browser();

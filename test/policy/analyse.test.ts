@@ -1,13 +1,18 @@
 /**
  * The policy's `analyse:` section: which incidents go to the LLM tier
  * (analyseEntry in src/pipeline/policy/decide.ts), on the shipped
- * config/policy.yaml, and how parsePolicy checks the section.
+ * config/policy.yaml, and how parsePolicy checks the section; and its
+ * `settled:` section, which keeps incidents the rules settle alone from the
+ * LLM tier whatever `analyse` says.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { loadPolicy, parsePolicy, PolicyLoadError } from '../../src/pipeline/policy/load.js';
-import { analyseEntry } from '../../src/pipeline/policy/decide.js';
+import { analyseEntry, decide, settledEntry } from '../../src/pipeline/policy/decide.js';
+import { loadRules } from '../../src/pipeline/triage/load.js';
+import { compileRule } from '../../src/pipeline/triage/compile.js';
+import { SHIPPED_RULES_DIR } from '../../src/monitor/monitor.js';
 import type { Incident } from '../../src/pipeline/incidents/group.js';
 import { makeIncident } from '../helpers/incident.js';
 
@@ -132,4 +137,57 @@ test('an analyse entry name used twice is refused, naming both the entry and the
     () => parsePolicy(withAnalyse('  - name: a\n    match: { escalate: true }\n  - name: a\n    match: { severity_at_least: high }'), 'p.yaml'),
     (e: unknown) => e instanceof PolicyLoadError && e.lines.length === 1 && e.lines[0] === 'p.yaml: analyse[1] (a).name: appears twice in this file',
   );
+});
+
+const withSettled = (entries: string, analyse = '  - name: all\n    match: {}') => `version: 1\nsettled:\n${entries}\nanalyse:\n${analyse}\nrules: []\n`;
+
+const serverDown = (over: Partial<Incident> = {}) =>
+  incident({ rule: 'server-down', category: 'availability', severity: 'high', subject: { type: 'server', value: 'be_shop/s1' }, actions: [{ type: 'notify' }], ...over });
+
+test('shipped policy: a server marked DOWN is settled by its rule (settled: server-down) though severe-availability matches it', () => {
+  assert.deepEqual(policy.settled.map((e) => e.name), ['server-down']);
+  assert.equal(settledEntry(policy, serverDown()), 'server-down');
+  assert.equal(analyseEntry(policy, serverDown()), null);
+  // Without the settled entry it would have gone, by severe-availability.
+  assert.equal(analyseEntry({ ...policy, settled: [] }, serverDown()), 'severe-availability');
+  // What follows from it is still analysed: the storm, the backend with no server, the flapping server.
+  assert.equal(analyseEntry(policy, incident({ rule: 'backend-5xx-storm', category: 'availability', severity: 'high', escalate: true, subject: { type: 'backend', value: 'be_shop' } })), 'severe-availability');
+  assert.equal(analyseEntry(policy, incident({ rule: 'backend-no-server', category: 'availability', severity: 'critical', escalate: true, subject: { type: 'backend', value: 'be_shop' } })), 'severe-availability');
+  assert.equal(analyseEntry(policy, serverDown({ rule: 'server-flapping', escalate: true })), 'severe-availability');
+});
+
+test('shipped policy: what settles a server-down is the rule\'s own notify, enforced, and nothing else', () => {
+  const ds = decide(policy, serverDown(), null, { now: NOW, recentActions: [], currentBlocks: 0, isProtected: () => false, protectedRanges: [] });
+  assert.deepEqual(ds.map((d) => [d.action, d.origin, d.mode, d.policyRule]), [['notify', 'rules', 'enforce', 'rules-rest']]);
+});
+
+test('shipped data: a settled entry never holds back an incident whose triage rule asks for analysis (escalate: true)', () => {
+  const rules = loadRules({ dir: SHIPPED_RULES_DIR, operatorDir: null }).rules.map((r) => compileRule(r, 10));
+  const held = rules.filter((r) => settledEntry(policy, incident({ rule: r.name, category: r.category, severity: r.severity, subject: { type: r.subjectType, value: 'x' }, escalate: r.escalate })));
+  assert.deepEqual(held.map((r) => r.name), ['server-down'], 'the shipped settled entries match exactly these shipped rules');
+  for (const r of held) assert.equal(r.escalate, false, `${r.name} asks for analysis but is settled`);
+});
+
+test('settled entries: checked before analyse, a disabled one holds nothing back, matches as analyse does', () => {
+  const p = parsePolicy(withSettled('  - name: down\n    description: health checks settle it\n    match: { rule: \'server-*\', subject_type: server }'), 'p.yaml');
+  assert.equal(settledEntry(p, serverDown()), 'down');
+  assert.equal(analyseEntry(p, serverDown()), null);
+  assert.equal(analyseEntry(p, serverDown({ subject: { type: 'backend', value: 'be_shop' } })), 'all', 'another subject type is not matched');
+  assert.equal(analyseEntry(p, incident()), 'all');
+  const off = parsePolicy(withSettled('  - name: down\n    description: health checks settle it\n    enabled: false\n    match: { rule: server-down }'), 'p.yaml');
+  assert.equal(settledEntry(off, serverDown()), null);
+  assert.equal(analyseEntry(off, serverDown()), 'all');
+  // No settled section: nothing is held back.
+  assert.deepEqual(parsePolicy('version: 1\nrules: []\n', 'p.yaml').settled, []);
+});
+
+test('parsePolicy: a settled entry needs a description (why the rules settle it), a unique name, and no analysis match', () => {
+  assert.deepEqual(errorsOf(withSettled('  - name: down\n    match: { rule: server-down }')), ['p.yaml: settled[0].description: is required: say why the rules settle these incidents']);
+  assert.deepEqual(errorsOf(withSettled('  - name: down\n    description: ""\n    match: { rule: server-down }')).length, 1);
+  assert.deepEqual(
+    errorsOf(withSettled('  - name: down\n    description: a\n    match: {}\n  - name: down\n    description: b\n    match: {}')),
+    ['p.yaml: settled[1] (down).name: appears twice in this file'],
+  );
+  assert.deepEqual(errorsOf(withSettled('  - name: down\n    description: a\n    match:\n      analysis: { present: false }')), ['p.yaml: settled[0].match: unknown key "analysis"']);
+  assert.deepEqual(errorsOf(withSettled('  - name: down\n    description: a\n    match: { rule: server-down }\n    send: false')), ['p.yaml: settled[0]: unknown key "send"']);
 });

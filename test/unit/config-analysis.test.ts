@@ -36,7 +36,8 @@ test('defaults: analysis is off, with the documented settings', () => {
   assert.equal(a.strong, undefined);
   assert.deepEqual(a.strong_for_severities, ['high', 'critical']);
   assert.deepEqual(a.budget, { calls_per_hour: 60, tokens_per_day: 500_000 });
-  assert.deepEqual(a.cache, { max_entries: 1000, ttl_s: 21_600 });
+  assert.deepEqual(a.cache, { max_entries: 1000, ttl_s: 21_600, max_age_s: 86_400 });
+  assert.deepEqual(a.batch, { max_items: 10, max_wait_s: 60, max_wait_below_high_s: 600, fold: true });
   assert.equal(a.backoff_s, 60);
   assert.equal(a.backoff_max_s, 900);
   assert.equal(a.max_reply_bytes, 1024 * 1024);
@@ -49,6 +50,14 @@ test('defaults: analysis is off, with the documented settings', () => {
   assert.equal(b.strong?.model, 'claude-sonnet-4-5');
   assert.equal(b.strong?.timeout_ms, 30_000);
   assert.equal(b.fast.model, 'claude-haiku-4-5');
+});
+
+test('a cached analysis lives at most max_age_s, which is at least ttl_s; the batch waits are bounded', () => {
+  assert.deepEqual(errorLines('analysis:\n  cache:\n    ttl_s: 90000\n'), ['analysis.cache.max_age_s: must be at least ttl_s (90000)']);
+  assert.deepEqual(ok('analysis:\n  cache:\n    ttl_s: 90000\n    max_age_s: 90000\n').analysis.cache, { max_entries: 1000, ttl_s: 90_000, max_age_s: 90_000 });
+  assert.match(errorLines('analysis:\n  cache:\n    max_age_s: 0\n')[0]!, /^analysis\.cache\.max_age_s: /);
+  assert.match(errorLines('analysis:\n  batch:\n    max_wait_below_high_s: 3601\n')[0]!, /^analysis\.batch\.max_wait_below_high_s: /);
+  assert.match(errorLines('analysis:\n  batch:\n    max_wait_below_high_s: "10"\n')[0]!, /^analysis\.batch\.max_wait_below_high_s: /);
 });
 
 test('the back-off cap is at least backoff_s; the reply cap is bounded', () => {

@@ -162,7 +162,7 @@ export function createAnalyser(cfg: AnalysisConfig, deps: AnalyserDeps = {}): An
     backoffMaxMs: cfg.backoff_max_s * 1000,
   }, now);
   const api = createApiFetch({ budget, maxReplyBytes: cfg.max_reply_bytes });
-  const cache = createAnalysisCache(cfg.cache.max_entries, cfg.cache.ttl_s * 1000, now);
+  const cache = createAnalysisCache(cfg.cache.max_entries, cfg.cache.ttl_s * 1000, now, cfg.cache.max_age_s * 1000);
   const inFlight = new Map<string, Promise<AnalysisOutcome>>();
   const controllers = new Set<AbortController>();
   let stopped = false;
@@ -435,9 +435,12 @@ export function createAnalyser(cfg: AnalysisConfig, deps: AnalyserDeps = {}): An
     if (fast.length) await batchCall(cfg.fast, fast, false);
   }
 
+  /** How long an incident may wait for others (batch.ts): a critical one not at all. */
+  const waitMs = (inc: Incident) =>
+    inc.severity === 'critical' ? 0 : (inc.severity === 'high' ? cfg.batch.max_wait_s : cfg.batch.max_wait_below_high_s) * 1000;
   const batcher = createBatcher<Item>({
     maxItems: cfg.batch.max_items,
-    maxWaitMs: cfg.batch.max_wait_s * 1000,
+    now,
     // Batching off: the queue's concurrency is the limit, as it always was; on: two calls at once.
     maxCalls: cfg.batch.max_items === 1 ? Infinity : 2,
     ...(deps.schedule ? { schedule: deps.schedule } : {}),
@@ -515,7 +518,7 @@ export function createAnalyser(cfg: AnalysisConfig, deps: AnalyserDeps = {}): An
         inFlight.set(fp, p);
         waiting.set(fp, item);
         // A critical incident waits for no one (it takes along what is waiting).
-        batcher.add(item, inc.severity === 'critical');
+        batcher.add(item, waitMs(inc));
         return await p;
       } catch (err) {
         log.error('analysis failed unexpectedly', { incident_id: inc.id, error: err as Error });

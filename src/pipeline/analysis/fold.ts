@@ -14,7 +14,9 @@
  *   already fixed what in the path made it fire); for an HAProxy event its
  *   kind; for anything else the masked text (as the novelty detector masks
  *   it). A subject that is itself a template or a place (host, path: a
- *   novel error's template id, a login URL) is part of the signature.
+ *   novel error's template id, a login URL) is part of the signature; for a
+ *   template subject over non-HTTP lines it is the whole of it (the
+ *   clusterer made the template: its lines are one kind by definition).
  * - Pure; the triggering sample is the incident's last (the line that crossed
  *   the rule's threshold). Everything in it is attacker-written: it is only
  *   hashed here, never shown.
@@ -54,6 +56,11 @@ export function foldParts(inc: Incident): FoldParts {
     signature = `http ${str(f.host).toLowerCase()} ${str(f.method)} ${status}`;
   } else if (p?.kind === 'event') {
     signature = `event ${str(f.event)}`;
+  } else if (inc.subject.type === 'path') {
+    // The subject is the template itself (a novel error's or a template burst's
+    // id): the clusterer already decided which lines are one template, and two
+    // of its lines may still mask differently ("connect timeout" / "read timeout").
+    signature = 'template';
   } else {
     signature = `text ${maskText(str(f.message) || sample).slice(0, 500)}`;
   }

@@ -7,7 +7,8 @@
  * - Nothing is queued when `analysis.enabled` is false: every incident is
  *   then settled by the rules alone (the default).
  * - An incident is queued when it opens or escalates and an `analyse` entry
- *   matches; its final outcome (analysed, skipped, failed) is stored once in
+ *   matches, unless a `settled` entry does (its rule settles it alone); its
+ *   final outcome (analysed, skipped, failed) is stored once in
  *   `analyses` (retries are not rows) and logged.
  * - The model's recommendations are data for the policy and the guardrails;
  *   nothing here carries one out.
@@ -23,7 +24,7 @@ import { createAnalyser, resolveApiKey, type Analyser } from './analyser.js';
 import { createRedactor } from '../redact/text.js';
 import { createAnalysisQueue, type QueueOutcome } from './queue.js';
 import type { AnalysisContext } from './prompt.js';
-import { analyseEntry } from '../policy/decide.js';
+import { analyseEntry, settledEntry } from '../policy/decide.js';
 import { fromAnalysisResult } from '../policy/analysis.js';
 import type { Policy } from '../policy/schema.js';
 import { analyses } from '../../storage/analyses.js';
@@ -137,6 +138,10 @@ export function createAnalysisStage(d: AnalysisStageDeps) {
       if (!enabled || kind === 'resolved' || inc.id === 0) return;
       const trigger = analyseEntry(d.policy, inc);
       if (trigger && queue.enqueue(inc, trigger)) log.debug('incident queued for analysis', { incident_id: inc.id, trigger });
+      else if (!trigger) {
+        const settled = settledEntry(d.policy, inc);
+        if (settled) log.debug('incident settled by the rules: not analysed', { incident_id: inc.id, settled });
+      }
     },
     status() {
       return { enabled, api_key: enabled ? (apiKey || d.analyser ? 'set' : 'missing') : null, usage: analyser.usage(), queue: queue.stats(), stored: analyses.counts(d.reader) };

@@ -83,18 +83,21 @@ function patternKey(tokens: readonly string[], freq: Map<string, number>[]): str
   const byCount = new Map<number, number>();
   for (let p = 0; p < tokens.length; p++) {
     const t = tokens[p]!;
-    if (t === WILDCARD) continue;
+    // A token holding a mask (`[req-<*>`, `<*>]`) frames a value: it says nothing of which event this is.
+    if (t.includes(WILDCARD)) continue;
     const f = freq[p]!.get(t)!;
     byCount.set(f, (byCount.get(f) ?? 0) + 1);
   }
   let best = -1;
   let bestN = 0;
-  for (const [f, k] of byCount) if (k > bestN || (k === bestN && f > best)) [best, bestN] = [f, k];
+  // Ties go to the lower line count: the more specific pattern. Joining two events is the mistake
+  // that cannot be seen afterwards; two clusters of one event left apart still name that event.
+  for (const [f, k] of byCount) if (k > bestN || (k === bestN && f < best)) [best, bestN] = [f, k];
   if (best < 0) return null;
   let key = '';
   for (let p = 0; p < tokens.length; p++) {
     const t = tokens[p]!;
-    if (t !== WILDCARD && freq[p]!.get(t) === best) key += `${p}\u0000${t}\u0001`;
+    if (!t.includes(WILDCARD) && freq[p]!.get(t) === best) key += `${p}\u0000${t}\u0001`;
   }
   return key;
 }
@@ -132,6 +135,9 @@ function split(clusters: readonly ClusterView[], set: number[], splitValues: num
   return [set];
 }
 
+/** A variable with the mark that ends it (`<*>:`, `<*>,`, `<*>;`). */
+const FRAMED = /^<\*>[:,;]$/;
+
 /** The longest phrase value considered (tokens). */
 const MAX_PHRASE = 8;
 
@@ -139,33 +145,41 @@ const MAX_PHRASE = 8;
  * Whether the token at `i` opens a phrase value: a value introducer after
  * the first token (`reason:`, `client`, ./heuristics.ts `introducesValue`),
  * a lone `=` or `:`, or a colon after a value or an exception class (`<*>:`,
- * `java.io.IOException:`),
- * where programs print an error string (`port 22:11: Bye Bye`, `error = 2: No such file`).
+ * `java.io.IOException:`), where programs print an error string
+ * (`code 7: Not permitted here`, `status = 3: Disk full`); or a comma after a
+ * word, for a phrase that ends the line (`closed, idle too long`): 'tail'.
  */
-function opensPhrase(tokens: readonly string[], i: number): 'word' | 'colon' | null {
+function opensPhrase(tokens: readonly string[], i: number): 'word' | 'colon' | 'tail' | null {
   const t = tokens[i]!;
   if (i === 0) return null;
-  // A lone `=` or `:` between a name and its value (`KeeperErrorCode = NoNode`).
+  // A lone `=` or `:` between a name and its value (`ErrorCode = NOTFOUND`).
   if (t === '=' || t === ':') return 'colon';
   if (t.endsWith(':') && !t.endsWith('::') && (t.includes(WILDCARD) || /\w\.\w/.test(t))) return 'colon';
-  return introducesValue(t, i) ? (t.endsWith(':') || t.endsWith('=') ? 'colon' : 'word') : null;
+  if (introducesValue(t, i)) return t.endsWith(':') || t.endsWith('=') ? 'colon' : 'word';
+  return t.length > 2 && t.endsWith(',') && !t.includes(WILDCARD) ? 'tail' : null;
 }
 
-/** A token that may be part of a phrase value: no mask, and (after a word introducer) not an introducer itself. */
+/**
+ * A token that may be part of a phrase value: no mask, not a label (a word
+ * ending in `:` introduces a value of its own, so the words before it are the
+ * message, not a value: `AH<*>: File does not exist: <*>`), and (after a word
+ * introducer) not an introducer itself.
+ */
 function phraseToken(t: string, guard: boolean): boolean {
-  if (t.includes(WILDCARD) || t.length > 64) return false;
+  if (t.includes(WILDCARD) || t.length > 64 || t.endsWith(':')) return false;
   return !guard || !introducesValue(t, 1);
 }
 
 /**
  * Phrase values of varying length: clusters (of any lengths) that have the
  * same tokens up to a token that opens a phrase value and the same tokens
- * after a span of words (one `<*>` on either side counts as a span too) are
- * one event whose value is that span: `Wake reason: RTC (Alarm)` / `Wake
- * reason: XHC1`, `initialized by client Windows Defender.` / `... client <*>`.
- * After a word introducer the span may not hold one itself, so `Failed
- * password for <*>` and `Failed password for invalid user <*>` stay apart; a
- * span is never empty. Returns sets of indices, as `consolidate`.
+ * after a span of words (a run of `<*>` counts as a span too) are one event
+ * whose value is that span: `wake reason: lid open` / `wake reason: <*>`,
+ * `started by client Update Agent` / `... client <*>`, `session <*> closed,
+ * idle too long` / `... closed, expired`. After a word introducer the span
+ * may not hold one itself, so `bad password for <*>` and `bad password for
+ * unknown user <*>` stay apart; a span is never empty. Returns sets of
+ * indices, as `consolidate`.
  */
 export function phraseSets(clusters: readonly ClusterView[]): number[][] {
   const parent = clusters.map((_, i) => i);
@@ -182,15 +196,19 @@ export function phraseSets(clusters: readonly ClusterView[]): number[][] {
       const kind = opensPhrase(t, i);
       if (kind === null) continue;
       const guard = kind === 'word';
-      // Spans t[i+1..j]: one `<*>`, or words only.
+      // Spans t[i+1..j]: a run of `<*>`, or words only; after a comma, only a span that ends the line.
       const first = t[i + 1]!;
-      let ends: number[];
-      if (first === WILDCARD) ends = [i + 1];
-      else {
-        ends = [];
+      const ends: number[] = [];
+      if (first === WILDCARD) {
+        for (let j = i + 1; j < t.length && t[j] === WILDCARD; j++) ends.push(j);
+      } else if (FRAMED.test(first)) {
+        // A variable that keeps its closing mark (`<*>,`, drain.ts `generalise`) is a span of its own.
+        ends.push(i + 1);
+      } else {
         for (let j = i + 1; j < t.length && j - i <= MAX_PHRASE && phraseToken(t[j]!, guard); j++) ends.push(j);
       }
       for (const j of ends) {
+        if (kind === 'tail' && j !== t.length - 1) continue;
         // Only clusters of different lengths join here: within one length, `split` decides.
         const key = `${prefix}\u0002${t.slice(j + 1).join('\u0001')}`;
         let at = byKey.get(key);

@@ -10,12 +10,16 @@
  * when the similarity reaches `similarity`, and the positions that differ
  * become `<*>` in its template; otherwise it founds a new cluster.
  *
- * Three refinements over the paper, all generic:
+ * Refinements over the paper, all generic:
+ * - A position that varies keeps the mark that ends both tokens (`root:` and
+ *   `backup:` give `<*>:`, see `generalise`): the template keeps the label
+ *   or list structure, and a value of varying length after it can be found
+ *   (./consolidate.ts).
  * - Masked tokens are parameters in the similarity (see `bestMatch`), so two
  *   messages do not look alike merely because both hold masked values.
  * - Words that tell events apart. When the only differences are between
- *   plain words (`stored as bytes` / `stored as values`, `VM Started` /
- *   `VM Paused`), the message founds a variant cluster instead of turning the
+ *   plain words (`flushed to disk` / `flushed to memory`, `link
+ *   came up` / `link went down`), the message founds a variant cluster instead of turning the
  *   word into `<*>`, until more than `splitValues` distinct words have been
  *   seen at that position: then the position becomes `<*>` and the variants
  *   fold into one (a wide range of words is a variable: user names, states).
@@ -187,6 +191,28 @@ function groupText(g: Group): string {
   return g.template;
 }
 
+/** Punctuation that ends a word and that a variable keeps: `<*>:` (a name before a colon), `<*>,` (an item of a list). */
+const FRAMES = ':,;';
+
+/**
+ * The template token for two different tokens at one position: `<*>`, or
+ * `<*>:` / `<*>,` / `<*>;` when both end in that mark after something (`root:`
+ * and `postgres:` give `<*>:`), so the template keeps the structure the mark
+ * gives (a label, a list) while the word varies.
+ */
+function generalise(a: string, b: string): string {
+  const n = a.length;
+  if (n < 2 || b.length < 2) return WILDCARD;
+  const c = a[n - 1]!;
+  if (!FRAMES.includes(c) || b[b.length - 1] !== c || a[n - 2] === c || b[b.length - 2] === c) return WILDCARD;
+  return WILDCARD + c;
+}
+
+/** Whether a framed variable (`<*>:`) takes token `t` (a word ending in the same mark). */
+function framedBy(a: string, t: string): boolean {
+  return a.startsWith(WILDCARD) && t.length >= 2 && t[t.length - 1] === a[3];
+}
+
 function info(g: Group): TemplateInfo {
   const t: TemplateInfo = { id: g.id, template: groupText(g), count: g.count, example: g.example, firstSeen: g.firstSeen, lastSeen: g.lastSeen };
   if (g.aliases) t.aliases = g.aliases.slice();
@@ -330,7 +356,7 @@ export function createMiner(opts: MinerOptions = {}): Miner {
       let par = 0;
       for (let i = 0; i < n; i++) {
         const a = ct[i]!;
-        if (a === WILDCARD) {
+        if (a === WILDCARD || (a.length === 4 && a.charCodeAt(0) === 60 && framedBy(a, tokens[i]!))) {
           par++;
           if (masked[i]) neutral++;
         } else if (a === tokens[i]) {
@@ -461,9 +487,13 @@ export function createMiner(opts: MinerOptions = {}): Miner {
         let changed = false;
         const ct = c.tokens;
         for (let i = 0; i < ct.length; i++) {
-          if (ct[i] !== WILDCARD && ct[i] !== tokens[i]) {
-            ct[i] = WILDCARD;
-            changed = true;
+          const a = ct[i]!;
+          if (a !== WILDCARD && a !== tokens[i]) {
+            const g = generalise(a, tokens[i]!);
+            if (g !== a) {
+              ct[i] = g;
+              changed = true;
+            }
           }
         }
         if (now > c.lastSeen) c.lastSeen = now;

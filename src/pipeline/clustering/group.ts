@@ -41,6 +41,11 @@ export function createGrouper(opts: Omit<MinerOptions, 'onEvict'> = {}): Grouper
     // Offline, accuracy first: far higher caps than the daemon's (a large leaf costs time, not correctness).
     maxTemplates: 1_000_000,
     maxClustersPerLeaf: 512,
+    // One event per log statement: a word that differs at one position is a
+    // value of that statement (a state, a protocol, a rule name), as in Drain.
+    // The daemon's miner keeps word variants apart instead (drain.ts
+    // `splitValues`), because there a changed word is worth a low-severity look.
+    splitValues: 0,
     ...opts,
     onEvict: (t) => {
       evicted.set(t.id, t);

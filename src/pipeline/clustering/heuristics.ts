@@ -33,14 +33,14 @@ const INTRODUCERS = new Set(['user', 'users', 'for', 'from', 'by', 'host', 'node
 const VALUE_WORDS = new Set(['true', 'false', 'null', 'nil', 'undefined', 'nan', 'yes', 'no', 'on', 'off']);
 /**
  * A plain word: letters (with an inner `-` or `'`), wrapped in a little
- * punctuation at most. Identifiers (`card_expired`, `cleanupSessions`) are
+ * punctuation at most. Identifiers (`quota_exceeded`, `refreshTokens`) are
  * values, not words.
  */
 const PLAIN_WORD = /^[^A-Za-z0-9<>*_]{0,3}[A-Za-z][a-z'-]*(?:[A-Z]+[a-z'-]*)*[^A-Za-z0-9<>*_]{0,3}$/;
 const LOWER_CAMEL = /^[^A-Za-z]*[a-z]+[A-Z]/;
 /** A short acronym, perhaps with a version digit: a protocol or unit name (`HTTPS`, `SOCKS5`, `IPV6`, `GET`). */
 const ACRONYM = /^[^A-Za-z0-9<>*]{0,3}[A-Z]{2,5}\d?[^A-Za-z0-9<>*]{0,3}$/;
-/** Longer ALL-CAPS words are mostly enum values a program prints (`LOOKING`, `SUCCEEDED`, `CONTAINER_REMOTE_LAUNCH`). */
+/** Longer ALL-CAPS words are mostly enum values a program prints (`PENDING`, `SUCCEEDED`, `QUEUE_FULL_RETRY`). */
 const ENUM_VALUE = /^[^A-Za-z]*[A-Z][A-Z_]{5,}[^A-Za-z]*$/;
 const HTTP_METHOD = /^[^A-Za-z]*(?:DELETE|OPTIONS|CONNECT|PROPFIND)[^A-Za-z]*$/;
 /** A path's last segment that names a resource: a whole word, perhaps with a query (`detail`, `detail?changes-since=<*>`). */
@@ -58,7 +58,7 @@ function isValueWord(t: string): boolean {
  * values of one variable: both plain words (no digit, not a path, file or host
  * name, not a boolean, not a long ALL-CAPS enum value) or short acronyms, or two paths that differ
  * only in their last segment, one of which names a resource
- * (`/v2/<*>/servers/detail` and `/v2/<*>/servers/<*>`).
+ * (`/v3/<*>/machines/list` and `/v3/<*>/machines/<*>`).
  */
 export function wordsApart(a: string, b: string): boolean {
   if (a.length > 64 || b.length > 64) return false;
@@ -68,14 +68,14 @@ export function wordsApart(a: string, b: string): boolean {
   return RESOURCE.test(a.slice(i + 1)) || RESOURCE.test(b.slice(i + 1));
 }
 
-/** A label: a word with a lower-case letter (ALL-CAPS ones such as `SQM:` or `MDNS:` name a part of a program, not a field). */
-const LABEL = /^[A-Za-z]*[a-z][A-Za-z_-]*[:=]$/;
+/** A label: a word with a lower-case letter, perhaps after an opening bracket (`(reason:`) (ALL-CAPS ones such as `RPC:` or `DNS:` name a part of a program, not a field). */
+const LABEL = /^[(\[{]?[A-Za-z]*[a-z][A-Za-z_-]*[:=]$/;
 
 /**
  * Whether `prev`, the token before a position, introduces a value: a word
  * such as `user`, `for`, `from`, or a label (`reason:`, `state=`) that is not
  * the message's first token (a first `word:` is a component or a prefix:
- * `kernel:`, `SQM:`).
+ * `kernel:`, `RPC:`).
  */
 export function introducesValue(prev: string | undefined, prevIndex: number): boolean {
   if (prev === undefined) return false;
@@ -86,17 +86,27 @@ export function introducesValue(prev: string | undefined, prevIndex: number): bo
 }
 
 /**
- * The group key of a template: its constant tokens, without the `<*>` ones.
+ * The group key of a template: its constant tokens, without the `<*>` ones
+ * and without the masked `key=<*>` fields that end it.
  * Templates with one key describe one event whose variable parts span a
- * different number of tokens, or are sometimes absent (`chrome.exe - host`
- * and `chrome.exe *64 - host` both end up `<*> - <*> close, ...`).
+ * different number of tokens, or are sometimes absent (`browser.exe - host`
+ * and `browser.exe *64 - host` both end up `<*> - <*> close, ...`).
  */
 export function groupKey(tokens: readonly string[]): string {
+  // Optional fields at the end (`... database=<*>` with or without ` application_name=<*>`) are one event.
+  let end = tokens.length;
+  while (end > 1 && (tokens[end - 1] === WILDCARD || TRAILING_FIELD.test(tokens[end - 1]!))) end--;
   let out = '';
-  for (const t of tokens) if (t !== WILDCARD) out = out.length === 0 ? t : `${out} ${t}`;
+  for (let i = 0; i < end; i++) {
+    const t = tokens[i]!;
+    if (t !== WILDCARD) out = out.length === 0 ? t : `${out} ${t}`;
+  }
   // A template of parameters only keys on its length, not on nothing.
   return out.length === 0 ? `<${tokens.length}>` : out;
 }
+
+/** A masked `key=value` field: `user=<*>`, `application_name=<*>,`. */
+const TRAILING_FIELD = /^[A-Za-z_][\w.-]*=<\*>[,;]?$/;
 
 /** A template's text for display: each run of `<*>` written once. */
 export function collapseRuns(tokens: readonly string[]): string {

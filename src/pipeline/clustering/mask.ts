@@ -13,20 +13,20 @@
  * costs bounded work.
  *
  * Masks replace the variable part inside a token and keep its constant
- * frame: `blk_-1608999687919862906` -> `blk_<*>`, `/10.250.19.102:54106` ->
- * `/<*>`, `(uid=0)` -> `(uid=<*>)`, `/v2/54fadb41.../servers/detail` ->
- * `/v2/<*>/servers/detail`. Keeping the frame keeps distinct events apart
+ * frame: `rep_73311904_18` -> `rep_<*>`, `/10.31.4.7:9866` -> `/<*>`,
+ * `(uid=0)` -> `(uid=<*>)`, `/v3/9f0c.../machines/list` ->
+ * `/v3/<*>/machines/list`. Keeping the frame keeps distinct events apart
  * (two REST endpoints, two id namespaces) while the values line up.
  * A run of identical masked tokens (`<*> <*>`, `blk_<*> blk_<*>`) is collapsed
  * into one, so a variable-length list of values, or a value the masks split
  * over several tokens, gives one token count.
  *
- * Quoted text is one value, except where it is the message rather than a
- * value: a quoted text that opens the line (`"Probe failed" pod=...`), a
- * JSON key, the message field of a structured line (`msg=`, `"message":`),
- * and an HTTP request line that is not given as a field (`1.2.3.4 "GET /x
- * HTTP/1.1" 200` keeps method and path; `request: "GET /x HTTP/1.1"` is a
- * value).
+ * Quoted text is one value (an HTTP request line too: one statement prints
+ * every request), except where it is the message rather than a value: a
+ * quoted text that opens the line (`"Probe failed" pod=...`), a JSON key, the
+ * message field of a structured line (`msg=`, `"message":`).
+ * A restated amount in parentheses folds into the value before it
+ * (`1420 bytes (1.38 KB)` -> `<*>`).
  */
 
 export const WILDCARD = '<*>';
@@ -62,8 +62,6 @@ const TIMESTAMP = new RegExp(
 
 /** A quoted string: double quotes anywhere; single quotes only where they open and close a word (not an apostrophe). */
 const QUOTED = /"(?:[^"\\\n]|\\.){0,512}"|(?<=^|[\s(\[{=:,])'(?:[^'\\\n]|\\.){0,512}'(?=$|[\s)\]},.;:!?])/g;
-/** The content of a quoted HTTP request line is structure (method, path, version), not one value. */
-const HTTP_REQUEST = /^["'](?:GET|POST|PUT|DELETE|HEAD|OPTIONS|PATCH|CONNECT|TRACE|PROPFIND) /;
 const URL_RE = /\b[A-Za-z][A-Za-z0-9+.-]{1,15}:\/\/[^\s"'<>]*[^\s"'<>.,;:)\]]/g;
 /**
  * e-mail addresses and other `name@host` forms (user@host, Object@1a2b3c).
@@ -79,7 +77,7 @@ const COLON_HEX_RE = /(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?:%\w
 /**
  * A number, with what is glued to it: a sign after a non-word character, a
  * fraction or a list of groups (1.2.3.4:80, 12:30:45, 10,000), letters (12ms,
- * 3.5s, 54fadb41..., 0x1f, 2nd), a percent sign. Covers IPv4 addresses with
+ * 3.5s, 9f0c3e71..., 0x1f, 2nd), a percent sign. Covers IPv4 addresses with
  * their port and hex ids that start with a digit.
  */
 const NUMBER_RE = /(?<![A-Za-z0-9])-?\d[A-Za-z0-9]*(?:[.,:]\d[A-Za-z0-9]*)*%?/g;
@@ -91,9 +89,11 @@ const NUMBER_RE = /(?<![A-Za-z0-9])-?\d[A-Za-z0-9]*(?:[.,:]\d[A-Za-z0-9]*)*%?/g;
 const HOST_PORT_RE = /(?<![\w.:/-])[A-Za-z][\w-]*(?:\.[\w-]+)+:\d{1,5}(?![\w.:])/g;
 /** `file.go:123`, `Foo.java:88`: a place in source code (it names the statement), not a host and port. */
 const SOURCE_FILE = /\.(?:go|java|py|c|cc|cpp|cxx|h|hpp|rs|js|mjs|ts|rb|scala|kt|cs|php|pl|swift|m|erl|ex|exs|lua|sh):\d+$/;
-/** A word that starts with a letter and holds a digit (dn228, wl0, e4c35a9e, u0a123). */
+/** A word that starts with a letter and holds a digit (tn417, wl0, c41d07f5, u0a123). */
 const LETTER_DIGIT_RE = /(?<![A-Za-z0-9])[A-Za-z][A-Za-z]*\d[A-Za-z0-9]*/g;
 const SIGILS = /^[*#+~<>=]+<\*>$/;
+/** A masked amount in parentheses, perhaps followed by punctuation: `(<*>)`, `(<*>),`. */
+const EQUIVALENT = /^\(<\*>\)[,;:.]?$/;
 
 const ACRONYM_VERSION = /^[A-Z]{2,5}\d$/;
 const HEX_ONLY = /^[0-9a-fA-F]+$/;
@@ -110,8 +110,10 @@ const UNITS = new Set([
 /**
  * Fields that hold the message itself in structured lines (JSON, logfmt):
  * their text is the event, so it is masked word by word, not as one value.
+ * An error or a reason given as a field (`err="context deadline exceeded"`)
+ * is a value of the event the message names.
  */
-const MESSAGE_FIELD = /(?:^|[\s,{;])"?(?:msg|message|event|error|err|reason|description)"?\s*[:=]\s*$/i;
+const MESSAGE_FIELD = /(?:^|[\s,{;])"?(?:msg|message|event)"?\s*[:=]\s*$/i;
 
 function maskQuoted(q: string, offset: number, line: string): string {
   // A message that starts with a quoted text (klog's `"Probe failed" pod=...`) is that text, not a value.
@@ -122,24 +124,15 @@ function maskQuoted(q: string, offset: number, line: string): string {
   // A JSON key names a field: structure, not a value.
   if (/^\s*:/.test(line.slice(offset + q.length, offset + q.length + 4))) return q;
   if (MESSAGE_FIELD.test(before)) return q;
-  // A request line that is the message's subject keeps its method and path; one given as a field (`request: "GET ..."`) is a value.
-  if (HTTP_REQUEST.test(q) && !labelled(line, offset)) return q;
+  // Anything else quoted is one value, an HTTP request line included: one statement prints every request.
   const quote = q[0] === "'" ? "'" : '"';
   return `${quote}${WILDCARD}${quote}`;
-}
-
-/** Whether the text before `offset` ends with a label (`request:`, `url=`), ignoring spaces. */
-function labelled(line: string, offset: number): boolean {
-  let i = offset - 1;
-  while (i >= 0 && line.charCodeAt(i) === 32) i--;
-  const c = line[i];
-  return c === ':' || c === '=';
 }
 
 function maskKeyValue(kv: string, key: string): string {
   return MESSAGE_KEYS.has(key.toLowerCase()) ? kv : `${key}=${WILDCARD}`;
 }
-const MESSAGE_KEYS = new Set(['msg', 'message', 'event', 'error', 'err', 'reason', 'description']);
+const MESSAGE_KEYS = new Set(['msg', 'message', 'event']);
 
 function maskColonHex(m: string): string {
   // Two-colon forms like 12:30:45 are times or ratios: the number mask handles them.
@@ -239,10 +232,24 @@ export function maskMessage(line: string, maxTokens: number): string[] {
       const core = p > 0 ? tok.slice(0, tok.length - p) : tok;
       if (prev.endsWith(WILDCARD) && core.length <= 7 && UNITS.has(core.toLowerCase())) {
         if (p > 0) out[out.length - 1] = prev + tok.slice(tok.length - p);
+        foldEquivalent(out);
         continue;
       }
     }
     out.push(tok);
+    if (tok.charCodeAt(0) === 40) foldEquivalent(out);
   }
   return out;
+}
+
+/**
+ * The same amount restated in parentheses right after a value (`1420 bytes
+ * (1.38 KB)`, `90 s (1.5 min)`) is part of that value: `<*> (<*>)` becomes `<*>`,
+ * so a count printed with and without its restatement gives one token count.
+ */
+function foldEquivalent(out: string[]): void {
+  const n = out.length;
+  if (n < 2 || out[n - 2] !== WILDCARD || !EQUIVALENT.test(out[n - 1]!)) return;
+  out[n - 2] = WILDCARD + out[n - 1]!.slice(5);
+  out.pop();
 }

@@ -59,11 +59,21 @@ export function ruleMatches(rule: Pick<PolicyRule, 'match'>, incident: Incident,
   return true;
 }
 
+/** The `settled` entry that keeps this incident from the LLM tier (its rule and the policy settle it alone), or null. */
+export function settledEntry(policy: Policy, incident: Incident): string | null {
+  for (const e of policy.settled) {
+    if (e.enabled && ruleMatches(e, incident, null)) return e.name;
+  }
+  return null;
+}
+
 /**
  * The `analyse` entry that sends this incident to the LLM tier, or null:
- * the incident is settled by the rules alone.
+ * the incident is settled by the rules alone (no entry matches, or a
+ * `settled` entry does, whatever `analyse` says).
  */
 export function analyseEntry(policy: Policy, incident: Incident): string | null {
+  if (settledEntry(policy, incident)) return null;
   for (const e of policy.analyse) {
     if (e.enabled && ruleMatches(e, incident, null)) return e.name;
   }

@@ -44,6 +44,11 @@ export function parsePolicy(text: string, label: string): Policy {
     if (seenAnalyse.has(a.name)) errors.push(`${label}: analyse[${i}] (${a.name}).name: appears twice in this file`);
     seenAnalyse.add(a.name);
   });
+  const seenSettled = new Set<string>();
+  data.settled.forEach((a, i) => {
+    if (seenSettled.has(a.name)) errors.push(`${label}: settled[${i}] (${a.name}).name: appears twice in this file`);
+    seenSettled.add(a.name);
+  });
   if (errors.length) throw new PolicyLoadError(errors);
   return data;
 }

@@ -84,15 +84,33 @@ export const analyseEntrySchema = z.strictObject({
   match: matchSchema.omit({ analysis: true }),
 });
 
+/**
+ * One entry of `settled`: incidents matching it are settled by their triage
+ * rule and this policy alone, so they never go to the LLM tier, whatever
+ * `analyse` says. For incidents whose outcome the rule fully determines (the
+ * policy does the same thing with or without an analysis, and the analysis
+ * would have nothing to read that the rule has not read): the description,
+ * required, says why.
+ */
+export const settledEntrySchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lower-case letters, digits and dashes, at most 64'),
+  description: z.string({ error: (iss) => (iss.input === undefined ? 'is required: say why the rules settle these incidents' : 'must be text') }).min(1).max(300),
+  enabled: z.boolean().default(true),
+  match: matchSchema.omit({ analysis: true }),
+});
+
 export const policyFileSchema = z.strictObject({
   version: z.literal(1),
   simulation: z.boolean().default(false),
+  /** Incidents the rules settle alone: never sent to the LLM tier (checked before `analyse`). */
+  settled: z.array(settledEntrySchema).default([]),
   /** Which incidents are escalated to the LLM tier (any entry matching); none when absent. */
   analyse: z.array(analyseEntrySchema).default([]),
   rules: z.array(policyRuleSchema),
 });
 
 export type AnalyseEntry = z.output<typeof analyseEntrySchema>;
+export type SettledEntry = z.output<typeof settledEntrySchema>;
 
 export type PolicyRule = z.output<typeof policyRuleSchema>;
 export type PolicyActionEntry = PolicyRule['actions'][number];

@@ -1,95 +1,78 @@
 /**
- * Generated systems: supercomputers (a BlueGene-like RAS stream, an HPC
- * cluster's node events, a Thunderbird-like mix of kernel and daemon lines
- * with their syslog program prefix). The wording is this project's own.
+ * Generated systems: supercomputers (a RAS event stream of compute racks, a
+ * cluster scheduler and node state log, the kernel and daemon syslog of a
+ * large cluster's nodes).
+ *
+ * Templates and values are invented for these tests from the general shape
+ * of such logs (location codes, hex registers, node lists, enum states); they
+ * are not taken from any public labelled corpus.
  */
 import { ev, pad, type Rnd, type SystemDef } from './random.js';
 
-const loc = (r: Rnd) => `R${pad(r.int(0, 77))}-M${r.int(0, 1)}-N${r.HEX(1)}-C:J${pad(r.int(2, 17))}-U${r.pick(['01', '11'])}`;
-const hex0x = (r: Rnd) => `0x${r.hex(8)}`;
+const loc = (r: Rnd) => `R${pad(r.int(0, 47))}-B${r.int(0, 3)}-N${pad(r.int(0, 15))}-C${pad(r.int(0, 31))}`;
+const reg = (r: Rnd) => `0x${r.hex(8)}`;
 
 export const ras: SystemDef = {
   system: 'ras',
-  kind: 'BlueGene-like RAS events',
+  kind: 'supercomputer RAS events',
   events: [
-    ev('R1', 300, () => `instruction cache parity error corrected`),
-    ev('R2', 200, (r) => `${r.int(1, 9999)} double-hummer alignment exceptions`),
-    ev('R3', 150, (r) => `generating core.${r.int(1, 9999)}`),
-    ev('R4', 120, (r) => `CE sym ${r.int(0, 31)}, at ${hex0x(r)}, mask 0x${r.hex(2)}`),
-    ev('R5', 100, (r) => `total of ${r.int(1, 30)} ddr error(s) detected and corrected`),
-    ev('R6', 80, () => `data TLB error interrupt`),
-    ev('R7', 70, (r) => `ciod: failed to read message prefix on control stream (CioStream socket to ${r.lan()}:${r.port()}`),
-    ev('R8', 60, (r) => `ciod: Error loading ${r.path('/g/g' + r.int(10, 99))}: invalid or missing program image, No such file or directory`),
-    ev('R9', 50, (r) => `machine check interrupt (bit=${hex0x(r)}): L2 dcache unit data parity error`),
-    ev('R10', 50, (r) => `Lustre mount FAILED : ${loc(r)} : point /p/gb${r.int(1, 2)}`),
-    ev('R11', 40, (r) => `rts: kernel terminated for reason ${r.int(1000, 1010)}`),
-    ev('R12', 40, (r) => `data storage interrupt`),
-    ev('R13', 30, (r) => `ddr: activating redundant bit steering: rank=${r.int(0, 1)} symbol=${r.int(0, 31)}`),
-    ev('R14', 30, (r) => `idoproxy hit ASSERT condition: ASSERT expression=0 Source file=transportmgr.cpp Source line=${r.int(100, 2000)} Function=int TransportMgr::SendPacket(UdpMgr*, CtlTrace*)`),
-    ev('R15', 25, (r) => `${r.int(1, 64)} torus receiver ${r.pick(['x+', 'x-', 'y+', 'y-', 'z+', 'z-'])} input pipe error(s) (dcr 0x${r.hex(4)}) detected and corrected`),
-    ev('R16', 20, (r) => `NodeCard temperature sensor chip ${r.int(0, 3)} is not reporting on ${loc(r)}`),
-    ev('R17', 15, (r) => `iar ${hex0x(r)} dear ${hex0x(r)}`),
-    ev('R18', 10, (r) => `program interrupt: fp cr field .............${r.int(0, 1)}`),
-    ev('R19', 8, (r) => `MidplaneSwitchController performing bit sparing on ${loc(r)} bit ${r.int(0, 40)}`),
-    ev('R20', 5, (r) => `shutdown complete on ${loc(r)}`),
-    ev('R21', 3, (r) => `Node card VPD check: ${loc(r)} node in processor card slot ${r.int(0, 31)} do not match. VPD ecid ${r.HEX(26)}, found ${r.HEX(26)}`),
+    ev('S1', 320, (r) => `RAS KERNEL INFO ${r.int(1, 9999)} ecc double-symbol errors corrected on ${loc(r)}`),
+    ev('S2', 240, (r) => `RAS KERNEL INFO torus link ${r.pick(['X+', 'X-', 'Y+', 'Y-', 'Z+', 'Z-'])} retrained on ${loc(r)}, ${r.int(0, 200)} retries`),
+    ev('S3', 200, (r) => `RAS APP FATAL job ${r.int(100000, 999999)} rank ${r.int(0, 65535)} got signal ${r.pick([6, 9, 11, 15])} at iar ${reg(r)}`),
+    ev('S4', 160, (r) => `RAS KERNEL FATAL machine check: status ${reg(r)} address ${reg(r)} on ${loc(r)}`),
+    ev('S5', 140, (r) => `RAS MMCS ERROR service card ${loc(r)} reported temperature ${r.int(40, 95)} C over limit ${r.int(60, 90)} C`),
+    ev('S6', 100, (r) => `RAS KERNEL INFO cache parity fault in ${r.pick(['L1', 'L2', 'L3'])} way ${r.int(0, 15)} set ${r.int(0, 4095)} fixed`),
+    ev('S7', 80, (r) => `RAS LINKCARD WARNING link card ${loc(r)} lane ${r.int(0, 47)} crc errors ${r.int(1, 90000)}`),
+    ev('S8', 60, (r) => `RAS KERNEL INFO boot complete on ${loc(r)} in ${r.int(10, 900)} seconds, image ${r.pick(['cnk', 'ion', 'diag'])}-${r.version()}`),
+    ev('S9', 40, (r) => `RAS APP ERROR ciod: cannot open file ${r.path('/gpfs')} for rank ${r.int(0, 65535)}, errno ${r.int(1, 40)}`),
+    ev('S10', 30, (r) => `RAS DISCOVERY WARNING node card ${loc(r)} not responding to ${r.int(1, 9)} polls`),
+    ev('S11', 20, (r) => `RAS KERNEL FATAL data store interrupt: dear ${reg(r)} esr ${reg(r)}`),
+    ev('S12', 10, (r) => `RAS MONITOR FAILURE power module ${loc(r)} voltage ${r.fixed(0.8, 1.4, 3)} V outside ${r.fixed(0.9, 1.0, 2)}..${r.fixed(1.1, 1.3, 2)} V`),
+    ev('S13', 5, (r) => `RAS BGLMASTER FAILURE control process exited with status ${r.int(1, 255)}`),
   ],
 };
 
-const node = (r: Rnd) => `node-${r.int(0, 255)}`;
+const cn = (r: Rnd) => `cn${r.int(1, 2048)}`;
+const nodeList = (r: Rnd) => (r.chance(0.5) ? cn(r) : `cn[${r.int(1, 900)}-${r.int(901, 2048)}]`);
 
-export const hpc: SystemDef = {
-  system: 'hpc',
-  kind: 'HPC cluster node events',
+export const scheduler: SystemDef = {
+  system: 'hpc-sched',
+  kind: 'cluster scheduler and node state',
   events: [
-    ev('H1', 300, (r) => `Component State Change: Component \\042alt0\\042 is in the unavailable state (HWID=${r.int(1000, 5000)})`),
-    ev('H2', 200, (r) => `ClusterFileSystem: There is no server for ServerFileSystem domain ${r.pick(['storage', 'scratch', 'home'])}${r.int(100, 999)}`),
-    ev('H3', 150, (r) => `Link error on broadcast tree Interconnect-${r.int(0, 3)}T${r.int(0, 15)}:${pad(r.int(0, 63))}:${r.int(0, 9)}`),
-    ev('H4', 120, (r) => `PSU status ( ${r.pick(['on', 'off'])} ${r.pick(['on', 'off'])} )`),
-    ev('H5', 100, (r) => `boot command Error - ${node(r)}`),
-    ev('H6', 100, () => `Command has completed successfully`),
-    ev('H7', 90, (r) => `Temperature (${r.int(40, 99)}C) exceeds warning threshold`),
-    ev('H8', 80, (r) => `inconsistent nodesets ${node(r)} 0x${r.hex(8)} != 0x${r.hex(8)} in ${r.pick(['gm_set', 'gm_map'])}`),
-    ev('H9', 60, (r) => `${node(r)} not responding`),
-    ev('H10', 60, (r) => `Fan speeds ( ${Array.from({ length: r.int(3, 6) }, () => r.int(2000, 6000)).join(' ')} )`),
-    ev('H11', 50, (r) => `ServerFileSystem: file system ${r.pick(['scratch', 'home', 'proj'])}${r.int(1, 9)} is ${r.int(80, 100)}% full`),
-    ev('H12', 40, (r) => `Targeting domains:${node(r)} and nodes:${node(r)} child of command ${r.int(100, 9999)}`),
-    ev('H13', 20, (r) => `risBoot command succeeded on ${node(r)}`),
-    ev('H13b', 10, (r) => `risBoot command failed on ${node(r)}`),
-    ev('H14', 20, (r) => `ambient=${r.int(20, 40)}`),
-    ev('H15', 15, (r) => `Power supply ${r.int(0, 3)} failure on ${node(r)}`),
-    ev('H16', 10, (r) => `Node ${node(r)} halted by operator ${r.user()}`),
-    ev('H17', 5, (r) => `machine check error on cpu${r.int(0, 7)} bank ${r.int(0, 5)}`),
-    ev('H18', 3, (r) => `Cluster scheduler restarted after ${r.int(1, 9000)} seconds`),
+    ev('H1', 300, (r) => `node ${cn(r)} state changed ${r.pick(['idle', 'alloc', 'mixed'])} -> ${r.pick(['alloc', 'idle', 'drain', 'down', 'mixed'])}`),
+    ev('H2', 250, (r) => `job ${r.int(100000, 9999999)} allocated ${nodeList(r)} partition ${r.pick(['batch', 'gpu', 'debug', 'long'])} user ${r.user()}`),
+    ev('H3', 200, (r) => `job ${r.int(100000, 9999999)} completed exit ${r.int(0, 2)}:${r.int(0, 15)} runtime ${r.lifetime()}`),
+    ev('H4', 150, (r) => `${cn(r)} fan ${r.int(1, 8)} speed ${r.int(0, 15000)} rpm below threshold`),
+    ev('H5', 120, (r) => `${cn(r)} ambient temperature ${r.int(20, 60)} C`),
+    ev('H6', 90, (r) => `job ${r.int(100000, 9999999)} killed: exceeded time limit ${r.int(1, 72)}:00:00`),
+    ev('H7', 70, (r) => `${cn(r)} not responding, marking down after ${r.int(60, 900)} s`),
+    ev('H8', 50, (r) => `backfill scheduled ${r.int(0, 90)} jobs in ${r.int(1, 9000)} usec, queue depth ${r.int(0, 9000)}`),
+    ev('H9', 40, (r) => `${cn(r)} interconnect port ${r.int(1, 36)} link ${r.pick(['up', 'down'])} speed ${r.pick([100, 200, 400])} Gb/s`),
+    ev('H10', 30, (r) => `reservation ${r.pick(['maint', 'acct', 'benchmark'])}_${r.int(1, 99)} created for ${nodeList(r)} by ${r.user()}`),
+    ev('H11', 20, (r) => `${cn(r)} memory ${r.int(1, 64)}G of ${r.pick([128, 256, 512])}G free, swap ${r.int(0, 99)}%`),
+    ev('H12', 8, (r) => `controller took over as primary, ${r.int(0, 90000)} jobs recovered`),
+    ev('H13', 3, (r) => `${cn(r)} power supply ${r.int(1, 2)} failed`),
   ],
 };
 
-const pid = (r: Rnd) => r.int(100, 32000);
-const tnode = (r: Rnd) => `${r.pick(['an', 'bn', 'cn', 'dn'])}${r.int(1, 999)}`;
+const tnode = (r: Rnd) => `${r.pick(['tn', 'dn', 'bn'])}${r.int(1, 999)}`;
 
-export const tbird: SystemDef = {
-  system: 'tbird-kernel',
-  kind: 'Thunderbird-like kernel and daemon syslog',
+export const clusterSyslog: SystemDef = {
+  system: 'cluster-syslog',
+  kind: 'kernel and daemon syslog of a large cluster',
   events: [
-    ev('T1', 200, (r) => `kernel: e1000: eth${r.int(0, 1)}: e1000_watchdog: NIC Link is Up 1000 Mbps Full Duplex`),
-    ev('T2', 150, (r) => `kernel: Losing some ticks... checking if CPU frequency changed.`),
-    ev('T3', 150, (r) => `sshd[${pid(r)}]: Accepted publickey for ${r.user()} from ${r.lan()} port ${r.port()} ssh2`),
-    ev('T4', 150, (r) => `crond(pam_unix)[${pid(r)}]: session opened for user ${r.pick(['root', 'nobody', 'smmsp'])} by (uid=0)`),
-    ev('T5', 140, (r) => `crond(pam_unix)[${pid(r)}]: session closed for user ${r.pick(['root', 'nobody', 'smmsp'])}`),
-    ev('T6', 120, (r) => `ntpd[${pid(r)}]: synchronized to ${r.lan()}, stratum ${r.int(1, 4)}`),
-    ev('T7', 100, (r) => `kernel: EXT3-fs error (device sd${r.pick(['a', 'b'])}${r.int(1, 9)}): ext3_find_entry: reading directory #${r.int(2, 9999999)} offset ${r.int(0, 9)}`),
-    ev('T8', 90, (r) => `dhcpd: DHCPREQUEST for ${r.lan()} from ${r.mac()} via eth${r.int(0, 1)}`),
-    ev('T9', 90, (r) => `dhcpd: DHCPACK on ${r.lan()} to ${r.mac()} via eth${r.int(0, 1)}`),
-    ev('T10', 80, (r) => `postfix/smtpd[${pid(r)}]: connect from ${tnode(r)}.${r.pick(['cluster', 'admin'])}[${r.lan()}]`),
-    ev('T11', 70, (r) => `postfix/smtpd[${pid(r)}]: disconnect from ${tnode(r)}.${r.pick(['cluster', 'admin'])}[${r.lan()}]`),
-    ev('T12', 60, (r) => `kernel: [KERNEL_IB][ib_mad_dispatch][${r.path('/usr/src/ib')}.c:${r.int(100, 999)}]${r.chance(0.5) ? '' : ' ' + r.pick(['(-5)', '(-22)'])} MAD method 0x${r.hex(2)} class 0x${r.hex(2)} not supported`),
-    ev('T13', 40, (r) => `kernel: Out of Memory: Killed process ${pid(r)} (${r.pick(['python', 'mpirun', 'a.out', 'java'])}).`),
-    ev('T14', 30, (r) => `syslog-ng[${pid(r)}]: STATS: dropped ${r.int(0, 999)}`),
-    ev('T15', 30, (r) => `pbs_mom: task_check, cannot tm_reply to ${r.int(1000, 99999)}.${tnode(r)} task ${r.int(1, 9)}`),
-    ev('T16', 20, (r) => `kernel: mptscsih: ioc${r.int(0, 1)}: attempting task abort! (sc=${r.hex(8)})`),
-    ev('T17', 15, (r) => `gmond[${pid(r)}]: data_thread() got no answer from any [${r.pick(['Cluster', 'Admin'])}] datasource`),
-    ev('T18', 10, (r) => `kernel: scsi${r.int(0, 3)} (${r.int(0, 3)}:${r.int(0, 3)}): rejecting I/O to offline device`),
-    ev('T19', 5, (r) => `xinetd[${pid(r)}]: START: ${r.pick(['rsync', 'tftp', 'auth'])} pid=${pid(r)} from=${r.lan()}`),
-    ev('T20', 3, (r) => `kernel: Kernel panic - not syncing: Fatal exception`),
+    ev('T1', 300, (r) => `${tnode(r)} kernel: EDAC MC${r.int(0, 3)}: ${r.int(1, 99)} CE memory read error on CPU_SrcID#${r.int(0, 1)}_Ha#${r.int(0, 1)}_Chan#${r.int(0, 3)}_DIMM#${r.int(0, 2)}`),
+    ev('T2', 250, (r) => `${tnode(r)} ntpd[${r.int(1000, 9999)}]: time reset ${r.pick(['+', '-'])}${r.fixed(0, 2, 6)} s`),
+    ev('T3', 200, (r) => `${tnode(r)} kernel: ib${r.int(0, 1)}: link ${r.pick(['up', 'down'])}, ${r.pick(['4X', '1X'])} ${r.pick(['EDR', 'HDR', 'FDR'])}`),
+    ev('T4', 150, (r) => `${tnode(r)} sshd[${r.int(1000, 65000)}]: session opened for ${r.user()} from ${tnode(r)}`),
+    ev('T5', 120, (r) => `${tnode(r)} crond[${r.int(1000, 65000)}]: (${r.user()}) RUN (${r.path('/usr/local/bin')} --quiet)`),
+    ev('T6', 100, (r) => `${tnode(r)} kernel: Out of memory in cgroup ${r.path('/slurm')}: killed process ${r.int(1000, 99999)} (${r.pick(['a.out', 'python', 'vasp_std', 'lmp'])})`),
+    ev('T7', 80, (r) => `${tnode(r)} kernel: nfs: server ${r.pick(['home1', 'scratch2', 'proj'])} not responding, still trying`),
+    ev('T8', 70, (r) => `${tnode(r)} kernel: nfs: server ${r.pick(['home1', 'scratch2', 'proj'])} OK`),
+    ev('T9', 60, (r) => `${tnode(r)} pbs_mom: job ${r.int(10000, 999999)}.${r.pick(['head', 'admin1'])} exceeded mem limit ${r.int(1, 256)}gb`),
+    ev('T10', 40, (r) => `${tnode(r)} kernel: mce: [Hardware Error]: CPU ${r.int(0, 63)}: Machine Check: 0 Bank ${r.int(0, 22)}: ${r.hex(16)}`),
+    ev('T11', 30, (r) => `${tnode(r)} smartd[${r.int(1000, 9999)}]: Device: /dev/sd${r.pick(['a', 'b', 'c'])}, ${r.int(1, 900)} Currently unreadable (pending) sectors`),
+    ev('T12', 10, (r) => `${tnode(r)} kernel: Lustre: ${r.pick(['scratch', 'work'])}-OST${r.HEX(4)}: connection restored to ${r.lan()}@o2ib`),
+    ev('T13', 5, (r) => `${tnode(r)} ipmievd: sensor ${r.pick(['PSU1', 'PSU2', 'Fan3', 'CPU2 Temp'])} event ${r.pick(['asserted', 'deasserted'])}`),
   ],
 };

@@ -1,129 +1,130 @@
 /**
- * Generated systems: distributed storage and batch jobs (a block store, a
- * map-reduce application master, a Spark-like executor, a ZooKeeper-like
- * coordinator). Message text only, as a log parser sees it after the header.
- * The wording is this project's own; the shapes are those such systems
- * print (block ids with a sign, `/ip:port`, lists of ids of varying length,
- * attempt ids, enum states, word variants that are separate events).
+ * Generated systems: distributed storage and batch jobs (an object store's
+ * storage daemon, a block-replica data node, a map-reduce-like job master, a
+ * Spark-like executor, a quorum coordinator). Message text only, as a log
+ * parser sees it after the header.
+ *
+ * The templates and values are invented for these tests from the general
+ * shape of what such daemons print (ids with prefixes, `/ip:port` peers,
+ * replica lists of varying length, attempt ids, enum states, durations and
+ * sizes with units); they are not taken from any public labelled corpus.
+ * Labels follow one event per log statement: an enum printed by one
+ * statement is a variable, two statements that differ in a word are two events.
  */
 import { ev, pad, type Rnd, type SystemDef } from './random.js';
 
-const blk = (r: Rnd) => `blk_${r.chance(0.5) ? '-' : ''}${r.digits(r.int(18, 19))}`;
-const dn = (r: Rnd) => `${r.lan()}:${r.pick([50010, 50010, 50011, 1004])}`;
-const jobId = (r: Rnd) => `${r.pick(['1445144423722', '1445062781478', '1445087491445'])}_${pad(r.int(1, 40), 4)}`;
-const attempt = (r: Rnd, kind = r.pick(['m', 'r'])) => `attempt_${jobId(r)}_${kind}_${pad(r.int(0, 60), 6)}_${r.int(0, 3)}`;
-const execHost = (r: Rnd) => r.pick([`mesos-slave-${pad(r.int(1, 30))}`, `ip-10-0-${r.int(0, 9)}-${r.int(2, 250)}.ec2.internal`, `worker${r.int(1, 60)}`]);
+const obj = (r: Rnd) => `obj-${r.hex(r.int(10, 16))}`;
+const pg = (r: Rnd) => `${r.int(1, 12)}.${r.hex(r.int(1, 3))}`;
+const osd = (r: Rnd) => `sd.${r.int(0, 180)}`;
+const peer = (r: Rnd) => `${r.lan()}:${r.pick([6800, 6801, 6802, r.port()])}`;
+const rack = (r: Rnd) => r.pick(['rack-a1', 'rack-a2', 'rack-b1', 'rack-c4', 'row7', 'dc2-r11']);
 
-export const blockstore: SystemDef = {
-  system: 'blockstore',
-  kind: 'HDFS-like block storage',
+export const objectStore: SystemDef = {
+  system: 'objectstore',
+  kind: 'object store storage daemon (placement groups, replicas)',
   events: [
-    ev('B1', 300, (r) => `Receiving chunk ${blk(r)} src: /${dn(r)} dest: /${dn(r)}`),
-    ev('B2', 280, (r) => `ChunkResponder ${r.int(0, 2)} for chunk ${blk(r)} terminating`),
-    ev('B3', 280, (r) => `Received chunk ${blk(r)} of size ${r.pick([67108864, r.wide(8)])} from /${r.lan()}`),
-    ev('B4', 250, (r) => `NameSystem.addStoredChunk: chunkMap updated: ${dn(r)} is added to ${blk(r)} size ${r.pick([67108864, r.wide(8)])}`),
-    ev('B5', 120, (r) => `NameSystem.allocateChunk: /user/${r.user()}/${r.pick(['rand', 'sort', 'teragen'])}${r.pick(['', String(r.int(1, 9))])}/_temporary/_task_${jobId(r)}_m_${pad(r.int(0, 999), 6)}_0/part-${pad(r.int(0, 999), 5)}. ${blk(r)}`),
-    ev('B6', 150, (r) => `Deleting chunk ${blk(r)} file /mnt/hadoop/dfs/data/current/subdir${r.int(0, 63)}/${blk(r)}`),
-    ev('B7', 120, (r) => `NameSystem.delete: ${blk(r)} is added to invalidSet of ${dn(r)}`),
-    ev('B8', 100, (r) => `${dn(r)} Served chunk ${blk(r)} to /${r.lan()}`),
-    ev('B9', 40, (r) => `${dn(r)}:Got exception while serving ${blk(r)} to /${r.lan()}:`),
-    ev('B10', 60, (r) => `Verification succeeded for ${blk(r)}`),
-    ev('B11', 30, (r) => `ask ${dn(r)} to replicate ${blk(r)} to datanode(s) ${Array.from({ length: r.int(1, 3) }, () => dn(r)).join(' ')}`),
-    ev('B12', 30, (r) => `ask ${dn(r)} to delete ${Array.from({ length: r.int(1, 9) }, () => blk(r)).join(' ')}`),
-    ev('B13', 8, (r) => `ReplicationMonitor timed out chunk ${blk(r)}`),
-    ev('B14', 10, (r) => `Exception in receiveChunk for chunk ${blk(r)} java.io.IOException: Connection reset by peer`),
-    ev('B15', 10, (r) => `writeChunk ${blk(r)} received exception java.io.IOException: Could not read from stream`),
-    ev('B16', 5, (r) => `Changing chunk file offset of chunk ${blk(r)} from ${r.wide(8)} to ${r.wide(8)} meta file offset to ${r.wide(6)}`),
-    ev('B17', 3, (r) => `Adding an already existing chunk ${blk(r)}`),
-    ev('B18', 3, (r) => `Unexpected error trying to delete chunk ${blk(r)}. ChunkInfo not found in volumeMap.`),
-    ev('B19', 2, (r) => `Starting thread to transfer chunk ${blk(r)} to ${dn(r)}`),
-    ev('B20', 2, (r) => `Redundant addStoredChunk request received for ${blk(r)} on ${dn(r)} size ${r.wide(8)}`),
+    ev('O1', 300, (r) => `pg ${pg(r)} peering with ${Array.from({ length: r.int(1, 4) }, () => osd(r)).join(',')} epoch ${r.int(1000, 90000)}`),
+    ev('O2', 260, (r) => `wrote ${obj(r)} to pg ${pg(r)} in ${r.int(1, 900)}ms (${r.human(r.wide(8))})`),
+    ev('O3', 200, (r) => `heartbeat from ${osd(r)} at ${peer(r)} late by ${r.fixed(0, 20, 3)}s`),
+    ev('O4', 160, (r) => `scrub of pg ${pg(r)} finished: ${r.int(0, 99999)} objects, ${r.int(0, 3)} errors`),
+    ev('O5', 120, (r) => `replica ${osd(r)} marked down by ${osd(r)} after ${r.int(2, 60)} missed beats`),
+    ev('O6', 100, (r) => `recovering ${r.int(1, 5000)} objects of pg ${pg(r)} from ${osd(r)} at ${r.fixed(0, 900, 1)} MB/s`),
+    ev('O7', 80, (r) => `slow request ${r.fixed(30, 300, 6)} seconds old, op ${r.pick(['write', 'read', 'stat', 'delete'])} on ${obj(r)} waiting for ${r.pick(['subops', 'rw locks', 'degraded object'])}`),
+    ev('O8', 60, (r) => `placement moved ${r.int(1, 300)} groups off ${rack(r)} (weight ${r.fixed(0, 10, 4)})`),
+    ev('O9', 40, (r) => `journal on ${r.pick(['/dev/nvme0n1p', '/dev/sdb', '/dev/sdc'])}${r.int(1, 4)} is ${r.int(60, 99)}% full`),
+    ev('O10', 30, (r) => `checksum mismatch on ${obj(r)} shard ${r.int(0, 11)}, expected 0x${r.hex(8)} got 0x${r.hex(8)}`),
+    ev('O11', 20, (r) => `map epoch ${r.int(1000, 90000)} applied, ${r.int(0, 40)} up, ${r.int(0, 40)} in`),
+    ev('O12', 10, (r) => `started storage daemon ${osd(r)} version ${r.version()} fsid ${r.uuid()}`),
+    ev('O13', 5, (r) => `compaction of omap for pg ${pg(r)} freed ${r.human(r.wide(9))}`),
   ],
 };
 
-export const mapreduce: SystemDef = {
-  system: 'mapreduce',
-  kind: 'Hadoop-like application master',
+const rep = (r: Rnd) => `rep_${r.digits(r.int(9, 12))}_${r.int(1000, 99999)}`;
+const dn = (r: Rnd) => `${r.lan()}:${r.pick([9866, 9866, 9867, 1019])}`;
+
+export const replicaNode: SystemDef = {
+  system: 'replica-node',
+  kind: 'block-replica data node',
   events: [
-    ev('M1', 250, (r) => `Progress of TaskAttempt ${attempt(r)} is : ${r.fixed(0, 1, r.pick([1, 7, 8]))}`),
-    ev('M2', 120, (r) => `${attempt(r)} TaskAttempt Transitioned from ${r.pick(['NEW', 'UNASSIGNED', 'ASSIGNED', 'RUNNING'])} to ${r.pick(['UNASSIGNED', 'ASSIGNED', 'RUNNING', 'SUCCEEDED', 'FAIL_CONTAINER_CLEANUP', 'KILLED'])}`),
-    ev('M3', 100, (r) => `Retrying connect to server: ${execHost(r)}/${r.lan()}:${r.pick([8030, 62270, 9000])}. Already tried ${r.int(0, 9)} time(s); retry policy is RetryUpToMaximumCountWithFixedSleep(maxRetries=10, sleepTime=1000 MILLISECONDS)`),
-    ev('M4', 90, (r) => `Address change detected. Old: ${execHost(r)}/${r.lan()}:${r.port()} New: ${execHost(r)}:${r.port()}`),
-    ev('M5', 80, () => `ERROR IN CONTACTING RM.`),
-    ev('M6', 80, (r) => `Recalculating schedule, headroom=<memory:${r.int(0, 9000)}, vCores:${r.int(-30, 10)}>`),
-    ev('M7', 70, (r) => `Reduce slow start threshold not met. completedMapsForReduceSlowstart ${r.int(1, 20)}`),
-    ev('M8', 60, (r) => `Before Scheduling: PendingReds:${r.int(0, 5)} ScheduledMaps:${r.int(0, 20)} ScheduledReds:${r.int(0, 5)} AssignedMaps:${r.int(0, 20)} AssignedReds:${r.int(0, 2)} CompletedMaps:${r.int(0, 20)} CompletedReds:0 ContAlloc:${r.int(0, 30)} ContRel:0 HostLocal:${r.int(0, 20)} RackLocal:${r.int(0, 5)}`),
-    ev('M9', 50, (r) => `JVM with ID : jvm_${jobId(r)}_m_${pad(r.int(0, 60), 6)} asked for a task`),
-    ev('M10', 40, (r) => `JVM with ID: jvm_${jobId(r)}_m_${pad(r.int(0, 60), 6)} given task: ${attempt(r, 'm')}`),
-    ev('M11', 30, (r) => `Assigned container container_${jobId(r)}_01_${pad(r.int(1, 60), 6)} to ${attempt(r)}`),
-    ev('M12', 30, (r) => `Done acknowledgement from ${attempt(r)}`),
-    ev('M13', 20, (r) => `KILLING ${attempt(r)}`),
-    ev('M14', 15, (r) => `Num completed Tasks: ${r.int(1, 30)}`),
-    ev('M15', 15, (r) => `Diagnostics report from ${attempt(r)}: Container killed by the ApplicationMaster.`),
-    ev('M16', 10, (r) => `Task succeeded with attempt ${attempt(r)}`),
-    ev('M17', 6, (r) => `Ramping down all scheduled reduces:${r.int(0, 3)}`),
-    ev('M18', 4, (r) => `Could not delete hdfs://${execHost(r)}:9000/user/${r.user()}/.staging/job_${jobId(r)}`),
-    ev('M19', 3, (r) => `Communication exception: java.net.ConnectException: Call From ${execHost(r)}/${r.lan()} to ${execHost(r)}:${r.port()} failed on connection exception: java.net.ConnectException: Connection refused`),
-    ev('M20', 2, (r) => `Upper limit on the thread pool size is ${r.int(100, 600)}`),
+    ev('R1', 320, (r) => `Opened write pipeline for ${rep(r)} upstream /${dn(r)} downstream ${Array.from({ length: r.int(0, 2) }, () => `/${dn(r)}`).join(' ') || 'none'}`),
+    ev('R2', 300, (r) => `Replica ${rep(r)} finalized, length ${r.wide(9)}, ${r.int(1, 900)} ms`),
+    ev('R3', 240, (r) => `Sent ${rep(r)} to /${dn(r)} (${r.bytesWithSize()})`),
+    ev('R4', 160, (r) => `Scanner verified ${rep(r)} on volume ${r.pick(['/data1', '/data2', '/mnt/disk3', '/srv/hdd07'])}/current`),
+    ev('R5', 120, (r) => `Removing replica ${rep(r)} from ${r.pick(['/data1', '/data2', '/mnt/disk3'])}/current/sub${r.hex(2)}/${rep(r)}`),
+    ev('R6', 80, (r) => `Pipeline ack from /${dn(r)} timed out after ${r.int(1000, 90000)} ms for ${rep(r)}`),
+    ev('R7', 60, (r) => `Volume ${r.pick(['/data1', '/data2', '/mnt/disk3'])} usage ${r.fixed(40, 99, 1)}% (${r.human(r.wide(12))} free)`),
+    ev('R8', 40, (r) => `Registered with coordinator ${r.domain()}:${r.pick([8020, 9000])} as ${r.uuid()}`),
+    ev('R9', 30, (r) => `Copy of ${rep(r)} to /${dn(r)} failed: ${r.pick(['connection reset', 'broken pipe', 'checksum error at offset ' + r.wide(8)])}`),
+    ev('R10', 20, (r) => `Invalidating ${r.int(1, 200)} replicas as requested by coordinator`),
+    ev('R11', 10, (r) => `Heartbeat answered in ${r.int(1, 9000)}ms, ${r.int(0, 50)} commands`),
+    ev('R12', 4, (r) => `Disk ${r.pick(['/data1', '/data2', '/mnt/disk3'])} failed health check, ${r.int(1, 9000)} replicas to rebuild`),
   ],
 };
 
-export const spark: SystemDef = {
-  system: 'spark',
-  kind: 'Spark-like executor and driver',
+const jobId = (r: Rnd) => `job-${r.pick(['20230611', '20230612', '20230614'])}-${pad(r.int(1, 400), 4)}`;
+const task = (r: Rnd) => `${jobId(r)}.${r.pick(['map', 'reduce', 'combine'])}.${r.int(0, 800)}.${r.int(0, 3)}`;
+const worker = (r: Rnd) => r.pick([`wk${pad(r.int(1, 60))}.batch.internal`, `ip-10-1-${r.int(0, 9)}-${r.int(2, 250)}.internal`, `node${r.int(1, 120)}`]);
+
+export const jobMaster: SystemDef = {
+  system: 'job-master',
+  kind: 'map-reduce-like job master',
   events: [
-    ev('S1', 200, (r) => `Running task ${r.int(0, 400)}.${r.int(0, 3)} in stage ${r.int(0, 90)}.0 (TID ${r.int(0, 20000)})`),
-    ev('S2', 200, (r) => `Finished task ${r.int(0, 400)}.${r.int(0, 3)} in stage ${r.int(0, 90)}.0 (TID ${r.int(0, 20000)}). ${r.int(900, 9000)} bytes result sent to driver`),
-    ev('S3', 120, (r) => `Block broadcast_${r.int(0, 90)} stored as values in memory (estimated size ${r.fixed(0, 900, 1)} ${r.pick(['KB', 'B', 'MB'])}, free ${r.fixed(0, 900, 1)} ${r.pick(['KB', 'MB', 'GB'])})`),
-    ev('S4', 110, (r) => `Block broadcast_${r.int(0, 90)}_piece0 stored as bytes in memory (estimated size ${r.fixed(0, 900, 1)} ${r.pick(['KB', 'B'])}, free ${r.fixed(0, 900, 1)} ${r.pick(['KB', 'MB', 'GB'])})`),
-    ev('S5', 100, (r) => `Found block rdd_${r.int(0, 60)}_${r.int(0, 400)} locally`),
-    ev('S6', 90, (r) => `Partition rdd_${r.int(0, 60)}_${r.int(0, 400)} not found, computing it`),
-    ev('S7', 80, (r) => `Reading broadcast variable ${r.int(0, 90)} took ${r.int(1, 900)} ms`),
-    ev('S8', 80, (r) => `Got assigned task ${r.int(0, 20000)}`),
-    ev('S9', 60, (r) => `Input split: hdfs://${execHost(r)}:8020/data/${r.pick(['events', 'clicks', 'logs'])}/part-${pad(r.int(0, 99), 5)}:${r.wide(9)}+${r.wide(8)}`),
-    ev('S10', 40, (r) => `Started reading broadcast variable ${r.int(0, 90)}`),
-    ev('S11', 30, (r) => `Getting ${r.int(1, 400)} non-empty blocks out of ${r.int(1, 400)} blocks`),
-    ev('S12', 30, (r) => `Started ${r.int(0, 30)} remote fetches in ${r.int(0, 90)} ms`),
-    ev('S13', 25, (r) => `Saved output of task 'attempt_${r.digits(12)}_${pad(r.int(0, 99), 4)}_m_${pad(r.int(0, 999), 6)}_${r.int(0, 400)}' to hdfs://${execHost(r)}:8020/out/${r.pick(['daily', 'hourly'])}/_temporary/0/task_${r.digits(12)}`),
-    ev('S14', 20, (r) => `Changing view acls to: ${r.user()}`),
-    ev('S15', 20, (r) => `Changing modify acls to: ${r.user()}`),
-    ev('S16', 15, (r) => `SecurityManager: authentication disabled; ui acls disabled; users with view permissions: Set(${r.user()}); users with modify permissions: Set(${r.user()})`),
-    ev('S17', 10, (r) => `Successfully started service 'org.apache.spark.network.netty.NettyBlockTransferService' on port ${r.port()}.`),
-    ev('S18', 8, (r) => `Connecting to driver: spark://CoarseGrainedScheduler@${r.lan()}:${r.port()}`),
-    ev('S19', 6, (r) => `MemoryStore started with capacity ${r.fixed(1, 20, 1)} GB`),
-    ev('S20', 4, () => `Registered signal handlers for [TERM, HUP, INT]`),
-    ev('S21', 3, (r) => `Driver commanded a shutdown after ${r.int(1, 900)} seconds`),
-    ev('S22', 2, (r) => `Exception in task ${r.int(0, 400)}.0 in stage ${r.int(0, 90)}.0 (TID ${r.int(0, 20000)})`),
+    ev('J1', 300, (r) => `task ${task(r)} progress ${r.fixed(0, 100, 1)}% on ${worker(r)}`),
+    ev('J2', 200, (r) => `task ${task(r)} state ${r.pick(['PENDING', 'SCHEDULED', 'RUNNING'])} -> ${r.pick(['RUNNING', 'DONE', 'FAILED', 'KILLED', 'LOST'])}`),
+    ev('J3', 150, (r) => `granted slot ${r.int(1, 64)} on ${worker(r)} to ${task(r)} (mem ${r.int(512, 16384)} MiB, cores ${r.int(1, 8)})`),
+    ev('J4', 120, (r) => `cannot reach resource broker at ${worker(r)}:${r.pick([7030, 7031])}, attempt ${r.int(1, 10)} of 10, sleeping ${r.int(1, 30)}s`),
+    ev('J5', 100, (r) => `shuffle fetch of ${r.bytesWithSize()} from ${worker(r)} took ${r.duration()}`),
+    ev('J6', 80, (r) => `job ${jobId(r)} submitted by ${r.user()} to queue ${r.pick(['default', 'etl', 'adhoc', 'science'])}`),
+    ev('J7', 60, (r) => `job ${jobId(r)} finished: ${r.int(1, 900)} maps, ${r.int(0, 90)} reduces, ${r.int(0, 20)} retries, elapsed ${r.lifetime()}`),
+    ev('J8', 50, (r) => `speculating ${task(r)}: ${r.fixed(1, 9, 2)}x slower than median`),
+    ev('J9', 40, (r) => `worker ${worker(r)} blacklisted after ${r.int(3, 9)} failures`),
+    ev('J10', 30, (r) => `spill ${r.int(0, 99)} of ${task(r)} wrote ${r.int(1, 9999)} records to ${r.path('/tmp/spill')}`),
+    ev('J11', 20, (r) => `commit of ${task(r)} output to ${r.path('/warehouse')} ok`),
+    ev('J12', 10, (r) => `heap usage ${r.int(50, 99)}% (${r.int(100, 8000)}M of ${r.int(8, 32)}G), triggering collection`),
+    ev('J13', 4, (r) => `job master listening on ${worker(r)}:${r.int(30000, 60000)}, web UI on port ${r.int(8000, 9000)}`),
   ],
 };
 
-const zkPeer = (r: Rnd) => `/${r.lan()}:${r.port()}`;
-const sid = (r: Rnd) => `0x${r.hex(r.int(11, 15))}`;
+const stage = (r: Rnd) => `${r.int(0, 300)}.${r.int(0, 2)}`;
+const exec = (r: Rnd) => `executor-${r.int(1, 200)}`;
 
-export const zookeeper: SystemDef = {
-  system: 'zookeeper',
-  kind: 'ZooKeeper-like coordinator',
+export const sparkLike: SystemDef = {
+  system: 'dataflow',
+  kind: 'Spark-like dataflow executor',
   events: [
-    ev('Z1', 300, (r) => `Accepted socket connection from ${zkPeer(r)}`),
-    // One statement: the session part is a conditional expression inside it.
-    ev('Z2', 280, (r) => `Closed socket connection for client ${zkPeer(r)} ${r.chance(0.7) ? `which had sessionid ${sid(r)}` : '(no session established for client)'}`),
-    ev('Z3', 200, (r) => `Client attempting to establish new session at ${zkPeer(r)}`),
-    ev('Z4', 200, (r) => `Established session ${sid(r)} with negotiated timeout ${r.pick([10000, 20000, 30000, 40000])} for client ${zkPeer(r)}`),
-    ev('Z5', 80, (r) => `Connection broken for id ${r.int(1, 5)}, my id = ${r.int(1, 5)}, error =`),
-    ev('Z6', 70, () => `Interrupting SendWorker`),
-    ev('Z7', 70, () => `Send worker leaving thread`),
-    ev('Z8', 60, (r) => `Notification: ${r.int(1, 5)} (n.leader), 0x${r.hex(r.int(7, 10))} (n.zxid), 0x${r.int(1, 9)} (n.round), LOOKING (n.state), ${r.int(1, 5)} (n.sid), 0x${r.int(1, 9)} (n.peerEPoch), ${r.pick(['LOOKING', 'FOLLOWING', 'LEADING'])} (my state)`),
-    ev('Z9', 60, (r) => `Cannot open channel to ${r.int(1, 5)} at election address ${zkPeer(r)}`),
-    ev('Z10', 50, (r) => `caught end of stream exception`),
-    ev('Z11', 50, (r) => `Expiring session ${sid(r)}, timeout of ${r.pick([10000, 20000, 30000, 40000])}ms exceeded`),
-    ev('Z12', 50, (r) => `Processed session termination for sessionid: ${sid(r)}`),
-    ev('Z13', 30, (r) => `Got user-level KeeperException when processing sessionid:${sid(r)} type:${r.pick(['create', 'delete', 'setData'])} cxid:0x${r.hex(r.int(1, 4))} zxid:0x${r.hex(r.int(8, 10))} txntype:${r.pick(['-1', '1', '2'])} reqpath:n/a Error Path:/${r.pick(['hbase', 'kafka', 'locks'])}/${r.word()} Error:KeeperErrorCode = ${r.pick(['NodeExists', 'NoNode', 'NotEmpty'])} for /${r.word()}`),
-    ev('Z14', 20, (r) => `Exception causing close of session ${sid(r)} due to java.io.IOException: ${r.pick(['Connection reset by peer', 'Broken pipe'])}`),
-    ev('Z15', 10, (r) => `Received connection request ${zkPeer(r)}`),
-    ev('Z16', 8, (r) => `Have smaller server identifier, so dropping the connection: (${r.int(1, 5)}, ${r.int(1, 5)})`),
-    ev('Z17', 5, (r) => `FOLLOWING - LEADER ELECTION TOOK - ${r.int(10, 9000)}`),
-    ev('Z18', 3, (r) => `Snapshotting: 0x${r.hex(9)} to /var/lib/zookeeper/version-2/snapshot.${r.hex(9)}`),
-    ev('Z19', 2, (r) => `Reading snapshot /var/lib/zookeeper/version-2/snapshot.${r.hex(9)}`),
-    ev('Z20', 2, (r) => `tickTime set to ${r.pick([2000, 3000])}`),
+    ev('D1', 300, (r) => `Finished partition ${r.int(0, 2000)} of stage ${stage(r)} (TID ${r.int(1, 99999)}) in ${r.int(1, 90000)} ms on ${worker(r)} (${r.int(1, 2000)}/${r.int(1, 2000)})`),
+    ev('D2', 280, (r) => `Starting partition ${r.int(0, 2000)} of stage ${stage(r)} (TID ${r.int(1, 99999)}, ${worker(r)}, ${exec(r)}, ${r.pick(['PROCESS_LOCAL', 'NODE_LOCAL', 'RACK_LOCAL', 'ANY'])}, ${r.int(1000, 99999)} bytes)`),
+    ev('D3', 200, (r) => `Cached rdd_${r.int(0, 900)}_${r.int(0, 900)} in memory on ${worker(r)}:${r.int(30000, 60000)} (size: ${r.fixed(0, 900, 1)} ${r.pick(['KiB', 'MiB'])}, free: ${r.fixed(0, 90, 1)} GiB)`),
+    ev('D4', 150, (r) => `Fetching ${r.int(1, 400)} non-empty blocks including ${r.int(0, 40)} local and ${r.int(0, 400)} remote, ${r.human(r.wide(9))} total`),
+    ev('D5', 100, (r) => `Broadcast variable ${r.int(0, 400)} read in ${r.int(1, 900)} ms`),
+    ev('D6', 80, (r) => `Lost ${exec(r)} on ${worker(r)}: ${r.pick(['heartbeat timed out', 'container killed for exceeding memory limits', 'remote RPC client disassociated'])}`),
+    ev('D7', 60, (r) => `Job ${r.int(0, 900)} done: ${r.pick(['count', 'collect', 'save', 'foreachPartition'])} at ${r.pick(['Etl', 'Report', 'Ingest'])}Job.scala:${r.int(20, 900)}, took ${r.fixed(0, 900, 6)} s`),
+    ev('D8', 50, (r) => `Spilling in-memory map of ${r.fixed(0, 900, 1)} MB to disk (${r.int(1, 40)} times so far)`),
+    ev('D9', 40, (r) => `Registering output of shuffle ${r.int(0, 90)} from ${exec(r)}`),
+    ev('D10', 30, (r) => `Removed broadcast_${r.int(0, 900)}_piece0 on ${worker(r)}:${r.int(30000, 60000)} in memory (size: ${r.fixed(0, 90, 1)} KiB)`),
+    ev('D11', 10, (r) => `Executor ${exec(r)} registered with ${r.int(1, 16)} cores and ${r.fixed(1, 30, 1)} GiB`),
+    ev('D12', 5, (r) => `Stage ${stage(r)} failed after ${r.int(1, 4)} attempts: ${r.pick(['fetch failure', 'too many task failures'])}`),
+  ],
+};
+
+const sid = (r: Rnd) => `0x${r.hex(r.int(12, 16))}`;
+const member = (r: Rnd) => r.pick(['q1.coord.lan', 'q2.coord.lan', 'q3.coord.lan', '10.40.0.11', '10.40.0.12', 'coord-4', 'coord-5']);
+
+export const quorum: SystemDef = {
+  system: 'quorum',
+  kind: 'ZooKeeper-like quorum coordinator',
+  events: [
+    ev('Q1', 300, (r) => `client session ${sid(r)} opened from /${r.lan()}:${r.int(30000, 65000)} with timeout ${r.pick([4000, 10000, 30000, 40000])}ms`),
+    ev('Q2', 280, (r) => `client session ${sid(r)} closed, ${r.pick(['expired', 'closed by client', 'connection dropped'])}`),
+    ev('Q3', 200, (r) => `no heartbeat from member ${member(r)} for ${r.int(2, 90)} ticks`),
+    ev('Q4', 150, (r) => `proposal 0x${r.hex(r.int(6, 10))} committed by ${r.int(2, 5)} of ${r.int(3, 5)} members`),
+    ev('Q5', 120, (r) => `vote from ${member(r)}: leader=${r.int(1, 5)}, zxid=0x${r.hex(9)}, round=0x${r.hex(2)}, state=${r.pick(['LOOKING', 'FOLLOWING', 'LEADING'])}`),
+    ev('Q6', 100, (r) => `snapshot 0x${r.hex(9)} written to ${r.path('/var/lib/coord')} in ${r.duration()}`),
+    ev('Q7', 80, (r) => `rejecting connection from /${r.ip()}:${r.int(1024, 65000)}: too many connections (${r.int(60, 200)})`),
+    ev('Q8', 60, (r) => `path ${r.path('/services')} watch fired for session ${sid(r)} (${r.pick(['NodeDataChanged', 'NodeDeleted', 'NodeChildrenChanged'])})`),
+    ev('Q9', 40, (r) => `elected leader ${member(r)} in epoch ${r.int(1, 400)} after ${r.int(1, 9000)} ms`),
+    ev('Q10', 20, (r) => `request for ${r.path('/locks')} failed: error code ${r.pick(['NONODE', 'NODEEXISTS', 'BADVERSION'])}`),
+    ev('Q11', 10, (r) => `sync with leader ${member(r)} took ${r.int(1, 9000)} ms, ${r.int(0, 90000)} transactions`),
+    ev('Q12', 4, (r) => `member ${member(r)} joined, ensemble now ${r.int(3, 7)}`),
   ],
 };
