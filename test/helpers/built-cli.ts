@@ -74,6 +74,8 @@ function build(target: string): void {
     renameSync(tmp, target);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
+    // Another process finished the same build first (after taking over a stale lock): use its.
+    if (existsSync(join(target, 'dist', 'main.js'))) return;
     throw e;
   }
 }
@@ -98,7 +100,12 @@ export function builtPackage(): string {
       fd = openSync(lock, 'wx');
     } catch {
       // Another test process is building: wait for it, or take over when it died.
-      const owner = Number(readFileSync(lock, 'utf8').trim() || '0');
+      let owner = 0;
+      try {
+        owner = Number(readFileSync(lock, 'utf8').trim() || '0');
+      } catch {
+        continue; // released meanwhile
+      }
       if (owner && !alive(owner)) rmSync(lock, { force: true });
       else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
       continue;
