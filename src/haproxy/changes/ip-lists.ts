@@ -12,10 +12,19 @@ import { FILES, renderList } from '../config/render.js';
 import { AppError } from '../../errors.js';
 import { blocked, proxies, trusted, type BlockedIp, type TrustedIp } from '../../storage/ip-lists.js';
 import type { Db } from '../../storage/db.js';
+import type { IpChange } from '../../storage/pg/changes.js';
 
 export interface Ops {
   cfg: Config;
   applier: Applier;
+  /**
+   * In a fleet (fleet/sync.ts): records a change to shared addresses in the
+   * node's outbox, inside the change's own transaction, so it reaches
+   * PostgreSQL even when made while the database is away. Absent on a single
+   * node, and on the Ops the fleet applies other nodes' changes with (no echo).
+   * Expiry is not recorded: every node expires a block at the same absolute time.
+   */
+  record?: (db: Db, change: IpChange) => void;
 }
 
 const mapPath = (cfg: Config, rel: string) => join(cfg.paths.generatedDir, rel);
@@ -35,6 +44,9 @@ export interface BlockInput {
   forcedOver?: readonly string[];
 }
 
+/** What the fleet shares of a block: its row as it stands after the change (an extension shares the new expiry). */
+const blockChange = (r: BlockedIp): IpChange => ({ kind: 'block', ip: r.ip_address, reason: r.reason, blockedBy: r.blocked_by, expiresAt: r.expires_at });
+
 /** Blocks an address. A duplicate permanent block is a conflict; a temporary block of a blocked address extends it and never shortens it or makes a permanent one expire. */
 export async function blockIp(ops: Ops, actor: string, b: BlockInput, opts: { extendIfPresent: boolean }) {
   return ops.applier.runtimeChange({
@@ -47,10 +59,14 @@ export async function blockIp(ops: Ops, actor: string, b: BlockInput, opts: { ex
       if (cur) {
         if (!opts.extendIfPresent) throw new AppError('conflict', `${b.ip} is already blocked`, { field: 'ip_address' });
         if (b.expiresAt) blocked.extend(db, b.ip, b.expiresAt, b.reason);
-        return { id: cur.id, existing: true, row: blocked.get(db, b.ip)! };
+        const row = blocked.get(db, b.ip)!;
+        ops.record?.(db, blockChange(row));
+        return { id: cur.id, existing: true, row };
       }
       const id = blocked.insert(db, b);
-      return { id, existing: false, row: blocked.get(db, b.ip)! };
+      const row = blocked.get(db, b.ip)!;
+      ops.record?.(db, blockChange(row));
+      return { id, existing: false, row };
     },
     files: blockedFiles,
     runtime: (control) => control.runtime.maps.set('map', mapPath(ops.cfg, FILES.blockedMap), b.ip, true),
@@ -82,7 +98,9 @@ export async function blockIps(ops: Ops, items: readonly BatchBlock[]) {
         } else {
           blocked.insert(db, b);
         }
-        return blocked.get(db, b.ip)!;
+        const row = blocked.get(db, b.ip)!;
+        ops.record?.(db, blockChange(row));
+        return row;
       });
     },
     files: blockedFiles,
@@ -97,6 +115,7 @@ export async function unblockIp(ops: Ops, actor: string, ip: string) {
     target: ip,
     mutate(db) {
       if (!blocked.remove(db, ip)) throw new AppError('not_found', `${ip} is not blocked`, { field: 'ip_address' });
+      ops.record?.(db, { kind: 'unblock', ip });
       return true;
     },
     files: blockedFiles,
@@ -166,7 +185,9 @@ export async function trustIp(ops: Ops, actor: string, ip: string, scope: Truste
     detail: { scope, note },
     mutate(db) {
       if (trusted.get(db, ip, scope)) throw new AppError('conflict', `${ip} is already trusted (${scope})`, { field: 'ip_address' });
-      return trusted.insert(db, ip, scope, note);
+      const id = trusted.insert(db, ip, scope, note);
+      ops.record?.(db, { kind: 'trust', ip, scope, note });
+      return id;
     },
     files: target.files,
     runtime: (control) => target.set(control, ip, true),
@@ -182,6 +203,7 @@ export async function untrustIp(ops: Ops, actor: string, ip: string, scope: Trus
     detail: { scope },
     mutate(db) {
       if (!trusted.remove(db, ip, scope)) throw new AppError('not_found', `${ip} is not trusted (${scope})`, { field: 'ip_address' });
+      ops.record?.(db, { kind: 'untrust', ip, scope });
       return true;
     },
     files: target.files,
