@@ -25,7 +25,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   # haproxy's postinst may try to start the system service; policy-rc.d keeps it from doing so here.
   if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; trap 'rm -f /usr/sbin/policy-rc.d' EXIT; fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  # The tests start their own throwaway Prometheus; the packaged service is not wanted at boot.
+  # The tests start their own throwaway PostgreSQL and Prometheus; the packaged services are not wanted at boot.
   if [[ " ${missing[*]} " == *" postgresql "* ]] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then systemctl disable --now postgresql >/dev/null 2>&1 || true; fi
   if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then systemctl disable --now prometheus >/dev/null 2>&1 || true; fi
 fi
