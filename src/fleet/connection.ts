@@ -11,7 +11,7 @@ import type { FleetSettings } from '../config/fleet.js';
 export function pgConfig(s: FleetSettings): pg.ClientConfig & pg.PoolConfig {
   return {
     connectionString: s.databaseUrl,
-    ssl: s.tls.enabled ? { rejectUnauthorized: s.tls.verify, ...(s.tls.caFile ? { ca: readFileSync(s.tls.caFile, 'utf8') } : {}), servername: s.host } : false,
+    ssl: s.tls.enabled ? { rejectUnauthorized: s.tls.verify, ...(s.tls.caFile ? { ca: readFileSync(s.tls.caFile, 'utf8') } : {}) } : false,
     application_name: `haproxy-manager ${s.nodeName}`,
     connectionTimeoutMillis: 3000,
     query_timeout: 15_000,

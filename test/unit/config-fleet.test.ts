@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
 import { redactDatabaseUrl } from '../../src/config/fleet.js';
+import { pgConfig } from '../../src/fleet/connection.js';
 
 const SOURCE = '/etc/hm/config.yaml';
 const parse = (yaml: string, env: NodeJS.ProcessEnv = {}) => parseConfig(yaml, SOURCE, { env });
@@ -103,4 +104,15 @@ test('redactDatabaseUrl never repeats a password nor unparseable text', () => {
   assert.equal(redactDatabaseUrl('postgres://u@h/d'), 'postgres://u@h/d');
   assert.equal(redactDatabaseUrl('postgres://u:p%40ss@h:1/d'), 'postgres://u:***@h:1/d');
   assert.equal(redactDatabaseUrl('not a url with secret'), '(unparseable database URL)');
+});
+
+test('the connection settings carry fleet.tls: verified TLS by default, the CA file read, plain only when turned off', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'hm-fleet-tls-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'ca.pem'), '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+  const remote = pgConfig(parse(fleet(`node_name: a\ndatabase_url: postgres://hm@db.example:5432/fleet\ntls: { ca_file: ${join(dir, 'ca.pem')} }`)).fleetSettings!);
+  assert.deepEqual(remote.ssl, { rejectUnauthorized: true, ca: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' });
+  assert.equal(remote.application_name, 'haproxy-manager a');
+  const plain = pgConfig(parse(fleet('node_name: a\ndatabase_url: postgres://hm@127.0.0.1/fleet\ntls: { enabled: false }')).fleetSettings!);
+  assert.equal(plain.ssl, false);
 });

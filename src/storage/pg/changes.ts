@@ -89,6 +89,11 @@ export async function writeChanges(pool: pg.Pool, node: string, items: readonly 
     await c.query('BEGIN');
     await c.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK]);
     for (const it of items) {
+      // Checked first (under the lock, so no race) so a resend does not draw a version; ON CONFLICT stays as the guarantee.
+      if ((await c.query('SELECT 1 FROM fleet_changes WHERE change_id = $1', [it.changeId])).rowCount) {
+        out.duplicates++;
+        continue;
+      }
       const ins = await c.query<{ version: string }>(
         'INSERT INTO fleet_changes (change_id, node, kind, body, made_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (change_id) DO NOTHING RETURNING version',
         [it.changeId, node, it.change.kind, JSON.stringify(it.change), it.madeAt],
