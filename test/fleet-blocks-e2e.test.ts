@@ -12,13 +12,17 @@
  * - Nothing lost or doubled: the change log has each change once; each node
  *   lists each block once.
  * - An unblock on B reaches A and C; a trusted address on C reaches A.
+ * - The last writer's block stands as written (a permanent block replaces a
+ *   temporary one); a change in the log that fails the checks is skipped and
+ *   audited, and the changes after it still apply.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { HAPROXIES, startTestDaemon, startBackend, domainBody, waitFor, type TestDaemon } from './helpers/harness.js';
 import { startTestPostgres } from './helpers/postgres.js';
-import { changeCounts } from '../src/storage/pg/changes.js';
+import { randomUUID } from 'node:crypto';
+import { changeCounts, writeChanges } from '../src/storage/pg/changes.js';
 
 const PROXY = '127.0.0.10';
 
@@ -101,4 +105,22 @@ test('three nodes share blocks and trusted addresses through PostgreSQL, across 
   assert.deepEqual(await changeCounts(pool), { total: 5, distinct: 5 });
   const audit = (await b.api('GET', '/api/audit?limit=200')).json<{ actor: string; action: string; target: string | null }[]>();
   assert.ok(audit.some((e) => e.actor === 'fleet:node-a' && e.action === 'blocked_ip.add' && e.target === Y), 'B audits A\'s block as fleet:node-a');
+
+  // A temporary block on A, then another node's permanent block of the same address: the last writer's values stand everywhere.
+  const Z = '203.0.113.9';
+  assert.equal((await a.api('POST', '/api/security/temporary-block', { ip_address: Z, duration_minutes: 30 })).status, 201);
+  const expiresOn = async (n: TestDaemon) => (await n.api('GET', '/api/blocked-ips')).json<{ ip_address: string; expires_at: string | null; reason: string | null }[]>().find((r) => r.ip_address === Z);
+  assert.ok(await waitFor(async () => (await expiresOn(c))?.expires_at != null, 10_000, 50), 'C has the temporary block');
+  // A change in the log that does not pass the checks (not canonical) is skipped and audited, and what follows still applies.
+  await writeChanges(pool, 'node-x', [
+    { changeId: randomUUID(), change: { kind: 'block', ip: '203.0.113.010', reason: null, blockedBy: null, expiresAt: null }, baseVersion: 0, madeAt: new Date().toISOString() },
+    { changeId: randomUUID(), change: { kind: 'block', ip: Z, reason: 'made permanent', blockedBy: 'x', expiresAt: null }, baseVersion: 1000, madeAt: new Date().toISOString() },
+  ]);
+  for (const n of [a, b, c]) assert.ok(await waitFor(async () => (await expiresOn(n))?.reason === 'made permanent', 10_000, 50), 'the permanent block replaces the temporary one');
+  for (const n of [a, b, c]) assert.equal((await expiresOn(n))!.expires_at, null);
+  const refused = (await c.api('GET', '/api/audit?limit=200')).json<{ actor: string; action: string; result: string; error: string | null }[]>().find((e) => e.action === 'fleet.change_refused');
+  assert.equal(refused?.actor, 'fleet:node-x');
+  assert.equal(refused?.result, 'failed');
+  assert.match(refused?.error ?? '', /ip: an address or network in canonical form/);
+  for (const n of nodes) assert.ok(!(await blockedOn(n)).includes('203.0.113.010'));
 });

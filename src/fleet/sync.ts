@@ -30,6 +30,8 @@ import { migratePg, listenForChanges } from '../storage/pg/schema.js';
 import { changesAfter, writeChanges, type IpChange, type StoredChange } from '../storage/pg/changes.js';
 import { blockIp, trustIp, unblockIp, untrustIp, type Ops } from '../haproxy/changes/ip-lists.js';
 import { pgConfig } from './connection.js';
+import { ipChangeSchema } from './change-schema.js';
+import { issueLines } from '../util/zod-issues.js';
 
 const LAST_APPLIED = 'last_applied_version';
 const BATCH = 500;
@@ -61,14 +63,21 @@ export interface FleetSyncDeps {
 }
 
 /** Applies one change from another node; a state already as wanted is not an error. */
-async function applyRemote(ops: Ops, s: StoredChange): Promise<void> {
+async function applyRemote(ops: Ops, db: Db, log: Logger, s: StoredChange): Promise<void> {
   const actor = `fleet:${s.node}`;
-  const c = s.change;
+  const parsed = ipChangeSchema.safeParse(s.change);
+  if (!parsed.success) {
+    const error = `version ${s.version}: ${issueLines(parsed.error.issues, s.change).join('; ')}`;
+    recordAudit(db, { actor, action: 'fleet.change_refused', target: null, detail: { version: s.version, change_id: s.changeId }, result: 'failed', error });
+    log.error('a fleet change does not pass the checks: skipped', { node: s.node, version: s.version, error });
+    return;
+  }
+  const c = parsed.data;
   try {
     switch (c.kind) {
       case 'block':
         if (c.expiresAt !== null && Date.parse(c.expiresAt) <= Date.now()) return;
-        await blockIp(ops, actor, { ip: c.ip, reason: c.reason, blockedBy: c.blockedBy, expiresAt: c.expiresAt }, { extendIfPresent: true });
+        await blockIp(ops, actor, { ip: c.ip, reason: c.reason, blockedBy: c.blockedBy, expiresAt: c.expiresAt }, { extendIfPresent: true, replace: true });
         return;
       case 'unblock':
         await unblockIp(ops, actor, c.ip);
@@ -133,7 +142,7 @@ export function createFleetSync(d: FleetSyncDeps): FleetSync {
       const changes = await changesAfter(p, from, BATCH);
       if (!changes.length) return;
       for (const s of changes) {
-        if (s.node !== node) await applyRemote(d.ops, s);
+        if (s.node !== node) await applyRemote(d.ops, db, log, s);
         fleetState.set(db, LAST_APPLIED, String(s.version));
       }
     }
@@ -219,7 +228,8 @@ export function createFleetSync(d: FleetSyncDeps): FleetSync {
         await listener?.end().catch(() => undefined);
       }
       if (stopped) return;
-      log.warn('fleet database unreachable: this node serves and acts alone; its changes are queued', { error: lastError ?? 'connection closed', outbox: fleetOutbox.count(db) });
+      // Once per outage at warn; the retries after it at debug.
+      log[attempt === 0 ? 'warn' : 'debug']('fleet database unreachable: this node serves and acts alone; its changes are queued', { error: lastError ?? 'connection closed', outbox: fleetOutbox.count(db) });
       await sleep(RETRY_MS[Math.min(attempt++, RETRY_MS.length - 1)]!);
     }
   }

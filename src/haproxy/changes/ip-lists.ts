@@ -47,8 +47,11 @@ export interface BlockInput {
 /** What the fleet shares of a block: its row as it stands after the change (an extension shares the new expiry). */
 const blockChange = (r: BlockedIp): IpChange => ({ kind: 'block', ip: r.ip_address, reason: r.reason, blockedBy: r.blocked_by, expiresAt: r.expires_at });
 
-/** Blocks an address. A duplicate permanent block is a conflict; a temporary block of a blocked address extends it and never shortens it or makes a permanent one expire. */
-export async function blockIp(ops: Ops, actor: string, b: BlockInput, opts: { extendIfPresent: boolean }) {
+/**
+ * Blocks an address. A duplicate permanent block is a conflict; a temporary block of a blocked address extends it and never shortens it or makes a permanent one expire.
+ * `replace` (another fleet node's block): a blocked address takes the given reason and expiry as they are (last writer wins).
+ */
+export async function blockIp(ops: Ops, actor: string, b: BlockInput, opts: { extendIfPresent: boolean; replace?: boolean }) {
   return ops.applier.runtimeChange({
     actor,
     action: 'blocked_ip.add',
@@ -58,7 +61,8 @@ export async function blockIp(ops: Ops, actor: string, b: BlockInput, opts: { ex
       const cur = blocked.get(db, b.ip);
       if (cur) {
         if (!opts.extendIfPresent) throw new AppError('conflict', `${b.ip} is already blocked`, { field: 'ip_address' });
-        if (b.expiresAt) blocked.extend(db, b.ip, b.expiresAt, b.reason);
+        if (opts.replace) blocked.replace(db, b);
+        else if (b.expiresAt) blocked.extend(db, b.ip, b.expiresAt, b.reason);
         const row = blocked.get(db, b.ip)!;
         ops.record?.(db, blockChange(row));
         return { id: cur.id, existing: true, row };
