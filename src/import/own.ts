@@ -74,6 +74,7 @@ const MACHINERY: [RegExp, string[]][] = [
       'log-format %ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r rip=%[var(txn.real_ip)] rid=%ID',
       'http-request capture req.hdr(Host) len 64',
       'http-request capture req.fhdr(User-Agent) len 200',
+      'http-request capture req.fhdr(Referer) len 256',
       'acl from_trusted_proxy src -f <w>',
       'http-request del-header CF-Connecting-IP if !from_trusted_proxy',
       'http-request del-header X-Real-IP if !from_trusted_proxy',

@@ -35,8 +35,9 @@ export type LineKind = 'http' | 'tcp' | 'event' | 'conn_error' | 'app' | 'unknow
  * {Tw,Tc,Tt} for tcp; numbers, -1 where HAProxy wrote -1), event (for kind
  * "event": server_down, server_up, backend_no_server, proxy_started,
  * proxy_stopped, worker_exited, haproxy_started, ...).
- * Also, when present: host, user_agent (from the captured headers or the
- * project's own log-format), real_ip, request_id, ssl_error (conn_error),
+ * Also, when present: host, user_agent, referer (from the captured headers or the
+ * project's own log-format; user_agent and referer from a combined-format
+ * line too), real_ip, request_id, ssl_error (conn_error),
  * message and level (app lines), syslog_host, program, pid.
  */
 export type Fields = Record<string, unknown>;

@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { cli, sh, HTTP_LINE, BIN } from './run-cli.js';
+import { spawn, spawnSync } from 'node:child_process';
+import { cli, sh, HTTP_LINE, BIN, ROOT, cleanEnv } from './run-cli.js';
 
 const LINES = 6000;
 let dir: string;
@@ -69,6 +69,56 @@ describe('every line through a pipe', () => {
     const r = await cli(['logs', 'templates', log, '--json']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trimEnd().split('\n').length, LINES);
+  });
+});
+
+/**
+ * The CLI with stdout as a pipe read by a slow reader: each chunk is taken,
+ * then the pipe is left full for a moment, so the command's writes block and
+ * its exit has to wait for them. Returns what arrived and the exit code.
+ */
+function slowRead(args: string[]): Promise<{ code: number | null; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+    const chunks: Buffer[] = [];
+    p.stdout.on('data', (d: Buffer) => {
+      chunks.push(d);
+      p.stdout.pause();
+      setTimeout(() => p.stdout.resume(), 10);
+    });
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code, stdout: Buffer.concat(chunks).toString('utf8') }));
+  });
+}
+
+describe('every line to a slow reader (the writer exits only once all is written)', () => {
+  for (let round = 1; round <= 3; round++) {
+    test(`monitor explain --json, round ${round}: ${LINES} objects, the last one numbered ${LINES}`, async () => {
+      const r = await slowRead(['monitor', 'explain', log, '--json']);
+      assert.equal(r.code, 0);
+      assert.ok(r.stdout.endsWith('\n'), 'the output ends with a whole line');
+      const rows = r.stdout.trimEnd().split('\n');
+      assert.equal(rows.length, LINES);
+      assert.equal((JSON.parse(rows.at(-1)!) as { line: number }).line, LINES);
+    });
+  }
+  test('monitor explain (readable) to a slow reader: four lines per input line, the summary last', async () => {
+    const r = await slowRead(['monitor', 'explain', log]);
+    assert.equal(r.code, 0);
+    const lines = r.stdout.trimEnd().split('\n');
+    assert.equal(lines.length, LINES * 4 + 1);
+    assert.match(lines.at(-1)!, new RegExp(`^${LINES} lines: `));
+  });
+  test('monitor replay --json to a slow reader, twice: the same incidents as a fast reader gets', async () => {
+    const fast = await cli(['monitor', 'replay', log, '--json']);
+    assert.equal(fast.code, 0, fast.stderr);
+    const n = fast.stdout.trimEnd().split('\n').length;
+    assert.ok(n > 10, `expected many incidents, got ${n}`);
+    for (let round = 0; round < 2; round++) {
+      const r = await slowRead(['monitor', 'replay', log, '--json']);
+      assert.equal(r.code, 0);
+      assert.equal(r.stdout, fast.stdout);
+    }
   });
 });
 

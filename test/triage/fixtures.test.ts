@@ -23,7 +23,7 @@ test('every shipped rule file has fixtures, every rule fires in them, and all of
   }
   // The normal-traffic fixtures run against every rule and raise nothing medium or worse.
   const normal = report.files.filter((f) => /normal-/.test(f.path));
-  assert.deepEqual(normal.map((f) => f.path.replace(/.*\//, '')).sort(), ['normal-broken-images.log', 'normal-crawler.log', 'normal-office.log', 'normal-uptime-monitor.log']);
+  assert.deepEqual(normal.map((f) => f.path.replace(/.*\//, '')).sort(), ['normal-broken-images.log', 'normal-crawler.log', 'normal-office.log', 'normal-spa.log', 'normal-uptime-monitor.log']);
   for (const f of normal) {
     assert.equal(f.scope, 'all');
     assert.ok(f.lines > 500, `${f.path}: ${f.lines} lines`);

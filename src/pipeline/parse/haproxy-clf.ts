@@ -6,10 +6,34 @@
  * one run of quoted words, so all of them are captured_request_headers, and
  * host/user_agent follow http-request.ts's rules over that list.
  * The client port is in the line (%cp); the date has seconds only and its own offset.
+ *
+ * The same shape is the web servers' common and combined formats
+ * (`%h %l %u [%t] "%r" %>s %b "%{Referer}i" "%{User-agent}i"`), so the two
+ * quoted words after the size are read as referer and user_agent when they
+ * say something (not empty, not `-`); HAProxy's CLF leaves them empty and
+ * its captures follow.
+ *
+ * The first word is the client address alone: a bare IPv6 address
+ * (`2001:db8::1:5`) has no port, its last group is part of it; only
+ * `[v6]:port` and `v4:port` carry one (clfClient).
  */
 import type { Fields, ParsedLine } from '../types.js';
 import { setCaptures, setRequest } from './http-request.js';
-import { intIn, skipSpaces, tokenEnd } from './scan.js';
+import { intIn, skipSpaces, splitHostPort, tokenEnd } from './scan.js';
+
+/** CLF's first word as [address, port or null]: a port only in `[v6]:port` or `v4:port` (one colon). */
+export function clfClient(tok: string): [string, number | null] {
+  if (tok.charCodeAt(0) === 91) return splitHostPort(tok);
+  const colon = tok.indexOf(':');
+  if (colon < 0 || tok.indexOf(':', colon + 1) >= 0) return [tok, null];
+  return splitHostPort(tok);
+}
+
+/** A combined-format quoted header value: absent when empty or `-`. */
+function headerWord(w: Word | undefined): string | null {
+  if (w === undefined || !w.quoted || w.text === '' || w.text === '-') return null;
+  return w.text;
+}
 
 interface Word {
   text: string;
@@ -47,7 +71,11 @@ export function parseClfRest(s: string, i: number, f: Fields, time: number): Par
   const status = num(w[1]);
   if (status === null) return null;
   const bytes = num(w[2]);
-  // w[3], w[4]: CLF's empty referer and user agent.
+  // w[3], w[4]: the combined format's referer and user agent (empty in HAProxy's CLF).
+  const referer = headerWord(w[3]);
+  const ua = headerWord(w[4]);
+  if (referer !== null) f.referer = referer;
+  if (ua !== null) f.user_agent = ua;
   const port = num(w[5]);
   if (port !== null) f.client_port = port;
   const fe = w[7];
@@ -79,7 +107,7 @@ export function parseClfRest(s: string, i: number, f: Fields, time: number): Par
   if (cs !== undefined && cs !== '' && cs !== '-') f.captured_response_cookie = cs;
   if (w.length > 25) {
     const caps = w.slice(25).map((x) => x.text);
-    setCaptures(f, caps.join('|'), undefined);
+    setCaptures(f, caps.join('|'), undefined, true);
   }
   const authority = setRequest(f, req.text, false);
   if (authority !== null && f.host === undefined) f.host = authority;

@@ -6,8 +6,9 @@
  * choices); timers go into `timers` as {TR,Tw,Tc,Tr,Ta} (or {Tw,Tc,Tt}).
  * A request line (`%r`) gives method, path (with the query) and http_version.
  * Other scalar values are kept under their own key. kind is http when there
- * is a status or a request, tcp when there is only a frontend or backend;
- * JSON with none of these is not an HAProxy line (null).
+ * is a request (a request line, or a method and a path), tcp when there is
+ * none but a frontend or backend; JSON with none of these is not an HAProxy
+ * line (null: an application's JSON line, for a `json` source).
  */
 import type { Fields, ParsedLine } from '../types.js';
 import { setRequest } from './http-request.js';
@@ -141,7 +142,10 @@ export function parseHaproxyJson(s: string, p: number, offsetMin: number, now: n
     }
   }
 
-  const http = f.status !== undefined || f.method !== undefined || req !== undefined;
+  // An HTTP record carries a request: its line, or a method and a path. A
+  // status alone is not one (`{"status":"ok"}`, `{"status":200,"msg":...}`
+  // are an application's lines, not an empty request).
+  const http = typeof req === 'string' || (f.method !== undefined && f.path !== undefined);
   if (!http && f.frontend === undefined && f.backend === undefined) return null;
   for (const k in obj) {
     if (used.has(k) || RESERVED.has(k) || f[k] !== undefined) continue;

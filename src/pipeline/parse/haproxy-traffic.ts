@@ -30,7 +30,7 @@
  * numbers (-1 kept as -1); the line's client_ip is always the TCP peer.
  */
 import type { Fields, ParsedLine } from '../types.js';
-import { parseClfRest } from './haproxy-clf.js';
+import { clfClient, parseClfRest } from './haproxy-clf.js';
 import { parseConnError } from './conn-error.js';
 import { setCaptures, setRequest } from './http-request.js';
 import { isTerminationState, skipSpaces, splitHostPort, tokenEnd } from './scan.js';
@@ -138,7 +138,9 @@ export function parseTraffic(s: string, p: number, offsetMin: number): ParsedLin
   }
   const t = haproxyDateAt(s, i + 1, offsetMin);
   if (t === null || s.charCodeAt(t.end) !== 93) return null;
-  const [ip, port] = splitHostPort(s.slice(p, e));
+  // httplog's `%ci:%cp` always has a port (after the last colon, even for a
+  // bare IPv6); CLF's first word is `%ci` alone (clfClient).
+  const [ip, port] = clf ? clfClient(s.slice(p, e)) : splitHostPort(s.slice(p, e));
   const acceptDate = s.slice(i + 1, t.end);
   i = skipSpaces(s, t.end + 1);
   if (clf) return parseClfRest(s, i, head(ip, port, acceptDate), t.ms);

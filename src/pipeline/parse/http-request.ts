@@ -12,11 +12,13 @@
  *   only when bad_request), request_truncated (no closing quote: HAProxy cut
  *   the line at its length limit).
  *   captured_request_headers, captured_response_headers (string[], `#XX`
- *   escapes decoded); host and user_agent from them: this project captures
- *   Host then User-Agent, so with exactly two request captures the first is
- *   host and the second user_agent; with one, it is host when it looks like a
- *   host name; with more, the first is host when it looks like one and the
- *   second user_agent when it looks like one. An absolute-form request's
+ *   escapes decoded); host, user_agent and referer from them: this project
+ *   captures Host, User-Agent then Referer (`{host|ua|referer}`; logs written
+ *   before the Referer capture have `{host|ua}`), so with exactly two or three
+ *   request captures they are host, user_agent and referer in that order
+ *   (an empty or `-` capture sets nothing); with one, it is host when it looks
+ *   like a host name; with more, the first is host when it looks like one and
+ *   the second user_agent when it looks like one. An absolute-form request's
  *   authority gives host when no capture did.
  */
 import type { Fields } from '../types.js';
@@ -128,17 +130,23 @@ export function splitCaptures(block: string): string[] {
   }
 }
 
-/** Sets the captured header lists, then host and user_agent as the module comment says. */
-export function setCaptures(f: Fields, reqBlock: string | undefined, resBlock: string | undefined): void {
+/**
+ * Sets the captured header lists, then host, user_agent and referer as the
+ * module comment says. `merged`: request and response captures came as one
+ * run (CLF), so a third value may be a response header and is never referer.
+ */
+export function setCaptures(f: Fields, reqBlock: string | undefined, resBlock: string | undefined, merged = false): void {
   if (resBlock !== undefined) f.captured_response_headers = splitCaptures(resBlock);
   if (reqBlock === undefined) return;
   const h = splitCaptures(reqBlock);
   f.captured_request_headers = h;
   const a = h[0] ?? '';
   const b = h[1] ?? '';
-  if (h.length === 2) {
+  if (h.length === 2 || (h.length === 3 && !merged)) {
     if (a !== '' && a !== '-') f.host = a;
     if (b !== '' && b !== '-') f.user_agent = b;
+    const c = h[2];
+    if (c !== undefined && c !== '' && c !== '-') f.referer = c;
   } else if (h.length === 1) {
     if (looksLikeHost(a)) f.host = a;
   } else {

@@ -20,6 +20,10 @@
  * clamped to it, and the line says by how much (clock-skew.ts): the event
  * clock never runs ahead of the wall clock by more than the allowance.
  *
+ * Addresses: client_ip and real_ip in IPv4-mapped IPv6 notation
+ * (`::ffff:192.0.2.7`) come out in their IPv4 form, whatever the parser
+ * (address.ts), so one client is one subject downstream.
+ *
  * Formats (field names: types.ts, and each file's header):
  *   haproxy  haproxy-line.ts: http, tcp, conn_error, event
  *   json     app-json.ts: app
@@ -31,6 +35,7 @@ import { parseTextApp } from './app-text.js';
 import { parseHaproxyLine } from './haproxy-line.js';
 import { unknownLine } from './result.js';
 import { clampFutureTime } from './clock-skew.js';
+import { canonicalAddresses } from './address.js';
 import type { LineParser } from './text-pattern.js';
 
 export interface ParseContext {
@@ -64,6 +69,8 @@ export function parseLine(line: string, format: SourceFormat, ctx?: ParseContext
     // NaN: "the clock", read only by the rare stamp that needs it (time.ts inferYear).
     const now = ctx?.now ?? Number.NaN;
     const p = parseAs(line, format, now, ctx?.pattern);
+    // One subject per client whichever notation the line used (address.ts).
+    if (p.ok) canonicalAddresses(p.fields);
     if (ctx?.maxAheadMs === undefined) return p;
     return clampFutureTime(p, Number.isNaN(now) ? Date.now() : now, ctx.maxAheadMs);
   } catch {

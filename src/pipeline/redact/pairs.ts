@@ -14,7 +14,10 @@
  *   (`(`, `{`, `<`) and then stops at its close too;
  * - otherwise runs to the first of whitespace `& ; # | } " ' \` , < > \`;
  *   for header-like keys (Cookie, Authorization: `wideKey`) only `| } "`, a
- *   line end (and `&` after `=`) end it, so every cookie goes;
+ *   line end (and `&` after `=`) end it, so every cookie goes; a `#` followed
+ *   by two hex digits does not end it: that is HAProxy's log escape of a
+ *   character inside the value (`#7C` for `|` in a capture), and stopping
+ *   there would leave the rest of the secret in the line;
  * - is left alone when it is already a redaction marker, so that redacting
  *   twice gives what redacting once gave.
  * Only the value is pushed (not the quotes around it). Keys are runs of
@@ -31,6 +34,10 @@ const KEY = /(?<![A-Za-z0-9_.[\]-])([A-Za-z0-9_.[\]-]{1,100})(?:\\?["'`])?[ \t]*
 const STOP = new Set([' ', '\t', '\r', '\n', '\v', '\f', '&', ';', '#', '|', '}', '"', "'", '`', ',', '<', '>', '\\']);
 const WIDE_STOP = new Set(['|', '}', '"', '\r', '\n']);
 const CLOSE: Record<string, string> = { '(': ')', '{': '}', '<': '>' };
+
+function isHex(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+}
 
 export function findPairs(text: string, isSecret: KeyMatcher, push: (start: number, end: number) => void): void {
   const n = text.length;
@@ -76,6 +83,10 @@ export function findPairs(text: string, isSecret: KeyMatcher, push: (start: numb
       const stops = wide ? WIDE_STOP : STOP;
       while (j < limit) {
         const ch = text[j]!;
+        if (ch === '#' && isHex(text.charCodeAt(j + 1)) && isHex(text.charCodeAt(j + 2))) {
+          j += 3;
+          continue;
+        }
         if (stops.has(ch) || ch === bracket || (wide && ch === '&' && m[2] === '=')) break;
         j++;
       }

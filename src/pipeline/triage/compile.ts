@@ -4,9 +4,9 @@
  */
 import type { Severity, SubjectType, SuggestedAction } from '../types.js';
 import { CompiledFilter, type LineView } from './match.js';
-import type { DistinctField, GroupKey, RuleSpec } from './schema.js';
+import { SEEN_ONCE_HOLD, type DistinctField, type GroupKey, type PerKey, type RuleSpec } from './schema.js';
 import { durationMs } from '../../util/duration.js';
-import { BucketedCountWindow, CountWindow, DistinctWindow, EXACT_MAX, KeyTable, LeakyBucket, SMALL_SET, type Condition } from './windows.js';
+import { BucketedCountWindow, CountWindow, DistinctWindow, EXACT_MAX, KeyTable, LeakyBucket, SeenOnceWindow, SMALL_SET, type Condition } from './windows.js';
 
 /** Keys longer than this are cut, so one huge path cannot make a huge key. */
 export const MAX_KEY_LENGTH = 512;
@@ -31,7 +31,10 @@ export interface CompiledRule {
   readonly spec: RuleSpec;
   readonly filter: CompiledFilter;
   readonly subjectType: SubjectType;
+  /** The state key: the subject, then (with `per`) PER_SEP and the per values. */
   readonly key: (v: LineView) => string | undefined;
+  /** True when keys carry `per` values after PER_SEP (the finding's subject is the part before it). */
+  readonly per: boolean;
   readonly value: ((v: LineView) => string | number | undefined) | null;
   readonly cond: Condition;
   readonly oncePerMs: number;
@@ -91,6 +94,46 @@ function keyPart(k: GroupKey): (v: LineView) => string | undefined {
   }
 }
 
+/** Separates the subject from the `per` values in a state key (a control character: no subject holds one). */
+export const PER_SEP = '\u001f';
+
+/** The subject part of a state key. */
+export function subjectOfKey(key: string): string {
+  const i = key.indexOf(PER_SEP);
+  return i === -1 ? key : key.slice(0, i);
+}
+
+function perPart(k: PerKey): (v: LineView) => string | undefined {
+  switch (k) {
+    case 'path':
+      return (v) => v.pathOnly();
+    case 'user_agent':
+      return (v) => v.userAgent;
+    case 'host':
+      return (v) => (v.host === undefined || v.host.length === 0 ? undefined : v.host.toLowerCase());
+    case 'backend':
+      return (v) => str(v, 'backend');
+    case 'method':
+      return (v) => v.method;
+  }
+}
+
+/**
+ * With `per`: the subject key, then each per value (an absent one as empty),
+ * so each combination has its own window while findings name the subject.
+ */
+function perKeyFunction(subject: (v: LineView) => string | undefined, per: PerKey[]): (v: LineView) => string | undefined {
+  const parts = per.map(perPart);
+  return (v) => {
+    const s = subject(v);
+    if (s === undefined) return undefined;
+    let out = s;
+    for (let i = 0; i < parts.length; i++) out += PER_SEP + ((parts[i] as (v: LineView) => string | undefined)(v) ?? '');
+    // Each part is cut like a key, so one huge value cannot make a huge key.
+    return out.length > MAX_KEY_LENGTH * (parts.length + 1) ? out.slice(0, MAX_KEY_LENGTH * (parts.length + 1)) : out;
+  };
+}
+
 function clip(s: string | undefined): string | undefined {
   return s !== undefined && s.length > MAX_KEY_LENGTH ? s.slice(0, MAX_KEY_LENGTH) : s;
 }
@@ -119,6 +162,8 @@ function valueFunction(f: DistinctField): (v: LineView) => string | number | und
   switch (f) {
     case 'path':
       return (v) => v.pathOnly();
+    case 'query':
+      return (v) => v.query();
     case 'ip':
       return (v) => v.ip();
     case 'status':
@@ -141,7 +186,7 @@ function condition(spec: RuleSpec): Condition {
     case 'leaky_bucket':
       return new LeakyBucket(c.capacity, durationMs(c.leak_every));
     case 'distinct':
-      return new DistinctWindow(c.threshold, durationMs(c.window));
+      return c.seen_once !== undefined ? new SeenOnceWindow(c.threshold, durationMs(c.window), durationMs(c.seen_once)) : new DistinctWindow(c.threshold, durationMs(c.window));
   }
 }
 
@@ -163,6 +208,7 @@ function valuesPerSubject(spec: RuleSpec): number {
     case 'leaky_bucket':
       return 2;
     case 'distinct':
+      if (c.seen_once !== undefined) return 3 * SEEN_ONCE_HOLD * c.threshold; // triples in an array
       return c.threshold <= SMALL_SET ? 2 * c.threshold : 6 * c.threshold; // pairs in an array, or Map entries
   }
 }
@@ -182,7 +228,8 @@ export function compileRule(spec: RuleSpec, maxKeys: number): CompiledRule {
     spec,
     filter: new CompiledFilter(spec.filter),
     subjectType: SUBJECT_TYPE[last],
-    key: keyFunction(group),
+    key: spec.per === undefined ? keyFunction(group) : perKeyFunction(keyFunction(group), spec.per),
+    per: spec.per !== undefined,
     value: spec.condition.type === 'distinct' ? valueFunction(spec.condition.field) : null,
     cond,
     oncePerMs: spec.once_per === undefined ? 0 : durationMs(spec.once_per),

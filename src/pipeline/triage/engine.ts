@@ -18,7 +18,7 @@
 import { createHash } from 'node:crypto';
 import { durationMs } from '../../util/duration.js';
 import type { Finding, LineKind, ParsedLine, SubjectType } from '../types.js';
-import { actionsFor, compileRule, type CompiledRule, type RuleCounters } from './compile.js';
+import { actionsFor, compileRule, subjectOfKey, type CompiledRule, type RuleCounters } from './compile.js';
 import { KIND_BIT, LineView } from './match.js';
 import type { RuleSpec } from './schema.js';
 import { LINE_KINDS } from './schema.js';
@@ -241,7 +241,7 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
       }
       r.cond.reset(s);
       if (r.oncePerMs > 0) s.quietUntil = tt + r.oncePerMs;
-      const f = finding(r, s.key, tt, n, line, raw);
+      const f = finding(r, r.per ? subjectOfKey(s.key) : s.key, tt, n, line, raw);
       if (f !== null) {
         if (s.recent !== null && s.recent.length) f.context = s.recent;
         (out ??= []).push(f);

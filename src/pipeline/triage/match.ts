@@ -234,6 +234,7 @@ export class CompiledFilter {
   private readonly pathM: StringMatcher | null;
   private readonly queryM: StringMatcher | null;
   private readonly ua: StringMatcher | null;
+  private readonly referer: StringMatcher | null;
   private readonly message: StringMatcher | null;
   private readonly any: CompiledFilter[] | null;
   private readonly not: CompiledFilter | null;
@@ -254,6 +255,7 @@ export class CompiledFilter {
     this.pathM = sm(f.path);
     this.queryM = sm(f.query);
     this.ua = sm(f.user_agent);
+    this.referer = sm(f.referer);
     this.message = sm(f.message);
     this.any = f.any ? f.any.map((s) => new CompiledFilter(s)) : null;
     this.not = f.not ? new CompiledFilter(f.not) : null;
@@ -297,6 +299,8 @@ export class CompiledFilter {
       if (!this.queryM.test(q) && !(this.queryM.decode && this.queryM.testDecoded(q, decodeLoose(q)))) return false;
     }
     if (this.ua !== null && !testString(this.ua, v.userAgent)) return false;
+    // Read from the line only by the few rules that ask for it (no per-line load for the others).
+    if (this.referer !== null && !testField(this.referer, v, 'referer')) return false;
     if (this.message !== null && !testField(this.message, v, 'message')) return false;
     if (this.any !== null) {
       let hit = false;

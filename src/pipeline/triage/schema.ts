@@ -73,6 +73,7 @@ export interface FilterSpec {
   path?: StringMatch;
   query?: StringMatch;
   user_agent?: StringMatch;
+  referer?: StringMatch;
   termination_state?: StringMatch;
   backend?: StringMatch;
   server?: StringMatch;
@@ -94,6 +95,7 @@ export const filterSchema: z.ZodType<FilterSpec> = z.lazy(() =>
     path: stringMatchSchema.optional(),
     query: stringMatchSchema.optional(),
     user_agent: stringMatchSchema.optional(),
+    referer: stringMatchSchema.optional(),
     termination_state: stringMatchSchema.optional(),
     backend: stringMatchSchema.optional(),
     server: stringMatchSchema.optional(),
@@ -111,11 +113,27 @@ export const GROUP_KEYS = ['ip', 'backend', 'server', 'host', 'path', 'source'] 
 export type GroupKey = (typeof GROUP_KEYS)[number];
 
 /** Fields a `distinct` condition can count. */
-export const DISTINCT_FIELDS = ['path', 'ip', 'user_agent', 'host', 'method', 'status', 'backend', 'server', 'message'] as const;
+export const DISTINCT_FIELDS = ['path', 'query', 'ip', 'user_agent', 'host', 'method', 'status', 'backend', 'server', 'message'] as const;
 export type DistinctField = (typeof DISTINCT_FIELDS)[number];
 
 /** The most values a distinct set may be asked to hold (it never holds more than its threshold). */
 export const MAX_DISTINCT = 10_000;
+
+/**
+ * The largest threshold of a `seen_once` distinct condition: such a set also
+ * holds the values seen more than once (SEEN_ONCE_HOLD times the threshold,
+ * least recently seen dropped first), so it is kept small.
+ */
+export const MAX_SEEN_ONCE = 64;
+export const SEEN_ONCE_HOLD = 4;
+
+/**
+ * Fields a rule can count separately within its subject (`per`): the
+ * subject stays what `group_by` says (an address stays blockable), but each
+ * combination of these values has its own window.
+ */
+export const PER_KEYS = ['path', 'user_agent', 'host', 'backend', 'method'] as const;
+export type PerKey = (typeof PER_KEYS)[number];
 
 const conditionSchema = z.discriminatedUnion('type', [
   z.strictObject({
@@ -131,12 +149,29 @@ const conditionSchema = z.discriminatedUnion('type', [
     /** One match leaks out per this interval. */
     leak_every: boundedDuration(DAY_MS, 'leak_every'),
   }),
-  z.strictObject({
-    type: z.literal('distinct'),
-    field: z.enum(DISTINCT_FIELDS),
-    threshold: z.number().int().min(1).max(MAX_DISTINCT),
-    window: boundedDuration(DAY_MS, 'window'),
-  }),
+  z
+    .strictObject({
+      type: z.literal('distinct'),
+      field: z.enum(DISTINCT_FIELDS),
+      threshold: z.number().int().min(1).max(MAX_DISTINCT),
+      window: boundedDuration(DAY_MS, 'window'),
+      /**
+       * Count only values seen exactly once within the window and not again
+       * for at least this long: a value seen again stops counting. Tells a
+       * client that sends a fresh user agent (or query) with every request
+       * from one whose many values each recur (an office behind one
+       * address, whose browsers all look new for their first minute).
+       */
+      seen_once: durationSchema.optional(),
+    })
+    .refine((c) => c.seen_once === undefined || c.threshold <= MAX_SEEN_ONCE, {
+      path: ['threshold'],
+      message: `at most ${MAX_SEEN_ONCE} with seen_once (the set also holds the values seen more than once)`,
+    })
+    .refine((c) => c.seen_once === undefined || !isDuration(c.seen_once) || !isDuration(c.window) || durationMs(c.seen_once) < durationMs(c.window), {
+      path: ['seen_once'],
+      message: 'must be shorter than the window',
+    }),
 ]);
 export type ConditionSpec = z.infer<typeof conditionSchema>;
 
@@ -155,6 +190,8 @@ export const ruleSchema = z
     severity: z.enum(SEVERITIES as unknown as ['info', 'low', 'medium', 'high', 'critical']),
     filter: filterSchema,
     group_by: z.union([z.enum(GROUP_KEYS), z.array(z.enum(GROUP_KEYS)).min(1).max(3)]),
+    /** Counted separately per value of these fields within each subject; findings still name the group_by subject. */
+    per: z.array(z.enum(PER_KEYS)).min(1).max(3).optional(),
     condition: conditionSchema,
     once_per: boundedDuration(30 * DAY_MS, 'once_per').optional(),
     /** Per-rule cap on tracked subjects; the least recently active are evicted first. */
@@ -165,6 +202,10 @@ export const ruleSchema = z
   .superRefine((r, ctx) => {
     const keys = Array.isArray(r.group_by) ? r.group_by : [r.group_by];
     if (new Set(keys).size !== keys.length) ctx.addIssue({ code: 'custom', path: ['group_by'], message: 'a key appears twice' });
+    if (r.per !== undefined) {
+      if (new Set(r.per).size !== r.per.length) ctx.addIssue({ code: 'custom', path: ['per'], message: 'a key appears twice' });
+      for (const k of r.per) if ((keys as string[]).includes(k)) ctx.addIssue({ code: 'custom', path: ['per'], message: `${k} is already in group_by` });
+    }
     r.actions.forEach((a, i) => {
       if (a.type === 'block_ip' && !(keys.length === 1 && keys[0] === 'ip')) {
         ctx.addIssue({ code: 'custom', path: ['actions', i], message: 'block_ip needs group_by: ip (only an address can be blocked)' });

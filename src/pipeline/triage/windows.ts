@@ -333,3 +333,96 @@ export class DistinctWindow implements Condition {
     if (s.map !== null) s.map.clear();
   }
 }
+
+/**
+ * Values seen exactly once within (t - windowMs, t] and not again for at
+ * least `quietMs` since; fires when `threshold` such values are held. A
+ * value seen again stops counting (until it has left the window), so a
+ * client sending a fresh value with nearly every request (a user agent per
+ * request, a random cache-busting query) is told from one whose many values
+ * each recur (forty people behind one address). `quietMs` is what keeps the
+ * first minutes of such an office out: when the engine starts (or the office
+ * opens) every browser is new; within `quietMs` each has come back (its next
+ * page, asset or poll), and a rotating bot's values never do.
+ *
+ * Bounded: at most `hold` values (default 4 x threshold) as triples (hash,
+ * last seen, seen again 0/1) in one array. When full, the least recently
+ * seen of the values seen again makes room (they never count; one that
+ * returns later looks new again, which only the quiet time can clear); when
+ * every held value was seen once, the new value is not taken: those held
+ * age past the quiet time and fire, so a bot rotating faster than `hold`
+ * values per quiet time cannot flush them.
+ */
+export class SeenOnceWindow implements Condition {
+  readonly needsValue = true;
+  constructor(
+    readonly threshold: number,
+    readonly windowMs: number,
+    readonly quietMs: number,
+    readonly hold: number = 4 * threshold,
+  ) {}
+
+  hit(s: SubjectState, t: number, value: string | number | undefined): number {
+    if (value === undefined) return 0;
+    const h = typeof value === 'number' ? value : hash32(value);
+    const edge = t - this.windowMs;
+    const quiet = t - this.quietMs;
+    let a = s.times;
+    if (a === null) {
+      a = s.times = new Array<number>(6).fill(0);
+      s.n = 0;
+    }
+    // One pass: drop expired values (compacting), mark this one seen again,
+    // count the values seen once and quiet since, and find the least
+    // recently seen of those seen again.
+    let w = 0;
+    let found = false;
+    let once = 0;
+    let oldest = -1;
+    const n3 = s.n * 3;
+    for (let r = 0; r < n3; r += 3) {
+      const hv = a[r] as number;
+      let at = a[r + 1] as number;
+      let again = a[r + 2] as number;
+      if (hv === h) {
+        found = true;
+        again = 1;
+        at = t;
+      } else if (at <= edge) continue;
+      a[w] = hv;
+      a[w + 1] = at;
+      a[w + 2] = again;
+      if (again === 0 && at <= quiet) once++;
+      if (again === 1 && hv !== h && (oldest === -1 || at < (a[oldest + 1] as number))) oldest = w;
+      w += 3;
+    }
+    if (!found && w === this.hold * 3) {
+      if (oldest === -1) {
+        // Full of values seen once: keep them (see the class comment).
+        s.n = w / 3;
+        return once >= this.threshold ? once : 0;
+      }
+      // Full: the least recently seen of the values seen again makes room.
+      w -= 3;
+      for (let i = 0; i < 3; i++) a[oldest + i] = a[w + i] as number;
+    }
+    if (!found) {
+      if (w === a.length) {
+        const next = new Array<number>(Math.min(a.length * 2, this.hold * 3)).fill(0);
+        for (let i = 0; i < w; i++) next[i] = a[i] as number;
+        a = s.times = next;
+      }
+      a[w] = h;
+      a[w + 1] = t;
+      a[w + 2] = 0;
+      w += 3;
+      if (this.quietMs === 0) once++;
+    }
+    s.n = w / 3;
+    return once >= this.threshold ? once : 0;
+  }
+
+  reset(s: SubjectState): void {
+    s.n = 0; // the triple array is kept (at most 3 x hold long) for reuse
+  }
+}
