@@ -11,7 +11,9 @@
  *   a (re)connect and a periodic tick all run the same catch-up: the changes
  *   after the last version applied here (kept in SQLite), oldest first,
  *   applied through the same ops as local ones, with Ops that do not record
- *   (no echo). This node's own changes are skipped.
+ *   (no echo). This node's own changes are skipped, and so is a change with
+ *   a later one for its key in the log or this node's outbox: the last
+ *   writer wins on every node, also one that wrote late after an outage.
  * - Conflicts: last writer (highest version) wins in PostgreSQL; the writer
  *   records the overwritten key in fleet_conflicts and audits it here.
  * One worker runs flush and catch-up one after the other, never together.
@@ -27,7 +29,7 @@ import type { Unit } from '../units.js';
 import { fleetOutbox, fleetState } from '../storage/fleet.js';
 import { recordAudit } from '../storage/audit.js';
 import { migratePg, listenForChanges } from '../storage/pg/schema.js';
-import { changesAfter, writeChanges, type IpChange, type StoredChange } from '../storage/pg/changes.js';
+import { changesAfter, keyOf, writeChanges, type IpChange, type StoredChange } from '../storage/pg/changes.js';
 import { blockIp, trustIp, unblockIp, untrustIp, type Ops } from '../haproxy/changes/ip-lists.js';
 import { pgConfig } from './connection.js';
 import { ipChangeSchema } from './change-schema.js';
@@ -141,8 +143,10 @@ export function createFleetSync(d: FleetSyncDeps): FleetSync {
       const from = lastApplied();
       const changes = await changesAfter(p, from, BATCH);
       if (!changes.length) return;
+      // Keys this node changed and has not written yet: its change is newer than anything in the log.
+      const pending = new Set(fleetOutbox.oldest(db, 100_000).map((r) => keyOf((r.body as { change: IpChange }).change)));
       for (const s of changes) {
-        if (s.node !== node) await applyRemote(d.ops, db, log, s);
+        if (s.node !== node && !s.superseded && !pending.has(s.key)) await applyRemote(d.ops, db, log, s);
         fleetState.set(db, LAST_APPLIED, String(s.version));
       }
     }

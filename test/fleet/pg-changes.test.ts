@@ -2,8 +2,9 @@
  * The fleet change log in a real PostgreSQL (src/storage/pg/): migrations run
  * once when several nodes connect at once; a resent change (same id) is not
  * doubled; versions are in commit order; last writer wins, and overwriting a
- * key another node set after the writer last looked is recorded as a conflict,
- * while overwriting one it had seen is not.
+ * key another node set (or unset) after the writer last looked is recorded
+ * as a conflict, while overwriting one it had seen is not; a change with a
+ * later one for its key is marked superseded for nodes catching up.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -60,6 +61,22 @@ test('change log: migrate once, no doubles, order, last writer wins with conflic
     [['203.0.113.2', null, 'c', 11]],
     'the last writer\'s block (permanent) stands; the unblocked address is gone',
   );
-  const conflicts = await pool.query('SELECT winner_node, loser_node, loser_version, key FROM fleet_conflicts');
-  assert.deepEqual(conflicts.rows, [{ winner_node: 'c', loser_node: 'a', loser_version: '2', key: 'blocked:203.0.113.2' }]);
+  // Node a, back from an outage with only version 1 applied, blocks 203.0.113.1 again: it overwrites b's unblock (v10), a conflict too.
+  const late = await writeChanges(pool, 'a', [item(block('203.0.113.1'), 1)]);
+  assert.deepEqual(late.conflicts, [{ key: 'blocked:203.0.113.1', version: 12, loserVersion: 10, loserNode: 'b' }]);
+  const conflicts = await pool.query('SELECT winner_node, loser_node, loser_version, key FROM fleet_conflicts ORDER BY id');
+  assert.deepEqual(conflicts.rows, [
+    { winner_node: 'c', loser_node: 'a', loser_version: '2', key: 'blocked:203.0.113.2' },
+    { winner_node: 'a', loser_node: 'b', loser_version: '10', key: 'blocked:203.0.113.1' },
+  ]);
+
+  // Catching up, a change with a later one for its key is marked superseded (a node skips it: b's unblock must not undo a's later block on a).
+  const flags = (await changesAfter(pool, 0, 100)).filter((c) => c.key.startsWith('blocked:203.0.113.')).map((c) => [c.version, c.key, c.superseded]);
+  assert.deepEqual(flags, [
+    [1, 'blocked:203.0.113.1', true],
+    [2, 'blocked:203.0.113.2', true],
+    [10, 'blocked:203.0.113.1', true],
+    [11, 'blocked:203.0.113.2', false],
+    [12, 'blocked:203.0.113.1', false],
+  ]);
 });

@@ -27,6 +27,9 @@ export interface StoredChange {
   version: number;
   changeId: string;
   node: string;
+  key: string;
+  /** A later change for the same key exists: applying this one would be undone (or wrongly win over a newer local one). */
+  superseded: boolean;
   change: IpChange;
 }
 
@@ -45,13 +48,12 @@ export interface WriteResult {
   conflicts: Conflict[];
 }
 
-const keyOf = (c: IpChange) => (c.kind === 'block' || c.kind === 'unblock' ? `blocked:${c.ip}` : `trusted:${c.scope}:${c.ip}`);
+/** What a change is about: one key per blocked address, per trusted address and scope. */
+export const keyOf = (c: IpChange) => (c.kind === 'block' || c.kind === 'unblock' ? `blocked:${c.ip}` : `trusted:${c.scope}:${c.ip}`);
 
-async function currentOwner(c: pg.ClientBase, ch: IpChange): Promise<{ version: number; node: string } | null> {
-  const r =
-    ch.kind === 'block' || ch.kind === 'unblock'
-      ? await c.query<{ version: string; node: string }>('SELECT version, node FROM fleet_blocked_ips WHERE ip_address = $1 FOR UPDATE', [ch.ip])
-      : await c.query<{ version: string; node: string }>('SELECT version, node FROM fleet_trusted_ips WHERE ip_address = $1 AND scope = $2 FOR UPDATE', [ch.ip, ch.scope]);
+/** The latest change for a key (before the one being written), or null. */
+async function latestFor(c: pg.ClientBase, key: string): Promise<{ version: number; node: string } | null> {
+  const r = await c.query<{ version: string; node: string }>('SELECT version, node FROM fleet_changes WHERE key = $1 ORDER BY version DESC LIMIT 1', [key]);
   const row = r.rows[0];
   return row ? { version: Number(row.version), node: row.node } : null;
 }
@@ -94,18 +96,20 @@ export async function writeChanges(pool: pg.Pool, node: string, items: readonly 
         out.duplicates++;
         continue;
       }
+      const key = keyOf(it.change);
+      const owner = await latestFor(c, key);
       const ins = await c.query<{ version: string }>(
-        'INSERT INTO fleet_changes (change_id, node, kind, body, made_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (change_id) DO NOTHING RETURNING version',
-        [it.changeId, node, it.change.kind, JSON.stringify(it.change), it.madeAt],
+        'INSERT INTO fleet_changes (change_id, node, kind, key, body, made_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (change_id) DO NOTHING RETURNING version',
+        [it.changeId, node, it.change.kind, key, JSON.stringify(it.change), it.madeAt],
       );
       if (!ins.rows[0]) {
         out.duplicates++;
         continue;
       }
       const version = Number(ins.rows[0].version);
-      const owner = await currentOwner(c, it.change);
+      // Another node changed this key after the writer last caught up: the writer wins, the other's change is the loser.
       if (owner && owner.node !== node && owner.version > it.baseVersion) {
-        const conflict = { key: keyOf(it.change), version, loserVersion: owner.version, loserNode: owner.node };
+        const conflict = { key, version, loserVersion: owner.version, loserNode: owner.node };
         await c.query('INSERT INTO fleet_conflicts (version, winner_node, loser_version, loser_node, key) VALUES ($1, $2, $3, $4, $5)', [version, node, owner.version, owner.node, conflict.key]);
         out.conflicts.push(conflict);
       }
@@ -125,11 +129,13 @@ export async function writeChanges(pool: pg.Pool, node: string, items: readonly 
 
 /** Changes after `version`, oldest first, at most `limit`. */
 export async function changesAfter(pool: pg.Pool, version: number, limit: number): Promise<StoredChange[]> {
-  const r = await pool.query<{ version: string; change_id: string; node: string; body: IpChange }>(
-    'SELECT version, change_id, node, body FROM fleet_changes WHERE version > $1 ORDER BY version LIMIT $2',
+  const r = await pool.query<{ version: string; change_id: string; node: string; key: string; superseded: boolean; body: IpChange }>(
+    `SELECT f.version, f.change_id, f.node, f.key, f.body,
+            EXISTS (SELECT 1 FROM fleet_changes l WHERE l.key = f.key AND l.version > f.version) AS superseded
+       FROM fleet_changes f WHERE f.version > $1 ORDER BY f.version LIMIT $2`,
     [version, limit],
   );
-  return r.rows.map((x) => ({ version: Number(x.version), changeId: x.change_id, node: x.node, change: x.body }));
+  return r.rows.map((x) => ({ version: Number(x.version), changeId: x.change_id, node: x.node, key: x.key, superseded: x.superseded, change: x.body }));
 }
 
 /** The shared blocked addresses now (tests, the bench and a later snapshot catch-up). */

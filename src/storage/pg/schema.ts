@@ -8,7 +8,10 @@
  * transaction, so versions become visible in the order they were drawn and a
  * catch-up "after version v" never skips a change that commits late.
  * `change_id` (made by the node when the change was made locally) makes a
- * resend a no-op. The state tables hold the current shared value of each key
+ * resend a no-op. `key` names what a change is about (`blocked:<ip>`,
+ * `trusted:<scope>:<ip>`): a change with a later one for its key is
+ * superseded, and nodes catching up skip it (the last writer wins on every
+ * node, not only in the state tables). The state tables hold the current shared value of each key
  * with the version and node that set it (last writer wins).
  */
 import type pg from 'pg';
@@ -35,10 +38,12 @@ const migrations: PgMigration[] = [
         change_id uuid NOT NULL UNIQUE,
         node text NOT NULL,
         kind text NOT NULL,
+        key text NOT NULL,
         body jsonb NOT NULL,
         made_at timestamptz NOT NULL,
         committed_at timestamptz NOT NULL DEFAULT now()
       );
+      CREATE INDEX fleet_changes_key ON fleet_changes (key, version);
       CREATE TABLE fleet_blocked_ips (
         ip_address text PRIMARY KEY,
         reason text,
