@@ -16,7 +16,9 @@
  *      slower node per block;
  *   2. local block latency: POST /api/blocked-ips answered, on the fleet's
  *      node A and on the single node, alternately (the fleet's part is one outbox row in the
- *      same transaction; the write to PostgreSQL happens after the answer).
+ *      same transaction; the write to PostgreSQL happens after the answer);
+ *   3. PostgreSQL stopped: 4 x BENCH_BLOCKS blocks on A alone (blocks/s, the
+ *      outbox), then PostgreSQL started: ms until B refuses the last of them.
  *
  * Environment knobs: BENCH_VERSIONS=2.6 (the first match is used), BENCH_BLOCKS=50.
  */
@@ -32,8 +34,8 @@ const GIVE_UP_MS = 10_000;
 const status = async (n: TestDaemon, ip: string) => (await n.get('shop.test', '/', { localAddress: PROXY, headers: { 'X-Forwarded-For': ip } })).status;
 
 /** Ms from `start` until `n` refuses `ip`, or NaN after GIVE_UP_MS. */
-async function refusedAfter(n: TestDaemon, ip: string, start: number): Promise<number> {
-  while (t() - start < GIVE_UP_MS) {
+async function refusedAfter(n: TestDaemon, ip: string, start: number, giveUpMs = GIVE_UP_MS): Promise<number> {
+  while (t() - start < giveUpMs) {
     if ((await status(n, ip)) === 403) return t() - start;
     await sleep(POLL_MS);
   }
@@ -89,6 +91,23 @@ async function main(): Promise<void> {
         if (r.status !== 201) throw new Error(`block: ${r.status} ${r.body}`);
       }
     }
+    // 3. PostgreSQL down: what A does alone (blocks answered per second, each queued), then the time from
+    //    PostgreSQL's return until B refuses the last of them.
+    pgc.stop();
+    while (a.daemon.fleet!.status().connected) await sleep(20);
+    const outageStart = t();
+    const OUTAGE = BLOCKS * 4;
+    for (let i = 0; i < OUTAGE; i++) {
+      const r = await a.api('POST', '/api/blocked-ips', { ip_address: `198.21.${Math.floor(i / 250)}.${(i % 250) + 1}` });
+      if (r.status !== 201) throw new Error(`block during the outage: ${r.status}`);
+    }
+    const outageRate = OUTAGE / ((t() - outageStart) / 1000);
+    const queued = a.daemon.fleet!.status().outbox;
+    const lastIp = `198.21.${Math.floor((OUTAGE - 1) / 250)}.${((OUTAGE - 1) % 250) + 1}`;
+    const back = t();
+    pgc.start();
+    const caughtUp = await refusedAfter(b, lastIp, back, 30_000);
+    clock.progress('outage measured');
     console.log(
       table(
         ['measure', 'n', 'p50 ms', 'p95 ms', 'max ms'],
@@ -101,8 +120,12 @@ async function main(): Promise<void> {
         ],
       ),
     );
+    console.log(`\n  PostgreSQL down: node A blocked ${int(OUTAGE)} addresses alone at ${outageRate.toFixed(0)} blocks/s (answered, live in its HAProxy), ${int(queued)} queued in its outbox;`);
+    console.log(`  PostgreSQL back: B refused the last of them ${ms(caughtUp)} ms after the restart began (restart, reconnect, A's outbox written, B's catch-up).`);
     console.log(`\n  extra latency of a fleet on a local block (p50, A minus the single node, alternating): ${ms(median(localFleetQuiet) - median(localSingle))} ms`);
     console.log(`  clock: propagation from sending the block to A's API to the first 403 from B / C, HAProxy polled every ${POLL_MS} ms; a local block from request to answer.`);
+    if (Number.isNaN(caughtUp)) findings.push(`B did not refuse the outage's last block within 30 s of PostgreSQL's return`);
+    if (queued !== OUTAGE) findings.push(`${queued} changes queued during the outage, expected ${OUTAGE}`);
     if (missed) findings.push(`${missed} (block, node) pairs not refused within ${GIVE_UP_MS / 1000} s`);
     const slow = perBlock.filter((x) => x >= 1000).length;
     if (slow) findings.push(`${slow} of ${perBlock.length} blocks took a second or more to reach both other nodes (target: under 1 s)`);

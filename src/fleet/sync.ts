@@ -30,7 +30,7 @@ import { fleetOutbox, fleetState } from '../storage/fleet.js';
 import { recordAudit } from '../storage/audit.js';
 import { migratePg, listenForChanges } from '../storage/pg/schema.js';
 import { changesAfter, keyOf, writeChanges, type IpChange, type StoredChange } from '../storage/pg/changes.js';
-import { blockIp, trustIp, unblockIp, untrustIp, type Ops } from '../haproxy/changes/ip-lists.js';
+import { blockIp, blockIps, trustIp, unblockIp, untrustIp, type BatchBlock, type Ops } from '../haproxy/changes/ip-lists.js';
 import { pgConfig } from './connection.js';
 import { ipChangeSchema } from './change-schema.js';
 import { issueLines } from '../util/zod-issues.js';
@@ -38,7 +38,7 @@ import { issueLines } from '../util/zod-issues.js';
 const LAST_APPLIED = 'last_applied_version';
 const BATCH = 500;
 const TICK_MS = 5000;
-const RETRY_MS = [250, 500, 1000, 2000, 5000];
+const RETRY_MS = [250, 500, 1000, 2000];
 
 export interface FleetSyncStatus {
   node: string;
@@ -64,21 +64,22 @@ export interface FleetSyncDeps {
   log: Logger;
 }
 
-/** Applies one change from another node; a state already as wanted is not an error. */
-async function applyRemote(ops: Ops, db: Db, log: Logger, s: StoredChange): Promise<void> {
-  const actor = `fleet:${s.node}`;
+/** A change from the log, checked (change-schema.ts); a failing one is audited and logged, and null is returned. */
+function checked(db: Db, log: Logger, s: StoredChange): IpChange | null {
   const parsed = ipChangeSchema.safeParse(s.change);
-  if (!parsed.success) {
-    const error = `version ${s.version}: ${issueLines(parsed.error.issues, s.change).join('; ')}`;
-    recordAudit(db, { actor, action: 'fleet.change_refused', target: null, detail: { version: s.version, change_id: s.changeId }, result: 'failed', error });
-    log.error('a fleet change does not pass the checks: skipped', { node: s.node, version: s.version, error });
-    return;
-  }
-  const c = parsed.data;
+  if (parsed.success) return parsed.data;
+  const error = `version ${s.version}: ${issueLines(parsed.error.issues, s.change).join('; ')}`;
+  recordAudit(db, { actor: `fleet:${s.node}`, action: 'fleet.change_refused', target: null, detail: { version: s.version, change_id: s.changeId }, result: 'failed', error });
+  log.error('a fleet change does not pass the checks: skipped', { node: s.node, version: s.version, error });
+  return null;
+}
+
+/** Applies one change from another node; a state already as wanted is not an error. */
+async function applyOne(ops: Ops, node: string, c: IpChange): Promise<void> {
+  const actor = `fleet:${node}`;
   try {
     switch (c.kind) {
       case 'block':
-        if (c.expiresAt !== null && Date.parse(c.expiresAt) <= Date.now()) return;
         await blockIp(ops, actor, { ip: c.ip, reason: c.reason, blockedBy: c.blockedBy, expiresAt: c.expiresAt }, { extendIfPresent: true, replace: true });
         return;
       case 'unblock':
@@ -94,6 +95,37 @@ async function applyRemote(ops: Ops, db: Db, log: Logger, s: StoredChange): Prom
   } catch (e) {
     if (isAppError(e) && (e.kind === 'not_found' || e.kind === 'conflict')) return;
     throw e;
+  }
+}
+
+/**
+ * Applies a run of other nodes' changes in order. Consecutive blocks go as
+ * one batch (one runtime change: a node catching up after an outage applies
+ * hundreds at once); a block already expired is dropped (every node lifts it
+ * at that time anyway). `done(version)` is called as each part is applied.
+ */
+async function applyRun(ops: Ops, run: { s: StoredChange; c: IpChange }[], done: (version: number) => void): Promise<void> {
+  const now = Date.now();
+  for (let i = 0; i < run.length; ) {
+    const { s, c } = run[i]!;
+    if (c.kind !== 'block') {
+      await applyOne(ops, s.node, c);
+      done(s.version);
+      i++;
+      continue;
+    }
+    let j = i;
+    const blocks: BatchBlock[] = [];
+    const seen = new Set<string>();
+    for (; j < run.length && run[j]!.c.kind === 'block' && !seen.has(run[j]!.c.ip); j++) {
+      const b = run[j]!.c as Extract<IpChange, { kind: 'block' }>;
+      seen.add(b.ip);
+      if (b.expiresAt !== null && Date.parse(b.expiresAt) <= now) continue;
+      blocks.push({ actor: `fleet:${run[j]!.s.node}`, ip: b.ip, reason: b.reason, blockedBy: b.blockedBy, expiresAt: b.expiresAt });
+    }
+    if (blocks.length) await blockIps(ops, blocks, { replace: true });
+    done(run[j - 1]!.s.version);
+    i = j;
   }
 }
 
@@ -145,10 +177,15 @@ export function createFleetSync(d: FleetSyncDeps): FleetSync {
       if (!changes.length) return;
       // Keys this node changed and has not written yet: its change is newer than anything in the log.
       const pending = new Set(fleetOutbox.oldest(db, 100_000).map((r) => keyOf((r.body as { change: IpChange }).change)));
+      const run: { s: StoredChange; c: IpChange }[] = [];
       for (const s of changes) {
-        if (s.node !== node && !s.superseded && !pending.has(s.key)) await applyRemote(d.ops, db, log, s);
-        fleetState.set(db, LAST_APPLIED, String(s.version));
+        if (s.node === node || s.superseded || pending.has(s.key)) continue;
+        const c = checked(db, log, s);
+        if (c) run.push({ s, c });
       }
+      await applyRun(d.ops, run, (v) => fleetState.set(db, LAST_APPLIED, String(v)));
+      // Skipped changes at the end of the page count as applied too.
+      fleetState.set(db, LAST_APPLIED, String(changes.at(-1)!.version));
     }
   }
 

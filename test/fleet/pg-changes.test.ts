@@ -80,3 +80,45 @@ test('change log: migrate once, no doubles, order, last writer wins with conflic
     [12, 'blocked:203.0.113.1', false],
   ]);
 });
+
+test('the database stopping in the middle of writes: they fail (never end the process), and a resend after its return is not doubled', async (t) => {
+  const pgc = await startTestPostgres();
+  const url = await pgc.createDatabase('fleet_outage');
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  pool.on('error', () => undefined);
+  t.after(async () => {
+    await pool.end();
+    pgc.destroy();
+  });
+  const c0 = await pool.connect();
+  await migratePg(c0);
+  c0.release();
+
+  const sent: ChangeToWrite[] = [];
+  let failed = 0;
+  let stopping = false;
+  const writers = [0, 1, 2].map(async (w) => {
+    for (let i = 0; !stopping || i < 5; i++) {
+      const it = item(block(`198.51.${w}.${i % 250}`));
+      sent.push(it);
+      try {
+        await writeChanges(pool, `n${w}`, [it, item(block(`198.52.${w}.${i % 250}`))]);
+      } catch {
+        failed++;
+        if (stopping) return;
+      }
+      if (i > 2000) return;
+    }
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  stopping = true;
+  pgc.stop();
+  await Promise.all(writers);
+  assert.ok(failed > 0, 'writes failed while the database was down');
+
+  pgc.start();
+  const again = await writeChanges(pool, 'n0', sent);
+  const counts = await changeCounts(pool);
+  assert.equal(counts.total, counts.distinct, 'no change twice');
+  assert.equal(again.versions.length + again.duplicates, sent.length);
+});

@@ -86,10 +86,11 @@ export interface BatchBlock extends BlockInput {
  * Blocks many addresses as one runtime change (a flood of distinct attackers):
  * one database write, one map file write, one runtime payload, one audit entry
  * per address. Like blockIp with extendIfPresent: a blocked address is
- * extended, never shortened. All or nothing: a failure fails every item.
+ * extended, never shortened (`replace`, other fleet nodes' blocks: set as
+ * given, as blockIp). All or nothing: a failure fails every item.
  * Returns each item's row, in order.
  */
-export async function blockIps(ops: Ops, items: readonly BatchBlock[]) {
+export async function blockIps(ops: Ops, items: readonly BatchBlock[], opts: { replace?: boolean } = {}) {
   return ops.applier.runtimeChange({
     actor: items[0]?.actor ?? 'daemon',
     action: 'blocked_ip.add',
@@ -98,7 +99,8 @@ export async function blockIps(ops: Ops, items: readonly BatchBlock[]) {
     mutate(db): BlockedIp[] {
       return items.map((b) => {
         if (blocked.get(db, b.ip)) {
-          if (b.expiresAt) blocked.extend(db, b.ip, b.expiresAt, b.reason);
+          if (opts.replace) blocked.replace(db, b);
+          else if (b.expiresAt) blocked.extend(db, b.ip, b.expiresAt, b.reason);
         } else {
           blocked.insert(db, b);
         }

@@ -86,6 +86,12 @@ async function applyState(c: pg.ClientBase, ch: IpChange, version: number, node:
 /** Writes one node's queued changes, in order, in one transaction. */
 export async function writeChanges(pool: pg.Pool, node: string, items: readonly ChangeToWrite[]): Promise<WriteResult> {
   const c = await pool.connect();
+  // A checked-out client whose connection dies between two queries emits 'error' on itself (the pool
+  // only listens while it is idle): without a listener that would end the process. The failing
+  // query rejects anyway; the client is then destroyed rather than returned.
+  let broken: Error | undefined;
+  const onError = (e: Error) => (broken = e);
+  c.on('error', onError);
   const out: WriteResult = { versions: [], duplicates: 0, conflicts: [] };
   try {
     await c.query('BEGIN');
@@ -120,10 +126,12 @@ export async function writeChanges(pool: pg.Pool, node: string, items: readonly 
     await c.query('COMMIT');
     return out;
   } catch (e) {
+    broken ??= e as Error;
     await c.query('ROLLBACK').catch(() => undefined);
     throw e;
   } finally {
-    c.release();
+    c.removeListener('error', onError);
+    c.release(broken);
   }
 }
 
