@@ -8,7 +8,8 @@
  *
  * - A block made on A is refused by B and C; A refuses it at once.
  * - PostgreSQL stopped: every node serves; a block on A is refused by A at
- *   once and not by B/C (A queues it); PostgreSQL back: B and C refuse it.
+ *   once and not by B/C (A queues it); a fourth node starts and serves;
+ *   PostgreSQL back: B and C refuse it, the fourth node catches up with all.
  * - Nothing lost or doubled: the change log has each change once; each node
  *   lists each block once.
  * - An unblock on B reaches A and C; a trusted address on C reaches A.
@@ -78,15 +79,25 @@ test('three nodes share blocks and trusted addresses through PostgreSQL, across 
   assert.equal(await status(c, Y), 200, 'C has not heard of it');
   for (const n of nodes) assert.equal(await status(n, X), 403, 'the earlier block still holds everywhere');
   assert.equal(await status(b, '203.0.113.99'), 200, 'B serves');
+  // A fourth node starting while the database is away starts and serves all the same.
+  const d = await startTestDaemon(HAPROXIES[1 % HAPROXIES.length]!.bin, { config: { fleet: { node_name: 'node-d', database_url: url, tls: { enabled: false } } } });
+  nodes.push(d);
+  assert.equal((await d.api('POST', '/api/domain', domainBody('shop.test', 'shop', [be.port]))).status, 201);
+  assert.equal((await d.api('POST', '/api/trusted-proxies', { cidr: PROXY })).status, 201);
+  assert.equal(d.daemon.fleet!.status().connected, false);
+  assert.equal(await status(d, X), 200, 'D has not caught up yet');
 
   // PostgreSQL returns: A's queued block reaches B and C.
   pgc.start();
   assert.ok(await waitFor(() => refusedBy([b, c], Y), 20_000, 100), 'B and C refuse the block made during the outage');
+  assert.ok(await waitFor(async () => (await refusedBy([d], X)) && (await refusedBy([d], Y)), 20_000, 100), 'D caught up with every block made before it joined');
   assert.ok(await waitFor(() => a.daemon.fleet!.status().outbox === 0, 10_000), 'the outbox empties');
 
   // Nothing lost or doubled.
   assert.deepEqual(await changeCounts(pool), { total: 2, distinct: 2 });
   for (const n of nodes) assert.deepEqual((await blockedOn(n)).sort(), [X, Y], 'each block listed once on every node');
+  nodes.pop();
+  await d.stop();
 
   // An unblock on B reaches A and C.
   assert.equal((await b.api('DELETE', '/api/blocked-ips', { ip_address: X })).status, 200);
