@@ -75,6 +75,9 @@ test('three nodes share blocks and trusted addresses through PostgreSQL, across 
   assert.equal((await a.api('POST', '/api/blocked-ips', { ip_address: Y, reason: 'during the outage' })).status, 201);
   assert.equal(await status(a, Y), 403, 'A refuses at once');
   assert.equal(a.daemon.fleet!.status().outbox, 1, 'A queued the change');
+  const st = (await a.api('GET', '/api/fleet')).json<{ enabled: boolean; node_name: string; connected: boolean; outbox: number; last_error: string | null }>();
+  assert.deepEqual([st.enabled, st.node_name, st.connected, st.outbox], [true, 'node-a', false, 1], 'the operator sees the outage and the queue');
+  assert.ok(st.last_error, 'and why');
   assert.equal(await status(b, Y), 200, 'B has not heard of it');
   assert.equal(await status(c, Y), 200, 'C has not heard of it');
   for (const n of nodes) assert.equal(await status(n, X), 403, 'the earlier block still holds everywhere');
