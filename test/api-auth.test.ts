@@ -11,6 +11,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HAPROXIES, httpRequest, startTestDaemon } from './helpers/harness.js';
+import { builtBin } from './helpers/built-cli.js';
 
 const isRoot = process.getuid?.() === 0;
 const mode = (f: string) => statSync(f).mode & 0o777;
@@ -26,7 +27,7 @@ function asNobody(cmd: string, args: string[]): Promise<{ code: number; out: str
 
 function cli(args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { timeout: 60_000 }, (err, stdout, stderr) =>
+    execFile(process.execPath, [builtBin(), ...args], { timeout: 60_000 }, (err, stdout, stderr) =>
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }),
     );
   });

@@ -23,6 +23,7 @@ import { parse, stringify } from 'yaml';
 import { HAPROXIES, httpRequest, waitFor, type TestDaemon } from './helpers/harness.js';
 import type { Pebble, TestDns } from './helpers/pebble.js';
 import { startAcmeStack } from './helpers/acme-stack.js';
+import { builtBin } from './helpers/built-cli.js';
 
 /** The SAN names and serial HAProxy serves for `servername`. */
 function served(port: number, servername: string): Promise<{ serial: string; names: string[] }> {
@@ -56,7 +57,7 @@ for (const h of HAPROXIES) {
 
     const cli = (args: string[]) =>
       new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        execFile(process.execPath, ['--import', 'tsx', 'src/main.ts', 'certs', 'request', ...args, '-c', cliCfg], { timeout: 60_000 }, (err, stdout, stderr) =>
+        execFile(process.execPath, [builtBin(), 'certs', 'request', ...args, '-c', cliCfg], { timeout: 60_000 }, (err, stdout, stderr) =>
           resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
         );
       });

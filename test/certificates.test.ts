@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { HAPROXIES, startTestDaemon, freePort, httpRequest, type TestDaemon } from './helpers/harness.js';
 import { startDns, startPebble, type Pebble, type TestDns } from './helpers/pebble.js';
 import { startAcmeStack } from './helpers/acme-stack.js';
+import { builtBin } from './helpers/built-cli.js';
 
 interface Served {
   serial: string;
@@ -267,7 +268,7 @@ for (const h of HAPROXIES) {
       writeFileSync(cfgFile, stringify(settings));
       const { execFile } = await import('node:child_process');
       const out = await new Promise<{ code: number; stdout: string }>((resolve) => {
-        execFile(process.execPath, ['--import', 'tsx', 'src/main.ts', 'certs', 'request', 'cli1.example.test', 'cli2.example.test', '--no-www', '-c', cfgFile], { timeout: 60_000 }, (err, stdout) =>
+        execFile(process.execPath, [builtBin(), 'certs', 'request', 'cli1.example.test', 'cli2.example.test', '--no-www', '-c', cfgFile], { timeout: 60_000 }, (err, stdout) =>
           resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout }),
         );
       });

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encrypt } from 'unixcrypt';
 import { HAPROXIES, startBackend, startTestDaemon, type TestDaemon } from './helpers/harness.js';
+import { builtBin } from './helpers/built-cli.js';
 import { render } from '../src/haproxy/config/render.js';
 import { DEFAULT_SITE_OPTIONS } from '../src/storage/site-options.js';
 import { backend, server } from './unit/_haproxy.js';
@@ -222,7 +223,7 @@ async function cliChecks(t: TestDaemon): Promise<void> {
   // Asynchronous: the daemon answering the CLI runs in this very process.
   const run = (args: string[]) =>
     new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-      execFile(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, HAPROXY_MANAGER_API_KEY: '' } }, (e, out, err) => {
+      execFile(process.execPath, [builtBin(), ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, HAPROXY_MANAGER_API_KEY: '' } }, (e, out, err) => {
         resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, out, err });
       });
     });

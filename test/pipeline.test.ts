@@ -15,6 +15,7 @@ import { createTriage } from '../src/pipeline/triage/engine.js';
 import { createPipeline } from '../src/monitor/pipeline.js';
 import { createIncidents } from '../src/pipeline/incidents/group.js';
 import { SHIPPED_RULES_DIR } from '../src/monitor/monitor.js';
+import { builtBin } from './helpers/built-cli.js';
 
 const pipeline = (warmup = 0) =>
   createPipeline({ triage: createTriage(loadRules({ dir: SHIPPED_RULES_DIR }).rules), incidents: { quietMs: 600_000, maxSamples: 5, maxOpen: 1000 }, noveltyWarmup: warmup });
@@ -67,7 +68,7 @@ test('monitor replay --json prints one documented object per incident, the same 
     lines.push('Nov 25 14:01:00 lb haproxy[1]: 198.51.100.7:41000 [25/Nov/2026:14:01:00.000] web app-backend/s1 0/0/1/2/3 404 120 - - ---- 1/1/0/0/0 0/0 {shop.test|curl/8} "GET /.env HTTP/1.1"');
     const file = join(dir, 'haproxy.log');
     writeFileSync(file, lines.join('\n') + '\n');
-    const run = () => execFileSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'monitor', 'replay', file, '--json'], { encoding: 'utf8' });
+    const run = () => execFileSync(process.execPath, [builtBin(), 'monitor', 'replay', file, '--json'], { encoding: 'utf8' });
     const out = run();
     assert.equal(out, run(), 'deterministic');
     const objs = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -80,7 +81,7 @@ test('monitor replay --json prints one documented object per incident, the same 
     const sensitive = objs.find((o) => o.rule === 'sensitive-files');
     assert.deepEqual(sensitive?.subject, { type: 'ip', value: '198.51.100.7' });
     assert.ok(objs.some((o) => (o.subject as { value: string }).value === '203.0.113.9'), 'the 404 storm from one client');
-    const text = execFileSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'monitor', 'replay', file], { encoding: 'utf8' });
+    const text = execFileSync(process.execPath, [builtBin(), 'monitor', 'replay', file], { encoding: 'utf8' });
     assert.match(text, /^41 lines in .* 0 unparsed, \d+ incidents$/m);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -88,7 +89,7 @@ test('monitor replay --json prints one documented object per incident, the same 
 });
 
 test('haproxy-manager rules test passes on the shipped rules (mismatch detection: test/triage/fixtures.test.ts)', () => {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'rules', 'test'], { encoding: 'utf8' });
+  const out = execFileSync(process.execPath, [builtBin(), 'rules', 'test'], { encoding: 'utf8' });
   assert.match(out, /ok|pass/i);
 });
 
@@ -98,7 +99,7 @@ test('monitor explain - --json: one object per input line, in order, with the do
     'not a log line',
     'Nov 25 14:00:01 lb haproxy[1]: Server app-backend/s1 is DOWN, reason: Layer4 connection problem, info: "Connection refused", check duration: 0ms. 0 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.',
   ].join('\n');
-  const out = execFileSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'monitor', 'explain', '-', '--json'], { encoding: 'utf8', input });
+  const out = execFileSync(process.execPath, [builtBin(), 'monitor', 'explain', '-', '--json'], { encoding: 'utf8', input });
   const rows = out.trim().split('\n').map((l) => JSON.parse(l) as { ok: boolean; kind: string; fields: Record<string, unknown>; rules: string[] });
   assert.equal(rows.length, 3);
   for (const r of rows) for (const k of ['ok', 'kind', 'fields', 'rules']) assert.ok(k in r, k);

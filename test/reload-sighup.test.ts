@@ -13,11 +13,11 @@ import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { stringify as toYaml } from 'yaml';
+import { builtBin } from './helpers/built-cli.js';
 import { HAPROXIES, freePort, httpRequest, waitFor } from './helpers/harness.js';
 
-const CLI = fileURLToPath(new URL('../bin/haproxy-manager', import.meta.url));
+const CLI = builtBin();
 const h = HAPROXIES[HAPROXIES.length - 1]!;
 
 const RULE = (name: string) => `rules:

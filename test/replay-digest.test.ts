@@ -27,9 +27,9 @@ const LINES = 100_000;
 
 const EXPECTED = {
   parsed: '5227bfdc02af0c6e52ba0cc55e8653a82c2855d7e8c3112d6ced5018965469d4',
-  findings: 'cc0b8b082f10effaf20718eee2b80620d56945d396bdad4efc477ae88f9ea431',
-  counters: 'a6157ad99ca70f89e071ea52965db1ff9b655fc859aa6b706e9cd020839d5f84',
-  replay: 'f39ab547a3bb2d4e15a48c6318e5123e9ee81ac3bab7a2301aa9ffd664406b8a',
+  findings: 'f777145174e2a3872aa58db825394e3d4191df6f07fe4d87c345c8ed9e378668',
+  counters: '0abfb2f8b8b132434e2336743dd5721ea964c09f39cab836211e93a232cfe154',
+  replay: '37db4c20f67695b2c69f65b414156b027c31febf1f9851bd72c1bad0ef151dd6',
 };
 
 function sorted(v: unknown): unknown {

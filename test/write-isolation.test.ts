@@ -12,14 +12,14 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { builtBin } from './helpers/built-cli.js';
 import { HAPROXIES, startTestDaemon, startBackend, domainBody, freePort, waitFor, sleep } from './helpers/harness.js';
 import { positions } from '../src/storage/incidents.js';
 import { enqueueMessage } from '../src/pipeline/notify/outbox.js';
 import { actions as actionStore } from '../src/storage/actions.js';
 
-// The sources, not bin/ (which prefers a compiled dist/ that may be older than the checkout).
-const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+// The program compiled from the current sources (built-cli.ts), not bin/ of the checkout (which prefers a dist/ that may be older).
+const MAIN = builtBin();
 
 /** A server whose CA file does not exist: only `haproxy -c` refuses it (a 400 after the check ran). */
 const refusedBody = (i: number) => ({ domain: `refused${i}.test`, backend_name: `refused${i}`, servers: [{ name: 's1', address: '127.0.0.1', port: 9, check: false, tls: true, tls_ca_file: '/nonexistent/ca.pem' }] });
@@ -114,7 +114,7 @@ test('a second daemon on the same state directory exits non-zero at once, naming
   try {
     assert.equal((await t.api('POST', '/api/domain', domainBody('keep.test', 'keep', [be.port]))).status, 201);
     const t0 = Date.now();
-    const second = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'run', '--config', join(t.dir, 'config.yaml')], { encoding: 'utf8', timeout: 30_000, env: { PATH: process.env.PATH ?? '' } });
+    const second = spawnSync(process.execPath, [MAIN, 'run', '--config', join(t.dir, 'config.yaml')], { encoding: 'utf8', timeout: 30_000, env: { PATH: process.env.PATH ?? '' } });
     assert.ok(Date.now() - t0 < 15_000, 'exits at once');
     assert.equal(second.status, 1, second.stderr);
     assert.match(second.stderr, new RegExp(`another haproxy-manager \\(PID ${process.pid}\\) is running on the state directory`));

@@ -1,9 +1,13 @@
 /**
- * Lines of a byte stream for `monitor replay`, without `readline`: each
- * chunk is decoded once (UTF-8, invalid bytes as U+FFFD, as a decoding
- * stream does) up to its last newline, and cut into lines with indexOf, so a
- * line costs a slice rather than a regular expression, a string join and a
- * promise. Lines end as readline ends them with `crlfDelay: Infinity`: at
+ * Lines of a byte stream for `monitor replay`, without `readline`: lines are
+ * found with indexOf on the bytes, so a line costs one decoding rather than a
+ * regular expression, a string join and a promise. A chunk of plain ASCII
+ * without carriage returns (the usual log) has each line decoded on its own
+ * (Latin-1, the same text), giving strings of their own, which the parser
+ * and the rules' map lookups read faster than slices of a chunk's text
+ * (about a fifth of the replay's CPU time here); any other chunk is decoded
+ * once (UTF-8, invalid bytes as U+FFFD, as a decoding stream does) up to its
+ * last newline and cut into lines. Lines end as readline ends them with `crlfDelay: Infinity`: at
  * "\n", "\r\n" or a lone "\r"; an empty line is a line; text after the last
  * end is a line when it is not empty.
  *
@@ -62,7 +66,21 @@ export async function readLines(input: NodeJS.ReadableStream, onLines: (lines: s
       held = null;
       start = firstNl + 1;
     }
-    if (lastNl >= start) cut(decode(chunk, start, lastNl), out);
+    if (lastNl >= start) {
+      const body = chunk.subarray(start, lastNl);
+      // Plain ASCII without carriage returns (the usual log): each line decoded on its own, so it is a string of
+      // its own rather than a slice of the chunk's text (the parser and the rules' lookups read it directly).
+      if (body.indexOf(13) === -1 && isAscii(body)) {
+        let from = start;
+        for (;;) {
+          const nl = chunk.indexOf(NL, from);
+          if (nl === -1 || nl >= lastNl) break;
+          out.push(chunk.toString('latin1', from, nl));
+          from = nl + 1;
+        }
+        out.push(chunk.toString('latin1', from, lastNl));
+      } else cut(decode(chunk, start, lastNl), out);
+    }
     if (lastNl + 1 < chunk.length) held = Buffer.from(chunk.subarray(lastNl + 1));
     if (out.length > 0) onLines(out);
   }

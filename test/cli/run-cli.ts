@@ -1,14 +1,15 @@
 /**
- * The real CLI as a child process (bin/haproxy-manager: dist/ when built,
- * else the sources through tsx), with a clean environment: no API key, no
- * credential, no default configuration. Asynchronous, so a daemon running in
- * the test process can answer it.
+ * The real CLI as a child process: bin/haproxy-manager running the compiled
+ * dist/main.js, as the package ships it (test/helpers/built-cli.ts builds it
+ * once per change of the sources, outside the checkout's dist/), with a
+ * clean environment: no API key, no credential, no default configuration.
+ * Asynchronous, so a daemon running in the test process can answer it.
  */
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { builtBin, ROOT } from '../helpers/built-cli.js';
 
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const BIN = fileURLToPath(new URL('../../bin/haproxy-manager', import.meta.url));
+export { ROOT };
+export const BIN = builtBin();
 
 export interface Run {
   code: number | null;

@@ -14,7 +14,7 @@ import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { HAPROXIES, waitFor } from '../helpers/harness.js';
 import { startAcmeStack } from '../helpers/acme-stack.js';
-import { launchBrowser, consolePage, waitForText } from '../helpers/browser.js';
+import { browserPerFile, consolePage, waitForText } from '../helpers/browser.js';
 import { expiryLevel } from '../../src/console/pages/certificates.js';
 
 const norm = (s: string | undefined | null) => (s ?? '').replace(/[^0-9a-f]/gi, '').toUpperCase().replace(/^0+/, '');
@@ -33,12 +33,14 @@ function servedSerial(port: number, servername: string): Promise<string> {
 
 interface Status { certificates: { domain: string; issuer: string; serial: string; days_until_expiry: number }[] }
 
+const browser = browserPerFile();
+
 for (const h of HAPROXIES) {
   test(`${h.name}: console certificates: request with per-name progress, issued from pebble, renew, the CA's error`, async () => {
     // No self-check: this test shows the CA's own words for a name that points elsewhere.
     const stack = await startAcmeStack(h.bin, () => ({ email: 'ops@example.test', self_check: false }));
     const { t, dns, httpsPort } = stack;
-    const b = await launchBrowser();
+    const b = browser();
     try {
       const op = await consolePage(b, t.apiPort, t.apiKey!);
       assert.equal(await op.goto('/certificates'), 200);
@@ -139,7 +141,6 @@ for (const h of HAPROXIES) {
       assert.deepEqual(viewer.problems, []);
       assert.deepEqual(viewer.dialogs, []);
     } finally {
-      await b.close();
       await stack.stop();
     }
   });

@@ -23,7 +23,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { HAPROXIES, startTestDaemon, startBackend, waitFor, domainBody } from '../helpers/harness.js';
-import { launchBrowser, consolePage, waitForText, type ConsolePage } from '../helpers/browser.js';
+import { browserPerFile, consolePage, waitForText, type ConsolePage } from '../helpers/browser.js';
 
 interface BackendAnswer {
   name: string;
@@ -40,18 +40,20 @@ async function submitAndNavigate(cp: ConsolePage, selector: string): Promise<voi
   await Promise.all([cp.page.waitForNavigation({ waitUntil: 'load', timeout: 15_000 }), cp.page.click(selector)]);
 }
 
+const browser = browserPerFile();
+
 for (const h of HAPROXIES) {
   test(`${h.name}: console domains and servers`, async () => {
-    // Started side by side (the browser's launch is the slow part); what started is closed if another failed.
-    const started = await Promise.allSettled([startBackend('app'), startTestDaemon(h.bin), launchBrowser()] as const);
+    // Started side by side; what started is closed if another failed.
+    const started = await Promise.allSettled([startBackend('app'), startTestDaemon(h.bin)] as const);
     if (started.some((s) => s.status === 'rejected')) {
-      const [sb, st, sbr] = started;
-      if (sbr.status === 'fulfilled') await sbr.value.close();
+      const [sb, st] = started;
       if (st.status === 'fulfilled') await st.value.stop();
       if (sb.status === 'fulfilled') await sb.value.close();
       throw (started.find((s) => s.status === 'rejected') as PromiseRejectedResult).reason;
     }
-    const [be, t, b] = started.map((s) => (s as PromiseFulfilledResult<unknown>).value) as [Awaited<ReturnType<typeof startBackend>>, Awaited<ReturnType<typeof startTestDaemon>>, Awaited<ReturnType<typeof launchBrowser>>];
+    const [be, t] = started.map((s) => (s as PromiseFulfilledResult<unknown>).value) as [Awaited<ReturnType<typeof startBackend>>, Awaited<ReturnType<typeof startTestDaemon>>];
+    const b = browser();
     try {
       const viewerKey = readFileSync(t.daemon.cfg.paths.viewerKeyFile, 'utf8').trim();
       const op = await consolePage(b, t.apiPort, t.apiKey!);
@@ -192,7 +194,6 @@ for (const h of HAPROXIES) {
       for (const p of [op, viewer]) assert.deepEqual(p.problems, [], 'no CSP violation or page error');
       for (const p of [op, viewer]) assert.deepEqual(p.dialogs, [], 'no dialog (the confirmation was answered)');
     } finally {
-      await b.close();
       await t.stop();
       await be.close();
     }
@@ -215,10 +216,9 @@ async function addRow(cp: ConsolePage, button: string, rowsOf: string): Promise<
 
 for (const h of HAPROXIES) {
   test(`${h.name}: console per-site options: set from the form, as HAProxy serves them; untouched groups kept; a bad value shown at its field; runtime maintenance`, async () => {
-    const started = await Promise.allSettled([startBackend('shop'), startBackend('api'), startTestDaemon(h.bin), launchBrowser()] as const);
-    const [sShop, sApi, st, sb] = started;
+    const started = await Promise.allSettled([startBackend('shop'), startBackend('api'), startTestDaemon(h.bin)] as const);
+    const [sShop, sApi, st] = started;
     if (started.some((s) => s.status === 'rejected')) {
-      if (sb.status === 'fulfilled') await sb.value.close();
       if (st.status === 'fulfilled') await st.value.stop();
       for (const s of [sShop, sApi]) if (s.status === 'fulfilled') await s.value.close();
       throw (started.find((s) => s.status === 'rejected') as PromiseRejectedResult).reason;
@@ -226,7 +226,7 @@ for (const h of HAPROXIES) {
     const shop = (sShop as PromiseFulfilledResult<Awaited<ReturnType<typeof startBackend>>>).value;
     const apiBe = (sApi as PromiseFulfilledResult<Awaited<ReturnType<typeof startBackend>>>).value;
     const t = (st as PromiseFulfilledResult<Awaited<ReturnType<typeof startTestDaemon>>>).value;
-    const b = (sb as PromiseFulfilledResult<Awaited<ReturnType<typeof launchBrowser>>>).value;
+    const b = browser();
     try {
       // Stored through the API: what an attacker could have written (a header value, an error page) among them.
       const xssHeader = '"><img src=x onerror=alert(1)>';
@@ -382,7 +382,6 @@ for (const h of HAPROXIES) {
       for (const p of [op, viewer]) assert.deepEqual(p.problems, [], 'no CSP violation or page error');
       for (const p of [op, viewer]) assert.deepEqual(p.dialogs, [], 'no dialog: nothing stored ran');
     } finally {
-      await b.close();
       await t.stop();
       await shop.close();
       await apiBe.close();

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { HAPROXIES, startTestDaemon, startBackend, domainBody, waitFor } from '../helpers/harness.js';
 import { startFakeAnthropic } from '../helpers/anthropic-server.js';
-import { launchBrowser, consolePage, waitForText } from '../helpers/browser.js';
+import { browserPerFile, consolePage, waitForText } from '../helpers/browser.js';
 
 const PROXY = '127.0.0.10';
 const A1 = '198.51.100.31';
@@ -42,6 +42,8 @@ function proposingPolicy(dir: string): string {
   return file;
 }
 
+const browser = browserPerFile();
+
 for (const h of HAPROXIES) {
   test(`${h.name}: console incidents, actions (approve, reject, revert) and explain; XSS in samples and a model summary renders as text`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hm-console-inc-'));
@@ -56,7 +58,7 @@ for (const h of HAPROXIES) {
         analysis: { enabled: true, base_url: ai.url, api_key_file: join(dir, 'anthropic-key'), fast: { model: 'fast-model', timeout_ms: 5000, max_retries: 0 }, backoff_s: 1, batch: { max_wait_s: 5, max_wait_below_high_s: 5 } },
       },
     });
-    const b = await launchBrowser();
+    const b = browser();
     const via = (path: string, ip: string, headers: Record<string, string> = {}) => t.get('shop.test', path, { localAddress: PROXY, headers: { 'X-Forwarded-For': ip, ...headers } });
     const actions = async () => (await t.api('GET', '/api/actions')).json<Action[]>();
     try {
@@ -191,7 +193,6 @@ for (const h of HAPROXIES) {
         assert.deepEqual(p.dialogs, [], 'no dialog');
       }
     } finally {
-      await b.close();
       await t.stop();
       await Promise.all([be.close(), ai.close()]);
       rmSync(dir, { recursive: true, force: true });

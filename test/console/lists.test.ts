@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HAPROXIES, startTestDaemon, startBackend, domainBody, waitFor } from '../helpers/harness.js';
-import { launchBrowser, consolePage, waitForText } from '../helpers/browser.js';
+import { browserPerFile, consolePage, waitForText } from '../helpers/browser.js';
 
 const PROXY = '127.0.0.10';
 const CLIENT = '198.51.100.77';
@@ -36,6 +36,8 @@ async function startReceiver() {
   return { url: `http://127.0.0.1:${port}/hook`, got, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
+const browser = browserPerFile();
+
 for (const h of HAPROXIES) {
   test(`${h.name}: console blocks (TTL, countdown, unblock, guardrail warnings), notifications test and outbox, audit with filters`, async () => {
     const be = await startBackend('app');
@@ -48,7 +50,7 @@ for (const h of HAPROXIES) {
         },
       },
     });
-    const b = await launchBrowser();
+    const b = browser();
     try {
       assert.equal((await t.api('POST', '/api/domain', domainBody('shop.test', 'shop', [be.port]))).status, 201);
       assert.equal((await t.api('POST', '/api/trusted-proxies', { cidr: PROXY, note: 'test proxy' })).status, 201);
@@ -189,7 +191,6 @@ for (const h of HAPROXIES) {
       assert.deepEqual(cp.problems, [], 'no CSP violation or page error');
       assert.deepEqual(cp.dialogs, [], 'no alert from a payload');
     } finally {
-      await b.close();
       await t.stop();
       await be.close();
       await hook.close();

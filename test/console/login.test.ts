@@ -11,13 +11,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { HAPROXIES, startTestDaemon, startBackend, domainBody, httpRequest, waitFor } from '../helpers/harness.js';
-import { launchBrowser, consolePage, login, waitForText } from '../helpers/browser.js';
+import { browserPerFile, consolePage, login, waitForText } from '../helpers/browser.js';
+
+const browser = browserPerFile();
 
 for (const h of HAPROXIES) {
   test(`${h.name}: console login, viewer, CSRF, logout and the overview`, async () => {
     const be = await startBackend('app');
     const t = await startTestDaemon(h.bin);
-    const b = await launchBrowser();
+    const b = browser();
     try {
       const viewerKey = readFileSync(t.daemon.cfg.paths.viewerKeyFile, 'utf8').trim();
       assert.equal((await t.api('POST', '/api/domain', domainBody('shop.test', 'shop', [be.port]))).status, 201);
@@ -156,7 +158,6 @@ for (const h of HAPROXIES) {
       assert.ok(await waitFor(async () => t.logs.some((l) => /console login/.test(l)), 2000));
       assert.ok(!t.logs.some((l) => l.includes(t.apiKey!) || l.includes(viewerKey) || l.includes(sid)), 'no key or session id in the log');
     } finally {
-      await b.close();
       await t.stop();
       await be.close();
     }

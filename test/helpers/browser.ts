@@ -10,6 +10,7 @@
  * test-artifacts/console/ (kept by CI as an artifact, ignored by git).
  */
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { after, before } from 'node:test';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +50,26 @@ export async function launchBrowser(): Promise<BrowserHandle> {
       await browser.close().catch(() => undefined);
       rmSync(profile, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * One browser for all the tests of a file, launched before the first and
+ * closed after the last (a launch costs seconds). Call it at the file's top
+ * level; call the function it returns inside a test. Tests stay isolated:
+ * each `consolePage` opens its own browser context (cookies, storage).
+ */
+export function browserPerFile(): () => BrowserHandle {
+  let handle: BrowserHandle | undefined;
+  before(async () => {
+    handle = await launchBrowser();
+  });
+  after(async () => {
+    await handle?.close();
+  });
+  return () => {
+    if (!handle) throw new Error('the browser was not launched (browserPerFile must be called at the top level of the file)');
+    return handle;
   };
 }
 

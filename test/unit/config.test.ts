@@ -12,9 +12,10 @@ import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { detectHaproxy } from '../../src/haproxy/process/version.js';
 import { BINARIES, exec } from './_haproxy.js';
+import { builtBin } from '../helpers/built-cli.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = join(REPO, 'bin', 'haproxy-manager');
+const CLI = builtBin();
 const KEY = 'k3y-0123456789abcdef-XYZ';
 
 const tmpRoot = mkdtempSync(join(tmpdir(), 'hm-config-test-'));

@@ -93,27 +93,41 @@ function hostAndTag(s: string, i: number, out: SyslogPrefix): number {
 
 /** RFC 5424 after `<PRI>1 `: TIMESTAMP HOST APP PROCID MSGID SD [MSG]. */
 function rfc5424(s: string, i: number, out: SyslogPrefix): number {
-  const fields: string[] = [];
-  for (let k = 0; k < 5; k++) {
-    i = skipSpaces(s, i);
-    const e = tokenEnd(s, i);
-    fields.push(s.slice(i, e));
-    i = e;
-  }
-  const [ts, host, app, procid] = fields as [string, string, string, string, string];
-  if (ts !== '-') {
-    const t = isoAt(ts, 0);
+  // Token by token, without an array of them; the stamp is read as a string of its own (isoAt may look past its end).
+  i = skipSpaces(s, i);
+  let e = tokenEnd(s, i);
+  if (!(e - i === 1 && s.charCodeAt(i) === 45)) {
+    const t = isoAt(s.slice(i, e), 0);
     if (t) {
       out.time = t.ms;
       out.offsetMin = t.offsetMin;
     }
   }
-  if (host !== '-' && host !== '') out.host = host;
-  if (app !== '-' && app !== '') out.program = app;
-  if (procid !== '-' && procid !== '') {
-    const v = Number(procid);
-    if (Number.isInteger(v) && v >= 0) out.pid = v;
+  i = skipSpaces(s, e);
+  e = tokenEnd(s, i);
+  if (e > i && !(e - i === 1 && s.charCodeAt(i) === 45)) out.host = s.slice(i, e);
+  i = skipSpaces(s, e);
+  e = tokenEnd(s, i);
+  if (e > i && !(e - i === 1 && s.charCodeAt(i) === 45)) out.program = s.slice(i, e);
+  i = skipSpaces(s, e);
+  e = tokenEnd(s, i);
+  if (e > i && !(e - i === 1 && s.charCodeAt(i) === 45)) {
+    // PROCID: a pid when it is a decimal integer, as Number() reads one (digits, at most 15 of them).
+    let v = 0;
+    let k = i;
+    for (; k < e; k++) {
+      const d = s.charCodeAt(k) - 48;
+      if (d < 0 || d > 9) break;
+      v = v * 10 + d;
+    }
+    if (k === e && e - i <= 15) out.pid = v;
+    else {
+      const n = Number(s.slice(i, e));
+      if (Number.isInteger(n) && n >= 0) out.pid = n;
+    }
   }
+  i = skipSpaces(s, e);
+  i = tokenEnd(s, i); // MSGID
   i = skipSpaces(s, i);
   // Structured data: `-` or one or more `[id k="v" ...]`, where `\]` and `\"` are escaped inside values.
   if (s.charCodeAt(i) === 45 && (i + 1 >= s.length || s.charCodeAt(i + 1) === 32)) i++;

@@ -3,7 +3,7 @@
  * its key function, its condition and the finding template.
  */
 import type { Severity, SubjectType, SuggestedAction } from '../types.js';
-import { CompiledFilter, type LineView } from './match.js';
+import { CompiledFilter, type LineView, type MatcherRegistry } from './match.js';
 import { SEEN_ONCE_HOLD, type DistinctField, type GroupKey, type PerKey, type RuleSpec } from './schema.js';
 import { durationMs } from '../../util/duration.js';
 import { BucketedCountWindow, CountWindow, DistinctWindow, EXACT_MAX, KeyTable, LeakyBucket, SeenOnceWindow, SMALL_SET, type Condition } from './windows.js';
@@ -219,14 +219,15 @@ export function keyCap(spec: RuleSpec, maxKeys: number): number {
   return Math.min(maxKeys, Math.max(MIN_KEYS, Math.floor(VALUE_BUDGET / valuesPerSubject(spec))));
 }
 
-export function compileRule(spec: RuleSpec, maxKeys: number): CompiledRule {
+/** `reg`: the engine's registry, which groups the patterns of all its rules by field (match.ts MatchGroup). */
+export function compileRule(spec: RuleSpec, maxKeys: number, reg?: MatcherRegistry): CompiledRule {
   const group = Array.isArray(spec.group_by) ? spec.group_by : [spec.group_by];
   const last = group[group.length - 1] as GroupKey;
   const cond = condition(spec);
   return {
     name: spec.name,
     spec,
-    filter: new CompiledFilter(spec.filter),
+    filter: new CompiledFilter(spec.filter, reg),
     subjectType: SUBJECT_TYPE[last],
     key: spec.per === undefined ? keyFunction(group) : perKeyFunction(keyFunction(group), spec.per),
     per: spec.per !== undefined,

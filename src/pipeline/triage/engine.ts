@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
 import { durationMs } from '../../util/duration.js';
 import type { Finding, LineKind, ParsedLine, SubjectType } from '../types.js';
 import { actionsFor, compileRule, subjectOfKey, type CompiledRule, type RuleCounters } from './compile.js';
-import { KIND_BIT, LineView } from './match.js';
+import { KIND_BIT, LineView, MatcherRegistry } from './match.js';
 import type { RuleSpec } from './schema.js';
 import { LINE_KINDS } from './schema.js';
 
@@ -151,11 +151,13 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
 
   const seen = new Set<string>();
   const rules: CompiledRule[] = [];
+  // Every rule's patterns grouped by field: run once per line and value, whichever rules ask (match.ts).
+  const registry = new MatcherRegistry();
   for (const s of specs) {
     if (!s.enabled) continue;
     if (seen.has(s.name)) throw new Error(`rule ${s.name} is defined twice`);
     seen.add(s.name);
-    rules.push(compileRule(s, maxKeys));
+    rules.push(compileRule(s, maxKeys, registry));
   }
   // Rules by line kind, so a line only meets the rules that can match it.
   const byKind = new Map<number, CompiledRule[]>();

@@ -7,6 +7,15 @@
  * A `LineView` is the one mutable view of the current line the engine reuses
  * for every line; it caches what several rules ask for (the subject address,
  * the path without its query, the decoded path).
+ *
+ * Patterns are tested per field, not per rule: the engine registers every
+ * pattern matcher of every rule in a `MatcherRegistry`, which puts those of
+ * one field (path, user_agent, host, ...) in one `MatchGroup`. The first
+ * rule that asks about a line's path runs all the path patterns once and
+ * keeps the answer as bits, for the other rules on that line and, remembered
+ * per value, for later lines with the same path (values repeat: the site's
+ * pages and assets, a few dozen User-Agents). A rule added as data gets this
+ * without code.
  */
 import type { LineKind, ParsedLine } from '../types.js';
 import { LINE_KINDS, type FilterSpec, type StringMatch } from './schema.js';
@@ -55,8 +64,13 @@ function decodeOnce(s: string): string {
   return out + s.slice(from);
 }
 
+/** Numbers the lines every view is reset to, so a group's answer for one line is never taken for another's. */
+let SERIAL = 0;
+
 /** The current line as rules see it. One instance is reused for every line. */
 export class LineView {
+  /** This line's number among all lines any view was reset to (MatchGroup's per-line answer). */
+  serial = 0;
   line: ParsedLine = { ok: false, kind: 'unknown', time: null, fields: {} };
   fields: Record<string, unknown> = {};
   source = '';
@@ -76,6 +90,7 @@ export class LineView {
   private pathDone = 0; // bit 1: decoded, bit 2: without query
 
   reset(line: ParsedLine, source: string, time: number): void {
+    this.serial = ++SERIAL;
     this.line = line;
     this.fields = line.fields;
     this.source = source;
@@ -157,6 +172,23 @@ export class LineView {
   }
 }
 
+/**
+ * Answers a group of pattern matchers keeps, per value tested: bounded (when
+ * full the memory is emptied and refills with what is current). Keys are
+ * copies (ownKey), so a remembered value never holds the line or the chunk of
+ * text it was sliced from.
+ */
+export const MEMO_MAX = 4096;
+/** Longer values are tested on every line without being remembered (rarely repeated, and a long key costs memory). */
+export const MEMO_MAX_KEY = 512;
+/** Matchers per group: one bit each in a 31-bit small integer; a field with more gets another group. */
+const GROUP_MAX = 30;
+
+/** A copy of `s` that shares nothing with the text it was sliced from. */
+function ownKey(s: string): string {
+  return s.length < 13 ? s : (' ' + s).slice(1);
+}
+
 /** A compiled `StringMatch`. */
 export class StringMatcher {
   private readonly mode: 0 | 1 | 2; // equals, prefix, pattern
@@ -164,8 +196,15 @@ export class StringMatcher {
   private readonly re: RegExp | null;
   private readonly fold: boolean;
   readonly decode: boolean;
+  /** Where its answers come from when registered (patterns only): its group and its bit there. */
+  group: MatchGroup | null = null;
+  bit = 0;
 
-  constructor(m: StringMatch) {
+  /** `field`: the field it tests ('path': the line's path, whose decoded form the view keeps). */
+  constructor(
+    m: StringMatch,
+    readonly field = '',
+  ) {
     this.fold = m.ignore_case;
     this.decode = m.decode;
     if (m.equals !== undefined) {
@@ -181,6 +220,11 @@ export class StringMatcher {
       this.values = [];
       this.re = new RegExp(m.pattern ?? '', this.fold ? 'i' : '');
     }
+  }
+
+  /** A pattern (worth running once per value for every rule, see MatchGroup); equals and prefix are cheaper tested in place. */
+  get isPattern(): boolean {
+    return this.mode === 2;
   }
 
   test(s: string): boolean {
@@ -199,6 +243,75 @@ export class StringMatcher {
   testDecoded(s: string, d: string | undefined): boolean {
     return d !== undefined && d !== s && this.test(d);
   }
+
+  /** The whole test of a value of its field on the line `v` shows: the value itself, then (with `decode`) its decoded form. */
+  matches(s: string, v: LineView): boolean {
+    const g = this.group;
+    if (g !== null) return (g.answer(s, v) & this.bit) !== 0;
+    return this.testBoth(s, v);
+  }
+
+  /** `matches` without a group. */
+  testBoth(s: string, v: LineView): boolean {
+    if (this.test(s)) return true;
+    return this.decode && this.testDecoded(s, this.field === 'path' && s === v.path() ? v.decodedPath() : decodeLoose(s));
+  }
+}
+
+/**
+ * The pattern matchers of one field: run together, once per value, the
+ * answer kept as bits (bit i: matcher i matched). Contract: `answer(s, v)`
+ * has bit i set exactly when matchers[i].testBoth(s, v) is true; it is kept
+ * for the current line (by the view's serial and the value) and remembered
+ * per value (testBoth depends on the value alone: patterns without the g or
+ * y flag keep no state, and a decoded form is a function of the value).
+ */
+export class MatchGroup {
+  readonly matchers: StringMatcher[] = [];
+  private readonly memo = new Map<string, number>();
+  private serial = -1;
+  private input = '';
+  private bits = 0;
+
+  answer(s: string, v: LineView): number {
+    if (this.serial === v.serial && this.input === s) return this.bits;
+    const ms = this.matchers;
+    // One pattern alone is cheaper run than looked up (a lookup hashes and compares the whole value).
+    const remember = ms.length > 1 && s.length <= MEMO_MAX_KEY;
+    let b = remember ? this.memo.get(s) : undefined;
+    if (b === undefined) {
+      b = 0;
+      for (let i = 0; i < ms.length; i++) if ((ms[i] as StringMatcher).testBoth(s, v)) b |= 1 << i;
+      if (remember) {
+        const memo = this.memo;
+        if (memo.size >= MEMO_MAX) memo.clear();
+        memo.set(ownKey(s), b);
+      }
+    }
+    this.serial = v.serial;
+    this.input = s;
+    this.bits = b;
+    return b;
+  }
+}
+
+/** Puts the pattern matchers of the filters compiled with it into groups by field (see MatchGroup). */
+export class MatcherRegistry {
+  private readonly open = new Map<string, MatchGroup>();
+  readonly groups: MatchGroup[] = [];
+
+  add(m: StringMatcher): void {
+    if (!m.isPattern) return;
+    let g = this.open.get(m.field);
+    if (g === undefined || g.matchers.length >= GROUP_MAX) {
+      g = new MatchGroup();
+      this.open.set(m.field, g);
+      this.groups.push(g);
+    }
+    m.group = g;
+    m.bit = 1 << g.matchers.length;
+    g.matchers.push(m);
+  }
 }
 
 function statusTable(items: (number | string)[]): Uint8Array {
@@ -216,7 +329,13 @@ function statusTable(items: (number | string)[]): Uint8Array {
   return t;
 }
 
-const sm = (m: StringMatch | undefined) => (m === undefined ? null : new StringMatcher(m));
+/** A matcher for `field`, registered with `reg` when there is one. */
+function sm(m: StringMatch | undefined, field: string, reg: MatcherRegistry | undefined): StringMatcher | null {
+  if (m === undefined) return null;
+  const x = new StringMatcher(m, field);
+  reg?.add(x);
+  return x;
+}
 
 /** A compiled filter: the AND of its parts. */
 export class CompiledFilter {
@@ -239,26 +358,28 @@ export class CompiledFilter {
   private readonly any: CompiledFilter[] | null;
   private readonly not: CompiledFilter | null;
 
-  constructor(f: FilterSpec) {
+  /** `reg`: where its pattern matchers are grouped with those of other filters on the same field (the engine's one registry). */
+  constructor(f: FilterSpec, reg?: MatcherRegistry) {
     const kinds = f.kind === undefined ? null : Array.isArray(f.kind) ? f.kind : [f.kind];
     this.kinds = kinds === null ? ALL_KINDS : kinds.reduce((m, k) => m | KIND_BIT[k], 0);
-    this.source = sm(f.source);
+    // Sources are few and tested as they are (never decoded): not grouped.
+    this.source = sm(f.source, 'source', undefined);
     this.status = f.status ? statusTable(f.status) : null;
     this.methods = f.method ? f.method.map((m) => m.toUpperCase()) : null;
     this.events = f.event ?? null;
     this.levels = f.level ? f.level.map((l) => l.toLowerCase()) : null;
-    this.termination = sm(f.termination_state);
-    this.backend = sm(f.backend);
-    this.server = sm(f.server);
-    this.host = sm(f.host);
-    this.extra = f.fields ? Object.entries(f.fields).map(([name, m]) => ({ name, m: new StringMatcher(m) })) : null;
-    this.pathM = sm(f.path);
-    this.queryM = sm(f.query);
-    this.ua = sm(f.user_agent);
-    this.referer = sm(f.referer);
-    this.message = sm(f.message);
-    this.any = f.any ? f.any.map((s) => new CompiledFilter(s)) : null;
-    this.not = f.not ? new CompiledFilter(f.not) : null;
+    this.termination = sm(f.termination_state, 'termination_state', reg);
+    this.backend = sm(f.backend, 'backend', reg);
+    this.server = sm(f.server, 'server', reg);
+    this.host = sm(f.host, 'host', reg);
+    this.extra = f.fields ? Object.entries(f.fields).map(([name, m]) => ({ name, m: sm(m, `fields.${name}`, reg) as StringMatcher })) : null;
+    this.pathM = sm(f.path, 'path', reg);
+    this.queryM = sm(f.query, 'query', reg);
+    this.ua = sm(f.user_agent, 'user_agent', reg);
+    this.referer = sm(f.referer, 'referer', reg);
+    this.message = sm(f.message, 'message', reg);
+    this.any = f.any ? f.any.map((s) => new CompiledFilter(s, reg)) : null;
+    this.not = f.not ? new CompiledFilter(f.not, reg) : null;
   }
 
   test(v: LineView): boolean {
@@ -277,10 +398,10 @@ export class CompiledFilter {
       if (typeof l !== 'string' || !includes(this.levels, l.toLowerCase())) return false;
     }
     if (this.source !== null && !this.source.test(v.source)) return false;
-    if (this.termination !== null && !testString(this.termination, v.termination)) return false;
+    if (this.termination !== null && !testString(this.termination, v.termination, v)) return false;
     if (this.backend !== null && !testField(this.backend, v, 'backend')) return false;
     if (this.server !== null && !testField(this.server, v, 'server')) return false;
-    if (this.host !== null && !testString(this.host, v.host)) return false;
+    if (this.host !== null && !testString(this.host, v.host, v)) return false;
     if (this.extra !== null) {
       for (let i = 0; i < this.extra.length; i++) {
         const x = this.extra[i] as { name: string; m: StringMatcher };
@@ -290,15 +411,14 @@ export class CompiledFilter {
     if (this.pathM !== null) {
       const p = v.path();
       if (p === undefined) return false;
-      // The decoded path is asked for only when the raw one did not match.
-      if (!this.pathM.test(p) && !(this.pathM.decode && this.pathM.testDecoded(p, v.decodedPath()))) return false;
+      if (!this.pathM.matches(p, v)) return false;
     }
     if (this.queryM !== null) {
       const q = v.query();
       if (q === undefined) return false;
-      if (!this.queryM.test(q) && !(this.queryM.decode && this.queryM.testDecoded(q, decodeLoose(q)))) return false;
+      if (!this.queryM.matches(q, v)) return false;
     }
-    if (this.ua !== null && !testString(this.ua, v.userAgent)) return false;
+    if (this.ua !== null && !testString(this.ua, v.userAgent, v)) return false;
     // Read from the line only by the few rules that ask for it (no per-line load for the others).
     if (this.referer !== null && !testField(this.referer, v, 'referer')) return false;
     if (this.message !== null && !testField(this.message, v, 'message')) return false;
@@ -318,11 +438,9 @@ function includes(list: string[], s: string): boolean {
 }
 
 function testField(m: StringMatcher, v: LineView, name: string): boolean {
-  return testString(m, v.str(name));
+  return testString(m, v.str(name), v);
 }
 
-function testString(m: StringMatcher, s: string | undefined): boolean {
-  if (s === undefined) return false;
-  if (m.test(s)) return true;
-  return m.decode && m.testDecoded(s, decodeLoose(s));
+function testString(m: StringMatcher, s: string | undefined, v: LineView): boolean {
+  return s !== undefined && m.matches(s, v);
 }
