@@ -6,7 +6,8 @@
 # needs: HAProxy 3.0 beside 2.6 (scripts/install-haproxy30.sh), pebble, wrk,
 # prometheus (its promtool and a throwaway server for the dashboard test) and
 # chromium (the console's browser tests, driven by puppeteer-core), and for the
-# package test lintian, dpkg-dev (dpkg-shlibdeps) and systemd (systemd-analyze).
+# package test lintian, dpkg-dev (dpkg-shlibdeps) and systemd (systemd-analyze),
+# and postgresql (fleet tests start a throwaway cluster; the system one stays off).
 # Run as root (or with sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,7 @@ want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
 need=(haproxy socat openssl ca-certificates python3 make g++)
-[ $want_test = 1 ] && need+=(patchelf pebble wrk curl prometheus chromium lintian dpkg-dev systemd zsh groff)
+[ $want_test = 1 ] && need+=(patchelf pebble wrk curl prometheus chromium lintian dpkg-dev systemd zsh groff postgresql)
 missing=()
 for p in "${need[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep 'ok installed' >/dev/null || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -24,7 +25,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   # haproxy's postinst may try to start the system service; policy-rc.d keeps it from doing so here.
   if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; trap 'rm -f /usr/sbin/policy-rc.d' EXIT; fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  # The tests start their own throwaway Prometheus; the packaged service is not wanted at boot.
+  # The tests start their own throwaway PostgreSQL and Prometheus; the packaged services are not wanted at boot.
+  if [[ " ${missing[*]} " == *" postgresql "* ]] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then systemctl disable --now postgresql >/dev/null 2>&1 || true; fi
   if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then systemctl disable --now prometheus >/dev/null 2>&1 || true; fi
 fi
 command -v node >/dev/null || { echo "Node.js 20 or newer is required (apt-get install nodejs npm)" >&2; exit 1; }

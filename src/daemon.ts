@@ -17,6 +17,8 @@ import { describe } from './errors.js';
 import { createEventBus } from './events.js';
 import { createMetrics } from './metrics/metrics.js';
 import { startUnits, type Unit } from './units.js';
+import { createFleetSync, type FleetSync } from './fleet/sync.js';
+import type { Ops } from './haproxy/changes/ip-lists.js';
 import { lockStateDir, type StateLock } from './storage/state-lock.js';
 import { ensureApiKey, ensureMetricsToken, ensureViewerKey } from './config/api-key.js';
 import { registerSecretEnv } from './util/child-env.js';
@@ -64,6 +66,8 @@ export interface Daemon {
   apiPort: number;
   /** The last hour of HTTP traffic the console charts. */
   traffic: TrafficHistory;
+  /** The fleet sync unit (fleet/sync.ts); null on a single node. */
+  fleet: FleetSync | null;
   /**
    * Stops every unit and closes the resources. `leaveHaproxyRunning`: a
    * managed HAProxy keeps serving (a reload or a restart of the daemon adopts
@@ -124,7 +128,9 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
   const bus = createEventBus<DaemonEvents>(log.child({ unit: 'events' }));
   const control = createControl(cfg, log.child({ unit: 'haproxy' }));
   const applier = createApplier({ cfg, db: writer, log: log.child({ unit: 'apply' }), control, info });
-  const ops = { cfg, applier };
+  // In a fleet, local changes to shared addresses are recorded for the other nodes; theirs are applied with the plain ops (no echo).
+  const fleet = cfg.fleetSettings ? createFleetSync({ settings: cfg.fleetSettings, db: writer, ops: { cfg, applier }, log: log.child({ unit: 'fleet' }) }) : null;
+  const ops: Ops = fleet ? { cfg, applier, record: (db, change) => fleet.record(db, change) } : { cfg, applier };
   const acme = createAcme({ cfg, log: log.child({ unit: 'acme' }), responder });
   const ari = createAri(directoryUrl(cfg), log.child({ unit: 'acme' }));
   const certs = createCertService({ cfg, log: log.child({ unit: 'certs' }), db: writer, reader, applier, acme, ari });
@@ -189,6 +195,7 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
         await control.stop({ leaveRunning: leaveHaproxyRunning });
       },
     },
+    ...(fleet ? [fleet] : []),
     expiry,
     createRetention({ cfg, log: log.child({ unit: 'retention' }), db: writer }),
     {
@@ -213,7 +220,7 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
     {
       name: 'api',
       async start() {
-        const deps = { cfg, reader, applier, control, info, log, ops, certs, monitor, notifications, remediation, analysis, isProtected, metrics, metricsToken, viewerKey, sessions, traffic };
+        const deps = { cfg, reader, applier, control, info, log, ops, certs, monitor, notifications, remediation, analysis, isProtected, metrics, metricsToken, viewerKey, sessions, traffic, fleet };
         // The console answers its own paths first and reads the API through the app's own handler.
         const front = (a: Koa) => {
           let handler: ReturnType<Koa['callback']> | null = null;
@@ -276,6 +283,7 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
     remediation,
     apiPort,
     traffic,
+    fleet,
     async stop(o = {}) {
       if (stopped) return;
       stopped = true;

@@ -20,6 +20,7 @@ import { trustedRoutes } from './routes/trusted.js';
 import { serverRoutes } from './routes/servers.js';
 import { securityRoutes } from './routes/security.js';
 import { auditRoutes } from './routes/audit.js';
+import { fleetRoutes } from './routes/fleet.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { incidentRoutes } from './routes/incidents.js';
 import { actionRoutes } from './routes/actions.js';
@@ -49,6 +50,7 @@ export function apiRouter(d: ApiDeps): Router {
   notificationRoutes(router, d);
   importRoutes(router, d);
   tcpServiceRoutes(router, d);
+  fleetRoutes(router, d);
   openapiRoutes(router);
   return router;
 }

@@ -41,6 +41,8 @@ export interface ApiDeps {
   sessions?: Sessions;
   /** The last hour of HTTP traffic (GET /api/traffic, the console's chart). */
   traffic?: { points(): TrafficPoint[]; intervalSeconds: number };
+  /** The fleet sync unit's status (GET /api/fleet); absent or null on a single node. */
+  fleet?: { status(): { node: string; connected: boolean; lastAppliedVersion: number; outbox: number; lastError: string | null } } | null;
 }
 
 /** The audit identity of a request: who made the change. */

@@ -11,6 +11,7 @@ import { configSchema, type Config, type ParsedConfig } from './schema.js';
 
 import { ConfigError } from './errors.js';
 import { configuredApiKey } from './api-key.js';
+import { resolveFleet } from './fleet.js';
 
 export { ConfigError };
 
@@ -82,6 +83,7 @@ export function resolveConfig(cfg: ParsedConfig, source: string | null, env: Nod
     }
   }
   if (lines.length) throw new ConfigError(lines);
+  const fleetSettings = resolveFleet(cfg.fleet, base, env);
   // HAProxy logs to the daemon's intake socket (through a ring), else to the UDP listener,
   // unless the operator chose another target.
   const intake =
@@ -103,6 +105,7 @@ export function resolveConfig(cfg: ParsedConfig, source: string | null, env: Nod
     analysis: { ...cfg.analysis, ...(cfg.analysis.api_key_file ? { api_key_file: abs(cfg.analysis.api_key_file) } : {}) },
     source,
     apiKey,
+    fleetSettings,
     paths: {
       stateDir,
       database: join(stateDir, 'haproxy-manager.db'),

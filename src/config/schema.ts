@@ -15,6 +15,7 @@ import { compileTextPattern } from '../pipeline/parse/text-pattern.js';
 import { notificationsSchema } from './notifications.js';
 import { analysisConfigSchema } from './analysis.js';
 import { redactionConfigSchema } from './redaction.js';
+import { fleetConfigSchema, type FleetSettings } from './fleet.js';
 
 const port = z.number().int().min(1).max(65535);
 const cidr = z.string().refine(isValidCidrOrIp, 'an IPv4 or IPv6 address or CIDR');
@@ -426,6 +427,8 @@ export const configSchema = z.strictObject({
   /** How long history (audit, incidents, actions, analyses, certificate backups) is kept, and the pruning run. */
   retention,
   log,
+  /** Several nodes sharing state through PostgreSQL (config/fleet.ts); absent: a single node on SQLite. */
+  fleet: fleetConfigSchema.nullable().default(null),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;
@@ -471,4 +474,6 @@ export interface Config extends ParsedConfig {
    * to and the group that may connect; null when HAProxy does not log to it.
    */
   intake: { socket: string; group: string | null; ringSize: number } | null;
+  /** The resolved `fleet` settings (database URL read from its file, checked); null: a single node. */
+  fleetSettings: FleetSettings | null;
 }

@@ -56,6 +56,10 @@ export const blocked = {
          reason = COALESCE(?, reason) WHERE ip_address = ?`,
     ).run(expiresAt, expiresAt, reason, ip);
   },
+  /** Sets a block's reason, author and expiry as given (a fleet change: the last writer's values stand). */
+  replace(db: Db, b: { ip: string; reason: string | null; blockedBy: string | null; expiresAt: string | null }): void {
+    stmt(db, 'UPDATE blocked_ips SET reason = ?, blocked_by = ?, expires_at = ? WHERE ip_address = ?').run(b.reason, b.blockedBy, b.expiresAt, b.ip);
+  },
   remove(db: Db, ip: string): boolean {
     return stmt(db, 'DELETE FROM blocked_ips WHERE ip_address = ?').run(ip).changes > 0;
   },

@@ -33,6 +33,8 @@ const KNOWN_ACTIONS = [
   'certificate.remove',
   'config.regenerate',
   'haproxy.reload',
+  'fleet.conflict',
+  'fleet.change_refused',
 ];
 
 const PAGE_SIZES = [25, 50, 100, 250];

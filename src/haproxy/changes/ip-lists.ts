@@ -12,10 +12,19 @@ import { FILES, renderList } from '../config/render.js';
 import { AppError } from '../../errors.js';
 import { blocked, proxies, trusted, type BlockedIp, type TrustedIp } from '../../storage/ip-lists.js';
 import type { Db } from '../../storage/db.js';
+import type { IpChange } from '../../storage/pg/changes.js';
 
 export interface Ops {
   cfg: Config;
   applier: Applier;
+  /**
+   * In a fleet (fleet/sync.ts): records a change to shared addresses in the
+   * node's outbox, inside the change's own transaction, so it reaches
+   * PostgreSQL even when made while the database is away. Absent on a single
+   * node, and on the Ops the fleet applies other nodes' changes with (no echo).
+   * Expiry is not recorded: every node expires a block at the same absolute time.
+   */
+  record?: (db: Db, change: IpChange) => void;
 }
 
 const mapPath = (cfg: Config, rel: string) => join(cfg.paths.generatedDir, rel);
@@ -35,8 +44,14 @@ export interface BlockInput {
   forcedOver?: readonly string[];
 }
 
-/** Blocks an address. A duplicate permanent block is a conflict; a temporary block of a blocked address extends it and never shortens it or makes a permanent one expire. */
-export async function blockIp(ops: Ops, actor: string, b: BlockInput, opts: { extendIfPresent: boolean }) {
+/** What the fleet shares of a block: its row as it stands after the change (an extension shares the new expiry). */
+const blockChange = (r: BlockedIp): IpChange => ({ kind: 'block', ip: r.ip_address, reason: r.reason, blockedBy: r.blocked_by, expiresAt: r.expires_at });
+
+/**
+ * Blocks an address. A duplicate permanent block is a conflict; a temporary block of a blocked address extends it and never shortens it or makes a permanent one expire.
+ * `replace` (another fleet node's block): a blocked address takes the given reason and expiry as they are (last writer wins).
+ */
+export async function blockIp(ops: Ops, actor: string, b: BlockInput, opts: { extendIfPresent: boolean; replace?: boolean }) {
   return ops.applier.runtimeChange({
     actor,
     action: 'blocked_ip.add',
@@ -46,11 +61,16 @@ export async function blockIp(ops: Ops, actor: string, b: BlockInput, opts: { ex
       const cur = blocked.get(db, b.ip);
       if (cur) {
         if (!opts.extendIfPresent) throw new AppError('conflict', `${b.ip} is already blocked`, { field: 'ip_address' });
-        if (b.expiresAt) blocked.extend(db, b.ip, b.expiresAt, b.reason);
-        return { id: cur.id, existing: true, row: blocked.get(db, b.ip)! };
+        if (opts.replace) blocked.replace(db, b);
+        else if (b.expiresAt) blocked.extend(db, b.ip, b.expiresAt, b.reason);
+        const row = blocked.get(db, b.ip)!;
+        ops.record?.(db, blockChange(row));
+        return { id: cur.id, existing: true, row };
       }
       const id = blocked.insert(db, b);
-      return { id, existing: false, row: blocked.get(db, b.ip)! };
+      const row = blocked.get(db, b.ip)!;
+      ops.record?.(db, blockChange(row));
+      return { id, existing: false, row };
     },
     files: blockedFiles,
     runtime: (control) => control.runtime.maps.set('map', mapPath(ops.cfg, FILES.blockedMap), b.ip, true),
@@ -66,10 +86,11 @@ export interface BatchBlock extends BlockInput {
  * Blocks many addresses as one runtime change (a flood of distinct attackers):
  * one database write, one map file write, one runtime payload, one audit entry
  * per address. Like blockIp with extendIfPresent: a blocked address is
- * extended, never shortened. All or nothing: a failure fails every item.
+ * extended, never shortened (`replace`, other fleet nodes' blocks: set as
+ * given, as blockIp). All or nothing: a failure fails every item.
  * Returns each item's row, in order.
  */
-export async function blockIps(ops: Ops, items: readonly BatchBlock[]) {
+export async function blockIps(ops: Ops, items: readonly BatchBlock[], opts: { replace?: boolean } = {}) {
   return ops.applier.runtimeChange({
     actor: items[0]?.actor ?? 'daemon',
     action: 'blocked_ip.add',
@@ -78,11 +99,14 @@ export async function blockIps(ops: Ops, items: readonly BatchBlock[]) {
     mutate(db): BlockedIp[] {
       return items.map((b) => {
         if (blocked.get(db, b.ip)) {
-          if (b.expiresAt) blocked.extend(db, b.ip, b.expiresAt, b.reason);
+          if (opts.replace) blocked.replace(db, b);
+          else if (b.expiresAt) blocked.extend(db, b.ip, b.expiresAt, b.reason);
         } else {
           blocked.insert(db, b);
         }
-        return blocked.get(db, b.ip)!;
+        const row = blocked.get(db, b.ip)!;
+        ops.record?.(db, blockChange(row));
+        return row;
       });
     },
     files: blockedFiles,
@@ -97,6 +121,7 @@ export async function unblockIp(ops: Ops, actor: string, ip: string) {
     target: ip,
     mutate(db) {
       if (!blocked.remove(db, ip)) throw new AppError('not_found', `${ip} is not blocked`, { field: 'ip_address' });
+      ops.record?.(db, { kind: 'unblock', ip });
       return true;
     },
     files: blockedFiles,
@@ -166,7 +191,9 @@ export async function trustIp(ops: Ops, actor: string, ip: string, scope: Truste
     detail: { scope, note },
     mutate(db) {
       if (trusted.get(db, ip, scope)) throw new AppError('conflict', `${ip} is already trusted (${scope})`, { field: 'ip_address' });
-      return trusted.insert(db, ip, scope, note);
+      const id = trusted.insert(db, ip, scope, note);
+      ops.record?.(db, { kind: 'trust', ip, scope, note });
+      return id;
     },
     files: target.files,
     runtime: (control) => target.set(control, ip, true),
@@ -182,6 +209,7 @@ export async function untrustIp(ops: Ops, actor: string, ip: string, scope: Trus
     detail: { scope },
     mutate(db) {
       if (!trusted.remove(db, ip, scope)) throw new AppError('not_found', `${ip} is not trusted (${scope})`, { field: 'ip_address' });
+      ops.record?.(db, { kind: 'untrust', ip, scope });
       return true;
     },
     files: target.files,

@@ -1,0 +1,142 @@
+/**
+ * Settings of a fleet: several nodes behind one name sharing state through
+ * PostgreSQL (issue 17). Absent `fleet`: the daemon is a single node on SQLite,
+ * exactly as before. Pure schema here; resolveFleet() reads the secret file.
+ *
+ * The database URL is a secret when it holds a password, so the YAML (which
+ * may be world-readable) takes only a URL without one; a URL with a password
+ * comes from database_url_file (mode 0600 or stricter) or the systemd
+ * credential `fleet-database-url`. Whatever is logged goes through
+ * redactDatabaseUrl().
+ */
+import { readFileSync, statSync, existsSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { safeText } from '../validate/text.js';
+import { parseIp } from '../validate/ip.js';
+import { ConfigError } from './errors.js';
+
+const port = z.number().int().min(1).max(65535);
+/** A node's name: shown in incidents and the audit, used as its identity in the database and HAProxy's peers section. */
+export const nodeName = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'lower-case letters, digits and ._- (at most 63), starting with a letter or digit');
+
+const peer = z.strictObject({
+  /** The peer's node_name (HAProxy's peers section names each peer). */
+  name: nodeName,
+  /** The address its HAProxy peers listener is reached at. */
+  address: z.string().refine((v) => {
+    const p = parseIp(v);
+    return p !== null && !p.isCidr;
+  }, 'an IPv4 or IPv6 address'),
+  port,
+});
+
+export const fleetConfigSchema = z
+  .strictObject({
+    /** This node's name, unique in the fleet. */
+    node_name: nodeName,
+    /** postgres://user@host:port/db without a password (the YAML may be world-readable). */
+    database_url: safeText().min(1).max(2000).optional(),
+    /** A file (mode 0600 or stricter) holding the URL, password included. */
+    database_url_file: safeText().min(1).optional(),
+    tls: z
+      .strictObject({
+        /** Verify the server's certificate and name. Required when the database is not on loopback. */
+        verify: z.boolean().default(true),
+        /** CA bundle (PEM) to verify against; default: the system's. */
+        ca_file: safeText().min(1).optional(),
+        /** Use TLS at all. Off is allowed only to a loopback database. */
+        enabled: z.boolean().default(true),
+      })
+      .prefault({}),
+    /** Other nodes' HAProxy peers listeners (the stick-table sync; rendered by a later slice). */
+    peers: z.array(peer).default([]),
+  })
+  .superRefine((v, ctx) => {
+    if (v.peers.some((p, i) => v.peers.findIndex((o) => o.name === p.name) !== i)) ctx.addIssue({ code: 'custom', path: ['peers'], message: 'a peer name is used twice' });
+  });
+
+export type FleetConfigInput = z.input<typeof fleetConfigSchema>;
+export type FleetConfigParsed = z.output<typeof fleetConfigSchema>;
+
+/** The resolved fleet settings the daemon uses. */
+export interface FleetSettings {
+  nodeName: string;
+  /** The full URL, password included: never log it (redactDatabaseUrl). */
+  databaseUrl: string;
+  host: string;
+  tls: { enabled: boolean; verify: boolean; caFile: string | null };
+  peers: { name: string; address: string; port: number }[];
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** The URL with its password replaced, for logs and messages. Unparseable text is not echoed at all. */
+export function redactDatabaseUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable database URL)';
+  }
+}
+
+function readUrlFile(f: string, what: string): string {
+  let st;
+  try {
+    st = statSync(f);
+  } catch (e) {
+    throw new ConfigError([`${what}: cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`]);
+  }
+  if ((st.mode & 0o077) !== 0) throw new ConfigError([`${what}: ${f} is readable by others (mode ${(st.mode & 0o777).toString(8)}); it holds a password: chmod 600`]);
+  return readFileSync(f, 'utf8').replace(/\r?\n$/, '');
+}
+
+/**
+ * Resolves `fleet`: the URL from the credential, the file or the YAML (exactly
+ * one source), checked: postgres(ql):// only, no query options (TLS is
+ * `fleet.tls`, one place), a password only from a file, TLS with verification
+ * unless the database is on loopback. Errors name the key.
+ */
+export function resolveFleet(f: FleetConfigParsed | null | undefined, base: string, env: NodeJS.ProcessEnv): FleetSettings | null {
+  if (!f) return null;
+  const lines: string[] = [];
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
+  const cred = env.CREDENTIALS_DIRECTORY ? join(env.CREDENTIALS_DIRECTORY, 'fleet-database-url') : null;
+  let url: string;
+  let where: string;
+  if (f.database_url !== undefined && f.database_url_file !== undefined) throw new ConfigError(['fleet.database_url: give database_url or database_url_file, not both']);
+  if (cred && existsSync(cred)) {
+    url = readUrlFile(cred, 'credential fleet-database-url');
+    where = 'credential fleet-database-url';
+  } else if (f.database_url_file !== undefined) {
+    url = readUrlFile(abs(f.database_url_file), 'fleet.database_url_file');
+    where = 'fleet.database_url_file';
+  } else if (f.database_url !== undefined) {
+    url = f.database_url;
+    where = 'fleet.database_url';
+  } else {
+    throw new ConfigError(['fleet.database_url: required (or database_url_file, or the credential fleet-database-url)']);
+  }
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new ConfigError([`${where}: not a URL (postgres://user@host:port/database)`]);
+  }
+  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') lines.push(`${where}: must start with postgres:// or postgresql:// (it is ${u.protocol}//)`);
+  if (!u.hostname) lines.push(`${where}: needs a host`);
+  if (u.search) lines.push(`${where}: takes no ?options (TLS is set by fleet.tls)`);
+  if (u.password && where === 'fleet.database_url') lines.push('fleet.database_url: holds a password; the config file may be readable by others: put the URL in database_url_file (mode 0600) instead');
+  if (!u.pathname || u.pathname === '/') lines.push(`${where}: needs a database name (postgres://host/<database>)`);
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  const loopback = LOOPBACK_HOSTS.has(host);
+  if (!loopback && !f.tls.enabled) lines.push(`fleet.tls.enabled: false is only allowed when the database is on loopback (it is ${host})`);
+  if (!loopback && !f.tls.verify) lines.push(`fleet.tls.verify: false is only allowed when the database is on loopback (it is ${host})`);
+  const caFile = f.tls.ca_file ? abs(f.tls.ca_file) : null;
+  if (caFile && !existsSync(caFile)) lines.push(`fleet.tls.ca_file: ${caFile} does not exist`);
+  if (f.peers.some((p) => p.name === f.node_name)) lines.push(`fleet.peers: lists this node (${f.node_name}) itself`);
+  if (lines.length) throw new ConfigError(lines);
+  return { nodeName: f.node_name, databaseUrl: url, host, tls: { enabled: f.tls.enabled, verify: f.tls.verify, caFile }, peers: f.peers };
+}

@@ -1,0 +1,124 @@
+/**
+ * The fleet change log in a real PostgreSQL (src/storage/pg/): migrations run
+ * once when several nodes connect at once; a resent change (same id) is not
+ * doubled; versions are in commit order; last writer wins, and overwriting a
+ * key another node set (or unset) after the writer last looked is recorded
+ * as a conflict, while overwriting one it had seen is not; a change with a
+ * later one for its key is marked superseded for nodes catching up.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { startTestPostgres } from '../helpers/postgres.js';
+import { migratePg, LATEST_PG_SCHEMA } from '../../src/storage/pg/schema.js';
+import { changeCounts, changesAfter, sharedBlocked, writeChanges, type ChangeToWrite, type IpChange } from '../../src/storage/pg/changes.js';
+
+const block = (ip: string, expiresAt: string | null = null): IpChange => ({ kind: 'block', ip, reason: 'r', blockedBy: 'test', expiresAt });
+const item = (change: IpChange, baseVersion = 0, changeId = randomUUID()): ChangeToWrite => ({ changeId, change, baseVersion, madeAt: new Date().toISOString() });
+
+test('change log: migrate once, no doubles, order, last writer wins with conflicts recorded', async (t) => {
+  const pgc = await startTestPostgres();
+  const url = await pgc.createDatabase('fleet_changes');
+  const pool = new pg.Pool({ connectionString: url });
+  pool.on('error', () => undefined);
+  t.after(async () => {
+    await pool.end();
+    pgc.destroy();
+  });
+
+  // Three nodes migrating at once: one applies, the others find it done.
+  const clients = await Promise.all([1, 2, 3].map(() => pool.connect()));
+  const applied = await Promise.all(clients.map((c) => migratePg(c)));
+  for (const c of clients) c.release();
+  assert.deepEqual(applied.map((a) => a.length).sort(), [0, 0, LATEST_PG_SCHEMA]);
+
+  // A batch, then the same batch resent (a node that crashed before deleting its outbox rows).
+  const batch = [item(block('203.0.113.1')), item(block('203.0.113.2', '2030-01-01T00:00:00.000Z')), item({ kind: 'trust', ip: '192.0.2.9', scope: 'real_ip', note: 'n' })];
+  const first = await writeChanges(pool, 'a', batch);
+  assert.deepEqual(first.versions, [1, 2, 3]);
+  const again = await writeChanges(pool, 'a', batch);
+  assert.deepEqual(again, { versions: [], duplicates: 3, conflicts: [] });
+  assert.deepEqual(await changeCounts(pool), { total: 3, distinct: 3 });
+  const log = await changesAfter(pool, 1, 10);
+  assert.deepEqual(log.map((c) => [c.version, c.node, c.change.kind, c.change.ip]), [[2, 'a', 'block', '203.0.113.2'], [3, 'a', 'trust', '192.0.2.9']]);
+  assert.deepEqual(log[0]!.change, block('203.0.113.2', '2030-01-01T00:00:00.000Z'));
+
+  // Concurrent writers: versions stay unique and in commit order (a resend drew none).
+  await Promise.all(['b', 'c', 'd'].map((n, i) => writeChanges(pool, n, [item(block(`198.51.100.${i}`)), item(block(`198.51.100.${i + 10}`))])));
+  const all = await changesAfter(pool, 0, 100);
+  assert.deepEqual(all.map((c) => c.version), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+
+  // Node b unblocks 203.0.113.1 having seen version 1 (a's block): no conflict.
+  const seen = await writeChanges(pool, 'b', [item({ kind: 'unblock', ip: '203.0.113.1' }, 9)]);
+  assert.deepEqual(seen.conflicts, []);
+  // Node c, which had applied only up to version 1, blocks 203.0.113.2 that a set at version 2: c wins, the conflict is recorded.
+  const stale = await writeChanges(pool, 'c', [item(block('203.0.113.2', null), 1)]);
+  assert.deepEqual(stale.conflicts, [{ key: 'blocked:203.0.113.2', version: 11, loserVersion: 2, loserNode: 'a' }]);
+  const shared = await sharedBlocked(pool);
+  assert.deepEqual(
+    shared.filter((s) => s.ip.startsWith('203.')).map((s) => [s.ip, s.expiresAt, s.node, s.version]),
+    [['203.0.113.2', null, 'c', 11]],
+    'the last writer\'s block (permanent) stands; the unblocked address is gone',
+  );
+  // Node a, back from an outage with only version 1 applied, blocks 203.0.113.1 again: it overwrites b's unblock (v10), a conflict too.
+  const late = await writeChanges(pool, 'a', [item(block('203.0.113.1'), 1)]);
+  assert.deepEqual(late.conflicts, [{ key: 'blocked:203.0.113.1', version: 12, loserVersion: 10, loserNode: 'b' }]);
+  const conflicts = await pool.query('SELECT winner_node, loser_node, loser_version, key FROM fleet_conflicts ORDER BY id');
+  assert.deepEqual(conflicts.rows, [
+    { winner_node: 'c', loser_node: 'a', loser_version: '2', key: 'blocked:203.0.113.2' },
+    { winner_node: 'a', loser_node: 'b', loser_version: '10', key: 'blocked:203.0.113.1' },
+  ]);
+
+  // Catching up, a change with a later one for its key is marked superseded (a node skips it: b's unblock must not undo a's later block on a).
+  const flags = (await changesAfter(pool, 0, 100)).filter((c) => c.key.startsWith('blocked:203.0.113.')).map((c) => [c.version, c.key, c.superseded]);
+  assert.deepEqual(flags, [
+    [1, 'blocked:203.0.113.1', true],
+    [2, 'blocked:203.0.113.2', true],
+    [10, 'blocked:203.0.113.1', true],
+    [11, 'blocked:203.0.113.2', false],
+    [12, 'blocked:203.0.113.1', false],
+  ]);
+});
+
+test('the database stopping in the middle of writes: they fail (never end the process), and a resend after its return is not doubled', async (t) => {
+  const pgc = await startTestPostgres();
+  const url = await pgc.createDatabase('fleet_outage');
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  pool.on('error', () => undefined);
+  t.after(async () => {
+    await pool.end();
+    pgc.destroy();
+  });
+  const c0 = await pool.connect();
+  await migratePg(c0);
+  c0.release();
+
+  const sent: ChangeToWrite[] = [];
+  let failed = 0;
+  let stopping = false;
+  const writers = [0, 1, 2].map(async (w) => {
+    for (let i = 0; !stopping || i < 5; i++) {
+      const it = item(block(`198.51.${w}.${i % 250}`));
+      sent.push(it);
+      try {
+        await writeChanges(pool, `n${w}`, [it, item(block(`198.52.${w}.${i % 250}`))]);
+      } catch {
+        failed++;
+        if (stopping) return;
+      }
+      if (i > 2000) return;
+    }
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  stopping = true;
+  pgc.stop();
+  await Promise.all(writers);
+  assert.ok(failed > 0, 'writes failed while the database was down');
+
+  pgc.start();
+  const again = await writeChanges(pool, 'n0', sent);
+  const counts = await changeCounts(pool);
+  assert.equal(counts.total, counts.distinct, 'no change twice');
+  assert.equal(again.versions.length + again.duplicates, sent.length);
+});
