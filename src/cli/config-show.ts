@@ -15,6 +15,7 @@
  */
 import { stringify } from 'yaml';
 import type { Config } from '../config/schema.js';
+import { redactDatabaseUrl } from '../config/fleet.js';
 
 export const MASK = '********';
 
@@ -58,7 +59,7 @@ export function maskSecrets(value: unknown, key = '', parents: readonly string[]
 
 /** The effective configuration as the file would write it (defaults filled, resolved values), secrets masked. */
 export function effectiveConfig(cfg: Config): { config: Record<string, unknown>; derived: Record<string, unknown> } {
-  const { paths, apiKey, source, intake, ...config } = cfg;
+  const { paths, apiKey, source, intake, fleetSettings, ...config } = cfg;
   return {
     config: maskSecrets(config) as Record<string, unknown>,
     derived: maskSecrets({
@@ -66,6 +67,9 @@ export function effectiveConfig(cfg: Config): { config: Record<string, unknown>;
       api_key: apiKey === null ? null : MASK,
       intake,
       paths,
+      // The resolved fleet settings (from the file, a credential or the
+      // YAML): where the database is, never its password.
+      fleet: fleetSettings === null ? null : { ...fleetSettings, databaseUrl: redactDatabaseUrl(fleetSettings.databaseUrl) },
     }) as Record<string, unknown>,
   };
 }

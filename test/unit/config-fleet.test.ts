@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
 import { redactDatabaseUrl } from '../../src/config/fleet.js';
 import { pgConfig } from '../../src/fleet/connection.js';
+import { configShowYaml } from '../../src/cli/config-show.js';
 
 const SOURCE = '/etc/hm/config.yaml';
 const parse = (yaml: string, env: NodeJS.ProcessEnv = {}) => parseConfig(yaml, SOURCE, { env });
@@ -91,6 +92,11 @@ test('a password in the YAML is refused without echoing it; a 0600 file is the p
   assert.equal(s.databaseUrl, 'postgres://hm:s3cret-pw@db.example:5433/fleet');
   assert.deepEqual(s.tls, { enabled: true, verify: true, caFile: null });
   assert.equal(redactDatabaseUrl(s.databaseUrl), 'postgres://hm:***@db.example:5433/fleet');
+  // `config show` prints the resolved settings under `derived`, never the password, and its YAML reads back.
+  const shown = configShowYaml(parse(fleet(`node_name: a\ndatabase_url_file: ${file}`)));
+  assert.doesNotMatch(shown, /s3cret-pw/);
+  assert.match(shown, /^# +databaseUrl: postgres:\/\/\*+@db\.example:5433\/fleet$/m);
+  assert.doesNotMatch(shown.split('\n').filter((l) => !l.startsWith('#')).join('\n'), /fleetSettings|databaseUrl/);
 
   // The systemd credential wins over the file.
   writeFileSync(join(dir, 'fleet-database-url'), 'postgres://other@127.0.0.1/f2', { mode: 0o600 });
