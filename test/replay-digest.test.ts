@@ -36,7 +36,7 @@ const LINES = 100_000;
 const EXPECTED = {
   parsed: '5227bfdc02af0c6e52ba0cc55e8653a82c2855d7e8c3112d6ced5018965469d4',
   findings: '9227491291aeb492384872347685a2f5f7dbea7d7843092a59d7948072b9dd78',
-  counters: 'bfde83df4542461f5e9e2cbb038fb36e6dccf4fe93101d7bca23fcfa09cc1178',
+  counters: '32ebfa7ac1393de0919db49dc91bb98adb490c978ce65be2b65bddf959281885',
   replay: '6f05a074ec0628a0ce279ffb884f14145d3f0658e2dd88a6c1baf2c217312f8f',
 };
 

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTriage } from '../../src/pipeline/triage/engine.js';
-import { ruleSchema } from '../../src/pipeline/triage/schema.js';
+import { ruleSchema, SEEN_ONCE_HOLD } from '../../src/pipeline/triage/schema.js';
 import { SeenOnceWindow, SubjectState } from '../../src/pipeline/triage/windows.js';
 import { http, rule, T0 } from './helpers.js';
 
@@ -41,12 +41,13 @@ test('seen_once: a value seen again stops counting', () => {
   assert.equal(t.process(http(T0 + 70 * S, { user_agent: 'bot/9' }), 'haproxy').length, 0, 'four once-only values');
 });
 
-test('seen_once: holds at most 4 x threshold values whatever the input', () => {
-  const c = new SeenOnceWindow(8, 600 * S, 60 * S);
+test('seen_once: holds at most SEEN_ONCE_HOLD x threshold values whatever the input', () => {
+  const c = new SeenOnceWindow(8, 600 * S, 60 * S, SEEN_ONCE_HOLD * 8);
   const s = new SubjectState('k');
   for (let i = 0; i < 10_000; i++) c.hit(s, T0 + i, `v${i % 500}`);
-  assert.ok((s.times?.length ?? 0) <= 3 * 32, `${s.times?.length}`);
-  assert.ok(s.n <= 32);
+  assert.ok((s.times?.length ?? 0) <= 3 * SEEN_ONCE_HOLD * 8, `${s.times?.length}`);
+  assert.ok(s.n <= SEEN_ONCE_HOLD * 8);
+  assert.ok(s.n >= 8, 'it holds at least the threshold');
 });
 
 test('per: counted separately per user agent; the finding names the address and can block it', () => {

@@ -193,7 +193,7 @@ function condition(spec: RuleSpec): Condition {
     case 'leaky_bucket':
       return new LeakyBucket(c.capacity, durationMs(c.leak_every));
     case 'distinct':
-      return c.seen_once !== undefined ? new SeenOnceWindow(c.threshold, durationMs(c.window), durationMs(c.seen_once)) : new DistinctWindow(c.threshold, durationMs(c.window));
+      return c.seen_once !== undefined ? new SeenOnceWindow(c.threshold, durationMs(c.window), durationMs(c.seen_once), SEEN_ONCE_HOLD * c.threshold) : new DistinctWindow(c.threshold, durationMs(c.window));
   }
 }
 

@@ -133,7 +133,7 @@ export const MAX_DISTINCT = 10_000;
  * least recently seen dropped first), so it is kept small.
  */
 export const MAX_SEEN_ONCE = 64;
-export const SEEN_ONCE_HOLD = 4;
+export const SEEN_ONCE_HOLD = 2;
 
 /**
  * Fields a rule can count separately within its subject (`per`): the

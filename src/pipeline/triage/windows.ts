@@ -345,7 +345,7 @@ export class DistinctWindow implements Condition {
  * opens) every browser is new; within `quietMs` each has come back (its next
  * page, asset or poll), and a rotating bot's values never do.
  *
- * Bounded: at most `hold` values (default 4 x threshold) as triples (hash,
+ * Bounded: at most `hold` values (default 2 x threshold, SEEN_ONCE_HOLD) as triples (hash,
  * last seen, seen again 0/1) in one array. When full, the least recently
  * seen of the values seen again makes room (they never count; one that
  * returns later looks new again, which only the quiet time can clear); when
@@ -359,7 +359,7 @@ export class SeenOnceWindow implements Condition {
     readonly threshold: number,
     readonly windowMs: number,
     readonly quietMs: number,
-    readonly hold: number = 4 * threshold,
+    readonly hold: number = 2 * threshold,
   ) {}
 
   hit(s: SubjectState, t: number, value: string | number | undefined): number {
