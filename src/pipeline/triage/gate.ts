@@ -36,22 +36,7 @@ function item(c: Cursor): { set: Set<string> | null; optional: boolean; stop: bo
       j += 2;
     }
     const start = j;
-    let depth = 1;
-    let inClass = false;
-    for (; j < s.length; j++) {
-      const d = s[j];
-      if (d === '\\') {
-        j++;
-        continue;
-      }
-      if (inClass) {
-        if (d === ']') inClass = false;
-        continue;
-      }
-      if (d === '[') inClass = true;
-      else if (d === '(') depth++;
-      else if (d === ')' && --depth === 0) break;
-    }
+    j = walk(s, j, 1, (_i, d, depth) => d === ')' && depth === 0);
     if (!stop) set = alternativesGate(s.slice(start, j));
     c.i = j + 1;
   } else if (ch === '[') {
@@ -117,11 +102,28 @@ function sequenceGate(alt: string): Set<string> | null {
 /** Splits on top-level `|`. */
 export function topLevelAlternatives(pattern: string): string[] {
   const out: string[] = [];
-  let depth = 0;
-  let inClass = false;
   let from = 0;
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i];
+  walk(pattern, 0, 0, (i, ch, depth) => {
+    if (ch === '|' && depth === 0) {
+      out.push(pattern.slice(from, i));
+      from = i + 1;
+    }
+    return false;
+  });
+  out.push(pattern.slice(from));
+  return out;
+}
+
+/**
+ * Walks a pattern's source from `from` at group depth `depth`, skipping
+ * escapes and character classes, and calls `at` for each `(`, `)` and `|`
+ * with the depth after it. Returns the index where `at` said stop, or the
+ * length when it never did (an unclosed group).
+ */
+function walk(s: string, from: number, depth: number, at: (i: number, ch: string, depth: number) => boolean): number {
+  let inClass = false;
+  for (let i = from; i < s.length; i++) {
+    const ch = s[i] as string;
     if (ch === '\\') {
       i++;
       continue;
@@ -131,15 +133,13 @@ export function topLevelAlternatives(pattern: string): string[] {
       continue;
     }
     if (ch === '[') inClass = true;
-    else if (ch === '(') depth++;
-    else if (ch === ')') depth--;
-    else if (ch === '|' && depth === 0) {
-      out.push(pattern.slice(from, i));
-      from = i + 1;
+    else if (ch === '(' || ch === ')' || ch === '|') {
+      if (ch === '(') depth++;
+      else if (ch === ')') depth--;
+      if (at(i, ch, depth)) return i;
     }
   }
-  out.push(pattern.slice(from));
-  return out;
+  return s.length;
 }
 
 /** The union of the alternatives' gates, or null when one of them has none. */
