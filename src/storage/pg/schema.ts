@@ -15,63 +15,13 @@
  * with the version and node that set it (last writer wins).
  */
 import type pg from 'pg';
+import { pgMigrations as migrations } from './migrations/index.js';
 
 /** Advisory lock keys (pg_advisory_xact_lock): fixed numbers, "hm17" and "hm18" in ASCII. */
 export const MIGRATE_LOCK = 0x686d3137;
 export const WRITE_LOCK = 0x686d3138;
 /** The NOTIFY channel; the payload is the highest version committed. */
 export const CHANNEL = 'hm_fleet_changes';
-
-interface PgMigration {
-  version: number;
-  name: string;
-  sql: string;
-}
-
-const migrations: PgMigration[] = [
-  {
-    version: 1,
-    name: 'change log, shared blocked and trusted addresses',
-    sql: `
-      CREATE TABLE fleet_changes (
-        version bigserial PRIMARY KEY,
-        change_id uuid NOT NULL UNIQUE,
-        node text NOT NULL,
-        kind text NOT NULL,
-        key text NOT NULL,
-        body jsonb NOT NULL,
-        made_at timestamptz NOT NULL,
-        committed_at timestamptz NOT NULL DEFAULT now()
-      );
-      CREATE INDEX fleet_changes_key ON fleet_changes (key, version);
-      CREATE TABLE fleet_blocked_ips (
-        ip_address text PRIMARY KEY,
-        reason text,
-        blocked_by text,
-        expires_at timestamptz,
-        version bigint NOT NULL,
-        node text NOT NULL
-      );
-      CREATE TABLE fleet_trusted_ips (
-        ip_address text NOT NULL,
-        scope text NOT NULL,
-        note text,
-        version bigint NOT NULL,
-        node text NOT NULL,
-        PRIMARY KEY (ip_address, scope)
-      );
-      CREATE TABLE fleet_conflicts (
-        id bigserial PRIMARY KEY,
-        version bigint NOT NULL,
-        winner_node text NOT NULL,
-        loser_version bigint NOT NULL,
-        loser_node text NOT NULL,
-        key text NOT NULL,
-        at timestamptz NOT NULL DEFAULT now()
-      );
-    `,
-  },
-];
 
 export const LATEST_PG_SCHEMA = migrations.at(-1)!.version;
 

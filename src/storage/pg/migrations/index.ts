@@ -1,0 +1,10 @@
+/**
+ * The fleet's PostgreSQL migrations, one file each, listed here in order.
+ * Never edit a shipped migration: add the next file and append it here.
+ */
+import type { PgMigration } from './migration.js';
+import { migration as m001 } from './001-ip-lists.js';
+
+export type { PgMigration } from './migration.js';
+
+export const pgMigrations: PgMigration[] = [m001];
