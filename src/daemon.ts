@@ -18,6 +18,7 @@ import { createEventBus } from './events.js';
 import { createMetrics } from './metrics/metrics.js';
 import { startUnits, type Unit } from './units.js';
 import { createFleetSync, type FleetSync } from './fleet/sync.js';
+import { createFleetIncidents } from './fleet/incidents.js';
 import type { Ops } from './haproxy/changes/ip-lists.js';
 import { lockStateDir, type StateLock } from './storage/state-lock.js';
 import { ensureApiKey, ensureMetricsToken, ensureViewerKey } from './config/api-key.js';
@@ -134,7 +135,9 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
   const acme = createAcme({ cfg, log: log.child({ unit: 'acme' }), responder });
   const ari = createAri(directoryUrl(cfg), log.child({ unit: 'acme' }));
   const certs = createCertService({ cfg, log: log.child({ unit: 'certs' }), db: writer, reader, applier, acme, ari });
-  const notifications = createNotifications({ db: writer, config: cfg.notifications, log, source: hostname() });
+  // In a fleet, messages name the node; one condition seen by several nodes is notified by one of them (fleet/incidents.ts).
+  const notifications = createNotifications({ db: writer, config: cfg.notifications, log, source: cfg.fleetSettings?.nodeName ?? hostname() });
+  const fleetIncidents = cfg.fleetSettings ? createFleetIncidents({ settings: cfg.fleetSettings, db: writer, log: log.child({ unit: 'fleet' }), windowMs: durationMs(cfg.monitor.incident_quiet) }) : null;
   const policy = loadPolicy({ file: SHIPPED_POLICY_FILE, operatorFile: cfg.monitor.policy_file });
   const isProtected = protectedAddresses(cfg, reader);
   const remediation = createRemediation({
@@ -144,7 +147,11 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
     actions: actionDeps(ops, control),
     policy: policy.policy,
     isProtected,
-    onActed: (round) => notifications.notifier.notify(actedEvent(round, reader), { db: writer }),
+    onActed: (round) => {
+      const send = () => void notifications.notifier.notify(actedEvent(round, reader), { db: writer });
+      if (fleetIncidents) fleetIncidents.acted(round.incidentId, send);
+      else send();
+    },
     onBlockSpike: (sp) =>
       notifications.notifier.notify(
         { kind: 'acted', at: Date.now(), standalone: true, detail: `block rate spike: ${sp.lastMinute} addresses blocked in the last minute (more than ${sp.threshold}); ${sp.live} blocks live; ranges filling up are proposed as range blocks` },
@@ -157,7 +164,10 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
   const expiry = createBlockExpiry({ cfg, log, db: writer, ops });
   const metrics = createMetrics({ reader, applier, control, info, monitor, notifications, analysis });
 
-  bus.on('incident', 'notify', ({ kind, incident }) => notifications.notifier.incident(kind, incident, { db: writer }));
+  bus.on('incident', 'notify', ({ kind, incident }) => {
+    if (fleetIncidents) fleetIncidents.incident(kind, incident, (k) => void notifications.notifier.incident(k, incident, { db: writer }));
+    else notifications.notifier.incident(kind, incident, { db: writer });
+  });
   bus.on('incident', 'remediation', ({ kind, incident }) => (kind === 'resolved' ? undefined : remediation.onIncident(incident)));
   bus.on('incident', 'analysis', ({ kind, incident }) => analysis.onIncident(kind, incident));
 
@@ -196,6 +206,7 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
       },
     },
     ...(fleet ? [fleet] : []),
+    ...(fleetIncidents ? [fleetIncidents] : []),
     expiry,
     createRetention({ cfg, log: log.child({ unit: 'retention' }), db: writer }),
     {
