@@ -76,8 +76,12 @@ export const incidents = {
    */
   write(db: Db, list: readonly IncidentFacts[], node: string | null = null): number[] {
     if (list.length === 0) return [];
+    // A single node leaves `node` to its default (null): the same statement as before migration 16.
     const ins = stmt(db, 
-      `INSERT INTO incidents (rule, category, severity, subject_type, subject_value, status, first_seen, last_seen, count, escalate, actions, samples, resolved_at, node)
+      node === null
+        ? `INSERT INTO incidents (rule, category, severity, subject_type, subject_value, status, first_seen, last_seen, count, escalate, actions, samples, resolved_at)
+       VALUES (@rule, @category, @severity, @subject_type, @subject_value, @status, @first_seen, @last_seen, @count, @escalate, @actions, @samples, @resolved_at)`
+        : `INSERT INTO incidents (rule, category, severity, subject_type, subject_value, status, first_seen, last_seen, count, escalate, actions, samples, resolved_at, node)
        VALUES (@rule, @category, @severity, @subject_type, @subject_value, @status, @first_seen, @last_seen, @count, @escalate, @actions, @samples, @resolved_at, @node)`,
     );
     const upd = stmt(db, 
@@ -101,7 +105,7 @@ export const incidents = {
           actions: JSON.stringify(i.actions),
           samples: JSON.stringify(i.samples),
           resolved_at: i.resolvedAt === null ? null : iso(i.resolvedAt),
-          node,
+          ...(node === null ? {} : { node }),
         };
         if (i.id === 0) return Number(ins.run(row).lastInsertRowid);
         upd.run(row);
