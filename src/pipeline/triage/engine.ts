@@ -20,6 +20,7 @@ import { durationMs } from '../../util/duration.js';
 import type { Finding, LineKind, ParsedLine, SubjectType } from '../types.js';
 import { actionsFor, compileRule, excepted, subjectOfKey, type CompiledRule, type RuleCounters } from './compile.js';
 import { KIND_BIT, LineView, MatcherRegistry } from './match.js';
+import { ownString, type SubjectState } from './windows.js';
 import type { RuleSpec } from './schema.js';
 import { LINE_KINDS } from './schema.js';
 
@@ -112,6 +113,19 @@ function validSaved(x: unknown): x is SavedSubject {
 }
 
 const DEFAULT_MAX_KEYS = 100_000;
+
+/**
+ * A client address's pointers into the tables of the rules grouped by it
+ * alone, by rule slot: most lines meet several such rules, and one lookup by
+ * address then serves them all. Only a cache: each rule's KeyTable still
+ * holds (and caps, and evicts) its states, and a pointer is used only while
+ * the state still belongs to this record (SubjectState.owner).
+ */
+interface ClientRecord {
+  states: (SubjectState | undefined)[];
+}
+/** Client records kept; the cache is emptied when full (records are pointers only, nothing is lost). */
+const CLIENT_CACHE_MAX = 32_768;
 /** The answer for most lines: one shared empty list, frozen so that no caller can add to it. */
 const NONE: Finding[] = Object.freeze([]) as unknown as Finding[];
 const MAX_SOURCES = 10_000;
@@ -159,6 +173,10 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
     seen.add(s.name);
     rules.push(compileRule(s, maxKeys, registry));
   }
+  // Slots in a client record for the rules grouped by client address alone.
+  let clientSlots = 0;
+  for (const r of rules) if (r.byClient) r.slot = clientSlots++;
+  const clients = new Map<string, ClientRecord>();
   // Rules by line kind, so a line only meets the rules that can match it.
   const byKind = new Map<number, CompiledRule[]>();
   for (const k of LINE_KINDS) {
@@ -215,6 +233,7 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
     if (list === undefined || list.length === 0) return NONE;
     view.reset(line, source, t);
     let out: Finding[] | null = null;
+    let rec: ClientRecord | undefined;
     for (let i = 0; i < list.length; i++) {
       const r = list[i] as CompiledRule;
       if (!r.filter.test(view)) continue;
@@ -228,7 +247,28 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
         r.counters.no_key++;
         continue;
       }
-      const s = r.table.get(key);
+      let s: SubjectState;
+      if (r.byClient) {
+        // One lookup by address per line for all the rules grouped by it (ClientRecord).
+        if (rec === undefined) {
+          rec = clients.get(key);
+          if (rec === undefined) {
+            if (clients.size >= CLIENT_CACHE_MAX) clients.clear();
+            rec = { states: new Array<SubjectState | undefined>(clientSlots).fill(undefined) };
+            clients.set(ownString(key), rec);
+          }
+        }
+        const slot = r.slot;
+        const cached = rec.states[slot];
+        if (cached !== undefined && cached.owner === rec) {
+          cached.ref = true;
+          s = cached;
+        } else {
+          s = r.table.get(key);
+          s.owner = rec;
+          rec.states[slot] = s;
+        }
+      } else s = r.table.get(key);
       // Per subject, time never goes back (lines from several processes may interleave a little).
       const tt = t < s.last ? s.last : t;
       s.last = tt;
