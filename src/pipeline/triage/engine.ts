@@ -129,6 +129,8 @@ const CLIENT_CACHE_MAX = 32_768;
 /** The answer for most lines: one shared empty list, frozen so that no caller can add to it. */
 const NONE: Finding[] = Object.freeze([]) as unknown as Finding[];
 const MAX_SOURCES = 10_000;
+/** The status slot of lines without a status (or one above 999) in byKind's lists. */
+const NO_STATUS = 1000;
 
 /**
  * An exact copy of a line kept beyond this call (a sample, a context line):
@@ -178,10 +180,24 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
   for (const r of rules) if (r.byClient) r.slot = clientSlots++;
   const clients = new Map<string, ClientRecord>();
   // Rules by line kind, so a line only meets the rules that can match it.
-  const byKind = new Map<number, CompiledRule[]>();
+  // Within a kind, by status (0-999; slot 1000 for a line without one): most
+  // lines have a status that half the rules' filters exclude, and those are
+  // then never called. Lists with the same rules are one array.
+  const byKind = new Map<number, CompiledRule[][]>();
   for (const k of LINE_KINDS) {
     const bit = KIND_BIT[k as LineKind];
-    byKind.set(bit, rules.filter((r) => (r.filter.kinds & bit) !== 0));
+    const ofKind = rules.filter((r) => (r.filter.kinds & bit) !== 0);
+    const shared = new Map<string, CompiledRule[]>();
+    const byStatus: CompiledRule[][] = [];
+    for (let st = 0; st <= NO_STATUS; st++) {
+      const status = st === NO_STATUS ? -1 : st;
+      const list = ofKind.filter((r) => r.filter.admitsStatus(status));
+      const id = list.map((r) => r.name).join('\n');
+      let same = shared.get(id);
+      if (same === undefined) shared.set(id, (same = list));
+      byStatus.push(same);
+    }
+    byKind.set(bit, byStatus);
   }
 
   const view = new LineView();
@@ -229,9 +245,12 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
       return NONE;
     }
     const t = eventTime(line, source);
-    const list = byKind.get(KIND_BIT[line.kind] ?? 0);
-    if (list === undefined || list.length === 0) return NONE;
+    const byStatus = byKind.get(KIND_BIT[line.kind] ?? 0);
+    if (byStatus === undefined) return NONE;
     view.reset(line, source, t);
+    const st = view.status;
+    const list = byStatus[st >= 0 && st < NO_STATUS ? st : NO_STATUS] as CompiledRule[];
+    if (list.length === 0) return NONE;
     let out: Finding[] | null = null;
     let rec: ClientRecord | undefined;
     for (let i = 0; i < list.length; i++) {
@@ -323,7 +342,8 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
     if (!line.ok) return [];
     const v = new LineView();
     v.reset(line, source, line.time ?? 0);
-    const list = byKind.get(KIND_BIT[line.kind] ?? 0) ?? [];
+    const byStatus = byKind.get(KIND_BIT[line.kind] ?? 0);
+    const list = byStatus === undefined ? [] : (byStatus[v.status >= 0 && v.status < NO_STATUS ? v.status : NO_STATUS] as CompiledRule[]);
     return list.filter((r) => r.filter.test(v) && !excepted(r, v)).map((r) => r.name);
   }
 

@@ -438,6 +438,11 @@ export class CompiledFilter {
     this.not = f.not ? new CompiledFilter(f.not, reg) : null;
   }
 
+  /** False when no line with this status (-1: none) can pass the filter: the engine leaves the rule out for such lines (engine.ts byStatus). */
+  admitsStatus(status: number): boolean {
+    return this.status === null || (status >= 0 && status <= 999 && this.status[status] === 1);
+  }
+
   test(v: LineView): boolean {
     if ((this.kinds & v.kindBit) === 0) return false;
     if (this.status !== null && (v.status < 0 || v.status > 999 || this.status[v.status] !== 1)) return false;
