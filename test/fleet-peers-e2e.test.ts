@@ -6,7 +6,8 @@
  * with a limit of DENY requests per 10 s, a client sending round-robin to the
  * three nodes is refused (429) before any one node has seen DENY of its
  * requests, i.e. well before a node alone would refuse it, and then every
- * node refuses it while another client is served.
+ * node refuses it while another client is served. After a reload of one
+ * node's HAProxy, its table holds the client again and it still pushes.
  *
  * The client is behind a trusted proxy (127.0.0.10, X-Forwarded-For), so its
  * real address is not a loopback one (loopback is exempt from rate limits).
@@ -72,4 +73,11 @@ test('three nodes share the rate-limit table through HAProxy peers: a client spr
 
   // Another client is not affected on any node.
   for (const n of [a, b, c]) assert.equal(await status(n, '203.0.113.51'), 200);
+
+  // A reload of A's HAProxy (new workers, the peers listener handed over): A holds the client's entry again
+  // (from its old process or the other nodes), and the peers still push: a new client on A reaches B and C.
+  assert.equal((await a.daemon.applier.reloadLive('test')).reloaded, true);
+  assert.ok(await waitFor(() => tracked(a, X), 10_000, 100), 'A\'s table holds the client again after the reload');
+  assert.equal(await status(a, '198.51.100.9'), 200);
+  assert.ok(await waitFor(async () => (await tracked(b, '198.51.100.9')) && (await tracked(c, '198.51.100.9')), 20_000, 100), 'the reloaded node still pushes to the others');
 });

@@ -71,10 +71,15 @@ export function createFleetIncidents(d: FleetIncidentsDeps): FleetIncidents {
     if (!p) throw new Error('the fleet incidents unit is not started');
     schema ??= (async () => {
       const c = await p.connect();
+      // A checked-out client's 'error' needs a listener (the pool's is off while it is out); the query rejects anyway.
+      let broken: Error | undefined;
+      const onError = (e: Error) => (broken = e);
+      c.on('error', onError);
       try {
         await migratePg(c);
       } finally {
-        c.release();
+        c.removeListener('error', onError);
+        c.release(broken);
       }
     })().catch((e) => {
       schema = null;

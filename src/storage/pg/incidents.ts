@@ -51,6 +51,12 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 export async function claimIncident(pool: pg.Pool, c: IncidentClaim): Promise<Claimed> {
   const client = await pool.connect();
+  // A checked-out client whose connection dies emits 'error' on itself (the pool listens only while it is
+  // idle): without a listener that would end the process. The query rejects anyway; a broken client is
+  // destroyed, not returned to the pool.
+  let broken: Error | undefined;
+  const onError = (e: Error) => (broken = e);
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [INCIDENT_LOCK, `${c.rule}\u0001${c.subjectType}\u0001${c.subjectValue}`]);
@@ -92,7 +98,8 @@ export async function claimIncident(pool: pg.Pool, c: IncidentClaim): Promise<Cl
     await client.query('ROLLBACK').catch(() => undefined);
     throw e;
   } finally {
-    client.release();
+    client.removeListener('error', onError);
+    client.release(broken);
   }
 }
 
