@@ -18,6 +18,9 @@
  *   timeout). A failed round trip, an error or the end of the connection and
  *   it steps down at once, before the server can hand the lock to another
  *   node: at most one node believes it leads; for a few seconds maybe none.
+ * - A node that lost the lock against its will waits HOLD_OFF_MS before it
+ *   tries again, so a node with a flaky connection does not flap back: the
+ *   others (trying every tick) take over.
  * - PostgreSQL unreachable: nobody can prove it leads, so no node orders or
  *   renews certificates (API: 503); local-only jobs (block expiry, pruning
  *   its own SQLite) run on every node regardless. An order already under way
@@ -34,6 +37,7 @@ import { CERT_CHANNEL, heartbeat, leaderHolder, listenForCertificates, tryLeader
 
 export const LEADER_TICK_MS = 1000;
 const HEARTBEAT_MS = 3000;
+const HOLD_OFF_MS = 3 * LEADER_TICK_MS;
 const RETRY_MS = [250, 500, 1000, 2000];
 
 export interface LeaderStatus {
@@ -77,9 +81,11 @@ export function createFleetLeader(d: FleetLeaderDeps): FleetLeader {
   let loop: Promise<void> | null = null;
   let wake: (() => void) | null = null;
   let ticks = 0;
+  let holdOffUntil = 0;
 
   const set = (leads: boolean, why: string) => {
     if (leads === isLeader) return;
+    if (!leads && !stopped) holdOffUntil = Date.now() + HOLD_OFF_MS;
     isLeader = leads;
     since = leads ? new Date().toISOString() : null;
     if (leads) leader = node;
@@ -125,7 +131,7 @@ export function createFleetLeader(d: FleetLeaderDeps): FleetLeader {
     while (!stopped && !ended) {
       if (isLeader) {
         await heartbeat(c);
-      } else if (await tryLeaderLock(c)) {
+      } else if (Date.now() >= holdOffUntil && (await tryLeaderLock(c))) {
         set(true, 'took the leader lock');
       } else {
         const holder = await leaderHolder(c);
