@@ -433,10 +433,20 @@ export function createCertService(deps: CertDeps) {
       await install(c.name, c.names, c.chain, c.key, c.challenge, c.orderUrl, actor, false);
     },
 
-    /** A certificate another fleet node removed: removed here too, not shared again. */
-    async removeShared(name: string, actor: string): Promise<void> {
+    /**
+     * A certificate another fleet node removed: removed here too (not shared
+     * again), unless a domain on this node still uses it; false when kept.
+     */
+    async removeShared(name: string, actor: string): Promise<boolean> {
       const c = certificates.get(deps.db, name);
-      if (c) await removeCert(c, actor, false);
+      if (!c) return true;
+      const used = listDomains(deps.db).map((d) => d.domain).filter((d) => c.names.some((n) => covers(n, d) || n === d));
+      if (used.length) {
+        log.warn('another node removed a certificate a domain here still uses: kept', { name, domains: used.slice(0, 10).join(',') });
+        return false;
+      }
+      await removeCert(c, actor, false);
+      return true;
     },
   };
 }

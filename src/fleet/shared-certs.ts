@@ -11,7 +11,8 @@
  *   certificates. A shared certificate it lacks, or newer than its own, is
  *   fetched, unsealed in memory and installed through the certificate
  *   service's usual path (0600 file, database row, hot-load into HAProxy,
- *   no reload). A tombstone removes exactly the serial it names.
+ *   no reload). A tombstone removes exactly the serial it names, unless a
+ *   domain on this node still uses that certificate (then it is kept).
  * - A local certificate the database lacks, or newer than the database's
  *   (issued while the database was away, or held before the node joined a
  *   fleet), is published: the newest certificate of a name wins everywhere.
@@ -48,8 +49,8 @@ export interface LocalCerts {
   readParts(c: CertificateRow): { chain: string; key: string };
   /** Installs a certificate from another node (not shared again). */
   installShared(c: { name: string; names: string[]; chain: string; key: string; challenge: Challenge; orderUrl: string | null }, actor: string): Promise<void>;
-  /** Removes a certificate another node removed (not shared again). */
-  removeShared(name: string, actor: string): Promise<void>;
+  /** Removes a certificate another node removed (not shared again); false when a domain here still uses it (kept). */
+  removeShared(name: string, actor: string): Promise<boolean>;
 }
 
 export interface SharedCerts {
@@ -70,6 +71,7 @@ const context = (name: string, serial: string) => `${name}\0${serial}`;
 
 export function createSharedCerts(d: { pool: pg.Pool; key: Buffer; node: string; db: Db; log: Logger; certs: () => LocalCerts }): SharedCerts {
   const { pool, key, node, log } = d;
+  // Shared certificates refused here, and removals not followed (a domain here uses the certificate): once each.
   const refused = new Set<string>();
   let running: Promise<void> | null = null;
   let again = false;
@@ -96,9 +98,10 @@ export function createSharedCerts(d: { pool: pg.Pool; key: Buffer; node: string;
       shared.add(h.name);
       const l = local.get(h.name);
       if (h.removed) {
-        if (l && l.serial === h.serial) {
-          await certs.removeShared(h.name, `fleet:${h.node}`);
-          log.info('certificate removed as another node removed it', { name: h.name, serial: h.serial, by: h.node });
+        const tag = `removed:${h.name}@${h.serial}`;
+        if (l && l.serial === h.serial && !refused.has(tag)) {
+          if (await certs.removeShared(h.name, `fleet:${h.node}`)) log.info('certificate removed as another node removed it', { name: h.name, serial: h.serial, by: h.node });
+          else refused.add(tag);
         }
         continue;
       }
