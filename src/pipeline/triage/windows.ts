@@ -35,6 +35,8 @@ export class SubjectState {
   map: Map<number, number> | null = null;
   /** Rules that keep context: the last lines matched for this subject since its last report (oldest first, bounded). */
   recent: string[] | null = null;
+  /** The engine's per-client record that points here (engine.ts ClientRecord); cleared when the table reuses this state for another subject. */
+  owner: object | null = null;
 
   constructor(public key: string) {}
 }
@@ -79,6 +81,7 @@ export class KeyTable {
       // addresses nothing is allocated but the key.
       s = this.slots[this.victim()] as SubjectState;
       s.key = ownString(key);
+      s.owner = null;
       s.ref = false;
       s.last = -Infinity;
       s.quietUntil = -Infinity;
