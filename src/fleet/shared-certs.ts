@@ -150,6 +150,8 @@ export function createSharedCerts(d: { pool: pg.Pool; key: Buffer; node: string;
       } while (again);
     })().finally(() => {
       running = null;
+      // A wake (or a waiter) that came after the loop's last check but before this: one more run.
+      if (again || waiters.length) wake();
     });
   };
 
