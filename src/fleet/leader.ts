@@ -60,9 +60,9 @@ export interface FleetLeaderDeps {
   log: Logger;
   /** Called as leadership is gained (true) or lost (false); a throwing listener is logged. */
   onChange?: (leads: boolean) => void;
-  /** Called on each (re)connect and shared-certificate notification, and every tick while connected. */
+  /** Called on each (re)connect and shared-certificate notification, and every 5 ticks while connected. */
   onCertificates?: (why: 'connect' | 'notify' | 'tick') => void;
-  /** A job only the leader runs, every `every` ticks while it leads. */
+  /** A job only the leader runs, every 60 ticks while it leads (a failure is logged). */
   leaderTick?: () => Promise<void>;
 }
 
