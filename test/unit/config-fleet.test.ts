@@ -47,6 +47,7 @@ test('a loopback database without TLS, with peers (this node among them)', () =>
       { name: 'edge-a', address: '10.0.0.1', port: 10000 },
       { name: 'edge-b', address: '2001:db8::2', port: 10000 },
     ],
+    secretKey: null,
   });
 });
 
