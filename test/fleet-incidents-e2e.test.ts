@@ -12,6 +12,8 @@
  *   once give an incident on each (each with its node), both part of one
  *   fleet incident with one notifier, and the same mails a single node sends
  *   (the ones B sent for its attack), from the notifier only, not one per node.
+ *   The console shows each incident's node and, on the attached node, who
+ *   notifies.
  * Waits are bounded conditions, never timed assertions.
  */
 import { test } from 'node:test';
@@ -32,6 +34,22 @@ function probeLine(ip: string, path: string, at: Date): string {
   const syslog = `${MONTHS[at.getMonth()]} ${String(at.getDate()).padStart(2, ' ')} ${p2(at.getHours())}:${p2(at.getMinutes())}:${p2(at.getSeconds())}`;
   const accept = `${p2(at.getDate())}/${MONTHS[at.getMonth()]}/${at.getFullYear()}:${p2(at.getHours())}:${p2(at.getMinutes())}:${p2(at.getSeconds())}.${String(at.getMilliseconds()).padStart(3, '0')}`;
   return `${syslog} lb haproxy[2231]: ${ip}:37296 [${accept}] web~ web-backend/s1 2/0/0/29/32 404 162 - - ---- 12/12/3/1/0 0/0 {shop.test|curl/8.0} "GET ${path} HTTP/1.1"\n`;
+}
+
+/** Logs in to a node's console with its API key (the login form's POST); returns the session cookie. */
+async function consoleLogin(n: TestDaemon): Promise<string> {
+  const origin = `http://127.0.0.1:${n.apiPort}`;
+  const r = await fetch(`${origin}/login`, { method: 'POST', redirect: 'manual', headers: { Origin: origin, 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ key: n.apiKey! }).toString() });
+  assert.equal(r.status, 302);
+  const cookie = (r.headers.get('set-cookie') ?? '').split(';')[0]!;
+  assert.match(cookie, /^hm_session=/);
+  return cookie;
+}
+
+async function consoleGet(n: TestDaemon, cookie: string, path: string): Promise<string> {
+  const r = await fetch(`http://127.0.0.1:${n.apiPort}${path}`, { headers: { Cookie: cookie } });
+  assert.equal(r.status, 200, path);
+  return r.text();
 }
 
 interface IncidentRow {
@@ -138,4 +156,14 @@ test('fleet incidents: an attack seen by one node is blocked on all; one seen by
   assert.deepEqual(kinds(mailsAbout(Z)), single, `one set of mails for one condition: ${mailsAbout(Z).map((m) => `${sender(m)}: ${m.subject}`).join(' | ')}`);
   assert.ok(mailsAbout(Z).every((m) => sender(m) === notifier), 'all from the notifier');
   assert.equal(mailsAbout(Z).filter((m) => / opened: /.test(m.subject)).length, 1, 'one "opened" mail, not one per node');
+
+  // The console shows the node, and on the attached node who notifies.
+  const attached = notifier === 'node-a' ? { n: c, inc: onC[0]!, name: 'node-c' } : { n: a, inc: onA[0]!, name: 'node-a' };
+  const cookie = await consoleLogin(attached.n);
+  const list = await consoleGet(attached.n, cookie, '/incidents');
+  assert.match(list, /<th>Node<\/th>/);
+  assert.match(list, new RegExp(`<td>${attached.name}<div class="muted">notified by ${notifier}</div></td>`));
+  const detail = await consoleGet(attached.n, cookie, `/incidents/${attached.inc.id}`);
+  assert.match(detail, new RegExp(`<dt>Seen by node</dt><dd>${attached.name}</dd>`));
+  assert.match(detail, new RegExp(`<dt>Fleet incident</dt><dd>#${attached.inc.fleet_incident_id}, notified by ${notifier}</dd>`));
 });
