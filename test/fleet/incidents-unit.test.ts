@@ -36,7 +36,7 @@ test('fleet incidents unit: one node tells, the other attaches; an outage makes 
   });
   const node = (name: string) => {
     const { writer, reader } = openDatabase(join(dir, `${name}.db`));
-    const unit = createFleetIncidents({ settings: { nodeName: name, databaseUrl: url, host: '127.0.0.1', tls: { enabled: false, verify: true, caFile: null }, peers: [] }, db: writer, log, windowMs: 600_000 });
+    const unit = createFleetIncidents({ settings: { nodeName: name, databaseUrl: url, host: '127.0.0.1', tls: { enabled: false, verify: true, caFile: null }, peers: [], secretKey: null }, db: writer, log, windowMs: 600_000 });
     unit.start();
     made.push({ unit, close: () => (reader.close(), writer !== reader && writer.close()) });
     const told: string[] = [];
