@@ -172,6 +172,8 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
   const traffic = createTrafficHistory({ read: () => control.runtime.servers.frontendCounters(), skip: (f) => f === 'hm-stats' });
   const units: Unit[] = [
     { name: 'certificates', start: () => certs.ensureSelfSigned(), stop: () => undefined },
+    // A node back from an outage (or new) renders the fleet's state, not its old copy: a bounded wait (fleet/sync.ts).
+    ...(fleet ? [{ name: 'fleet-catch-up', start: async () => void (await fleet.catchUpBeforeServing()), stop: () => undefined }] : []),
     {
       name: 'haproxy',
       async start() {

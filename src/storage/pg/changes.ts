@@ -7,6 +7,7 @@
  */
 import type pg from 'pg';
 import { CHANNEL, WRITE_LOCK } from './schema.js';
+import { applyConfigState, configKey, CONFIG_KINDS, type ConfigChange } from './config-changes.js';
 
 /** One change to shared blocked/trusted addresses, as every node applies it. */
 export type IpChange =
@@ -15,9 +16,14 @@ export type IpChange =
   | { kind: 'trust'; ip: string; scope: 'real_ip' | 'source'; note: string | null }
   | { kind: 'untrust'; ip: string; scope: 'real_ip' | 'source' };
 
+/** Any change the fleet shares: addresses (here) or configuration (config-changes.ts). */
+export type FleetChange = IpChange | ConfigChange;
+
+export const isConfigChange = (c: FleetChange): c is ConfigChange => CONFIG_KINDS.has(c.kind);
+
 export interface ChangeToWrite {
   changeId: string;
-  change: IpChange;
+  change: FleetChange;
   /** The last version the writing node had applied when it made the change. */
   baseVersion: number;
   madeAt: string;
@@ -30,7 +36,8 @@ export interface StoredChange {
   key: string;
   /** A later change for the same key exists: applying this one would be undone (or wrongly win over a newer local one). */
   superseded: boolean;
-  change: IpChange;
+  /** As stored: unchecked until fleet/change-schema.ts has passed it. */
+  change: FleetChange;
 }
 
 /** A change that overwrote a key another node had set after the writer last looked: last writer won. */
@@ -48,8 +55,9 @@ export interface WriteResult {
   conflicts: Conflict[];
 }
 
-/** What a change is about: one key per blocked address, per trusted address and scope. */
-export const keyOf = (c: IpChange) => (c.kind === 'block' || c.kind === 'unblock' ? `blocked:${c.ip}` : `trusted:${c.scope}:${c.ip}`);
+/** What a change is about: one key per blocked address, per trusted address and scope, and per configuration entity (configKey). */
+export const keyOf = (c: FleetChange) =>
+  isConfigChange(c) ? configKey(c) : c.kind === 'block' || c.kind === 'unblock' ? `blocked:${c.ip}` : `trusted:${c.scope}:${c.ip}`;
 
 /** The latest change for a key (before the one being written), or null. */
 async function latestFor(c: pg.ClientBase, key: string): Promise<{ version: number; node: string } | null> {
@@ -58,7 +66,8 @@ async function latestFor(c: pg.ClientBase, key: string): Promise<{ version: numb
   return row ? { version: Number(row.version), node: row.node } : null;
 }
 
-async function applyState(c: pg.ClientBase, ch: IpChange, version: number, node: string): Promise<void> {
+async function applyState(c: pg.ClientBase, ch: FleetChange, version: number, node: string): Promise<void> {
+  if (isConfigChange(ch)) return applyConfigState(c, ch, version, node);
   switch (ch.kind) {
     case 'block':
       await c.query(
@@ -137,7 +146,7 @@ export async function writeChanges(pool: pg.Pool, node: string, items: readonly 
 
 /** Changes after `version`, oldest first, at most `limit`. */
 export async function changesAfter(pool: pg.Pool, version: number, limit: number): Promise<StoredChange[]> {
-  const r = await pool.query<{ version: string; change_id: string; node: string; key: string; superseded: boolean; body: IpChange }>(
+  const r = await pool.query<{ version: string; change_id: string; node: string; key: string; superseded: boolean; body: FleetChange }>(
     `SELECT f.version, f.change_id, f.node, f.key, f.body,
             EXISTS (SELECT 1 FROM fleet_changes l WHERE l.key = f.key AND l.version > f.version) AS superseded
        FROM fleet_changes f WHERE f.version > $1 ORDER BY f.version LIMIT $2`,
