@@ -7,8 +7,9 @@
  *
  * Each change is applied in a savepoint of its own with the storage rules a
  * local change meets (storage/domains.ts, storage/tcp-services.ts, this
- * node's reserved ports); one that breaks them is undone alone, audited as
- * failed with the node that made it, and never repaired. The rest are
+ * node's reserved ports); one that breaks them is undone entirely (the run
+ * is made again without it), audited as failed with the node that made it,
+ * and never repaired. The rest are
  * audited as applied, in the same transaction as the change itself.
  * Order: a run holds at most one change per key (superseded ones are
  * skipped), so the changes are independent but for references between them;
@@ -56,8 +57,11 @@ function saveDomain(db: Db, input: DomainInput): void {
   upsertDomain(db, input);
 }
 
-/** The run's mutation: deterministic given the same state (the applier runs it twice). Returns how many were applied and refused. */
-function mutateRun(ops: Ops, db: Db, items: readonly ConfigItem[]): { applied: number; refused: number } {
+/** Thrown to undo an attempt that refused some changes (their earlier phases included). */
+class Refused extends Error {}
+
+/** Applies `items` in phases, each in a savepoint of its own; returns the ones refused, with why. */
+function attempt(ops: Ops, db: Db, items: readonly ConfigItem[]): Map<ConfigItem, unknown> {
   const failed = new Map<ConfigItem, unknown>();
   const phase = (list: readonly ConfigItem[], fn: (it: ConfigItem) => void) => {
     const r = eachApart(db, list.filter((it) => !failed.has(it)), fn);
@@ -92,8 +96,27 @@ function mutateRun(ops: Ops, db: Db, items: readonly ConfigItem[]): { applied: n
     },
   );
   phase(domains.filter((it) => input(it).site?.routes?.length), (it) => void upsertDomain(db, input(it)));
+  return failed;
+}
+
+/**
+ * The run's mutation: deterministic given the same state (the applier runs
+ * it twice). A change refused in a later phase leaves nothing from an
+ * earlier one: the attempt is undone and made again without it.
+ */
+function mutateRun(ops: Ops, db: Db, items: readonly ConfigItem[]): { applied: number; refused: number } {
+  const refused = new Map<ConfigItem, unknown>();
+  for (;;) {
+    const r = eachApart(db, [items.filter((it) => !refused.has(it))], (todo) => {
+      const failed = attempt(ops, db, todo);
+      for (const [it, e] of failed) refused.set(it, e);
+      if (failed.size) throw new Refused();
+    });
+    if (r.ok.length) break;
+    if (!(r.failed[0]!.error instanceof Refused)) throw r.failed[0]!.error;
+  }
   for (const it of items) {
-    const error = failed.get(it);
+    const error = refused.get(it);
     recordAudit(db, {
       actor: `fleet:${it.node}`,
       action: ACTIONS[it.change.kind],
@@ -103,7 +126,7 @@ function mutateRun(ops: Ops, db: Db, items: readonly ConfigItem[]): { applied: n
       error: error === undefined ? null : describe(error),
     });
   }
-  return { applied: items.length - failed.size, refused: failed.size };
+  return { applied: items.length - refused.size, refused: refused.size };
 }
 
 /**
