@@ -4,7 +4,8 @@
  *
  * - Out: every local change (API, console, policy) lands in the SQLite
  *   fleet_outbox in its own transaction (Ops.record); the unit writes the
- *   outbox to PostgreSQL in order, in batches, and deletes what was written.
+ *   outbox to PostgreSQL in order, in batches (up to GATHER changes per
+ *   transaction), and deletes what was written.
  *   PostgreSQL away: the outbox grows and is written on return; a resend is a
  *   no-op there (change id), so nothing is lost or doubled.
  * - In: one dedicated connection (not the pool's) LISTENs; a notification,
@@ -74,7 +75,7 @@ export interface FleetSync extends Unit {
    * changes and applies the fleet's, waiting at most `waitMs`; logs what
    * happened. Never throws: an unreachable database leaves the local copy.
    */
-  catchUpBeforeServing(waitMs?: number): Promise<'caught_up' | 'unreachable' | 'still_running'>;
+  catchUpBeforeServing(waitMs?: number): Promise<'caught_up' | 'unreachable' | 'failed' | 'still_running'>;
   /** Resolves once the outbox is empty and every change known to PostgreSQL is applied (tests, bench). */
   settled(): Promise<void>;
 }
@@ -183,7 +184,8 @@ export function createFleetSync(d: FleetSyncDeps): FleetSync {
 
   async function flush(p: pg.Pool): Promise<boolean> {
     for (;;) {
-      const rows = fleetOutbox.oldest(db, BATCH);
+      // Up to GATHER at once, in one transaction: the other nodes see them together and apply the configuration among them with one reload.
+      const rows = fleetOutbox.oldest(db, GATHER);
       if (!rows.length) return true;
       const res = await writeChanges(
         p,
@@ -347,10 +349,11 @@ export function createFleetSync(d: FleetSyncDeps): FleetSync {
       const t0 = Date.now();
       const p = new pg.Pool({ ...conf, max: 1 });
       p.on('error', (e) => log.debug('fleet start-up connection lost', { error: describe(e) }));
-      const result = { outcome: 'unreachable' as 'caught_up' | 'unreachable' };
+      const result = { outcome: 'unreachable' as 'caught_up' | 'unreachable' | 'failed' };
       const job = (async () => {
         if (!migrated) {
           const c = await p.connect();
+          result.outcome = 'failed';
           try {
             const applied = await migratePg(c);
             if (applied.length) log.info('fleet database schema migrated', { versions: applied.join(',') });
@@ -360,6 +363,7 @@ export function createFleetSync(d: FleetSyncDeps): FleetSync {
           }
         }
         await flush(p);
+        result.outcome = 'failed';
         await catchUp(p);
         result.outcome = 'caught_up';
       })()
@@ -383,6 +387,7 @@ export function createFleetSync(d: FleetSyncDeps): FleetSync {
         return 'still_running';
       }
       if (result.outcome === 'caught_up') log.info('fleet caught up before serving', { ms, last_applied_version: lastApplied(), outbox: fleetOutbox.count(db) });
+      else if (result.outcome === 'failed') log.error('fleet catch-up at start failed: serving this node\'s local copy; retried once connected', { ms, error: lastError ?? 'unknown', last_applied_version: lastApplied() });
       else log.warn('fleet database unreachable at start: serving this node\'s local copy; it catches up once connected', { ms, error: lastError ?? 'unknown', outbox: fleetOutbox.count(db) });
       return result.outcome;
     },
