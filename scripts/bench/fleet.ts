@@ -105,6 +105,8 @@ async function main(): Promise<void> {
     }
     // 3. PostgreSQL down: what A does alone (blocks answered per second, each queued), then the time from
     //    PostgreSQL's return until B refuses the last of them.
+    // What A made before is in PostgreSQL first: the outbox then holds the outage's blocks only.
+    await a.daemon.fleet!.settled();
     pgc.stop();
     while (a.daemon.fleet!.status().connected) await sleep(20);
     const outageStart = t();
