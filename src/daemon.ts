@@ -18,6 +18,7 @@ import { createEventBus } from './events.js';
 import { createMetrics } from './metrics/metrics.js';
 import { startUnits, type Unit } from './units.js';
 import { createFleetSync, type FleetSync } from './fleet/sync.js';
+import { createFleetJobs, type FleetJobs } from './fleet/jobs.js';
 import type { Ops } from './haproxy/changes/ip-lists.js';
 import { lockStateDir, type StateLock } from './storage/state-lock.js';
 import { ensureApiKey, ensureMetricsToken, ensureViewerKey } from './config/api-key.js';
@@ -68,6 +69,8 @@ export interface Daemon {
   traffic: TrafficHistory;
   /** The fleet sync unit (fleet/sync.ts); null on a single node. */
   fleet: FleetSync | null;
+  /** The fleet's leader election and shared certificates (fleet/jobs.ts); null on a single node. */
+  fleetJobs: FleetJobs | null;
   /**
    * Stops every unit and closes the resources. `leaveHaproxyRunning`: a
    * managed HAProxy keeps serving (a reload or a restart of the daemon adopts
@@ -118,7 +121,8 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
     const inactive = protections(info).filter((p) => !p.active);
     log.info('HAProxy detected', { version: info.version, binary: info.binary, ...(inactive.length ? { inactive: inactive.map((p) => p.name).join(',') } : {}) });
     db = openDatabase(cfg.paths.database, { onTxLeak: (m) => log.error(m) });
-    responder = await startResponder(cfg.acme.challenge_port);
+    // In a fleet, a token another node's order shared is answered here too (fleet/challenges.ts).
+    responder = await startResponder(cfg.acme.challenge_port, '127.0.0.1', cfg.fleetSettings ? (t) => fleetJobs!.lookupChallenge(t) : undefined);
   } catch (e) {
     await closeResources();
     throw e;
@@ -128,12 +132,16 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
   const bus = createEventBus<DaemonEvents>(log.child({ unit: 'events' }));
   const control = createControl(cfg, log.child({ unit: 'haproxy' }));
   const applier = createApplier({ cfg, db: writer, log: log.child({ unit: 'apply' }), control, info });
-  // In a fleet, local changes to shared addresses are recorded for the other nodes; theirs are applied with the plain ops (no echo).
+  // In a fleet, local changes to shared state (addresses, proxies, domains, TCP services) are recorded for the other nodes; theirs are applied with the plain ops (no echo).
   const fleet = cfg.fleetSettings ? createFleetSync({ settings: cfg.fleetSettings, db: writer, ops: { cfg, applier }, log: log.child({ unit: 'fleet' }) }) : null;
   const ops: Ops = fleet ? { cfg, applier, record: (db, change) => fleet.record(db, change) } : { cfg, applier };
-  const acme = createAcme({ cfg, log: log.child({ unit: 'acme' }), responder });
+  // In a fleet, ACME orders and renewals run on the leader only, and certificates reach every node (fleet/jobs.ts).
+  const fleetJobs: FleetJobs | null = cfg.fleetSettings
+    ? createFleetJobs({ settings: cfg.fleetSettings, db: writer, log: log.child({ unit: 'fleet-leader' }), certs: () => certs, onLeads: (leads) => leads && renewal?.runSoon() })
+    : null;
+  const acme = createAcme({ cfg, log: log.child({ unit: 'acme' }), responder: fleetJobs ? fleetJobs.responder(responder) : responder });
   const ari = createAri(directoryUrl(cfg), log.child({ unit: 'acme' }));
-  const certs = createCertService({ cfg, log: log.child({ unit: 'certs' }), db: writer, reader, applier, acme, ari });
+  const certs = createCertService({ cfg, log: log.child({ unit: 'certs' }), db: writer, reader, applier, acme, ari, fleet: fleetJobs?.certFleet ?? null });
   const notifications = createNotifications({ db: writer, config: cfg.notifications, log, source: hostname() });
   const policy = loadPolicy({ file: SHIPPED_POLICY_FILE, operatorFile: cfg.monitor.policy_file });
   const isProtected = protectedAddresses(cfg, reader);
@@ -164,7 +172,7 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
   let server: Server | null = null;
   let apiPort = cfg.api.port;
   const sd = createSdNotify(process.env, (e) => log.warn('sd_notify failed', { error: e.message }));
-  let renewal: { stop(): Promise<void> } | null = null;
+  let renewal: { stop(): Promise<void>; runSoon(): void } | null = null;
   let leaveHaproxyRunning = false;
   let reloading = false;
 
@@ -198,12 +206,13 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
       },
     },
     ...(fleet ? [fleet] : []),
+    ...(fleetJobs ? [fleetJobs] : []),
     expiry,
     createRetention({ cfg, log: log.child({ unit: 'retention' }), db: writer }),
     {
       name: 'renewal',
       start: () => {
-        renewal = scheduleRenewal(cfg, log.child({ unit: 'renewal' }), certs);
+        renewal = scheduleRenewal(cfg, log.child({ unit: 'renewal' }), certs, fleetJobs ? () => fleetJobs.leads() : undefined);
       },
       stop: () => renewal?.stop(),
     },
@@ -222,7 +231,7 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
     {
       name: 'api',
       async start() {
-        const deps = { cfg, reader, applier, control, info, log, ops, certs, monitor, notifications, remediation, analysis, isProtected, metrics, metricsToken, viewerKey, sessions, traffic, fleet };
+        const deps = { cfg, reader, applier, control, info, log, ops, certs, monitor, notifications, remediation, analysis, isProtected, metrics, metricsToken, viewerKey, sessions, traffic, fleet, fleetJobs };
         // The console answers its own paths first and reads the API through the app's own handler.
         const front = (a: Koa) => {
           let handler: ReturnType<Koa['callback']> | null = null;
@@ -286,6 +295,7 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
     apiPort,
     traffic,
     fleet,
+    fleetJobs,
     async stop(o = {}) {
       if (stopped) return;
       stopped = true;

@@ -5,7 +5,8 @@
 import type { PgMigration } from './migration.js';
 import { migration as m001 } from './001-ip-lists.js';
 import { migration as m002 } from './002-config.js';
+import { migration as m003 } from './003-leader-certificates.js';
 
 export type { PgMigration } from './migration.js';
 
-export const pgMigrations: PgMigration[] = [m001, m002];
+export const pgMigrations: PgMigration[] = [m001, m002, m003];
