@@ -10,6 +10,8 @@
  *   is listed on B.
  * - C joins afterwards with an empty state: it catches up from version 0
  *   before it renders, so it routes the domain as soon as it has started.
+ * - A TLS passthrough service made on A passes B's and C's HTTPS port
+ *   through to its server; removed on C, A and B stop passing it.
  * - Deleting the domain on B removes it on A and C.
  * - PostgreSQL stopped: A and B both edit one domain (and A adds three
  *   more); back: all three nodes route it the same way, the winner (the last
@@ -22,12 +24,39 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
+import tls from 'node:tls';
 import pg from 'pg';
-import { HAPROXIES, startTestDaemon, startBackend, domainBody, waitFor, type TestDaemon, type Backend } from './helpers/harness.js';
+import { HAPROXIES, freePort, startTestDaemon, startBackend, domainBody, waitFor, type TestDaemon, type Backend } from './helpers/harness.js';
 import { startTestPostgres } from './helpers/postgres.js';
 import { sharedDomains } from '../src/storage/pg/config-changes.js';
 
-const fleetConfig = (name: string, url: string) => ({ config: { fleet: { node_name: name, database_url: url, tls: { enabled: false } } } });
+const fleetConfig = (name: string, url: string, httpsPort: number) => ({ config: { haproxy: { https_port: httpsPort }, fleet: { node_name: name, database_url: url, tls: { enabled: false } } } });
+
+/** A TCP server that counts connections and closes each at once: a passthrough's server. */
+async function countingServer(): Promise<{ port: number; hits: () => number; close(): Promise<void> }> {
+  let hits = 0;
+  const srv = net.createServer((sock) => {
+    hits++;
+    sock.destroy();
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  return { port: (srv.address() as net.AddressInfo).port, hits: () => hits, close: () => new Promise<void>((r) => srv.close(() => r())) };
+}
+
+/** Opens TLS to `port` naming `sni` and waits until that ends, however (the counting server cuts it; HAProxy may terminate it). */
+const tlsHello = (port: number, sni: string) =>
+  new Promise<void>((r) => {
+    const s = tls.connect({ host: '127.0.0.1', port, servername: sni, rejectUnauthorized: false });
+    const done = () => {
+      s.destroy();
+      r();
+    };
+    s.on('error', done);
+    s.on('secureConnect', done);
+    s.on('close', done);
+    s.setTimeout(3000, done);
+  });
 
 type Audit = { actor: string; action: string; target: string | null; detail: Record<string, unknown> | null; result: string; error: string | null };
 
@@ -47,9 +76,12 @@ test('three nodes share domains, trusted proxies and their edits through Postgre
     for (const b of backends) await b.close();
     pgc.destroy();
   });
+  const httpsPorts = new Map<TestDaemon, number>();
   const start = async (i: number, name: string) => {
-    const n = await startTestDaemon(HAPROXIES[i % HAPROXIES.length]!.bin, fleetConfig(name, url));
+    const httpsPort = await freePort();
+    const n = await startTestDaemon(HAPROXIES[i % HAPROXIES.length]!.bin, fleetConfig(name, url, httpsPort));
     nodes.push(n);
+    httpsPorts.set(n, httpsPort);
     return n;
   };
   const a = await start(0, 'node-a');
@@ -86,6 +118,23 @@ test('three nodes share domains, trusted proxies and their edits through Postgre
   assert.equal(await servedBy(c, 'shop.test'), 'shop', 'C routes shop.test as soon as it has started');
   assert.deepEqual(await proxiesOn(c), ['127.0.0.10 lb']);
   assert.ok(await waitFor(() => c.daemon.fleet!.status().connected, 15_000));
+
+  // A TLS passthrough service made on A passes B's and C's HTTPS port through to its server; removed on C, A no longer does.
+  const git = await countingServer();
+  t.after(() => git.close());
+  /** Whether a TLS hello naming git.test through n's HTTPS port reaches the service's server. */
+  const passes = async (n: TestDaemon) => {
+    const before = git.hits();
+    await tlsHello(httpsPorts.get(n)!, 'git.test');
+    return git.hits() > before;
+  };
+  assert.equal(await passes(b), false, 'B has no such service before');
+  const svc = { name: 'git', kind: 'tls_passthrough', sni: 'git.test', servers: [{ name: 'g1', address: '127.0.0.1', port: git.port, check: false }] };
+  assert.equal((await a.api('POST', '/api/tcp-services', svc)).status, 201);
+  assert.equal(await passes(a), true);
+  for (const n of [b, c]) assert.ok(await waitFor(() => passes(n), 15_000, 100), 'B and C pass git.test through');
+  assert.equal((await c.api('DELETE', '/api/tcp-services/git')).status, 200);
+  assert.ok(await waitFor(async () => !(await passes(a)) && !(await passes(b)), 15_000, 100), 'A and B no longer pass it through');
 
   // Deleting it on B removes it on A and C.
   assert.equal((await b.api('DELETE', '/api/domain', { domain: 'shop.test' })).status, 200);
