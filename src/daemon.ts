@@ -135,7 +135,7 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
   const bus = createEventBus<DaemonEvents>(log.child({ unit: 'events' }));
   const control = createControl(cfg, log.child({ unit: 'haproxy' }));
   const applier = createApplier({ cfg, db: writer, log: log.child({ unit: 'apply' }), control, info });
-  // In a fleet, local changes to shared addresses are recorded for the other nodes; theirs are applied with the plain ops (no echo).
+  // In a fleet, local changes to shared state (addresses, proxies, domains, TCP services) are recorded for the other nodes; theirs are applied with the plain ops (no echo).
   const fleet = cfg.fleetSettings ? createFleetSync({ settings: cfg.fleetSettings, db: writer, ops: { cfg, applier }, log: log.child({ unit: 'fleet' }) }) : null;
   const ops: Ops = fleet ? { cfg, applier, record: (db, change) => fleet.record(db, change) } : { cfg, applier };
   // In a fleet, ACME orders and renewals run on the leader only, and certificates reach every node (fleet/jobs.ts).
@@ -192,6 +192,8 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
   const traffic = createTrafficHistory({ read: () => control.runtime.servers.frontendCounters(), skip: (f) => f === 'hm-stats' });
   const units: Unit[] = [
     { name: 'certificates', start: () => certs.ensureSelfSigned(), stop: () => undefined },
+    // A node back from an outage (or new) renders the fleet's state, not its old copy: a bounded wait (fleet/sync.ts).
+    ...(fleet ? [{ name: 'fleet-catch-up', start: async () => void (await fleet.catchUpBeforeServing()), stop: () => undefined }] : []),
     {
       name: 'haproxy',
       async start() {

@@ -36,7 +36,7 @@ export const fleetStatus = route({
     200: {
       description: 'The fleet status (enabled: false on a single node)',
       schema: fleetOut,
-      example: { enabled: true, node_name: 'edge-a', connected: true, last_applied_version: 1042, outbox: 0, last_error: null, shared: ['blocked_ips', 'trusted_ips', 'certificates'], leader: 'edge-b', is_leader: false, leader_since: null },
+      example: { enabled: true, node_name: 'edge-a', connected: true, last_applied_version: 1042, outbox: 0, last_error: null, shared: ['blocked_ips', 'trusted_ips', 'trusted_proxies', 'domains', 'tcp_services', 'certificates'], leader: 'edge-b', is_leader: false, leader_since: null },
     },
   },
 });
@@ -47,7 +47,7 @@ export function fleetRoutes(r: Router, d: ApiDeps): void {
     const l = d.fleetJobs?.status();
     const leader = { leader: l?.leader ?? null, is_leader: l?.isLeader ?? false, leader_since: l?.since ?? null };
     ctx.body = s
-      ? { enabled: true, node_name: s.node, connected: s.connected, last_applied_version: s.lastAppliedVersion, outbox: s.outbox, last_error: s.lastError, shared: ['blocked_ips', 'trusted_ips', ...(l?.certificates ? ['certificates'] : [])], ...leader }
+      ? { enabled: true, node_name: s.node, connected: s.connected, last_applied_version: s.lastAppliedVersion, outbox: s.outbox, last_error: s.lastError, shared: ['blocked_ips', 'trusted_ips', 'trusted_proxies', 'domains', 'tcp_services', ...(l?.certificates ? ['certificates'] : [])], ...leader }
       : { enabled: false, node_name: null, connected: false, last_applied_version: 0, outbox: 0, last_error: null, shared: [], ...leader };
   });
 }
