@@ -261,6 +261,8 @@ export function createFleetSync(d: FleetSyncDeps): FleetSync {
       } while (again && !stopped);
     })().finally(() => {
       running = null;
+      // A wake between the loop's last check and here (a microtask, e.g. settled()) found it still running: run once more.
+      if (again && !stopped) wake();
     });
   }
 
