@@ -2,13 +2,26 @@
  * GET /api/fleet: this node's place in a fleet (README "Running several
  * nodes"): its name, whether it reaches PostgreSQL now, the last fleet
  * version it applied, the changes waiting in its outbox (made while the
- * database was away) and the last sync error. `enabled: false` on a single
- * node. The database URL is never shown.
+ * database was away), the last sync error, the action records waiting to be
+ * written, and the fleet's recent conflicts (a change that overwrote another
+ * node's newer one: the last writer won, the loser is named). `enabled:
+ * false` on a single node. The database URL is never shown.
  */
 import type Router from '@koa/router';
 import { z } from 'zod';
 import type { ApiDeps } from '../context.js';
 import { mount, route } from '../contract/route.js';
+
+const iso = z.iso.datetime({ offset: true });
+
+export const conflictOut = z.strictObject({
+  key: z.string().meta({ description: 'What was overwritten: blocked:<ip>, trusted:<scope>:<ip>, action:<fleet id>, ...' }),
+  winner_node: z.string(),
+  winner_version: z.number().int(),
+  loser_node: z.string(),
+  loser_version: z.number().int(),
+  at: iso,
+});
 
 export const fleetOut = z.strictObject({
   enabled: z.boolean(),
@@ -18,6 +31,8 @@ export const fleetOut = z.strictObject({
   outbox: z.number().int().nonnegative(),
   last_error: z.string().nullable(),
   shared: z.array(z.string()),
+  actions_pending: z.number().int().nonnegative().meta({ description: 'Action records changed on this node and not yet written to PostgreSQL' }),
+  conflicts: z.array(conflictOut).meta({ description: 'The fleet\'s most recent conflicts, newest first (as last read from PostgreSQL)' }),
 });
 
 export const fleetStatus = route({
@@ -25,13 +40,23 @@ export const fleetStatus = route({
   method: 'GET',
   path: '/api/fleet',
   tag: 'fleet',
-  summary: 'This node in the fleet: connected to PostgreSQL, last version applied, changes queued',
+  summary: 'This node in the fleet: connected to PostgreSQL, last version applied, changes queued, recent conflicts',
   auth: 'api_key',
   responses: {
     200: {
       description: 'The fleet status (enabled: false on a single node)',
       schema: fleetOut,
-      example: { enabled: true, node_name: 'edge-a', connected: true, last_applied_version: 1042, outbox: 0, last_error: null, shared: ['blocked_ips', 'trusted_ips'] },
+      example: {
+        enabled: true,
+        node_name: 'edge-a',
+        connected: true,
+        last_applied_version: 1042,
+        outbox: 0,
+        last_error: null,
+        shared: ['blocked_ips', 'trusted_ips', 'actions'],
+        actions_pending: 0,
+        conflicts: [{ key: 'blocked:203.0.113.7', winner_node: 'edge-b', winner_version: 1040, loser_node: 'edge-a', loser_version: 1038, at: '2026-12-01T10:00:00.000Z' }],
+      },
     },
   },
 });
@@ -39,8 +64,19 @@ export const fleetStatus = route({
 export function fleetRoutes(r: Router, d: ApiDeps): void {
   mount(r, fleetStatus, (ctx) => {
     const s = d.fleet?.status();
+    const a = d.fleetActions;
     ctx.body = s
-      ? { enabled: true, node_name: s.node, connected: s.connected, last_applied_version: s.lastAppliedVersion, outbox: s.outbox, last_error: s.lastError, shared: ['blocked_ips', 'trusted_ips'] }
-      : { enabled: false, node_name: null, connected: false, last_applied_version: 0, outbox: 0, last_error: null, shared: [] };
+      ? {
+          enabled: true,
+          node_name: s.node,
+          connected: s.connected,
+          last_applied_version: s.lastAppliedVersion,
+          outbox: s.outbox,
+          last_error: s.lastError,
+          shared: ['blocked_ips', 'trusted_ips', ...(a ? ['actions'] : [])],
+          actions_pending: a?.status().pending ?? 0,
+          conflicts: (a?.conflicts() ?? []).map((c) => ({ key: c.key, winner_node: c.winnerNode, winner_version: c.winnerVersion, loser_node: c.loserNode, loser_version: c.loserVersion, at: c.at })),
+        }
+      : { enabled: false, node_name: null, connected: false, last_applied_version: 0, outbox: 0, last_error: null, shared: [], actions_pending: 0, conflicts: [] };
   });
 }
