@@ -44,8 +44,9 @@ const toRecord = (r: Sql): ActionRecord => ({
   result: r.result,
   reviewedBy: r.reviewed_by,
   revertsId: r.reverts_id,
-  fleetId: r.fleet_id,
-  node: r.node,
+  // Only in a fleet: a single node's records are as they always were.
+  ...(r.fleet_id !== null ? { fleetId: r.fleet_id } : {}),
+  ...(r.node !== null ? { node: r.node } : {}),
 });
 
 export const actions = {
