@@ -13,13 +13,15 @@
  *   unblock on C, where the address is protected, is refused and changes nothing.
  * - A malformed row in PostgreSQL is refused and audited, the row after it applied.
  * - A conflict (a stale write that overwrote another node's newer one) is
- *   listed by GET /api/fleet on every node, and shown on the console's overview.
+ *   listed by GET /api/fleet on every node, and shown on the console's
+ *   overview, escaped (a hostile writer's name is text). That writer's
+ *   action row, whose writer name fails the checks, is refused too.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { HAPROXIES, startTestDaemon, startBackend, domainBody, freePort, waitFor, type TestDaemon } from './helpers/harness.js';
+import { HAPROXIES, startTestDaemon, startBackend, domainBody, freePort, httpRequest, waitFor, type TestDaemon } from './helpers/harness.js';
 import { startTestPostgres } from './helpers/postgres.js';
 import { writeActions } from '../src/storage/pg/actions.js';
 import { writeChanges } from '../src/storage/pg/changes.js';
@@ -178,4 +180,27 @@ test('three nodes share remediation actions: listed with their node, reverted fr
     assert.ok(f.shared.includes('actions'));
     assert.equal(f.actions_pending, 0);
   }
+
+  // The console's overview shows the conflicts; what came from PostgreSQL is escaped.
+  const HOSTILE = '<img src=x onerror=alert(1)>';
+  const w2 = await writeActions(pool, HOSTILE, [{ fleetId: good, node: 'node-x', localId: 2, body: body(null), baseVersion: 0 }]);
+  assert.equal(w2.conflicts.length, 1, 'it overwrote node-x\'s row without having seen it');
+  assert.ok(await waitFor(async () => (await a.api('GET', '/api/fleet')).json<Fleet>().conflicts.length === 2, 10_000, 50));
+  const origin = `http://127.0.0.1:${a.apiPort}`;
+  const login = await httpRequest({ port: a.apiPort, path: '/login', method: 'POST', headers: { origin, 'content-type': 'application/x-www-form-urlencoded' }, body: `key=${encodeURIComponent(a.apiKey!)}` });
+  assert.equal(login.status, 302, login.body);
+  const cookie = String(login.headers['set-cookie']?.find((x) => x.startsWith('hm_session=')) ?? '').split(';')[0]!;
+  const page = await httpRequest({ port: a.apiPort, path: '/', headers: { cookie } });
+  assert.equal(page.status, 200);
+  const fleetPanel = /<section class="panel" id="fleet"[\s\S]*?<\/section>/.exec(page.body)?.[0] ?? '';
+  assert.match(fleetPanel, /This node<\/dt><dd>node-a</);
+  assert.match(fleetPanel, new RegExp(`blocked:${Z.replaceAll('.', '\\.')}</td><td>node-x v${w.conflicts[0]!.version}</td><td>node-a v`));
+  assert.match(fleetPanel, new RegExp(`action:${good}</td><td>&lt;img src=x onerror=alert\\(1\\)&gt; v${w2.conflicts[0]!.version}</td><td>node-x v`));
+  assert.ok(!page.body.includes(HOSTILE), 'never as markup');
+  // The hostile writer's row itself is refused on arrival (its writer is not a node name); the row stays as node-x wrote it here.
+  assert.ok(await waitFor(async () => (await a.api('GET', '/api/audit?limit=500&action=fleet.action_refused')).json<unknown[]>().length === 2, 10_000, 50));
+  const refusedAudit = (await a.api('GET', '/api/audit?limit=500&action=fleet.action_refused')).json<{ actor: string; error: string | null }[]>();
+  assert.match(refusedAudit[0]!.error ?? '', /writtenBy: lower-case letters/);
+  assert.equal(refusedAudit[0]!.actor, 'fleet:(not a node name)', 'the hostile name is not taken as an actor');
+  assert.ok((await actionsOn(a)).some((x) => x.fleet_id === good && x.node === 'node-x'));
 });

@@ -27,7 +27,7 @@
  *   each run, for GET /api/fleet and the console.
  */
 import pg from 'pg';
-import type { FleetSettings } from '../config/fleet.js';
+import { nodeName, type FleetSettings } from '../config/fleet.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../storage/db.js';
 import { describe } from '../errors.js';
@@ -132,9 +132,11 @@ export function createFleetActions(d: { settings: FleetSettings; db: Db; log: Lo
   function applyOne(s: StoredAction): void {
     const parsed = checkStoredAction(s);
     if (!parsed.success) {
+      // The error names what failed; the row's own text goes into the audit and log only where it passed.
       const error = `version ${s.version}: ${issueLines(parsed.error.issues, s).join('; ')}`;
-      recordAudit(db, { actor: `fleet:${s.writtenBy}`, action: 'fleet.action_refused', target: typeof s.fleetId === 'string' ? s.fleetId.slice(0, 64) : null, detail: { version: s.version, node: s.node }, result: 'failed', error });
-      log.error('a fleet action does not pass the checks: skipped', { node: s.writtenBy, version: s.version, error });
+      const writer = nodeName.safeParse(s.writtenBy).success ? s.writtenBy : '(not a node name)';
+      recordAudit(db, { actor: `fleet:${writer}`, action: 'fleet.action_refused', target: s.fleetId, detail: { version: s.version, node: nodeName.safeParse(s.node).success ? s.node : null }, result: 'failed', error });
+      log.error('a fleet action does not pass the checks: skipped', { node: writer, version: s.version, error });
       return;
     }
     fleetActions.applyRemote(db, toRemote(parsed.data), node);
