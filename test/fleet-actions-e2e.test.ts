@@ -11,6 +11,11 @@
  *   reverted on B (and C), the inverse listed everywhere with node A.
  * - Another node's action is judged by this node's guardrails: reverting A's
  *   unblock on C, where the address is protected, is refused and changes nothing.
+ * - PostgreSQL stopped: B's policy blocks another attacker (B refuses it at
+ *   once), A and B both revert an earlier action of B's; on return the
+ *   queued records are written once, every node lists B's new action, the
+ *   twice-reverted action ends reverted everywhere and the second writer's
+ *   overwrite is a conflict GET /api/fleet lists.
  * - A malformed row in PostgreSQL is refused and audited, the row after it applied.
  * - A conflict (a stale write that overwrote another node's newer one) is
  *   listed by GET /api/fleet on every node, and shown on the console's
@@ -131,6 +136,48 @@ test('three nodes share remediation actions: listed with their node, reverted fr
   assert.deepEqual(await statuses(nodes, X), [200, 200, 200], 'still served everywhere');
   assert.equal((await actionsOn(c)).find((x) => x.fleet_id === inverse.fleet_id)!.status, 'done');
 
+  // An outage: a second attacker Y is blocked by B first, then PostgreSQL stops.
+  const Y = '198.51.100.24';
+  const blockOfY = (list: ActionRow[]) => list.find((x) => x.action === 'block_ip' && x.target === Y && x.mode === 'enforce');
+  for (const path of ['/.env', '/.git/config', '/backup.sql']) await viaProxy(b, path, Y);
+  assert.ok(await waitFor(async () => blockOfY(await actionsOn(a))?.status === 'done' && blockOfY(await actionsOn(c))?.status === 'done', 15_000, 100), 'A and C list B\'s block of Y');
+  pgc.stop();
+  assert.ok(await waitFor(() => nodes.every((n) => !n.daemon.fleetActions!.status().connected && !n.daemon.fleet!.status().connected), 15_000), 'the nodes notice the outage');
+  // During it, B's policy blocks W (B refuses it at once: A has not heard of it) ...
+  const W = '198.51.100.25';
+  for (const path of ['/.env', '/.git/config', '/backup.sql']) await viaProxy(b, path, W);
+  assert.ok(await waitFor(async () => (await viaProxy(b, '/', W)).status === 403, 15_000, 100), 'B blocks W alone');
+  assert.equal((await viaProxy(a, '/', W)).status, 200);
+  // ... and both A and B revert B's block of Y: each carries it out at once.
+  const yOnA = blockOfY(await actionsOn(a))!;
+  const yOnB = blockOfY(await actionsOn(b))!;
+  assert.equal((await a.api('POST', `/api/actions/${yOnA.id}/revert`)).status, 200);
+  assert.equal((await b.api('POST', `/api/actions/${yOnB.id}/revert`)).status, 200);
+  assert.equal((await viaProxy(a, '/', Y)).status, 200);
+  assert.equal((await viaProxy(b, '/', Y)).status, 200);
+  assert.ok(a.daemon.fleetActions!.status().pending >= 2 && b.daemon.fleetActions!.status().pending >= 3, 'their records wait for PostgreSQL');
+  const fleetOf = async (n: TestDaemon) => (await n.api('GET', '/api/fleet')).json<{ connected: boolean; actions_pending: number; conflicts: { key: string }[] }>();
+  assert.ok((await fleetOf(a)).actions_pending >= 2, 'the operator sees them queued');
+  pgc.start();
+  const fleetsOf = () => Promise.all(nodes.map(fleetOf));
+  assert.ok(await waitFor(async () => (await fleetsOf()).every((f, i) => f.connected && f.actions_pending === 0 && nodes[i]!.daemon.fleet!.status().outbox === 0), 20_000, 100), 'every queue is written');
+  assert.ok(await waitFor(async () => (await statuses(nodes, W)).every((s) => s === 403), 15_000, 100), 'W, blocked by B during the outage, is refused everywhere');
+  assert.deepEqual(await statuses(nodes, Y), [200, 200, 200]);
+  for (const n of nodes) {
+    assert.ok(await waitFor(async () => (await actionsOn(n)).some((x) => x.action === 'block_ip' && x.target === W && x.node === 'node-b' && x.status === 'done'), 10_000, 50), 'B\'s block of W is listed everywhere');
+    assert.ok(await waitFor(async () => blockOfY(await actionsOn(n))?.status === 'reverted', 10_000, 50), 'Y\'s block ends reverted everywhere');
+    const list = await actionsOn(n);
+    assert.equal(list.filter((x) => x.fleet_id === yOnA.fleet_id).length, 1, 'listed once');
+    assert.deepEqual(list.filter((x) => x.action === 'unblock_ip' && x.target === Y).map((x) => x.node).sort(), ['node-a', 'node-b'], 'both reverts are recorded, once each');
+  }
+  // Nothing is queued any more: once every node has read the same conflicts, that is all of them.
+  const sameConflicts = async () => {
+    const fs = await fleetsOf();
+    return fs.every((f) => f.conflicts.length === fs[0]!.conflicts.length && f.conflicts.some((x) => x.key === `action:${yOnA.fleet_id}`));
+  };
+  assert.ok(await waitFor(sameConflicts, 10_000, 50), 'the second writer\'s overwrite of the action is a conflict every node lists');
+  const conflictsBefore = (await fleetOf(a)).conflicts.length;
+
   // A malformed row in PostgreSQL (an address not in canonical form) is refused and audited; the row after it applies.
   const good = randomUUID();
   const bad = randomUUID();
@@ -172,7 +219,7 @@ test('three nodes share remediation actions: listed with their node, reverted fr
   assert.equal(w.conflicts.length, 1);
   interface Fleet { conflicts: { key: string; winner_node: string; winner_version: number; loser_node: string; loser_version: number; at: string }[]; shared: string[]; actions_pending: number }
   for (const n of nodes) {
-    assert.ok(await waitFor(async () => (await n.api('GET', '/api/fleet')).json<Fleet>().conflicts.length === 1, 10_000, 50), 'every node lists the conflict');
+    assert.ok(await waitFor(async () => (await n.api('GET', '/api/fleet')).json<Fleet>().conflicts.length === conflictsBefore + 1, 10_000, 50), 'every node lists the conflict');
     const f = (await n.api('GET', '/api/fleet')).json<Fleet>();
     const cf = f.conflicts[0]!;
     assert.deepEqual([cf.key, cf.winner_node, cf.winner_version, cf.loser_node], [`blocked:${Z}`, 'node-x', w.conflicts[0]!.version, 'node-a']);
@@ -185,7 +232,7 @@ test('three nodes share remediation actions: listed with their node, reverted fr
   const HOSTILE = '<img src=x onerror=alert(1)>';
   const w2 = await writeActions(pool, HOSTILE, [{ fleetId: good, node: 'node-x', localId: 2, body: body(null), baseVersion: 0 }]);
   assert.equal(w2.conflicts.length, 1, 'it overwrote node-x\'s row without having seen it');
-  assert.ok(await waitFor(async () => (await a.api('GET', '/api/fleet')).json<Fleet>().conflicts.length === 2, 10_000, 50));
+  assert.ok(await waitFor(async () => (await a.api('GET', '/api/fleet')).json<Fleet>().conflicts.length === conflictsBefore + 2, 10_000, 50));
   const origin = `http://127.0.0.1:${a.apiPort}`;
   const login = await httpRequest({ port: a.apiPort, path: '/login', method: 'POST', headers: { origin, 'content-type': 'application/x-www-form-urlencoded' }, body: `key=${encodeURIComponent(a.apiKey!)}` });
   assert.equal(login.status, 302, login.body);
