@@ -19,6 +19,7 @@ import { createMetrics } from './metrics/metrics.js';
 import { startUnits, type Unit } from './units.js';
 import { createFleetSync, type FleetSync } from './fleet/sync.js';
 import { createFleetActions, type FleetActions } from './fleet/actions-sync.js';
+import { createFleetJobs, type FleetJobs } from './fleet/jobs.js';
 import type { Ops } from './haproxy/changes/ip-lists.js';
 import { lockStateDir, type StateLock } from './storage/state-lock.js';
 import { ensureApiKey, ensureMetricsToken, ensureViewerKey } from './config/api-key.js';
@@ -71,6 +72,8 @@ export interface Daemon {
   fleet: FleetSync | null;
   /** The fleet's shared actions (fleet/actions-sync.ts); null on a single node. */
   fleetActions: FleetActions | null;
+  /** The fleet's leader election and shared certificates (fleet/jobs.ts); null on a single node. */
+  fleetJobs: FleetJobs | null;
   /**
    * Stops every unit and closes the resources. `leaveHaproxyRunning`: a
    * managed HAProxy keeps serving (a reload or a restart of the daemon adopts
@@ -121,7 +124,8 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
     const inactive = protections(info).filter((p) => !p.active);
     log.info('HAProxy detected', { version: info.version, binary: info.binary, ...(inactive.length ? { inactive: inactive.map((p) => p.name).join(',') } : {}) });
     db = openDatabase(cfg.paths.database, { onTxLeak: (m) => log.error(m) });
-    responder = await startResponder(cfg.acme.challenge_port);
+    // In a fleet, a token another node's order shared is answered here too (fleet/challenges.ts).
+    responder = await startResponder(cfg.acme.challenge_port, '127.0.0.1', cfg.fleetSettings ? (t) => fleetJobs!.lookupChallenge(t) : undefined);
   } catch (e) {
     await closeResources();
     throw e;
@@ -136,9 +140,13 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
   const ops: Ops = fleet ? { cfg, applier, record: (db, change) => fleet.record(db, change) } : { cfg, applier };
   // In a fleet, remediation action records are shared too (each node lists every node's).
   const fleetActions = cfg.fleetSettings ? createFleetActions({ settings: cfg.fleetSettings, db: writer, log: log.child({ unit: 'fleet' }) }) : null;
-  const acme = createAcme({ cfg, log: log.child({ unit: 'acme' }), responder });
+  // In a fleet, ACME orders and renewals run on the leader only, and certificates reach every node (fleet/jobs.ts).
+  const fleetJobs: FleetJobs | null = cfg.fleetSettings
+    ? createFleetJobs({ settings: cfg.fleetSettings, db: writer, log: log.child({ unit: 'fleet-leader' }), certs: () => certs, onLeads: (leads) => leads && renewal?.runSoon() })
+    : null;
+  const acme = createAcme({ cfg, log: log.child({ unit: 'acme' }), responder: fleetJobs ? fleetJobs.responder(responder) : responder });
   const ari = createAri(directoryUrl(cfg), log.child({ unit: 'acme' }));
-  const certs = createCertService({ cfg, log: log.child({ unit: 'certs' }), db: writer, reader, applier, acme, ari });
+  const certs = createCertService({ cfg, log: log.child({ unit: 'certs' }), db: writer, reader, applier, acme, ari, fleet: fleetJobs?.certFleet ?? null });
   const notifications = createNotifications({ db: writer, config: cfg.notifications, log, source: hostname() });
   const policy = loadPolicy({ file: SHIPPED_POLICY_FILE, operatorFile: cfg.monitor.policy_file });
   const isProtected = protectedAddresses(cfg, reader);
@@ -170,7 +178,7 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
   let server: Server | null = null;
   let apiPort = cfg.api.port;
   const sd = createSdNotify(process.env, (e) => log.warn('sd_notify failed', { error: e.message }));
-  let renewal: { stop(): Promise<void> } | null = null;
+  let renewal: { stop(): Promise<void>; runSoon(): void } | null = null;
   let leaveHaproxyRunning = false;
   let reloading = false;
 
@@ -203,12 +211,13 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
     },
     ...(fleet ? [fleet] : []),
     ...(fleetActions ? [fleetActions] : []),
+    ...(fleetJobs ? [fleetJobs] : []),
     expiry,
     createRetention({ cfg, log: log.child({ unit: 'retention' }), db: writer }),
     {
       name: 'renewal',
       start: () => {
-        renewal = scheduleRenewal(cfg, log.child({ unit: 'renewal' }), certs);
+        renewal = scheduleRenewal(cfg, log.child({ unit: 'renewal' }), certs, fleetJobs ? () => fleetJobs.leads() : undefined);
       },
       stop: () => renewal?.stop(),
     },
@@ -227,7 +236,7 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
     {
       name: 'api',
       async start() {
-        const deps = { cfg, reader, applier, control, info, log, ops, certs, monitor, notifications, remediation, analysis, isProtected, metrics, metricsToken, viewerKey, sessions, traffic, fleet, fleetActions };
+        const deps = { cfg, reader, applier, control, info, log, ops, certs, monitor, notifications, remediation, analysis, isProtected, metrics, metricsToken, viewerKey, sessions, traffic, fleet, fleetActions, fleetJobs };
         // The console answers its own paths first and reads the API through the app's own handler.
         const front = (a: Koa) => {
           let handler: ReturnType<Koa['callback']> | null = null;
@@ -292,6 +301,7 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
     traffic,
     fleet,
     fleetActions,
+    fleetJobs,
     async stop(o = {}) {
       if (stopped) return;
       stopped = true;

@@ -46,6 +46,8 @@ export interface ApiDeps {
   fleet?: { status(): { node: string; connected: boolean; lastAppliedVersion: number; outbox: number; lastError: string | null } } | null;
   /** The fleet's shared actions (fleet/actions-sync.ts): records waiting here and the fleet's recent conflicts (GET /api/fleet). */
   fleetActions?: Pick<FleetActions, 'status' | 'conflicts'> | null;
+  /** The fleet leader's status (GET /api/fleet: who runs ACME orders and renewals); absent or null on a single node. */
+  fleetJobs?: { status(): { isLeader: boolean; leader: string | null; since: string | null; certificates: boolean } } | null;
 }
 
 /** The audit identity of a request: who made the change. */

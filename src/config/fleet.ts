@@ -49,6 +49,13 @@ export const fleetConfigSchema = z
         enabled: z.boolean().default(true),
       })
       .prefault({}),
+    /**
+     * A file (mode 0600 or stricter) holding the fleet's secret key: 32 random
+     * bytes in base64 (`openssl rand -base64 32`), the same on every node. It
+     * seals certificate private keys in PostgreSQL (fleet/secret-box.ts).
+     * Absent (and no credential fleet-secret-key): certificates are not shared.
+     */
+    secret_key_file: safeText().min(1).optional(),
     /** Other nodes' HAProxy peers listeners (the stick-table sync; rendered by a later slice). */
     peers: z.array(peer).default([]),
   })
@@ -67,6 +74,8 @@ export interface FleetSettings {
   host: string;
   tls: { enabled: boolean; verify: boolean; caFile: string | null };
   peers: { name: string; address: string; port: number }[];
+  /** The 32-byte key certificate private keys are sealed with in PostgreSQL; null: certificates are not shared. Never log it. */
+  secretKey: Buffer | null;
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -82,15 +91,39 @@ export function redactDatabaseUrl(url: string): string {
   }
 }
 
-function readUrlFile(f: string, what: string): string {
+/** A secret file's text: refused when others may read it (the message names the key and never the content). */
+function readSecretFile(f: string, what: string, holds: string): string {
   let st;
   try {
     st = statSync(f);
   } catch (e) {
     throw new ConfigError([`${what}: cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`]);
   }
-  if ((st.mode & 0o077) !== 0) throw new ConfigError([`${what}: ${f} is readable by others (mode ${(st.mode & 0o777).toString(8)}); it holds a password: chmod 600`]);
+  if ((st.mode & 0o077) !== 0) throw new ConfigError([`${what}: ${f} is readable by others (mode ${(st.mode & 0o777).toString(8)}); it holds ${holds}: chmod 600`]);
   return readFileSync(f, 'utf8').replace(/\r?\n$/, '');
+}
+
+const readUrlFile = (f: string, what: string) => readSecretFile(f, what, 'a password');
+
+/** The fleet's secret key from the credential fleet-secret-key or secret_key_file: base64 of exactly 32 bytes. */
+function readSecretKey(f: FleetConfigParsed, abs: (p: string) => string, env: NodeJS.ProcessEnv): Buffer | null {
+  const cred = env.CREDENTIALS_DIRECTORY ? join(env.CREDENTIALS_DIRECTORY, 'fleet-secret-key') : null;
+  let text: string;
+  let where: string;
+  if (cred && existsSync(cred)) {
+    where = 'credential fleet-secret-key';
+    text = readSecretFile(cred, where, 'the fleet secret key');
+  } else if (f.secret_key_file !== undefined) {
+    where = 'fleet.secret_key_file';
+    text = readSecretFile(abs(f.secret_key_file), where, 'the fleet secret key');
+  } else return null;
+  const b64 = text.trim();
+  const key = Buffer.from(b64, 'base64');
+  // Buffer.from skips what is not base64: check the text round-trips, so a typo is refused, not shortened.
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || key.toString('base64') !== b64 || key.length !== 32) {
+    throw new ConfigError([`${where}: not a key: want 32 random bytes in base64 (openssl rand -base64 32)`]);
+  }
+  return key;
 }
 
 /**
@@ -138,5 +171,6 @@ export function resolveFleet(f: FleetConfigParsed | null | undefined, base: stri
   if (caFile && !existsSync(caFile)) lines.push(`fleet.tls.ca_file: ${caFile} does not exist`);
   if (f.peers.some((p) => p.name === f.node_name)) lines.push(`fleet.peers: lists this node (${f.node_name}) itself`);
   if (lines.length) throw new ConfigError(lines);
-  return { nodeName: f.node_name, databaseUrl: url, host, tls: { enabled: f.tls.enabled, verify: f.tls.verify, caFile }, peers: f.peers };
+  const secretKey = readSecretKey(f, abs, env);
+  return { nodeName: f.node_name, databaseUrl: url, host, tls: { enabled: f.tls.enabled, verify: f.tls.verify, caFile }, peers: f.peers, secretKey };
 }

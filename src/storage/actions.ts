@@ -53,9 +53,13 @@ export const actions = {
   /**
    * Inserts a new record (id 0; the id is set) or updates an existing one.
    * A record with a fleet id is shared: the save marks it for PostgreSQL
-   * (fleet_dirty, in the same statement), whichever node took it.
+   * (fleet_dirty, in the same statement), whichever node took it. A record
+   * is inserted with a node only with a fleet id (another node's arrives
+   * through storage/fleet-actions.ts).
    */
   save(db: Db, r: ActionRecord): ActionRecord {
+    // A single node's statements are as they always were (no fleet columns named).
+    const shared = r.fleetId != null;
     const row = {
       created_at: r.createdAt,
       updated_at: r.updatedAt,
@@ -73,22 +77,23 @@ export const actions = {
       result: r.result ? r.result.slice(0, 2000) : null,
       reviewed_by: r.reviewedBy,
       reverts_id: r.revertsId,
-      fleet_id: r.fleetId ?? null,
-      node: r.node ?? null,
+      ...(shared ? { fleet_id: r.fleetId ?? null, node: r.node ?? null } : {}),
     };
     if (r.id === 0) {
       const id = Number(
         stmt(db, 
-            `INSERT INTO actions (created_at, updated_at, incident_id, action, target, ttl_s, expires_at, decided_by, actor, mode, status, reason, analysis_summary, result, reviewed_by, reverts_id, fleet_id, node, fleet_dirty)
-             VALUES (@created_at, @updated_at, @incident_id, @action, @target, @ttl_s, @expires_at, @decided_by, @actor, @mode, @status, @reason, @analysis_summary, @result, @reviewed_by, @reverts_id, @fleet_id, @node, @fleet_id IS NOT NULL)`,
+            shared
+              ? `INSERT INTO actions (created_at, updated_at, incident_id, action, target, ttl_s, expires_at, decided_by, actor, mode, status, reason, analysis_summary, result, reviewed_by, reverts_id, fleet_id, node, fleet_dirty)
+                 VALUES (@created_at, @updated_at, @incident_id, @action, @target, @ttl_s, @expires_at, @decided_by, @actor, @mode, @status, @reason, @analysis_summary, @result, @reviewed_by, @reverts_id, @fleet_id, @node, 1)`
+              : `INSERT INTO actions (created_at, updated_at, incident_id, action, target, ttl_s, expires_at, decided_by, actor, mode, status, reason, analysis_summary, result, reviewed_by, reverts_id)
+                 VALUES (@created_at, @updated_at, @incident_id, @action, @target, @ttl_s, @expires_at, @decided_by, @actor, @mode, @status, @reason, @analysis_summary, @result, @reviewed_by, @reverts_id)`,
           )
           .run(row).lastInsertRowid,
       );
       return { ...r, id };
     }
     stmt(db, 
-      `UPDATE actions SET updated_at = @updated_at, expires_at = @expires_at, status = @status, result = @result, reviewed_by = @reviewed_by, reason = @reason,
-              fleet_dirty = fleet_dirty + (fleet_id IS NOT NULL) WHERE id = @id`,
+      `UPDATE actions SET updated_at = @updated_at, expires_at = @expires_at, status = @status, result = @result, reviewed_by = @reviewed_by, reason = @reason${shared ? ', fleet_dirty = fleet_dirty + 1' : ''} WHERE id = @id`,
     ).run({ ...row, id: r.id });
     return r;
   },

@@ -44,6 +44,7 @@ test('a loopback database without TLS, with peers', () => {
     host: '127.0.0.1',
     tls: { enabled: false, verify: true, caFile: null },
     peers: [{ name: 'edge-b', address: '10.0.0.2', port: 10000 }],
+    secretKey: null,
   });
 });
 

@@ -5,7 +5,10 @@
  * database was away), the last sync error, the action records waiting to be
  * written, and the fleet's recent conflicts (a change that overwrote another
  * node's newer one: the last writer won, the loser is named). `enabled:
- * false` on a single node. The database URL is never shown.
+ * false` on a single node. The database URL is never shown. `leader`: the
+ * node that runs ACME orders, renewals and the fleet-once jobs
+ * (fleet/leader.ts); null while nobody leads or this node cannot reach the
+ * database (it cannot know).
  */
 import type Router from '@koa/router';
 import { z } from 'zod';
@@ -31,6 +34,9 @@ export const fleetOut = z.strictObject({
   outbox: z.number().int().nonnegative(),
   last_error: z.string().nullable(),
   shared: z.array(z.string()),
+  leader: z.string().nullable(),
+  is_leader: z.boolean(),
+  leader_since: z.string().nullable(),
   actions_pending: z.number().int().nonnegative().meta({ description: 'Action records changed on this node and not yet written to PostgreSQL' }),
   conflicts: z.array(conflictOut).meta({ description: 'The fleet\'s most recent conflicts, newest first (as last read from PostgreSQL)' }),
 });
@@ -53,7 +59,10 @@ export const fleetStatus = route({
         last_applied_version: 1042,
         outbox: 0,
         last_error: null,
-        shared: ['blocked_ips', 'trusted_ips', 'actions'],
+        shared: ['blocked_ips', 'trusted_ips', 'certificates', 'actions'],
+        leader: 'edge-b',
+        is_leader: false,
+        leader_since: null,
         actions_pending: 0,
         conflicts: [{ key: 'blocked:203.0.113.7', winner_node: 'edge-b', winner_version: 1040, loser_node: 'edge-a', loser_version: 1038, at: '2026-12-01T10:00:00.000Z' }],
       },
@@ -64,6 +73,8 @@ export const fleetStatus = route({
 export function fleetRoutes(r: Router, d: ApiDeps): void {
   mount(r, fleetStatus, (ctx) => {
     const s = d.fleet?.status();
+    const l = d.fleetJobs?.status();
+    const leader = { leader: l?.leader ?? null, is_leader: l?.isLeader ?? false, leader_since: l?.since ?? null };
     const a = d.fleetActions;
     ctx.body = s
       ? {
@@ -73,10 +84,11 @@ export function fleetRoutes(r: Router, d: ApiDeps): void {
           last_applied_version: s.lastAppliedVersion,
           outbox: s.outbox,
           last_error: s.lastError,
-          shared: ['blocked_ips', 'trusted_ips', ...(a ? ['actions'] : [])],
+          shared: ['blocked_ips', 'trusted_ips', ...(l?.certificates ? ['certificates'] : []), ...(a ? ['actions'] : [])],
+          ...leader,
           actions_pending: a?.status().pending ?? 0,
           conflicts: (a?.conflicts() ?? []).map((c) => ({ key: c.key, winner_node: c.winnerNode, winner_version: c.winnerVersion, loser_node: c.loserNode, loser_version: c.loserVersion, at: c.at })),
         }
-      : { enabled: false, node_name: null, connected: false, last_applied_version: 0, outbox: 0, last_error: null, shared: [], actions_pending: 0, conflicts: [] };
+      : { enabled: false, node_name: null, connected: false, last_applied_version: 0, outbox: 0, last_error: null, shared: [], ...leader, actions_pending: 0, conflicts: [] };
   });
 }

@@ -20,7 +20,7 @@ import { durationMs } from '../../util/duration.js';
 import type { Finding, LineKind, ParsedLine, SubjectType } from '../types.js';
 import { actionsFor, compileRule, excepted, subjectOfKey, type CompiledRule, type RuleCounters } from './compile.js';
 import { KIND_BIT, LineView, MatcherRegistry } from './match.js';
-import { ownString, type SubjectState } from './windows.js';
+import type { SubjectState } from './windows.js';
 import type { RuleSpec } from './schema.js';
 import { LINE_KINDS } from './schema.js';
 
@@ -122,6 +122,8 @@ const DEFAULT_MAX_KEYS = 100_000;
  * the state still belongs to this record (SubjectState.owner).
  */
 interface ClientRecord {
+  /** Unique for the engine's life (SubjectState.owner). */
+  id: number;
   states: (SubjectState | undefined)[];
 }
 /** Client records kept; the cache is emptied when full (records are pointers only, nothing is lost). */
@@ -179,6 +181,7 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
   let clientSlots = 0;
   for (const r of rules) if (r.byClient) r.slot = clientSlots++;
   const clients = new Map<string, ClientRecord>();
+  let clientIds = 0;
   // Rules by line kind, so a line only meets the rules that can match it.
   // Within a kind, by status (0-999; slot 1000 for a line without one): most
   // lines have a status that half the rules' filters exclude, and those are
@@ -253,6 +256,8 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
     if (list.length === 0) return NONE;
     let out: Finding[] | null = null;
     let rec: ClientRecord | undefined;
+    // 0: the client record not looked up yet; 1: looked up (rec, if any); 2: none, and none made for this line.
+    let recState = 0;
     for (let i = 0; i < list.length; i++) {
       const r = list[i] as CompiledRule;
       if (!r.filter.test(view)) continue;
@@ -267,25 +272,34 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
         continue;
       }
       let s: SubjectState;
-      if (r.byClient) {
+      if (r.byClient && recState !== 2) {
         // One lookup by address per line for all the rules grouped by it (ClientRecord).
-        if (rec === undefined) {
+        if (recState === 0) {
           rec = clients.get(key);
-          if (rec === undefined) {
-            if (clients.size >= CLIENT_CACHE_MAX) clients.clear();
-            rec = { states: new Array<SubjectState | undefined>(clientSlots).fill(undefined) };
-            clients.set(ownString(key), rec);
-          }
+          recState = 1;
         }
-        const slot = r.slot;
-        const cached = rec.states[slot];
-        if (cached !== undefined && cached.owner === rec) {
-          cached.ref = true;
-          s = cached;
+        if (rec !== undefined) {
+          const cached = rec.states[r.slot];
+          if (cached !== undefined && cached.owner === rec.id) {
+            cached.ref = true;
+            s = cached;
+          } else {
+            s = r.table.get(key);
+            s.owner = rec.id;
+            rec.states[r.slot] = s;
+          }
         } else {
           s = r.table.get(key);
-          s.owner = rec;
-          rec.states[slot] = s;
+          // A record only for a client seen before (its state here has a
+          // time): an address seen once, as in a spray, costs no record.
+          if (s.last === -Infinity) recState = 2;
+          else {
+            if (clients.size >= CLIENT_CACHE_MAX) clients.clear();
+            rec = { id: ++clientIds, states: new Array<SubjectState | undefined>(clientSlots).fill(undefined) };
+            clients.set(copyOf(key), rec);
+            s.owner = rec.id;
+            rec.states[r.slot] = s;
+          }
         }
       } else s = r.table.get(key);
       // Per subject, time never goes back (lines from several processes may interleave a little).
