@@ -16,7 +16,9 @@
  *   queued records are written once, every node lists B's new action, the
  *   twice-reverted action ends reverted everywhere and the second writer's
  *   overwrite is a conflict GET /api/fleet lists.
- * - A malformed row in PostgreSQL is refused and audited, the row after it applied.
+ * - A malformed row in PostgreSQL is refused and audited, the rows after it
+ *   applied; another node's action on its own HAProxy (a server) gets no
+ *   control on the console and a 409 from the API.
  * - A conflict (a stale write that overwrote another node's newer one) is
  *   listed by GET /api/fleet on every node, and shown on the console's
  *   overview, escaped (a hostile writer's name is text). That writer's
@@ -181,6 +183,7 @@ test('three nodes share remediation actions: listed with their node, reverted fr
   // A malformed row in PostgreSQL (an address not in canonical form) is refused and audited; the row after it applies.
   const good = randomUUID();
   const bad = randomUUID();
+  const server = randomUUID();
   const body = (target: string | null, action = 'notify') => ({
     createdAt: Date.now(),
     updatedAt: Date.now(),
@@ -201,6 +204,7 @@ test('three nodes share remediation actions: listed with their node, reverted fr
   await writeActions(pool, 'node-x', [
     { fleetId: bad, node: 'node-x', localId: 1, body: body('198.051.100.9', 'block_ip'), baseVersion: 0 },
     { fleetId: good, node: 'node-x', localId: 2, body: body(null), baseVersion: 0 },
+    { fleetId: server, node: 'node-x', localId: 3, body: body('shop/s1', 'disable_server'), baseVersion: 0 },
   ]);
   for (const n of nodes) {
     assert.ok(await waitFor(async () => (await actionsOn(n)).some((x) => x.fleet_id === good && x.node === 'node-x'), 10_000, 50), 'the well-formed row is listed');
@@ -244,6 +248,22 @@ test('three nodes share remediation actions: listed with their node, reverted fr
   assert.match(fleetPanel, new RegExp(`blocked:${Z.replaceAll('.', '\\.')}</td><td>node-x v${w.conflicts[0]!.version}</td><td>node-a v`));
   assert.match(fleetPanel, new RegExp(`action:${good}</td><td>&lt;img src=x onerror=alert\\(1\\)&gt; v${w2.conflicts[0]!.version}</td><td>node-x v`));
   assert.ok(!page.body.includes(HOSTILE), 'never as markup');
+  // The Actions page names the node that took each action; another node's block may be reverted here.
+  const actionsPage = await httpRequest({ port: a.apiPort, path: '/actions', headers: { cookie } });
+  assert.equal(actionsPage.status, 200);
+  const items = actionsPage.body.split('<li class="action" ').slice(1);
+  const wItem = items.find((x) => x.includes(`<span class="client-text">${W}</span>`) && x.includes('pill-done'));
+  assert.ok(wItem, 'B\'s block of W is on A\'s Actions page');
+  assert.match(wItem, /node <span class="action-node">node-b<\/span>/);
+  assert.match(wItem, /data-api="POST \/api\/actions\/\d+\/revert"/);
+  // node-x's server action acts on node-x's own HAProxy: no control here, and the API answers 409.
+  const sItem = items.find((x) => x.includes('<strong>disable_server</strong>'));
+  assert.ok(sItem);
+  assert.doesNotMatch(sItem, /data-api=/);
+  const sId = (await actionsOn(a)).find((x) => x.fleet_id === server)!.id;
+  const s409 = await a.api('POST', `/api/actions/${sId}/revert`);
+  assert.equal(s409.status, 409, s409.body);
+  assert.match(s409.json<{ message: string }>().message, /node node-x took it/);
   // The hostile writer's row itself is refused on arrival (its writer is not a node name); the row stays as node-x wrote it here.
   assert.ok(await waitFor(async () => (await a.api('GET', '/api/audit?limit=500&action=fleet.action_refused')).json<unknown[]>().length === 2, 10_000, 50));
   const refusedAudit = (await a.api('GET', '/api/audit?limit=500&action=fleet.action_refused')).json<{ actor: string; error: string | null }[]>();
