@@ -18,6 +18,7 @@ import { createEventBus } from './events.js';
 import { createMetrics } from './metrics/metrics.js';
 import { startUnits, type Unit } from './units.js';
 import { createFleetSync, type FleetSync } from './fleet/sync.js';
+import { createFleetActions, type FleetActions } from './fleet/actions-sync.js';
 import { createFleetJobs, type FleetJobs } from './fleet/jobs.js';
 import { createFleetIncidents, type FleetIncidents } from './fleet/incidents.js';
 import type { Ops } from './haproxy/changes/ip-lists.js';
@@ -70,6 +71,8 @@ export interface Daemon {
   traffic: TrafficHistory;
   /** The fleet sync unit (fleet/sync.ts); null on a single node. */
   fleet: FleetSync | null;
+  /** The fleet's shared actions (fleet/actions-sync.ts); null on a single node. */
+  fleetActions: FleetActions | null;
   /** The fleet's leader election and shared certificates (fleet/jobs.ts); null on a single node. */
   fleetJobs: FleetJobs | null;
   /** Which node notifies an incident seen by several (fleet/incidents.ts); null on a single node. */
@@ -138,6 +141,8 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
   // In a fleet, local changes to shared state (addresses, proxies, domains, TCP services) are recorded for the other nodes; theirs are applied with the plain ops (no echo).
   const fleet = cfg.fleetSettings ? createFleetSync({ settings: cfg.fleetSettings, db: writer, ops: { cfg, applier }, log: log.child({ unit: 'fleet' }) }) : null;
   const ops: Ops = fleet ? { cfg, applier, record: (db, change) => fleet.record(db, change) } : { cfg, applier };
+  // In a fleet, remediation action records are shared too (each node lists every node's).
+  const fleetActions = cfg.fleetSettings ? createFleetActions({ settings: cfg.fleetSettings, db: writer, log: log.child({ unit: 'fleet' }) }) : null;
   // In a fleet, ACME orders and renewals run on the leader only, and certificates reach every node (fleet/jobs.ts).
   const fleetJobs: FleetJobs | null = cfg.fleetSettings
     ? createFleetJobs({ settings: cfg.fleetSettings, db: writer, log: log.child({ unit: 'fleet-leader' }), certs: () => certs, onLeads: (leads) => leads && renewal?.runSoon() })
@@ -157,6 +162,7 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
     actions: actionDeps(ops, control),
     policy: policy.policy,
     isProtected,
+    ...(fleetActions ? { fleet: fleetActions } : {}),
     onActed: (round) => {
       const send = () => void notifications.notifier.notify(actedEvent(round, reader), { db: writer });
       if (fleetIncidents) fleetIncidents.acted(round.incidentId, send);
@@ -218,6 +224,7 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
       },
     },
     ...(fleet ? [fleet] : []),
+    ...(fleetActions ? [fleetActions] : []),
     ...(fleetJobs ? [fleetJobs] : []),
     ...(fleetIncidents ? [fleetIncidents] : []),
     expiry,
@@ -244,7 +251,7 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
     {
       name: 'api',
       async start() {
-        const deps = { cfg, reader, applier, control, info, log, ops, certs, monitor, notifications, remediation, analysis, isProtected, metrics, metricsToken, viewerKey, sessions, traffic, fleet, fleetJobs };
+        const deps = { cfg, reader, applier, control, info, log, ops, certs, monitor, notifications, remediation, analysis, isProtected, metrics, metricsToken, viewerKey, sessions, traffic, fleet, fleetActions, fleetJobs };
         // The console answers its own paths first and reads the API through the app's own handler.
         const front = (a: Koa) => {
           let handler: ReturnType<Koa['callback']> | null = null;
@@ -308,6 +315,7 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
     apiPort,
     traffic,
     fleet,
+    fleetActions,
     fleetJobs,
     fleetIncidents,
     async stop(o = {}) {
