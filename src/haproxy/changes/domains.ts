@@ -85,7 +85,9 @@ export function removeDomain(ops: Ops, actor: string, domain: string) {
 /**
  * Sets a server's administrative state: at once through the runtime API, and
  * in the rendered config (maint = disabled, drain = weight 0) so a reload
- * keeps it.
+ * keeps it. In a fleet the state is shared (key `server_state:<backend>/<server>`,
+ * fleet/apply-server-states.ts); another node's change comes back through
+ * here with Ops that do not record.
  */
 export function changeServerState(ops: Ops, actor: string, backend: string, server: string, state: ServerState) {
   let weight = 100;
@@ -97,6 +99,7 @@ export function changeServerState(ops: Ops, actor: string, backend: string, serv
     mutate(db) {
       const s = setServerState(db, backend, server, state);
       weight = s.weight;
+      ops.record?.(db, { kind: 'server_state', backend, server, state });
       return s;
     },
     files: () => new Map(),
