@@ -138,7 +138,7 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
   const bus = createEventBus<DaemonEvents>(log.child({ unit: 'events' }));
   const control = createControl(cfg, log.child({ unit: 'haproxy' }));
   const applier = createApplier({ cfg, db: writer, log: log.child({ unit: 'apply' }), control, info });
-  // In a fleet, local changes to shared state (addresses, proxies, domains, TCP services) are recorded for the other nodes; theirs are applied with the plain ops (no echo).
+  // In a fleet, local changes to shared state (addresses, proxies, domains, TCP services, server admin states) are recorded for the other nodes; theirs are applied with the plain ops (no echo).
   const fleet = cfg.fleetSettings ? createFleetSync({ settings: cfg.fleetSettings, db: writer, ops: { cfg, applier }, log: log.child({ unit: 'fleet' }) }) : null;
   const ops: Ops = fleet ? { cfg, applier, record: (db, change) => fleet.record(db, change) } : { cfg, applier };
   // In a fleet, remediation action records are shared too (each node lists every node's).

@@ -20,6 +20,8 @@
  *   fleet.change_refused on every node; a well-formed one naming a server no
  *   node has is refused and audited as a failed server.state; a good change
  *   after them still applies everywhere.
+ * - A drained server removed from the domain and made again is ready on
+ *   every node, and on a fourth node D that replays the log afterwards.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -177,4 +179,20 @@ test('three nodes share a server\'s drain, maintenance and ready through Postgre
     assert.equal(missing?.result, 'failed');
     assert.match(missing?.error ?? '', /no server s9 in backend app/);
   }
+
+  // A drained server removed and made again is ready, also on a node that replays the log afterwards:
+  // the removal shared s1 as ready, so the old drain is superseded (D would otherwise drain the new s1).
+  await setState(a, 's1', 'drain');
+  assert.ok(await waitFor(() => everywhere(all, 's1', 'drain'), 15_000, 100), 's1 drained on every node');
+  const onlyS2 = { domain: 'app.test', backend_name: 'app', servers: [{ name: 's2', address: '127.0.0.1', port: two.port, check: false }] };
+  assert.equal((await a.api('POST', '/api/domain', onlyS2)).status, 200);
+  assert.equal((await a.api('POST', '/api/domain', domainBody('app.test', 'app', [one.port, two.port]))).status, 200);
+  assert.equal(await adminState(a, 's1'), 'ready', 's1 made anew on A is ready');
+  assert.ok(await waitFor(() => everywhere(all, 's1', 'ready'), 20_000, 100), 's1 made anew is ready on every node');
+  const d = await start(1, 'node-d');
+  assert.ok(d.logs.some((l) => /fleet caught up before serving/.test(l)), 'D caught up before serving');
+  assert.equal(await adminState(d, 's1'), 'ready', 'D, replaying the log, does not drain the new s1');
+  assert.equal(await adminState(d, 's2'), 'ready');
+  assert.deepEqual(new Set(await serve(d, 6)), new Set(['one', 'two']), 'D balances over both servers');
+  assert.equal((await sharedServerStates(pool)).find((x) => x.server === 's1')?.state, 'ready');
 });

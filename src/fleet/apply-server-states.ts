@@ -16,7 +16,10 @@
  * aside would wrongly land on a server of the same name made afterwards. The
  * refusal is audited by the applier (`server.state`, failed, "no server ...")
  * and logged. A state already as wanted is skipped (a new node replaying the
- * log does not run one change per ready server).
+ * log does not run one change per ready server), and so is "ready" for a
+ * server this node does not have: the node that removed a drained server
+ * shares it as ready (haproxy/changes/domains.ts), which asks nothing of the
+ * others.
  */
 import type { Db } from '../storage/db.js';
 import type { Logger } from '../log.js';
@@ -40,7 +43,9 @@ export interface ServerStateItem {
  */
 export async function applyServerStates(ops: Ops, db: Db, log: Logger, items: readonly ServerStateItem[]): Promise<void> {
   for (const { version, node, change: c } of items) {
-    if (getServerState(db, c.backend, c.server) === c.state) continue;
+    const now = getServerState(db, c.backend, c.server);
+    // As wanted already; a server this node does not have takes no traffic, so "ready" asks nothing of it.
+    if (now === c.state || (now === null && c.state === 'ready')) continue;
     try {
       await changeServerState(ops, `fleet:${node}`, c.backend, c.server, c.state);
     } catch (e) {
