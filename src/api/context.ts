@@ -1,4 +1,5 @@
 /** What the route files need from the daemon. */
+import type { CertRequestRow } from '../storage/pg/cert-requests.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Config } from '../config/schema.js';
 import type { Db } from '../storage/db.js';
@@ -44,7 +45,11 @@ export interface ApiDeps {
   /** The fleet sync unit's status (GET /api/fleet); absent or null on a single node. */
   fleet?: { status(): { node: string; connected: boolean; lastAppliedVersion: number; outbox: number; lastError: string | null } } | null;
   /** The fleet leader's status (GET /api/fleet: who runs ACME orders and renewals); absent or null on a single node. */
-  fleetJobs?: { status(): { isLeader: boolean; leader: string | null; since: string | null; certificates: boolean } } | null;
+  fleetJobs?: {
+    status(): { isLeader: boolean; leader: string | null; since: string | null; certificates: boolean };
+    /** Certificate requests queued for the leader (GET /api/fleet/requests). */
+    requests?: { get(id: number): Promise<CertRequestRow | null>; recent(limit: number): Promise<CertRequestRow[]> };
+  } | null;
 }
 
 /** The audit identity of a request: who made the change. */

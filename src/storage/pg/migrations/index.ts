@@ -5,7 +5,8 @@
 import type { PgMigration } from './migration.js';
 import { migration as m001 } from './001-ip-lists.js';
 import { migration as m003 } from './003-leader-certificates.js';
+import { migration as m006 } from './006-cert-requests-acme-account.js';
 
 export type { PgMigration } from './migration.js';
 
-export const pgMigrations: PgMigration[] = [m001, m003];
+export const pgMigrations: PgMigration[] = [m001, m003, m006];
