@@ -31,11 +31,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import tls from 'node:tls';
 import net from 'node:net';
+import { Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { LEADER_LOCK } from '../src/storage/pg/leader.js';
+import { requestCerts } from '../src/cli/certs.js';
 import { HAPROXIES, freePort, startTestDaemon, startBackend, domainBody, waitFor, type TestDaemon } from './helpers/harness.js';
 import { startTestPostgres } from './helpers/postgres.js';
 import { startDns, startPebble } from './helpers/pebble.js';
@@ -224,6 +226,14 @@ test('a certificate ordered once by the leader is served by all three nodes; the
   assert.equal(again.status, 202, again.body);
   const againDone = await finished(follower0.n, again.json<{ request_id: number }>().request_id);
   assert.deepEqual([againDone.state, againDone.results?.[0]?.status], ['done', 'skipped']);
+  // The CLI on a follower waits for the leader's outcome and prints it as on the leader.
+  const printed: string[] = [];
+  const sink = new Writable({ write: (chunk, _enc, cb) => (printed.push(String(chunk)), cb()) });
+  const target = { host: '127.0.0.1', port: follower0.n.apiPort, key: follower0.n.apiKey };
+  const quiet = { active: false, update: () => undefined, clear: () => undefined, end: () => undefined };
+  assert.equal(await requestCerts(target, ['shop.test'], { www: false, force: false }, { json: false, out: sink, progress: quiet }), 0);
+  assert.match(printed.join(''), /^queued for the fleet leader \(node-[abc]\) as request \d+; waiting for it\nskipped shop\.test: skipped: the valid certificate shop\.test/);
+  assert.match(printed.join(''), /1 of 1 done, 0 failed\n$/);
   assert.equal(pebble.orders(), ordersBefore + 1, 'still one order');
 
   // A node with another fleet key refuses the certificate, audits it, and keeps its own.
