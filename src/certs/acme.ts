@@ -6,7 +6,9 @@
  * Contract:
  * - The account key is created once, kept at <state>/acme/account.key (0600)
  *   and reused; the account is registered with the contact email and, when
- *   configured, External Account Binding.
+ *   configured, External Account Binding. In a fleet with a secret key the
+ *   account is the fleet's (deps.account, fleet/acme-account.ts): the stored
+ *   one is used; with none stored, this node's is registered and stored.
  * - Every challenge answer set up is removed again, whatever happens.
  * - Errors are AppError('acme') with a message an operator can act on; the
  *   library's bare TLS/connection failures are wrapped with the directory URL.
