@@ -5,8 +5,9 @@
  * never get the same row; an outcome is recorded only by the term that runs
  * it; a row left running by a term whose lock is gone is queued again, one
  * whose term still holds the lock is not; the worker carries a request out
- * once, records failures, fails an invalid body without acting on it, and
- * gives up on a request started too often.
+ * once, records failures, fails an invalid body without acting on it, runs
+ * again a request a dead leader left running, and gives up on a request
+ * started too often.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -127,6 +128,14 @@ test('certificate requests: schema, queue, claim, outcome by term, orphans, the 
   assert.equal(f6.state, 'failed');
   assert.match(f6.error ?? '', /^given up: started 3 times/);
   assert.equal(ran.length, before);
+
+  // A request left running by a leader that died: the worker queues it again and carries it out (second start).
+  answer = () => [{ domain: 'three.test', names: ['three.test'], status: 'success' }];
+  const q8 = await enqueueCertRequest(pool, { kind: 'order', names: ['three.test'], body: { op: 'request', domain: 'three.test', include_www: false, force: false }, node: 'node-b', actor: 'api' });
+  assert.equal((await claimCertRequest(pool, 'node-gone', dead))?.id, q8.id);
+  await worker.settled();
+  const f8 = (await getCertRequest(pool, q8.id))!;
+  assert.deepEqual([f8.state, f8.runNode, f8.attempts], ['done', 'node-a', 2]);
 
   // A node that does not lead queues but does not carry out.
   leads = false;
