@@ -18,7 +18,9 @@ import { createEventBus } from './events.js';
 import { createMetrics } from './metrics/metrics.js';
 import { startUnits, type Unit } from './units.js';
 import { createFleetSync, type FleetSync } from './fleet/sync.js';
+import { createFleetActions, type FleetActions } from './fleet/actions-sync.js';
 import { createFleetJobs, type FleetJobs } from './fleet/jobs.js';
+import { createFleetIncidents, type FleetIncidents } from './fleet/incidents.js';
 import type { Ops } from './haproxy/changes/ip-lists.js';
 import { lockStateDir, type StateLock } from './storage/state-lock.js';
 import { ensureApiKey, ensureMetricsToken, ensureViewerKey } from './config/api-key.js';
@@ -69,8 +71,12 @@ export interface Daemon {
   traffic: TrafficHistory;
   /** The fleet sync unit (fleet/sync.ts); null on a single node. */
   fleet: FleetSync | null;
+  /** The fleet's shared actions (fleet/actions-sync.ts); null on a single node. */
+  fleetActions: FleetActions | null;
   /** The fleet's leader election and shared certificates (fleet/jobs.ts); null on a single node. */
   fleetJobs: FleetJobs | null;
+  /** Which node notifies an incident seen by several (fleet/incidents.ts); null on a single node. */
+  fleetIncidents: FleetIncidents | null;
   /**
    * Stops every unit and closes the resources. `leaveHaproxyRunning`: a
    * managed HAProxy keeps serving (a reload or a restart of the daemon adopts
@@ -132,9 +138,11 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
   const bus = createEventBus<DaemonEvents>(log.child({ unit: 'events' }));
   const control = createControl(cfg, log.child({ unit: 'haproxy' }));
   const applier = createApplier({ cfg, db: writer, log: log.child({ unit: 'apply' }), control, info });
-  // In a fleet, local changes to shared addresses are recorded for the other nodes; theirs are applied with the plain ops (no echo).
+  // In a fleet, local changes to shared state (addresses, proxies, domains, TCP services) are recorded for the other nodes; theirs are applied with the plain ops (no echo).
   const fleet = cfg.fleetSettings ? createFleetSync({ settings: cfg.fleetSettings, db: writer, ops: { cfg, applier }, log: log.child({ unit: 'fleet' }) }) : null;
   const ops: Ops = fleet ? { cfg, applier, record: (db, change) => fleet.record(db, change) } : { cfg, applier };
+  // In a fleet, remediation action records are shared too (each node lists every node's).
+  const fleetActions = cfg.fleetSettings ? createFleetActions({ settings: cfg.fleetSettings, db: writer, log: log.child({ unit: 'fleet' }) }) : null;
   // In a fleet, ACME orders and renewals run on the leader only, and certificates reach every node (fleet/jobs.ts).
   const fleetJobs: FleetJobs | null = cfg.fleetSettings
     ? createFleetJobs({ settings: cfg.fleetSettings, db: writer, log: log.child({ unit: 'fleet-leader' }), certs: () => certs, onLeads: (leads) => leads && renewal?.runSoon() })
@@ -142,7 +150,9 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
   const acme = createAcme({ cfg, log: log.child({ unit: 'acme' }), responder: fleetJobs ? fleetJobs.responder(responder) : responder, account: fleetJobs?.acmeAccount ?? null });
   const ari = createAri(directoryUrl(cfg), log.child({ unit: 'acme' }));
   const certs = createCertService({ cfg, log: log.child({ unit: 'certs' }), db: writer, reader, applier, acme, ari, fleet: fleetJobs?.certFleet ?? null });
-  const notifications = createNotifications({ db: writer, config: cfg.notifications, log, source: hostname() });
+  // In a fleet, messages name the node; one condition seen by several nodes is notified by one of them (fleet/incidents.ts).
+  const notifications = createNotifications({ db: writer, config: cfg.notifications, log, source: cfg.fleetSettings?.nodeName ?? hostname() });
+  const fleetIncidents = cfg.fleetSettings ? createFleetIncidents({ settings: cfg.fleetSettings, db: writer, log: log.child({ unit: 'fleet' }), windowMs: durationMs(cfg.monitor.incident_quiet) }) : null;
   const policy = loadPolicy({ file: SHIPPED_POLICY_FILE, operatorFile: cfg.monitor.policy_file });
   const isProtected = protectedAddresses(cfg, reader);
   const remediation = createRemediation({
@@ -152,7 +162,12 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
     actions: actionDeps(ops, control),
     policy: policy.policy,
     isProtected,
-    onActed: (round) => notifications.notifier.notify(actedEvent(round, reader), { db: writer }),
+    ...(fleetActions ? { fleet: fleetActions } : {}),
+    onActed: (round) => {
+      const send = () => void notifications.notifier.notify(actedEvent(round, reader), { db: writer });
+      if (fleetIncidents) fleetIncidents.acted(round.incidentId, send);
+      else send();
+    },
     onBlockSpike: (sp) =>
       notifications.notifier.notify(
         { kind: 'acted', at: Date.now(), standalone: true, detail: `block rate spike: ${sp.lastMinute} addresses blocked in the last minute (more than ${sp.threshold}); ${sp.live} blocks live; ranges filling up are proposed as range blocks` },
@@ -165,7 +180,10 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
   const expiry = createBlockExpiry({ cfg, log, db: writer, ops });
   const metrics = createMetrics({ reader, applier, control, info, monitor, notifications, analysis });
 
-  bus.on('incident', 'notify', ({ kind, incident }) => notifications.notifier.incident(kind, incident, { db: writer }));
+  bus.on('incident', 'notify', ({ kind, incident }) => {
+    if (fleetIncidents) fleetIncidents.incident(kind, incident, (k) => void notifications.notifier.incident(k, incident, { db: writer }));
+    else notifications.notifier.incident(kind, incident, { db: writer });
+  });
   bus.on('incident', 'remediation', ({ kind, incident }) => (kind === 'resolved' ? undefined : remediation.onIncident(incident)));
   bus.on('incident', 'analysis', ({ kind, incident }) => analysis.onIncident(kind, incident));
 
@@ -180,6 +198,8 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
   const traffic = createTrafficHistory({ read: () => control.runtime.servers.frontendCounters(), skip: (f) => f === 'hm-stats' });
   const units: Unit[] = [
     { name: 'certificates', start: () => certs.ensureSelfSigned(), stop: () => undefined },
+    // A node back from an outage (or new) renders the fleet's state, not its old copy: a bounded wait (fleet/sync.ts).
+    ...(fleet ? [{ name: 'fleet-catch-up', start: async () => void (await fleet.catchUpBeforeServing()), stop: () => undefined }] : []),
     {
       name: 'haproxy',
       async start() {
@@ -204,7 +224,9 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
       },
     },
     ...(fleet ? [fleet] : []),
+    ...(fleetActions ? [fleetActions] : []),
     ...(fleetJobs ? [fleetJobs] : []),
+    ...(fleetIncidents ? [fleetIncidents] : []),
     expiry,
     createRetention({ cfg, log: log.child({ unit: 'retention' }), db: writer }),
     {
@@ -229,7 +251,7 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
     {
       name: 'api',
       async start() {
-        const deps = { cfg, reader, applier, control, info, log, ops, certs, monitor, notifications, remediation, analysis, isProtected, metrics, metricsToken, viewerKey, sessions, traffic, fleet, fleetJobs };
+        const deps = { cfg, reader, applier, control, info, log, ops, certs, monitor, notifications, remediation, analysis, isProtected, metrics, metricsToken, viewerKey, sessions, traffic, fleet, fleetActions, fleetJobs };
         // The console answers its own paths first and reads the API through the app's own handler.
         const front = (a: Koa) => {
           let handler: ReturnType<Koa['callback']> | null = null;
@@ -293,7 +315,9 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
     apiPort,
     traffic,
     fleet,
+    fleetActions,
     fleetJobs,
+    fleetIncidents,
     async stop(o = {}) {
       if (stopped) return;
       stopped = true;

@@ -134,8 +134,9 @@ test('a certificate ordered once by the leader is served by all three nodes; the
     });
     nodes.push(n);
     running.set(name, { n, httpPort });
-    // Domains are not shared by this slice: each node gets its own.
-    assert.equal((await n.api('POST', '/api/domain', domainBody('shop.test', 'shop', [be.port]))).status, 201);
+    // Domains are shared configuration: made on the first node, the others have it from the fleet.
+    if (nodes.length === 1) assert.equal((await n.api('POST', '/api/domain', domainBody('shop.test', 'shop', [be.port]))).status, 201);
+    else assert.ok(await waitFor(async () => (await n.api('GET', '/api/domains')).json<{ domain: string }[]>().some((d) => d.domain === 'shop.test'), 15_000, 50), `${name} has the domain`);
     return { n, httpsPort };
   };
   const fleetOf = async (n: TestDaemon) => (await n.api('GET', '/api/fleet')).json<FleetOut>();

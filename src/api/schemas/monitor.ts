@@ -46,6 +46,9 @@ export const incidentOut = z.strictObject({
   actions: z.array(z.unknown()),
   samples: z.array(z.string()).meta({ description: 'Redacted log lines (client-written)' }),
   resolved_at: iso.nullable(),
+  node: z.string().nullable().meta({ description: 'The fleet node that saw it (fleet.node_name); null on a single node' }),
+  fleet_incident_id: z.number().int().nullable().meta({ description: 'The fleet incident it is part of (one condition seen by several nodes); null on a single node or while the fleet database was unreachable' }),
+  fleet_notifier: z.string().nullable().meta({ description: 'The node that sends the fleet incident\'s notifications' }),
 });
 
 export const analysisOut = z.strictObject({
@@ -92,6 +95,8 @@ export const actionOut = z.strictObject({
   result: z.string().nullable(),
   reviewed_by: z.string().nullable(),
   reverts_id: z.number().int().nullable(),
+  fleet_id: z.string().nullable().meta({ description: 'In a fleet: the action\'s fleet-wide id; null on a single node' }),
+  node: z.string().nullable().meta({ description: 'In a fleet: the node that took the action (ids are each node\'s own); null on a single node' }),
 });
 
 export const rejectBody = z.strictObject({ note: note('Why it was rejected') });

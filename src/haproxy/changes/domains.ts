@@ -6,6 +6,15 @@ import type { MaintenanceOptions } from '../../storage/site-options.js';
 import { AppError } from '../../errors.js';
 import { FILES, haproxyBackendName, maintenanceMapFile } from '../config/render.js';
 import { listTcpServices, passthroughFor, upsertTcpService, type TcpServiceInput } from '../../storage/tcp-services.js';
+import type { Db } from '../../storage/db.js';
+import { domainChange, tcpServiceChange } from './fleet-wire.js';
+
+/** In a fleet: shares the domain as it now stands (inside the change's transaction). */
+function recordDomain(ops: Ops, db: Db, domain: string): void {
+  if (!ops.record) return;
+  const c = domainChange(db, domain);
+  if (c) ops.record(db, c);
+}
 
 export function saveDomain(ops: Ops, actor: string, input: DomainInput) {
   return ops.applier.submit({
@@ -17,7 +26,9 @@ export function saveDomain(ops: Ops, actor: string, input: DomainInput) {
       // An HTTPS site and a TLS passthrough of one name cannot both answer on the HTTPS port.
       const tcp = passthroughFor(db, input.domain);
       if (tcp) throw new AppError('conflict', `${input.domain} is passed through to TCP service ${tcp}; remove it first`, { field: 'domain' });
-      return upsertDomain(db, input);
+      const r = upsertDomain(db, input);
+      recordDomain(ops, db, input.domain);
+      return r;
     },
   });
 }
@@ -51,6 +62,8 @@ export function saveDomains(ops: Ops, actor: string, inputs: DomainInput[], tcpS
         if (names.has(t.name)) throw new AppError('conflict', `TCP service ${t.name} exists already (created since the import was planned); nothing was imported`, { field: 'config' });
         upsertTcpService(db, t);
       }
+      for (const input of inputs) recordDomain(ops, db, input.domain);
+      if (ops.record) for (const t of tcpServices) ops.record(db, tcpServiceChange(db, t.name));
       return created;
     },
   });
@@ -63,6 +76,7 @@ export function removeDomain(ops: Ops, actor: string, domain: string) {
     target: domain,
     mutate(db) {
       if (!deleteDomain(db, domain)) throw new AppError('not_found', `domain ${domain} not found`, { field: 'domain' });
+      ops.record?.(db, { kind: 'domain_delete', domain });
       return true;
     },
   });
@@ -109,6 +123,7 @@ export function changeMaintenance(ops: Ops, actor: string, domain: string, m: Ma
       const r = setMaintenance(db, domain, m);
       if (r.backend === null) throw new AppError('conflict', `domain ${domain} has no backend`, { field: 'domain' });
       backend = haproxyBackendName(r.backend);
+      recordDomain(ops, db, domain);
       return r;
     },
     files: (db) => new Map([[FILES.maintenanceMap, maintenanceMapFile(listBackends(db))]]),
