@@ -176,6 +176,12 @@ test('a certificate ordered once by the leader is served by all three nodes; the
   const seenOnC = await requestOf(C.n, q.request_id);
   assert.deepEqual([seenOnC.state, seenOnC.requested_by.node, seenOnC.run_node], ['queued', 'node-b', null]);
   assert.equal(pebble.orders(), ordersBefore);
+  const listed = (await A.n.api('GET', '/api/fleet/requests?limit=5')).json<{ requests: RequestOut[] }>().requests;
+  assert.deepEqual(listed.map((x) => [x.id, x.state]), [[q.request_id, 'queued']], 'listed on any node');
+  const badId = await A.n.api('GET', '/api/fleet/requests/x1');
+  assert.equal(badId.status, 400, badId.body);
+  assert.equal(badId.json<{ field: string }>().field, 'id');
+  assert.equal((await A.n.api('GET', '/api/fleet/requests/999999')).status, 404);
 
   // The stand-in lets go: a daemon leads and carries the queued order out, once.
   await standIn.end();
