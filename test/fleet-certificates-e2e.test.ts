@@ -26,6 +26,10 @@
  *   follower is carried out there, and one asked of the new leader runs at
  *   once (200), under the same ACME account (one account at pebble, the
  *   same account URL); the renewed certificate reaches the other node.
+ * - The follower's console (a real Chromium): Renew shows the name queued
+ *   for the leader, then the leader's outcome.
+ * - `certs request` (the CLI) against a follower waits for the leader's
+ *   outcome and prints it as on the leader.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -38,9 +42,12 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { LEADER_LOCK } from '../src/storage/pg/leader.js';
 import { requestCerts } from '../src/cli/certs.js';
+import { browserPerFile, consolePage, waitForText } from './helpers/browser.js';
 import { HAPROXIES, freePort, startTestDaemon, startBackend, domainBody, waitFor, type TestDaemon } from './helpers/harness.js';
 import { startTestPostgres } from './helpers/postgres.js';
 import { startDns, startPebble } from './helpers/pebble.js';
+
+const browser = browserPerFile();
 
 /** The serial of the certificate HAProxy on `port` presents for `servername` (upper case, no leading zeros). */
 function servedSerial(port: number, servername: string): Promise<string> {
@@ -292,4 +299,27 @@ test('a certificate ordered once by the leader is served by all three nodes; the
   assert.equal(pebble.accounts(), 1, 'still one ACME account at pebble');
   assert.deepEqual(accountUsed(leader.n), [acct[0]!.account_url]);
   assert.equal((await admin.query('SELECT count(*)::int AS n FROM fleet_acme_account')).rows[0].n, 1);
+
+  // Renew from the follower's console: the name shows queued, then the leader's outcome.
+  const op = await consolePage(browser(), follower.n.apiPort, follower.n.apiKey!);
+  assert.equal(await op.goto('/certificates'), 200);
+  const row = '#cert-list tr[data-cert="shop.test"]';
+  await op.page.waitForSelector(row, { timeout: 10_000 });
+  // Every status the name shows, in order (a string: tsx would wrap named arrow functions in a helper the page lacks).
+  await op.page.evaluate(`(() => {
+    const seen = [];
+    window.seen = seen;
+    const list = document.querySelector('#renew-progress');
+    new MutationObserver(() => {
+      const pill = list.querySelector('li[data-key="shop.test"] .pill');
+      if (pill && seen.at(-1) !== pill.textContent) seen.push(pill.textContent);
+    }).observe(list, { childList: true, subtree: true, characterData: true });
+  })()`);
+  await op.page.$eval(`${row} button[aria-label="Renew shop.test"]`, (b) => (b as HTMLButtonElement).click());
+  await waitForText(op.page, '#renew-result', '1 done: 1 succeeded, 0 skipped, 0 failed', 60_000);
+  assert.deepEqual(await op.page.evaluate(() => (window as unknown as { seen: string[] }).seen), ['renewing…', 'queued for the leader', 'renewed']);
+  assert.deepEqual([op.problems, op.dialogs], [[], []]);
+  assert.equal(pebble.orders(), ordersBefore + 4, 'the console renewal was one more order, by the leader');
+  const last = (await admin.query<{ state: string; run_node: string; requested_node: string; requested_actor: string }>('SELECT state, run_node, requested_node, requested_actor FROM fleet_cert_requests ORDER BY id DESC LIMIT 1')).rows[0]!;
+  assert.deepEqual([last.state, last.run_node, last.requested_node], ['done', next, names[all.indexOf(follower)]]);
 });
