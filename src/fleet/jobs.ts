@@ -80,7 +80,8 @@ export function createFleetJobs(d: { settings: FleetSettings; db: Db; log: Logge
     leader: () => leader.status().leader,
     carryOut: (req, actor) => d.certs().carryOut(req, actor),
   });
-  const mayOrder = (s: LeaderStatus) => {
+  // Neither leading nor queueing is possible without the database.
+  const assertReachable = (s: LeaderStatus) => {
     if (!s.connected) {
       throw new AppError('unavailable', 'this node cannot reach the fleet database, so it cannot prove it leads the fleet; certificates are ordered and renewed by the leader only (GET /api/fleet)');
     }
@@ -104,7 +105,7 @@ export function createFleetJobs(d: { settings: FleetSettings; db: Db; log: Logge
       assertMayOrder() {
         const s = leader.status();
         if (s.isLeader) return;
-        mayOrder(s);
+        assertReachable(s);
         throw new AppError(
           'conflict',
           s.leader
@@ -116,7 +117,7 @@ export function createFleetJobs(d: { settings: FleetSettings; db: Db; log: Logge
       queues() {
         const s = leader.status();
         if (s.isLeader) return false;
-        mayOrder(s);
+        assertReachable(s);
         return true;
       },
       enqueue: (req, actor) => requests.enqueue(req, actor),
