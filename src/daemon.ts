@@ -147,7 +147,7 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
   const fleetJobs: FleetJobs | null = cfg.fleetSettings
     ? createFleetJobs({ settings: cfg.fleetSettings, db: writer, log: log.child({ unit: 'fleet-leader' }), certs: () => certs, onLeads: (leads) => leads && renewal?.runSoon() })
     : null;
-  const acme = createAcme({ cfg, log: log.child({ unit: 'acme' }), responder: fleetJobs ? fleetJobs.responder(responder) : responder });
+  const acme = createAcme({ cfg, log: log.child({ unit: 'acme' }), responder: fleetJobs ? fleetJobs.responder(responder) : responder, account: fleetJobs?.acmeAccount ?? null });
   const ari = createAri(directoryUrl(cfg), log.child({ unit: 'acme' }));
   const certs = createCertService({ cfg, log: log.child({ unit: 'certs' }), db: writer, reader, applier, acme, ari, fleet: fleetJobs?.certFleet ?? null });
   // In a fleet, messages name the node; one condition seen by several nodes is notified by one of them (fleet/incidents.ts).
