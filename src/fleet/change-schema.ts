@@ -3,8 +3,9 @@
  * same shapes storage/pg/changes.ts and config-changes.ts write, addresses in
  * canonical form (as the API stores them), free text passing the shared text
  * check, times ISO 8601, a server's state one of ready, drain, maint with
- * backend and server names in canonical form. A domain or TCP service body is checked by the API's
- * own schema for POST /api/domain or POST /api/tcp-services (the same rules
+ * backend and server names in canonical form. A domain or TCP service body
+ * is checked by the API's own schema for POST /api/domain or
+ * POST /api/tcp-services (the same rules
  * a local change meets), and must name the entity its change is keyed by. A
  * change that fails is not repaired: it is skipped, logged and audited as
  * failed (fleet/sync.ts).
