@@ -54,7 +54,7 @@ export interface FleetAnalysisDeps {
   waitMs: number;
   /** A claim not renewed for this long is taken over. Default 15 s. */
   staleMs?: number;
-  /** How often the verdict is looked for, and the claim renewed (staleMs / 3 at most). Default 1 s. */
+  /** How often the verdict is looked for, and the claim renewed (staleMs / 3 at most). Default 500 ms. */
   pollMs?: number;
   /** A pool to use instead of one made from the settings at start (tests). */
   pool?: pg.Pool;
@@ -96,7 +96,7 @@ export function createFleetAnalysis(d: FleetAnalysisDeps): FleetAnalysis {
   const { log, analysis: cfg } = d;
   const node = d.settings.nodeName;
   const staleMs = d.staleMs ?? 15_000;
-  const pollMs = Math.max(50, Math.min(d.pollMs ?? 1000, Math.floor(staleMs / 3)));
+  const pollMs = Math.max(50, Math.min(d.pollMs ?? 500, Math.floor(staleMs / 3)));
   let pool: pg.Pool | null = d.pool ?? null;
   let timer: NodeJS.Timeout | null = null;
   /** Fleet incidents whose claim this node holds while its analysis runs. */
@@ -134,7 +134,8 @@ export function createFleetAnalysis(d: FleetAnalysisDeps): FleetAnalysis {
       model,
     };
     counts.fromFleet++;
-    return { status: 'analysed', result, fingerprint: `fleet:${row.fleetIncidentId}`, cached: true, strongModel: row.strongModel, by };
+    // This node's own verdict (asked again, say after an escalation): no `by`.
+    return { status: 'analysed', result, fingerprint: `fleet:${row.fleetIncidentId}`, cached: true, strongModel: row.strongModel, ...(by !== node ? { by } : {}) };
   }
 
   /** This node holds the claim: analyse, then store the verdict or release the claim. */

@@ -148,7 +148,7 @@ test('fleet analysis: one model call per fleet incident, shared and checked; ref
   assert.equal(summaries.size, 1, 'the same verdict on every node');
   const maker = [a, b, cnode].find((n) => n.calls() === 1)!;
   for (const [i, n] of [a, b, cnode].entries()) {
-    const o = outs[i]!;
+    const o: AnalysisOutcome = outs[i]!;
     assert.ok(o.status === 'analysed');
     if (n === maker) assert.equal(o.by, undefined, 'the analysing node\'s own outcome');
     else {
