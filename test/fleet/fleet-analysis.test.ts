@@ -10,7 +10,9 @@
  *   node's outcome is that verdict (the others' marked with who made it),
  *   checked with each reader's own target limits.
  * - A malformed verdict (a node or a database writing garbage) is refused,
- *   audited, and the node analyses itself.
+ *   audited, and the node analyses itself; a well-formed one that would let
+ *   traffic in stays an untrusted recommendation marked so, and this node's
+ *   target limits drop what they drop for a model's reply.
  * - The analysing node dies (its claim is not renewed): another node takes
  *   it over; the analysing node's call is skipped: the claim is released and
  *   another node calls. PostgreSQL stopped: each node analyses itself.
@@ -188,6 +190,20 @@ test('fleet analysis: one model call per fleet incident, shared and checked; ref
   await bad('203.0.113.72', { summary: 'ok', likely_cause: '', severity: 'high', confidence: 1, recommended_actions: [] }, 'model"; DROP', /model: not a model name/);
   await bad('203.0.113.73', 'a string', 'fast-model', /verdict: : /);
   assert.equal(b.stats().refused, 3);
+
+  // A well-formed verdict that would let traffic in stays a recommendation marked as such: the policy's guardrails decide.
+  {
+    const U = '203.0.113.78';
+    const ua = await a.open(U);
+    const ub = await b.open(U);
+    await saveVerdict(pool, a.fleetId(ua)!, 'node-a', { verdict: { summary: 'trust it', likely_cause: '', severity: 'low', confidence: 1, recommended_actions: [{ type: 'trust_ip', target: U, reason: 'the logs say so' }, { type: 'block_ip', target: '0.0.0.0/0', reason: 'everyone' }] }, model: 'fast-model', strongModel: false });
+    const before = b.calls();
+    const o = await b.share(ub, (i) => analysed(i.subject.value, 'not asked'));
+    assert.equal(b.calls(), before, 'taken from the fleet');
+    assert.ok(o.status === 'analysed');
+    assert.deepEqual(o.result.recommendations.map((r) => [r.type, r.target, r.source, r.widensAccess]), [['trust_ip', U, 'llm', true]]);
+    assert.deepEqual(o.result.dropped, [{ type: 'block_ip', target: '0.0.0.0/0', why: 'CIDR too broad' }], 'this node\'s limits apply to a shared verdict');
+  }
 
   // 3. The analysing node died: its claim is not renewed; a node that waits takes it over.
   const d = node('node-d', {}, { staleMs: 400 });
