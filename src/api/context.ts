@@ -1,4 +1,5 @@
 /** What the route files need from the daemon. */
+import type { CertRequestRow } from '../storage/pg/cert-requests.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Config } from '../config/schema.js';
 import type { Db } from '../storage/db.js';
@@ -47,7 +48,11 @@ export interface ApiDeps {
   /** The fleet's shared actions (fleet/actions-sync.ts): records waiting here and the fleet's recent conflicts (GET /api/fleet). */
   fleetActions?: { status(): { pending: number }; conflicts(): readonly ConflictRow[] } | null;
   /** The fleet leader's status (GET /api/fleet: who runs ACME orders and renewals); absent or null on a single node. */
-  fleetJobs?: { status(): { isLeader: boolean; leader: string | null; since: string | null; certificates: boolean } } | null;
+  fleetJobs?: {
+    status(): { isLeader: boolean; leader: string | null; since: string | null; certificates: boolean };
+    /** Certificate requests queued for the leader (GET /api/fleet/requests). */
+    requests?: { get(id: number): Promise<CertRequestRow | null>; recent(limit: number): Promise<CertRequestRow[]> };
+  } | null;
 }
 
 /** The audit identity of a request: who made the change. */

@@ -2,8 +2,10 @@
  * What a node accepts from the fleet's change log before applying it: the
  * same shapes storage/pg/changes.ts and config-changes.ts write, addresses in
  * canonical form (as the API stores them), free text passing the shared text
- * check, times ISO 8601. A domain or TCP service body is checked by the API's
- * own schema for POST /api/domain or POST /api/tcp-services (the same rules
+ * check, times ISO 8601, a server's state one of ready, drain, maint with
+ * backend and server names in canonical form. A domain or TCP service body
+ * is checked by the API's own schema for POST /api/domain or
+ * POST /api/tcp-services (the same rules
  * a local change meets), and must name the entity its change is keyed by. A
  * change that fails is not repaired: it is skipped, logged and audited as
  * failed (fleet/sync.ts).
@@ -50,7 +52,8 @@ export type CheckedConfigChange =
   | { kind: 'tcp_service'; name: string; input: TcpServiceInput }
   | { kind: 'tcp_service_delete'; name: string }
   | { kind: 'trusted_proxy'; cidr: string; note: string | null }
-  | { kind: 'trusted_proxy_remove'; cidr: string };
+  | { kind: 'trusted_proxy_remove'; cidr: string }
+  | { kind: 'server_state'; backend: string; server: string; state: 'ready' | 'drain' | 'maint' };
 
 const configKinds = [
   z
@@ -65,6 +68,8 @@ const configKinds = [
   z.strictObject({ kind: z.literal('tcp_service_delete'), name: entityName }),
   z.strictObject({ kind: z.literal('trusted_proxy'), cidr: ip, note: text }),
   z.strictObject({ kind: z.literal('trusted_proxy_remove'), cidr: ip }),
+  // A server's administrative state, as POST /api/servers/state takes it (names canonical: never repaired).
+  z.strictObject({ kind: z.literal('server_state'), backend: entityName, server: entityName, state: z.enum(['ready', 'drain', 'maint']) }),
 ] as const;
 
 export const configChangeSchema: z.ZodType<CheckedConfigChange, unknown> = z.discriminatedUnion('kind', [...configKinds]) as z.ZodType<CheckedConfigChange, unknown>;

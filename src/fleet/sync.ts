@@ -21,7 +21,9 @@
  *   way, keyed per entity (storage/pg/config-changes.ts). A catch-up gathers
  *   up to GATHER changes and applies the domains and TCP services among them
  *   as one applier change, so one reload however many (apply-config.ts);
- *   trusted proxies, like addresses, are runtime changes.
+ *   trusted proxies, like addresses, are runtime changes. A server's
+ *   administrative state (drain, maint, ready) is a runtime change applied
+ *   after the configuration (apply-server-states.ts).
  * - Start: before HAProxy is rendered, the daemon waits up to START_WAIT_MS
  *   for one flush and catch-up (catchUpBeforeServing), so a node back from a
  *   long outage serves the fleet's state, not its old one. The database
@@ -47,6 +49,7 @@ import { addProxy, blockIp, blockIps, removeProxy, trustIp, unblockIp, untrustIp
 import { pgConfig } from './connection.js';
 import { fleetChangeSchema, type CheckedChange, type CheckedConfigChange } from './change-schema.js';
 import { appliedByConfigRun, applyConfigRun, type ConfigItem } from './apply-config.js';
+import { applyServerStates, type ServerStateItem } from './apply-server-states.js';
 import { issueLines } from '../util/zod-issues.js';
 
 const LAST_APPLIED = 'last_applied_version';
@@ -217,17 +220,21 @@ export function createFleetSync(d: FleetSyncDeps): FleetSync {
       const pending = new Set(fleetOutbox.oldest(db, 100_000).map((r) => keyOf((r.body as { change: FleetChange }).change)));
       const run: { s: StoredChange; c: RuntimeItem }[] = [];
       const config: ConfigItem[] = [];
+      const states: ServerStateItem[] = [];
       for (const s of changes) {
         if (s.node === node || s.superseded || pending.has(s.key)) continue;
         const c = checked(db, log, s);
         if (!c) continue;
-        if ('ip' in c || !appliedByConfigRun(c)) run.push({ s, c: c as RuntimeItem });
+        if (c.kind === 'server_state') states.push({ version: s.version, node: s.node, change: c });
+        else if ('ip' in c || !appliedByConfigRun(c)) run.push({ s, c: c as RuntimeItem });
         else config.push({ version: s.version, node: s.node, change: c });
       }
       // Addresses and configuration are independent keys: addresses first (each part marked applied as it
-      // goes, unless configuration below it waits), then the configuration as one change.
-      await applyRun(d.ops, run, config.length ? () => undefined : (v) => fleetState.set(db, LAST_APPLIED, String(v)));
+      // goes, unless configuration below it waits), then the configuration as one change, then server
+      // states (after the domains that hold their servers: apply-server-states.ts).
+      await applyRun(d.ops, run, config.length || states.length ? () => undefined : (v) => fleetState.set(db, LAST_APPLIED, String(v)));
       await applyConfigRun(d.ops, db, log, config);
+      await applyServerStates(d.ops, db, log, states);
       // Skipped changes at the end count as applied too.
       fleetState.set(db, LAST_APPLIED, String(changes.at(-1)!.version));
     }

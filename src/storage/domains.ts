@@ -318,3 +318,9 @@ export function setServerState(db: Db, backendName: string, serverName: string, 
   db.prepare('UPDATE servers SET state = ? WHERE backend_id = ? AND name = ?').run(state, r.backend_id, serverName);
   return { ...toServer(r), state };
 }
+
+/** A server's stored administrative state; null when the backend has no such server. */
+export function getServerState(db: Db, backendName: string, serverName: string): ServerState | null {
+  const r = db.prepare('SELECT s.state FROM servers s JOIN backends b ON b.id = s.backend_id WHERE b.name = ? AND s.name = ?').get(backendName, serverName) as { state: ServerState } | undefined;
+  return r?.state ?? null;
+}

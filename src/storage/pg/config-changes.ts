@@ -10,8 +10,11 @@
  * schemas (fleet/change-schema.ts) and applies it as a whole: whatever it had
  * is replaced (last writer wins). A backend and its servers belong to one
  * domain (backends.domain_id), so the domain's key covers them.
- * Server administrative states (drain, maint) are not carried: each node
- * keeps its own (an upsert keeps a server's state by name).
+ * A server's administrative state (ready, drain, maint: what an operator
+ * sets) travels on its own key, `server_state:<backend>/<server>`, so a
+ * drain never rewrites the domain and an edit of the domain keeps every
+ * node's state by server name. Health (UP, DOWN) is not shared: each node's
+ * HAProxy checks for itself.
  */
 import type pg from 'pg';
 
@@ -69,11 +72,12 @@ export type ConfigChange =
   | { kind: 'tcp_service'; name: string; body: TcpServiceWire }
   | { kind: 'tcp_service_delete'; name: string }
   | { kind: 'trusted_proxy'; cidr: string; note: string | null }
-  | { kind: 'trusted_proxy_remove'; cidr: string };
+  | { kind: 'trusted_proxy_remove'; cidr: string }
+  | { kind: 'server_state'; backend: string; server: string; state: 'ready' | 'drain' | 'maint' };
 
-export const CONFIG_KINDS: ReadonlySet<string> = new Set(['domain', 'domain_delete', 'tcp_service', 'tcp_service_delete', 'trusted_proxy', 'trusted_proxy_remove']);
+export const CONFIG_KINDS: ReadonlySet<string> = new Set(['domain', 'domain_delete', 'tcp_service', 'tcp_service_delete', 'trusted_proxy', 'trusted_proxy_remove', 'server_state']);
 
-/** What a configuration change is about: one key per domain, TCP service and trusted proxy. */
+/** What a configuration change is about: one key per domain, TCP service, trusted proxy and server (its admin state). */
 export function configKey(c: ConfigChange): string {
   switch (c.kind) {
     case 'domain':
@@ -85,6 +89,8 @@ export function configKey(c: ConfigChange): string {
     case 'trusted_proxy':
     case 'trusted_proxy_remove':
       return `trusted_proxy:${c.cidr}`;
+    case 'server_state':
+      return `server_state:${c.backend}/${c.server}`;
   }
 }
 
@@ -121,6 +127,13 @@ export async function applyConfigState(c: pg.ClientBase, ch: ConfigChange, versi
     case 'trusted_proxy_remove':
       await c.query('DELETE FROM fleet_trusted_proxies WHERE cidr = $1', [ch.cidr]);
       return;
+    case 'server_state':
+      await c.query(
+        `INSERT INTO fleet_server_states (backend, server, state, version, node) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (backend, server) DO UPDATE SET state = excluded.state, version = excluded.version, node = excluded.node`,
+        [ch.backend, ch.server, ch.state, version, node],
+      );
+      return;
   }
 }
 
@@ -128,4 +141,10 @@ export async function applyConfigState(c: pg.ClientBase, ch: ConfigChange, versi
 export async function sharedDomains(pool: pg.Pool): Promise<{ domain: string; version: number; node: string }[]> {
   const r = await pool.query<{ domain: string; version: string; node: string }>('SELECT domain, version, node FROM fleet_domains ORDER BY domain');
   return r.rows.map((x) => ({ domain: x.domain, version: Number(x.version), node: x.node }));
+}
+
+/** The shared server administrative states now, with the version and node that set each (tests, the operator). */
+export async function sharedServerStates(pool: pg.Pool): Promise<{ backend: string; server: string; state: string; version: number; node: string }[]> {
+  const r = await pool.query<{ backend: string; server: string; state: string; version: string; node: string }>('SELECT backend, server, state, version, node FROM fleet_server_states ORDER BY backend, server');
+  return r.rows.map((x) => ({ backend: x.backend, server: x.server, state: x.state, version: Number(x.version), node: x.node }));
 }
