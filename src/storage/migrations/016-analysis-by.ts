@@ -6,7 +6,7 @@ import type { Migration } from './migration.js';
  *   from PostgreSQL; NULL when this node made the call (and on a single node).
  */
 export const migration: Migration = {
-  version: 20,
+  version: 16,
   name: 'analysis by another node',
   sql: `
       ALTER TABLE analyses ADD COLUMN analysed_by TEXT;
