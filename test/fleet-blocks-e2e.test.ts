@@ -66,6 +66,8 @@ test('three nodes share blocks and trusted addresses through PostgreSQL, across 
   assert.equal((await a.api('POST', '/api/blocked-ips', { ip_address: X, reason: 'scanner' })).status, 201);
   assert.equal(await status(a, X), 403);
   assert.ok(await waitFor(() => refusedBy([b, c], X), 10_000, 50), 'B and C refuse the address blocked on A');
+  // HAProxy takes a change just before the node's database commits it: wait for the row too.
+  assert.ok(await waitFor(async () => (await blockedOn(b)).includes(X), 5_000, 20), 'B lists the block');
   const onB = (await b.api('GET', '/api/blocked-ips')).json<{ ip_address: string; reason: string | null }[]>();
   assert.deepEqual(onB.map((r) => [r.ip_address, r.reason]), [[X, 'scanner']]);
 
@@ -100,6 +102,7 @@ test('three nodes share blocks and trusted addresses through PostgreSQL, across 
 
   // Nothing lost or doubled: A's domain and proxy, two blocks, D's domain and proxy.
   assert.deepEqual(await changeCounts(pool), { total: 6, distinct: 6 });
+  await waitFor(async () => (await Promise.all(nodes.map(blockedOn))).every((l) => l.length === 2), 5_000, 20);
   for (const n of nodes) assert.deepEqual((await blockedOn(n)).sort(), [X, Y], 'each block listed once on every node');
   nodes.pop();
   await d.stop();

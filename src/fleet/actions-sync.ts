@@ -40,11 +40,12 @@ import { ACTIONS_CHANNEL, actionsAfter, recentConflicts, writeActions, type Conf
 import { pgConfig } from './connection.js';
 import { checkStoredAction, toRemote, type ActionBody } from './action-schema.js';
 import { issueLines } from '../util/zod-issues.js';
+import { serialWorker } from './worker.js';
+import { keepListening, type Listening } from './listen.js';
 
 const LAST_VERSION = 'last_action_version';
 const BATCH = 500;
 const TICK_MS = 5000;
-const RETRY_MS = [250, 500, 1000, 2000];
 /** How many recent conflicts are kept for the operator. */
 export const CONFLICTS_SHOWN = 50;
 
@@ -95,15 +96,11 @@ export function createFleetActions(d: { settings: FleetSettings; db: Db; log: Lo
   const node = settings.nodeName;
   const conf = pgConfig(settings);
   let pool: pg.Pool | null = null;
-  let listener: pg.Client | null = null;
-  let connected = false;
+  let listening: Listening | null = null;
+  const connected = (): boolean => listening?.connected ?? false;
   let stopped = true;
   let lastError: string | null = null;
-  let loop: Promise<void> | null = null;
-  let wakeLoop: (() => void) | null = null;
   let tick: NodeJS.Timeout | null = null;
-  let running: Promise<void> | null = null;
-  let again = false;
   let conflicts: ConflictRow[] = [];
   const waiters: (() => void)[] = [];
 
@@ -155,7 +152,7 @@ export function createFleetActions(d: { settings: FleetSettings; db: Db; log: Lo
 
   async function work(): Promise<void> {
     const p = pool;
-    if (!p || !connected) return;
+    if (!p || !connected()) return;
     try {
       await flush(p);
       await catchUp(p);
@@ -168,74 +165,9 @@ export function createFleetActions(d: { settings: FleetSettings; db: Db; log: Lo
     }
   }
 
-  function wake(): void {
-    if (stopped) return;
-    if (running) {
-      again = true;
-      return;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        await work();
-      } while (again && !stopped);
-    })().finally(() => {
-      running = null;
-    });
-  }
-
-  const sleep = (ms: number) =>
-    new Promise<void>((r) => {
-      const t = setTimeout(r, ms);
-      wakeLoop = () => {
-        clearTimeout(t);
-        r();
-      };
-    });
-
-  /** One connection's life: connect, migrate, LISTEN, catch up; resolves when the connection ends. */
-  async function session(): Promise<void> {
-    const c = new pg.Client(conf);
-    listener = c;
-    const ended = new Promise<void>((r) => {
-      c.once('end', () => r());
-      c.on('error', (e) => {
-        lastError = describe(e);
-        r();
-      });
-    });
-    await c.connect();
-    // Idempotent and cheap when done (sync.ts runs it too): whichever unit connects first migrates.
-    await migratePg(c);
-    c.on('notification', () => wake());
-    // The change log's channel too: its writes may add conflicts to show.
-    await c.query(`LISTEN ${ACTIONS_CHANNEL}`);
-    await c.query(`LISTEN ${CHANNEL}`);
-    connected = true;
-    log.debug('fleet actions connected', { node, last_action_version: lastVersion(), pending: fleetActions.count(db) });
-    wake();
-    await ended;
-    connected = false;
-    c.removeAllListeners('notification');
-    await c.end().catch(() => undefined);
-  }
-
-  async function run(): Promise<void> {
-    let attempt = 0;
-    while (!stopped) {
-      try {
-        await session();
-        attempt = 0;
-      } catch (e) {
-        lastError = describe(e);
-        connected = false;
-        await listener?.end().catch(() => undefined);
-      }
-      if (stopped) return;
-      log.debug('fleet actions: database unreachable; changed records wait here', { error: lastError ?? 'connection closed', pending: fleetActions.count(db) });
-      await sleep(RETRY_MS[Math.min(attempt++, RETRY_MS.length - 1)]!);
-    }
-  }
+  // One run at a time; a wake during a run asks for one more (worker.ts). work() logs its own failures.
+  const worker = serialWorker({ run: work, onError: (e) => log.warn('fleet action sync failed', { error: describe(e) }), stopped: () => stopped });
+  const wake = (): void => worker.wake();
 
   return {
     name: 'fleet-actions',
@@ -244,23 +176,39 @@ export function createFleetActions(d: { settings: FleetSettings; db: Db; log: Lo
       stopped = false;
       pool = new pg.Pool({ ...conf, max: 2, idleTimeoutMillis: 30_000 });
       pool.on('error', (e) => log.debug('fleet actions pool connection lost', { error: describe(e) }));
-      loop = run();
+      listening = keepListening({
+        conf,
+        async setup(c) {
+          // Idempotent and cheap when done (sync.ts runs it too): whichever unit connects first migrates.
+          await migratePg(c);
+          // The change log's channel too: its writes may add conflicts to show.
+          await c.query(`LISTEN ${ACTIONS_CHANNEL}`);
+          await c.query(`LISTEN ${CHANNEL}`);
+        },
+        notified: wake,
+        up() {
+          log.debug('fleet actions connected', { node, last_action_version: lastVersion(), pending: fleetActions.count(db) });
+          wake();
+        },
+        down(_attempt, error) {
+          lastError = error;
+          log.debug('fleet actions: database unreachable; changed records wait here', { error: error ?? 'connection closed', pending: fleetActions.count(db) });
+        },
+      });
       tick = setInterval(() => wake(), TICK_MS);
       tick.unref();
     },
     async stop() {
       stopped = true;
       if (tick) clearInterval(tick);
-      wakeLoop?.();
-      await listener?.end().catch(() => undefined);
-      await loop;
-      await running;
+      await listening?.stop();
+      await worker.idle();
       await pool?.end().catch(() => undefined);
       pool = null;
     },
     changed: () => void setImmediate(wake),
-    status: () => ({ connected, lastVersion: lastVersion(), pending: fleetActions.count(db), lastError }),
+    status: () => ({ connected: connected(), lastVersion: lastVersion(), pending: fleetActions.count(db), lastError }),
     conflicts: () => conflicts,
-    settled: () => new Promise<void>((r) => (fleetActions.count(db) === 0 && connected && !running ? r() : (waiters.push(r), wake()))),
+    settled: () => new Promise<void>((r) => (fleetActions.count(db) === 0 && connected() && !worker.busy ? r() : (waiters.push(r), wake()))),
   };
 }

@@ -25,6 +25,7 @@ import type { CertResult, QueuedRequest } from '../certs/service.js';
 import { describeRequest, parseCertRequest, type CertRequest } from '../certs/request.js';
 import { AppError, describe } from '../errors.js';
 import { claimCertRequest, enqueueCertRequest, finishCertRequest, getCertRequest, recentCertRequests, requeueOrphans, type CertRequestRow } from '../storage/pg/cert-requests.js';
+import { serialWorker } from './worker.js';
 
 const MAX_STARTS = 3;
 
@@ -55,9 +56,6 @@ export interface CertRequestsDeps {
 
 export function createCertRequests(d: CertRequestsDeps): CertRequests {
   const { pool, node, log } = d;
-  let running: Promise<void> | null = null;
-  let again = false;
-  let waiters: (() => void)[] = [];
 
   const outcomeOf = (results: CertResult[]) => {
     const failed = results.filter((r) => r.status === 'failed');
@@ -103,28 +101,9 @@ export function createCertRequests(d: CertRequestsDeps): CertRequests {
     }
   }
 
-  const wake = (): void => {
-    if (running) {
-      again = true;
-      return;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        const done = waiters;
-        waiters = [];
-        try {
-          await work();
-        } catch (e) {
-          log.warn('looking for queued certificate requests failed; retried on the next notification or tick', { error: describe(e) });
-        }
-        for (const w of done) w();
-      } while (again);
-    })().finally(() => {
-      running = null;
-      if (again || waiters.length) wake();
-    });
-  };
+  // One run at a time; a wake during a run asks for one more (worker.ts).
+  const worker = serialWorker({ run: work, onError: (e) => log.warn('looking for queued certificate requests failed; retried on the next notification or tick', { error: describe(e) }) });
+  const wake = (): void => worker.wake();
 
   return {
     async enqueue(req, actor) {
@@ -140,14 +119,7 @@ export function createCertRequests(d: CertRequestsDeps): CertRequests {
     get: (id) => getCertRequest(pool, id),
     recent: (limit) => recentCertRequests(pool, limit),
     wake,
-    idle: async () => {
-      await running;
-    },
-    settled: () =>
-      new Promise<void>((r) => {
-        waiters.push(r);
-        if (running) again = true;
-        else wake();
-      }),
+    idle: () => worker.idle(),
+    settled: () => worker.next(),
   };
 }

@@ -38,6 +38,7 @@ import { pendingCertRemovals } from '../storage/fleet-cert-removals.js';
 import { describe } from '../errors.js';
 import { putSharedCert, removeSharedCert, sharedCert, sharedCertHeads, type SharedCert } from '../storage/pg/certificates.js';
 import { seal, unseal } from './secret-box.js';
+import { serialWorker } from './worker.js';
 
 /** A certificate as issued: what is shared. */
 export interface IssuedCert {
@@ -82,9 +83,6 @@ export function createSharedCerts(d: { pool: pg.Pool; key: Buffer; node: string;
   const { pool, key, node, log } = d;
   // Shared certificates refused here, and removals not followed (a domain here uses the certificate): once each.
   const refused = new Set<string>();
-  let running: Promise<void> | null = null;
-  let again = false;
-  let waiters: (() => void)[] = [];
 
   const share = async (c: IssuedCert) => {
     const row: SharedCert = { name: c.name, names: c.names, serial: c.serial, notBefore: c.notBefore, notAfter: c.notAfter, challenge: c.challenge, orderUrl: c.orderUrl, chain: c.chain, keySealed: seal(key, c.key, context(c.name, c.serial)) };
@@ -150,29 +148,9 @@ export function createSharedCerts(d: { pool: pg.Pool; key: Buffer; node: string;
     for (const l of local.values()) if (!shared.has(l.name)) await publishLocal(l);
   }
 
-  const wake = (): void => {
-    if (running) {
-      again = true;
-      return;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        const done = waiters;
-        waiters = [];
-        try {
-          await compare();
-        } catch (e) {
-          log.warn('comparing certificates with the fleet failed; retried on the next notification or tick', { error: describe(e) });
-        }
-        for (const w of done) w();
-      } while (again);
-    })().finally(() => {
-      running = null;
-      // A wake (or a waiter) that came after the loop's last check but before this: one more run.
-      if (again || waiters.length) wake();
-    });
-  };
+  // One run at a time; a wake during a run asks for one more (worker.ts).
+  const worker = serialWorker({ run: compare, onError: (e) => log.warn('comparing certificates with the fleet failed; retried on the next notification or tick', { error: describe(e) }) });
+  const wake = (): void => worker.wake();
 
   return {
     async published(c) {
@@ -192,14 +170,7 @@ export function createSharedCerts(d: { pool: pg.Pool; key: Buffer; node: string;
       }
     },
     wake,
-    idle: async () => {
-      await running;
-    },
-    settled: () =>
-      new Promise<void>((r) => {
-        waiters.push(r);
-        if (running) again = true;
-        else wake();
-      }),
+    idle: () => worker.idle(),
+    settled: () => worker.next(),
   };
 }

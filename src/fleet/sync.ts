@@ -47,6 +47,8 @@ import { migratePg, listenForChanges } from '../storage/pg/schema.js';
 import { changesAfter, keyOf, writeChanges, type FleetChange, type IpChange, type StoredChange } from '../storage/pg/changes.js';
 import { addProxy, blockIp, blockIps, removeProxy, trustIp, unblockIp, untrustIp, type BatchBlock, type Ops } from '../haproxy/changes/ip-lists.js';
 import { pgConfig } from './connection.js';
+import { serialWorker } from './worker.js';
+import { keepListening, type Listening } from './listen.js';
 import { fleetChangeSchema, type CheckedChange, type CheckedConfigChange } from './change-schema.js';
 import { appliedByConfigRun, applyConfigRun, type ConfigItem } from './apply-config.js';
 import { applyServerStates, type ServerStateItem } from './apply-server-states.js';
@@ -59,7 +61,6 @@ const GATHER = 20_000;
 /** How long a starting node waits for its first catch-up before HAProxy is rendered. */
 export const START_WAIT_MS = 5000;
 const TICK_MS = 5000;
-const RETRY_MS = [250, 500, 1000, 2000];
 
 export interface FleetSyncStatus {
   node: string;
@@ -170,17 +171,12 @@ export function createFleetSync(d: FleetSyncDeps): FleetSync {
   const node = settings.nodeName;
   const conf = pgConfig(settings);
   let pool: pg.Pool | null = null;
-  let listener: pg.Client | null = null;
-  let connected = false;
+  let listening: Listening | null = null;
+  const connected = (): boolean => listening?.connected ?? false;
   let stopped = true;
   let lastError: string | null = null;
   let migrated = false;
-  let loop: Promise<void> | null = null;
-  let wakeLoop: (() => void) | null = null;
   let tick: NodeJS.Timeout | null = null;
-  // The worker: one run at a time; a wake during a run asks for one more.
-  let running: Promise<void> | null = null;
-  let again = false;
   const waiters: (() => void)[] = [];
 
   const lastApplied = () => Number(fleetState.get(db, LAST_APPLIED) ?? 0);
@@ -242,7 +238,7 @@ export function createFleetSync(d: FleetSyncDeps): FleetSync {
 
   async function work(): Promise<void> {
     const p = pool;
-    if (!p || !connected) return;
+    if (!p || !connected()) return;
     try {
       // Out before in: a local change made before a remote one reaches PostgreSQL first.
       await flush(p);
@@ -255,78 +251,9 @@ export function createFleetSync(d: FleetSyncDeps): FleetSync {
     }
   }
 
-  function wake(): void {
-    if (stopped) return;
-    if (running) {
-      again = true;
-      return;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        await work();
-      } while (again && !stopped);
-    })().finally(() => {
-      running = null;
-      // A wake between the loop's last check and here (a microtask, e.g. settled()) found it still running: run once more.
-      if (again && !stopped) wake();
-    });
-  }
-
-  const sleep = (ms: number) =>
-    new Promise<void>((r) => {
-      const t = setTimeout(r, ms);
-      wakeLoop = () => {
-        clearTimeout(t);
-        r();
-      };
-    });
-
-  /** One connection's life: connect, migrate, LISTEN, catch up; resolves when the connection ends. */
-  async function session(): Promise<void> {
-    const c = new pg.Client(conf);
-    listener = c;
-    const ended = new Promise<void>((r) => {
-      c.once('end', () => r());
-      c.on('error', (e) => {
-        lastError = describe(e);
-        r();
-      });
-    });
-    await c.connect();
-    if (!migrated) {
-      const applied = await migratePg(c);
-      if (applied.length) log.info('fleet database schema migrated', { versions: applied.join(',') });
-      migrated = true;
-    }
-    c.on('notification', () => wake());
-    await listenForChanges(c);
-    connected = true;
-    log.info('fleet database connected', { node, database: redactDatabaseUrl(settings.databaseUrl), last_applied_version: lastApplied(), outbox: fleetOutbox.count(db) });
-    wake();
-    await ended;
-    connected = false;
-    c.removeAllListeners('notification');
-    await c.end().catch(() => undefined);
-  }
-
-  async function run(): Promise<void> {
-    let attempt = 0;
-    while (!stopped) {
-      try {
-        await session();
-        attempt = 0;
-      } catch (e) {
-        lastError = describe(e);
-        connected = false;
-        await listener?.end().catch(() => undefined);
-      }
-      if (stopped) return;
-      // Once per outage at warn; the retries after it at debug.
-      log[attempt === 0 ? 'warn' : 'debug']('fleet database unreachable: this node serves and acts alone; its changes are queued', { error: lastError ?? 'connection closed', outbox: fleetOutbox.count(db) });
-      await sleep(RETRY_MS[Math.min(attempt++, RETRY_MS.length - 1)]!);
-    }
-  }
+  // One run at a time; a wake during a run asks for one more (worker.ts). work() logs its own failures.
+  const worker = serialWorker({ run: work, onError: (e) => log.warn('fleet sync failed', { error: describe(e) }), stopped: () => stopped });
+  const wake = (): void => worker.wake();
 
   return {
     name: 'fleet',
@@ -335,17 +262,35 @@ export function createFleetSync(d: FleetSyncDeps): FleetSync {
       pool = new pg.Pool({ ...conf, max: 4, idleTimeoutMillis: 30_000 });
       // An idle pooled connection that dies (the database stopped) is dropped; the next use reconnects.
       pool.on('error', (e) => log.debug('fleet pool connection lost', { error: describe(e) }));
-      loop = run();
+      listening = keepListening({
+        conf,
+        async setup(c) {
+          if (!migrated) {
+            const applied = await migratePg(c);
+            if (applied.length) log.info('fleet database schema migrated', { versions: applied.join(',') });
+            migrated = true;
+          }
+          await listenForChanges(c);
+        },
+        notified: wake,
+        up() {
+          log.info('fleet database connected', { node, database: redactDatabaseUrl(settings.databaseUrl), last_applied_version: lastApplied(), outbox: fleetOutbox.count(db) });
+          wake();
+        },
+        down(attempt, error) {
+          lastError = error;
+          // Once per outage at warn; the retries after it at debug.
+          log[attempt === 0 ? 'warn' : 'debug']('fleet database unreachable: this node serves and acts alone; its changes are queued', { error: error ?? 'connection closed', outbox: fleetOutbox.count(db) });
+        },
+      });
       tick = setInterval(() => wake(), TICK_MS);
       tick.unref();
     },
     async stop() {
       stopped = true;
       if (tick) clearInterval(tick);
-      wakeLoop?.();
-      await listener?.end().catch(() => undefined);
-      await loop;
-      await running;
+      await listening?.stop();
+      await worker.idle();
       await pool?.end().catch(() => undefined);
       pool = null;
     },
@@ -383,10 +328,7 @@ export function createFleetSync(d: FleetSyncDeps): FleetSync {
           void p.end().catch(() => undefined);
         });
       // The worker's slot: a wake meanwhile (the unit started) runs after this, never beside it.
-      running = job.finally(() => {
-        running = null;
-        if (again) wake();
-      });
+      worker.occupy(job);
       let timer: NodeJS.Timeout | undefined;
       const late = await Promise.race([job.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), waitMs)))]);
       clearTimeout(timer);
@@ -400,7 +342,7 @@ export function createFleetSync(d: FleetSyncDeps): FleetSync {
       else log.warn('fleet database unreachable at start: serving this node\'s local copy; it catches up once connected', { ms, error: lastError ?? 'unknown', outbox: fleetOutbox.count(db) });
       return result.outcome;
     },
-    status: () => ({ node, connected, lastAppliedVersion: lastApplied(), outbox: fleetOutbox.count(db), lastError }),
-    settled: () => new Promise<void>((r) => (fleetOutbox.count(db) === 0 && connected && !running ? r() : (waiters.push(r), wake()))),
+    status: () => ({ node, connected: connected(), lastAppliedVersion: lastApplied(), outbox: fleetOutbox.count(db), lastError }),
+    settled: () => new Promise<void>((r) => (fleetOutbox.count(db) === 0 && connected() && !worker.busy ? r() : (waiters.push(r), wake()))),
   };
 }

@@ -26,14 +26,22 @@ for (const h of HAPROXIES) {
   if (!existsSync(h.bin)) throw new Error(`${h.name} is not installed at ${h.bin}; run scripts/install.sh --test`);
 }
 
+/** Ports this process handed out: the kernel may give a just-closed port again, and two callers must not get the same one. */
+const handedOut = new Set<number>();
+
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const s = createNetServer();
+      s.listen(0, '127.0.0.1', () => {
+        const a = s.address();
+        s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
+      });
     });
-  });
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
 }
 
 export interface Backend {
