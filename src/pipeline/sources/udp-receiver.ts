@@ -23,13 +23,12 @@
  *   by the main thread once a batch is delivered) are at most `maxQueued`
  *   and `maxQueuedBytes`; past that a datagram is dropped and counted in
  *   `dropped()`. `receivedBytes()` counts every datagram's bytes, dropped
- *   ones included.
+ *   ones included (as of its last batch or drop).
  * - `stop()` closes the socket, posts what is left and resolves once the
  *   thread has ended: every batch has then been handed to `onBatch`.
- * - The thread runs plain JavaScript (no TypeScript loader), the same in a
- *   checkout and in the package.
+ * - The thread (receiver-thread.ts) runs plain JavaScript.
  */
-import { Worker } from 'node:worker_threads';
+import { startReceiverThread } from './receiver-thread.js';
 
 export interface ReceiverOptions {
   host: string;
@@ -150,60 +149,39 @@ type FromReceiver =
   | { type: 'listening'; address: string; port: number; recvBufferSize: number }
   | { type: 'bind-error'; message: string }
   | { type: 'error'; message: string }
-  | { type: 'batch'; buf: ArrayBuffer; count: number; at: number }
-  | { type: 'closed' };
+  | { type: 'batch'; buf: ArrayBuffer; count: number; at: number };
 
 /** Starts a receiver thread bound to `o.host:o.port`; events arrive on the main thread. */
 export function startReceiver(o: ReceiverOptions, ev: ReceiverEvents): Receiver {
-  const shared = new SharedArrayBuffer(4 * 8);
-  const counters = new BigInt64Array(shared);
-  const worker = new Worker(RECEIVER, {
-    eval: true,
-    execArgv: [],
-    workerData: { ...o, flushMs: o.flushMs ?? 5, flushBytes: o.flushBytes ?? 64 * 1024, shared },
-  });
-  let ended = false;
-  let closed: () => void = () => undefined;
-  // Messages on the port keep their order: once 'closed' arrives, every batch has.
-  const lastMessage = new Promise<void>((resolve) => (closed = resolve));
-  const exited = new Promise<void>((resolve) =>
-    worker.once('exit', () => {
-      ended = true;
-      closed();
-      resolve();
-    }),
+  const t = startReceiverThread<FromReceiver>(
+    RECEIVER,
+    { ...o, flushMs: o.flushMs ?? 5, flushBytes: o.flushBytes ?? 64 * 1024 },
+    4,
+    (m) => {
+      switch (m.type) {
+        case 'batch':
+          ev.onBatch(Buffer.from(m.buf), m.count, m.at);
+          break;
+        case 'listening':
+          ev.onListening({ address: m.address, port: m.port }, m.recvBufferSize);
+          break;
+        case 'bind-error':
+          ev.onBindError(m.message);
+          break;
+        case 'error':
+          ev.onError(m.message);
+          break;
+      }
+    },
+    (message) => ev.onCrash(message),
   );
-  worker.on('message', (m: FromReceiver) => {
-    switch (m.type) {
-      case 'batch':
-        ev.onBatch(Buffer.from(m.buf), m.count, m.at);
-        break;
-      case 'listening':
-        ev.onListening({ address: m.address, port: m.port }, m.recvBufferSize);
-        break;
-      case 'bind-error':
-        ev.onBindError(m.message);
-        break;
-      case 'error':
-        ev.onError(m.message);
-        break;
-      case 'closed':
-        closed();
-        break;
-    }
-  });
-  worker.on('error', (e) => ev.onCrash(`the syslog receiver thread failed: ${e.message}`));
   return {
     taken(count, bytes) {
-      Atomics.add(counters, TAKEN_N, BigInt(count));
-      Atomics.add(counters, TAKEN_BYTES, BigInt(bytes));
+      Atomics.add(t.counters, TAKEN_N, BigInt(count));
+      Atomics.add(t.counters, TAKEN_BYTES, BigInt(bytes));
     },
-    dropped: () => Number(Atomics.load(counters, DROPPED)),
-    receivedBytes: () => Number(Atomics.load(counters, RECEIVED_BYTES)),
-    async stop() {
-      if (!ended) worker.postMessage('stop');
-      await lastMessage;
-      await exited;
-    },
+    dropped: () => Number(Atomics.load(t.counters, DROPPED)),
+    receivedBytes: () => Number(Atomics.load(t.counters, RECEIVED_BYTES)),
+    stop: () => t.stop(),
   };
 }
