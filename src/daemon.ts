@@ -18,6 +18,8 @@ import { createEventBus } from './events.js';
 import { createMetrics } from './metrics/metrics.js';
 import { startUnits, type Unit } from './units.js';
 import { createFleetSync, type FleetSync } from './fleet/sync.js';
+import { createFleetJobs, type FleetJobs } from './fleet/jobs.js';
+import { createFleetIncidents, type FleetIncidents } from './fleet/incidents.js';
 import type { Ops } from './haproxy/changes/ip-lists.js';
 import { lockStateDir, type StateLock } from './storage/state-lock.js';
 import { ensureApiKey, ensureMetricsToken, ensureViewerKey } from './config/api-key.js';
@@ -68,6 +70,10 @@ export interface Daemon {
   traffic: TrafficHistory;
   /** The fleet sync unit (fleet/sync.ts); null on a single node. */
   fleet: FleetSync | null;
+  /** The fleet's leader election and shared certificates (fleet/jobs.ts); null on a single node. */
+  fleetJobs: FleetJobs | null;
+  /** Which node notifies an incident seen by several (fleet/incidents.ts); null on a single node. */
+  fleetIncidents: FleetIncidents | null;
   /**
    * Stops every unit and closes the resources. `leaveHaproxyRunning`: a
    * managed HAProxy keeps serving (a reload or a restart of the daemon adopts
@@ -118,7 +124,8 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
     const inactive = protections(info).filter((p) => !p.active);
     log.info('HAProxy detected', { version: info.version, binary: info.binary, ...(inactive.length ? { inactive: inactive.map((p) => p.name).join(',') } : {}) });
     db = openDatabase(cfg.paths.database, { onTxLeak: (m) => log.error(m) });
-    responder = await startResponder(cfg.acme.challenge_port);
+    // In a fleet, a token another node's order shared is answered here too (fleet/challenges.ts).
+    responder = await startResponder(cfg.acme.challenge_port, '127.0.0.1', cfg.fleetSettings ? (t) => fleetJobs!.lookupChallenge(t) : undefined);
   } catch (e) {
     await closeResources();
     throw e;
@@ -131,10 +138,16 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
   // In a fleet, local changes to shared addresses are recorded for the other nodes; theirs are applied with the plain ops (no echo).
   const fleet = cfg.fleetSettings ? createFleetSync({ settings: cfg.fleetSettings, db: writer, ops: { cfg, applier }, log: log.child({ unit: 'fleet' }) }) : null;
   const ops: Ops = fleet ? { cfg, applier, record: (db, change) => fleet.record(db, change) } : { cfg, applier };
-  const acme = createAcme({ cfg, log: log.child({ unit: 'acme' }), responder });
+  // In a fleet, ACME orders and renewals run on the leader only, and certificates reach every node (fleet/jobs.ts).
+  const fleetJobs: FleetJobs | null = cfg.fleetSettings
+    ? createFleetJobs({ settings: cfg.fleetSettings, db: writer, log: log.child({ unit: 'fleet-leader' }), certs: () => certs, onLeads: (leads) => leads && renewal?.runSoon() })
+    : null;
+  const acme = createAcme({ cfg, log: log.child({ unit: 'acme' }), responder: fleetJobs ? fleetJobs.responder(responder) : responder });
   const ari = createAri(directoryUrl(cfg), log.child({ unit: 'acme' }));
-  const certs = createCertService({ cfg, log: log.child({ unit: 'certs' }), db: writer, reader, applier, acme, ari });
-  const notifications = createNotifications({ db: writer, config: cfg.notifications, log, source: hostname() });
+  const certs = createCertService({ cfg, log: log.child({ unit: 'certs' }), db: writer, reader, applier, acme, ari, fleet: fleetJobs?.certFleet ?? null });
+  // In a fleet, messages name the node; one condition seen by several nodes is notified by one of them (fleet/incidents.ts).
+  const notifications = createNotifications({ db: writer, config: cfg.notifications, log, source: cfg.fleetSettings?.nodeName ?? hostname() });
+  const fleetIncidents = cfg.fleetSettings ? createFleetIncidents({ settings: cfg.fleetSettings, db: writer, log: log.child({ unit: 'fleet' }), windowMs: durationMs(cfg.monitor.incident_quiet) }) : null;
   const policy = loadPolicy({ file: SHIPPED_POLICY_FILE, operatorFile: cfg.monitor.policy_file });
   const isProtected = protectedAddresses(cfg, reader);
   const remediation = createRemediation({
@@ -144,7 +157,11 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
     actions: actionDeps(ops, control),
     policy: policy.policy,
     isProtected,
-    onActed: (round) => notifications.notifier.notify(actedEvent(round, reader), { db: writer }),
+    onActed: (round) => {
+      const send = () => void notifications.notifier.notify(actedEvent(round, reader), { db: writer });
+      if (fleetIncidents) fleetIncidents.acted(round.incidentId, send);
+      else send();
+    },
     onBlockSpike: (sp) =>
       notifications.notifier.notify(
         { kind: 'acted', at: Date.now(), standalone: true, detail: `block rate spike: ${sp.lastMinute} addresses blocked in the last minute (more than ${sp.threshold}); ${sp.live} blocks live; ranges filling up are proposed as range blocks` },
@@ -157,14 +174,17 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
   const expiry = createBlockExpiry({ cfg, log, db: writer, ops });
   const metrics = createMetrics({ reader, applier, control, info, monitor, notifications, analysis });
 
-  bus.on('incident', 'notify', ({ kind, incident }) => notifications.notifier.incident(kind, incident, { db: writer }));
+  bus.on('incident', 'notify', ({ kind, incident }) => {
+    if (fleetIncidents) fleetIncidents.incident(kind, incident, (k) => void notifications.notifier.incident(k, incident, { db: writer }));
+    else notifications.notifier.incident(kind, incident, { db: writer });
+  });
   bus.on('incident', 'remediation', ({ kind, incident }) => (kind === 'resolved' ? undefined : remediation.onIncident(incident)));
   bus.on('incident', 'analysis', ({ kind, incident }) => analysis.onIncident(kind, incident));
 
   let server: Server | null = null;
   let apiPort = cfg.api.port;
   const sd = createSdNotify(process.env, (e) => log.warn('sd_notify failed', { error: e.message }));
-  let renewal: { stop(): Promise<void> } | null = null;
+  let renewal: { stop(): Promise<void>; runSoon(): void } | null = null;
   let leaveHaproxyRunning = false;
   let reloading = false;
 
@@ -196,12 +216,14 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
       },
     },
     ...(fleet ? [fleet] : []),
+    ...(fleetJobs ? [fleetJobs] : []),
+    ...(fleetIncidents ? [fleetIncidents] : []),
     expiry,
     createRetention({ cfg, log: log.child({ unit: 'retention' }), db: writer }),
     {
       name: 'renewal',
       start: () => {
-        renewal = scheduleRenewal(cfg, log.child({ unit: 'renewal' }), certs);
+        renewal = scheduleRenewal(cfg, log.child({ unit: 'renewal' }), certs, fleetJobs ? () => fleetJobs.leads() : undefined);
       },
       stop: () => renewal?.stop(),
     },
@@ -220,7 +242,7 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
     {
       name: 'api',
       async start() {
-        const deps = { cfg, reader, applier, control, info, log, ops, certs, monitor, notifications, remediation, analysis, isProtected, metrics, metricsToken, viewerKey, sessions, traffic, fleet };
+        const deps = { cfg, reader, applier, control, info, log, ops, certs, monitor, notifications, remediation, analysis, isProtected, metrics, metricsToken, viewerKey, sessions, traffic, fleet, fleetJobs };
         // The console answers its own paths first and reads the API through the app's own handler.
         const front = (a: Koa) => {
           let handler: ReturnType<Koa['callback']> | null = null;
@@ -284,6 +306,8 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
     apiPort,
     traffic,
     fleet,
+    fleetJobs,
+    fleetIncidents,
     async stop(o = {}) {
       if (stopped) return;
       stopped = true;

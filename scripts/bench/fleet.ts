@@ -17,8 +17,9 @@
  *   2. local block latency: POST /api/blocked-ips answered, on the fleet's
  *      node A and on the single node, alternately (the fleet's part is one outbox row in the
  *      same transaction; the write to PostgreSQL happens after the answer);
- *   3. PostgreSQL stopped: 4 x BENCH_BLOCKS blocks on A alone (blocks/s, the
- *      outbox), then PostgreSQL started: ms until B refuses the last of them.
+ *   3. PostgreSQL stopped: 4 x BENCH_BLOCKS blocks on A alone (blocks/s
+ *      answered, changes/s queued in the outbox), then PostgreSQL started: ms
+ *      until B refuses the last of them.
  *
  * Environment knobs: BENCH_VERSIONS=2.6 (the first match is used), BENCH_BLOCKS=50.
  */
@@ -101,8 +102,10 @@ async function main(): Promise<void> {
       const r = await a.api('POST', '/api/blocked-ips', { ip_address: `198.21.${Math.floor(i / 250)}.${(i % 250) + 1}` });
       if (r.status !== 201) throw new Error(`block during the outage: ${r.status}`);
     }
-    const outageRate = OUTAGE / ((t() - outageStart) / 1000);
+    const outageSeconds = (t() - outageStart) / 1000;
+    const outageRate = OUTAGE / outageSeconds;
     const queued = a.daemon.fleet!.status().outbox;
+    const queuedRate = queued / outageSeconds;
     const lastIp = `198.21.${Math.floor((OUTAGE - 1) / 250)}.${((OUTAGE - 1) % 250) + 1}`;
     const back = t();
     pgc.start();
@@ -120,9 +123,9 @@ async function main(): Promise<void> {
         ],
       ),
     );
-    console.log(`\n  PostgreSQL down: node A blocked ${int(OUTAGE)} addresses alone at ${outageRate.toFixed(0)} blocks/s (answered, live in its HAProxy), ${int(queued)} queued in its outbox;`);
+    console.log(`\n  PostgreSQL down: node A blocked ${int(OUTAGE)} addresses alone at ${outageRate.toFixed(0)} blocks/s (answered, live in its HAProxy), queuing ${queuedRate.toFixed(0)} changes/s (${int(queued)} in its outbox);`);
     console.log(`  PostgreSQL back: B refused the last of them ${ms(caughtUp)} ms after the restart began (restart, reconnect, A's outbox written, B's catch-up).`);
-    console.log(`\n  extra latency of a fleet on a local block (p50, A minus the single node, alternating): ${ms(median(localFleetQuiet) - median(localSingle))} ms`);
+    console.log(`\n  extra latency of a fleet on a local block (A minus the single node, alternating): p50 ${ms(median(localFleetQuiet) - median(localSingle))} ms, p95 ${ms(p95(localFleetQuiet) - p95(localSingle))} ms`);
     console.log(`  clock: propagation from sending the block to A's API to the first 403 from B / C, HAProxy polled every ${POLL_MS} ms; a local block from request to answer.`);
     if (Number.isNaN(caughtUp)) findings.push(`B did not refuse the outage's last block within 30 s of PostgreSQL's return`);
     if (queued !== OUTAGE) findings.push(`${queued} changes queued during the outage, expected ${OUTAGE}`);

@@ -43,6 +43,8 @@ export interface ApiDeps {
   traffic?: { points(): TrafficPoint[]; intervalSeconds: number };
   /** The fleet sync unit's status (GET /api/fleet); absent or null on a single node. */
   fleet?: { status(): { node: string; connected: boolean; lastAppliedVersion: number; outbox: number; lastError: string | null } } | null;
+  /** The fleet leader's status (GET /api/fleet: who runs ACME orders and renewals); absent or null on a single node. */
+  fleetJobs?: { status(): { isLeader: boolean; leader: string | null; since: string | null; certificates: boolean } } | null;
 }
 
 /** The audit identity of a request: who made the change. */

@@ -230,11 +230,11 @@ export function createAcme(deps: AcmeDeps) {
         const keyAuth = await c.getChallengeKeyAuthorization(ch);
         if (kind === 'http-01') {
           const token = (ch as { token: string }).token;
-          deps.responder.set(token, keyAuth);
+          await deps.responder.set(token, keyAuth);
           try {
             await validate(c, authz, ch, names);
           } finally {
-            deps.responder.remove(token);
+            await deps.responder.remove(token);
           }
         } else {
           const record = dnsRecord(authz);

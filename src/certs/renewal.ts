@@ -12,11 +12,21 @@ import { describe } from '../errors.js';
 import { durationMs } from '../util/duration.js';
 import type { CertService } from './service.js';
 
-export function scheduleRenewal(cfg: Config, log: Logger, certs: CertService): { stop(): Promise<void> } {
+/**
+ * `leads`: in a fleet, whether this node leads it now (fleet/leader.ts); a
+ * run on another node is skipped (the leader renews for every node).
+ * `runSoon` starts a run after the jitter (a node that just became leader
+ * catches up on what its predecessor may have left).
+ */
+export function scheduleRenewal(cfg: Config, log: Logger, certs: CertService, leads?: () => boolean): { stop(): Promise<void>; runSoon(): void } {
   let timer: NodeJS.Timeout | null = null;
   let running = false;
   const runOnce = async () => {
     if (running) return;
+    if (leads && !leads()) {
+      log.debug('renewal run skipped: another node leads the fleet');
+      return;
+    }
     running = true;
     try {
       const results = await certs.renew({}, 'scheduler');
@@ -29,12 +39,15 @@ export function scheduleRenewal(cfg: Config, log: Logger, certs: CertService): {
       running = false;
     }
   };
-  const task = cron.schedule(cfg.acme.renew_schedule, () => {
+  const soon = () => {
     const jitter = Math.floor(Math.random() * durationMs(cfg.acme.renew_jitter));
+    if (timer) clearTimeout(timer);
     timer = setTimeout(() => void runOnce(), jitter);
     timer.unref();
-  });
+  };
+  const task = cron.schedule(cfg.acme.renew_schedule, soon);
   return {
+    runSoon: soon,
     async stop() {
       if (timer) clearTimeout(timer);
       await task.stop();

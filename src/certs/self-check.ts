@@ -68,7 +68,7 @@ export function createSelfCheck(cfg: Config, log: Logger, responder: Responder):
       if (!cfg.acme.self_check) return;
       const token = `hm-self-check-${randomBytes(18).toString('base64url')}`;
       const value = randomBytes(24).toString('base64url');
-      responder.set(token, value);
+      await responder.set(token, value);
       try {
         for (const name of names) {
           if (name.startsWith('*.')) continue; // wildcards are DNS-01
@@ -97,7 +97,7 @@ export function createSelfCheck(cfg: Config, log: Logger, responder: Responder):
           log.debug('self-check passed', { name, addresses: addresses.join(',') });
         }
       } finally {
-        responder.remove(token);
+        await responder.remove(token);
       }
     },
   };

@@ -60,6 +60,33 @@ export interface CertDeps {
   acme: Acme;
   /** ACME Renewal Information, when the CA offers it. */
   ari?: Ari | null;
+  /** In a fleet (fleet/leader.ts, fleet/shared-certs.ts): who may order, and where issued certificates go. Absent on a single node. */
+  fleet?: CertFleet | null;
+}
+
+/** A certificate issued or renewed here, as the fleet shares it. */
+export interface IssuedHere {
+  name: string;
+  names: string[];
+  chain: string;
+  key: string;
+  challenge: Challenge;
+  orderUrl: string | null;
+  serial: string;
+  notBefore: string;
+  notAfter: string;
+}
+
+/**
+ * The fleet's part in certificates. `assertMayOrder` throws (409 naming the
+ * leader, or 503 when the database is unreachable) unless this node leads:
+ * every order and renewal runs on the leader only. `published`/`removed`
+ * share what this node issued or removed; they never throw.
+ */
+export interface CertFleet {
+  assertMayOrder(): void;
+  published(c: IssuedHere): Promise<void>;
+  removed(name: string, serial: string | null): Promise<void>;
 }
 
 const SELF_SIGNED = 'haproxy-manager-default';
@@ -77,7 +104,7 @@ export function createCertService(deps: CertDeps) {
   };
 
   /** Publishes a certificate and makes it live: file (atomic, 0600, backup), database row, crt-list, hot-load. */
-  const install = async (primary: string, names: string[], chain: string, key: string, challenge: Challenge, orderUrl: string | null, actor: string) => {
+  const install = async (primary: string, names: string[], chain: string, key: string, challenge: Challenge, orderUrl: string | null, actor: string, share = true) => {
     const published = publishPem(cfg.paths.certDir, cfg.paths.certBackupDir, certFileName(primary), chain, key);
     const r = await applier.runtimeChange({
       actor,
@@ -104,6 +131,8 @@ export function createCertService(deps: CertDeps) {
       },
     });
     log.info('certificate installed', { name: primary, serial: published.info.serial, not_after: published.info.notAfter, hot_loaded: r.runtimeApplied, reloaded: r.reloaded });
+    // Issued here: the other nodes of a fleet get it too (not what came from them).
+    if (share && deps.fleet) await deps.fleet.published({ name: primary, names, chain, key, challenge, orderUrl, serial: published.info.serial, notBefore: published.info.notBefore, notAfter: published.info.notAfter });
     return { file: published.file, info: published.info, hotLoaded: r.runtimeApplied, reloaded: r.reloaded };
   };
 
@@ -111,6 +140,11 @@ export function createCertService(deps: CertDeps) {
 
   /** One order per set of names: a second caller for the same names waits for the first one's result. */
   const obtain = (primary: string, names: string[], actor: string): Promise<CertResult> => {
+    try {
+      deps.fleet?.assertMayOrder();
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const key = [...names].sort().join(',');
     const running = inflight.get(key);
     if (running) return running;
@@ -184,8 +218,9 @@ export function createCertService(deps: CertDeps) {
     message: `skipped: the valid certificate ${c.name} (${c.names.join(', ')}) already covers ${names.join(', ')} and is not due for renewal${c.not_after ? ` (until ${c.not_after})` : ''}; nothing was ordered (force to order anyway)`,
   });
 
-  /** Throws the 409 of a wildcard that would be ordered without acme.dns_hook (before anything is ordered). */
+  /** Throws the 409 of a wildcard that would be ordered without acme.dns_hook, or of a fleet node that does not lead (before anything is ordered). */
   const assertOrderable = (requests: { names: string[] }[], force: boolean) => {
+    deps.fleet?.assertMayOrder();
     if (cfg.acme.dns_hook) return;
     const now = Date.now();
     for (const r of requests) {
@@ -224,7 +259,7 @@ export function createCertService(deps: CertDeps) {
       .filter((c) => !domains.some((d) => c.names.some((n) => covers(n, d) || n === d)));
   };
 
-  const removeCert = async (c: CertificateRow, actor: string) => {
+  const removeCert = async (c: CertificateRow, actor: string, share = true) => {
     await applier.runtimeChange({
       actor,
       action: 'certificate.remove',
@@ -237,6 +272,7 @@ export function createCertService(deps: CertDeps) {
     });
     retirePem(c.file, cfg.paths.certBackupDir);
     log.info('certificate removed (no domain uses it)', { name: c.name });
+    if (share && deps.fleet) await deps.fleet.removed(c.name, c.serial);
   };
 
   return {
@@ -258,6 +294,7 @@ export function createCertService(deps: CertDeps) {
 
     /** POST /api/ssl: one certificate for `domain` (and www.<domain> when asked). A wildcard without acme.dns_hook throws the 409. */
     async request(domain: string, opts: RequestOptions, actor: string): Promise<CertResult> {
+      deps.fleet?.assertMayOrder();
       const asked = askedNames(domain, opts.includeWww);
       assertOrderable([{ names: asked }], opts.force);
       return requestOne(domain, asked, opts, actor);
@@ -265,6 +302,7 @@ export function createCertService(deps: CertDeps) {
 
     /** The original's /api/certificates/request: each domain (plus www. when asked) gets its own certificate. Call assertOrderable first. */
     async requestMany(domains: string[], opts: RequestOptions, actor: string, onResult?: (r: CertResult) => void): Promise<CertResult[]> {
+      deps.fleet?.assertMayOrder();
       assertOrderable(domains.map((d) => ({ names: askedNames(d, opts.includeWww) })), opts.force);
       const queue = [...domains];
       const results: CertResult[] = new Array(domains.length);
@@ -282,6 +320,7 @@ export function createCertService(deps: CertDeps) {
 
     /** Renews what is due (or `domain`, or everything with `force`); reports per certificate. */
     async renew(opts: { domain?: string; force?: boolean }, actor: string): Promise<CertResult[]> {
+      deps.fleet?.assertMayOrder();
       const now = Date.now();
       const all = certificates.list(deps.reader).filter((c) => c.challenge !== 'self-signed');
       const chosen = opts.domain ? all.filter((c) => c.name === opts.domain || c.names.includes(opts.domain!)) : all;
@@ -346,6 +385,7 @@ export function createCertService(deps: CertDeps) {
     },
 
     async manualRequest(base: string): Promise<{ records: { name: string; value: string }[] }> {
+      deps.fleet?.assertMayOrder();
       const prev = manual.get(base);
       if (prev) await prev.pending.cancel();
       const pending = await acme.startManual([`*.${base}`]);
@@ -354,6 +394,7 @@ export function createCertService(deps: CertDeps) {
     },
 
     async manualVerify(base: string, actor: string): Promise<CertResult> {
+      deps.fleet?.assertMayOrder();
       const m = manual.get(base);
       if (!m || m.expires < Date.now()) throw new AppError('not_found', `no DNS challenge is pending for ${base}; call /api/ssl/dns-challenge/request first`, { field: 'domain' });
       const name = `*.${base}`;
@@ -386,6 +427,27 @@ export function createCertService(deps: CertDeps) {
 
     list: () => certificates.list(deps.reader),
     lifetimeDue,
+
+    /** A certificate another fleet node issued (fleet/shared-certs.ts): installed as any other, not shared again. */
+    async installShared(c: { name: string; names: string[]; chain: string; key: string; challenge: Challenge; orderUrl: string | null }, actor: string): Promise<void> {
+      await install(c.name, c.names, c.chain, c.key, c.challenge, c.orderUrl, actor, false);
+    },
+
+    /**
+     * A certificate another fleet node removed: removed here too (not shared
+     * again), unless a domain on this node still uses it; false when kept.
+     */
+    async removeShared(name: string, actor: string): Promise<boolean> {
+      const c = certificates.get(deps.db, name);
+      if (!c) return true;
+      const used = listDomains(deps.db).map((d) => d.domain).filter((d) => c.names.some((n) => covers(n, d) || n === d));
+      if (used.length) {
+        log.warn('another node removed a certificate a domain here still uses: kept', { name, domains: used.slice(0, 10).join(',') });
+        return false;
+      }
+      await removeCert(c, actor, false);
+      return true;
+    },
   };
 }
 

@@ -69,7 +69,7 @@ export function effectiveConfig(cfg: Config): { config: Record<string, unknown>;
       paths,
       // The resolved fleet settings (from the file, a credential or the
       // YAML): where the database is, never its password.
-      fleet: fleetSettings === null ? null : { ...fleetSettings, databaseUrl: redactDatabaseUrl(fleetSettings.databaseUrl) },
+      fleet: fleetSettings === null ? null : { ...fleetSettings, databaseUrl: redactDatabaseUrl(fleetSettings.databaseUrl), secretKey: fleetSettings.secretKey ? '(set)' : null },
     }) as Record<string, unknown>,
   };
 }

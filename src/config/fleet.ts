@@ -20,14 +20,23 @@ const port = z.number().int().min(1).max(65535);
 /** A node's name: shown in incidents and the audit, used as its identity in the database and HAProxy's peers section. */
 export const nodeName = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'lower-case letters, digits and ._- (at most 63), starting with a letter or digit');
 
+/**
+ * One node's HAProxy peers listener. The address must be one the other nodes
+ * connect to: a single unicast address in canonical form (not a network, not
+ * 0.0.0.0 or ::, which HAProxy would take as "listen everywhere" for this
+ * node and which no other node can connect to).
+ */
 const peer = z.strictObject({
-  /** The peer's node_name (HAProxy's peers section names each peer). */
+  /** The node's node_name (HAProxy's peers section names each peer; the local one must be this node's). */
   name: nodeName,
-  /** The address its HAProxy peers listener is reached at. */
-  address: z.string().refine((v) => {
+  /** The address its HAProxy peers listener is reached at (and this node's listens on). */
+  address: z.string().superRefine((v, ctx) => {
     const p = parseIp(v);
-    return p !== null && !p.isCidr;
-  }, 'an IPv4 or IPv6 address'),
+    if (p === null || p.isCidr) return void ctx.addIssue({ code: 'custom', message: 'an IPv4 or IPv6 address' });
+    if (p.text !== v) return void ctx.addIssue({ code: 'custom', message: `not in canonical form (write ${p.text})` });
+    if (p.text === '0.0.0.0' || p.text === '::') return void ctx.addIssue({ code: 'custom', message: 'a node\'s own address, not "every address": the other nodes connect to it' });
+    if (/^(22[4-9]|23\d|24\d|25[0-5])\./.test(p.text) || /^ff/.test(p.text)) ctx.addIssue({ code: 'custom', message: 'a unicast address (not multicast or broadcast)' });
+  }),
   port,
 });
 
@@ -49,11 +58,33 @@ export const fleetConfigSchema = z
         enabled: z.boolean().default(true),
       })
       .prefault({}),
-    /** Other nodes' HAProxy peers listeners (the stick-table sync; rendered by a later slice). */
+    /**
+     * A file (mode 0600 or stricter) holding the fleet's secret key: 32 random
+     * bytes in base64 (`openssl rand -base64 32`), the same on every node. It
+     * seals certificate private keys in PostgreSQL (fleet/secret-box.ts).
+     * Absent (and no credential fleet-secret-key): certificates are not shared.
+     */
+    secret_key_file: safeText().min(1).optional(),
+    /**
+     * Every node's HAProxy peers listener, this node's included (the same list
+     * on every node): rendered as HAProxy's `peers` section so the rate-limit
+     * stick table is shared. The entry named node_name is where this node's
+     * HAProxy listens. Empty: no peers section.
+     */
     peers: z.array(peer).default([]),
   })
   .superRefine((v, ctx) => {
-    if (v.peers.some((p, i) => v.peers.findIndex((o) => o.name === p.name) !== i)) ctx.addIssue({ code: 'custom', path: ['peers'], message: 'a peer name is used twice' });
+    const names = new Map<string, number>();
+    const addrs = new Map<string, number>();
+    v.peers.forEach((p, i) => {
+      const where = `${p.address}:${p.port}`;
+      if (names.has(p.name)) ctx.addIssue({ code: 'custom', path: ['peers', i, 'name'], message: `"${p.name}" is used twice (also peers.${names.get(p.name)})` });
+      else names.set(p.name, i);
+      if (addrs.has(where)) ctx.addIssue({ code: 'custom', path: ['peers', i, 'port'], message: `${where} is used twice (also peers.${addrs.get(where)}): each node listens on its own address and port` });
+      else addrs.set(where, i);
+    });
+    // HAProxy listens as the peer whose name is its local peer name (`localpeer`): without one, it would not listen at all.
+    if (v.peers.length && !names.has(v.node_name)) ctx.addIssue({ code: 'custom', path: ['peers'], message: `no entry for this node (node_name ${v.node_name}): list every node, this one included, with the address and port its HAProxy listens on for the others` });
   });
 
 export type FleetConfigInput = z.input<typeof fleetConfigSchema>;
@@ -67,6 +98,8 @@ export interface FleetSettings {
   host: string;
   tls: { enabled: boolean; verify: boolean; caFile: string | null };
   peers: { name: string; address: string; port: number }[];
+  /** The 32-byte key certificate private keys are sealed with in PostgreSQL; null: certificates are not shared. Never log it. */
+  secretKey: Buffer | null;
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -82,15 +115,39 @@ export function redactDatabaseUrl(url: string): string {
   }
 }
 
-function readUrlFile(f: string, what: string): string {
+/** A secret file's text: refused when others may read it (the message names the key and never the content). */
+function readSecretFile(f: string, what: string, holds: string): string {
   let st;
   try {
     st = statSync(f);
   } catch (e) {
     throw new ConfigError([`${what}: cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`]);
   }
-  if ((st.mode & 0o077) !== 0) throw new ConfigError([`${what}: ${f} is readable by others (mode ${(st.mode & 0o777).toString(8)}); it holds a password: chmod 600`]);
+  if ((st.mode & 0o077) !== 0) throw new ConfigError([`${what}: ${f} is readable by others (mode ${(st.mode & 0o777).toString(8)}); it holds ${holds}: chmod 600`]);
   return readFileSync(f, 'utf8').replace(/\r?\n$/, '');
+}
+
+const readUrlFile = (f: string, what: string) => readSecretFile(f, what, 'a password');
+
+/** The fleet's secret key from the credential fleet-secret-key or secret_key_file: base64 of exactly 32 bytes. */
+function readSecretKey(f: FleetConfigParsed, abs: (p: string) => string, env: NodeJS.ProcessEnv): Buffer | null {
+  const cred = env.CREDENTIALS_DIRECTORY ? join(env.CREDENTIALS_DIRECTORY, 'fleet-secret-key') : null;
+  let text: string;
+  let where: string;
+  if (cred && existsSync(cred)) {
+    where = 'credential fleet-secret-key';
+    text = readSecretFile(cred, where, 'the fleet secret key');
+  } else if (f.secret_key_file !== undefined) {
+    where = 'fleet.secret_key_file';
+    text = readSecretFile(abs(f.secret_key_file), where, 'the fleet secret key');
+  } else return null;
+  const b64 = text.trim();
+  const key = Buffer.from(b64, 'base64');
+  // Buffer.from skips what is not base64: check the text round-trips, so a typo is refused, not shortened.
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || key.toString('base64') !== b64 || key.length !== 32) {
+    throw new ConfigError([`${where}: not a key: want 32 random bytes in base64 (openssl rand -base64 32)`]);
+  }
+  return key;
 }
 
 /**
@@ -136,7 +193,27 @@ export function resolveFleet(f: FleetConfigParsed | null | undefined, base: stri
   if (!loopback && !f.tls.verify) lines.push(`fleet.tls.verify: false is only allowed when the database is on loopback (it is ${host})`);
   const caFile = f.tls.ca_file ? abs(f.tls.ca_file) : null;
   if (caFile && !existsSync(caFile)) lines.push(`fleet.tls.ca_file: ${caFile} does not exist`);
-  if (f.peers.some((p) => p.name === f.node_name)) lines.push(`fleet.peers: lists this node (${f.node_name}) itself`);
   if (lines.length) throw new ConfigError(lines);
-  return { nodeName: f.node_name, databaseUrl: url, host, tls: { enabled: f.tls.enabled, verify: f.tls.verify, caFile }, peers: f.peers };
+  const secretKey = readSecretKey(f, abs, env);
+  return { nodeName: f.node_name, databaseUrl: url, host, tls: { enabled: f.tls.enabled, verify: f.tls.verify, caFile }, peers: f.peers, secretKey };
+}
+
+/**
+ * This node's peers listener against HAProxy's other listeners on the same
+ * address (or on every address): HAProxy would fail to bind, or with
+ * SO_REUSEPORT share the port and split the traffic. Returns the error line.
+ */
+export function localPeerClash(s: FleetSettings, h: { bind_address: string; http_port: number; https_port: number | null; stats_port: number | null }): string | null {
+  const local = s.peers.find((p) => p.name === s.nodeName);
+  if (!local) return null;
+  const listeners: [string, number | null, string][] = [
+    ['haproxy.http_port', h.http_port, h.bind_address],
+    ['haproxy.https_port', h.https_port, h.bind_address],
+    ['haproxy.stats_port', h.stats_port, '127.0.0.1'],
+  ];
+  for (const [key, p, addr] of listeners) {
+    if (p !== local.port) continue;
+    if (addr === local.address || addr === '0.0.0.0' || addr === '::') return `fleet.peers: this node's peers listener ${local.address}:${local.port} is also ${key} (${addr}:${p}): give it a port of its own`;
+  }
+  return null;
 }

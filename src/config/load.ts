@@ -11,7 +11,7 @@ import { configSchema, type Config, type ParsedConfig } from './schema.js';
 
 import { ConfigError } from './errors.js';
 import { configuredApiKey } from './api-key.js';
-import { resolveFleet } from './fleet.js';
+import { localPeerClash, resolveFleet } from './fleet.js';
 
 export { ConfigError };
 
@@ -84,6 +84,8 @@ export function resolveConfig(cfg: ParsedConfig, source: string | null, env: Nod
   }
   if (lines.length) throw new ConfigError(lines);
   const fleetSettings = resolveFleet(cfg.fleet, base, env);
+  const peerClash = fleetSettings ? localPeerClash(fleetSettings, cfg.haproxy) : null;
+  if (peerClash) throw new ConfigError([peerClash]);
   // HAProxy logs to the daemon's intake socket (through a ring), else to the UDP listener,
   // unless the operator chose another target.
   const intake =

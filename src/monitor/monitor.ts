@@ -146,7 +146,7 @@ export function createMonitor(deps: MonitorDeps) {
     const changed = p.incidents.drainChanged();
     if (!changed.length) return;
     try {
-      p.incidents.recordIds(changed, incidentStore.write(deps.writer, changed));
+      p.incidents.recordIds(changed, incidentStore.write(deps.writer, changed, cfg.fleetSettings?.nodeName ?? null));
     } catch (e) {
       log.error('could not store incidents', { error: describe(e), count: changed.length });
       return;

@@ -18,6 +18,11 @@ export interface IncidentRow {
   actions: unknown[];
   samples: string[];
   resolved_at: string | null;
+  /** The fleet node that saw it (fleet.node_name); null on a single node. */
+  node: string | null;
+  /** The fleet incident it is part of and the node that notifies for it; null on a single node or until the fleet was asked. */
+  fleet_incident_id: number | null;
+  fleet_notifier: string | null;
 }
 
 /**
@@ -57,19 +62,27 @@ const toRow = (r: Sql): IncidentRow => ({
   actions: JSON.parse(r.actions) as unknown[],
   samples: JSON.parse(r.samples) as string[],
   resolved_at: r.resolved_at,
+  node: r.node,
+  fleet_incident_id: r.fleet_incident_id,
+  fleet_notifier: r.fleet_notifier,
 });
 
 export const incidents = {
   /**
    * Writes incidents in one transaction: id 0 is inserted, any other id
    * updated. Returns each incident's id, in the order given (the new id for an
-   * inserted one); the objects passed in are not changed.
+   * inserted one); the objects passed in are not changed. `node`: the fleet
+   * node seeing them, stored with a new incident (null on a single node).
    */
-  write(db: Db, list: readonly IncidentFacts[]): number[] {
+  write(db: Db, list: readonly IncidentFacts[], node: string | null = null): number[] {
     if (list.length === 0) return [];
+    // A single node leaves `node` to its default (null): the same statement as before migration 16.
     const ins = stmt(db, 
-      `INSERT INTO incidents (rule, category, severity, subject_type, subject_value, status, first_seen, last_seen, count, escalate, actions, samples, resolved_at)
-       VALUES (@rule, @category, @severity, @subject_type, @subject_value, @status, @first_seen, @last_seen, @count, @escalate, @actions, @samples, @resolved_at)`,
+      node === null
+        ? `INSERT INTO incidents (rule, category, severity, subject_type, subject_value, status, first_seen, last_seen, count, escalate, actions, samples, resolved_at)
+       VALUES (@rule, @category, @severity, @subject_type, @subject_value, @status, @first_seen, @last_seen, @count, @escalate, @actions, @samples, @resolved_at)`
+        : `INSERT INTO incidents (rule, category, severity, subject_type, subject_value, status, first_seen, last_seen, count, escalate, actions, samples, resolved_at, node)
+       VALUES (@rule, @category, @severity, @subject_type, @subject_value, @status, @first_seen, @last_seen, @count, @escalate, @actions, @samples, @resolved_at, @node)`,
     );
     const upd = stmt(db, 
       `UPDATE incidents SET severity = @severity, status = @status, last_seen = @last_seen, count = @count, escalate = @escalate, samples = @samples,
@@ -92,6 +105,7 @@ export const incidents = {
           actions: JSON.stringify(i.actions),
           samples: JSON.stringify(i.samples),
           resolved_at: i.resolvedAt === null ? null : iso(i.resolvedAt),
+          ...(node === null ? {} : { node }),
         };
         if (i.id === 0) return Number(ins.run(row).lastInsertRowid);
         upd.run(row);
@@ -116,6 +130,20 @@ export const incidents = {
   counts(db: Db): Record<string, number> {
     const rows = stmt(db, 'SELECT status, COUNT(*) AS n FROM incidents GROUP BY status').all() as { status: string; n: number }[];
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  },
+  /** Records the fleet incident an incident is part of and the node that notifies for it (fleet/incidents.ts). */
+  setFleetLink(db: Db, id: number, fleetId: number, notifier: string): void {
+    stmt(db, 'UPDATE incidents SET fleet_incident_id = ?, fleet_notifier = ? WHERE id = ?').run(fleetId, notifier, id);
+  },
+  /** The fleet incident an incident is part of, if the fleet was asked. */
+  fleetLink(db: Db, id: number): { fleetId: number; notifier: string } | null {
+    const r = stmt(db, 'SELECT fleet_incident_id AS fleetId, fleet_notifier AS notifier FROM incidents WHERE id = ? AND fleet_incident_id IS NOT NULL').get(id) as { fleetId: number; notifier: string } | undefined;
+    return r ?? null;
+  },
+  /** Open incidents that are part of a fleet incident, with their last sight in ms (what a node pushes while it sees them). */
+  openFleetLinks(db: Db): { fleetId: number; lastSeen: number }[] {
+    const rows = stmt(db, `SELECT fleet_incident_id AS fleetId, last_seen AS lastSeen FROM incidents WHERE status = 'open' AND fleet_incident_id IS NOT NULL`).all() as { fleetId: number; lastSeen: string }[];
+    return rows.map((r) => ({ fleetId: r.fleetId, lastSeen: Date.parse(r.lastSeen) }));
   },
   /** Every open incident, oldest activity first: what a restart picks up again (monitor.ts). */
   open(db: Db): IncidentRow[] {

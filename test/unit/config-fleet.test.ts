@@ -36,14 +36,18 @@ test('without fleet the daemon is a single node', () => {
   assert.equal(c.fleetSettings, null);
 });
 
-test('a loopback database without TLS, with peers', () => {
-  const c = parse(fleet('node_name: edge-a\ndatabase_url: postgres://hm@127.0.0.1:5432/fleet\ntls: { enabled: false }\npeers:\n  - { name: edge-b, address: 10.0.0.2, port: 10000 }'));
+test('a loopback database without TLS, with peers (this node among them)', () => {
+  const c = parse(fleet('node_name: edge-a\ndatabase_url: postgres://hm@127.0.0.1:5432/fleet\ntls: { enabled: false }\npeers:\n  - { name: edge-a, address: 10.0.0.1, port: 10000 }\n  - { name: edge-b, address: "2001:db8::2", port: 10000 }'));
   assert.deepEqual(c.fleetSettings, {
     nodeName: 'edge-a',
     databaseUrl: 'postgres://hm@127.0.0.1:5432/fleet',
     host: '127.0.0.1',
     tls: { enabled: false, verify: true, caFile: null },
-    peers: [{ name: 'edge-b', address: '10.0.0.2', port: 10000 }],
+    peers: [
+      { name: 'edge-a', address: '10.0.0.1', port: 10000 },
+      { name: 'edge-b', address: '2001:db8::2', port: 10000 },
+    ],
+    secretKey: null,
   });
 });
 
@@ -62,9 +66,21 @@ test('bad input is refused with the key named', () => {
     [fleet('node_name: a\ndatabase_url: postgres://h/f\ntls: { ca_file: /nonexistent/ca.pem }'), /^fleet\.tls\.ca_file: \/nonexistent\/ca\.pem does not exist/],
     [fleet('node_name: a\ndatabase_url: postgres://h/f\nport: 5432'), /^fleet: unknown key "port"/],
     [fleet('node_name: a\ndatabase_url: postgres://h/f\npeers: [{ name: b, address: host.example, port: 1 }]'), /^fleet\.peers\.0\.address: an IPv4 or IPv6 address/],
-    [fleet('node_name: a\ndatabase_url: postgres://h/f\npeers: [{ name: b, address: 10.0.0.1, port: 0 }]'), /^fleet\.peers\.0\.port: /],
-    [fleet('node_name: a\ndatabase_url: postgres://h/f\npeers: [{ name: b, address: 10.0.0.1, port: 1 }, { name: b, address: 10.0.0.2, port: 1 }]'), /^fleet\.peers: a peer name is used twice/],
-    [fleet('node_name: a\ndatabase_url: postgres://h/f\npeers: [{ name: a, address: 10.0.0.1, port: 1 }]'), /^fleet\.peers: lists this node \(a\) itself/],
+    [fleet('node_name: a\ndatabase_url: postgres://h/f\npeers: [{ name: a, address: 10.0.0.0/24, port: 1 }]'), /^fleet\.peers\.0\.address: an IPv4 or IPv6 address/],
+    [fleet('node_name: a\ndatabase_url: postgres://h/f\npeers: [{ name: a, address: "2001:DB8::1", port: 1 }]'), /^fleet\.peers\.0\.address: not in canonical form \(write 2001:db8::1\)/],
+    [fleet('node_name: a\ndatabase_url: postgres://h/f\npeers: [{ name: a, address: 0.0.0.0, port: 1 }]'), /^fleet\.peers\.0\.address: a node's own address, not "every address"/],
+    [fleet('node_name: a\ndatabase_url: postgres://h/f\npeers: [{ name: a, address: "::", port: 1 }]'), /^fleet\.peers\.0\.address: a node's own address/],
+    [fleet('node_name: a\ndatabase_url: postgres://h/f\npeers: [{ name: a, address: 239.1.2.3, port: 1 }]'), /^fleet\.peers\.0\.address: a unicast address/],
+    [fleet('node_name: a\ndatabase_url: postgres://h/f\npeers: [{ name: a, address: 10.0.0.1, port: 0 }]'), /^fleet\.peers\.0\.port: /],
+    [fleet('node_name: a\ndatabase_url: postgres://h/f\npeers: [{ name: a, address: 10.0.0.1, port: 70000 }]'), /^fleet\.peers\.0\.port: /],
+    [fleet('node_name: a\ndatabase_url: postgres://h/f\npeers: [{ name: a, address: 10.0.0.1, port: "1000" }]'), /^fleet\.peers\.0\.port: /],
+    [fleet('node_name: a\ndatabase_url: postgres://h/f\npeers: [{ name: "B x", address: 10.0.0.1, port: 1 }]'), /^fleet\.peers\.0\.name: lower-case/],
+    [fleet('node_name: a\ndatabase_url: postgres://h/f\npeers: [{ name: a, address: 10.0.0.1, port: 1, weight: 2 }]'), /^fleet\.peers\.0: unknown key "weight"/],
+    [fleet('node_name: a\ndatabase_url: postgres://h/f\npeers: [{ name: a, address: 10.0.0.1, port: 1 }, { name: a, address: 10.0.0.2, port: 1 }]'), /^fleet\.peers\.1\.name: "a" is used twice \(also peers\.0\)/],
+    [fleet('node_name: a\ndatabase_url: postgres://h/f\npeers: [{ name: a, address: 10.0.0.1, port: 1 }, { name: b, address: 10.0.0.1, port: 1 }]'), /^fleet\.peers\.1\.port: 10\.0\.0\.1:1 is used twice \(also peers\.0\)/],
+    [fleet('node_name: a\ndatabase_url: postgres://h/f\npeers: [{ name: b, address: 10.0.0.2, port: 1 }]'), /^fleet\.peers: no entry for this node \(node_name a\)/],
+    [`haproxy:\n  http_port: 8080\n${fleet('node_name: a\ndatabase_url: postgres://h/f\npeers: [{ name: a, address: 127.0.0.1, port: 8080 }]')}`, /^fleet\.peers: this node's peers listener 127\.0\.0\.1:8080 is also haproxy\.http_port/],
+    [`haproxy:\n  bind_address: 0.0.0.0\n  stats_port: null\n  https_port: 8443\n${fleet('node_name: a\ndatabase_url: postgres://h/f\npeers: [{ name: a, address: 10.0.0.1, port: 8443 }]')}`, /^fleet\.peers: this node's peers listener 10\.0\.0\.1:8443 is also haproxy\.https_port \(0\.0\.0\.0:8443\)/],
     [fleet('node_name: a\ndatabase_url: "postgres://h/f\\u0007"'), /^fleet\.database_url: /],
   ];
   for (const [yaml, want] of cases) {

@@ -33,7 +33,10 @@ const statusFor = (results: CertResult[]) => {
 
 const acmeFailed = { 502: { description: 'The CA or the challenge failed, or the self-check found a name that does not reach this host (before the CA was asked); message says which name and why' } };
 const WILDCARD_409 = '*.example.com is a wildcard: it needs a DNS-01 challenge, and no DNS hook is configured (acme.dns_hook); configure one, or publish the TXT record by hand through POST /api/ssl/dns-challenge/request and /verify';
-const noHook = { 409: { description: 'A wildcard asked for without acme.dns_hook: a configuration problem, nothing was ordered', example: { status: 'error', error: 'conflict', message: WILDCARD_409 } } };
+const noHook = {
+  409: { description: 'A wildcard asked for without acme.dns_hook (a configuration problem), or, in a fleet, this node does not lead it (the message names the leader, which orders for every node; 503 when this node cannot reach the fleet database): nothing was ordered', example: { status: 'error', error: 'conflict', message: WILDCARD_409 } },
+};
+const notLeader = { 409: { description: 'In a fleet, this node does not lead it: the message names the leader, which orders for every node (503 when this node cannot reach the fleet database); nothing was ordered' } };
 const SAME_RULES =
   'The same rules at every entry point (this, /api/certificates/request, /api/ssl/bundle, `haproxy-manager certs request`, renewal): www.<name> only when include_www is true; a valid certificate (not due for renewal) that already covers the names is not ordered again unless force is true (the answer says skipped and by which certificate); a new order keeps every name the certificate already holds; before an HTTP-01 order each name must reach this HAProxy (acme.self_check); a wildcard needs acme.dns_hook (else 409).';
 const batch = (schema: Answer['schema'], example: unknown): Record<number, Answer> => ({
@@ -151,6 +154,7 @@ export const dnsRequest = route({
   responses: {
     200: { description: 'The records', schema: dnsRequestOk, example: { success: true, data: { challenge_token: 'x2Zv...', record_name: '_acme-challenge.example.com', records: [{ name: '_acme-challenge.example.com', value: 'x2Zv...' }], base_domain: 'example.com' } } },
     ...acmeFailed,
+    ...notLeader,
   },
 });
 export const dnsVerify = route({
@@ -166,6 +170,7 @@ export const dnsVerify = route({
     200: { description: 'Issued', schema: dnsVerifyOk, example: { success: true, data: { domain: '*.example.com', cert_path: '/var/lib/haproxy-manager/certs/_wildcard_.example.com.pem', not_after: result.not_after, message: 'certificate for *.example.com issued (it does not cover example.com itself)' } } },
     404: { description: 'No order was started for the domain' },
     ...acmeFailed,
+    ...notLeader,
   },
 });
 

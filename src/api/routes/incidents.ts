@@ -22,6 +22,9 @@ const example = {
   actions: [],
   samples: ['203.0.113.7 GET /.env 404'],
   resolved_at: null,
+  node: 'edge-a',
+  fleet_incident_id: 41,
+  fleet_notifier: 'edge-b',
 };
 
 export const list = route({

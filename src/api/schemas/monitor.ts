@@ -46,6 +46,9 @@ export const incidentOut = z.strictObject({
   actions: z.array(z.unknown()),
   samples: z.array(z.string()).meta({ description: 'Redacted log lines (client-written)' }),
   resolved_at: iso.nullable(),
+  node: z.string().nullable().meta({ description: 'The fleet node that saw it (fleet.node_name); null on a single node' }),
+  fleet_incident_id: z.number().int().nullable().meta({ description: 'The fleet incident it is part of (one condition seen by several nodes); null on a single node or while the fleet database was unreachable' }),
+  fleet_notifier: z.string().nullable().meta({ description: 'The node that sends the fleet incident\'s notifications' }),
 });
 
 export const analysisOut = z.strictObject({

@@ -245,6 +245,19 @@ function mapFile(entries: string[]): string {
   return entries.length ? entries.map(safeEntry).sort().map((e) => `${e} 1`).join('\n') + '\n' : '';
 }
 
+/**
+ * The fleet's HAProxy `peers` section (null on a single node or without
+ * peers): every node's listener, this node's named by `localpeer` (HAProxy
+ * listens as the peer whose name is its local peer name and connects to the
+ * others). The rate-limit stick table names the section, so a client spread
+ * over the nodes is counted once. Addresses were checked by config/fleet.ts.
+ */
+function peersContext(cfg: Config): { local: string; list: { name: string; addr: string }[] } | null {
+  const f = cfg.fleetSettings;
+  if (!f || f.peers.length === 0) return null;
+  return { local: f.nodeName, list: f.peers.map((p) => ({ name: p.name, addr: serverAddress(p.address, p.port) })) };
+}
+
 export function render(cfg: Config, features: HaproxyFeatures, model: RenderModel, root: string): Rendered {
   cfgEnv ??= makeEnv(false);
   pageEnv ??= makeEnv(true);
@@ -304,6 +317,7 @@ export function render(cfg: Config, features: HaproxyFeatures, model: RenderMode
     siteHeaders: model.backends
       .filter((b) => b.site.headers.request.length || b.site.headers.response.length)
       .map((b) => ({ backend: haproxyBackendName(b.name), request: b.site.headers.request, response: b.site.headers.response })),
+    peers: peersContext(cfg),
     httpsPortSuffix: h.https_port === null || h.https_port === 443 ? '' : `:${h.https_port}`,
   };
   const config = cfgEnv.render('haproxy/haproxy.cfg.njk', ctx);

@@ -4,7 +4,7 @@
  */
 import type { Severity, SubjectType, SuggestedAction } from '../types.js';
 import { CompiledFilter, type LineView, type MatcherRegistry } from './match.js';
-import { SEEN_ONCE_HOLD, type DistinctField, type GroupKey, type PerKey, type RuleSpec } from './schema.js';
+import { DISTINCT_FIELDS, SEEN_ONCE_HOLD, type DistinctField, type GroupKey, type PerKey, type RuleSpec } from './schema.js';
 import { durationMs } from '../../util/duration.js';
 import { SignatureSet } from './signatures.js';
 import { BucketedCountWindow, CountWindow, DistinctWindow, EXACT_MAX, KeyTable, LeakyBucket, SeenOnceWindow, SMALL_SET, type Condition } from './windows.js';
@@ -42,7 +42,11 @@ export interface CompiledRule {
   readonly key: (v: LineView) => string | undefined;
   /** True when keys carry `per` values after PER_SEP (the finding's subject is the part before it). */
   readonly per: boolean;
-  readonly value: ((v: LineView) => string | number | undefined) | null;
+  /** Grouped by the client address alone: the engine finds its state through the line's one client record (engine.ts). */
+  readonly byClient: boolean;
+  /** Its slot in the engine's client records (set by the engine for byClient rules; -1 otherwise). */
+  slot: number;
+  readonly value: ((v: LineView) => number | undefined) | null;
   readonly cond: Condition;
   readonly oncePerMs: number;
   readonly table: KeyTable;
@@ -165,23 +169,30 @@ function keyFunction(group: GroupKey[]): (v: LineView) => string | undefined {
   };
 }
 
-function valueFunction(f: DistinctField): (v: LineView) => string | number | undefined {
+/**
+ * What a distinct condition counts: the value's hash (LineView.hashOf, once
+ * per line whichever rules ask), or the status itself.
+ */
+function valueFunction(f: DistinctField): (v: LineView) => number | undefined {
+  const slot = DISTINCT_FIELDS.indexOf(f);
   switch (f) {
     case 'path':
-      return (v) => v.pathOnly();
+      return (v) => v.hashOf(slot, v.pathOnly(), false);
     case 'query':
-      return (v) => v.query();
+      return (v) => v.hashOf(slot, v.query(), false);
     case 'ip':
-      return (v) => v.ip();
+      return (v) => v.hashOf(slot, v.ip(), false);
+    case 'user_agent':
+      return (v) => v.hashOf(slot, str(v, 'user_agent'), true);
     case 'status':
       return (v) => (v.status >= 0 ? v.status : undefined);
     case 'host':
       return (v) => {
         const h = str(v, 'host');
-        return h === undefined ? undefined : h.toLowerCase();
+        return h === undefined ? undefined : v.hashOf(slot, h.toLowerCase(), true);
       };
     default:
-      return (v) => str(v, f);
+      return (v) => v.hashOf(slot, str(v, f), false);
   }
 }
 
@@ -242,6 +253,8 @@ export function compileRule(spec: RuleSpec, maxKeys: number, reg?: MatcherRegist
     subjectType: SUBJECT_TYPE[last],
     key: spec.per === undefined ? keyFunction(group) : perKeyFunction(keyFunction(group), spec.per),
     per: spec.per !== undefined,
+    byClient: spec.per === undefined && group.length === 1 && group[0] === 'ip',
+    slot: -1,
     value: spec.condition.type === 'distinct' ? valueFunction(spec.condition.field) : null,
     cond,
     oncePerMs: spec.once_per === undefined ? 0 : durationMs(spec.once_per),

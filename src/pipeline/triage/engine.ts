@@ -20,6 +20,7 @@ import { durationMs } from '../../util/duration.js';
 import type { Finding, LineKind, ParsedLine, SubjectType } from '../types.js';
 import { actionsFor, compileRule, excepted, subjectOfKey, type CompiledRule, type RuleCounters } from './compile.js';
 import { KIND_BIT, LineView, MatcherRegistry } from './match.js';
+import type { SubjectState } from './windows.js';
 import type { RuleSpec } from './schema.js';
 import { LINE_KINDS } from './schema.js';
 
@@ -112,9 +113,26 @@ function validSaved(x: unknown): x is SavedSubject {
 }
 
 const DEFAULT_MAX_KEYS = 100_000;
+
+/**
+ * A client address's pointers into the tables of the rules grouped by it
+ * alone, by rule slot: most lines meet several such rules, and one lookup by
+ * address then serves them all. Only a cache: each rule's KeyTable still
+ * holds (and caps, and evicts) its states, and a pointer is used only while
+ * the state still belongs to this record (SubjectState.owner).
+ */
+interface ClientRecord {
+  /** Unique for the engine's life (SubjectState.owner). */
+  id: number;
+  states: (SubjectState | undefined)[];
+}
+/** Client records kept; the cache is emptied when full (records are pointers only, nothing is lost). */
+const CLIENT_CACHE_MAX = 32_768;
 /** The answer for most lines: one shared empty list, frozen so that no caller can add to it. */
 const NONE: Finding[] = Object.freeze([]) as unknown as Finding[];
 const MAX_SOURCES = 10_000;
+/** The status slot of lines without a status (or one above 999) in byKind's lists. */
+const NO_STATUS = 1000;
 
 /**
  * An exact copy of a line kept beyond this call (a sample, a context line):
@@ -159,11 +177,30 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
     seen.add(s.name);
     rules.push(compileRule(s, maxKeys, registry));
   }
+  // Slots in a client record for the rules grouped by client address alone.
+  let clientSlots = 0;
+  for (const r of rules) if (r.byClient) r.slot = clientSlots++;
+  const clients = new Map<string, ClientRecord>();
+  let clientIds = 0;
   // Rules by line kind, so a line only meets the rules that can match it.
-  const byKind = new Map<number, CompiledRule[]>();
+  // Within a kind, by status (0-999; slot 1000 for a line without one): most
+  // lines have a status that half the rules' filters exclude, and those are
+  // then never called. Lists with the same rules are one array.
+  const byKind = new Map<number, CompiledRule[][]>();
   for (const k of LINE_KINDS) {
     const bit = KIND_BIT[k as LineKind];
-    byKind.set(bit, rules.filter((r) => (r.filter.kinds & bit) !== 0));
+    const ofKind = rules.filter((r) => (r.filter.kinds & bit) !== 0);
+    const shared = new Map<string, CompiledRule[]>();
+    const byStatus: CompiledRule[][] = [];
+    for (let st = 0; st <= NO_STATUS; st++) {
+      const status = st === NO_STATUS ? -1 : st;
+      const list = ofKind.filter((r) => r.filter.admitsStatus(status));
+      const id = list.map((r) => r.name).join('\n');
+      let same = shared.get(id);
+      if (same === undefined) shared.set(id, (same = list));
+      byStatus.push(same);
+    }
+    byKind.set(bit, byStatus);
   }
 
   const view = new LineView();
@@ -211,10 +248,16 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
       return NONE;
     }
     const t = eventTime(line, source);
-    const list = byKind.get(KIND_BIT[line.kind] ?? 0);
-    if (list === undefined || list.length === 0) return NONE;
+    const byStatus = byKind.get(KIND_BIT[line.kind] ?? 0);
+    if (byStatus === undefined) return NONE;
     view.reset(line, source, t);
+    const st = view.status;
+    const list = byStatus[st >= 0 && st < NO_STATUS ? st : NO_STATUS] as CompiledRule[];
+    if (list.length === 0) return NONE;
     let out: Finding[] | null = null;
+    let rec: ClientRecord | undefined;
+    // 0: the client record not looked up yet; 1: looked up (rec, if any); 2: none, and none made for this line.
+    let recState = 0;
     for (let i = 0; i < list.length; i++) {
       const r = list[i] as CompiledRule;
       if (!r.filter.test(view)) continue;
@@ -228,7 +271,37 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
         r.counters.no_key++;
         continue;
       }
-      const s = r.table.get(key);
+      let s: SubjectState;
+      if (r.byClient && recState !== 2) {
+        // One lookup by address per line for all the rules grouped by it (ClientRecord).
+        if (recState === 0) {
+          rec = clients.get(key);
+          recState = 1;
+        }
+        if (rec !== undefined) {
+          const cached = rec.states[r.slot];
+          if (cached !== undefined && cached.owner === rec.id) {
+            cached.ref = true;
+            s = cached;
+          } else {
+            s = r.table.get(key);
+            s.owner = rec.id;
+            rec.states[r.slot] = s;
+          }
+        } else {
+          s = r.table.get(key);
+          // A record only for a client seen before (its state here has a
+          // time): an address seen once, as in a spray, costs no record.
+          if (s.last === -Infinity) recState = 2;
+          else {
+            if (clients.size >= CLIENT_CACHE_MAX) clients.clear();
+            rec = { id: ++clientIds, states: new Array<SubjectState | undefined>(clientSlots).fill(undefined) };
+            clients.set(copyOf(key), rec);
+            s.owner = rec.id;
+            rec.states[r.slot] = s;
+          }
+        }
+      } else s = r.table.get(key);
       // Per subject, time never goes back (lines from several processes may interleave a little).
       const tt = t < s.last ? s.last : t;
       s.last = tt;
@@ -283,7 +356,8 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
     if (!line.ok) return [];
     const v = new LineView();
     v.reset(line, source, line.time ?? 0);
-    const list = byKind.get(KIND_BIT[line.kind] ?? 0) ?? [];
+    const byStatus = byKind.get(KIND_BIT[line.kind] ?? 0);
+    const list = byStatus === undefined ? [] : (byStatus[v.status >= 0 && v.status < NO_STATUS ? v.status : NO_STATUS] as CompiledRule[]);
     return list.filter((r) => r.filter.test(v) && !excepted(r, v)).map((r) => r.name);
   }
 

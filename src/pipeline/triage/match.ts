@@ -19,6 +19,7 @@
  */
 import type { LineKind, ParsedLine } from '../types.js';
 import { LINE_KINDS, type FilterSpec, type StringMatch } from './schema.js';
+import { hash32 } from './windows.js';
 import { decodeTarget, haproxyUnescape, isNormalPath, normalizeSlashes, percentDecode, splitQuery, type QueryParams } from './normalize.js';
 
 export const KIND_BIT: Readonly<Record<LineKind, number>> = Object.fromEntries(LINE_KINDS.map((k, i) => [k, 1 << i])) as Record<LineKind, number>;
@@ -36,6 +37,9 @@ export function decodeLoose(s: string): string {
 
 /** Numbers the lines every view is reset to, so a group's answer for one line is never taken for another's. */
 let SERIAL = 0;
+/** Hashes of long values seen lately (LineView.hashOf): bounded, emptied when full. */
+const HASH_CACHE = new Map<string, number>();
+const HASH_CACHE_MAX = 4096;
 
 /** The current line as rules see it. One instance is reused for every line. */
 export class LineView {
@@ -60,7 +64,10 @@ export class LineView {
   private params: QueryParams | undefined = undefined;
   private uaDecoded: string | undefined = undefined;
   private ipDone = false;
-  private pathDone = 0; // bit 1: decoded, bit 2: without query, bit 4: normalized, bit 8: query params, bit 16: decoded User-Agent
+  private pathDone = 0;
+  /** Per-line hashes of the values distinct sets count (hashOf): one bit per slot says this line's is computed. */
+  private hashDone = 0;
+  private readonly hashes: number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]; // bit 1: decoded, bit 2: without query, bit 4: normalized, bit 8: query params, bit 16: decoded User-Agent
 
   reset(line: ParsedLine, source: string, time: number): void {
     this.serial = ++SERIAL;
@@ -84,6 +91,34 @@ export class LineView {
     this.termination = typeof ts === 'string' ? ts : undefined;
     this.ipDone = false;
     this.pathDone = 0;
+    this.hashDone = 0;
+  }
+
+  /**
+   * The hash32 of `s` (one of this line's values, `slot` naming which, below
+   * 16), computed once per line however many rules count it. With `repeats`
+   * (values that recur across lines, such as User-Agents) a long value goes
+   * through a bounded cache, where the engine's own string hashing finds it
+   * faster than hash32's loop; one-off values (queries) would only churn it.
+   */
+  hashOf(slot: number, s: string | undefined, repeats: boolean): number | undefined {
+    if (s === undefined) return undefined;
+    const bit = 1 << slot;
+    if ((this.hashDone & bit) !== 0) return this.hashes[slot];
+    let h: number;
+    if (!repeats || s.length < 32) h = hash32(s);
+    else {
+      const known = HASH_CACHE.get(s);
+      if (known !== undefined) h = known;
+      else {
+        h = hash32(s);
+        if (HASH_CACHE.size >= HASH_CACHE_MAX) HASH_CACHE.clear();
+        HASH_CACHE.set(s.length < 13 ? s : (' ' + s).slice(1), h);
+      }
+    }
+    this.hashes[slot] = h;
+    this.hashDone |= bit;
+    return h;
   }
 
   /** A field as a string: strings as they are, numbers in decimal, anything else absent. */
@@ -401,6 +436,11 @@ export class CompiledFilter {
     this.message = sm(f.message, 'message', reg);
     this.any = f.any ? f.any.map((s) => new CompiledFilter(s, reg)) : null;
     this.not = f.not ? new CompiledFilter(f.not, reg) : null;
+  }
+
+  /** False when no line with this status (-1: none) can pass the filter: the engine leaves the rule out for such lines (engine.ts byStatus). */
+  admitsStatus(status: number): boolean {
+    return this.status === null || (status >= 0 && status <= 999 && this.status[status] === 1);
   }
 
   test(v: LineView): boolean {

@@ -35,6 +35,13 @@ export class SubjectState {
   map: Map<number, number> | null = null;
   /** Rules that keep context: the last lines matched for this subject since its last report (oldest first, bounded). */
   recent: string[] | null = null;
+  /**
+   * The id of the engine's per-client record that points here (engine.ts
+   * ClientRecord; 0: none), reset when the table reuses this state for
+   * another subject. A number, not the record: a state must not keep records
+   * alive after the engine's cache let them go.
+   */
+  owner = 0;
 
   constructor(public key: string) {}
 }
@@ -79,6 +86,7 @@ export class KeyTable {
       // addresses nothing is allocated but the key.
       s = this.slots[this.victim()] as SubjectState;
       s.key = ownString(key);
+      s.owner = 0;
       s.ref = false;
       s.last = -Infinity;
       s.quietUntil = -Infinity;

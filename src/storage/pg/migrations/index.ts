@@ -4,7 +4,9 @@
  */
 import type { PgMigration } from './migration.js';
 import { migration as m001 } from './001-ip-lists.js';
+import { migration as m003 } from './003-leader-certificates.js';
+import { migration as m004 } from './004-fleet-incidents.js';
 
 export type { PgMigration } from './migration.js';
 
-export const pgMigrations: PgMigration[] = [m001];
+export const pgMigrations: PgMigration[] = [m001, m003, m004];
