@@ -14,7 +14,7 @@
  * - Received on a thread of its own (udp-receiver.ts), which only reads
  *   the socket and posts the datagrams in batches (every 5 ms or 64 KiB);
  *   the batches are decoded and delivered here, on the consumer's thread,
- *   in arrival order. So the kernel's receive buffer is emptied while the
+ *   in arrival order, one batch per turn of the event loop. So the kernel's receive buffer is emptied while the
  *   pipeline works, and a pause of the consumer is absorbed by the batches
  *   waiting for it.
  * - Bounded: datagrams received and not yet delivered are at most
@@ -76,6 +76,10 @@ export class SyslogSource implements LogSource {
   private kernelDrops = 0;
   private bound: { address: string; port: number } | null = null;
   private granted = 0;
+  /** Batches from the receiver waiting for delivery, oldest at `pendingHead`. */
+  private pending: ({ r: Receiver; buf: Buffer; count: number; at: number } | undefined)[] = [];
+  private pendingHead = 0;
+  private pendingScheduled = false;
   /** Counters of receivers that ended (stop, a crash). */
   private pastDrops = 0;
   private pastBytes = 0;
@@ -118,6 +122,8 @@ export class SyslogSource implements LogSource {
       await r.stop();
       this.retire(r);
     }
+    // What was received is delivered before the source stops.
+    while (this.pendingHead < this.pending.length) this.deliverPending();
     this.running = false;
   }
 
@@ -201,7 +207,7 @@ export class SyslogSource implements LogSource {
             this.scheduleRebind();
             settle();
           },
-          onBatch: (buf, count, at) => this.deliverBatch(r, buf, count, at),
+          onBatch: (buf, count, at) => this.enqueue(r, buf, count, at),
         },
       );
     });
@@ -214,6 +220,38 @@ export class SyslogSource implements LogSource {
       if (this.running) void this.bind();
     }, this.o.rebindMs);
     this.rebindTimer.unref();
+  }
+
+  /**
+   * A receiver's batch waits here and is delivered on a later turn of the
+   * event loop, one batch a turn: the thread's messages all arrive in one
+   * go when the pipeline is behind, and delivering them there would keep the
+   * API and the timers waiting for the whole backlog.
+   */
+  private enqueue(r: Receiver, buf: Buffer, count: number, at: number): void {
+    this.pending.push({ r, buf, count, at });
+    if (this.pendingScheduled) return;
+    this.pendingScheduled = true;
+    setImmediate(() => this.deliverPending());
+  }
+
+  private deliverPending(): void {
+    this.pendingScheduled = false;
+    const b = this.pending[this.pendingHead];
+    if (b === undefined) return;
+    this.pending[this.pendingHead++] = undefined;
+    if (this.pendingHead === this.pending.length) {
+      this.pending = [];
+      this.pendingHead = 0;
+    } else if (this.pendingHead > 1024) {
+      this.pending = this.pending.slice(this.pendingHead);
+      this.pendingHead = 0;
+    }
+    this.deliverBatch(b.r, b.buf, b.count, b.at);
+    if (this.pendingHead < this.pending.length && !this.pendingScheduled) {
+      this.pendingScheduled = true;
+      setImmediate(() => this.deliverPending());
+    }
   }
 
   /** Decodes a receiver's batch ([u32 length, bytes] records) and delivers it; then makes room for as many. */
