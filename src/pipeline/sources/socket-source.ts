@@ -253,7 +253,7 @@ export class SocketSource implements LogSource {
             this.fail(`the log intake ${this.o.path} stopped: ${message}`, new Error(message));
             settle();
           },
-          onData: (id, buf) => this.onData(id, buf),
+          onData: (id, buf, at) => this.onData(id, buf, at),
           onClose: (id) => this.splitters.delete(id),
         },
       );
@@ -271,8 +271,8 @@ export class SocketSource implements LogSource {
     this.rebindTimer.unref();
   }
 
-  /** A connection's bytes, read by the receiver: split into lines and queued. */
-  private onData(id: number, buf: Buffer): void {
+  /** A connection's bytes, read by the receiver at `at`: split into lines and queued. */
+  private onData(id: number, buf: Buffer, at: number): void {
     if (!this.running) return;
     this.counters.bytes += buf.length;
     let splitter = this.splitters.get(id);
@@ -284,11 +284,11 @@ export class SocketSource implements LogSource {
       this.receiver?.taken(buf.length);
       return;
     }
-    this.enqueue(lines, buf.length);
+    this.enqueue(lines, buf.length, at);
   }
 
   /** Queues a read chunk's lines (the ring's drop announcements counted, not queued) and schedules delivery. */
-  private enqueue(lines: string[], bytes: number): void {
+  private enqueue(lines: string[], bytes: number, at: number): void {
     let announced = 0;
     for (let i = 0; i < lines.length; i++) {
       const n = ringDropped(lines[i] as string);
@@ -303,7 +303,7 @@ export class SocketSource implements LogSource {
       this.receiver?.taken(bytes);
       return;
     }
-    this.queue.push({ lines: kept, at: Date.now(), bytes });
+    this.queue.push({ lines: kept, at, bytes });
     this.queuedBytes += bytes;
     this.scheduleSlice();
   }
