@@ -253,7 +253,8 @@ export class SocketSource implements LogSource {
             this.fail(`the log intake ${this.o.path} stopped: ${message}`, new Error(message));
             settle();
           },
-          onData: (id, buf, at) => this.onData(id, buf, at),
+          // Only a receiver whose socket was secured delivers (its 'listening' comes before any data).
+          onData: (id, buf, at) => (this.receiver === r ? this.onData(id, buf, at) : r.taken(buf.length)),
           onClose: (id) => this.splitters.delete(id),
         },
       );
