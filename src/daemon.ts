@@ -18,6 +18,7 @@ import { createEventBus } from './events.js';
 import { createMetrics } from './metrics/metrics.js';
 import { startUnits, type Unit } from './units.js';
 import { createFleetSync, type FleetSync } from './fleet/sync.js';
+import { createFleetActions, type FleetActions } from './fleet/actions-sync.js';
 import { createFleetJobs, type FleetJobs } from './fleet/jobs.js';
 import { createFleetIncidents, type FleetIncidents } from './fleet/incidents.js';
 import type { Ops } from './haproxy/changes/ip-lists.js';
@@ -70,6 +71,8 @@ export interface Daemon {
   traffic: TrafficHistory;
   /** The fleet sync unit (fleet/sync.ts); null on a single node. */
   fleet: FleetSync | null;
+  /** The fleet's shared actions (fleet/actions-sync.ts); null on a single node. */
+  fleetActions: FleetActions | null;
   /** The fleet's leader election and shared certificates (fleet/jobs.ts); null on a single node. */
   fleetJobs: FleetJobs | null;
   /** Which node notifies an incident seen by several (fleet/incidents.ts); null on a single node. */
@@ -135,14 +138,16 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
   const bus = createEventBus<DaemonEvents>(log.child({ unit: 'events' }));
   const control = createControl(cfg, log.child({ unit: 'haproxy' }));
   const applier = createApplier({ cfg, db: writer, log: log.child({ unit: 'apply' }), control, info });
-  // In a fleet, local changes to shared addresses are recorded for the other nodes; theirs are applied with the plain ops (no echo).
+  // In a fleet, local changes to shared state (addresses, proxies, domains, TCP services, server admin states) are recorded for the other nodes; theirs are applied with the plain ops (no echo).
   const fleet = cfg.fleetSettings ? createFleetSync({ settings: cfg.fleetSettings, db: writer, ops: { cfg, applier }, log: log.child({ unit: 'fleet' }) }) : null;
   const ops: Ops = fleet ? { cfg, applier, record: (db, change) => fleet.record(db, change) } : { cfg, applier };
+  // In a fleet, remediation action records are shared too (each node lists every node's).
+  const fleetActions = cfg.fleetSettings ? createFleetActions({ settings: cfg.fleetSettings, db: writer, log: log.child({ unit: 'fleet' }) }) : null;
   // In a fleet, ACME orders and renewals run on the leader only, and certificates reach every node (fleet/jobs.ts).
   const fleetJobs: FleetJobs | null = cfg.fleetSettings
     ? createFleetJobs({ settings: cfg.fleetSettings, db: writer, log: log.child({ unit: 'fleet-leader' }), certs: () => certs, onLeads: (leads) => leads && renewal?.runSoon() })
     : null;
-  const acme = createAcme({ cfg, log: log.child({ unit: 'acme' }), responder: fleetJobs ? fleetJobs.responder(responder) : responder });
+  const acme = createAcme({ cfg, log: log.child({ unit: 'acme' }), responder: fleetJobs ? fleetJobs.responder(responder) : responder, account: fleetJobs?.acmeAccount ?? null });
   const ari = createAri(directoryUrl(cfg), log.child({ unit: 'acme' }));
   const certs = createCertService({ cfg, log: log.child({ unit: 'certs' }), db: writer, reader, applier, acme, ari, fleet: fleetJobs?.certFleet ?? null });
   // In a fleet, messages name the node; one condition seen by several nodes is notified by one of them (fleet/incidents.ts).
@@ -157,6 +162,7 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
     actions: actionDeps(ops, control),
     policy: policy.policy,
     isProtected,
+    ...(fleetActions ? { fleet: fleetActions } : {}),
     onActed: (round) => {
       const send = () => void notifications.notifier.notify(actedEvent(round, reader), { db: writer });
       if (fleetIncidents) fleetIncidents.acted(round.incidentId, send);
@@ -192,6 +198,8 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
   const traffic = createTrafficHistory({ read: () => control.runtime.servers.frontendCounters(), skip: (f) => f === 'hm-stats' });
   const units: Unit[] = [
     { name: 'certificates', start: () => certs.ensureSelfSigned(), stop: () => undefined },
+    // A node back from an outage (or new) renders the fleet's state, not its old copy: a bounded wait (fleet/sync.ts).
+    ...(fleet ? [{ name: 'fleet-catch-up', start: async () => void (await fleet.catchUpBeforeServing()), stop: () => undefined }] : []),
     {
       name: 'haproxy',
       async start() {
@@ -216,6 +224,7 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
       },
     },
     ...(fleet ? [fleet] : []),
+    ...(fleetActions ? [fleetActions] : []),
     ...(fleetJobs ? [fleetJobs] : []),
     ...(fleetIncidents ? [fleetIncidents] : []),
     expiry,
@@ -242,7 +251,7 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
     {
       name: 'api',
       async start() {
-        const deps = { cfg, reader, applier, control, info, log, ops, certs, monitor, notifications, remediation, analysis, isProtected, metrics, metricsToken, viewerKey, sessions, traffic, fleet, fleetJobs };
+        const deps = { cfg, reader, applier, control, info, log, ops, certs, monitor, notifications, remediation, analysis, isProtected, metrics, metricsToken, viewerKey, sessions, traffic, fleet, fleetActions, fleetJobs };
         // The console answers its own paths first and reads the API through the app's own handler.
         const front = (a: Koa) => {
           let handler: ReturnType<Koa['callback']> | null = null;
@@ -306,6 +315,7 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
     apiPort,
     traffic,
     fleet,
+    fleetActions,
     fleetJobs,
     fleetIncidents,
     async stop(o = {}) {

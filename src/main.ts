@@ -199,7 +199,7 @@ function target(o: TargetOpts) {
 }
 certs
   .command('request')
-  .description('request certificates (HTTP-01; wildcards through the DNS hook), one per domain, with a progress line')
+  .description('request certificates (HTTP-01; wildcards through the DNS hook), one per domain, with a progress line; on a fleet node that does not lead, waits for the leader to carry the request out')
   .argument('<domains...>', 'hostnames; *.example.com for a wildcard')
   .addOption(configOpt())
   .option('--www', 'also put www.<domain> on each certificate (default: only the names given)')
@@ -213,7 +213,7 @@ certs
   }));
 certs
   .command('renew')
-  .description('renew certificates that are due (or one domain, or all with --force) and print what happened to each')
+  .description('renew certificates that are due (or one domain, or all with --force) and print what happened to each (on a fleet node that does not lead: once the leader has)')
   .addOption(configOpt())
   .option('--domain <name>', 'only the certificate covering this name (default: every certificate that is due)')
   .option('--force', 'renew even when not due')

@@ -8,7 +8,8 @@
  *
  * - A block made on A is refused by B and C; A refuses it at once.
  * - PostgreSQL stopped: every node serves; a block on A is refused by A at
- *   once and not by B/C (A queues it); a fourth node starts and serves;
+ *   once and not by B/C (A queues it); a fourth node starts and serves its
+ *   local copy (it says so);
  *   PostgreSQL back: B and C refuse it, the fourth node catches up with all.
  * - Nothing lost or doubled: the change log has each change once; each node
  *   lists each block once.
@@ -47,12 +48,12 @@ test('three nodes share blocks and trusted addresses through PostgreSQL, across 
     nodes.push(await startTestDaemon(HAPROXIES[i % HAPROXIES.length]!.bin, { config: { fleet: { node_name: name, database_url: url, tls: { enabled: false } } } }));
   }
   const [a, b, c] = nodes as [TestDaemon, TestDaemon, TestDaemon];
-  for (const n of nodes) {
-    assert.equal((await n.api('POST', '/api/domain', domainBody('shop.test', 'shop', [be.port]))).status, 201);
-    // Trusted proxies are not shared yet (a later slice): each node gets its own.
-    assert.equal((await n.api('POST', '/api/trusted-proxies', { cidr: PROXY })).status, 201);
-  }
   assert.ok(await waitFor(() => nodes.every((n) => n.daemon.fleet!.status().connected), 15_000), 'every node connects to PostgreSQL');
+  // The domain and the trusted proxy are shared configuration: made on A, they reach B and C.
+  assert.equal((await a.api('POST', '/api/domain', domainBody('shop.test', 'shop', [be.port]))).status, 201);
+  assert.equal((await a.api('POST', '/api/trusted-proxies', { cidr: PROXY })).status, 201);
+  const proxied = async (n: TestDaemon) => (await n.api('GET', '/api/trusted-proxies')).json<{ cidr: string }[]>().some((p) => p.cidr === PROXY);
+  assert.ok(await waitFor(async () => (await Promise.all([b, c].map(async (n) => (await n.get('shop.test', '/')).status === 200 && (await proxied(n))))).every(Boolean), 15_000, 100), 'B and C have the domain and the proxy');
 
   const status = async (n: TestDaemon, ip: string) => (await n.get('shop.test', '/', { localAddress: PROXY, headers: { 'X-Forwarded-For': ip } })).status;
   const refusedBy = async (list: TestDaemon[], ip: string) => (await Promise.all(list.map((n) => status(n, ip)))).every((s) => s === 403);
@@ -82,9 +83,10 @@ test('three nodes share blocks and trusted addresses through PostgreSQL, across 
   assert.equal(await status(c, Y), 200, 'C has not heard of it');
   for (const n of nodes) assert.equal(await status(n, X), 403, 'the earlier block still holds everywhere');
   assert.equal(await status(b, '203.0.113.99'), 200, 'B serves');
-  // A fourth node starting while the database is away starts and serves all the same.
+  // A fourth node starting while the database is away starts and serves all the same (with the domain and proxy made locally).
   const d = await startTestDaemon(HAPROXIES[1 % HAPROXIES.length]!.bin, { config: { fleet: { node_name: 'node-d', database_url: url, tls: { enabled: false } } } });
   nodes.push(d);
+  assert.ok(d.logs.some((l) => /fleet database unreachable at start: serving this node's local copy/.test(l)), 'D says it serves its local copy');
   assert.equal((await d.api('POST', '/api/domain', domainBody('shop.test', 'shop', [be.port]))).status, 201);
   assert.equal((await d.api('POST', '/api/trusted-proxies', { cidr: PROXY })).status, 201);
   assert.equal(d.daemon.fleet!.status().connected, false);
@@ -96,8 +98,8 @@ test('three nodes share blocks and trusted addresses through PostgreSQL, across 
   assert.ok(await waitFor(async () => (await refusedBy([d], X)) && (await refusedBy([d], Y)), 20_000, 100), 'D caught up with every block made before it joined');
   assert.ok(await waitFor(() => a.daemon.fleet!.status().outbox === 0, 10_000), 'the outbox empties');
 
-  // Nothing lost or doubled.
-  assert.deepEqual(await changeCounts(pool), { total: 2, distinct: 2 });
+  // Nothing lost or doubled: A's domain and proxy, two blocks, D's domain and proxy.
+  assert.deepEqual(await changeCounts(pool), { total: 6, distinct: 6 });
   for (const n of nodes) assert.deepEqual((await blockedOn(n)).sort(), [X, Y], 'each block listed once on every node');
   nodes.pop();
   await d.stop();
@@ -116,7 +118,7 @@ test('three nodes share blocks and trusted addresses through PostgreSQL, across 
   assert.ok(await waitFor(async () => (await trustedOn(c)).length === 0, 10_000, 50), 'C no longer trusts it');
 
   // Remote changes are audited with the node that made them; none was echoed back.
-  assert.deepEqual(await changeCounts(pool), { total: 5, distinct: 5 });
+  assert.deepEqual(await changeCounts(pool), { total: 9, distinct: 9 });
   const audit = (await b.api('GET', '/api/audit?limit=200')).json<{ actor: string; action: string; target: string | null }[]>();
   assert.ok(audit.some((e) => e.actor === 'fleet:node-a' && e.action === 'blocked_ip.add' && e.target === Y), 'B audits A\'s block as fleet:node-a');
 

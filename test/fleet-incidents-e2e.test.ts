@@ -91,11 +91,12 @@ test('fleet incidents: an attack seen by one node is blocked on all; one seen by
     );
   }
   const [a, b, c] = nodes as [TestDaemon, TestDaemon, TestDaemon];
-  for (const n of nodes) {
-    assert.equal((await n.api('POST', '/api/domain', domainBody('shop.test', 'shop', [be.port]))).status, 201);
-    assert.equal((await n.api('POST', '/api/trusted-proxies', { cidr: PROXY })).status, 201);
-  }
   assert.ok(await waitFor(() => nodes.every((n) => n.daemon.fleet!.status().connected), 15_000), 'every node connects to PostgreSQL');
+  // The domain and the trusted proxy are shared configuration: made on A, they reach B and C.
+  assert.equal((await a.api('POST', '/api/domain', domainBody('shop.test', 'shop', [be.port]))).status, 201);
+  assert.equal((await a.api('POST', '/api/trusted-proxies', { cidr: PROXY })).status, 201);
+  const proxied = async (n: TestDaemon) => (await n.api('GET', '/api/trusted-proxies')).json<{ cidr: string }[]>().some((p) => p.cidr === PROXY);
+  assert.ok(await waitFor(async () => (await Promise.all([b, c].map(async (n) => (await n.get('shop.test', '/')).status === 200 && (await proxied(n))))).every(Boolean), 15_000, 100), 'B and C have the domain and the proxy');
   const status = async (n: TestDaemon, ip: string) => (await n.get('shop.test', '/', { localAddress: PROXY, headers: { 'X-Forwarded-For': ip } })).status;
   const incidentsAbout = async (n: TestDaemon, ip: string) => (await n.api('GET', `/api/incidents?subject=${ip}&rule=sensitive-files`)).json<IncidentRow[]>();
   const mailsAbout = (ip: string) => smtp.mails.filter((m) => m.subject.includes(`sensitive-files ip=${ip}`));

@@ -46,10 +46,12 @@ test('three nodes share the rate-limit table through HAProxy peers: a client spr
     );
   }
   const [a, b, c] = nodes as [TestDaemon, TestDaemon, TestDaemon];
-  for (const n of nodes) {
-    assert.equal((await n.api('POST', '/api/domain', domainBody('shop.test', 'shop', [be.port]))).status, 201);
-    assert.equal((await n.api('POST', '/api/trusted-proxies', { cidr: PROXY })).status, 201);
-  }
+  assert.ok(await waitFor(() => nodes.every((n) => n.daemon.fleet!.status().connected), 15_000), 'every node connects to PostgreSQL');
+  // The domain and the trusted proxy are shared configuration: made on A, they reach B and C.
+  assert.equal((await a.api('POST', '/api/domain', domainBody('shop.test', 'shop', [be.port]))).status, 201);
+  assert.equal((await a.api('POST', '/api/trusted-proxies', { cidr: PROXY })).status, 201);
+  const proxied = async (n: TestDaemon) => (await n.api('GET', '/api/trusted-proxies')).json<{ cidr: string }[]>().some((p) => p.cidr === PROXY);
+  assert.ok(await waitFor(async () => (await Promise.all([b, c].map(async (n) => (await n.get('shop.test', '/')).status === 200 && (await proxied(n))))).every(Boolean), 15_000, 100), 'B and C have the domain and the proxy');
   const status = async (n: TestDaemon, ip: string) => (await n.get('shop.test', '/', { localAddress: PROXY, headers: { 'X-Forwarded-For': ip } })).status;
   const tracked = async (n: TestDaemon, ip: string) => (await n.daemon.control.runtime.tables.show('web')).entries.some((e) => e.key === `::ffff:${ip}` || e.key === ip);
 

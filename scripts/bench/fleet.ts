@@ -20,14 +20,24 @@
  *   3. PostgreSQL stopped: 4 x BENCH_BLOCKS blocks on A alone (blocks/s
  *      answered, changes/s queued in the outbox), then PostgreSQL started: ms
  *      until B refuses the last of them.
+ *   4. BENCH_DOMAINS domains (each with its backend and one server) written on
+ *      A as one change (the import's path, saveDomains): the time until A
+ *      serves them, until A's outbox is in PostgreSQL, and until B and C each
+ *      have them in their SQLite copy (their fleet version caught up, which
+ *      is set once the change is committed, after their HAProxy reloaded with
+ *      it) and their HAProxy routes the last of them; with the number of
+ *      applier changes (= reloads) each took to get there.
  *
- * Environment knobs: BENCH_VERSIONS=2.6 (the first match is used), BENCH_BLOCKS=50.
+ * Environment knobs: BENCH_VERSIONS=2.6 (the first match is used), BENCH_BLOCKS=50, BENCH_DOMAINS=10000.
  */
 import { HAPROXIES, domainBody, sleep, startBackend, startTestDaemon, type TestDaemon } from '../../test/helpers/harness.js';
+import { saveDomains } from '../../src/haproxy/changes/domains.js';
+import type { DomainInput } from '../../src/storage/domains.js';
 import { startTestPostgres } from '../../test/helpers/postgres.js';
-import { int, loadAvg, max, median, ms, p95, printFindings, progressClock, selectedVersions, t, table } from './stats.js';
+import { int, loadAvg, max, median, ms, p95, printFindings, progressClock, secs, selectedVersions, t, table } from './stats.js';
 
 const BLOCKS = Number(process.env.BENCH_BLOCKS ?? 50);
+const DOMAINS = Number(process.env.BENCH_DOMAINS ?? 10_000);
 const PROXY = '127.0.0.10';
 const POLL_MS = 5;
 const GIVE_UP_MS = 10_000;
@@ -57,12 +67,14 @@ async function main(): Promise<void> {
     for (const name of ['node-a', 'node-b', 'node-c']) nodes.push(await startTestDaemon(h.bin, { config: { fleet: { node_name: name, database_url: url, tls: { enabled: false } } } }));
     const single = await startTestDaemon(h.bin);
     nodes.push(single);
-    for (const n of nodes) {
+    const [a, b, c] = nodes as [TestDaemon, TestDaemon, TestDaemon];
+    while (![a, b, c].every((n) => n.daemon.fleet!.status().connected)) await sleep(50);
+    // The domain and the trusted proxy are shared: made on A (and on the single node), B and C get them.
+    for (const n of [a, single]) {
       await n.api('POST', '/api/domain', domainBody('shop.test', 'shop', [be.port]));
       await n.api('POST', '/api/trusted-proxies', { cidr: PROXY });
     }
-    const [a, b, c] = nodes as [TestDaemon, TestDaemon, TestDaemon];
-    while (![a, b, c].every((n) => n.daemon.fleet!.status().connected)) await sleep(50);
+    for (const n of [b, c]) while ((await status(n, '192.0.2.1')) !== 200) await sleep(50);
     clock.progress('three nodes connected');
 
     const perPair: number[] = [];
@@ -94,6 +106,8 @@ async function main(): Promise<void> {
     }
     // 3. PostgreSQL down: what A does alone (blocks answered per second, each queued), then the time from
     //    PostgreSQL's return until B refuses the last of them.
+    // What A made before is in PostgreSQL first: the outbox then holds the outage's blocks only.
+    await a.daemon.fleet!.settled();
     pgc.stop();
     while (a.daemon.fleet!.status().connected) await sleep(20);
     const outageStart = t();
@@ -127,6 +141,42 @@ async function main(): Promise<void> {
     console.log(`  PostgreSQL back: B refused the last of them ${ms(caughtUp)} ms after the restart began (restart, reconnect, A's outbox written, B's catch-up).`);
     console.log(`\n  extra latency of a fleet on a local block (A minus the single node, alternating): p50 ${ms(median(localFleetQuiet) - median(localSingle))} ms, p95 ${ms(p95(localFleetQuiet) - p95(localSingle))} ms`);
     console.log(`  clock: propagation from sending the block to A's API to the first 403 from B / C, HAProxy polled every ${POLL_MS} ms; a local block from request to answer.`);
+
+    // 4. Many domains written on A at once reach B and C.
+    clock.progress('writing domains');
+    const domains: DomainInput[] = Array.from({ length: DOMAINS }, (_, i) => ({
+      domain: `d${i}.bench.test`,
+      isWildcard: false,
+      backendName: `bench${i}`,
+      kind: 'default',
+      healthCheckPath: null,
+      balance: 'roundrobin',
+      servers: [{ name: 's1', address: '127.0.0.1', port: be.port, check: false, backup: false, weight: 100, maxconn: null, tls: false, tlsVerify: true, tlsCaFile: null, tlsSni: null }],
+    }));
+    const lastHost = domains.at(-1)!.domain;
+    const appliesOn = (n: TestDaemon) => n.logs.filter((l) => /^fleet\.apply applied/.test(l)).length;
+    const appliesBefore = [b, c].map(appliesOn);
+    const dStart = t();
+    await saveDomains({ cfg: a.daemon.cfg, applier: a.daemon.applier, record: (db, ch) => a.daemon.fleet!.record(db, ch) }, 'bench', domains);
+    const onA = t() - dStart;
+    await a.daemon.fleet!.settled();
+    const inPg = t() - dStart;
+    const target = a.daemon.fleet!.status().lastAppliedVersion;
+    const reached = async (n: TestDaemon): Promise<number> => {
+      while (t() - dStart < 600_000) {
+        if (n.daemon.fleet!.status().lastAppliedVersion >= target && (await n.get(lastHost, '/')).status === 200) return t() - dStart;
+        await sleep(50);
+      }
+      return NaN;
+    };
+    const [onB, onC] = await Promise.all([reached(b), reached(c)]);
+    const applies = [b, c].map((n, i) => appliesOn(n) - appliesBefore[i]!);
+    const listed = await Promise.all([b, c].map(async (n) => (await n.api('GET', '/api/domains')).json<unknown[]>().length));
+    clock.progress('domains measured');
+    console.log(`\n  ${int(DOMAINS)} domains written on A as one change: A serves them after ${secs(onA)} s, they are in PostgreSQL after ${secs(inPg)} s;`);
+    console.log(`  B has them (SQLite and HAProxy) after ${secs(onB)} s (${applies[0]} applier changes, i.e. reloads), C after ${secs(onC)} s (${applies[1]}); all three: ${secs(Math.max(onA, onB, onC))} s.`);
+    for (const [i, n] of listed.entries()) if (n < DOMAINS) findings.push(`${['B', 'C'][i]} lists ${n} domains, expected at least ${DOMAINS}`);
+    if (Number.isNaN(onB) || Number.isNaN(onC)) findings.push(`the domains did not reach B and C within 600 s`);
     if (Number.isNaN(caughtUp)) findings.push(`B did not refuse the outage's last block within 30 s of PostgreSQL's return`);
     if (queued !== OUTAGE) findings.push(`${queued} changes queued during the outage, expected ${OUTAGE}`);
     if (missed) findings.push(`${missed} (block, node) pairs not refused within ${GIVE_UP_MS / 1000} s`);

@@ -21,6 +21,7 @@ import { serverRoutes } from './routes/servers.js';
 import { securityRoutes } from './routes/security.js';
 import { auditRoutes } from './routes/audit.js';
 import { fleetRoutes } from './routes/fleet.js';
+import { fleetRequestRoutes } from './routes/fleet-requests.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { incidentRoutes } from './routes/incidents.js';
 import { actionRoutes } from './routes/actions.js';
@@ -51,6 +52,7 @@ export function apiRouter(d: ApiDeps): Router {
   importRoutes(router, d);
   tcpServiceRoutes(router, d);
   fleetRoutes(router, d);
+  fleetRequestRoutes(router, d);
   openapiRoutes(router);
   return router;
 }

@@ -1,4 +1,5 @@
 /** What the route files need from the daemon. */
+import type { CertRequestRow } from '../storage/pg/cert-requests.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Config } from '../config/schema.js';
 import type { Db } from '../storage/db.js';
@@ -15,6 +16,7 @@ import type { AnalysisStage } from '../pipeline/analysis/stage.js';
 import type { ProtectedAddresses } from '../pipeline/policy/types.js';
 import type { Sessions } from './sessions.js';
 import type { TrafficPoint } from '../metrics/traffic.js';
+import type { ConflictRow } from '../storage/pg/actions.js';
 import { validationError } from '../errors.js';
 import { checkText, findJsonTextProblem } from '../validate/text.js';
 
@@ -43,8 +45,14 @@ export interface ApiDeps {
   traffic?: { points(): TrafficPoint[]; intervalSeconds: number };
   /** The fleet sync unit's status (GET /api/fleet); absent or null on a single node. */
   fleet?: { status(): { node: string; connected: boolean; lastAppliedVersion: number; outbox: number; lastError: string | null } } | null;
+  /** The fleet's shared actions (fleet/actions-sync.ts): records waiting here and the fleet's recent conflicts (GET /api/fleet). */
+  fleetActions?: { status(): { pending: number }; conflicts(): readonly ConflictRow[] } | null;
   /** The fleet leader's status (GET /api/fleet: who runs ACME orders and renewals); absent or null on a single node. */
-  fleetJobs?: { status(): { isLeader: boolean; leader: string | null; since: string | null; certificates: boolean } } | null;
+  fleetJobs?: {
+    status(): { isLeader: boolean; leader: string | null; since: string | null; certificates: boolean };
+    /** Certificate requests queued for the leader (GET /api/fleet/requests). */
+    requests?: { get(id: number): Promise<CertRequestRow | null>; recent(limit: number): Promise<CertRequestRow[]> };
+  } | null;
 }
 
 /** The audit identity of a request: who made the change. */

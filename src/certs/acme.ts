@@ -6,7 +6,9 @@
  * Contract:
  * - The account key is created once, kept at <state>/acme/account.key (0600)
  *   and reused; the account is registered with the contact email and, when
- *   configured, External Account Binding.
+ *   configured, External Account Binding. In a fleet with a secret key the
+ *   account is the fleet's (deps.account, fleet/acme-account.ts): the stored
+ *   one is used; with none stored, this node's is registered and stored.
  * - Every challenge answer set up is removed again, whatever happens.
  * - Errors are AppError('acme') with a message an operator can act on; the
  *   library's bare TLS/connection failures are wrapped with the directory URL.
@@ -85,6 +87,20 @@ export interface AcmeDeps {
   cfg: Config;
   log: Logger;
   responder: Responder;
+  /** In a fleet with a secret key, the fleet's one account (fleet/acme-account.ts); absent: this node's files under <state>/acme. */
+  account?: AccountStore | null;
+}
+
+/**
+ * Where a fleet keeps its one ACME account. `load` gives the stored account
+ * for a directory (null: none yet) and throws when it cannot be read or
+ * opened here (then nothing is ordered); `save` stores a newly registered
+ * one and returns the account that is stored (another node's, when it
+ * stored first). The key never leaves these two calls but to acme-client.
+ */
+export interface AccountStore {
+  load(directory: string): Promise<{ key: Buffer; url: string } | null>;
+  save(directory: string, a: { key: Buffer; url: string }): Promise<{ key: Buffer; url: string }>;
 }
 
 export function createAcme(deps: AcmeDeps) {
@@ -136,21 +152,32 @@ export function createAcme(deps: AcmeDeps) {
   const client = (): Promise<acme.Client> => {
     clientPromise ??= (async () => {
       const eab = cfg.acme.eab ? { kid: cfg.acme.eab.kid, hmacKey: readFileSync(cfg.acme.eab.hmac_key_file, 'utf8').trim() } : undefined;
-      const accountUrl = savedAccountUrl();
-      const c = new acme.Client({
-        directoryUrl: directoryUrl(cfg),
-        accountKey: await accountKey(),
-        backoffAttempts: 20,
-        backoffMin: 200,
-        backoffMax: 5000,
-        ...(accountUrl ? { accountUrl } : {}),
-        ...(eab ? { externalAccountBinding: eab } : {}),
-      });
+      const directory = directoryUrl(cfg);
+      // In a fleet the account is the fleet's (fleet/acme-account.ts): the stored one, else this node's, registered and stored.
+      const shared = deps.account ? await deps.account.load(directory) : null;
+      const make = (accountKey: Buffer, accountUrl: string | undefined) =>
+        new acme.Client({
+          directoryUrl: directory,
+          accountKey,
+          backoffAttempts: 20,
+          backoffMin: 200,
+          backoffMax: 5000,
+          ...(accountUrl ? { accountUrl } : {}),
+          ...(eab ? { externalAccountBinding: eab } : {}),
+        });
+      const key = shared?.key ?? (await accountKey());
+      const accountUrl = shared?.url ?? savedAccountUrl();
+      let c = make(key, accountUrl);
       if (!accountUrl) {
         await c.createAccount({ termsOfServiceAgreed: true, ...(cfg.acme.email ? { contact: [`mailto:${cfg.acme.email}`] } : {}) });
-        writeFileAtomic(accountFile, JSON.stringify({ directory: directoryUrl(cfg), url: c.getAccountUrl() }) + '\n', 0o600);
+        writeFileAtomic(accountFile, JSON.stringify({ directory, url: c.getAccountUrl() }) + '\n', 0o600);
       }
-      log.info('ACME account ready', { directory: directoryUrl(cfg), account: c.getAccountUrl(), reused: accountUrl !== undefined });
+      if (deps.account && !shared) {
+        // Another node may have stored one first: the stored account is the fleet's.
+        const kept = await deps.account.save(directory, { key, url: c.getAccountUrl() });
+        if (kept.url !== c.getAccountUrl()) c = make(kept.key, kept.url);
+      }
+      log.info('ACME account ready', { directory, account: c.getAccountUrl(), reused: accountUrl !== undefined, ...(deps.account ? { fleet_account: true } : {}) });
       return c;
     })().catch((e) => {
       clientPromise = null;

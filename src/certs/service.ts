@@ -26,6 +26,7 @@ import type { Ari } from './ari.js';
 import { certFileName, createSelfSigned, publishPem, retirePem } from './store.js';
 import { hotLoad, hotUnload } from './hot-load.js';
 import { splitPem } from './pem.js';
+import type { CertRequest } from './request.js';
 
 export interface CertResult {
   domain: string;
@@ -85,8 +86,24 @@ export interface IssuedHere {
  */
 export interface CertFleet {
   assertMayOrder(): void;
+  /**
+   * True when a request made here goes to the leader's queue (this node does
+   * not lead but reaches the fleet database, even while nobody leads); false
+   * when this node leads; throws 503 when it cannot reach the database.
+   */
+  queues(): boolean;
+  /** Queues a request for the leader (fleet/cert-requests.ts). */
+  enqueue(req: CertRequest, actor: string): Promise<QueuedRequest>;
   published(c: IssuedHere): Promise<void>;
   removed(name: string, serial: string | null): Promise<void>;
+}
+
+/** A request queued for the fleet's leader: GET /api/fleet/requests/:id follows it. */
+export interface QueuedRequest {
+  id: number;
+  state: 'queued' | 'running' | 'done' | 'failed';
+  /** The node leading now (null: nobody at this moment; the next leader carries it out). */
+  leader: string | null;
 }
 
 const SELF_SIGNED = 'haproxy-manager-default';
@@ -221,6 +238,9 @@ export function createCertService(deps: CertDeps) {
   /** Throws the 409 of a wildcard that would be ordered without acme.dns_hook, or of a fleet node that does not lead (before anything is ordered). */
   const assertOrderable = (requests: { names: string[] }[], force: boolean) => {
     deps.fleet?.assertMayOrder();
+    assertWildcards(requests, force);
+  };
+  const assertWildcards = (requests: { names: string[] }[], force: boolean) => {
     if (cfg.acme.dns_hook) return;
     const now = Date.now();
     for (const r of requests) {
@@ -259,6 +279,17 @@ export function createCertService(deps: CertDeps) {
       .filter((c) => !domains.some((d) => c.names.some((n) => covers(n, d) || n === d)));
   };
 
+  /** What a renewal covers; throws the 404 of a name no certificate covers, and the 409 of a wildcard that cannot renew unattended. */
+  const renewTargets = (opts: { domain?: string }) => {
+    const all = certificates.list(deps.reader).filter((c) => c.challenge !== 'self-signed');
+    const chosen = opts.domain ? all.filter((c) => c.name === opts.domain || c.names.includes(opts.domain!)) : all;
+    if (opts.domain && chosen.length === 0) throw new AppError('not_found', `no certificate managed here covers ${opts.domain}`, { field: 'domain' });
+    // Asked for by name: a wildcard that cannot renew unattended is the configuration's 409, not a CA failure.
+    const stuck = opts.domain && !cfg.acme.dns_hook ? chosen.find((c) => c.challenge === 'dns-01') : undefined;
+    if (stuck) throw wildcardWithoutHook(stuck.names.find((n) => n.startsWith('*.')) ?? stuck.name);
+    return chosen;
+  };
+
   const removeCert = async (c: CertificateRow, actor: string, share = true) => {
     await applier.runtimeChange({
       actor,
@@ -275,7 +306,40 @@ export function createCertService(deps: CertDeps) {
     if (share && deps.fleet) await deps.fleet.removed(c.name, c.serial);
   };
 
-  return {
+  /** Certificates superseded by a bundle (all their names covered by it) are retired after it is live. */
+  const retireSuperseded = async (primary: string, names: string[], actor: string) => {
+    const removed: string[] = [];
+    const errors: string[] = [];
+    const skipped: string[] = [];
+    for (const c of certificates.list(deps.reader)) {
+      if (c.name === primary || c.challenge === 'self-signed') continue;
+      if (c.names.every((n) => names.includes(n))) {
+        try {
+          await removeCert(c, actor);
+          removed.push(c.name);
+        } catch (e) {
+          errors.push(`${c.name}: ${describe(e)}`);
+        }
+      } else if (c.names.some((n) => names.includes(n))) skipped.push(c.name);
+    }
+    return { removed, errors, skipped };
+  };
+
+  /**
+   * POST /api/ssl/bundle: one certificate for exactly `names`, skipped when a
+   * valid one covers them (unless forced); once it is live, the certificates
+   * it supersedes are retired. `cleanup` is null unless it was issued.
+   */
+  const bundle = async (primary: string, names: string[], force: boolean, actor: string) => {
+    assertOrderable([{ names }], force);
+    const covering = force ? null : coveredBy(names, Date.now());
+    if (covering) return { result: skipped(primary, names, covering), cleanup: null };
+    const result = await obtain(primary, names, actor);
+    if (result.status === 'failed') return { result, cleanup: null };
+    return { result, cleanup: await retireSuperseded(primary, names, actor) };
+  };
+
+  const service = {
     /** At start, before HAProxy renders: the HTTPS listener always has a certificate to serve. */
     async ensureSelfSigned(): Promise<void> {
       if (!https) return;
@@ -322,12 +386,7 @@ export function createCertService(deps: CertDeps) {
     async renew(opts: { domain?: string; force?: boolean }, actor: string): Promise<CertResult[]> {
       deps.fleet?.assertMayOrder();
       const now = Date.now();
-      const all = certificates.list(deps.reader).filter((c) => c.challenge !== 'self-signed');
-      const chosen = opts.domain ? all.filter((c) => c.name === opts.domain || c.names.includes(opts.domain!)) : all;
-      if (opts.domain && chosen.length === 0) throw new AppError('not_found', `no certificate managed here covers ${opts.domain}`, { field: 'domain' });
-      // Asked for by name: a wildcard that cannot renew unattended is the configuration's 409, not a CA failure.
-      const stuck = opts.domain && !cfg.acme.dns_hook ? chosen.find((c) => c.challenge === 'dns-01') : undefined;
-      if (stuck) throw wildcardWithoutHook(stuck.names.find((n) => n.startsWith('*.')) ?? stuck.name);
+      const chosen = renewTargets(opts);
       const results: CertResult[] = [];
       for (const c of chosen) {
         // The CA's renewal window when it offers one (ARI), else a third of the lifetime left.
@@ -365,24 +424,8 @@ export function createCertService(deps: CertDeps) {
       return gone;
     },
 
-    /** Certificates superseded by a bundle (all their names covered by it) are retired after it is live. */
-    async retireSuperseded(primary: string, names: string[], actor: string) {
-      const removed: string[] = [];
-      const errors: string[] = [];
-      const skipped: string[] = [];
-      for (const c of certificates.list(deps.reader)) {
-        if (c.name === primary || c.challenge === 'self-signed') continue;
-        if (c.names.every((n) => names.includes(n))) {
-          try {
-            await removeCert(c, actor);
-            removed.push(c.name);
-          } catch (e) {
-            errors.push(`${c.name}: ${describe(e)}`);
-          }
-        } else if (c.names.some((n) => names.includes(n))) skipped.push(c.name);
-      }
-      return { removed, errors, skipped };
-    },
+    retireSuperseded,
+    bundle,
 
     async manualRequest(base: string): Promise<{ records: { name: string; value: string }[] }> {
       deps.fleet?.assertMayOrder();
@@ -447,6 +490,40 @@ export function createCertService(deps: CertDeps) {
       }
       await removeCert(c, actor, false);
       return true;
+    },
+  };
+
+  return {
+    ...service,
+
+    /**
+     * In a fleet, on a node that does not lead: checks what can be checked
+     * here (a wildcard without acme.dns_hook: 409; a renewal of a name no
+     * certificate covers: 404; nothing is queued then) and queues the request
+     * for the leader. Null: this node carries requests out itself (it leads,
+     * or there is no fleet). 503 when the fleet database cannot be reached.
+     */
+    async forward(req: CertRequest, actor: string): Promise<QueuedRequest | null> {
+      if (!deps.fleet?.queues()) return null;
+      if (req.op === 'request') assertWildcards([{ names: askedNames(req.domain, req.include_www) }], req.force);
+      else if (req.op === 'request_many') assertWildcards(req.domains.map((d) => ({ names: askedNames(d, req.include_www) })), req.force);
+      else if (req.op === 'bundle') assertWildcards([{ names: req.names }], req.force);
+      else renewTargets(req.domain ? { domain: req.domain } : {});
+      return deps.fleet.enqueue(req, actor);
+    },
+
+    /** On the leader: carries out a request another node queued, by the same path as one made here. */
+    async carryOut(req: CertRequest, actor: string): Promise<CertResult[]> {
+      switch (req.op) {
+        case 'request':
+          return [await service.request(req.domain, { includeWww: req.include_www, force: req.force }, actor)];
+        case 'request_many':
+          return service.requestMany(req.domains, { includeWww: req.include_www, force: req.force }, actor);
+        case 'bundle':
+          return [(await bundle(req.primary, req.names, req.force, actor)).result];
+        case 'renew':
+          return service.renew({ ...(req.domain ? { domain: req.domain } : {}), force: req.force }, actor);
+      }
     },
   };
 }

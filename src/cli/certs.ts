@@ -126,6 +126,30 @@ function refused(what: string, r: { status: number; text: string }): CliError {
   return new CliError(`the daemon refused ${what} (${r.status}): ${message}`, r.status === 400 || r.status === 409 ? EXIT.usage : EXIT.failure, [{ message: `${r.status}: ${message}` }]);
 }
 
+/** How long `certs request|renew` waits for the fleet leader to carry out a request a follower queued. */
+const QUEUED_WAIT_MS = 10 * 60_000;
+
+/**
+ * In a fleet, a node that does not lead queues an order or a renewal for the
+ * leader and answers 202 with the request id: wait for the leader's outcome
+ * (GET /api/fleet/requests/:id) and return its results, so the command reads
+ * the same on every node. Null when the answer was not a 202.
+ */
+async function queuedOutcome(t: ApiTarget, r: { status: number; text: string }, what: string, out: Writable, json: boolean): Promise<CertResult[] | null> {
+  if (r.status !== 202) return null;
+  const q = JSON.parse(r.text) as { request_id: number; leader: string | null };
+  if (!json) out.write(`queued for the fleet leader (${q.leader ?? 'none at this moment: the next one'}) as request ${q.request_id}; waiting for it\n`);
+  const deadline = Date.now() + QUEUED_WAIT_MS;
+  for (;;) {
+    await new Promise((res) => setTimeout(res, 500));
+    const g = await call(t, 'GET', `/api/fleet/requests/${q.request_id}`, undefined, 'application/json');
+    if (g.status !== 200) throw refused('the request status', g);
+    const v = JSON.parse(g.text) as { state: string; names: string[]; results: CertResult[] | null; error: string | null };
+    if (v.state === 'done' || v.state === 'failed') return v.results ?? [{ domain: v.names.join(',') || what, status: 'failed', error: v.error ?? 'failed' }];
+    if (Date.now() > deadline) throw new CliError(`request ${q.request_id} is still ${v.state} after ${QUEUED_WAIT_MS / 60_000} minutes; follow it with GET /api/fleet/requests/${q.request_id}`, EXIT.failure);
+  }
+}
+
 export interface CertsOutput {
   json: boolean;
   out?: Writable;
@@ -168,6 +192,12 @@ export async function requestCerts(t: ApiTarget, domains: string[], opts: { www:
   });
   progress.end();
   if (r.status >= 400) throw refused('the request', r);
+  const queued = await queuedOutcome(t, r, domains.join(','), out, o.json);
+  if (queued) {
+    results.push(...queued);
+    failed = queued.filter((x) => x.status === 'failed').length;
+    if (!o.json) for (const x of queued) out.write(resultLine(x) + '\n');
+  }
   const s: CertSummary = summary ?? { total: domains.length, successful: results.filter((x) => x.status === 'success' || x.status === 'renewed').length, skipped: results.filter((x) => x.status === 'skipped').length, failed: failed + errors.length };
   const ok = s.failed === 0 && errors.length === 0;
   if (o.json) await writeOut(out, JSON.stringify({ ok, summary: s, results, ...(errors.length ? { errors: errors.map((message) => ({ message })) } : {}) }, null, 2) + '\n');
@@ -189,6 +219,11 @@ export async function renewCerts(t: ApiTarget, opts: { domain?: string | undefin
     body = JSON.parse(r.text) as typeof body;
   } catch {
     /* not JSON: refused below */
+  }
+  const queued = await queuedOutcome(t, r, opts.domain ?? 'renewal', out, o.json);
+  if (queued) {
+    const failedN = queued.filter((x) => x.status === 'failed').length;
+    body = { results: queued, summary: { total: queued.length, successful: queued.filter((x) => x.status === 'success' || x.status === 'renewed').length, skipped: queued.filter((x) => x.status === 'skipped').length, failed: failedN } };
   }
   // 207 and 500 carry the per-certificate results too (some, or every, certificate failed).
   if (!body?.summary || !Array.isArray(body.results)) throw refused('the renewal', r);

@@ -14,13 +14,16 @@ import type { Logger } from '../log.js';
 import type { Db } from '../storage/db.js';
 import type { Unit } from '../units.js';
 import type { Responder } from '../certs/responder.js';
-import type { CertFleet } from '../certs/service.js';
+import type { AccountStore } from '../certs/acme.js';
+import type { CertFleet, CertService } from '../certs/service.js';
 import { AppError, describe } from '../errors.js';
 import { pruneChallenges } from '../storage/pg/challenges.js';
 import { pgConfig } from './connection.js';
 import { createFleetLeader, type LeaderStatus } from './leader.js';
 import { createSharedCerts, type LocalCerts, type SharedCerts } from './shared-certs.js';
 import { sharedChallengeLookup, sharedResponder } from './challenges.js';
+import { createCertRequests, type CertRequests } from './cert-requests.js';
+import { createSharedAccount } from './acme-account.js';
 
 export interface FleetJobsStatus extends LeaderStatus {
   /** Certificates are shared (a fleet secret key is configured). */
@@ -38,9 +41,13 @@ export interface FleetJobs extends Unit {
   lookupChallenge(token: string): Promise<string | undefined>;
   /** Shared certificates; null without a fleet secret key. */
   sharedCerts: SharedCerts | null;
+  /** Certificate requests queued for the leader (GET /api/fleet/requests). */
+  requests: CertRequests;
+  /** The fleet's one ACME account (null without a fleet secret key: each node keeps its own). */
+  acmeAccount: AccountStore | null;
 }
 
-export function createFleetJobs(d: { settings: FleetSettings; db: Db; log: Logger; certs: () => LocalCerts; onLeads?: (leads: boolean) => void }): FleetJobs {
+export function createFleetJobs(d: { settings: FleetSettings; db: Db; log: Logger; certs: () => LocalCerts & Pick<CertService, 'carryOut'>; onLeads?: (leads: boolean) => void }): FleetJobs {
   const { settings, log } = d;
   const pool = new pg.Pool({ ...pgConfig(settings), max: 3, idleTimeoutMillis: 30_000 });
   // An idle pooled connection that dies (the database stopped) is dropped; the next use reconnects.
@@ -49,14 +56,36 @@ export function createFleetJobs(d: { settings: FleetSettings; db: Db; log: Logge
   const leader = createFleetLeader({
     settings,
     log,
-    onChange: (leads) => d.onLeads?.(leads),
-    onCertificates: () => shared?.wake(),
+    onChange: (leads) => {
+      d.onLeads?.(leads);
+      if (leads) requests.wake();
+    },
+    onCertificates: (why) => {
+      shared?.wake();
+      if (why === 'tick') requests.wake();
+    },
+    onRequests: () => requests.wake(),
     leaderTick: async () => {
       const n = await pruneChallenges(pool);
       if (n) log.debug('expired challenge tokens pruned', { count: n });
     },
   });
   const lookup = sharedChallengeLookup(pool);
+  const requests = createCertRequests({
+    pool,
+    node: settings.nodeName,
+    log,
+    leads: () => leader.leads(),
+    term: () => leader.term(),
+    leader: () => leader.status().leader,
+    carryOut: (req, actor) => d.certs().carryOut(req, actor),
+  });
+  // Neither leading nor queueing is possible without the database.
+  const assertReachable = (s: LeaderStatus) => {
+    if (!s.connected) {
+      throw new AppError('unavailable', 'this node cannot reach the fleet database, so it cannot prove it leads the fleet; certificates are ordered and renewed by the leader only (GET /api/fleet)');
+    }
+  };
 
   return {
     name: 'fleet-leader',
@@ -66,6 +95,7 @@ export function createFleetJobs(d: { settings: FleetSettings; db: Db; log: Logge
     },
     async stop() {
       await leader.stop();
+      await requests.idle();
       await shared?.idle();
       await pool.end().catch(() => undefined);
     },
@@ -75,9 +105,7 @@ export function createFleetJobs(d: { settings: FleetSettings; db: Db; log: Logge
       assertMayOrder() {
         const s = leader.status();
         if (s.isLeader) return;
-        if (!s.connected) {
-          throw new AppError('unavailable', 'this node cannot reach the fleet database, so it cannot prove it leads the fleet; certificates are ordered and renewed by the leader only (GET /api/fleet)');
-        }
+        assertReachable(s);
         throw new AppError(
           'conflict',
           s.leader
@@ -86,11 +114,20 @@ export function createFleetJobs(d: { settings: FleetSettings; db: Db; log: Logge
           { detail: { leader: s.leader } },
         );
       },
+      queues() {
+        const s = leader.status();
+        if (s.isLeader) return false;
+        assertReachable(s);
+        return true;
+      },
+      enqueue: (req, actor) => requests.enqueue(req, actor),
       published: (c) => shared?.published(c) ?? Promise.resolve(),
       removed: (name, serial) => shared?.removed(name, serial) ?? Promise.resolve(),
     },
     responder: (local) => sharedResponder(local, pool, settings.nodeName, log),
     lookupChallenge: (token) => lookup(token),
     sharedCerts: shared,
+    requests,
+    acmeAccount: settings.secretKey ? createSharedAccount({ pool, key: settings.secretKey, node: settings.nodeName, db: d.db, log }) : null,
   };
 }

@@ -33,6 +33,7 @@ import type { Unit } from '../units.js';
 import { describe } from '../errors.js';
 import { pgConfig } from './connection.js';
 import { migratePg } from '../storage/pg/schema.js';
+import { REQUEST_CHANNEL, listenForRequests } from '../storage/pg/cert-requests.js';
 import { CERT_CHANNEL, heartbeat, leaderHolder, listenForCertificates, tryLeaderLock, tuneLeaderSession } from '../storage/pg/leader.js';
 
 export const LEADER_TICK_MS = 1000;
@@ -52,6 +53,8 @@ export interface LeaderStatus {
 
 export interface FleetLeader extends Unit {
   leads(): boolean;
+  /** While this node leads: its term, the backend pid of the session holding the lock (cert-requests.ts); else null. */
+  term(): number | null;
   status(): LeaderStatus;
 }
 
@@ -62,6 +65,8 @@ export interface FleetLeaderDeps {
   onChange?: (leads: boolean) => void;
   /** Called on each (re)connect and shared-certificate notification, and every 5 ticks while connected. */
   onCertificates?: (why: 'connect' | 'notify' | 'tick') => void;
+  /** Called when a node queues a certificate request (cert-requests.ts). */
+  onRequests?: () => void;
   /** A job only the leader runs, every 60 ticks while it leads (a failure is logged). */
   leaderTick?: () => Promise<void>;
 }
@@ -124,8 +129,10 @@ export function createFleetLeader(d: FleetLeaderDeps): FleetLeader {
     await tuneLeaderSession(c);
     c.on('notification', (n) => {
       if (n.channel === CERT_CHANNEL) d.onCertificates?.('notify');
+      if (n.channel === REQUEST_CHANNEL) d.onRequests?.();
     });
     await listenForCertificates(c);
+    await listenForRequests(c);
     connected = true;
     d.onCertificates?.('connect');
     while (!stopped && !ended) {
@@ -178,6 +185,7 @@ export function createFleetLeader(d: FleetLeaderDeps): FleetLeader {
       await loop;
     },
     leads: () => isLeader,
+    term: () => (isLeader ? ((client as unknown as { processID: number | null } | null)?.processID ?? null) : null),
     status: () => ({ isLeader, leader: isLeader ? node : leader, since, connected }),
   };
 }

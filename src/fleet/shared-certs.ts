@@ -16,6 +16,14 @@
  * - A local certificate the database lacks, or newer than the database's
  *   (issued while the database was away, or held before the node joined a
  *   fleet), is published: the newest certificate of a name wins everywhere.
+ * - A removal is first written locally (storage/fleet-cert-removals.ts),
+ *   then to PostgreSQL; one made while the database was away is sent at the
+ *   start of the next comparison, before the shared list is read, so the
+ *   shared copy of the serial removed here is never installed again. (Why
+ *   not a fleet_outbox change: certificates are not in the change log; the
+ *   tombstone they already have, naming the serial, is what is queued.) A
+ *   newer certificate of that name issued meanwhile elsewhere is a different
+ *   certificate: it is not removed, and the newest wins as always.
  * - A sealed key that does not open here (another fleet key, altered) is
  *   refused: audited once per serial and logged without key material; the
  *   node keeps serving what it has.
@@ -26,6 +34,7 @@ import type { Logger } from '../log.js';
 import type { Db } from '../storage/db.js';
 import type { CertificateRow, Challenge } from '../storage/certificates.js';
 import { recordAudit } from '../storage/audit.js';
+import { pendingCertRemovals } from '../storage/fleet-cert-removals.js';
 import { describe } from '../errors.js';
 import { putSharedCert, removeSharedCert, sharedCert, sharedCertHeads, type SharedCert } from '../storage/pg/certificates.js';
 import { seal, unseal } from './secret-box.js';
@@ -89,7 +98,17 @@ export function createSharedCerts(d: { pool: pg.Pool; key: Buffer; node: string;
     await share({ name: l.name, names: l.names, chain: parts.chain, key: parts.key, challenge: l.challenge, orderUrl: l.order_url, serial: l.serial, notBefore: l.not_before, notAfter: l.not_after });
   };
 
+  /** Removals made here that PostgreSQL has not recorded yet: sent before anything is read back. */
+  const sendRemovals = async () => {
+    for (const p of pendingCertRemovals.list(d.db)) {
+      const marked = await removeSharedCert(pool, node, p.name, p.serial);
+      pendingCertRemovals.done(d.db, p.name, p.serial);
+      log.info(marked ? 'certificate removal shared with the fleet' : 'certificate removal sent; the fleet already had it or holds a newer certificate of that name', { name: p.name, serial: p.serial });
+    }
+  };
+
   async function compare(): Promise<void> {
+    await sendRemovals();
     const certs = d.certs();
     const heads = await sharedCertHeads(pool);
     const local = new Map(certs.list().filter((c) => c.challenge !== 'self-signed').map((c) => [c.name, c]));
@@ -165,10 +184,11 @@ export function createSharedCerts(d: { pool: pg.Pool; key: Buffer; node: string;
     },
     async removed(name, serial) {
       if (!serial) return;
+      pendingCertRemovals.add(d.db, name, serial);
       try {
-        await removeSharedCert(pool, node, name, serial);
+        await sendRemovals();
       } catch (e) {
-        log.warn('could not share a certificate removal now', { name, error: describe(e) });
+        log.warn('could not share a certificate removal now; it is kept here and sent when the fleet database answers', { name, error: describe(e) });
       }
     },
     wake,

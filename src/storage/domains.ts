@@ -102,8 +102,11 @@ function toServer(r: ServerSql): Server {
   };
 }
 
-function serversByBackend(db: Db): Map<number, Server[]> {
-  const rows = db.prepare('SELECT * FROM servers ORDER BY backend_id, id').all() as ServerSql[];
+/** Servers by backend id: every backend's, or one backend's (`only`; null: none). */
+function serversByBackend(db: Db, only?: number | null): Map<number, Server[]> {
+  const rows = (
+    only === undefined ? db.prepare('SELECT * FROM servers ORDER BY backend_id, id').all() : only === null ? [] : db.prepare('SELECT * FROM servers WHERE backend_id = ? ORDER BY id').all(only)
+  ) as ServerSql[];
   const out = new Map<number, Server[]>();
   for (const r of rows) {
     const list = out.get(r.backend_id) ?? [];
@@ -121,12 +124,17 @@ export function serverAddresses(db: Db): string[] {
 const KIND_TO_TEMPLATE: Record<BackendKind, string | null> = { default: null, http_check: 'http_check', long_lived: 'longlived' };
 
 export function listDomains(db: Db): DomainRow[] {
+  return domainRows(db, null);
+}
+
+/** Every domain, or the one named `only` (its own servers read alone: the fleet shares one domain per change, thousands in an import). */
+function domainRows(db: Db, only: string | null): DomainRow[] {
   const rows = db
     .prepare(
       `SELECT d.id, d.domain, d.is_wildcard, d.ssl_enabled, d.ssl_cert_path, d.options, b.id AS backend_id, b.name AS backend_name, b.kind, b.health_check_path, b.balance
-       FROM domains d LEFT JOIN backends b ON b.domain_id = d.id ORDER BY d.domain`,
+       FROM domains d LEFT JOIN backends b ON b.domain_id = d.id${only === null ? '' : ' WHERE d.domain = ?'} ORDER BY d.domain`,
     )
-    .all() as {
+    .all(...(only === null ? [] : [only])) as {
     id: number;
     options: string;
     domain: string;
@@ -139,7 +147,7 @@ export function listDomains(db: Db): DomainRow[] {
     health_check_path: string | null;
     balance: Backend['balance'] | null;
   }[];
-  const servers = serversByBackend(db);
+  const servers = only === null ? serversByBackend(db) : serversByBackend(db, rows[0]?.backend_id ?? null);
   return rows.map((r) => ({
     id: r.id,
     domain: r.domain,
@@ -157,7 +165,7 @@ export function listDomains(db: Db): DomainRow[] {
 }
 
 export function getDomain(db: Db, domain: string): DomainRow | null {
-  return listDomains(db).find((d) => d.domain === domain) ?? null;
+  return domainRows(db, domain)[0] ?? null;
 }
 
 /** Every backend with its servers and the domains routed to it, for rendering. */
@@ -309,4 +317,10 @@ export function setServerState(db: Db, backendName: string, serverName: string, 
   if (!r) throw new AppError('not_found', `no server ${serverName} in backend ${backendName}`, { field: 'server' });
   db.prepare('UPDATE servers SET state = ? WHERE backend_id = ? AND name = ?').run(state, r.backend_id, serverName);
   return { ...toServer(r), state };
+}
+
+/** A server's stored administrative state; null when the backend has no such server. */
+export function getServerState(db: Db, backendName: string, serverName: string): ServerState | null {
+  const r = db.prepare('SELECT s.state FROM servers s JOIN backends b ON b.id = s.backend_id WHERE b.name = ? AND s.name = ?').get(backendName, serverName) as { state: ServerState } | undefined;
+  return r?.state ?? null;
 }

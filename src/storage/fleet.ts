@@ -40,7 +40,10 @@ export const fleetOutbox = {
   /** Removes rows PostgreSQL holds (by id: a row added since is kept). */
   remove(db: Db, ids: readonly number[]): void {
     const del = stmt(db, 'DELETE FROM fleet_outbox WHERE id = ?');
-    for (const id of ids) del.run(id);
+    // One transaction: thousands of rows (an import shared) are one commit, not one each.
+    db.transaction(() => {
+      for (const id of ids) del.run(id);
+    })();
   },
   count(db: Db): number {
     return stmt(db, 'SELECT count(*) FROM fleet_outbox').pluck().get() as number;

@@ -5,6 +5,9 @@
  * key another node set (or unset) after the writer last looked is recorded
  * as a conflict, while overwriting one it had seen is not; a change with a
  * later one for its key is marked superseded for nodes catching up.
+ * Configuration changes (domains, proxies) in a batch of over a thousand:
+ * versions in order, bodies back as written (quotes, backslashes, non-ASCII),
+ * each key's state row from its last change, conflicts as for addresses.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,10 +16,12 @@ import pg from 'pg';
 import { startTestPostgres } from '../helpers/postgres.js';
 import { migratePg } from '../../src/storage/pg/schema.js';
 import { pgMigrations } from '../../src/storage/pg/migrations/index.js';
-import { changeCounts, changesAfter, sharedBlocked, writeChanges, type ChangeToWrite, type IpChange } from '../../src/storage/pg/changes.js';
+import { changeCounts, changesAfter, sharedBlocked, writeChanges, type ChangeToWrite, type FleetChange, type IpChange } from '../../src/storage/pg/changes.js';
+import { sharedDomains, type DomainWire } from '../../src/storage/pg/config-changes.js';
+import { domainBody } from '../helpers/harness.js';
 
 const block = (ip: string, expiresAt: string | null = null): IpChange => ({ kind: 'block', ip, reason: 'r', blockedBy: 'test', expiresAt });
-const item = (change: IpChange, baseVersion = 0, changeId = randomUUID()): ChangeToWrite => ({ changeId, change, baseVersion, madeAt: new Date().toISOString() });
+const item = (change: FleetChange, baseVersion = 0, changeId = randomUUID()): ChangeToWrite => ({ changeId, change, baseVersion, madeAt: new Date().toISOString() });
 
 test('change log: migrate once, no doubles, order, last writer wins with conflicts recorded', async (t) => {
   const pgc = await startTestPostgres();
@@ -42,7 +47,7 @@ test('change log: migrate once, no doubles, order, last writer wins with conflic
   assert.deepEqual(again, { versions: [], duplicates: 3, conflicts: [] });
   assert.deepEqual(await changeCounts(pool), { total: 3, distinct: 3 });
   const log = await changesAfter(pool, 1, 10);
-  assert.deepEqual(log.map((c) => [c.version, c.node, c.change.kind, c.change.ip]), [[2, 'a', 'block', '203.0.113.2'], [3, 'a', 'trust', '192.0.2.9']]);
+  assert.deepEqual(log.map((c) => [c.version, c.node, c.change.kind, (c.change as IpChange).ip]), [[2, 'a', 'block', '203.0.113.2'], [3, 'a', 'trust', '192.0.2.9']]);
   assert.deepEqual(log[0]!.change, block('203.0.113.2', '2030-01-01T00:00:00.000Z'));
 
   // Concurrent writers: versions stay unique and in commit order (a resend drew none).
@@ -122,4 +127,42 @@ test('the database stopping in the middle of writes: they fail (never end the pr
   const counts = await changeCounts(pool);
   assert.equal(counts.total, counts.distinct, 'no change twice');
   assert.equal(again.versions.length + again.duplicates, sent.length);
+});
+
+test('configuration changes: a batch of any size is one transaction, bodies come back as written, the state tables hold each key\'s last change', async (t) => {
+  const pgc = await startTestPostgres();
+  const url = await pgc.createDatabase('fleet_config_changes');
+  const pool = new pg.Pool({ connectionString: url });
+  pool.on('error', () => undefined);
+  t.after(async () => {
+    await pool.end();
+    pgc.destroy();
+  });
+  const c0 = await pool.connect();
+  await migratePg(c0);
+  c0.release();
+  // Quotes, backslashes, braces and non-ASCII text survive the array parameters.
+  const page = '<p class="x">a \\ b {c}, "d" – é</p>\n';
+  const domain = (name: string, port: number): FleetChange => ({
+    kind: 'domain',
+    domain: name,
+    body: { ...domainBody(name, name.split('.')[0]!, [port]), error_pages: { '502': null, '503': page, '504': null } } as unknown as DomainWire,
+  });
+  const items = Array.from({ length: 1203 }, (_, i) => item(domain(`d${i}.test`, 1000 + i)));
+  items.push(item(domain('d0.test', 9999)), item({ kind: 'domain_delete', domain: 'd1.test' }), item({ kind: 'trusted_proxy', cidr: '10.0.0.0/8', note: 'lb "x"' }));
+  const r = await writeChanges(pool, 'a', items);
+  assert.deepEqual(r.versions, Array.from({ length: items.length }, (_, i) => i + 1), 'versions in the order written');
+  const log = await changesAfter(pool, 0, 2000);
+  assert.deepEqual(log.map((c) => c.change), items.map((it) => it.change), 'bodies as written');
+  assert.deepEqual(log.map((c) => c.key).slice(-3), ['domain:d0.test', 'domain:d1.test', 'trusted_proxy:10.0.0.0/8']);
+  assert.equal(log[0]!.superseded, true, 'd0 is changed again later in the batch');
+  assert.equal(log[1]!.superseded, true, 'd1 is deleted later in the batch');
+  assert.equal(log[2]!.superseded, false);
+  const shared = await sharedDomains(pool);
+  assert.equal(shared.length, 1202);
+  assert.deepEqual(shared.find((d) => d.domain === 'd0.test'), { domain: 'd0.test', version: 1204, node: 'a' });
+  assert.equal(shared.find((d) => d.domain === 'd1.test'), undefined);
+  // Another node, having seen none of it, edits d5: it wins, a conflict is recorded.
+  const late = await writeChanges(pool, 'b', [item(domain('d5.test', 5555), 0)]);
+  assert.deepEqual(late.conflicts, [{ key: 'domain:d5.test', version: 1207, loserVersion: 6, loserNode: 'a' }]);
 });

@@ -5,7 +5,9 @@
  * a name wins whichever node holds it; a certificate held before joining is
  * published; a removal removes exactly the serial it names, and is not
  * followed (once, not every run) while a domain on the node still uses it;
- * a node with another fleet key refuses the certificate and audits it.
+ * a node with another fleet key refuses the certificate and audits it; a
+ * removal made while the database is down is kept in SQLite and sent on
+ * return (after a restart too), and the certificate does not come back.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,6 +25,7 @@ import type { CertificateRow, Challenge } from '../../src/storage/certificates.j
 import { createSelfSigned } from '../../src/certs/store.js';
 import { inspect } from '../../src/certs/pem.js';
 import { createSharedCerts, type LocalCerts } from '../../src/fleet/shared-certs.js';
+import { pendingCertRemovals } from '../../src/storage/fleet-cert-removals.js';
 
 interface Held {
   row: CertificateRow;
@@ -142,4 +145,66 @@ test('certificates travel between nodes: newest wins, removals by serial, anothe
   assert.doesNotMatch(JSON.stringify(refused), /PRIVATE KEY/);
   await d.s.settled();
   assert.equal(listAudit(d.db, { limit: 10, action: 'fleet.certificate_refused' }).length, 1, 'audited once');
+});
+
+test('a removal made while PostgreSQL is down is kept, sent on return (also after a restart), and the certificate does not come back', async (t) => {
+  const pgc = await startTestPostgres();
+  const url = await pgc.createDatabase('fleet_cert_removals');
+  const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: 2000 });
+  pool.on('error', () => undefined);
+  const dir = mkdtempSync(join(tmpdir(), 'hm-cert-removals-'));
+  t.after(async () => {
+    await pool.end();
+    pgc.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const c = await pool.connect();
+  await migratePg(c);
+  c.release();
+  const key = randomBytes(32);
+  const log = createLogger({ level: 'error', format: 'text', priorityPrefix: false, write: () => undefined });
+  const dbs = new Map<string, ReturnType<typeof openDatabase>['writer']>();
+  const node = (name: string, mem = memoryCerts()) => {
+    const db = dbs.get(name) ?? openDatabase(join(dir, `${name}.db`)).writer;
+    dbs.set(name, db);
+    return { ...mem, mem, db, s: createSharedCerts({ pool, key, node: name, db, log, certs: () => mem.local }) };
+  };
+  const a = node('a');
+  const b = node('b');
+  const one = await cert('one.test');
+  a.put('one.test', ['one.test'], one.chain, one.key, 'http-01');
+  await a.s.settled();
+  await b.s.settled();
+  assert.equal(b.held.get('one.test')?.row.serial, one.info.serial, 'B has it');
+
+  // PostgreSQL goes away; B removes the certificate (its domain went).
+  pgc.stop();
+  b.held.delete('one.test');
+  await b.s.removed('one.test', one.info.serial);
+  assert.deepEqual(pendingCertRemovals.list(b.db), [{ name: 'one.test', serial: one.info.serial }], 'kept on B');
+  await b.s.settled(); // fails quietly: nothing to compare with
+
+  // B restarts while the database is still away (a new unit over the same SQLite), then the database returns.
+  const b2 = node('b', b.mem);
+  pgc.start();
+  await b2.s.settled();
+  assert.ok(!b2.held.has('one.test'), 'the removed certificate did not come back to B');
+  assert.deepEqual(b2.calls, ['install one.test'], 'installed once (before the removal), never again');
+  assert.deepEqual(pendingCertRemovals.list(b.db), [], 'sent, and no longer kept');
+  const row = (await pool.query<{ removed: boolean; serial: string; node: string }>('SELECT removed, serial, node FROM fleet_certificates WHERE name = $1', ['one.test'])).rows[0]!;
+  assert.deepEqual(row, { removed: true, serial: one.info.serial, node: 'b' });
+  await b2.s.settled();
+  assert.ok(!b2.held.has('one.test'), 'still gone on the next run');
+
+  // The removal reaches A like any other (no domain there uses it).
+  await a.s.settled();
+  assert.ok(!a.held.has('one.test'), 'A removed it too');
+
+  // A newer certificate of that name issued later is a new certificate: it is shared and installed.
+  await new Promise((r) => setTimeout(r, 1100)); // notBefore has a one-second resolution
+  const one2 = await cert('one.test');
+  a.put('one.test', ['one.test'], one2.chain, one2.key, 'http-01');
+  await a.s.published({ name: 'one.test', names: ['one.test'], chain: one2.chain, key: one2.key, challenge: 'http-01', orderUrl: null, serial: one2.info.serial, notBefore: one2.info.notBefore, notAfter: one2.info.notAfter });
+  await b2.s.settled();
+  assert.equal(b2.held.get('one.test')?.row.serial, one2.info.serial);
 });

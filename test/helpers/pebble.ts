@@ -186,6 +186,8 @@ export interface Pebble {
   logs(): string;
   /** New orders pebble was asked for since it started (every one, however long the log grew). */
   orders(): number;
+  /** New accounts pebble registered since it started (POST /sign-me-up). */
+  accounts(): number;
   /** Kills pebble and removes `dir`. Idempotent. */
   stop(): Promise<void>;
   /** Temp dir holding config, API cert/key and CA. */
@@ -338,6 +340,7 @@ async function launch(a: {
   const lines: string[] = [];
   // Counted as lines arrive: the kept log is only the last 300 lines.
   let newOrders = 0;
+  let newAccounts = 0;
   const capture = (prefix: string) => {
     let partial = '';
     return (chunk: Buffer) => {
@@ -347,6 +350,7 @@ async function launch(a: {
         lines.push(prefix + l);
         if (lines.length > 300) lines.shift();
         if (l.includes('POST /order-plz')) newOrders++;
+        if (l.includes('POST /sign-me-up')) newAccounts++;
       }
     };
   };
@@ -437,6 +441,7 @@ async function launch(a: {
     dir,
     logs,
     orders: () => newOrders,
+    accounts: () => newAccounts,
     stop,
     async rootsPem() {
       const r = await httpsGet(`${managementUrl}/roots/0`, caPem);

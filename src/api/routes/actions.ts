@@ -24,12 +24,14 @@ const example = {
   result: 'blocked',
   reviewed_by: null,
   reverts_id: null,
+  fleet_id: null,
+  node: null,
 };
 const unavailable = { 503: { description: 'Remediation is not running (the log monitor is disabled)' } };
 const transitions = {
   403: { description: 'Refused by the guardrails when judged again' },
   404: { description: 'No such action' },
-  409: { description: 'Not allowed from its current status (only a proposal is approved or rejected; only a done action is reverted)' },
+  409: { description: 'Not allowed from its current status (only a proposal is approved or rejected; only a done action is reverted), or another node\'s action whose effect is that node\'s own (a server state, a reload): act on it there' },
 };
 
 export const list = route({
@@ -37,7 +39,7 @@ export const list = route({
   method: 'GET',
   path: '/api/actions',
   tag: 'actions',
-  summary: 'Remediation actions, newest first: done, proposed, refused, with who decided and why',
+  summary: 'Remediation actions, newest first: done, proposed, refused, with who decided and why; in a fleet, every node\'s, each with the node that took it',
   auth: 'api_key',
   query: actionQuery,
   responses: { 200: { description: 'The actions', schema: z.array(actionOut), example: [example] }, ...unavailable },

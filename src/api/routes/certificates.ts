@@ -16,6 +16,8 @@ import { bundleBody, bundleOk, certStatusOut, dnsChallengeBody, dnsRequestOk, dn
 import { envelope, httpStatus, kindStatus } from '../errors.js';
 import { isAppError } from '../../errors.js';
 import { askedNames, type CertResult } from '../../certs/service.js';
+import { QUEUED_202, queuedAnswer } from './fleet-requests.js';
+import { queuedOut } from '../schemas/fleet-requests.js';
 
 const summary = (results: CertResult[]) => ({
   total: results.length,
@@ -33,8 +35,10 @@ const statusFor = (results: CertResult[]) => {
 
 const acmeFailed = { 502: { description: 'The CA or the challenge failed, or the self-check found a name that does not reach this host (before the CA was asked); message says which name and why' } };
 const WILDCARD_409 = '*.example.com is a wildcard: it needs a DNS-01 challenge, and no DNS hook is configured (acme.dns_hook); configure one, or publish the TXT record by hand through POST /api/ssl/dns-challenge/request and /verify';
+/** In a fleet, a node that does not lead queues orders and renewals for the leader (202). */
+const queued = { 202: { ...QUEUED_202[202], schema: queuedOut } };
 const noHook = {
-  409: { description: 'A wildcard asked for without acme.dns_hook (a configuration problem), or, in a fleet, this node does not lead it (the message names the leader, which orders for every node; 503 when this node cannot reach the fleet database): nothing was ordered', example: { status: 'error', error: 'conflict', message: WILDCARD_409 } },
+  409: { description: 'A wildcard asked for without acme.dns_hook (a configuration problem): nothing was ordered or queued. In a fleet, a node that does not lead queues the request (202), or answers 503 when it cannot reach the fleet database', example: { status: 'error', error: 'conflict', message: WILDCARD_409 } },
 };
 const notLeader = { 409: { description: 'In a fleet, this node does not lead it: the message names the leader, which orders for every node (503 when this node cannot reach the fleet database); nothing was ordered' } };
 const SAME_RULES =
@@ -64,6 +68,7 @@ export const ssl = route({
     },
     ...noHook,
     ...acmeFailed,
+    ...queued,
   },
 });
 export const bundle = route({
@@ -80,6 +85,7 @@ export const bundle = route({
     ...noHook,
     200: { description: 'Issued, or skipped (skipped: true)', schema: bundleOk, example: { status: 'success', primary: 'example.com', names: ['example.com', 'www.example.com'], cert_path: '/var/lib/haproxy-manager/certs/example.com.pem', not_after: result.not_after, cleanup: { removed: [], errors: [], skipped: [] }, message: 'certificate for 2 names issued' } },
     ...acmeFailed,
+    ...queued,
   },
 });
 export const request = route({
@@ -102,6 +108,7 @@ export const request = route({
       ],
     }),
     ...noHook,
+    ...queued,
   },
 });
 export const renew = route({
@@ -114,7 +121,7 @@ export const renew = route({
   auth: 'api_key',
   body: renewBody,
   bodyExample: { domain: 'app.example.com', force: true },
-  responses: { ...batch(renewOut, { status: 'success', summary: { total: 1, successful: 1, skipped: 0, failed: 0 }, results: [{ ...result, status: 'renewed' }] }), ...noHook },
+  responses: { ...batch(renewOut, { status: 'success', summary: { total: 1, successful: 1, skipped: 0, failed: 0 }, results: [{ ...result, status: 'renewed' }] }), ...noHook, ...queued },
 });
 export const status = route({
   id: 'certificateStatus',
@@ -176,6 +183,8 @@ export const dnsVerify = route({
 
 export function certificateRoutes(r: Router, d: ApiDeps): void {
   mount(r, ssl, async (ctx, { body: { domain, include_www, force } }) => {
+    const q = await d.certs.forward({ op: 'request', domain, include_www: include_www ?? false, force: force ?? false }, actorOf(ctx));
+    if (q) return queuedAnswer(ctx, q);
     const res = await d.certs.request(domain, { includeWww: include_www ?? false, force: force ?? false }, actorOf(ctx));
     ctx.status = res.status === 'failed' ? kindStatus('acme') : 200;
     ctx.body = res.status === 'failed'
@@ -196,26 +205,26 @@ export function certificateRoutes(r: Router, d: ApiDeps): void {
     const primary = b.primary;
     const sans = b.sans ?? [];
     const names = [...new Set([primary, ...sans])];
-    d.certs.assertOrderable([{ names }], b.force === true);
-    const covering = b.force === true ? null : d.certs.coveredBy(names, Date.now());
-    if (covering) {
-      const s = d.certs.skipped(primary, names, covering);
-      ctx.body = { status: 'success', primary, names, cert_path: s.cert_path, not_after: s.not_after, serial: s.serial, cleanup: { removed: [], errors: [], skipped: [] }, message: s.message!, skipped: true, covered_by: covering.name };
+    const q = await d.certs.forward({ op: 'bundle', primary, names, force: b.force === true }, actorOf(ctx));
+    if (q) return queuedAnswer(ctx, q);
+    const { result: res, cleanup } = await d.certs.bundle(primary, names, b.force === true, actorOf(ctx));
+    if (res.status === 'skipped') {
+      ctx.body = { status: 'success', primary, names, cert_path: res.cert_path, not_after: res.not_after, serial: res.serial, cleanup: { removed: [], errors: [], skipped: [] }, message: res.message!, skipped: true, covered_by: res.covered_by };
       return;
     }
-    const res = await d.certs.obtain(primary, names, actorOf(ctx));
     if (res.status === 'failed') {
       ctx.status = kindStatus('acme');
       ctx.body = { ...envelope('acme', res.error ?? 'the certificate was not issued'), primary, attempted_names: names };
       return;
     }
-    const cleanup = await d.certs.retireSuperseded(primary, names, actorOf(ctx));
     ctx.body = { status: 'success', primary, names, cert_path: res.cert_path, not_after: res.not_after, serial: res.serial, cleanup, message: `certificate for ${names.length} names issued` };
   });
 
   // `domain` (one name) is accepted where `domains` is absent.
   mount(r, request, async (ctx, { body: { domains, includeWww, force } }) => {
     const actor = actorOf(ctx);
+    const q = await d.certs.forward({ op: 'request_many', domains, include_www: includeWww, force }, actor);
+    if (q) return queuedAnswer(ctx, q);
     // A wildcard without a DNS hook is refused whole (409) before anything is ordered or streamed.
     d.certs.assertOrderable(domains.map((n) => ({ names: askedNames(n, includeWww) })), force);
     if ((ctx.get('accept') ?? '').includes('application/x-ndjson')) {
@@ -235,6 +244,8 @@ export function certificateRoutes(r: Router, d: ApiDeps): void {
   });
 
   mount(r, renew, async (ctx, { body: { domain, force } }) => {
+    const q = await d.certs.forward({ op: 'renew', ...(domain ? { domain } : {}), force: force ?? false }, actorOf(ctx));
+    if (q) return queuedAnswer(ctx, q);
     const results = await d.certs.renew({ ...(domain ? { domain } : {}), force: force ?? false }, actorOf(ctx));
     const s = summary(results);
     ctx.status = s.failed === 0 ? 200 : statusFor(results);

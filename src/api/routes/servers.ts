@@ -54,6 +54,8 @@ export const serverState = route({
   path: '/api/servers/state',
   tag: 'servers',
   summary: 'Set a server\'s administrative state (ready, drain, maint) through the runtime API, kept across reloads',
+  description:
+    "In a fleet the state is set on every node: shared through the change log (key `server_state:<backend>/<server>`, last writer wins) and applied through each node's runtime API. Health (UP, DOWN) is not shared: each node's HAProxy checks its servers itself.",
   auth: 'api_key',
   body: serverStateBody,
   bodyExample: { backend: 'app', server: 'app1', state: 'drain' },

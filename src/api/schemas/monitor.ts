@@ -95,6 +95,8 @@ export const actionOut = z.strictObject({
   result: z.string().nullable(),
   reviewed_by: z.string().nullable(),
   reverts_id: z.number().int().nullable(),
+  fleet_id: z.string().nullable().meta({ description: 'In a fleet: the action\'s fleet-wide id; null on a single node' }),
+  node: z.string().nullable().meta({ description: 'In a fleet: the node that took the action (ids are each node\'s own); null on a single node' }),
 });
 
 export const rejectBody = z.strictObject({ note: note('Why it was rejected') });

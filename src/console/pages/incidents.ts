@@ -14,9 +14,11 @@ import type { PageRegistrar } from '../console.js';
 import type { ConsoleApi } from '../api-client.js';
 import { SEVERITIES } from '../../pipeline/types.js';
 import { ACTION_STATUSES, inverseOf } from '../../pipeline/policy/actions.js';
+import { unitOf } from '../../pipeline/actions/registry.js';
+import type { fleetStatus } from '../../api/routes/fleet.js';
 import type { ActionType } from '../../pipeline/policy/types.js';
 import { isAppError } from '../../errors.js';
-import type { ItemOf } from '../wire.js';
+import type { AnswerOf, ItemOf } from '../wire.js';
 import type { list as listIncidents } from '../../api/routes/incidents.js';
 import type { list as listActions } from '../../api/routes/actions.js';
 
@@ -35,21 +37,27 @@ const q = (ctx: Context, k: string): string => {
   return typeof v === 'string' ? v : '';
 };
 
-/** What the operator can do with an action right now. */
-function controls(a: ActionRow) {
+/**
+ * What the operator can do with an action right now. `self`: this node's name
+ * in a fleet (null on a single node): another node's action on its own
+ * HAProxy (not an address) is acted on there, so no control is offered here.
+ */
+function controls(a: ActionRow, self: string | null) {
+  const here = a.node === null || a.node === self || unitOf(a.action as ActionType).targetKind === 'ip';
   return {
     ...a,
-    can_decide: a.status === 'proposed',
-    can_revert: a.status === 'done' && inverseOf(a.action as ActionType) !== null,
+    can_decide: a.status === 'proposed' && here,
+    can_revert: a.status === 'done' && inverseOf(a.action as ActionType) !== null && here,
     /** The guardrail that refused it (its reason reads "guardrail <code>: ..."), or no_policy when no policy rule allowed it. */
     guardrail: /^guardrail ([a-z_]+):/.exec(a.reason)?.[1] ?? (a.mode === 'refused' && a.actor === null ? 'no_policy' : null),
   };
 }
 
-/** The actions, or null with the reason when remediation is not running. */
-async function actionsOf(api: ConsoleApi, query: Record<string, string | number | undefined>): Promise<{ list: ActionRow[] | null; note: string | null }> {
+/** The actions with their controls, or null with the reason when remediation is not running. */
+async function actionsOf(api: ConsoleApi, query: Record<string, string | number | undefined>) {
   try {
-    return { list: await api.get<ActionRow[]>('/api/actions', query), note: null };
+    const [list, fleet] = await Promise.all([api.get<ActionRow[]>('/api/actions', query), api.get<AnswerOf<typeof fleetStatus>>('/api/fleet')]);
+    return { list: list.map((a) => controls(a, fleet.node_name)), note: null };
   } catch (e) {
     if (isAppError(e) && e.kind === 'unavailable') return { list: null, note: e.message };
     throw e;
@@ -86,7 +94,7 @@ export function incidentsPages(page: PageRegistrar): void {
     if (!/^[1-9]\d{0,15}$/.test(id)) return { template: 'error.njk', data: { title: 'Not found', message: 'An incident id is a positive integer.' }, status: 404 };
     const incident = await api.get<IncidentRow & { analyses: Record<string, unknown>[] }>(`/api/incidents/${id}`);
     const actions = await actionsOf(api, { incident_id: incident.id, limit: 1000 });
-    const mine = actions.list ? actions.list.map(controls) : null;
+    const mine = actions.list;
     return {
       template: 'incidents-detail.njk',
       data: { title: `Incident #${incident.id}`, incident, actions: mine, actionsNote: actions.note },
@@ -97,7 +105,7 @@ export function incidentsPages(page: PageRegistrar): void {
     const status = q(ctx, 'status');
     const known = (ACTION_STATUSES as readonly string[]).includes(status);
     const actions = await actionsOf(api, { limit: 200, ...(known ? { status } : {}) });
-    const list = actions.list?.map(controls) ?? null;
+    const list = actions.list;
     return {
       template: 'actions.njk',
       data: {

@@ -1,8 +1,10 @@
 /**
  * The overview: HAProxy (version, mode, workers, protections), the last
  * hour of traffic as a chart, open incidents by severity, live blocks, the
- * certificate that expires soonest, the log sources and their rates, and the
- * analysis budget used.
+ * certificate that expires soonest, the log sources and their rates, the
+ * analysis budget used, and in a fleet this node's place in it with the
+ * fleet's recent conflicts (node names and keys come from PostgreSQL: shown
+ * as text, autoescaped like everything else).
  */
 import type { PageRegistrar } from '../console.js';
 import { SEVERITIES } from '../../pipeline/types.js';
@@ -13,6 +15,7 @@ import type { status as certStatus } from '../../api/routes/certificates.js';
 import type { list as listIncidents } from '../../api/routes/incidents.js';
 import type { list as listBlocked } from '../../api/routes/blocked-ips.js';
 import type { status as monitorStatus } from '../../api/routes/incidents.js';
+import type { fleetStatus } from '../../api/routes/fleet.js';
 
 type Health = AnswerOf<typeof healthRoute>;
 type Traffic = AnswerOf<typeof trafficRoute>;
@@ -20,7 +23,7 @@ type Cert = AnswerOf<typeof certStatus>['certificates'][number];
 
 export function overviewPages(page: PageRegistrar): void {
   page('/', async (_ctx, { api }) => {
-    const [health, traffic, open, blocks, certs, status] = await Promise.all([
+    const [health, traffic, open, blocks, certs, status, fleet] = await Promise.all([
       // /health answers 503 with the same body when HAProxy is down: the card says so.
       api.get<Health>('/health').catch(() => null),
       api.get<Traffic>('/api/traffic'),
@@ -28,6 +31,7 @@ export function overviewPages(page: PageRegistrar): void {
       api.get<ItemOf<typeof listBlocked>[]>('/api/blocked-ips'),
       api.get<{ certificates: Cert[] }>('/api/certificates/status'),
       api.get<AnswerOf<typeof monitorStatus>>('/api/monitor/status'),
+      api.get<AnswerOf<typeof fleetStatus>>('/api/fleet'),
     ]);
     const bySeverity = SEVERITIES.map((s) => ({ severity: s, n: open.filter((i) => i.severity === s).length })).reverse();
     const soonest = certs.certificates.filter((c) => c.expires).sort((a, b) => Date.parse(a.expires!) - Date.parse(b.expires!))[0] ?? null;
@@ -45,7 +49,7 @@ export function overviewPages(page: PageRegistrar): void {
     const last = traffic.points.at(-1) ?? null;
     return {
       template: 'overview.njk',
-      data: { title: 'Overview', health, chart, last, bySeverity, openTotal: open.length, blocks: blocks.length, soonest, status },
+      data: { title: 'Overview', health, chart, last, bySeverity, openTotal: open.length, blocks: blocks.length, soonest, status, fleet: fleet.enabled ? fleet : null },
     };
   });
 }

@@ -1,11 +1,38 @@
 /** Domain and server operations behind the API: config changes through the applier. */
 import type { Ops } from './ip-lists.js';
 import { join } from 'node:path';
-import { deleteDomain, getDomain, listBackends, setMaintenance, setServerState, upsertDomain, type DomainInput, type ServerState } from '../../storage/domains.js';
+import { deleteDomain, getDomain, getServerState, listBackends, setMaintenance, setServerState, upsertDomain, type DomainInput, type ServerState } from '../../storage/domains.js';
 import type { MaintenanceOptions } from '../../storage/site-options.js';
 import { AppError } from '../../errors.js';
 import { FILES, haproxyBackendName, maintenanceMapFile } from '../config/render.js';
 import { listTcpServices, passthroughFor, upsertTcpService, type TcpServiceInput } from '../../storage/tcp-services.js';
+import type { Db } from '../../storage/db.js';
+import { domainChange, tcpServiceChange } from './fleet-wire.js';
+
+/** In a fleet: shares the domain as it now stands (inside the change's transaction). */
+function recordDomain(ops: Ops, db: Db, domain: string): void {
+  if (!ops.record) return;
+  const c = domainChange(db, domain);
+  if (c) ops.record(db, c);
+}
+
+/** In a fleet: the servers of `domain` its operator took out of rotation (drain, maint). */
+function heldServers(ops: Ops, db: Db, domain: string): { backend: string; server: string }[] {
+  const d = ops.record ? getDomain(db, domain) : null;
+  const backend = d?.backend_name;
+  return backend ? d.servers.filter((s) => s.state !== 'ready').map((s) => ({ backend, server: s.name })) : [];
+}
+
+/**
+ * In a fleet: a drained or disabled server that an edit or a deletion took
+ * away is shared as ready again, so its drain is superseded in the log: a
+ * node replaying the log (a new node, one back from an outage) applies the
+ * domain's latest state and then each server's latest state, and must not
+ * drain a server of that name made afterwards (made anew, it is ready).
+ */
+function releaseRemoved(ops: Ops, db: Db, held: readonly { backend: string; server: string }[]): void {
+  for (const h of held) if (getServerState(db, h.backend, h.server) === null) ops.record?.(db, { kind: 'server_state', ...h, state: 'ready' });
+}
 
 export function saveDomain(ops: Ops, actor: string, input: DomainInput) {
   return ops.applier.submit({
@@ -17,7 +44,11 @@ export function saveDomain(ops: Ops, actor: string, input: DomainInput) {
       // An HTTPS site and a TLS passthrough of one name cannot both answer on the HTTPS port.
       const tcp = passthroughFor(db, input.domain);
       if (tcp) throw new AppError('conflict', `${input.domain} is passed through to TCP service ${tcp}; remove it first`, { field: 'domain' });
-      return upsertDomain(db, input);
+      const held = heldServers(ops, db, input.domain);
+      const r = upsertDomain(db, input);
+      recordDomain(ops, db, input.domain);
+      releaseRemoved(ops, db, held);
+      return r;
     },
   });
 }
@@ -51,6 +82,8 @@ export function saveDomains(ops: Ops, actor: string, inputs: DomainInput[], tcpS
         if (names.has(t.name)) throw new AppError('conflict', `TCP service ${t.name} exists already (created since the import was planned); nothing was imported`, { field: 'config' });
         upsertTcpService(db, t);
       }
+      for (const input of inputs) recordDomain(ops, db, input.domain);
+      if (ops.record) for (const t of tcpServices) ops.record(db, tcpServiceChange(db, t.name));
       return created;
     },
   });
@@ -62,7 +95,10 @@ export function removeDomain(ops: Ops, actor: string, domain: string) {
     action: 'domain.delete',
     target: domain,
     mutate(db) {
+      const held = heldServers(ops, db, domain);
       if (!deleteDomain(db, domain)) throw new AppError('not_found', `domain ${domain} not found`, { field: 'domain' });
+      ops.record?.(db, { kind: 'domain_delete', domain });
+      releaseRemoved(ops, db, held);
       return true;
     },
   });
@@ -71,7 +107,9 @@ export function removeDomain(ops: Ops, actor: string, domain: string) {
 /**
  * Sets a server's administrative state: at once through the runtime API, and
  * in the rendered config (maint = disabled, drain = weight 0) so a reload
- * keeps it.
+ * keeps it. In a fleet the state is shared (key `server_state:<backend>/<server>`,
+ * fleet/apply-server-states.ts); another node's change comes back through
+ * here with Ops that do not record.
  */
 export function changeServerState(ops: Ops, actor: string, backend: string, server: string, state: ServerState) {
   let weight = 100;
@@ -83,6 +121,7 @@ export function changeServerState(ops: Ops, actor: string, backend: string, serv
     mutate(db) {
       const s = setServerState(db, backend, server, state);
       weight = s.weight;
+      ops.record?.(db, { kind: 'server_state', backend, server, state });
       return s;
     },
     files: () => new Map(),
@@ -109,6 +148,7 @@ export function changeMaintenance(ops: Ops, actor: string, domain: string, m: Ma
       const r = setMaintenance(db, domain, m);
       if (r.backend === null) throw new AppError('conflict', `domain ${domain} has no backend`, { field: 'domain' });
       backend = haproxyBackendName(r.backend);
+      recordDomain(ops, db, domain);
       return r;
     },
     files: (db) => new Map([[FILES.maintenanceMap, maintenanceMapFile(listBackends(db))]]),

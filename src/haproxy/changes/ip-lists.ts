@@ -12,19 +12,20 @@ import { FILES, renderList } from '../config/render.js';
 import { AppError } from '../../errors.js';
 import { blocked, proxies, trusted, type BlockedIp, type TrustedIp } from '../../storage/ip-lists.js';
 import type { Db } from '../../storage/db.js';
-import type { IpChange } from '../../storage/pg/changes.js';
+import type { FleetChange, IpChange } from '../../storage/pg/changes.js';
 
 export interface Ops {
   cfg: Config;
   applier: Applier;
   /**
-   * In a fleet (fleet/sync.ts): records a change to shared addresses in the
-   * node's outbox, inside the change's own transaction, so it reaches
-   * PostgreSQL even when made while the database is away. Absent on a single
-   * node, and on the Ops the fleet applies other nodes' changes with (no echo).
-   * Expiry is not recorded: every node expires a block at the same absolute time.
+   * In a fleet (fleet/sync.ts): records a change to shared state (addresses,
+   * trusted proxies, domains, TCP services) in the node's outbox, inside the
+   * change's own transaction, so it reaches PostgreSQL even when made while
+   * the database is away. Absent on a single node, and on the Ops the fleet
+   * applies other nodes' changes with (no echo). Expiry is not recorded:
+   * every node expires a block at the same absolute time.
    */
-  record?: (db: Db, change: IpChange) => void;
+  record?: (db: Db, change: FleetChange) => void;
 }
 
 const mapPath = (cfg: Config, rel: string) => join(cfg.paths.generatedDir, rel);
@@ -230,7 +231,9 @@ export async function addProxy(ops: Ops, actor: string, cidr: string, note: stri
     detail: { note },
     mutate(db) {
       if (proxies.get(db, cidr)) throw new AppError('conflict', `${cidr} is already a trusted proxy`, { field: 'cidr' });
-      return proxies.insert(db, cidr, note);
+      const id = proxies.insert(db, cidr, note);
+      ops.record?.(db, { kind: 'trusted_proxy', cidr, note });
+      return id;
     },
     files: proxyFiles,
     runtime: (control) => control.runtime.maps.set('acl', mapPath(ops.cfg, FILES.trustedProxiesList), cidr, true),
@@ -244,6 +247,7 @@ export async function removeProxy(ops: Ops, actor: string, cidr: string) {
     target: cidr,
     mutate(db) {
       if (!proxies.remove(db, cidr)) throw new AppError('not_found', `${cidr} is not a trusted proxy`, { field: 'cidr' });
+      ops.record?.(db, { kind: 'trusted_proxy_remove', cidr });
       return true;
     },
     files: proxyFiles,

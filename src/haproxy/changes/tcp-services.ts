@@ -7,6 +7,7 @@
 import type { Ops } from './ip-lists.js';
 import { deleteTcpService, upsertTcpService, type TcpServiceInput } from '../../storage/tcp-services.js';
 import { AppError } from '../../errors.js';
+import { tcpServiceChange } from './fleet-wire.js';
 
 /** The ports the settings give other listeners, by what uses them. */
 function reservedPorts(ops: Ops): Map<number, string> {
@@ -41,7 +42,11 @@ export function saveTcpService(ops: Ops, actor: string, input: TcpServiceInput) 
     action: 'tcp_service.upsert',
     target: input.name,
     detail: { kind: input.kind, sni: input.sni, port: input.port, servers: input.servers.length },
-    mutate: (db) => upsertTcpService(db, input),
+    mutate(db) {
+      const r = upsertTcpService(db, input);
+      ops.record?.(db, tcpServiceChange(db, input.name));
+      return r;
+    },
   });
 }
 
@@ -52,6 +57,7 @@ export function removeTcpService(ops: Ops, actor: string, name: string) {
     target: name,
     mutate(db) {
       if (!deleteTcpService(db, name)) throw new AppError('not_found', `TCP service ${name} not found`, { field: 'name' });
+      ops.record?.(db, { kind: 'tcp_service_delete', name });
       return true;
     },
   });

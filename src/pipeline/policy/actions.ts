@@ -52,6 +52,10 @@ export interface ActionRecord {
   reviewedBy: string | null;
   /** For an inverse action: the record it reverts. */
   revertsId: number | null;
+  /** In a fleet: the action's fleet-wide id (a uuid); null or absent on a single node. */
+  fleetId?: string | null;
+  /** In a fleet: the node that took it when that is another node; null or absent for this node's own. */
+  node?: string | null;
 }
 
 export class PolicyTransitionError extends Error {

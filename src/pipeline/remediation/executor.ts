@@ -11,6 +11,7 @@
  * action is re-checked against the guardrails just before it runs. Nothing
  * here throws into the log pipeline: failures are recorded and logged.
  */
+import { randomUUID } from 'node:crypto';
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../log.js';
 import type { Db } from '../../storage/db.js';
@@ -52,6 +53,15 @@ export interface RemediationDeps {
   onActed?: (round: ActedRound) => void;
   /** Told once (then not for block_spike.quiet) when more blocks than block_spike.per_minute were enforced in a minute. */
   onBlockSpike?: (spike: BlockSpike) => void;
+  /**
+   * In a fleet (fleet/actions-sync.ts): this node's name, and what to wake
+   * after a shared record is saved. Every new record gets a fleet id (it is
+   * shared); another node's record is listed with its node, and a person
+   * here may approve or revert it only when its effect is shared (an address
+   * block or trust): it is then carried out here, judged by this node's own
+   * guardrails like a local one. Absent on a single node.
+   */
+  fleet?: { node: string; changed(): void };
 }
 
 export interface BlockSpike {
@@ -127,6 +137,22 @@ export function createRemediation(d: RemediationDeps) {
     limits,
   });
 
+  /** Saves a record; in a fleet a new one gets its fleet id, and the sync is woken (after the caller's transaction). */
+  const save = (rec: ActionRecord): ActionRecord => {
+    const out = store.save(d.db, d.fleet && rec.id === 0 && !rec.fleetId ? { ...rec, fleetId: randomUUID() } : rec);
+    d.fleet?.changed();
+    return out;
+  };
+
+  /** A record as the API shows it: the node that took it (this one's name for its own; null on a single node). */
+  const shown = (rec: ActionRecord): ActionRecord & { fleetId: string | null; node: string | null } => ({ ...rec, fleetId: rec.fleetId ?? null, node: rec.node ?? d.fleet?.node ?? null });
+
+  /** Another node's action may be acted on here only when its effect is shared by the fleet (an address). */
+  const mayActOn = (rec: ActionRecord, what: string): void => {
+    if (!rec.node || requireUnit(rec.action).targetKind === 'ip') return;
+    throw new AppError('conflict', `cannot ${what} action ${rec.id}: node ${rec.node} took it and ${rec.action} acts on that node's own HAProxy; ${what} it on ${rec.node}`);
+  };
+
   const ra = r.range_aggregation;
   const flood = createFloodWatch({
     threshold: ra.threshold,
@@ -142,12 +168,12 @@ export function createRemediation(d: RemediationDeps) {
     try {
       const unit = requireUnit(r.action);
       const result = await unit.execute(d.actions, unit.validate(r.target), r);
-      const done = store.save(d.db, markDone(r, Date.now(), result));
+      const done = save(markDone(r, Date.now(), result));
       d.log[r.action === 'notify' ? 'info' : 'notice'](`action done: ${r.action}`, { action_id: r.id, target: r.target ?? undefined, incident_id: r.incidentId ?? undefined, result });
       return done;
     } catch (e) {
       d.log.error(`action failed: ${r.action}`, { action_id: r.id, target: r.target ?? undefined, error: describe(e) });
-      return store.save(d.db, markFailed(r, Date.now(), describe(e)));
+      return save(markFailed(r, Date.now(), describe(e)));
     }
   };
 
@@ -186,7 +212,7 @@ export function createRemediation(d: RemediationDeps) {
       const now = Date.now();
       const ctx = context(now, roundTargets(inc, analysis));
       const decisions = analysis ? decide(d.policy, { ...inc, actions: [] }, analysis, ctx).filter((x) => x.origin !== 'policy') : decide(d.policy, inc, null, ctx);
-      const recs = decisions.map((dec) => store.save(d.db, recordFromDecision(dec, { now, analysisSummary: analysis?.summary ?? null })));
+      const recs = decisions.map((dec) => save(recordFromDecision(dec, { now, analysisSummary: analysis?.summary ?? null })));
       countCapped(recs);
       return recs;
     })();
@@ -214,7 +240,7 @@ export function createRemediation(d: RemediationDeps) {
         reason: `range aggregation: ${full.addresses} addresses of ${full.range} blocked within ${ra.window}`,
         incidentId: blockedRec.incidentId ?? 0,
       };
-      const rec = store.save(d.db, recordFromDecision(applyGuardrails(dec, ctx, guardrailState(ctx)), { now }));
+      const rec = save(recordFromDecision(applyGuardrails(dec, ctx, guardrailState(ctx)), { now }));
       countCapped([rec]);
       return rec;
     })();
@@ -270,18 +296,19 @@ export function createRemediation(d: RemediationDeps) {
 
     async approve(id: number, by: string): Promise<ActionRecord> {
       const cur = need(id);
+      mayActOn(cur, 'approve');
       const r = transition(() => approve(cur, by, Date.now()));
       // Its own proposal is not a prior action (recheck's contract).
       const ctx = context(Date.now(), r.target === null ? [] : [r.target]);
       const why = recheck(r, { ...ctx, recentActions: ctx.recentActions.filter((a) => a.id !== r.id) });
-      const out = why ? store.save(d.db, markFailed(r, Date.now(), `refused at approval: ${why}`)) : await run(store.save(d.db, r));
+      const out = why ? save(markFailed(r, Date.now(), `refused at approval: ${why}`)) : await run(save(r));
       tell({ incidentId: out.incidentId, records: [out] });
-      return out;
+      return shown(out);
     },
 
     reject(id: number, by: string, note?: string): ActionRecord {
       const cur = need(id);
-      return store.save(d.db, transition(() => reject(cur, by, Date.now(), note)));
+      return shown(save(transition(() => reject(cur, by, Date.now(), note))));
     },
 
     /**
@@ -292,18 +319,19 @@ export function createRemediation(d: RemediationDeps) {
      */
     async revert(id: number, by: string): Promise<{ reverted: ActionRecord; inverse: ActionRecord }> {
       const cur = need(id);
+      mayActOn(cur, 'revert');
       const { reverted, inverse } = transition(() => revert(cur, by, Date.now()));
       const why = recheck(inverse, context(Date.now(), inverse.target === null ? [] : [inverse.target]));
       if (why) throw new AppError('policy_denied', `cannot revert action ${cur.id}: ${why}`, { field: 'id' });
-      const inv = store.save(d.db, inverse);
+      const inv = save(inverse);
       const done = await run(inv);
       tell({ incidentId: done.incidentId, records: [done] });
       if (done.status !== 'done') throw new AppError('runtime', `the inverse action failed: ${done.result ?? ''}`);
-      return { reverted: store.save(d.db, reverted), inverse: done };
+      return { reverted: shown(save(reverted)), inverse: shown(done) };
     },
 
-    list: (opts: { limit: number; status?: string; incidentId?: number }) => store.list(d.db, opts),
-    get: (id: number) => need(id),
+    list: (opts: { limit: number; status?: string; incidentId?: number }) => store.list(d.db, opts).map(shown),
+    get: (id: number) => shown(need(id)),
   };
 }
 

@@ -19,7 +19,8 @@ import { migration as m011 } from './011-tcp-services.js';
 import { migration as m012 } from './012-retention-indexes.js';
 import { migration as m013 } from './013-fleet.js';
 import { migration as m016 } from './016-incident-node.js';
+import { migration as m017 } from './017-fleet-actions.js';
 
 export type { Migration } from './migration.js';
 
-export const migrations: Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011, m012, m013, m016];
+export const migrations: Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011, m012, m013, m016, m017];

@@ -2,11 +2,12 @@
  * The fleet change log and the shared blocked/trusted addresses in
  * PostgreSQL: the only place their SQL lives. Writes are batches of one
  * node's queued changes in one transaction under WRITE_LOCK (schema.ts);
- * each change is inserted once (by change id), updates its key's state row,
- * and the commit NOTIFYs the new highest version.
+ * each change is inserted once (by change id), its key's state row takes the
+ * batch's last change for it, and the commit NOTIFYs the new highest version.
  */
 import type pg from 'pg';
 import { CHANNEL, WRITE_LOCK } from './schema.js';
+import { applyConfigState, configKey, CONFIG_KINDS, type ConfigChange } from './config-changes.js';
 
 /** One change to shared blocked/trusted addresses, as every node applies it. */
 export type IpChange =
@@ -15,9 +16,14 @@ export type IpChange =
   | { kind: 'trust'; ip: string; scope: 'real_ip' | 'source'; note: string | null }
   | { kind: 'untrust'; ip: string; scope: 'real_ip' | 'source' };
 
+/** Any change the fleet shares: addresses (here) or configuration (config-changes.ts). */
+export type FleetChange = IpChange | ConfigChange;
+
+export const isConfigChange = (c: FleetChange): c is ConfigChange => CONFIG_KINDS.has(c.kind);
+
 export interface ChangeToWrite {
   changeId: string;
-  change: IpChange;
+  change: FleetChange;
   /** The last version the writing node had applied when it made the change. */
   baseVersion: number;
   madeAt: string;
@@ -30,7 +36,8 @@ export interface StoredChange {
   key: string;
   /** A later change for the same key exists: applying this one would be undone (or wrongly win over a newer local one). */
   superseded: boolean;
-  change: IpChange;
+  /** As stored: unchecked until fleet/change-schema.ts has passed it. */
+  change: FleetChange;
 }
 
 /** A change that overwrote a key another node had set after the writer last looked: last writer won. */
@@ -48,17 +55,12 @@ export interface WriteResult {
   conflicts: Conflict[];
 }
 
-/** What a change is about: one key per blocked address, per trusted address and scope. */
-export const keyOf = (c: IpChange) => (c.kind === 'block' || c.kind === 'unblock' ? `blocked:${c.ip}` : `trusted:${c.scope}:${c.ip}`);
+/** What a change is about: one key per blocked address, per trusted address and scope, and per configuration entity (configKey). */
+export const keyOf = (c: FleetChange) =>
+  isConfigChange(c) ? configKey(c) : c.kind === 'block' || c.kind === 'unblock' ? `blocked:${c.ip}` : `trusted:${c.scope}:${c.ip}`;
 
-/** The latest change for a key (before the one being written), or null. */
-async function latestFor(c: pg.ClientBase, key: string): Promise<{ version: number; node: string } | null> {
-  const r = await c.query<{ version: string; node: string }>('SELECT version, node FROM fleet_changes WHERE key = $1 ORDER BY version DESC LIMIT 1', [key]);
-  const row = r.rows[0];
-  return row ? { version: Number(row.version), node: row.node } : null;
-}
-
-async function applyState(c: pg.ClientBase, ch: IpChange, version: number, node: string): Promise<void> {
+async function applyState(c: pg.ClientBase, ch: FleetChange, version: number, node: string): Promise<void> {
+  if (isConfigChange(ch)) return applyConfigState(c, ch, version, node);
   switch (ch.kind) {
     case 'block':
       await c.query(
@@ -83,7 +85,64 @@ async function applyState(c: pg.ClientBase, ch: IpChange, version: number, node:
   }
 }
 
-/** Writes one node's queued changes, in order, in one transaction. */
+/** Rows per statement: a write of thousands of changes (an import shared) is a few set-based statements per chunk, not several per change. */
+const CHUNK = 500;
+
+type Owner = { version: number; node: string };
+
+/** Inserts one chunk of changes (in order) and notes what each did; `latest` is each key's newest change so far. */
+async function writeChunk(c: pg.ClientBase, node: string, chunk: readonly ChangeToWrite[], out: WriteResult, latest: Map<string, Owner>, final: Map<string, { change: FleetChange; version: number }>): Promise<void> {
+  // Checked first (under the lock, so no race) so a resend does not draw a version; ON CONFLICT stays as the guarantee.
+  const known = await c.query<{ change_id: string }>('SELECT change_id FROM fleet_changes WHERE change_id = ANY($1::uuid[])', [chunk.map((it) => it.changeId)]);
+  const seen = new Set(known.rows.map((r) => r.change_id));
+  const fresh = chunk.filter((it) => !seen.has(it.changeId));
+  out.duplicates += chunk.length - fresh.length;
+  if (!fresh.length) return;
+  const keys = fresh.map((it) => keyOf(it.change));
+  const unknown = [...new Set(keys)].filter((k) => !latest.has(k));
+  if (unknown.length) {
+    const r = await c.query<{ key: string; version: string; node: string }>(
+      'SELECT DISTINCT ON (key) key, version, node FROM fleet_changes WHERE key = ANY($1::text[]) ORDER BY key, version DESC',
+      [unknown],
+    );
+    for (const row of r.rows) latest.set(row.key, { version: Number(row.version), node: row.node });
+  }
+  // Versions are drawn in the chunk's order (the rows are inserted sorted by their position).
+  const ins = await c.query<{ version: string; change_id: string }>(
+    `INSERT INTO fleet_changes (change_id, node, kind, key, body, made_at)
+     SELECT u.change_id, $1, u.kind, u.key, u.body, u.made_at
+       FROM unnest($2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[]) WITH ORDINALITY AS u(change_id, kind, key, body, made_at, ord)
+      ORDER BY u.ord
+     ON CONFLICT (change_id) DO NOTHING RETURNING version, change_id`,
+    [node, fresh.map((it) => it.changeId), fresh.map((it) => it.change.kind), keys, fresh.map((it) => JSON.stringify(it.change)), fresh.map((it) => it.madeAt)],
+  );
+  const versionOf = new Map(ins.rows.map((r) => [r.change_id, Number(r.version)]));
+  for (const [i, it] of fresh.entries()) {
+    const version = versionOf.get(it.changeId);
+    if (version === undefined) {
+      out.duplicates++;
+      continue;
+    }
+    const key = keys[i]!;
+    const owner = latest.get(key);
+    // Another node changed this key after the writer last caught up: the writer wins, the other's change is the loser.
+    if (owner && owner.node !== node && owner.version > it.baseVersion) {
+      const conflict = { key, version, loserVersion: owner.version, loserNode: owner.node };
+      await c.query('INSERT INTO fleet_conflicts (version, winner_node, loser_version, loser_node, key) VALUES ($1, $2, $3, $4, $5)', [version, node, owner.version, owner.node, key]);
+      out.conflicts.push(conflict);
+    }
+    latest.set(key, { version, node });
+    final.set(key, { change: it.change, version });
+    out.versions.push(version);
+  }
+}
+
+/**
+ * Writes one node's queued changes, in order, in one transaction (however
+ * many: the readers see them all at once, with one notification, so a node
+ * catching up applies them together). The state tables get each key's last
+ * change of the batch.
+ */
 export async function writeChanges(pool: pg.Pool, node: string, items: readonly ChangeToWrite[]): Promise<WriteResult> {
   const c = await pool.connect();
   // A checked-out client whose connection dies between two queries emits 'error' on itself (the pool
@@ -96,33 +155,11 @@ export async function writeChanges(pool: pg.Pool, node: string, items: readonly 
   try {
     await c.query('BEGIN');
     await c.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK]);
-    for (const it of items) {
-      // Checked first (under the lock, so no race) so a resend does not draw a version; ON CONFLICT stays as the guarantee.
-      if ((await c.query('SELECT 1 FROM fleet_changes WHERE change_id = $1', [it.changeId])).rowCount) {
-        out.duplicates++;
-        continue;
-      }
-      const key = keyOf(it.change);
-      const owner = await latestFor(c, key);
-      const ins = await c.query<{ version: string }>(
-        'INSERT INTO fleet_changes (change_id, node, kind, key, body, made_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (change_id) DO NOTHING RETURNING version',
-        [it.changeId, node, it.change.kind, key, JSON.stringify(it.change), it.madeAt],
-      );
-      if (!ins.rows[0]) {
-        out.duplicates++;
-        continue;
-      }
-      const version = Number(ins.rows[0].version);
-      // Another node changed this key after the writer last caught up: the writer wins, the other's change is the loser.
-      if (owner && owner.node !== node && owner.version > it.baseVersion) {
-        const conflict = { key, version, loserVersion: owner.version, loserNode: owner.node };
-        await c.query('INSERT INTO fleet_conflicts (version, winner_node, loser_version, loser_node, key) VALUES ($1, $2, $3, $4, $5)', [version, node, owner.version, owner.node, conflict.key]);
-        out.conflicts.push(conflict);
-      }
-      await applyState(c, it.change, version, node);
-      out.versions.push(version);
-    }
-    if (out.versions.length) await c.query('SELECT pg_notify($1, $2)', [CHANNEL, String(out.versions.at(-1))]);
+    const latest = new Map<string, Owner>();
+    const final = new Map<string, { change: FleetChange; version: number }>();
+    for (let i = 0; i < items.length; i += CHUNK) await writeChunk(c, node, items.slice(i, i + CHUNK), out, latest, final);
+    for (const { change, version } of final.values()) await applyState(c, change, version, node);
+    if (out.versions.length) await c.query('SELECT pg_notify($1, $2)', [CHANNEL, String(Math.max(...out.versions))]);
     await c.query('COMMIT');
     return out;
   } catch (e) {
@@ -137,7 +174,7 @@ export async function writeChanges(pool: pg.Pool, node: string, items: readonly 
 
 /** Changes after `version`, oldest first, at most `limit`. */
 export async function changesAfter(pool: pg.Pool, version: number, limit: number): Promise<StoredChange[]> {
-  const r = await pool.query<{ version: string; change_id: string; node: string; key: string; superseded: boolean; body: IpChange }>(
+  const r = await pool.query<{ version: string; change_id: string; node: string; key: string; superseded: boolean; body: FleetChange }>(
     `SELECT f.version, f.change_id, f.node, f.key, f.body,
             EXISTS (SELECT 1 FROM fleet_changes l WHERE l.key = f.key AND l.version > f.version) AS superseded
        FROM fleet_changes f WHERE f.version > $1 ORDER BY f.version LIMIT $2`,

@@ -13,7 +13,10 @@
 // arrives, a {type:"summary"} or {type:"error"} line goes in [data-result].
 // A plain JSON answer with results[] fills the items in at once; any other
 // answer (a refused body, a 403) goes in [data-result] and the items are
-// marked "not started". Status words shown come from the list's
+// marked "not started". A 202 with status_url (a fleet node that does not
+// lead queued the request for the leader) marks the items "queued", then
+// reads status_url every second until the leader's outcome, whose results
+// fill the items in as above (for at most 10 minutes). Status words shown come from the list's
 // data-labels (JSON). data-then="reload" reads the live regions again at
 // the end whatever the outcome (the list, outside them, keeps the results).
 // Runs in the capture phase so the plain form/button handlers above do not
@@ -75,6 +78,23 @@
   const resultMessage = (m) => m.error ?? m.message ?? (Array.isArray(m.names) && m.names.length ? m.names.join(', ') : '');
   const summaryText = (s) => `${s.total} done: ${s.successful} succeeded, ${s.skipped} skipped, ${s.failed} failed.`;
 
+  // A request queued for the fleet leader: its outcome as {results, summary}, or a message when it has none.
+  async function followQueued(url, out) {
+    const until = Date.now() + 600_000;
+    while (Date.now() < until) {
+      await new Promise((res) => setTimeout(res, 1000));
+      const g = await fetch(url, { credentials: 'same-origin', headers: { accept: 'application/json' } });
+      if (!g.ok) return `The request's state could not be read (${g.status}); see ${url}.`;
+      const v = await g.json();
+      if (v.state !== 'done' && v.state !== 'failed') continue;
+      const results = Array.isArray(v.results) ? v.results : [];
+      if (!results.length) return { message: v.error ?? `The fleet leader finished the request (${v.state}).` };
+      const count = (f) => results.filter(f).length;
+      return { results, summary: { total: results.length, successful: count((x) => x.status === 'success' || x.status === 'renewed'), skipped: count((x) => x.status === 'skipped'), failed: count((x) => x.status === 'failed') } };
+    }
+    return `Still waiting for the fleet leader; see ${url}.`;
+  }
+
   async function run(el, spec, body, then) {
     const list = document.querySelector(el.dataset.progress);
     const out = el instanceof HTMLFormElement ? el.querySelector('[data-result]') : list?.parentElement?.querySelector('[data-result]') ?? document.querySelector('#page-result');
@@ -122,6 +142,11 @@
         parsed = JSON.parse(text);
       } catch {
         // Not JSON: shown as text.
+      }
+      if (r.status === 202 && parsed && typeof parsed === 'object' && typeof parsed.status_url === 'string') {
+        for (const li of list.children) setItem(list, li.dataset.key, 'queued', '');
+        hm().show(out, true, parsed);
+        parsed = await followQueued(parsed.status_url, out);
       }
       if (parsed && typeof parsed === 'object' && Array.isArray(parsed.results)) {
         for (const x of parsed.results) setItem(list, x.domain, x.status, resultMessage(x));
