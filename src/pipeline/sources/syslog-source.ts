@@ -14,9 +14,9 @@
  * - Received on a thread of its own (udp-receiver.ts), which only reads
  *   the socket and posts the datagrams in batches (every 5 ms or 64 KiB);
  *   the batches are decoded and delivered here, on the consumer's thread,
- *   in arrival order, one batch per turn of the event loop. So the kernel's receive buffer is emptied while the
- *   pipeline works, and a pause of the consumer is absorbed by the batches
- *   waiting for it.
+ *   in arrival order, one batch per turn of the event loop. So the kernel's
+ *   receive buffer is emptied while the pipeline works, and a pause of the
+ *   consumer is absorbed by the batches waiting for it.
  * - Bounded: datagrams received and not yet delivered are at most
  *   `queueSize` and `queueBytes`; past that they are dropped and counted.
  *   The kernel counts its own drops (a receive buffer that overflowed) per
@@ -25,7 +25,7 @@
  *   readable).
  * - The receive buffer: SO_RCVBUF is asked for `recvBufferBytes` (32 MiB);
  *   the kernel caps it at net.core.rmem_max (the package ships a sysctl
- *   drop-in raising it, packaging/sysctl/60-haproxy-manager.conf). What was
+ *   drop-in raising it, packaging/sysctl.d/60-haproxy-manager.conf). What was
  *   granted is `recv_buffer_bytes` in the stats (Linux reports twice the
  *   data it will hold).
  * - No position: what was sent while the daemon was down is gone (UDP).
