@@ -48,6 +48,7 @@ import { loadPolicy, SHIPPED_POLICY_FILE } from './pipeline/policy/load.js';
 import { createRemediation, type Remediation } from './pipeline/remediation/executor.js';
 import { actionDeps } from './haproxy/adapters/action-deps.js';
 import { createAnalysisStage } from './pipeline/analysis/stage.js';
+import { createFleetAnalysis, fleetAnalysisWaitMs } from './fleet/analysis.js';
 import { backendHealthFrom } from './haproxy/adapters/backend-health.js';
 import { actedEvent } from './pipeline/notify/acted.js';
 import { createNotifications, type Notifications } from './pipeline/notify/service.js';
@@ -174,7 +175,9 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
         { db: writer },
       ),
   });
-  const analysis = createAnalysisStage({ cfg, log: log.child({ unit: 'analysis' }), writer, reader, policy: policy.policy, remediation, backendHealth: backendHealthFrom(control.runtime) });
+  // In a fleet, one node calls the model per fleet incident and the others take its verdict (fleet/analysis.ts).
+  const fleetAnalysis = fleetIncidents && cfg.fleetSettings && cfg.analysis.enabled ? createFleetAnalysis({ settings: cfg.fleetSettings, db: writer, log: log.child({ unit: 'fleet' }), analysis: cfg.analysis, linked: (id) => fleetIncidents.linked(id), waitMs: fleetAnalysisWaitMs(cfg.analysis) }) : null;
+  const analysis = createAnalysisStage({ cfg, log: log.child({ unit: 'analysis' }), writer, reader, policy: policy.policy, remediation, backendHealth: backendHealthFrom(control.runtime), ...(fleetAnalysis ? { share: fleetAnalysis.share } : {}) });
   const monitor = createMonitor({ cfg, log: log.child({ unit: 'monitor' }), writer, reader, onStateChange: (kind, incident) => bus.emit('incident', { kind, incident }) });
   const watchdog = createWatchdog({ cfg, log: log.child({ unit: 'watchdog' }), control, report: (f) => monitor.report(f), reload: () => applier.reloadLive('watchdog') });
   const expiry = createBlockExpiry({ cfg, log, db: writer, ops });
@@ -227,6 +230,7 @@ export async function startDaemon(given: Config, opts: { log?: Logger; reloading
     ...(fleetActions ? [fleetActions] : []),
     ...(fleetJobs ? [fleetJobs] : []),
     ...(fleetIncidents ? [fleetIncidents] : []),
+    ...(fleetAnalysis ? [fleetAnalysis] : []),
     expiry,
     createRetention({ cfg, log: log.child({ unit: 'retention' }), db: writer }),
     {

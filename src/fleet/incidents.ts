@@ -45,6 +45,8 @@ export interface FleetIncidents extends Unit {
   acted(incidentId: number | null, send: () => void): void;
   /** Resolves once every decision asked for so far is made (tests). */
   settled(): Promise<void>;
+  /** The fleet incident a local incident is part of, once the decisions asked for it so far are made (null: not part of one, or the database was unreachable). */
+  linked(incidentId: number): Promise<{ fleetId: number; notifier: string } | null>;
 }
 
 export interface FleetIncidentsDeps {
@@ -192,6 +194,10 @@ export function createFleetIncidents(d: FleetIncidentsDeps): FleetIncidents {
     },
     settled: async () => {
       while (chains.size) await Promise.all([...chains.values()]);
+    },
+    async linked(incidentId) {
+      await chains.get(incidentId);
+      return incidents.fleetLink(db, incidentId);
     },
   };
 }

@@ -21,6 +21,8 @@ export interface AnalysisRow {
   confidence: number | null;
   recommendations: unknown[];
   dropped: unknown[];
+  /** The fleet node whose model call this is, when another node's (its verdict taken from PostgreSQL); null for this node's own. */
+  analysed_by: string | null;
 }
 
 type Sql = Omit<AnalysisRow, 'cached' | 'strong_model' | 'recommendations' | 'dropped'> & { cached: number; strong_model: number; recommendations: string; dropped: string };
@@ -34,20 +36,21 @@ const toRow = (r: Sql): AnalysisRow => ({
 });
 
 export const analyses = {
-  save(db: Db, a: Omit<AnalysisRow, 'id'>): AnalysisRow {
+  save(db: Db, a: Omit<AnalysisRow, 'id' | 'analysed_by'> & { analysed_by?: string | null }): AnalysisRow {
     const info = db
       .prepare(
-        `INSERT INTO analyses (incident_id, created_at, status, reason, trigger, model, cached, strong_model, summary, likely_cause, severity, confidence, recommendations, dropped)
-         VALUES (@incident_id, @created_at, @status, @reason, @trigger, @model, @cached, @strong_model, @summary, @likely_cause, @severity, @confidence, @recommendations, @dropped)`,
+        `INSERT INTO analyses (incident_id, created_at, status, reason, trigger, model, cached, strong_model, summary, likely_cause, severity, confidence, recommendations, dropped, analysed_by)
+         VALUES (@incident_id, @created_at, @status, @reason, @trigger, @model, @cached, @strong_model, @summary, @likely_cause, @severity, @confidence, @recommendations, @dropped, @analysed_by)`,
       )
       .run({
         ...a,
+        analysed_by: a.analysed_by ?? null,
         cached: a.cached ? 1 : 0,
         strong_model: a.strong_model ? 1 : 0,
         recommendations: JSON.stringify(a.recommendations),
         dropped: JSON.stringify(a.dropped),
       });
-    return { ...a, id: Number(info.lastInsertRowid) };
+    return { ...a, analysed_by: a.analysed_by ?? null, id: Number(info.lastInsertRowid) };
   },
   /** An incident's analyses, newest first. */
   forIncident(db: Db, incidentId: number): AnalysisRow[] {

@@ -1,5 +1,5 @@
 /**
- * A fleet node's side of shared remediation actions (migration 17): the
+ * A fleet node's side of shared remediation actions (migration 15): the
  * rows waiting for PostgreSQL, marking them written, and applying another
  * node's record. The only place this SQL lives; fleet/actions-sync.ts owns
  * the flow. Rows are the `actions` table's; a row's `fleet_dirty` is its

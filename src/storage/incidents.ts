@@ -76,7 +76,7 @@ export const incidents = {
    */
   write(db: Db, list: readonly IncidentFacts[], node: string | null = null): number[] {
     if (list.length === 0) return [];
-    // A single node leaves `node` to its default (null): the same statement as before migration 16.
+    // A single node leaves `node` to its default (null): the same statement as before migration 14.
     const ins = stmt(db, 
       node === null
         ? `INSERT INTO incidents (rule, category, severity, subject_type, subject_value, status, first_seen, last_seen, count, escalate, actions, samples, resolved_at)

@@ -138,7 +138,7 @@ test('migration 6 keeps the actions, their self-reference and foreign keys, and 
     assert.deepEqual(fks.map((f) => `${f.from}->${f.table}`).sort(), ['incident_id->incidents', 'reverts_id->actions']);
     assert.equal(w.prepare("SELECT 1 FROM sqlite_master WHERE name = 'actions_v6'").get(), undefined);
     assert.doesNotMatch((w.prepare("SELECT sql FROM sqlite_master WHERE name = 'actions'").get() as { sql: string }).sql, /actions_v6/);
-    // The rebuilt table's indexes are there (migration 17's fleet indexes come later and are its own).
+    // The rebuilt table's indexes are there (migration 15's fleet indexes come later and are its own).
     const idx = (w.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'actions' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'actions_fleet%'").all() as { name: string }[]).map((r) => r.name).sort();
     assert.deepEqual(idx, ['actions_by_target', 'actions_created', 'actions_expiry', 'actions_incident', 'actions_reverts', 'actions_status', 'actions_target', 'actions_unlinked']);
 

@@ -67,6 +67,7 @@ export const analysisOut = z.strictObject({
   confidence: z.number().nullable(),
   recommendations: z.array(z.unknown()),
   dropped: z.array(z.unknown()),
+  analysed_by: z.string().nullable().meta({ description: 'The fleet node whose model call made this verdict, when another node\'s (one analysis per fleet incident); null when this node made it, and on a single node' }),
 });
 
 export const incidentDetail = incidentOut.extend({ analyses: z.array(analysisOut) });

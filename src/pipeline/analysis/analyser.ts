@@ -73,8 +73,9 @@ export type AnalysisOutcome =
       /** Answered from the cache: no call was made. */
       cached: boolean;
       /** The strong model was asked (directly or after the fast one). */
-      /** The stronger model was asked. */
       strongModel: boolean;
+      /** The fleet node that made the call, when another node did (fleet/analysis.ts). */
+      by?: string;
     }
   | { status: 'skipped'; reason: SkipReason; retryAfterMs?: number }
   | { status: 'failed'; reason: FailReason; detail?: string };

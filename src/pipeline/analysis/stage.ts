@@ -20,7 +20,7 @@ import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../log.js';
 import type { Db } from '../../storage/db.js';
 import type { Incident } from '../incidents/group.js';
-import { createAnalyser, resolveApiKey, type Analyser } from './analyser.js';
+import { createAnalyser, resolveApiKey, type Analyser, type AnalysisOutcome } from './analyser.js';
 import { createRedactor } from '../redact/text.js';
 import { createAnalysisQueue, type QueueOutcome } from './queue.js';
 import type { AnalysisContext } from './prompt.js';
@@ -49,7 +49,16 @@ export interface AnalysisStageDeps {
   env?: NodeJS.ProcessEnv;
   /** Replaces the analyser built from the config (tests). */
   analyser?: Analyser;
+  /** In a fleet: one analysis per fleet incident (fleet/analysis.ts). Absent: every analysis is this node's own. */
+  share?: ShareAnalysis;
 }
+
+/**
+ * Shares analyses among a fleet's nodes: `local()` asks this node's analyser;
+ * the outcome may be another node's verdict (marked `by`), already checked as
+ * a model's reply is. Never throws.
+ */
+export type ShareAnalysis = (inc: Incident, local: () => Promise<AnalysisOutcome>) => Promise<AnalysisOutcome>;
 
 /** The API key: a systemd credential `anthropic-api-key`, else `analysis.api_key_file`, else the named environment variable. */
 export function analysisApiKey(cfg: Config, env: NodeJS.ProcessEnv): string | null {
@@ -109,8 +118,9 @@ export function createAnalysisStage(d: AnalysisStageDeps) {
         analyses.save(d.writer, {
           ...base, status: 'analysed', reason: null, model: r.model, cached: o.cached, strong_model: o.strongModel,
           summary: r.summary, likely_cause: r.likelyCause, severity: r.severity, confidence: r.confidence,
-          recommendations: r.recommendations, dropped: r.dropped,
+          recommendations: r.recommendations, dropped: r.dropped, analysed_by: o.by ?? null,
         });
+        if (o.by) log.info('incident analysed by another fleet node: its verdict goes to this node\'s policy', { incident_id: inc.id, analysed_by: o.by, model: r.model });
       } else {
         analyses.save(d.writer, { ...base, status: o.status, reason: o.status === 'failed' && o.detail ? `${o.reason}: ${o.detail}`.slice(0, 500) : o.reason });
         log.info(`incident not analysed: ${o.reason}`, { incident_id: inc.id, status: o.status });
@@ -123,7 +133,7 @@ export function createAnalysisStage(d: AnalysisStageDeps) {
   };
 
   const queue = createAnalysisQueue({
-    analyse: (inc, ctx, opts) => analyser.analyse(inc, ctx, opts),
+    analyse: (inc, ctx, opts) => (d.share ? d.share(inc, () => analyser.analyse(inc, ctx, opts)) : analyser.analyse(inc, ctx, opts)),
     readyAt: () => analyser.notBefore(),
     context,
     onOutcome,

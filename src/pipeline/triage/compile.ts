@@ -114,12 +114,28 @@ export function subjectOfKey(key: string): string {
   return i === -1 ? key : key.slice(0, i);
 }
 
+/**
+ * A `per` value as it goes into a state key. Paths and User-Agents (long,
+ * and read by other rules too) go in as their hash32 in base 36 (LineView.hashOf,
+ * computed once per line): a short key is cheaper to hash, compare and keep,
+ * and two values of one client colliding on 32 bits would only share a window.
+ */
 function perPart(k: PerKey): (v: LineView) => string | undefined {
   switch (k) {
-    case 'path':
-      return (v) => v.pathOnly();
-    case 'user_agent':
-      return (v) => v.userAgent;
+    case 'path': {
+      const slot = DISTINCT_FIELDS.indexOf('path');
+      return (v) => {
+        const h = v.hashOf(slot, v.pathOnly(), false);
+        return h === undefined ? undefined : h.toString(36);
+      };
+    }
+    case 'user_agent': {
+      const slot = DISTINCT_FIELDS.indexOf('user_agent');
+      return (v) => {
+        const h = v.hashOf(slot, v.userAgent, true);
+        return h === undefined ? undefined : h.toString(36);
+      };
+    }
     case 'host':
       return (v) => (v.host === undefined || v.host.length === 0 ? undefined : v.host.toLowerCase());
     case 'backend':

@@ -18,9 +18,10 @@ import { migration as m010 } from './010-site-options.js';
 import { migration as m011 } from './011-tcp-services.js';
 import { migration as m012 } from './012-retention-indexes.js';
 import { migration as m013 } from './013-fleet.js';
-import { migration as m016 } from './016-incident-node.js';
-import { migration as m017 } from './017-fleet-actions.js';
+import { migration as m014 } from './014-incident-node.js';
+import { migration as m015 } from './015-fleet-actions.js';
+import { migration as m016 } from './016-analysis-by.js';
 
 export type { Migration } from './migration.js';
 
-export const migrations: Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011, m012, m013, m016, m017];
+export const migrations: Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011, m012, m013, m014, m015, m016];

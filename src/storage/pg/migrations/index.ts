@@ -10,7 +10,8 @@ import { migration as m004 } from './004-fleet-incidents.js';
 import { migration as m005 } from './005-actions.js';
 import { migration as m006 } from './006-cert-requests-acme-account.js';
 import { migration as m007 } from './007-server-states.js';
+import { migration as m008 } from './008-fleet-analyses.js';
 
 export type { PgMigration } from './migration.js';
 
-export const pgMigrations: PgMigration[] = [m001, m002, m003, m004, m005, m006, m007];
+export const pgMigrations: PgMigration[] = [m001, m002, m003, m004, m005, m006, m007, m008];

@@ -8,7 +8,7 @@ import type { Migration } from './migration.js';
  *   notifications; null until the fleet was asked, and on a single node.
  */
 export const migration: Migration = {
-  version: 16,
+  version: 14,
   name: 'incident node and fleet incident',
   sql: `
       ALTER TABLE incidents ADD COLUMN node TEXT;

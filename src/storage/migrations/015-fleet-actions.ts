@@ -14,7 +14,7 @@ import type { Migration } from './migration.js';
  *   by the last writer and recorded as a conflict).
  */
 export const migration: Migration = {
-  version: 17,
+  version: 15,
   name: 'fleet actions',
   sql: `
       ALTER TABLE actions ADD COLUMN fleet_id TEXT;
