@@ -123,6 +123,9 @@ echo "dependencies in $((SECONDS - t0)) s"
 install -d "$root/usr/bin" "$root/lib/systemd/system" "$root/usr/share/doc/$name" "$root/usr/share/lintian/overrides"
 ln -s "../lib/$name/bin/$name" "$root/usr/bin/$name"
 install -m 0644 systemd/$name.service "$root/lib/systemd/system/$name.service"
+# net.core.rmem_max for the UDP syslog listener's receive buffer (applied by the postinst).
+install -d "$root/usr/lib/sysctl.d"
+install -m 0644 packaging/sysctl.d/60-$name.conf "$root/usr/lib/sysctl.d/60-$name.conf"
 install -d -m 0700 "$root/etc/$name" "$root/var/lib/$name"
 # The shipped config uses the key file the postinst creates (the CLI runs without the credential).
 sed 's|^  # key_file: /etc/haproxy-manager/api-key|  key_file: /etc/haproxy-manager/api-key|' config/haproxy-manager.example.yaml > "$root/etc/$name/config.yaml"

@@ -267,7 +267,7 @@ monitorCmd
   .option(...offlineConfigOpt)
   .option(...localOpt)
   .option('--rules <dir>', "a rules directory to use instead of the shipped one and the operator's")
-  .option('--json', 'one JSON object per input line: {"line", "raw", "ok", "kind", "time", "fields", "rules"}')
+  .option('--json', 'one JSON object per input line: {"line", "raw", "ok", "kind", "time", "fields", "rules", "signatures"}')
   .action(cliAction(async (file: string, o: { format: SourceFormat; rules?: string; local?: string; json?: boolean; config?: string }) => {
     const cfg = offlineConfig(o.config);
     const [{ explainRules }, { runMonitorExplain }] = await Promise.all([import('./monitor/explain.js'), import('./cli/monitor-explain.js')]);

@@ -90,6 +90,7 @@ test('scripts/build-deb.sh builds the package from the checkout', { skip: why ??
     './usr/lib/haproxy-manager/config/policy.yaml',
     './usr/lib/haproxy-manager/node_modules/better-sqlite3/build/Release/better_sqlite3.node',
     './lib/systemd/system/haproxy-manager.service',
+    './usr/lib/sysctl.d/60-haproxy-manager.conf',
     './etc/haproxy-manager/config.yaml',
     './var/lib/haproxy-manager/',
   ]) {

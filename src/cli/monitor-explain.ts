@@ -6,15 +6,19 @@
  *
  * Contract:
  * - With --json: one JSON object per input line, in input order, one per
- *   output line: `{"line", "raw", "ok", "kind", "time", "fields", "rules"}`
+ *   output line: `{"line", "raw", "ok", "kind", "time", "fields", "rules",
+ *   "signatures"}`
  *   where line is the 1-based input line number, raw the line as read
  *   (without its line terminator), time is
  *   the line's own time as ISO 8601 (or null), fields follow types.ts's
- *   names, and rules lists the names of the rules the line matched (`[]`
- *   without a rules function). A rules function that throws gives `rules: []`
+ *   names, rules lists the names of the rules the line matched (`[]`
+ *   without a rules function) and signatures the signature entries behind
+ *   the signature rules among them (`{rule, id, family, cve?, product}`,
+ *   monitor/explain.ts). A rules function that throws gives `rules: []`
  *   and `rules_error`.
  * - Without: a readable block per input line (`#n kind  summary`, then the
- *   fields and the rules), then a summary line. Text from the log is shown
+ *   fields and the rules, a signature rule followed by the entries it
+ *   matched in brackets), then a summary line. Text from the log is shown
  *   with control characters escaped, so a hostile line cannot drive the
  *   terminal.
  * - Empty input lines are explained too (as unknown, reason 'empty'), so

@@ -18,6 +18,14 @@ import { redactionConfigSchema } from './redaction.js';
 import { fleetConfigSchema, type FleetSettings } from './fleet.js';
 
 const port = z.number().int().min(1).max(65535);
+
+/**
+ * The intake ring's default size: 16 MiB, about 450 ms of HAProxy's lines at
+ * 100,000 lines a second (370 bytes each), what it holds while the daemon
+ * does not read (a restart, the machine busy elsewhere). 1 MiB (28 ms) lost
+ * lines at that pace. HAProxy allocates it once.
+ */
+export const DEFAULT_INTAKE_RING_BYTES = 16 * 1024 * 1024;
 const cidr = z.string().refine(isValidCidrOrIp, 'an IPv4 or IPv6 address or CIDR');
 /** An address to listen on: a single IPv4 or IPv6 address (0.0.0.0 and :: for all). */
 const listenAddress = z.string().refine((v) => {
@@ -328,8 +336,8 @@ const monitor = z
         socket: z.string().regex(/^[A-Za-z0-9._/-]+$/).max(100).optional(),
         /** The group that may connect (HAProxy's workers). Default: haproxy.group, else "haproxy" in systemd mode, else none (owner only). */
         group: z.string().regex(/^[a-z_][a-z0-9_-]*$/).nullable().optional(),
-        /** The ring's size in bytes: what HAProxy holds while the daemon is away (a restart). */
-        ring_size: z.number().int().min(16_384).max(256 * 1024 * 1024).default(1024 * 1024),
+        /** The ring's size in bytes: what HAProxy holds while the daemon is away (a restart) or not reading. */
+        ring_size: z.number().int().min(16_384).max(256 * 1024 * 1024).default(DEFAULT_INTAKE_RING_BYTES),
       })
       .nullable()
       .prefault({}),

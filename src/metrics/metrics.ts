@@ -92,7 +92,7 @@ export function createMetrics(d: MetricsDeps): Metrics {
   total('source_bytes_total', 'Bytes read by each log source', ['source'], 'sources', () => sources().map((s) => [{ source: s.name }, s.bytes]));
   total('source_decode_errors_total', 'Lines that were not valid UTF-8 or not an entry, by source', ['source'], 'sources', () => sources().map((s) => [{ source: s.name }, s.decode_errors]));
   total('source_truncated_total', 'Lines cut to the maximum length, by source', ['source'], 'sources', () => sources().map((s) => [{ source: s.name }, s.truncated]));
-  total('source_dropped_total', 'Lines read but not delivered (garbage, a full queue), by source', ['source'], 'sources', () => sources().map((s) => [{ source: s.name }, s.dropped]));
+  total('source_dropped_total', "Lines lost or not delivered (garbage, a full queue or receive buffer, the lines HAProxy's ring announced it dropped), by source", ['source'], 'sources', () => sources().map((s) => [{ source: s.name }, s.dropped]));
   gauge('source_lag_bytes', 'Bytes a source has not delivered yet (absent where unknown)', ['source'], 'sources', () =>
     sources().flatMap((s): [Record<string, string>, number][] => (s.lag_bytes === null ? [] : [[{ source: s.name }, s.lag_bytes]])),
   );

@@ -5,9 +5,13 @@
  * (cli/monitor-explain.ts) and POST /api/monitor/explain.
  *
  * Contract: `explainLine` gives the JSON object and the readable block of
- * one line; the JSON is `{"ok", "kind", "time", "fields", "rules"}` (time as
- * ISO 8601 or null; rules `[]` without a rules function; a rules function
- * that throws gives `rules: []` and `rules_error`). Text from the log is
+ * one line; the JSON is `{"ok", "kind", "time", "fields", "rules",
+ * "signatures"}` (time as ISO 8601 or null; rules `[]` without a rules
+ * function; a rules function that throws gives `rules: []`, `signatures: []`
+ * and `rules_error`). `signatures` names, for each matched rule that has
+ * signature entries (cve-exploits, code-injection, ...), the entries the line
+ * matched: `{rule, id, family, product}` and `cve` when the entry has one,
+ * in the rules' order then the entries' (`[]` when none). Text from the log is
  * shown with control characters escaped, so a hostile line cannot drive a
  * terminal. Empty lines are explained too (unknown, reason 'empty').
  */
@@ -16,9 +20,27 @@ import { isoString } from '../pipeline/parse/time.js';
 import type { ParsedLine, SourceFormat } from '../pipeline/types.js';
 import { loadRules } from '../pipeline/triage/load.js';
 import { createTriage } from '../pipeline/triage/engine.js';
+import { LineView } from '../pipeline/triage/match.js';
+import { SignatureSet } from '../pipeline/triage/signatures.js';
 import { SHIPPED_RULES_DIR } from './monitor.js';
 
-export type RulesFn = (p: ParsedLine) => string[];
+/** A signature entry a line matched, named as its rule file names it. */
+export interface SignatureHit {
+  rule: string;
+  id: string;
+  family: string;
+  cve?: string[];
+  product: string;
+}
+
+/** The rules a line matched, and the signature entries behind the signature rules among them. */
+export interface RulesAnswer {
+  rules: string[];
+  signatures: SignatureHit[];
+}
+
+/** The rules a line matches: their names alone, or with the signature entries that matched. */
+export type RulesFn = (p: ParsedLine) => string[] | RulesAnswer;
 
 /** The --json object for one line. */
 export interface ExplainedLine {
@@ -27,6 +49,7 @@ export interface ExplainedLine {
   time: string | null;
   fields: Record<string, unknown>;
   rules: string[];
+  signatures: SignatureHit[];
   rules_error?: string;
 }
 
@@ -35,6 +58,13 @@ export function printable(v: string, max = 300): string {
   const cut = v.length > max ? v.slice(0, max) + `… (${v.length} chars)` : v;
   // eslint-disable-next-line no-control-regex
   return cut.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/** `cve-exploits [apache-path-traversal: path-traversal, CVE-2021-41773 CVE-2021-42013, Apache HTTP Server 2.4.49 and 2.4.50]`. */
+function ruleText(rule: string, sigs: readonly SignatureHit[]): string {
+  const mine = sigs.filter((h) => h.rule === rule);
+  if (mine.length === 0) return rule;
+  return `${rule} [${mine.map((h) => `${h.id}: ${h.family}${h.cve ? `, ${h.cve.join(' ')}` : ''}, ${printable(h.product, 100)}`).join('; ')}]`;
 }
 
 function show(v: unknown): string {
@@ -76,15 +106,18 @@ function headline(p: ParsedLine): string {
 export function explainLine(line: string, format: SourceFormat, rules?: RulesFn, n = 1): { json: ExplainedLine; text: string } {
   const p = parseLine(line, format);
   let matched: string[] = [];
+  let signatures: SignatureHit[] = [];
   let rulesError: string | undefined;
   if (rules) {
     try {
-      matched = rules(p);
+      const r = rules(p);
+      if (Array.isArray(r)) matched = r;
+      else ({ rules: matched, signatures } = r);
     } catch (e) {
       rulesError = e instanceof Error ? e.message : String(e);
     }
   }
-  const json: ExplainedLine = { ok: p.ok, kind: p.kind, time: isoString(p.time), fields: p.fields, rules: matched };
+  const json: ExplainedLine = { ok: p.ok, kind: p.kind, time: isoString(p.time), fields: p.fields, rules: matched, signatures };
   if (rulesError !== undefined) json.rules_error = rulesError;
   const out = [`#${n} ${p.kind.padEnd(10)} ${headline(p)}`];
   if (!p.ok) out.push(`    line: ${printable(line, 200)}`);
@@ -95,7 +128,7 @@ export function explainLine(line: string, format: SourceFormat, rules?: RulesFn,
       .map(([k, v]) => `${k}=${show(v)}`);
     out.push(`    fields: ${kv.join(' ')}`);
   }
-  out.push(`    rules: ${rulesError !== undefined ? `error: ${printable(rulesError)}` : matched.length ? matched.join(', ') : '(none)'}`);
+  out.push(`    rules: ${rulesError !== undefined ? `error: ${printable(rulesError)}` : matched.length ? matched.map((r) => ruleText(r, signatures)).join(', ') : '(none)'}`);
   return { json, text: out.join('\n') };
 }
 
@@ -155,10 +188,28 @@ export function explainLines(lines: Iterable<string>, format: SourceFormat, rule
 /**
  * The rules a line is checked against, loaded as the monitor loads them: the
  * shipped rules with the operator's rules directory over them, or `override`
- * alone (`monitor explain --rules <dir>`).
+ * alone (`monitor explain --rules <dir>`). For a matched rule with signature
+ * entries, the entries the line matches are named too (each entry tested
+ * alone, SignatureSet.matching: explanations only, never the monitor's path).
  */
 export function explainRules(operatorDir: string | null, override?: string): { rules: RulesFn; count: number } {
   const loaded = loadRules({ dir: override ?? SHIPPED_RULES_DIR, operatorDir: override ? null : operatorDir });
   const triage = createTriage(loaded.rules);
-  return { rules: (p) => triage.explain(p, 'explain'), count: loaded.rules.length };
+  const sets = new Map(loaded.rules.flatMap((r) => (r.signatures ? [[r.name, new SignatureSet(r.signatures)] as const] : [])));
+  const view = new LineView();
+  const rules: RulesFn = (p) => {
+    const names = triage.explain(p, 'explain');
+    const signatures: SignatureHit[] = [];
+    for (const rule of names) {
+      const set = sets.get(rule);
+      if (set === undefined) continue;
+      view.reset(p, 'explain', p.time ?? 0);
+      for (const id of set.matching(view)) {
+        const e = set.entries.find((x) => x.id === id)!;
+        signatures.push({ rule, id, family: e.family, ...(e.cve ? { cve: [...e.cve] } : {}), product: e.product });
+      }
+    }
+    return { rules: names, signatures };
+  };
+  return { rules, count: loaded.rules.length };
 }

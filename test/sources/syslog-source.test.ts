@@ -95,57 +95,76 @@ test('garbage datagrams: binary dropped and counted, latin-1 repaired, an oversi
   }
 });
 
-async function burst(t: TestContext, queueSize: number): Promise<void> {
+/** Sends `sent` datagrams as fast as a separate process can (bursts of 256). */
+function sendBurst(port: number, sent: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const sender = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const s = require('node:dgram').createSocket('udp4');
+         let left = ${sent}, i = 0;
+         const next = () => { if (i === ${sent}) return; const n = i++; s.send('<134>Jun 10 06:13:20 haproxy[1]: burst ' + n, ${port}, '127.0.0.1', () => { if (--left === 0) s.close(); }); if (i % 256) next(); else setImmediate(next); };
+         next();`,
+      ],
+      { stdio: 'inherit' },
+    );
+    sender.on('error', reject);
+    sender.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`sender exited ${code}`))));
+  });
+}
+
+/** A burst into a consumer that takes 2 ms a batch; returns the stats once everything sent is accounted for. */
+async function burst(t: TestContext, o: Partial<SyslogSourceOptions>): Promise<{ st: ReturnType<SyslogSource['stats']>; c: Collector }> {
   const c = new Collector();
   c.afterBatch = () => {
     const until = Date.now() + 2;
     while (Date.now() < until); // a consumer that takes 2 ms a batch
   };
-  const { src, port } = await listener(c, { queueSize });
+  const { src, port } = await listener(c, o);
   const SENT = 20_000;
   try {
-    await new Promise<void>((resolve, reject) => {
-      const sender = spawn(
-        process.execPath,
-        [
-          '-e',
-          `const s = require('node:dgram').createSocket('udp4');
-           let left = ${SENT}, i = 0;
-           const next = () => { if (i === ${SENT}) return; const n = i++; s.send('<134>Jun 10 06:13:20 haproxy[1]: burst ' + n, ${port}, '127.0.0.1', () => { if (--left === 0) s.close(); }); if (i % 256) next(); else setImmediate(next); };
-           next();`,
-        ],
-        { stdio: 'inherit' },
-      );
-      sender.on('error', reject);
-      sender.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`sender exited ${code}`))));
-    });
+    await sendBurst(port, SENT);
     await waitFor(
       () => {
         const st = src.stats();
         return st.lines + st.dropped >= SENT && st.lag_bytes === 0;
       },
-      10_000,
+      20_000,
       () => `delivered + dropped = ${SENT}: ${JSON.stringify(src.stats())}`,
     );
     const st = src.stats();
-    t.diagnostic(`queueSize ${queueSize}, sent ${SENT}: delivered ${st.lines}, dropped ${st.dropped} (queue and kernel), ${c.batches} batches`);
-    assert.ok(st.dropped > 0, 'the slow consumer made it drop');
+    t.diagnostic(`${JSON.stringify(o)}, sent ${SENT}: delivered ${st.lines}, dropped ${st.dropped} (queue ${st.queue_dropped}, kernel ${st.kernel_dropped}), ${c.batches} batches`);
     assert.equal(st.lines + st.dropped, SENT);
+    assert.equal(st.dropped, st.queue_dropped + st.kernel_dropped);
     assert.equal(st.lines, c.lines.length);
     assert.ok(c.batches < c.lines.length, 'several datagrams per batch');
     const seen = new Set(c.texts());
     assert.equal(seen.size, c.lines.length, 'none doubled');
+    // In the order sent: the receiver thread and the batches keep it.
+    const nums = c.texts().map((l) => Number(l.split(' ').at(-1)));
+    assert.ok(nums.every((n, i) => i === 0 || n > nums[i - 1]!), 'in the order sent');
+    return { st, c };
   } finally {
     await src.stop();
   }
 }
 
-test('a burst into a slow consumer, small queue: queue and kernel drops counted; delivered + dropped = sent', async (t) => {
-  await burst(t, 16);
+test('a burst into a slow consumer, small queue: the queue drops and counts; delivered + dropped = sent', async (t) => {
+  const { st } = await burst(t, { queueSize: 16 });
+  assert.ok(st.queue_dropped > 0, 'the slow consumer made the queue drop');
 });
 
-test('a burst into a slow consumer, default queue: the kernel buffer overflows, its drops (from /proc/net/udp) counted', async (t) => {
-  await burst(t, 10_000);
+test('a burst into a slow consumer, default queue: the queue holds it all (the receiver thread reads while the consumer works)', async (t) => {
+  const { st } = await burst(t, {});
+  assert.equal(st.queue_dropped, 0);
+});
+
+test('a receive buffer too small for a burst: the kernel drops, and its drops (from /proc/net/udp) are counted', async (t) => {
+  // The kernel's smallest buffer holds a few datagrams: a burst of 256 at once overflows it.
+  const { st } = await burst(t, { recvBufferBytes: 1 });
+  assert.ok(st.kernel_dropped > 0, 'the kernel dropped');
+  assert.ok(st.recv_buffer_bytes > 0 && st.recv_buffer_bytes < 65_536, `granted ${st.recv_buffer_bytes}`);
 });
 
 test('a port in use is reported and the bind retried until it is free', async () => {

@@ -55,7 +55,7 @@ describe('parseConfig: defaults', () => {
     // HAProxy logs to the intake socket (through a ring), not to UDP: no UDP listener by default.
     assert.equal(c.monitor.syslog, null);
     assert.equal(c.haproxy.log_target, null);
-    assert.deepEqual(c.intake, { socket: join(c.paths.runDir, 'log', 'haproxy.sock'), group: null, ringSize: 1024 * 1024 });
+    assert.deepEqual(c.intake, { socket: join(c.paths.runDir, 'log', 'haproxy.sock'), group: null, ringSize: 16 * 1024 * 1024 });
     assert.deepEqual(c.haproxy.also_log_to, []);
     // UDP only when configured, and HAProxy logs to it only without an intake.
     assert.equal(ok('monitor:\n  syslog: { port: 5514 }\n').haproxy.log_target, null);
@@ -63,7 +63,7 @@ describe('parseConfig: defaults', () => {
     assert.equal(ok('monitor:\n  intake: null\n').intake, null);
     // systemd mode: the socket under /run, group haproxy, and /dev/log kept for /var/log/haproxy.log.
     const sd = ok('mode: systemd\n');
-    assert.deepEqual(sd.intake, { socket: '/run/haproxy-manager/log/haproxy.sock', group: 'haproxy', ringSize: 1024 * 1024 });
+    assert.deepEqual(sd.intake, { socket: '/run/haproxy-manager/log/haproxy.sock', group: 'haproxy', ringSize: 16 * 1024 * 1024 });
     assert.deepEqual(sd.haproxy.also_log_to, ['/dev/log']);
     // An explicit log target replaces the intake's ring.
     assert.equal(ok('haproxy:\n  log_target: stdout\n').intake, null);

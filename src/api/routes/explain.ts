@@ -17,7 +17,8 @@
  *   what it sends). At most 200 lines of at most 16 KiB each, inside the
  *   API's body limit.
  * - The answer is in input order, one object per line, plus the summary
- *   line the CLI prints.
+ *   line the CLI prints. A line that matched a signature rule names the
+ *   signature entries it matched (id, family, CVE, product).
  */
 import type Router from '@koa/router';
 import { z } from 'zod';
@@ -47,6 +48,17 @@ export const explainedLine = z.strictObject({
   time: z.iso.datetime({ offset: true }).nullable().meta({ description: "The line's own time" }),
   fields: z.record(z.string(), z.unknown()).meta({ description: 'The parsed fields (client-written values); for an unknown line, the reason' }),
   rules: z.array(z.string()).meta({ description: 'The triage rules whose filter the line matches' }),
+  signatures: z
+    .array(
+      z.strictObject({
+        rule: z.string().meta({ description: 'The signature rule (cve-exploits, code-injection, rfi-ssrf, tech-probes, bad-bot-agent, or an operator rule with signatures)' }),
+        id: z.string().meta({ description: "The entry's id in its rule file" }),
+        family: z.string().meta({ description: 'What kind of attack or probe (path-traversal, rce, cms-probe, ...)' }),
+        cve: z.array(z.string()).optional().meta({ description: 'The CVE identifiers of the entry, when it has some' }),
+        product: z.string().meta({ description: 'The product or technology the entry is about' }),
+      }),
+    )
+    .meta({ description: 'For each matched rule with signature entries, the entries the line matches (empty when none)' }),
   rules_error: z.string().optional(),
 });
 
@@ -72,8 +84,18 @@ export const explain = route({
       description: 'Each line explained, in input order',
       schema: explainOut,
       example: {
-        lines: [{ ok: true, kind: 'http', time: '2026-12-01T10:00:00.000Z', fields: { client_ip: '203.0.113.7', method: 'GET', path: '/.env', status: 404 }, rules: ['secret-file-probe'] }],
-        summary: '1 lines: http 1; 1 matched a rule',
+        lines: [
+          { ok: true, kind: 'http', time: '2026-12-01T10:00:00.000Z', fields: { client_ip: '203.0.113.7', method: 'GET', path: '/.env', status: 404 }, rules: ['secret-file-probe'], signatures: [] },
+          {
+            ok: true,
+            kind: 'http',
+            time: '2026-12-01T10:00:01.000Z',
+            fields: { client_ip: '203.0.113.7', method: 'GET', path: '/cgi-bin/.%2e/.%2e/.%2e/.%2e/bin/sh', status: 400 },
+            rules: ['cve-exploits'],
+            signatures: [{ rule: 'cve-exploits', id: 'apache-path-traversal', family: 'path-traversal', cve: ['CVE-2021-41773', 'CVE-2021-42013'], product: 'Apache HTTP Server 2.4.49 and 2.4.50' }],
+          },
+        ],
+        summary: '2 lines: http 2; 2 matched a rule',
         rules: 24,
       },
     },

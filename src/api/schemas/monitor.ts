@@ -140,6 +140,10 @@ export const monitorStatus = z.object({
           lines_per_second: z.number().meta({ description: 'Over the last minute' }),
           lines_per_second_10s: z.number().meta({ description: 'Over the last 10 seconds' }),
           lag_bytes: z.number().nullable(),
+          dropped: z.number().meta({
+            description:
+              "Lines lost or not delivered: binary garbage; for the intake, the lines HAProxy's ring announced it dropped (also ring_dropped); for the UDP listener, its full queue (queue_dropped) and the kernel's receive buffer (kernel_dropped)",
+          }),
           last_line_at: iso.nullable(),
         })
         .loose(),

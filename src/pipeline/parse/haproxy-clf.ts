@@ -11,7 +11,10 @@
  * (`%h %l %u [%t] "%r" %>s %b "%{Referer}i" "%{User-agent}i"`), so the two
  * quoted words after the size are read as referer and user_agent when they
  * say something (not empty, not `-`); HAProxy's CLF leaves them empty and
- * its captures follow.
+ * its captures follow. In those two words a backslash escapes the next
+ * character (Apache writes `"` as `\"`), so an escaped quote followed by a
+ * space does not end the word; everywhere else a word ends at the first
+ * quote followed by a space, as HAProxy writes (it has no backslash escapes).
  *
  * The first word is the client address alone: a bare IPv6 address
  * (`2001:db8::1:5`) has no port, its last group is part of it; only
@@ -29,10 +32,15 @@ export function clfClient(tok: string): [string, number | null] {
   return splitHostPort(tok);
 }
 
-/** A combined-format quoted header value: absent when empty or `-`. */
+/**
+ * A combined-format quoted header value: absent when empty or `-`. The web
+ * servers write a `"` inside it as `\"` and a backslash as `\\`; those two
+ * escapes are the format's, not the client's, and are undone (other
+ * backslash sequences such as Apache's `\xhh` stay as logged).
+ */
 function headerWord(w: Word | undefined): string | null {
   if (w === undefined || !w.quoted || w.text === '' || w.text === '-') return null;
-  return w.text;
+  return w.text.includes('\\') ? w.text.replace(/\\(["\\])/g, '$1') : w.text;
 }
 
 interface Word {
@@ -40,14 +48,45 @@ interface Word {
   quoted: boolean;
 }
 
+/** True at a closing quote: a `"` followed by a space, a tab or the end of the line. */
+function closes(s: string, j: number): boolean {
+  if (s.charCodeAt(j) !== 34) return false;
+  const c = s.charCodeAt(j + 1);
+  return j + 1 >= s.length || c === 32 || c === 9;
+}
+
+/** The first closing quote from `from` on (the line's length when none): no escapes, as HAProxy writes (`"` is `#22`). */
+function plainEnd(s: string, from: number): number {
+  for (let j = s.indexOf('"', from); j >= 0; j = s.indexOf('"', j + 1)) if (closes(s, j)) return j;
+  return s.length;
+}
+
+/**
+ * The closing quote of a combined-format header word (the Referer and the
+ * User-Agent, words 3 and 4), whose text starts at `from`: a backslash
+ * escapes the next character there, so `\" ` inside the value (Apache's
+ * escape for a quote) does not end it. Only those two words: HAProxy's CLF
+ * leaves them empty (`""`) and writes its own words without backslash
+ * escapes, so a request or a capture that ends in a backslash must still end
+ * at its quote. When no escape-aware closing quote is left on the line, the
+ * plain rule decides.
+ */
+function headerEnd(s: string, from: number): number {
+  const n = s.length;
+  for (let j = from; j < n; j++) {
+    const c = s.charCodeAt(j);
+    if (c === 92) j++;
+    else if (c === 34 && closes(s, j)) return j;
+  }
+  return plainEnd(s, from);
+}
+
 function words(s: string, i: number, max: number): Word[] {
   const out: Word[] = [];
   const n = s.length;
   while (i < n && out.length < max) {
     if (s.charCodeAt(i) === 34) {
-      let end = s.indexOf('"', i + 1);
-      while (end >= 0 && end + 1 < n && s.charCodeAt(end + 1) !== 32) end = s.indexOf('"', end + 1);
-      if (end < 0) end = n;
+      const end = out.length === 3 || out.length === 4 ? headerEnd(s, i + 1) : plainEnd(s, i + 1);
       out.push({ text: s.slice(i + 1, end), quoted: true });
       i = skipSpaces(s, end + 1);
     } else {

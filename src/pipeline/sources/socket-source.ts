@@ -18,20 +18,35 @@
  *   be made, the group does not exist) is reported and retried every
  *   `rebindMs`; `listening()` says whether it is bound, and the first
  *   success after a failure is reported through `onRecovered`.
- * - Each connection has its own line splitter (length cap, UTF-8 and binary
- *   garbage handling as for files). At most `maxConnections` at once (HAProxy
- *   opens one per ring server); more are closed at once and counted.
- * - A connection's lines are delivered per read chunk, in order.
+ * - The socket is read on a thread of its own (stream-receiver.ts), which
+ *   does nothing else: HAProxy's ring is emptied while the pipeline works,
+ *   and a pause of the consumer (a GC, a burst of findings, the machine busy
+ *   elsewhere) is absorbed by what waits in the daemon, not by the ring.
+ *   Here each connection has its own line splitter (length cap, UTF-8 and
+ *   binary garbage handling as for files), and the lines are delivered in
+ *   order, one batch of about `sliceLines` per turn of the event loop. At
+ *   most `maxConnections` at once (HAProxy opens one per ring server); more
+ *   are closed at once and counted.
+ * - Bounded: bytes read and not yet delivered are at most `maxQueuedBytes`;
+ *   above that the connections are paused (HAProxy's ring then holds the
+ *   lines, up to its size) and resumed below half of it. Nothing is dropped
+ *   here; `read_pauses` counts the pauses and `lag_bytes` is what waits.
+ * - HAProxy announces what its ring had to drop in the stream itself, as a
+ *   line `<133>1 <time> <host> haproxy <pid> - - <n> events dropped` (2.6
+ *   and 3.0, checked): such a line is not delivered; its n is added to
+ *   `ring_dropped` and to `dropped`, so /api/monitor/status and
+ *   source_dropped_total show the lines lost before they reached the daemon.
  * - No position: HAProxy's ring holds what it could not send while the
- *   daemon was away (up to its size); the rest is HAProxy's to drop.
+ *   daemon was away (up to its size); the rest is HAProxy's to drop (and to
+ *   announce, as above, once the daemon reads again).
  */
-import net from 'node:net';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { RawLine, SourceFormat } from '../types.js';
 import { LineSplitter } from './line-splitter.js';
 import { SourceCounters, SourceOutput, errMessage } from './source-base.js';
 import type { LogSource, SourceDeps, SourceStats } from './source.js';
+import { startStreamReceiver, type StreamReceiver } from './stream-receiver.js';
 
 export interface SocketSourceOptions {
   name: string;
@@ -49,6 +64,34 @@ export interface SocketSourceOptions {
   rebindMs?: number;
   /** Called once when a bind succeeds after a failed one. */
   onRecovered?: (message: string) => void;
+  /** Bytes of lines read and not yet delivered above which reading pauses. Default 64 MiB. */
+  maxQueuedBytes?: number;
+  /**
+   * Lines delivered per turn of the event loop (one batch of whole read
+   * chunks; one chunk even when longer). Default 1,000, a few milliseconds
+   * of the pipeline, so the API and the timers are not kept waiting behind a
+   * backlog (the socket itself is read on the receiving thread).
+   */
+  sliceLines?: number;
+}
+
+/** HAProxy's announcement of the lines its ring dropped (a sink's "dropped" message), after the RFC 5424 header. */
+const RING_DROPPED = /^<\d{1,3}>1 \S+ \S+ \S+ \S+ - - (\d{1,15}) events? dropped ?$/;
+
+/** The count of a ring's drop announcement, or -1 for any other line (cheap for ordinary lines). */
+export function ringDropped(line: string): number {
+  const n = line.length;
+  // "dropped" or "dropped " at the end: one or two character tests rule out every ordinary line.
+  const end = line.charCodeAt(n - 1) === 32 ? n - 1 : n;
+  if (line.charCodeAt(end - 1) !== 100 || !line.startsWith('dropped', end - 7)) return -1;
+  const m = RING_DROPPED.exec(line);
+  return m ? Number(m[1]) : -1;
+}
+
+interface Queued {
+  lines: string[];
+  at: number;
+  bytes: number;
 }
 
 /** A group's id from /etc/group (Node has no getgrnam); null when it does not exist. */
@@ -65,17 +108,26 @@ export class SocketSource implements LogSource {
   private readonly o: Required<Omit<SocketSourceOptions, 'onRecovered'>> & Pick<SocketSourceOptions, 'onRecovered'>;
   private readonly out: SourceOutput;
   private readonly counters = new SourceCounters();
-  private server: net.Server | null = null;
-  private readonly conns = new Set<net.Socket>();
+  private receiver: StreamReceiver | null = null;
+  /** The line splitter of each open connection, by the receiver's id. */
+  private readonly splitters = new Map<number, LineSplitter>();
   private running = false;
   private failing: string | null = null;
   private rebindTimer: NodeJS.Timeout | null = null;
-  /** Connections refused because `maxConnections` were open. */
-  refusedConnections = 0;
+  /** Counters of receivers that ended (connections refused, reading paused). */
+  private pastRefused = 0;
+  private pastPauses = 0;
+  /** Lines HAProxy's ring announced it dropped. */
+  private ringDroppedLines = 0;
+  /** Lines read and waiting for delivery, oldest first; `head` is the next batch. */
+  private queue: Queued[] = [];
+  private head = 0;
+  private queuedBytes = 0;
+  private sliceQueued = false;
 
   constructor(options: SocketSourceOptions, deps: SourceDeps) {
     this.name = options.name;
-    this.o = { format: 'haproxy', maxLineBytes: 64 * 1024, maxConnections: 64, rebindMs: 5000, ...options };
+    this.o = { format: 'haproxy', maxLineBytes: 64 * 1024, maxConnections: 64, rebindMs: 5000, maxQueuedBytes: 64 * 1024 * 1024, sliceLines: 1000, ...options };
     this.out = new SourceOutput(this.name, deps, this.counters);
   }
 
@@ -88,14 +140,17 @@ export class SocketSource implements LogSource {
 
   async stop(): Promise<void> {
     if (!this.running) return;
-    this.running = false;
     if (this.rebindTimer) clearTimeout(this.rebindTimer);
     this.rebindTimer = null;
-    for (const c of this.conns) c.destroy();
-    this.conns.clear();
-    const s = this.server;
-    this.server = null;
-    if (s) await new Promise<void>((r) => s.close(() => r()));
+    const r = this.receiver;
+    if (r) {
+      await r.stop();
+      this.retire(r);
+    }
+    // What was read is delivered before the source stops.
+    this.deliverSlice(Infinity);
+    this.splitters.clear();
+    this.running = false;
     try {
       if (lstatSync(this.o.path).isSocket()) unlinkSync(this.o.path);
     } catch {
@@ -105,12 +160,31 @@ export class SocketSource implements LogSource {
 
   /** Bound and accepting, or why not. */
   listening(): { ok: true } | { ok: false; reason: string } {
-    if (this.server) return { ok: true };
+    if (this.receiver) return { ok: true };
     return { ok: false, reason: this.failing ?? 'not started' };
   }
 
-  stats(): SourceStats & { connections: number; refused_connections: number } {
-    return { ...this.counters.snapshot(null), connections: this.conns.size, refused_connections: this.refusedConnections };
+  /**
+   * lag_bytes: the bytes read and waiting for delivery in the daemon;
+   * ring_dropped: the lines HAProxy's ring announced it dropped (included in
+   * dropped); read_pauses: how often a full queue paused reading.
+   */
+  stats(): SourceStats & { connections: number; refused_connections: number; ring_dropped: number; read_pauses: number } {
+    const r = this.receiver;
+    return {
+      ...this.counters.snapshot(this.queuedBytes),
+      connections: r ? r.connections() : 0,
+      refused_connections: this.pastRefused + (r ? r.refused() : 0),
+      ring_dropped: this.ringDroppedLines,
+      read_pauses: this.pastPauses + (r ? r.pauses() : 0),
+    };
+  }
+
+  /** Keeps an ended receiver's counters and forgets it. */
+  private retire(r: StreamReceiver): void {
+    this.pastRefused += r.refused();
+    this.pastPauses += r.pauses();
+    if (this.receiver === r) this.receiver = null;
   }
 
   private prepareDirectory(): number | null {
@@ -139,39 +213,51 @@ export class SocketSource implements LogSource {
         resolve();
         return;
       }
-      const srv = net.createServer({ allowHalfOpen: false }, (c) => this.accept(c));
-      let listening = false;
-      srv.on('error', (e) => {
-        if (!listening) {
-          srv.close();
-          this.fail(`cannot listen on the log intake ${this.o.path}: ${errMessage(e)}`, e);
-          resolve();
-          return;
-        }
-        this.out.error('io', `log intake socket error: ${errMessage(e)}`, e);
-      });
-      srv.listen(this.o.path, () => {
-        listening = true;
-        if (!this.running) {
-          srv.close();
-          resolve();
-          return;
-        }
-        try {
-          if (gid !== null) chownSync(this.o.path, process.getuid?.() ?? 0, gid);
-          chmodSync(this.o.path, gid === null ? 0o600 : 0o660);
-          if ((statSync(dirname(this.o.path)).mode & 0o007) !== 0) throw new Error('the socket directory is open to other users');
-        } catch (e) {
-          srv.close();
-          this.fail(`cannot secure the log intake ${this.o.path}: ${errMessage(e)}`, e);
-          resolve();
-          return;
-        }
-        this.server = srv;
-        if (this.failing !== null) this.o.onRecovered?.(`log intake ${this.o.path} is listening again (it failed: ${this.failing})`);
-        this.failing = null;
-        resolve();
-      });
+      let settled = false;
+      const settle = () => {
+        if (!settled) (settled = true), resolve();
+      };
+      const r = startStreamReceiver(
+        { path: this.o.path, maxConnections: this.o.maxConnections, maxQueuedBytes: this.o.maxQueuedBytes },
+        {
+          onListening: () => {
+            if (!this.running) {
+              void r.stop();
+              settle();
+              return;
+            }
+            try {
+              if (gid !== null) chownSync(this.o.path, process.getuid?.() ?? 0, gid);
+              chmodSync(this.o.path, gid === null ? 0o600 : 0o660);
+              if ((statSync(dirname(this.o.path)).mode & 0o007) !== 0) throw new Error('the socket directory is open to other users');
+            } catch (e) {
+              void r.stop().then(() => this.retire(r));
+              this.fail(`cannot secure the log intake ${this.o.path}: ${errMessage(e)}`, e);
+              settle();
+              return;
+            }
+            this.receiver = r;
+            if (this.failing !== null) this.o.onRecovered?.(`log intake ${this.o.path} is listening again (it failed: ${this.failing})`);
+            this.failing = null;
+            settle();
+          },
+          onListenError: (message) => {
+            void r.stop();
+            this.fail(`cannot listen on the log intake ${this.o.path}: ${message}`, new Error(message));
+            settle();
+          },
+          onError: (message) => this.out.error('io', `log intake socket error: ${message}`),
+          onCrash: (message) => {
+            if (this.receiver === r) this.retire(r);
+            this.splitters.clear();
+            this.fail(`the log intake ${this.o.path} stopped: ${message}`, new Error(message));
+            settle();
+          },
+          // Only a receiver whose socket was secured delivers (its 'listening' comes before any data).
+          onData: (id, buf, at) => (this.receiver === r ? this.onData(id, buf, at) : r.taken(buf.length)),
+          onClose: (id) => this.splitters.delete(id),
+        },
+      );
     });
   }
 
@@ -186,25 +272,75 @@ export class SocketSource implements LogSource {
     this.rebindTimer.unref();
   }
 
-  private accept(c: net.Socket): void {
-    if (!this.running || this.conns.size >= this.o.maxConnections) {
-      this.refusedConnections++;
-      c.destroy();
+  /** A connection's bytes, read by the receiver at `at`: split into lines and queued. */
+  private onData(id: number, buf: Buffer, at: number): void {
+    if (!this.running) return;
+    this.counters.bytes += buf.length;
+    let splitter = this.splitters.get(id);
+    if (splitter === undefined) this.splitters.set(id, (splitter = new LineSplitter(this.o.maxLineBytes, this.counters)));
+    const lines: string[] = [];
+    splitter.push(buf, lines);
+    if (lines.length === 0) {
+      // Part of a line: held by the splitter, taken from the receiver's bound at once.
+      this.receiver?.taken(buf.length);
       return;
     }
-    this.conns.add(c);
-    const splitter = new LineSplitter(this.o.maxLineBytes, this.counters);
-    const lines: string[] = [];
-    c.on('data', (chunk: Buffer) => {
-      this.counters.bytes += chunk.length;
-      splitter.push(chunk, lines);
-      if (lines.length === 0) return;
-      const at = Date.now();
-      const batch: RawLine[] = lines.map((line) => ({ source: this.name, line, format: this.o.format, receivedAt: at }));
-      lines.length = 0;
-      this.out.deliver(batch, at);
+    this.enqueue(lines, buf.length, at);
+  }
+
+  /** Queues a read chunk's lines (the ring's drop announcements counted, not queued) and schedules delivery. */
+  private enqueue(lines: string[], bytes: number, at: number): void {
+    let announced = 0;
+    for (let i = 0; i < lines.length; i++) {
+      const n = ringDropped(lines[i] as string);
+      if (n < 0) continue;
+      announced++;
+      this.ringDroppedLines += n;
+      this.counters.dropped += n;
+    }
+    // Rare (HAProxy's ring overflowed): the list again without the announcements.
+    const kept = announced === 0 ? lines : lines.filter((l) => ringDropped(l) < 0);
+    if (kept.length === 0) {
+      this.receiver?.taken(bytes);
+      return;
+    }
+    this.queue.push({ lines: kept, at, bytes });
+    this.queuedBytes += bytes;
+    this.scheduleSlice();
+  }
+
+  private scheduleSlice(): void {
+    if (this.sliceQueued) return;
+    this.sliceQueued = true;
+    setImmediate(() => {
+      this.sliceQueued = false;
+      if (!this.running) return;
+      this.deliverSlice(this.o.sliceLines);
+      if (this.head < this.queue.length) this.scheduleSlice();
     });
-    c.on('error', () => c.destroy());
-    c.on('close', () => this.conns.delete(c));
+  }
+
+  /** Delivers queued chunks, oldest first, as one batch of whole chunks: at least one, then as many as fit in `maxLines`. */
+  private deliverSlice(maxLines: number): void {
+    const batch: RawLine[] = [];
+    let at = 0;
+    let bytes = 0;
+    while (this.head < this.queue.length && (batch.length === 0 || batch.length + (this.queue[this.head] as Queued).lines.length <= maxLines)) {
+      const q = this.queue[this.head++] as Queued;
+      bytes += q.bytes;
+      at = q.at;
+      for (const line of q.lines) batch.push({ source: this.name, line, format: this.o.format, receivedAt: q.at });
+    }
+    this.queuedBytes -= bytes;
+    this.out.deliver(batch, at);
+    this.receiver?.taken(bytes);
+    // Compact the queue once its delivered head is long.
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head > 1024) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
   }
 }

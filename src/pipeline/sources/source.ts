@@ -72,7 +72,9 @@ export interface SourceStats {
   /**
    * Lines read but not delivered: binary garbage (files, journald), and for
    * syslog, datagrams dropped because the consumer fell behind (the bounded
-   * queue, plus the kernel's own receive-buffer drops where /proc shows them).
+   * queue, plus the kernel's own receive-buffer drops where /proc shows them);
+   * for the intake socket, also the lines HAProxy's ring announced it
+   * dropped before they reached the daemon.
    */
   dropped: number;
   /**

@@ -11,16 +11,25 @@
  *   can send to the port can write log lines, so it is never exposed.
  *   Another address rejects `start()` (a configuration mistake); a port in
  *   use is reported and the bind retried every `rebindMs`.
- * - Bounded: received datagrams wait in a queue of at most `queueSize`
- *   until the next turn of the event loop delivers them as one batch; past
- *   that they are dropped and counted. Since the consumer is synchronous
- *   and on the same thread, a consumer that falls behind mostly shows as a
- *   full kernel receive buffer, whose drops the kernel counts per socket:
- *   they are read from /proc/net/udp (udp6) and added to `dropped`, and the
- *   bytes waiting there are `lag_bytes` (null where /proc is not readable).
+ * - Received on a thread of its own (udp-receiver.ts), which only reads
+ *   the socket and posts the datagrams in batches (every 5 ms or 64 KiB);
+ *   the batches are decoded and delivered here, on the consumer's thread,
+ *   in arrival order, one batch per turn of the event loop. So the kernel's
+ *   receive buffer is emptied while the pipeline works, and a pause of the
+ *   consumer is absorbed by the batches waiting for it.
+ * - Bounded: datagrams received and not yet delivered are at most
+ *   `queueSize` and `queueBytes`; past that they are dropped and counted.
+ *   The kernel counts its own drops (a receive buffer that overflowed) per
+ *   socket: they are read from /proc/net/udp (udp6) and added to `dropped`,
+ *   and the bytes waiting there are `lag_bytes` (null where /proc is not
+ *   readable).
+ * - The receive buffer: SO_RCVBUF is asked for `recvBufferBytes` (32 MiB);
+ *   the kernel caps it at net.core.rmem_max (the package ships a sysctl
+ *   drop-in raising it, packaging/sysctl.d/60-haproxy-manager.conf). What was
+ *   granted is `recv_buffer_bytes` in the stats (Linux reports twice the
+ *   data it will hold).
  * - No position: what was sent while the daemon was down is gone (UDP).
  */
-import { createSocket, type Socket } from 'node:dgram';
 import { isIPv4, isIPv6 } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
@@ -28,6 +37,7 @@ import type { RawLine, SourceFormat } from '../types.js';
 import { decodeLine } from './line-splitter.js';
 import { SourceCounters, SourceOutput, errMessage } from './source-base.js';
 import { SourceError, type LogSource, type SourceDeps, type SourceStats } from './source.js';
+import { startReceiver, type Receiver } from './udp-receiver.js';
 
 export interface SyslogSourceOptions {
   name: string;
@@ -37,15 +47,18 @@ export interface SyslogSourceOptions {
   port: number;
   /** Default "haproxy". */
   format?: SourceFormat;
-  /** Datagrams waiting for delivery before new ones are dropped. Default 10,000. */
+  /** Datagrams received and not yet delivered before new ones are dropped. Default 1,000,000. */
   queueSize?: number;
+  /** Bytes of those before new ones are dropped. Default 256 MiB (about 7 s at 100,000 lines of 370 bytes a second). */
+  queueBytes?: number;
   /** Longer lines are cut to this many bytes and counted. Default 64 KiB. */
   maxLineBytes?: number;
   /**
-   * SO_RCVBUF to ask for. Default 8 MiB: at 100,000 lines a second the
+   * SO_RCVBUF to ask for. Default 32 MiB: at 100,000 lines a second the
    * system's default (about 200 KiB) holds a few milliseconds of datagrams,
-   * and any pause of the consumer longer than that loses lines. The kernel
-   * caps it at net.core.rmem_max (raise that sysctl for the whole 8 MiB);
+   * and a pause of the receiving thread longer than that (the machine busy
+   * with something else) loses lines. The kernel caps it at
+   * net.core.rmem_max (raise that sysctl for the whole 32 MiB);
    * `recvBufferSize()` says what was granted.
    */
   recvBufferBytes?: number;
@@ -53,22 +66,23 @@ export interface SyslogSourceOptions {
   rebindMs?: number;
 }
 
-interface Queued {
-  msg: Buffer;
-  at: number;
-}
-
 export class SyslogSource implements LogSource {
   readonly name: string;
   private readonly o: Required<SyslogSourceOptions>;
   private readonly out: SourceOutput;
   private readonly counters: SourceCounters;
-  private socket: Socket | null = null;
+  private receiver: Receiver | null = null;
   private running = false;
-  private queue: Queued[] = [];
-  private drainQueued = false;
   private kernelDrops = 0;
   private bound: { address: string; port: number } | null = null;
+  private granted = 0;
+  /** Batches from the receiver waiting for delivery, oldest at `pendingHead`. */
+  private pending: ({ r: Receiver; buf: Buffer; count: number; at: number } | undefined)[] = [];
+  private pendingHead = 0;
+  private pendingScheduled = false;
+  /** Counters of receivers that ended (stop, a crash). */
+  private pastDrops = 0;
+  private pastBytes = 0;
   private rebindTimer: NodeJS.Timeout | null = null;
 
   constructor(options: SyslogSourceOptions, deps: SourceDeps) {
@@ -76,11 +90,12 @@ export class SyslogSource implements LogSource {
     this.o = {
       host: '127.0.0.1',
       format: 'haproxy',
-      queueSize: 10_000,
+      queueSize: 1_000_000,
+      queueBytes: 256 * 1024 * 1024,
       maxLineBytes: 64 * 1024,
       rebindMs: 5000,
       ...options,
-      recvBufferBytes: options.recvBufferBytes ?? 8 * 1024 * 1024,
+      recvBufferBytes: options.recvBufferBytes ?? 32 * 1024 * 1024,
     };
     this.counters = new SourceCounters();
     this.out = new SourceOutput(this.name, deps, this.counters);
@@ -98,24 +113,31 @@ export class SyslogSource implements LogSource {
 
   async stop(): Promise<void> {
     if (!this.running) return;
-    this.drain();
     this.readKernelCounters();
-    this.running = false;
     if (this.rebindTimer) clearTimeout(this.rebindTimer);
     this.rebindTimer = null;
-    const s = this.socket;
-    this.socket = null;
+    const r = this.receiver;
+    // The receiver's last batches are delivered (running is still true) before it ends.
+    if (r) {
+      await r.stop();
+      this.retire(r);
+    }
+    // What was received is delivered before the source stops.
+    while (this.pendingHead < this.pending.length) this.deliverPending();
+    this.running = false;
+  }
+
+  /** Keeps an ended receiver's counters and forgets it. */
+  private retire(r: Receiver): void {
+    this.pastDrops += r.dropped();
+    this.pastBytes += r.receivedBytes();
+    this.receiver = null;
     this.bound = null;
-    if (s) await new Promise<void>((r) => s.close(() => r()));
   }
 
   /** The receive buffer the kernel granted (bytes; Linux reports twice what it will fill with data), 0 when not bound. */
   recvBufferSize(): number {
-    try {
-      return this.socket?.getRecvBufferSize() ?? 0;
-    } catch {
-      return 0;
-    }
+    return this.bound ? this.granted : 0;
   }
 
   /** The bound address (with the real port when 0 was asked), or null when not bound. */
@@ -123,41 +145,71 @@ export class SyslogSource implements LogSource {
     return this.bound;
   }
 
-  stats(): SourceStats {
+  /**
+   * dropped is the sum of decoding's drops (binary garbage), queue_dropped
+   * (the bounded queue was full: the consumer fell behind) and
+   * kernel_dropped (the receive buffer overflowed: raise net.core.rmem_max);
+   * recv_buffer_bytes: the receive buffer the kernel granted (0 when not bound).
+   */
+  stats(): SourceStats & { queue_dropped: number; kernel_dropped: number; recv_buffer_bytes: number } {
     const k = this.readKernelCounters();
     const snap = this.counters.snapshot(k ? k.rxQueue : null);
-    // counters.dropped holds the queue's and decoding's drops; the kernel's are its own counter.
-    return { ...snap, dropped: snap.dropped + this.kernelDrops };
+    const r = this.receiver;
+    // counters.dropped holds decoding's drops; the receiver's queue and the kernel have their own counters.
+    const queueDropped = this.pastDrops + (r ? r.dropped() : 0);
+    return {
+      ...snap,
+      bytes: snap.bytes + this.pastBytes + (r ? r.receivedBytes() : 0),
+      dropped: snap.dropped + queueDropped + this.kernelDrops,
+      queue_dropped: queueDropped,
+      kernel_dropped: this.kernelDrops,
+      recv_buffer_bytes: this.recvBufferSize(),
+    };
   }
 
   private bind(): Promise<void> {
     return new Promise((resolve) => {
-      const type = isIPv6(this.o.host) ? 'udp6' : 'udp4';
-      const s = createSocket({ type, recvBufferSize: this.o.recvBufferBytes });
-      let listening = false;
-      s.on('message', (msg) => this.enqueue(msg));
-      s.on('error', (e) => {
-        if (!listening) {
-          this.out.error('io', `cannot listen on udp ${this.o.host}:${this.o.port}: ${errMessage(e)}; retrying`, e);
-          s.close();
-          this.scheduleRebind();
-          resolve();
-          return;
-        }
-        this.out.error('io', `syslog socket error: ${errMessage(e)}`, e);
-      });
-      s.bind(this.o.port, this.o.host, () => {
-        listening = true;
-        if (!this.running) {
-          s.close();
-          resolve();
-          return;
-        }
-        this.socket = s;
-        const a = s.address();
-        this.bound = { address: a.address, port: a.port };
-        resolve();
-      });
+      let settled = false;
+      const settle = () => {
+        if (!settled) (settled = true), resolve();
+      };
+      const r = startReceiver(
+        {
+          host: this.o.host,
+          port: this.o.port,
+          type: isIPv6(this.o.host) ? 'udp6' : 'udp4',
+          recvBufferBytes: this.o.recvBufferBytes,
+          maxQueued: this.o.queueSize,
+          maxQueuedBytes: this.o.queueBytes,
+        },
+        {
+          onListening: (address, granted) => {
+            if (!this.running) {
+              void r.stop();
+              settle();
+              return;
+            }
+            this.receiver = r;
+            this.bound = address;
+            this.granted = granted;
+            settle();
+          },
+          onBindError: (message) => {
+            this.out.error('io', `cannot listen on udp ${this.o.host}:${this.o.port}: ${message}; retrying`);
+            void r.stop();
+            this.scheduleRebind();
+            settle();
+          },
+          onError: (message) => this.out.error('io', `syslog socket error: ${message}`),
+          onCrash: (message) => {
+            this.out.error('io', `${message}; listening again`);
+            if (this.receiver === r) this.retire(r);
+            this.scheduleRebind();
+            settle();
+          },
+          onBatch: (buf, count, at) => this.enqueue(r, buf, count, at),
+        },
+      );
     });
   }
 
@@ -170,37 +222,58 @@ export class SyslogSource implements LogSource {
     this.rebindTimer.unref();
   }
 
-  private enqueue(msg: Buffer): void {
-    if (!this.running) return;
-    this.counters.bytes += msg.length;
-    if (this.queue.length >= this.o.queueSize) {
-      this.counters.dropped++;
-      return;
+  /**
+   * A receiver's batch waits here and is delivered on a later turn of the
+   * event loop, one batch a turn: the thread's messages all arrive in one
+   * go when the pipeline is behind, and delivering them there would keep the
+   * API and the timers waiting for the whole backlog.
+   */
+  private enqueue(r: Receiver, buf: Buffer, count: number, at: number): void {
+    this.pending.push({ r, buf, count, at });
+    if (this.pendingScheduled) return;
+    this.pendingScheduled = true;
+    setImmediate(() => this.deliverPending());
+  }
+
+  private deliverPending(): void {
+    this.pendingScheduled = false;
+    const b = this.pending[this.pendingHead];
+    if (b === undefined) return;
+    this.pending[this.pendingHead++] = undefined;
+    if (this.pendingHead === this.pending.length) {
+      this.pending = [];
+      this.pendingHead = 0;
+    } else if (this.pendingHead > 1024) {
+      this.pending = this.pending.slice(this.pendingHead);
+      this.pendingHead = 0;
     }
-    this.queue.push({ msg, at: Date.now() });
-    if (!this.drainQueued) {
-      this.drainQueued = true;
-      setImmediate(() => {
-        this.drainQueued = false;
-        this.drain();
-      });
+    this.deliverBatch(b.r, b.buf, b.count, b.at);
+    if (this.pendingHead < this.pending.length && !this.pendingScheduled) {
+      this.pendingScheduled = true;
+      setImmediate(() => this.deliverPending());
     }
   }
 
-  private drain(): void {
-    if (!this.running || this.queue.length === 0) return;
-    const q = this.queue;
-    this.queue = [];
+  /** Decodes a receiver's batch ([u32 length, bytes] records) and delivers it; then makes room for as many. */
+  private deliverBatch(r: Receiver, buf: Buffer, count: number, at: number): void {
     const batch: RawLine[] = [];
-    for (const { msg, at } of q) {
-      let end = msg.length;
+    let off = 0;
+    let bytes = 0;
+    for (let i = 0; i < count && off + 4 <= buf.length; i++) {
+      const len = buf.readUInt32LE(off);
+      const start = off + 4;
+      off = start + len;
+      bytes += len;
+      if (!this.running) continue;
+      let end = off;
       // HAProxy ends nothing; other senders end with "\n", "\r\n" or NUL.
-      while (end > 0 && (msg[end - 1] === 10 || msg[end - 1] === 0)) end--;
-      if (end > 0 && msg[end - 1] === 13) end--;
-      const line = decodeLine(msg, 0, end, false, msg.subarray(0, end).indexOf(0) !== -1, this.o.maxLineBytes, this.counters);
+      while (end > start && (buf[end - 1] === 10 || buf[end - 1] === 0)) end--;
+      if (end > start && buf[end - 1] === 13) end--;
+      const line = decodeLine(buf, start, end, false, buf.subarray(start, end).indexOf(0) !== -1, this.o.maxLineBytes, this.counters);
       if (line !== null) batch.push({ source: this.name, line, format: this.o.format, receivedAt: at });
     }
     this.out.deliver(batch, Date.now());
+    r.taken(count, bytes);
   }
 
   /** The kernel's counters for our socket: bytes waiting and datagrams dropped (Linux /proc). */

@@ -53,7 +53,11 @@
         if (x.rules_error) rules.append(el('span', `error: ${x.rules_error}`, 'error'));
         else if (x.rules.length) {
           const ul = el('ul', undefined, 'rules');
-          for (const r of x.rules) ul.append(el('li', r));
+          for (const r of x.rules) {
+            // A signature rule names the entries the line matched (id: family, CVEs, product).
+            const sigs = (x.signatures || []).filter((h) => h.rule === r).map((h) => `${h.id}: ${h.family}${h.cve ? `, ${h.cve.join(' ')}` : ''}, ${h.product}`);
+            ul.append(el('li', sigs.length ? `${r} [${sigs.join('; ')}]` : r));
+          }
           rules.append(ul);
         } else rules.append(el('span', 'none', 'muted'));
         tr.append(rules);
