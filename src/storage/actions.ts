@@ -4,7 +4,8 @@ import { stmt } from './statements.js';
 import type { ActionRecord } from '../pipeline/policy/actions.js';
 import type { RecentAction } from '../pipeline/policy/types.js';
 
-interface Sql {
+/** A row of `actions` as SQLite returns it (storage/fleet-actions.ts reads the fleet's columns on top). */
+export interface ActionSql {
   id: number;
   created_at: number;
   updated_at: number;
@@ -26,7 +27,7 @@ interface Sql {
   node: string | null;
 }
 
-const toRecord = (r: Sql): ActionRecord => ({
+const toRecord = (r: ActionSql): ActionRecord => ({
   id: r.id,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
@@ -98,7 +99,7 @@ export const actions = {
     return r;
   },
   get(db: Db, id: number): ActionRecord | null {
-    const r = stmt(db, 'SELECT * FROM actions WHERE id = ?').get(id) as Sql | undefined;
+    const r = stmt(db, 'SELECT * FROM actions WHERE id = ?').get(id) as ActionSql | undefined;
     return r ? toRecord(r) : null;
   },
   list(db: Db, opts: { limit: number; status?: string; incidentId?: number }): ActionRecord[] {
@@ -107,7 +108,7 @@ export const actions = {
         status: opts.status ?? null,
         incident: opts.incidentId ?? null,
         limit: opts.limit,
-      }) as Sql[]
+      }) as ActionSql[]
     ).map(toRecord);
   },
   /**
@@ -122,7 +123,7 @@ export const actions = {
     return db.transaction(() => {
       const out: ActionRecord[] = [];
       for (const ip of ips) {
-        for (const r of (sel.all(ip, now + 1000) as Sql[]).map(toRecord)) {
+        for (const r of (sel.all(ip, now + 1000) as ActionSql[]).map(toRecord)) {
           const result = `${r.result ?? 'blocked'}; lifted at ${new Date(now).toISOString()} (expired)`.slice(0, 2000);
           upd.run(now, result, r.id);
           out.push({ ...r, status: 'expired', updatedAt: now, result });
@@ -135,7 +136,7 @@ export const actions = {
   about(db: Db, q: { incidentId: number; target: string | null; since: number; limit: number }): ActionRecord[] {
     return (
       stmt(db, 'SELECT * FROM actions WHERE created_at >= @since AND (incident_id = @incidentId OR (@target IS NOT NULL AND target = @target)) AND node IS NULL ORDER BY id DESC LIMIT @limit')
-        .all({ since: q.since, incidentId: q.incidentId, target: q.target, limit: q.limit }) as Sql[]
+        .all({ since: q.since, incidentId: q.incidentId, target: q.target, limit: q.limit }) as ActionSql[]
     ).map(toRecord);
   },
   /** This node's actions decided since `since` (ms), for caps, cooldowns and repeat offenders. */

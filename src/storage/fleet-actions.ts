@@ -8,6 +8,7 @@
 import type { Db } from './db.js';
 import { stmt } from './statements.js';
 import type { ActionRecord } from '../pipeline/policy/actions.js';
+import type { ActionSql } from './actions.js';
 
 /** A row to write: its record, the mark seen (markWritten clears only that), the version last seen, and the fleet id of the action it reverts. */
 export interface DirtyAction {
@@ -39,26 +40,8 @@ export interface RemoteAction {
   revertsFleetId: string | null;
 }
 
-interface DirtySql {
-  id: number;
-  created_at: number;
-  updated_at: number;
-  incident_id: number | null;
-  action: ActionRecord['action'];
-  target: string | null;
-  ttl_s: number | null;
-  expires_at: number | null;
-  decided_by: ActionRecord['decidedBy'];
-  actor: string | null;
-  mode: ActionRecord['mode'];
-  status: ActionRecord['status'];
-  reason: string;
-  analysis_summary: string | null;
-  result: string | null;
-  reviewed_by: string | null;
-  reverts_id: number | null;
+interface DirtySql extends ActionSql {
   fleet_id: string;
-  node: string | null;
   fleet_dirty: number;
   fleet_version: number;
   reverts_fleet_id: string | null;
