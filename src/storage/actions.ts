@@ -27,7 +27,8 @@ export interface ActionSql {
   node: string | null;
 }
 
-const toRecord = (r: ActionSql): ActionRecord => ({
+/** A row as the record the policy and API use. */
+export const toRecord = (r: ActionSql): ActionRecord => ({
   id: r.id,
   createdAt: r.created_at,
   updatedAt: r.updated_at,

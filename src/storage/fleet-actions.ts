@@ -8,7 +8,7 @@
 import type { Db } from './db.js';
 import { stmt } from './statements.js';
 import type { ActionRecord } from '../pipeline/policy/actions.js';
-import type { ActionSql } from './actions.js';
+import { toRecord, type ActionSql } from './actions.js';
 
 /** A row to write: its record, the mark seen (markWritten clears only that), the version last seen, and the fleet id of the action it reverts. */
 export interface DirtyAction {
@@ -56,27 +56,7 @@ export const fleetActions = {
         WHERE a.fleet_dirty > 0 ORDER BY a.id LIMIT ?`,
     ).all(limit) as DirtySql[];
     return rows.map((r) => ({
-      record: {
-        id: r.id,
-        createdAt: r.created_at,
-        updatedAt: r.updated_at,
-        incidentId: r.incident_id,
-        action: r.action,
-        target: r.target,
-        ttlS: r.ttl_s,
-        expiresAt: r.expires_at,
-        decidedBy: r.decided_by,
-        actor: r.actor,
-        mode: r.mode,
-        status: r.status,
-        reason: r.reason,
-        analysisSummary: r.analysis_summary,
-        result: r.result,
-        reviewedBy: r.reviewed_by,
-        revertsId: r.reverts_id,
-        fleetId: r.fleet_id,
-        node: r.node,
-      },
+      record: { ...toRecord(r), fleetId: r.fleet_id },
       dirty: r.fleet_dirty,
       fleetVersion: r.fleet_version,
       revertsFleetId: r.reverts_fleet_id,
