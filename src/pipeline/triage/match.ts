@@ -63,11 +63,12 @@ export class LineView {
   private pathNormalized: string | undefined = undefined;
   private params: QueryParams | undefined = undefined;
   private uaDecoded: string | undefined = undefined;
+  private queryCache: string | undefined = undefined;
   private ipDone = false;
   private pathDone = 0;
   /** Per-line hashes of the values distinct sets count (hashOf): one bit per slot says this line's is computed. */
   private hashDone = 0;
-  private readonly hashes: number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]; // bit 1: decoded, bit 2: without query, bit 4: normalized, bit 8: query params, bit 16: decoded User-Agent
+  private readonly hashes: number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]; // bit 1: decoded, bit 2: without query, bit 4: normalized, bit 8: query params, bit 16: decoded User-Agent, bit 32: query
 
   reset(line: ParsedLine, source: string, time: number): void {
     this.serial = ++SERIAL;
@@ -188,12 +189,15 @@ export class LineView {
     return this.pathNoQuery;
   }
 
-  /** The query string (after `?`), absent when the path has none. */
+  /** The query string (after `?`), absent when the path has none; computed once per line (several rules and their keys read it). */
   query(): string | undefined {
-    const p = this.pathRaw;
-    if (p === undefined) return undefined;
-    const q = p.indexOf('?');
-    return q === -1 ? undefined : p.slice(q + 1);
+    if ((this.pathDone & 32) === 0) {
+      this.pathDone |= 32;
+      const p = this.pathRaw;
+      const q = p === undefined ? -1 : p.indexOf('?');
+      this.queryCache = q === -1 ? undefined : (p as string).slice(q + 1);
+    }
+    return this.queryCache;
   }
 
   /** The client address: real_ip when the line has one (from a trusted proxy's header), else client_ip. */
