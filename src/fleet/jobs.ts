@@ -18,12 +18,18 @@ import type { AccountStore } from '../certs/acme.js';
 import type { CertFleet, CertService } from '../certs/service.js';
 import { AppError, describe } from '../errors.js';
 import { pruneChallenges } from '../storage/pg/challenges.js';
+import { pruneSupersededChanges } from '../storage/pg/changes.js';
 import { pgConfig } from './connection.js';
 import { createFleetLeader, type LeaderStatus } from './leader.js';
 import { createSharedCerts, type LocalCerts, type SharedCerts } from './shared-certs.js';
 import { sharedChallengeLookup, sharedResponder } from './challenges.js';
 import { createCertRequests, type CertRequests } from './cert-requests.js';
 import { createSharedAccount } from './acme-account.js';
+
+/** Superseded changes older than this leave the change log (a week: see pruneSupersededChanges). */
+const CHANGE_LOG_KEEP_S = 7 * 86_400;
+const CHANGE_LOG_PRUNE_EVERY_MS = 3_600_000;
+const CHANGE_LOG_PRUNE_BATCH = 50_000;
 
 export interface FleetJobsStatus extends LeaderStatus {
   /** Certificates are shared (a fleet secret key is configured). */
@@ -53,6 +59,7 @@ export function createFleetJobs(d: { settings: FleetSettings; db: Db; log: Logge
   // An idle pooled connection that dies (the database stopped) is dropped; the next use reconnects.
   pool.on('error', (e) => log.debug('fleet pool connection lost', { error: describe(e) }));
   const shared = settings.secretKey ? createSharedCerts({ pool, key: settings.secretKey, node: settings.nodeName, db: d.db, log, certs: d.certs }) : null;
+  let lastLogPrune = 0;
   const leader = createFleetLeader({
     settings,
     log,
@@ -68,6 +75,12 @@ export function createFleetJobs(d: { settings: FleetSettings; db: Db; log: Logge
     leaderTick: async () => {
       const n = await pruneChallenges(pool);
       if (n) log.debug('expired challenge tokens pruned', { count: n });
+      // The change log keeps each key's latest change; superseded ones go after CHANGE_LOG_KEEP_S, a batch an hour.
+      if (Date.now() - lastLogPrune >= CHANGE_LOG_PRUNE_EVERY_MS) {
+        lastLogPrune = Date.now();
+        const pruned = await pruneSupersededChanges(pool, CHANGE_LOG_KEEP_S, CHANGE_LOG_PRUNE_BATCH);
+        if (pruned) log.info('superseded fleet changes pruned from the change log', { count: pruned, older_than_days: CHANGE_LOG_KEEP_S / 86_400 });
+      }
     },
   });
   const lookup = sharedChallengeLookup(pool);

@@ -16,7 +16,7 @@ import pg from 'pg';
 import { startTestPostgres } from '../helpers/postgres.js';
 import { migratePg } from '../../src/storage/pg/schema.js';
 import { pgMigrations } from '../../src/storage/pg/migrations/index.js';
-import { changeCounts, changesAfter, sharedBlocked, writeChanges, type ChangeToWrite, type FleetChange, type IpChange } from '../../src/storage/pg/changes.js';
+import { changeCounts, changesAfter, pruneSupersededChanges, sharedBlocked, writeChanges, type ChangeToWrite, type FleetChange, type IpChange } from '../../src/storage/pg/changes.js';
 import { sharedDomains, type DomainWire } from '../../src/storage/pg/config-changes.js';
 import { domainBody } from '../helpers/harness.js';
 
@@ -165,4 +165,43 @@ test('configuration changes: a batch of any size is one transaction, bodies come
   // Another node, having seen none of it, edits d5: it wins, a conflict is recorded.
   const late = await writeChanges(pool, 'b', [item(domain('d5.test', 5555), 0)]);
   assert.deepEqual(late.conflicts, [{ key: 'domain:d5.test', version: 1207, loserVersion: 6, loserNode: 'a' }]);
+});
+
+test('change log pruning: a superseded change leaves once it and its successor are past the horizon; each key keeps its latest', async (t) => {
+  const pgc = await startTestPostgres();
+  const url = await pgc.createDatabase('fleet_prune');
+  const pool = new pg.Pool({ connectionString: url });
+  pool.on('error', () => undefined);
+  t.after(async () => {
+    await pool.end();
+    pgc.destroy();
+  });
+  const c = await pool.connect();
+  await migratePg(c);
+  c.release();
+  // Old: 10.0.0.1 twice (the first superseded) and 10.0.0.2 once; then, recently, 10.0.0.3 twice.
+  await writeChanges(pool, 'a', [item(block('10.0.0.1')), item(block('10.0.0.1', '2030-01-01T00:00:00.000Z')), item(block('10.0.0.2'))]);
+  await pool.query(`UPDATE fleet_changes SET committed_at = now() - interval '8 days'`);
+  await writeChanges(pool, 'b', [item(block('10.0.0.3')), item(block('10.0.0.3', '2030-01-01T00:00:00.000Z'))]);
+  // A change superseded by a recent one stays (its successor is not past the horizon yet).
+  await writeChanges(pool, 'b', [item(block('10.0.0.2', '2031-01-01T00:00:00.000Z'))]);
+  const before = await changesAfter(pool, 0, 100);
+  assert.equal(before.length, 6);
+
+  assert.equal(await pruneSupersededChanges(pool, 7 * 86_400, 1000), 1);
+  const after = await changesAfter(pool, 0, 100);
+  assert.deepEqual(
+    after.map((x) => [x.key, x.superseded]),
+    [
+      ['blocked:10.0.0.1', false],
+      ['blocked:10.0.0.2', true],
+      ['blocked:10.0.0.3', true],
+      ['blocked:10.0.0.3', false],
+      ['blocked:10.0.0.2', false],
+    ],
+  );
+  // What a node replaying from 0 applies (the changes not superseded) is the same before and after.
+  const latest = (xs: typeof before) => xs.filter((x) => !x.superseded).map((x) => x.changeId).sort();
+  assert.deepEqual(latest(after), latest(before));
+  assert.equal(await pruneSupersededChanges(pool, 7 * 86_400, 1000), 0, 'nothing more to prune');
 });

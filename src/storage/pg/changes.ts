@@ -183,6 +183,28 @@ export async function changesAfter(pool: pg.Pool, version: number, limit: number
   return r.rows.map((x) => ({ version: Number(x.version), changeId: x.change_id, node: x.node, key: x.key, superseded: x.superseded, change: x.body }));
 }
 
+/**
+ * Deletes changes that a later change for the same key superseded, when both
+ * were committed more than `olderThanS` seconds ago; at most `limit` rows a
+ * call (the leader calls it now and then). Safe for catch-up: a node skips a
+ * superseded change anyway, and each key keeps its latest change, so a node
+ * replaying the log from any version still ends at the current state. The
+ * horizon is long because a resend of a pruned change (a node that wrote it,
+ * died before clearing its outbox and stayed away that long) would be taken
+ * as new. Returns how many were deleted.
+ */
+export async function pruneSupersededChanges(pool: pg.Pool, olderThanS: number, limit: number): Promise<number> {
+  const r = await pool.query(
+    `DELETE FROM fleet_changes WHERE version IN (
+       SELECT f.version FROM fleet_changes f
+        WHERE f.committed_at < now() - make_interval(secs => $1)
+          AND EXISTS (SELECT 1 FROM fleet_changes l WHERE l.key = f.key AND l.version > f.version AND l.committed_at < now() - make_interval(secs => $1))
+        ORDER BY f.version LIMIT $2)`,
+    [olderThanS, limit],
+  );
+  return r.rowCount ?? 0;
+}
+
 /** The shared blocked addresses now (tests, the bench and a later snapshot catch-up). */
 export async function sharedBlocked(pool: pg.Pool): Promise<{ ip: string; expiresAt: Date | null; version: number; node: string }[]> {
   const r = await pool.query<{ ip_address: string; expires_at: Date | null; version: string; node: string }>('SELECT ip_address, expires_at, version, node FROM fleet_blocked_ips ORDER BY ip_address');
