@@ -33,6 +33,7 @@ import type pg from 'pg';
 import type { Logger } from '../log.js';
 import type { Db } from '../storage/db.js';
 import type { CertificateRow, Challenge } from '../storage/certificates.js';
+import type { IssuedHere } from '../certs/service.js';
 import { recordAudit } from '../storage/audit.js';
 import { pendingCertRemovals } from '../storage/fleet-cert-removals.js';
 import { describe } from '../errors.js';
@@ -40,18 +41,6 @@ import { putSharedCert, removeSharedCert, sharedCert, sharedCertHeads, type Shar
 import { seal, unseal } from './secret-box.js';
 import { serialWorker } from './worker.js';
 
-/** A certificate as issued: what is shared. */
-export interface IssuedCert {
-  name: string;
-  names: string[];
-  chain: string;
-  key: string;
-  challenge: Challenge;
-  orderUrl: string | null;
-  serial: string;
-  notBefore: string;
-  notAfter: string;
-}
 
 /** The certificate service as this unit needs it (certs/service.ts). */
 export interface LocalCerts {
@@ -65,7 +54,7 @@ export interface LocalCerts {
 
 export interface SharedCerts {
   /** After a certificate is issued or renewed here. Never throws: a failure is logged and the next run publishes it. */
-  published(c: IssuedCert): Promise<void>;
+  published(c: IssuedHere): Promise<void>;
   /** After a certificate is removed here. Never throws. */
   removed(name: string, serial: string | null): Promise<void>;
   /** Asks for a comparison run. */
@@ -84,7 +73,7 @@ export function createSharedCerts(d: { pool: pg.Pool; key: Buffer; node: string;
   // Shared certificates refused here, and removals not followed (a domain here uses the certificate): once each.
   const refused = new Set<string>();
 
-  const share = async (c: IssuedCert) => {
+  const share = async (c: IssuedHere) => {
     const row: SharedCert = { name: c.name, names: c.names, serial: c.serial, notBefore: c.notBefore, notAfter: c.notAfter, challenge: c.challenge, orderUrl: c.orderUrl, chain: c.chain, keySealed: seal(key, c.key, context(c.name, c.serial)) };
     const version = await putSharedCert(pool, node, row);
     log.info('certificate shared with the fleet', { name: c.name, serial: c.serial, version });

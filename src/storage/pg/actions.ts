@@ -8,6 +8,7 @@
 import type pg from 'pg';
 import { WRITE_LOCK } from './schema.js';
 import type { Conflict } from './changes.js';
+import { inTransaction } from './transaction.js';
 
 /** The NOTIFY channel of action writes; the payload is the highest version committed. */
 export const ACTIONS_CHANNEL = 'hm_fleet_actions';
@@ -42,14 +43,8 @@ export interface ActionWriteResult {
 
 /** Writes one node's changed records, in order, in one transaction. */
 export async function writeActions(pool: pg.Pool, writer: string, items: readonly ActionToWrite[]): Promise<ActionWriteResult> {
-  const c = await pool.connect();
-  // As writeChanges (changes.ts): a connection that dies mid-transaction must not crash the process.
-  let broken: Error | undefined;
-  const onError = (e: Error) => (broken = e);
-  c.on('error', onError);
-  const out: ActionWriteResult = { versions: [], conflicts: [] };
-  try {
-    await c.query('BEGIN');
+  return inTransaction(pool, async (c) => {
+    const out: ActionWriteResult = { versions: [], conflicts: [] };
     await c.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK]);
     for (const it of items) {
       const prev = (await c.query<{ version: string; written_by: string }>('SELECT version, written_by FROM fleet_actions WHERE fleet_id = $1', [it.fleetId])).rows[0];
@@ -68,16 +63,8 @@ export async function writeActions(pool: pg.Pool, writer: string, items: readonl
       out.versions.push(version);
     }
     if (out.versions.length) await c.query('SELECT pg_notify($1, $2)', [ACTIONS_CHANNEL, String(Math.max(...out.versions))]);
-    await c.query('COMMIT');
     return out;
-  } catch (e) {
-    broken ??= e as Error;
-    await c.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    c.removeListener('error', onError);
-    c.release(broken);
-  }
+  });
 }
 
 /** Rows written after `version`, oldest write first, at most `limit`. */

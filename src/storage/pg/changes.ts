@@ -8,6 +8,7 @@
 import type pg from 'pg';
 import { CHANNEL, WRITE_LOCK } from './schema.js';
 import { applyConfigState, configKey, CONFIG_KINDS, type ConfigChange } from './config-changes.js';
+import { inTransaction } from './transaction.js';
 
 /** One change to shared blocked/trusted addresses, as every node applies it. */
 export type IpChange =
@@ -144,32 +145,16 @@ async function writeChunk(c: pg.ClientBase, node: string, chunk: readonly Change
  * change of the batch.
  */
 export async function writeChanges(pool: pg.Pool, node: string, items: readonly ChangeToWrite[]): Promise<WriteResult> {
-  const c = await pool.connect();
-  // A checked-out client whose connection dies between two queries emits 'error' on itself (the pool
-  // only listens while it is idle): without a listener that would end the process. The failing
-  // query rejects anyway; the client is then destroyed rather than returned.
-  let broken: Error | undefined;
-  const onError = (e: Error) => (broken = e);
-  c.on('error', onError);
-  const out: WriteResult = { versions: [], duplicates: 0, conflicts: [] };
-  try {
-    await c.query('BEGIN');
+  return inTransaction(pool, async (c) => {
+    const out: WriteResult = { versions: [], duplicates: 0, conflicts: [] };
     await c.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK]);
     const latest = new Map<string, Owner>();
     const final = new Map<string, { change: FleetChange; version: number }>();
     for (let i = 0; i < items.length; i += CHUNK) await writeChunk(c, node, items.slice(i, i + CHUNK), out, latest, final);
     for (const { change, version } of final.values()) await applyState(c, change, version, node);
     if (out.versions.length) await c.query('SELECT pg_notify($1, $2)', [CHANNEL, String(Math.max(...out.versions))]);
-    await c.query('COMMIT');
     return out;
-  } catch (e) {
-    broken ??= e as Error;
-    await c.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    c.removeListener('error', onError);
-    c.release(broken);
-  }
+  });
 }
 
 /** Changes after `version`, oldest first, at most `limit`. */

@@ -19,6 +19,7 @@
  *   a fleet incident whose nodes went away stops matching after the window.
  */
 import type pg from 'pg';
+import { inTransaction } from './transaction.js';
 
 /** pg_advisory_xact_lock(key1, key2): key1 "hm19" in ASCII, key2 a hash of the rule and subject. */
 export const INCIDENT_LOCK = 0x686d3139;
@@ -50,15 +51,7 @@ export interface Claimed {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export async function claimIncident(pool: pg.Pool, c: IncidentClaim): Promise<Claimed> {
-  const client = await pool.connect();
-  // A checked-out client whose connection dies emits 'error' on itself (the pool listens only while it is
-  // idle): without a listener that would end the process. The query rejects anyway; a broken client is
-  // destroyed, not returned to the pool.
-  let broken: Error | undefined;
-  const onError = (e: Error) => (broken = e);
-  client.on('error', onError);
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [INCIDENT_LOCK, `${c.rule}\u0001${c.subjectType}\u0001${c.subjectValue}`]);
     const found = await client.query<{ id: string; notifier: string }>(
       `SELECT id, notifier FROM fleet_incidents
@@ -92,15 +85,8 @@ export async function claimIncident(pool: pg.Pool, c: IncidentClaim): Promise<Cl
       );
       out = { id: Number(ins.rows[0]!.id), notifier: c.node, opened: true, raised: false };
     }
-    await client.query('COMMIT');
     return out;
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    client.removeListener('error', onError);
-    client.release(broken);
-  }
+  });
 }
 
 /** Raises the fleet incident's severity / escalation; true when this call raised it. */
