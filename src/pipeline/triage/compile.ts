@@ -6,7 +6,7 @@ import type { Severity, SubjectType, SuggestedAction } from '../types.js';
 import { CompiledFilter, type LineView, type MatcherRegistry } from './match.js';
 import { DISTINCT_FIELDS, SEEN_ONCE_HOLD, type DistinctField, type GroupKey, type PerKey, type RuleSpec } from './schema.js';
 import { durationMs } from '../../util/duration.js';
-import { SignatureSet } from './signatures.js';
+import { SignatureSet, type TargetVerdicts } from './signatures.js';
 import { BucketedCountWindow, CountWindow, DistinctWindow, EXACT_MAX, KeyTable, LeakyBucket, SeenOnceWindow, SMALL_SET, type Condition } from './windows.js';
 
 /** Keys longer than this are cut, so one huge path cannot make a huge key. */
@@ -253,12 +253,16 @@ export function keyCap(spec: RuleSpec, maxKeys: number): number {
   return Math.min(maxKeys, Math.max(MIN_KEYS, Math.floor(VALUE_BUDGET / valuesPerSubject(spec))));
 }
 
-/** `reg`: the engine's registry, which groups the patterns of all its rules by field (match.ts MatchGroup). */
-export function compileRule(spec: RuleSpec, maxKeys: number, reg?: MatcherRegistry): CompiledRule {
+/**
+ * `reg`: the engine's registry, which groups the patterns of all its rules by
+ * field (match.ts MatchGroup); `targets`: the engine's memo for signature
+ * groups on the request target (signatures.ts TargetVerdicts).
+ */
+export function compileRule(spec: RuleSpec, maxKeys: number, reg?: MatcherRegistry, targets?: TargetVerdicts): CompiledRule {
   const group = Array.isArray(spec.group_by) ? spec.group_by : [spec.group_by];
   const last = group[group.length - 1] as GroupKey;
   const cond = condition(spec);
-  const signatures = spec.signatures ? new SignatureSet(spec.signatures) : null;
+  const signatures = spec.signatures ? new SignatureSet(spec.signatures, targets ?? null) : null;
   return {
     name: spec.name,
     spec,

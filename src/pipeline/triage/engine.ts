@@ -20,6 +20,7 @@ import { durationMs } from '../../util/duration.js';
 import type { Finding, LineKind, ParsedLine, SubjectType } from '../types.js';
 import { actionsFor, compileRule, excepted, subjectOfKey, type CompiledRule, type RuleCounters } from './compile.js';
 import { KIND_BIT, LineView, MatcherRegistry } from './match.js';
+import { TargetVerdicts } from './signatures.js';
 import type { SubjectState } from './windows.js';
 import type { RuleSpec } from './schema.js';
 import { LINE_KINDS } from './schema.js';
@@ -171,11 +172,13 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
   const rules: CompiledRule[] = [];
   // Every rule's patterns grouped by field: run once per line and value, whichever rules ask (match.ts).
   const registry = new MatcherRegistry();
+  // Every rule's signature groups on the request target, answered once per distinct target (signatures.ts).
+  const targets = new TargetVerdicts();
   for (const s of specs) {
     if (!s.enabled) continue;
     if (seen.has(s.name)) throw new Error(`rule ${s.name} is defined twice`);
     seen.add(s.name);
-    rules.push(compileRule(s, maxKeys, registry));
+    rules.push(compileRule(s, maxKeys, registry, targets));
   }
   // Slots in a client record for the rules grouped by client address alone.
   let clientSlots = 0;

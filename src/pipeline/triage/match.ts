@@ -19,7 +19,7 @@
  */
 import type { LineKind, ParsedLine } from '../types.js';
 import { LINE_KINDS, type FilterSpec, type StringMatch } from './schema.js';
-import { hash32 } from './windows.js';
+import { hash32 } from './hash.js';
 import { decodeTarget, haproxyUnescape, isNormalPath, normalizeSlashes, percentDecode, splitQuery, type QueryParams } from './normalize.js';
 
 export const KIND_BIT: Readonly<Record<LineKind, number>> = Object.fromEntries(LINE_KINDS.map((k, i) => [k, 1 << i])) as Record<LineKind, number>;

@@ -104,11 +104,79 @@ function testMemo(m: Memo, v: LineView, field: SignatureField): boolean {
   return d !== undefined && d !== ua && m.test(d);
 }
 
+/** Distinct request targets whose answers are kept (then the memo starts over), and the longest kept. */
+export const TARGET_MEMO_MAX = 4096;
+export const TARGET_MEMO_MAX_KEY = 512;
+/** Groups per TargetVerdicts: one bit each in a 31-bit small integer. */
+const TARGET_GROUPS_MAX = 30;
+
+/**
+ * The answers of every rule's request-target groups (fields path and
+ * path_normalized, which are functions of the logged target alone: decoding
+ * and normalizing read nothing else), computed together once per distinct
+ * target and remembered: pages, assets and API calls come back on most
+ * lines, and one lookup of the target then answers every signature family,
+ * without decoding or normalizing it again. One per engine (the rules'
+ * groups share it); a target longer than TARGET_MEMO_MAX_KEY, or a group
+ * beyond TARGET_GROUPS_MAX, is tested each time as before. Only an equal
+ * target reuses an answer, so a memo can never change a verdict; a flood of
+ * one-off targets only empties it now and then.
+ */
+export class TargetVerdicts {
+  private readonly groups: Group[] = [];
+  private readonly memo = new Map<string, number>();
+  private serial = -1;
+  private bits = 0;
+
+  /** Takes a group; returns its bit, or 0 when full (the caller then tests the group itself). */
+  add(g: Group): number {
+    if (this.groups.length >= TARGET_GROUPS_MAX) return 0;
+    this.groups.push(g);
+    return 1 << (this.groups.length - 1);
+  }
+
+  /** The bits of the groups that match this line's target. */
+  answer(v: LineView): number {
+    if (this.serial === v.serial) return this.bits;
+    const p = v.path();
+    let b: number | undefined;
+    if (p === undefined) b = 0;
+    else if (p.length > TARGET_MEMO_MAX_KEY) b = this.compute(v);
+    else {
+      b = this.memo.get(p);
+      if (b === undefined) {
+        b = this.compute(v);
+        if (this.memo.size >= TARGET_MEMO_MAX) this.memo.clear();
+        this.memo.set(p.length < 13 ? p : (' ' + p).slice(1), b);
+      }
+    }
+    this.serial = v.serial;
+    this.bits = b;
+    return b;
+  }
+
+  private compute(v: LineView): number {
+    const gs = this.groups;
+    let b = 0;
+    for (let i = 0; i < gs.length; i++) {
+      const g = gs[i] as Group;
+      if (testValue(g.re, v, g.field, g.gate)) b |= 1 << i;
+    }
+    return b;
+  }
+}
+
 export class SignatureSet {
   private readonly groups: Group[];
+  /** Per group: its bit in `targets` (0: tested here). */
+  private readonly bits: number[];
   private singles: { spec: SignatureSpec; re: RegExp }[] | null = null;
 
-  constructor(readonly entries: readonly SignatureSpec[]) {
+  /** `targets`: the engine's shared memo for request-target groups (none: every group is tested on every line). */
+  constructor(
+    readonly entries: readonly SignatureSpec[],
+    private readonly targets: TargetVerdicts | null = null,
+  ) {
     const byKey = new Map<string, { field: SignatureField; fold: boolean; parts: string[] }>();
     for (const e of entries) {
       const k = `${e.field}\u0000${e.ignore_case}`;
@@ -129,6 +197,7 @@ export class SignatureSet {
         const repeats = g.field === 'user_agent' || g.field === 'host';
         return { field: g.field, re, gate: repeats ? null : gateFor(joined), memo: repeats ? new Memo(re) : null };
       });
+    this.bits = this.groups.map((g) => (targets !== null && (g.field === 'path' || g.field === 'path_normalized') ? targets.add(g) : 0));
   }
 
   /** True when at least one entry matches the line. */
@@ -136,7 +205,10 @@ export class SignatureSet {
     const gs = this.groups;
     for (let i = 0; i < gs.length; i++) {
       const g = gs[i] as Group;
-      if (g.memo !== null ? testMemo(g.memo, v, g.field) : testValue(g.re, v, g.field, g.gate)) return true;
+      const bit = this.bits[i] as number;
+      if (bit !== 0) {
+        if (((this.targets as TargetVerdicts).answer(v) & bit) !== 0) return true;
+      } else if (g.memo !== null ? testMemo(g.memo, v, g.field) : testValue(g.re, v, g.field, g.gate)) return true;
     }
     return false;
   }

@@ -17,6 +17,11 @@
  * needs a fresh run of matches (and `once_per` may hold it back longer).
  */
 
+import { hash32 } from './hash.js';
+import { KeyIndex } from './key-index.js';
+
+export { hash32 };
+
 /** The state one rule keeps for one subject. One monomorphic shape for every condition type. */
 export class SubjectState {
   /** Hit since the evictor last looked (CLOCK reference bit). */
@@ -56,13 +61,12 @@ export function ownString(s: string): string {
 }
 
 /**
- * A rule's subjects, capped: a map for lookup plus a fixed ring of slots
- * swept by a CLOCK hand for eviction (O(1) amortized, no reliance on Map
- * order, whose deleted entries would make "oldest first" scans slow).
+ * A rule's subjects, capped: an index of their keys (key-index.ts) plus a
+ * fixed ring of slots swept by a CLOCK hand for eviction (O(1) amortized).
  */
 export class KeyTable {
-  private readonly index = new Map<string, SubjectState>();
   private readonly slots: SubjectState[] = [];
+  private readonly index = new KeyIndex((slot) => (this.slots[slot] as SubjectState).key);
   private hand = 0;
   evicted = 0;
 
@@ -73,18 +77,24 @@ export class KeyTable {
   ) {}
 
   get(key: string): SubjectState {
-    let s = this.index.get(key);
-    if (s !== undefined) {
+    const h = KeyIndex.hash(key);
+    const at = this.index.find(key, h);
+    let s: SubjectState;
+    if (at >= 0) {
+      s = this.slots[at] as SubjectState;
       s.ref = true;
       return s;
     }
+    let slot: number;
     if (this.slots.length < this.cap) {
+      slot = this.slots.length;
       s = new SubjectState(ownString(key));
       this.slots.push(s);
     } else {
       // The evicted subject's object is reused: under a spray of new
       // addresses nothing is allocated but the key.
-      s = this.slots[this.victim()] as SubjectState;
+      slot = this.victim();
+      s = this.slots[slot] as SubjectState;
       s.key = ownString(key);
       s.owner = 0;
       s.ref = false;
@@ -93,7 +103,7 @@ export class KeyTable {
       s.recent = null;
       this.clear(s);
     }
-    this.index.set(s.key, s);
+    this.index.insert(h, slot);
     return s;
   }
 
@@ -103,7 +113,7 @@ export class KeyTable {
 
   /** Every subject held (for a snapshot across a restart). */
   states(): IterableIterator<SubjectState> {
-    return this.index.values();
+    return this.slots.values();
   }
 
   /** Finds the slot to reuse: the first under the hand not hit since the hand last passed (second chance); forgets its subject. */
@@ -117,7 +127,7 @@ export class KeyTable {
         s.ref = false;
         continue;
       }
-      this.index.delete(s.key);
+      this.index.remove(s.key, KeyIndex.hash(s.key));
       this.evicted++;
       return i;
     }
@@ -259,15 +269,6 @@ export class LeakyBucket implements Condition {
   }
 }
 
-/** FNV-1a, 32 bits: distinct sets keep hashes, never the (possibly long) values. */
-export function hash32(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
 
 /** Distinct sets up to this threshold are pairs in one array (a linear scan); larger ones a Map. */
 export const SMALL_SET = 256;
