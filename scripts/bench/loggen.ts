@@ -1,4 +1,5 @@
-/** Pieces the log-generating benchmarks share: a seeded random source and HAProxy's time stamps. */
+/** Pieces the log-generating benchmarks share: a seeded random source, HAProxy's time stamps, the realistic log and its file. */
+import { createWriteStream } from 'node:fs';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
@@ -237,4 +238,19 @@ export function* realisticLog(n: number, o: RealisticLogOptions = {}): Generator
     const port = 1024 + Math.floor(r() * 64000);
     yield `${frame(t)}${peer}:${port} [${stamp(t).accept}] web~ ${be}/${srv} ${timers} ${status} ${bytes} - - ${term} ${100 + Math.floor(r() * 300)}/${100 + Math.floor(r() * 300)}/${Math.floor(r() * 40)}/${Math.floor(r() * 12)}/0 0/0 {${host}|${ua}} "${method} ${path} HTTP/${r() < 0.6 ? '2.0' : '1.1'}" rip=${ip} rid=${rid(i, t)}`;
   }
+}
+
+/** Writes `n` lines of realisticLog to `file`, in large pieces. */
+export async function writeRealisticLog(file: string, n: number): Promise<void> {
+  const w = createWriteStream(file);
+  let buf: string[] = [];
+  for (const line of realisticLog(n)) {
+    buf.push(line);
+    if (buf.length === 4096) {
+      if (!w.write(buf.join('\n') + '\n')) await new Promise<void>((r) => w.once('drain', () => r()));
+      buf = [];
+    }
+  }
+  if (buf.length) w.write(buf.join('\n') + '\n');
+  await new Promise<void>((r, j) => w.end((e?: Error | null) => (e ? j(e) : r())));
 }

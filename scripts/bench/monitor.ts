@@ -20,7 +20,7 @@
  *   node --import tsx scripts/bench/monitor.ts replay <file>
  */
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +29,7 @@ import { loadRules } from '../../src/pipeline/triage/load.js';
 import { createTriage } from '../../src/pipeline/triage/engine.js';
 import { createPipeline } from '../../src/monitor/pipeline.js';
 import { SHIPPED_RULES_DIR } from '../../src/monitor/monitor.js';
-import { realisticLog, rng, stamp } from './loggen.js';
+import { rng, stamp, writeRealisticLog } from './loggen.js';
 
 const PATHS = ['/', '/index.html', '/css/site.css', '/js/app.js', '/img/logo.png', '/api/items?page=2', '/products/42', '/about', '/favicon.ico', '/search?q=shoes'];
 const ATTACK = ['/.env', '/.git/config', '/wp-login.php', "/item?id=1' OR 1=1--", '/../../etc/passwd', '/backup.sql', '/phpmyadmin/', '/${jndi:ldap://x/a}'];
@@ -104,21 +104,6 @@ async function replayRun(file: string): Promise<void> {
   process.stdout.write(JSON.stringify({ lines: r.lines, incidents: r.incidents, seconds: secs, cpu_seconds: cpu, lines_per_second: Math.round(r.lines / secs), lines_per_cpu_second: Math.round(r.lines / cpu), peak_rss_mb: Math.round(maxRss / 1048576), out_bytes: out.length }) + '\n');
 }
 
-/** Writes `n` realistic lines to `file`. */
-async function writeLog(file: string, n: number): Promise<void> {
-  const w = createWriteStream(file);
-  let buf: string[] = [];
-  for (const line of realisticLog(n)) {
-    buf.push(line);
-    if (buf.length === 4096) {
-      if (!w.write(buf.join('\n') + '\n')) await new Promise<void>((r) => w.once('drain', () => r()));
-      buf = [];
-    }
-  }
-  if (buf.length) w.write(buf.join('\n') + '\n');
-  await new Promise<void>((r, j) => w.end((e?: Error | null) => (e ? j(e) : r())));
-}
-
 /** Runs a command pinned to core 0 when taskset exists; returns the last line of its output as JSON. */
 function pinned(cmd: string, args: string[]): Record<string, number> {
   const hasTaskset = existsSync('/usr/bin/taskset') || existsSync('/bin/taskset');
@@ -134,7 +119,7 @@ async function replayVsPython(self: string, n: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'hm-bench-replay-'));
   try {
     const file = join(dir, 'haproxy.log');
-    await writeLog(file, n);
+    await writeRealisticLog(file, n);
     const py = fileURLToPath(new URL('./python-floor.py', import.meta.url));
     const taskset = existsSync('/usr/bin/taskset') || existsSync('/bin/taskset');
     // Alternating, twice each, so a burst of load from elsewhere hits both; the best run of each counts.

@@ -12,27 +12,17 @@
  *   npm run bench:replay-ab -- /tmp/base [lines=300000] [rounds=6]
  */
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { realisticLog } from './loggen.js';
+import { writeRealisticLog } from './loggen.js';
 
 type Replay = (o: { input: string; format: 'haproxy'; json: boolean; write: (s: string) => void }) => Promise<{ lines: number; incidents: number }>;
 
 if (process.argv[2] === '--write') {
-  // The child: writes the generated lines to the file given, in large pieces.
-  const w = createWriteStream(process.argv[3] as string);
-  let buf: string[] = [];
-  for (const l of realisticLog(Number(process.argv[4]))) {
-    buf.push(l);
-    if (buf.length === 4096) {
-      if (!w.write(buf.join('\n') + '\n')) await new Promise<void>((r) => w.once('drain', () => r()));
-      buf = [];
-    }
-  }
-  if (buf.length) w.write(buf.join('\n') + '\n');
-  await new Promise<void>((r, j) => w.end((e?: Error | null) => (e ? j(e) : r())));
+  // The child: writes the generated lines to the file given.
+  await writeRealisticLog(process.argv[3] as string, Number(process.argv[4]));
   process.exit(0);
 }
 

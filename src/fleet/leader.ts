@@ -31,6 +31,7 @@ import type { FleetSettings } from '../config/fleet.js';
 import type { Logger } from '../log.js';
 import type { Unit } from '../units.js';
 import { describe } from '../errors.js';
+import { sleeper } from '../util/sleeper.js';
 import { pgConfig } from './connection.js';
 import { migratePg } from '../storage/pg/schema.js';
 import { REQUEST_CHANNEL, listenForRequests } from '../storage/pg/cert-requests.js';
@@ -84,7 +85,7 @@ export function createFleetLeader(d: FleetLeaderDeps): FleetLeader {
   let leader: string | null = null;
   let connected = false;
   let loop: Promise<void> | null = null;
-  let wake: (() => void) | null = null;
+  const nap = sleeper();
   let ticks = 0;
   let holdOffUntil = 0;
 
@@ -102,15 +103,6 @@ export function createFleetLeader(d: FleetLeaderDeps): FleetLeader {
     }
   };
 
-  const sleep = (ms: number) =>
-    new Promise<void>((r) => {
-      const t = setTimeout(r, ms);
-      wake = () => {
-        clearTimeout(t);
-        r();
-      };
-    });
-
   /** One connection's life: resolves (or throws) when it ends; leadership ends with it. */
   async function session(): Promise<void> {
     const c = new pg.Client({ ...pgConfig(settings), query_timeout: HEARTBEAT_MS });
@@ -120,7 +112,7 @@ export function createFleetLeader(d: FleetLeaderDeps): FleetLeader {
       ended = true;
       connected = false;
       set(false, why);
-      wake?.();
+      nap.cut();
     };
     c.on('error', (e) => end(describe(e)));
     c.on('end', () => end('connection closed'));
@@ -146,7 +138,7 @@ export function createFleetLeader(d: FleetLeaderDeps): FleetLeader {
       }
       if (++ticks % 5 === 0) d.onCertificates?.('tick');
       if (isLeader && d.leaderTick && ticks % 60 === 0) await d.leaderTick().catch((e) => log.warn('a leader job failed', { error: describe(e) }));
-      await sleep(LEADER_TICK_MS);
+      await nap.sleep(LEADER_TICK_MS);
     }
   }
 
@@ -168,7 +160,7 @@ export function createFleetLeader(d: FleetLeaderDeps): FleetLeader {
       client = null;
       if (c) await Promise.race([c.end().catch(() => undefined), new Promise((r) => setTimeout(r, LEADER_TICK_MS).unref())]);
       if (stopped) return;
-      await sleep(RETRY_MS[Math.min(attempt++, RETRY_MS.length - 1)]!);
+      await nap.sleep(RETRY_MS[Math.min(attempt++, RETRY_MS.length - 1)]!);
     }
   }
 
@@ -180,7 +172,7 @@ export function createFleetLeader(d: FleetLeaderDeps): FleetLeader {
     },
     async stop() {
       stopped = true;
-      wake?.();
+      nap.cut();
       await client?.end().catch(() => undefined);
       await loop;
     },

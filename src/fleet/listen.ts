@@ -11,6 +11,7 @@
  */
 import pg from 'pg';
 import { describe } from '../errors.js';
+import { sleeper } from '../util/sleeper.js';
 
 const RETRY_MS = [250, 500, 1000, 2000];
 
@@ -32,16 +33,7 @@ export function keepListening(o: {
   let connected = false;
   let lastError: string | null = null;
   let client: pg.Client | null = null;
-  let cancelPause: (() => void) | null = null;
-
-  const pause = (ms: number) =>
-    new Promise<void>((r) => {
-      const t = setTimeout(r, ms);
-      cancelPause = () => {
-        clearTimeout(t);
-        r();
-      };
-    });
+  const nap = sleeper();
 
   /** One connection's life; resolves when it ends. */
   async function session(): Promise<void> {
@@ -78,7 +70,7 @@ export function keepListening(o: {
       }
       if (stopped) return;
       o.down(attempt, lastError);
-      await pause(RETRY_MS[Math.min(attempt++, RETRY_MS.length - 1)]!);
+      await nap.sleep(RETRY_MS[Math.min(attempt++, RETRY_MS.length - 1)]!);
     }
   })();
 
@@ -91,7 +83,7 @@ export function keepListening(o: {
     },
     async stop() {
       stopped = true;
-      (cancelPause as (() => void) | null)?.();
+      nap.cut();
       await (client as pg.Client | null)?.end().catch(() => undefined);
       await loop;
     },

@@ -232,6 +232,16 @@ function ownKey(s: string): string {
   return s.length < 13 ? s : (' ' + s).slice(1);
 }
 
+/**
+ * Keeps `bits` as the answer for value `s` in a bounded memo (emptied when
+ * it holds MEMO_MAX values; the value copied, so no log line stays alive
+ * through it). The caller asks only for values of at most MEMO_MAX_KEY.
+ */
+export function remember(memo: Map<string, number>, s: string, bits: number): void {
+  if (memo.size >= MEMO_MAX) memo.clear();
+  memo.set(ownKey(s), bits);
+}
+
 /** Anything that tests a line (a rule's compiled signatures, signatures.ts). */
 export interface LineTest {
   test(v: LineView): boolean;
@@ -325,16 +335,12 @@ export class MatchGroup {
     if (this.serial === v.serial && this.input === s) return this.bits;
     const ms = this.matchers;
     // One pattern alone is cheaper run than looked up (a lookup hashes and compares the whole value).
-    const remember = ms.length > 1 && s.length <= MEMO_MAX_KEY;
-    let b = remember ? this.memo.get(s) : undefined;
+    const keep = ms.length > 1 && s.length <= MEMO_MAX_KEY;
+    let b = keep ? this.memo.get(s) : undefined;
     if (b === undefined) {
       b = 0;
       for (let i = 0; i < ms.length; i++) if ((ms[i] as StringMatcher).testBoth(s, v)) b |= 1 << i;
-      if (remember) {
-        const memo = this.memo;
-        if (memo.size >= MEMO_MAX) memo.clear();
-        memo.set(ownKey(s), b);
-      }
+      if (keep) remember(this.memo, s, b);
     }
     this.serial = v.serial;
     this.input = s;

@@ -7,7 +7,7 @@
  * of `rules test`), never on the per-line path.
  */
 import type { ParsedLine } from '../types.js';
-import type { LineView } from './match.js';
+import { MEMO_MAX_KEY, remember, type LineView } from './match.js';
 import type { RuleSpec, SignatureField, SignatureSpec } from './schema.js';
 import { gateFor } from './gate.js';
 
@@ -104,9 +104,6 @@ function testMemo(m: Memo, v: LineView, field: SignatureField): boolean {
   return d !== undefined && d !== ua && m.test(d);
 }
 
-/** Distinct request targets whose answers are kept (then the memo starts over), and the longest kept. */
-export const TARGET_MEMO_MAX = 4096;
-export const TARGET_MEMO_MAX_KEY = 512;
 /** Groups per TargetVerdicts: one bit each in a 31-bit small integer. */
 const TARGET_GROUPS_MAX = 30;
 
@@ -117,8 +114,9 @@ const TARGET_GROUPS_MAX = 30;
  * target and remembered: pages, assets and API calls come back on most
  * lines, and one lookup of the target then answers every signature family,
  * without decoding or normalizing it again. One per engine (the rules'
- * groups share it); a target longer than TARGET_MEMO_MAX_KEY, or a group
- * beyond TARGET_GROUPS_MAX, is tested each time as before. Only an equal
+ * groups share it), kept like a MatchGroup's answers (match.ts remember); a
+ * target longer than MEMO_MAX_KEY, or a group beyond TARGET_GROUPS_MAX, is
+ * tested each time as before. Only an equal
  * target reuses an answer, so a memo can never change a verdict; a flood of
  * one-off targets only empties it now and then.
  */
@@ -141,14 +139,10 @@ export class TargetVerdicts {
     const p = v.path();
     let b: number | undefined;
     if (p === undefined) b = 0;
-    else if (p.length > TARGET_MEMO_MAX_KEY) b = this.compute(v);
+    else if (p.length > MEMO_MAX_KEY) b = this.compute(v);
     else {
       b = this.memo.get(p);
-      if (b === undefined) {
-        b = this.compute(v);
-        if (this.memo.size >= TARGET_MEMO_MAX) this.memo.clear();
-        this.memo.set(p.length < 13 ? p : (' ' + p).slice(1), b);
-      }
+      if (b === undefined) remember(this.memo, p, (b = this.compute(v)));
     }
     this.serial = v.serial;
     this.bits = b;

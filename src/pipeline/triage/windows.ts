@@ -20,8 +20,6 @@
 import { hash32 } from './hash.js';
 import { KeyIndex } from './key-index.js';
 
-export { hash32 };
-
 /**
  * The numbers of a rule's subjects, four per subject (last, quietUntil, n,
  * head) side by side in one Float64Array shared by the rule's states. A
