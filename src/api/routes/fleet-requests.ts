@@ -9,6 +9,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { ApiDeps } from '../context.js';
 import type { QueuedRequest } from '../../certs/service.js';
+import type { CertRequestRow } from '../../storage/pg/cert-requests.js';
 import { AppError, describe } from '../../errors.js';
 import { mount, route } from '../contract/route.js';
 import { requestIdParams, requestList, requestListQuery, requestView } from '../schemas/fleet-requests.js';
@@ -33,23 +34,7 @@ export function queuedAnswer(ctx: Context, q: QueuedRequest): void {
   };
 }
 
-interface Row {
-  id: number;
-  kind: string;
-  names: string[];
-  state: string;
-  requestedNode: string;
-  requestedActor: string;
-  runNode: string | null;
-  attempts: number;
-  result: unknown;
-  error: string | null;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-}
-
-const view = (r: Row) => ({
+const view = (r: CertRequestRow) => ({
   id: r.id,
   kind: r.kind,
   names: r.names,
