@@ -8,6 +8,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { loadConfig, ConfigError } from './config/load.js';
 import { DAEMON_VERSION } from './version.js';
 import { describe } from './errors.js';
@@ -284,10 +285,15 @@ monitorCmd
   .option(...localOpt)
   .option('--rules <dir>', "a rules directory to use instead of the shipped one and the operator's")
   .option('--json', 'one JSON object per incident, one per line, at the end')
-  .action(cliAction(async (file: string, o: { format: SourceFormat; rules?: string; local?: string; json?: boolean; config?: string }) => {
+  .option('--threads <n>', 'parse and triage in n worker threads sharded by client address, 1 to 64, or auto: one per core, at most 8 (haproxy format; the same incidents as one thread)', 'auto')
+  .action(cliAction(async (file: string, o: { format: SourceFormat; rules?: string; local?: string; json?: boolean; config?: string; threads: string }) => {
+    if (o.threads !== 'auto' && (!/^[1-9][0-9]?$/.test(o.threads) || Number(o.threads) > 64)) {
+      throw new CliError(`--threads must be a whole number from 1 to 64 or auto, not ${JSON.stringify(o.threads)}`, EXIT.usage, [{ path: '--threads', message: 'a whole number from 1 to 64, or auto' }]);
+    }
     const cfg = offlineConfig(o.config);
     const { runReplay } = await import('./cli/monitor-replay.js');
     await runReplay({
+      threads: o.threads === 'auto' ? Math.min(availableParallelism(), 8) : Number(o.threads),
       ...(cfg ? { cfg } : {}),
       input: checkInput(file),
       format: o.format,

@@ -2,13 +2,16 @@
  * replay-lines.ts gives the lines readline gives (crlfDelay: Infinity) for
  * the same bytes, whatever the chunking: plain ASCII (each line decoded on
  * its own), carriage returns, UTF-8 and invalid bytes, empty lines, a last
- * line without a newline, lines cut across chunks.
+ * line without a newline, lines cut across chunks. So do a sharded replay's
+ * blocks in shared memory (replay-blocks.ts, cut with linesOf), including a
+ * line longer than a block, with every buffer given back.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
-import { readLines } from '../src/cli/replay-lines.js';
+import { linesOf, readLines } from '../src/cli/replay-lines.js';
+import { createBlockReader } from '../src/cli/replay-blocks.js';
 
 async function viaReadline(buf: Buffer, size: number): Promise<string[]> {
   const out: string[] = [];
@@ -43,4 +46,48 @@ test('replay lines are the lines readline gives, for any chunking', async () => 
       assert.deepEqual(await viaReadLines(buf, size), await viaReadline(buf, size), `${name}, chunks of ${size}`);
     }
   }
+});
+
+async function viaBlocks(buf: Buffer, size: number): Promise<{ lines: string[]; blocks: number }> {
+  const out: string[] = [];
+  let blocks = 0;
+  // Two buffers: each block is given back before the next is needed, as the sharded replay does once every shard has answered.
+  const reader = createBlockReader(2);
+  await reader.read(Readable.from(chunks(buf, size)), (b) => {
+    blocks++;
+    out.push(...linesOf(Buffer.from(b.bytes, 0, b.length), b.last));
+    reader.release(b.bytes);
+  });
+  return { lines: out, blocks };
+}
+
+test('the blocks of a sharded replay hold the lines readline gives, for any chunking, with lines longer than a block', async () => {
+  const long = 'L'.repeat(5 * (1 << 20) / 2);
+  const inputs: [string, Buffer][] = [
+    ...INPUTS,
+    ['empty', Buffer.alloc(0)],
+    ['a line longer than a block, between short ones', Buffer.from(`first\n${long}\nlast\n`)],
+    ['a long last line without a newline', Buffer.from(`first\n${long}`)],
+    ['many blocks', Buffer.from(Array.from({ length: 40_000 }, (_, i) => `line ${i} ${'y'.repeat(i % 90)}`).join('\n') + '\n')],
+  ];
+  for (const [name, buf] of inputs) {
+    const sizes = buf.length > 100_000 ? [65_536, 1 << 20] : [1, 3, 64, 1 << 20];
+    for (const size of sizes) {
+      const got = await viaBlocks(buf, size);
+      assert.deepEqual(got.lines, await viaReadline(buf, size), `${name}, chunks of ${size}`);
+      if (buf.length > 3 << 20) assert.ok(got.blocks >= 2, `${name}: cut into blocks (${got.blocks})`);
+    }
+  }
+});
+
+test('a block reader waits for a buffer to come back, and a failure stops the wait', async () => {
+  const reader = createBlockReader(2);
+  const held: SharedArrayBuffer[] = [];
+  const lines = Buffer.from(Array.from({ length: 60_000 }, (_, i) => `line ${i} ${'z'.repeat(40)}`).join('\n') + '\n');
+  const reading = reader.read(Readable.from(chunks(lines, 1 << 20)), (b) => void held.push(b.bytes));
+  // The first block is never given back and the second buffer fills: the reader waits; a shard failing ends the wait with its error.
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(held.length, 1);
+  reader.abort(new Error('shard 1 stopped'));
+  await assert.rejects(reading, /shard 1 stopped/);
 });

@@ -17,9 +17,11 @@
  *   npm run bench:monitor -- --intake-60  # the live intake section for 60 s (default 10 s; BENCH_INTAKE_SECONDS)
  *   (BENCH_SKIP_REPLAY, BENCH_SKIP_INTAKE, BENCH_SKIP_SCENARIOS leave a section out)
  *   node --import tsx scripts/bench/monitor.ts run <mixed|distinct> <lines>
- *   node --import tsx scripts/bench/monitor.ts replay <file>
+ *   node --import tsx scripts/bench/monitor.ts replay <file> [threads]
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,22 +94,27 @@ function runScenario(kind: 'mixed' | 'distinct', n: number): void {
 }
 
 /** `monitor replay` of a file, timed around the CLI's own function (not node's start-up): one JSON line. */
-async function replayRun(file: string): Promise<void> {
+async function replayRun(file: string, threads: number): Promise<void> {
   const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   let out = '';
-  const r = await runReplay({ input: file, format: 'haproxy', json: true, write: (s) => void (out += s) });
+  const r = await runReplay({ input: file, format: 'haproxy', json: true, threads, write: (s) => void (out += s) });
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   const c = process.cpuUsage(c0);
   const cpu = (c.user + c.system) / 1e6;
   const maxRss = process.resourceUsage().maxRSS * 1024;
-  process.stdout.write(JSON.stringify({ lines: r.lines, incidents: r.incidents, seconds: secs, cpu_seconds: cpu, lines_per_second: Math.round(r.lines / secs), lines_per_cpu_second: Math.round(r.lines / cpu), peak_rss_mb: Math.round(maxRss / 1048576), out_bytes: out.length }) + '\n');
+  process.stdout.write(JSON.stringify({ lines: r.lines, incidents: r.incidents, seconds: secs, cpu_seconds: cpu, lines_per_second: Math.round(r.lines / secs), lines_per_cpu_second: Math.round(r.lines / cpu), peak_rss_mb: Math.round(maxRss / 1048576), out_bytes: out.length, out_digest: createHash('sha256').update(out).digest('hex') }) + '\n');
 }
 
 /** Runs a command pinned to core 0 when taskset exists; returns the last line of its output as JSON. */
 function pinned(cmd: string, args: string[]): Record<string, number> {
   const hasTaskset = existsSync('/usr/bin/taskset') || existsSync('/bin/taskset');
-  const r = hasTaskset ? spawnSync('taskset', ['-c', '0', cmd, ...args], { encoding: 'utf8', timeout: 1_800_000, maxBuffer: 1 << 26 }) : spawnSync(cmd, args, { encoding: 'utf8', timeout: 1_800_000, maxBuffer: 1 << 26 });
+  return hasTaskset ? unpinned('taskset', ['-c', '0', cmd, ...args]) : unpinned(cmd, args);
+}
+
+/** Runs a command; returns the last line of its output as JSON. */
+function unpinned(cmd: string, args: string[]): Record<string, number> {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 1_800_000, maxBuffer: 1 << 26 });
   if (r.status !== 0) {
     process.stderr.write(r.stderr ?? '');
     throw new Error(`${cmd} ${args.join(' ')} failed (${r.status})`);
@@ -125,9 +132,13 @@ async function replayVsPython(self: string, n: number): Promise<void> {
     // Alternating, twice each, so a burst of load from elsewhere hits both; the best run of each counts.
     const pys: Record<string, number>[] = [];
     const nodes: Record<string, number>[] = [];
+    // The fallback the issue allows: parse and triage sharded over every core (replay --threads), not pinned.
+    const threads = availableParallelism();
+    const sharded: Record<string, number>[] = [];
     for (let k = 0; k < 2; k++) {
       pys.push(pinned('python3', [py, file]));
-      nodes.push(pinned(process.execPath, ['--import', 'tsx', self, 'replay', file]));
+      nodes.push(pinned(process.execPath, ['--import', 'tsx', self, 'replay', file, '1']));
+      if (threads > 1) sharded.push(unpinned(process.execPath, ['--import', 'tsx', self, 'replay', file, String(threads)]));
     }
     const bestPy = pys.reduce((a, b) => (b.lines_per_second! > a.lines_per_second! ? b : a));
     const bestNode = nodes.reduce((a, b) => (b.lines_per_second! > a.lines_per_second! ? b : a));
@@ -138,7 +149,12 @@ async function replayVsPython(self: string, n: number): Promise<void> {
     console.log(`  python floor      ${f(bestPy.lines_per_second!).padStart(9)} lines/s  (${f(cpuPy)} per CPU second; ${f(bestPy.matched!)} lines matched its regex)`);
     console.log(`  monitor replay    ${f(bestNode.lines_per_second!).padStart(9)} lines/s  (${f(cpuNode)} per CPU second; ${bestNode.incidents} incidents, peak RSS ${bestNode.peak_rss_mb} MB)`);
     console.log(`  ratio             ${(bestNode.lines_per_second! / bestPy.lines_per_second!).toFixed(2)}x wall clock, ${(cpuNode / cpuPy).toFixed(2)}x CPU time   (target: at least 0.55x)`);
-    console.log(`  runs: python ${pys.map((p) => f(p.lines_per_second!)).join(', ')}; replay ${nodes.map((p) => f(p.lines_per_second!)).join(', ')} lines/s\n`);
+    if (sharded.length > 0) {
+      const bestSharded = sharded.reduce((a, b) => (b.lines_per_second! > a.lines_per_second! ? b : a));
+      const same = sharded.every((r) => r.out_digest === nodes[0]!.out_digest) ? 'the same incidents as one thread' : 'DIFFERENT incidents from one thread';
+      console.log(`  replay --threads ${threads} ${f(bestSharded.lines_per_second!).padStart(9)} lines/s  (${threads} cores, not pinned: ${(bestSharded.lines_per_second! / bestNode.lines_per_second!).toFixed(2)}x one thread, ${(bestSharded.lines_per_second! / bestPy.lines_per_second!).toFixed(2)}x the one-core Python floor; ${same})`);
+    }
+    console.log(`  runs: python ${pys.map((p) => f(p.lines_per_second!)).join(', ')}; replay ${nodes.map((p) => f(p.lines_per_second!)).join(', ')}${sharded.length ? `; --threads ${threads} ${sharded.map((p) => f(p.lines_per_second!)).join(', ')}` : ''} lines/s\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -148,7 +164,7 @@ const [, , mode, kindArg, nArg] = process.argv;
 if (mode === 'run') {
   runScenario(kindArg === 'distinct' ? 'distinct' : 'mixed', Number(nArg ?? 1_000_000));
 } else if (mode === 'replay') {
-  await replayRun(kindArg!);
+  await replayRun(kindArg!, Number(nArg ?? 1));
 } else {
   const self = fileURLToPath(import.meta.url);
   if (process.env.BENCH_SKIP_REPLAY === undefined) await replayVsPython(self, Number(process.env.BENCH_REPLAY_LINES ?? 1_000_000));

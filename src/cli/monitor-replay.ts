@@ -11,6 +11,8 @@ import { configSchema, type Config } from '../config/schema.js';
 import { pipelineFromConfig } from '../monitor/pipeline.js';
 import { SHIPPED_RULES_DIR } from '../monitor/monitor.js';
 import { readLines } from './replay-lines.js';
+import { replaySharded } from './replay-shards.js';
+import { durationMs } from '../util/duration.js';
 import { ipInRange } from '../validate/ip.js';
 import type { Incident } from '../pipeline/incidents/group.js';
 import type { SourceFormat } from '../pipeline/types.js';
@@ -32,6 +34,8 @@ export interface ReplayOptions {
   /** Drawn while it runs (progress.ts; draws only on a terminal). */
   progress?: Progress;
   stdin?: NodeJS.ReadableStream;
+  /** Worker threads for parse and triage (replay-shards.ts); 1 (the default): all in this thread. Only the haproxy format is sharded. */
+  threads?: number;
 }
 
 export function incidentJson(i: Incident) {
@@ -55,6 +59,7 @@ export async function runReplay(o: ReplayOptions): Promise<{ lines: number; inci
   // Never a block subject, as live: local ranges and the configured protected addresses.
   const protectedRanges = [...cfg.network.local_ranges, ...cfg.remediation.protected];
   const all: Incident[] = [];
+  const rulesDir = o.rulesDir ?? SHIPPED_RULES_DIR;
   const { pipeline } = pipelineFromConfig(cfg, { shippedRulesDir: SHIPPED_RULES_DIR, ...(o.rulesDir ? { rulesDir: o.rulesDir } : {}), isProtected: (ip) => protectedRanges.some((r) => ipInRange(ip, r)) });
   // Bytes in large chunks, cut into lines without readline (replay-lines.ts): the same lines, a fraction of the cost.
   const file = o.input === '-' ? null : createReadStream(o.input, { highWaterMark: 1 << 20 });
@@ -64,23 +69,45 @@ export async function runReplay(o: ReplayOptions): Promise<{ lines: number; inci
   let n = 0;
   let lastTick = 0;
   const receivedAt = Date.now();
-  await readLines(input, (lines) => {
-    for (let k = 0; k < lines.length; k++) {
-      pipeline.process({ source: 'replay', line: lines[k] as string, format: o.format, receivedAt });
-      n++;
-      // Quiet incidents resolve as they would live (the monitor ticks every second): on every second of log time.
-      if (pipeline.clock() - lastTick >= 1000) {
-        lastTick = pipeline.clock();
-        pipeline.tick();
-        for (const i of pipeline.incidents.drainChanged()) if (i.status === 'resolved') all.push(i);
+  // After each line: quiet incidents resolve as they would live (the monitor ticks every second), on every second of log time.
+  const afterLine = () => {
+    if (pipeline.clock() - lastTick >= 1000) {
+      lastTick = pipeline.clock();
+      pipeline.tick();
+      for (const i of pipeline.incidents.drainChanged()) if (i.status === 'resolved') all.push(i);
+    }
+  };
+  const progress = () => {
+    if (!o.progress?.active) return;
+    const note = `${n.toLocaleString('en-US')} lines, ${Math.round(n / Math.max((Date.now() - t0) / 1000, 0.001)).toLocaleString('en-US')} lines/s, ${pipeline.incidents.stats().opened} incidents`;
+    if (file && total !== null) o.progress.update(file.bytesRead, total, note);
+    else o.progress.update(n, null, note);
+  };
+  let unparsed: number | null = null;
+  const threads = o.threads ?? 1;
+  if (threads > 1 && o.format === 'haproxy') {
+    const maxAheadMs = durationMs(cfg.monitor.max_clock_skew);
+    const r = await replaySharded(
+      input,
+      pipeline,
+      { shards: threads, rulesDir, operatorRulesDir: o.rulesDir ? null : cfg.monitor.rules_dir, protectedRanges, receivedAt, maxAheadMs },
+      afterLine,
+      (lines) => {
+        n += lines;
+        progress();
+      },
+    );
+    unparsed = r.unparsed;
+  } else {
+    await readLines(input, (lines) => {
+      for (let k = 0; k < lines.length; k++) {
+        pipeline.process({ source: 'replay', line: lines[k] as string, format: o.format, receivedAt });
+        n++;
+        afterLine();
       }
-    }
-    if (o.progress?.active) {
-      const note = `${n.toLocaleString('en-US')} lines, ${Math.round(n / Math.max((Date.now() - t0) / 1000, 0.001)).toLocaleString('en-US')} lines/s, ${pipeline.incidents.stats().opened} incidents`;
-      if (file && total !== null) o.progress.update(file.bytesRead, total, note);
-      else o.progress.update(n, null, note);
-    }
-  });
+      progress();
+    });
+  }
   pipeline.tick();
   for (const i of pipeline.incidents.drainChanged()) if (i.status === 'resolved') all.push(i);
   all.push(...pipeline.incidents.openIncidents());
@@ -91,7 +118,7 @@ export async function runReplay(o: ReplayOptions): Promise<{ lines: number; inci
   } else {
     const secs = (Date.now() - t0) / 1000;
     const st = pipeline.stats();
-    await write(`${n} lines in ${secs.toFixed(2)} s (${Math.round(n / Math.max(secs, 0.001))} lines/s), ${st.unparsed} unparsed, ${unique.length} incidents\n`);
+    await write(`${n} lines in ${secs.toFixed(2)} s (${Math.round(n / Math.max(secs, 0.001))} lines/s), ${unparsed ?? st.unparsed} unparsed, ${unique.length} incidents\n`);
     for (const i of unique) {
       await write(`${i.severity.padEnd(8)} ${i.rule.padEnd(28)} ${i.subject.type}:${i.subject.value}  x${i.count}  ${new Date(i.firstSeen).toISOString()} .. ${new Date(i.lastSeen).toISOString()}${i.actions.length ? `  suggests ${i.actions.map((a) => a.type + (a.ttl_s ? `(${a.ttl_s}s)` : '')).join(',')}` : ''}\n`);
     }

@@ -46,6 +46,42 @@ function cut(text: string, out: string[]): void {
   }
 }
 
+/** The lines of bytes [start, end) of `b`, where `end` is a newline and the bytes before `start` are not part of them. */
+function wholeLines(b: Buffer, start: number, end: number, out: string[]): void {
+  const body = b.subarray(start, end);
+  // Plain ASCII without carriage returns (the usual log): each line decoded on its own, so it is a string of
+  // its own rather than a slice of the chunk's text (the parser and the rules' lookups read it directly).
+  if (body.indexOf(13) === -1 && isAscii(body)) {
+    let from = start;
+    for (;;) {
+      const nl = b.indexOf(NL, from);
+      if (nl === -1 || nl >= end) break;
+      out.push(b.toString('latin1', from, nl));
+      from = nl + 1;
+    }
+    out.push(b.toString('latin1', from, end));
+  } else cut(decode(b, start, end), out);
+}
+
+/** The lines after the last newline of a stream (not empty): a final "\r" ends the line with no line after. */
+function tailLines(b: Buffer): string[] {
+  let text = decode(b, 0, b.length);
+  if (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
+  return text.split('\r');
+}
+
+/**
+ * The lines of a block of whole lines (each ends with "\n"; readLines' rules),
+ * or with `last`, of the text after a stream's last newline: for a sharded
+ * replay's blocks (replay-blocks.ts).
+ */
+export function linesOf(block: Buffer, last: boolean): string[] {
+  if (last) return tailLines(block);
+  const out: string[] = [];
+  if (block.length > 0) wholeLines(block, 0, block.length - 1, out);
+  return out;
+}
+
 /** Reads `input` to its end, handing over lines chunk by chunk. */
 export async function readLines(input: NodeJS.ReadableStream, onLines: (lines: string[]) => void): Promise<void> {
   let held: Buffer | null = null;
@@ -66,28 +102,12 @@ export async function readLines(input: NodeJS.ReadableStream, onLines: (lines: s
       held = null;
       start = firstNl + 1;
     }
-    if (lastNl >= start) {
-      const body = chunk.subarray(start, lastNl);
-      // Plain ASCII without carriage returns (the usual log): each line decoded on its own, so it is a string of
-      // its own rather than a slice of the chunk's text (the parser and the rules' lookups read it directly).
-      if (body.indexOf(13) === -1 && isAscii(body)) {
-        let from = start;
-        for (;;) {
-          const nl = chunk.indexOf(NL, from);
-          if (nl === -1 || nl >= lastNl) break;
-          out.push(chunk.toString('latin1', from, nl));
-          from = nl + 1;
-        }
-        out.push(chunk.toString('latin1', from, lastNl));
-      } else cut(decode(chunk, start, lastNl), out);
-    }
+    if (lastNl >= start) wholeLines(chunk, start, lastNl, out);
     if (lastNl + 1 < chunk.length) held = Buffer.from(chunk.subarray(lastNl + 1));
     if (out.length > 0) onLines(out);
   }
   if (held !== null && held.length > 0) {
-    // After the last newline: a line (it is not empty); a final "\r" ends it with no line after.
-    let text = decode(held, 0, held.length);
-    if (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
-    onLines(text.split('\r'));
+    // After the last newline: a line (it is not empty).
+    onLines(tailLines(held));
   }
 }

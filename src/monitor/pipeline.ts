@@ -104,6 +104,21 @@ export function createPipeline(opts: PipelineOptions) {
       return p;
     },
 
+    /**
+     * A sharded replay's main thread (cli/replay-shards.ts), where the
+     * shards' results meet in line order: a line's own time (as process()
+     * reads it), then what it caused there: `add` for a finding a shard
+     * made, `resume` for a window a shard handed over (engine.ts forward).
+     */
+    see(time: number): void {
+      if (time > clock) clock = time;
+    },
+    add: handle,
+    resume(rule: number, key: string, value: number | undefined, t: number, raw: string | undefined): void {
+      const f = opts.triage.resume(rule, key, value, t, raw);
+      if (f !== null) handle(f);
+    },
+
     /** Resolves incidents quiet since `now` (event time; the daemon passes max(event clock, wall clock)). */
     tick(now = clock): Incident[] {
       return incidents.tick(now);

@@ -2,7 +2,7 @@
  * `monitor explain` and `monitor replay` with the operator's rules, as
  * `rules test` takes them: `--local <dir>` over the shipped rules, or the
  * configuration's monitor.rules_dir through `-c`; without either, the
- * shipped rules alone.
+ * shipped rules alone. The same with `monitor replay --threads`.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -72,6 +72,22 @@ describe('the operator rules in explain and replay', () => {
     assert.ok(!(await replayed([])).includes('operator-probe'));
     assert.ok((await replayed(['--local', rulesDir])).includes('operator-probe'));
     assert.ok((await replayed(['-c', cfg])).includes('operator-probe'));
+  });
+
+  test('replay --threads 2: the operator rule runs in the shards too; a bad thread count is exit 2 and replays nothing', async () => {
+    assert.ok(!(await replayed(['--threads', '2'])).includes('operator-probe'));
+    assert.deepEqual(await replayed(['--threads', '2', '--local', rulesDir]), await replayed(['--threads', '1', '--local', rulesDir]));
+    assert.deepEqual(await replayed(['--threads', 'auto', '--local', rulesDir]), await replayed(['--threads', '1', '--local', rulesDir]));
+    assert.ok((await replayed(['--threads', '2', '-c', cfg])).includes('operator-probe'));
+    for (const bad of ['0', '65', '1.5', 'two', '-1', ' 2']) {
+      const r = await cli(['monitor', 'replay', log, '--threads', bad]);
+      assert.equal(r.code, 2, `--threads ${bad}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, /--threads must be a whole number from 1 to 64 or auto/);
+      assert.equal(r.stdout, '', 'nothing replayed');
+      const j = await cli(['monitor', 'replay', log, '--json', '--threads', bad]);
+      assert.equal(j.code, 2);
+      assert.deepEqual(JSON.parse(j.stdout), { ok: false, exit_code: 2, errors: [{ path: '--threads', message: 'a whole number from 1 to 64, or auto' }] });
+    }
   });
 
   test('a broken operator rule file: exit 2 naming it', async () => {

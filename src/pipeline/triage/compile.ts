@@ -46,6 +46,10 @@ export interface CompiledRule {
   readonly byClient: boolean;
   /** Its slot in the engine's client records (set by the engine for byClient rules; -1 otherwise). */
   slot: number;
+  /** The client address is part of its key (with or without other keys): all its state for one line lives with that client's (a sharded replay keeps it in the client's shard). */
+  readonly byAddress: boolean;
+  /** Its place among the engine's rules (set by the engine; -1 otherwise): how a sharded replay names it across threads. */
+  index: number;
   readonly value: ((v: LineView) => number | undefined) | null;
   readonly cond: Condition;
   readonly oncePerMs: number;
@@ -275,6 +279,8 @@ export function compileRule(spec: RuleSpec, maxKeys: number, reg?: MatcherRegist
     per: spec.per !== undefined,
     byClient: spec.per === undefined && group.length === 1 && group[0] === 'ip',
     slot: -1,
+    byAddress: group.includes('ip'),
+    index: -1,
     value: spec.condition.type === 'distinct' ? valueFunction(spec.condition.field) : null,
     cond,
     oncePerMs: spec.once_per === undefined ? 0 : durationMs(spec.once_per),

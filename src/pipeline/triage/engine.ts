@@ -38,6 +38,15 @@ export interface TriageOptions {
   maxKeysPerRule?: number;
   /** Time for untimed lines before any line had a time. Default Date.now. */
   now?: () => number;
+  /**
+   * A shard of a sharded replay (cli/replay-shard.ts): the rules whose key
+   * holds the client address run whole here, since every line of one client
+   * comes to one shard; every other rule stops once a line has matched its
+   * filter and given a key, and hands what its window needs to `forward`,
+   * called in rule order during process(). The thread that sees every line
+   * runs those windows with resume().
+   */
+  forward?: (rule: number, key: string, value: number | undefined, t: number, raw: string | undefined) => void;
 }
 
 export interface RuleStats extends RuleCounters {
@@ -67,6 +76,11 @@ export interface Triage {
    * without it a short rendering of the fields is used.
    */
   process(line: ParsedLine, source: string, raw?: string): Finding[];
+  /**
+   * The window part of process() for one rule (by its index in `rules`), on
+   * what a shard's `forward` handed over: the finding it causes, if any.
+   */
+  resume(rule: number, key: string, value: number | undefined, t: number, raw: string | undefined): Finding | null;
   /** The names of the rules whose filter matches this line (no state is touched): for `monitor explain`. */
   explain(line: ParsedLine, source: string): string[];
   stats(): TriageStats;
@@ -145,6 +159,11 @@ function copyOf(s: string): string {
   return (' ' + s).slice(1);
 }
 
+/** A finding's sample or context line: the raw text when there is one (copied), else a rendering of the fields. */
+function sampleOf(line: ParsedLine | null, raw: string | undefined): string {
+  return raw !== undefined ? copyOf(raw) : line !== null ? renderSample(line) : '';
+}
+
 /** Loopback and unspecified addresses: never blocked, whatever the caller's list says. */
 export function isLoopback(ip: string): boolean {
   return ip.startsWith('127.') || ip === '::1' || ip === '0.0.0.0' || ip === '::' || ip.startsWith('::ffff:127.');
@@ -183,6 +202,8 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
   // Slots in a client record for the rules grouped by client address alone.
   let clientSlots = 0;
   for (const r of rules) if (r.byClient) r.slot = clientSlots++;
+  rules.forEach((r, i) => (r.index = i));
+  const forward = opts.forward ?? null;
   const clients = new Map<string, ClientRecord>();
   let clientIds = 0;
   // Rules by line kind, so a line only meets the rules that can match it.
@@ -274,6 +295,10 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
         r.counters.no_key++;
         continue;
       }
+      if (forward !== null && !r.byAddress) {
+        forward(r.index, key, r.value === null ? undefined : r.value(view), t, raw);
+        continue;
+      }
       let s: SubjectState;
       if (r.byClient && recState !== 2) {
         // One lookup by address per line for all the rules grouped by it (ClientRecord).
@@ -305,35 +330,45 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
           }
         }
       } else s = r.table.get(key);
-      // Per subject, time never goes back (lines from several processes may interleave a little).
-      const tt = t < s.last ? s.last : t;
-      s.last = tt;
-      if (tt < s.quietUntil) {
-        r.counters.suppressed++;
-        continue;
-      }
-      const n = r.cond.hit(s, tt, r.value === null ? undefined : r.value(view));
-      if (n === 0) {
-        if (r.context > 0) {
-          const recent = (s.recent ??= []);
-          if (recent.length >= r.context) recent.shift();
-          recent.push(raw !== undefined ? copyOf(raw) : renderSample(line));
-        }
-        continue;
-      }
-      r.cond.reset(s);
-      if (r.oncePerMs > 0) s.quietUntil = tt + r.oncePerMs;
-      const f = finding(r, r.per ? subjectOfKey(s.key) : s.key, tt, n, line, raw);
-      if (f !== null) {
-        if (s.recent !== null && s.recent.length) f.context = s.recent;
-        (out ??= []).push(f);
-      }
-      s.recent = null;
+      const f = step(r, s, t, r.value === null ? undefined : r.value(view), line, raw);
+      if (f !== null) (out ??= []).push(f);
     }
     return out ?? NONE;
   }
 
-  function finding(r: CompiledRule, subject: string, t: number, n: number, line: ParsedLine, raw: string | undefined): Finding | null {
+  /** A line counted in a rule's window for subject state `s`: the finding when it crosses the condition. */
+  function step(r: CompiledRule, s: SubjectState, t: number, value: number | undefined, line: ParsedLine | null, raw: string | undefined): Finding | null {
+    // Per subject, time never goes back (lines from several processes may interleave a little).
+    const tt = t < s.last ? s.last : t;
+    s.last = tt;
+    if (tt < s.quietUntil) {
+      r.counters.suppressed++;
+      return null;
+    }
+    const n = r.cond.hit(s, tt, value);
+    if (n === 0) {
+      if (r.context > 0) {
+        const recent = (s.recent ??= []);
+        if (recent.length >= r.context) recent.shift();
+        recent.push(sampleOf(line, raw));
+      }
+      return null;
+    }
+    r.cond.reset(s);
+    if (r.oncePerMs > 0) s.quietUntil = tt + r.oncePerMs;
+    const f = finding(r, r.per ? subjectOfKey(s.key) : s.key, tt, n, line, raw);
+    if (f !== null && s.recent !== null && s.recent.length) f.context = s.recent;
+    s.recent = null;
+    return f;
+  }
+
+  function resume(rule: number, key: string, value: number | undefined, t: number, raw: string | undefined): Finding | null {
+    const r = rules[rule];
+    if (r === undefined) throw new Error(`no rule ${rule}`);
+    return step(r, r.table.get(key), t, value, null, raw);
+  }
+
+  function finding(r: CompiledRule, subject: string, t: number, n: number, line: ParsedLine | null, raw: string | undefined): Finding | null {
     let allowBlock = true;
     if (r.subjectType === 'ip' && isProtected(subject)) {
       r.counters.protected++;
@@ -351,7 +386,7 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
       count: n,
       actions: actionsFor(r, subject, allowBlock),
       escalate: r.escalate,
-      sample: raw !== undefined ? copyOf(raw) : renderSample(line),
+      sample: sampleOf(line, raw),
     };
   }
 
@@ -415,5 +450,5 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
     return n;
   }
 
-  return { process, explain, stats, snapshot, restore, rules: rules.map((r) => r.name) };
+  return { process, resume, explain, stats, snapshot, restore, rules: rules.map((r) => r.name) };
 }

@@ -1,0 +1,192 @@
+/**
+ * `monitor replay --threads N` (N > 1): the replay's parse and triage in N
+ * worker threads (replay-shard-worker.ts), sharded by client address
+ * (replay-route.ts), with the same incidents as one thread.
+ *
+ * The main thread reads blocks of whole lines and gives every shard every
+ * block (shared memory, one copy). A shard runs, for its own clients, the
+ * rules keyed by the client in full; for every other rule (by backend,
+ * server, host, path, source) it stops after the filter and the key and
+ * hands the window's input back. The main thread takes each block's results
+ * when all shards have sent theirs and walks the block's lines in order:
+ * the line's time moves the clock, its findings go to the incidents, the
+ * windows handed over run here (the only place that sees every line), and
+ * quiet incidents resolve each second of log time, exactly as the
+ * one-thread loop in monitor-replay.ts does.
+ *
+ * What differs from one thread: each shard caps its own rule tables, so
+ * under more distinct subjects than a table holds (100,000 by default) the
+ * evictions differ; and a line without a time of its own takes the last time
+ * its shard saw rather than the last time of the whole file.
+ */
+import { Worker } from 'node:worker_threads';
+import type { Finding } from '../pipeline/types.js';
+import type { Pipeline } from '../monitor/pipeline.js';
+import { createBlockReader } from './replay-blocks.js';
+
+/** What a shard is told when it starts. */
+export interface ShardSetup {
+  shard: number;
+  shards: number;
+  rulesDir: string;
+  operatorRulesDir: string | null;
+  protectedRanges: string[];
+  receivedAt: number;
+  maxAheadMs?: number;
+}
+
+/** A block of whole lines, the same shared bytes for every shard. */
+export interface ShardBlock {
+  seq: number;
+  bytes: SharedArrayBuffer;
+  length: number;
+  last: boolean;
+}
+
+/** A finding a shard made on line `[0]` by rule `[1]`, or a window handed over: line, rule, key, value, time, raw line. */
+export type ShardItem = [number, number, Finding] | [number, number, string, number | undefined, number, string | undefined];
+
+export interface ShardResult {
+  seq: number;
+  shard: number;
+  /** Lines in the block (every shard counts all of them). */
+  lines: number;
+  /** Each line's own time when it is this shard's and has one, else NaN. */
+  times: Float64Array;
+  /** In line order; within a line, not yet in rule order. */
+  items: ShardItem[];
+  unparsed: number;
+  misrouted: number;
+}
+
+export interface ShardedReplay {
+  lines: number;
+  unparsed: number;
+  /** Lines whose parsed address was not the one they were routed by (replay-route.ts); 0 unless the router is wrong. */
+  misrouted: number;
+}
+
+/**
+ * A shard's thread. Run from the TypeScript sources (tests, benchmarks), a
+ * worker does not inherit tsx's loader hooks, so a small script registers
+ * them before it imports the shard; the built package imports it directly.
+ */
+function startShard(setup: ShardSetup): Worker {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const entry = new URL(`./replay-shard-worker${fromSource ? '.ts' : '.js'}`, import.meta.url).href;
+  const tsx = fromSource ? import.meta.resolve('tsx/esm/api') : null;
+  const boot = `const { workerData } = require('node:worker_threads');
+(async () => { if (workerData.tsx) (await import(workerData.tsx)).register(); await import(workerData.entry); })().catch((e) => { setImmediate(() => { throw e; }); });`;
+  return new Worker(boot, { eval: true, workerData: { ...setup, entry, tsx } });
+}
+
+/** Blocks in flight before the reader waits: enough to keep every shard busy, few enough to bound memory (a block is 1 MiB). */
+const IN_FLIGHT = 4;
+
+const byRule = (a: ShardItem, b: ShardItem) => a[1] - b[1];
+
+/**
+ * Replays `input` through `pipeline`'s incidents with `setup.shards` shards.
+ * `onLine` runs after each line (the caller's tick of quiet incidents) and
+ * `onBlock` after each block (progress).
+ */
+export async function replaySharded(
+  input: NodeJS.ReadableStream,
+  pipeline: Pipeline,
+  setup: Omit<ShardSetup, 'shard'>,
+  onLine: () => void,
+  onBlock: (lines: number) => void,
+): Promise<ShardedReplay> {
+  const workers = Array.from({ length: setup.shards }, (_, shard) => startShard({ ...setup, shard }));
+  const pending = new Map<number, ShardResult[]>();
+  // Blocks in flight, by number: their buffers go back to the reader once every shard has answered.
+  const reader = createBlockReader(IN_FLIGHT);
+  const inFlight = new Map<number, SharedArrayBuffer>();
+  const total: ShardedReplay = { lines: 0, unparsed: 0, misrouted: 0 };
+  let next = 0;
+  let sent = 0;
+  let failure: Error | null = null;
+  let wake: (() => void) | null = null;
+  const rouse = () => {
+    if (failure !== null) reader.abort(failure);
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+
+  function take(results: ShardResult[]): void {
+    const lines = results[0]!.lines;
+    const cursor = results.map(() => 0);
+    const mine: ShardItem[] = [];
+    for (let k = 0; k < lines; k++) {
+      for (let w = 0; w < results.length; w++) {
+        const r = results[w]!;
+        const t = r.times[k]!;
+        if (t === t) pipeline.see(t);
+        let c = cursor[w]!;
+        while (c < r.items.length && r.items[c]![0] === k) mine.push(r.items[c++]!);
+        cursor[w] = c;
+      }
+      if (mine.length > 1) mine.sort(byRule);
+      for (let i = 0; i < mine.length; i++) {
+        const it = mine[i]!;
+        if (it.length === 3) pipeline.add(it[2]);
+        else pipeline.resume(it[1], it[2], it[3], it[4], it[5]);
+      }
+      mine.length = 0;
+      onLine();
+    }
+    for (const r of results) {
+      total.unparsed += r.unparsed;
+      total.misrouted += r.misrouted;
+    }
+    total.lines += lines;
+    onBlock(lines);
+  }
+
+  for (const w of workers) {
+    w.on('message', (r: ShardResult) => {
+      let got = pending.get(r.seq);
+      if (got === undefined) pending.set(r.seq, (got = []));
+      got[r.shard] = r;
+      try {
+        for (;;) {
+          const ready = pending.get(next);
+          if (ready === undefined || ready.filter(Boolean).length < workers.length) break;
+          pending.delete(next);
+          reader.release(inFlight.get(next)!);
+          inFlight.delete(next);
+          next++;
+          take(ready);
+        }
+      } catch (e) {
+        failure ??= e as Error;
+      }
+      rouse();
+    });
+    w.on('error', (e) => {
+      failure ??= e;
+      rouse();
+    });
+    w.on('exit', (code) => {
+      if (code !== 0) failure ??= new Error(`a replay shard stopped (exit code ${code})`);
+      rouse();
+    });
+  }
+  const until = async (done: () => boolean) => {
+    while (!done() && failure === null) await new Promise<void>((r) => (wake = r));
+    if (failure !== null) throw failure;
+  };
+
+  try {
+    await reader.read(input, (b) => {
+      const m: ShardBlock = { seq: sent++, bytes: b.bytes, length: b.length, last: b.last };
+      inFlight.set(m.seq, b.bytes);
+      for (const w of workers) w.postMessage(m);
+    });
+    await until(() => next === sent);
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  return total;
+}
