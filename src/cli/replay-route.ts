@@ -14,6 +14,7 @@
  * request, so a request cannot steer its own line; the owner still checks
  * the parsed address against the key and counts a mismatch (misrouted).
  */
+import { isAscii } from 'node:buffer';
 import type { ParsedLine } from '../pipeline/types.js';
 import { hash32 } from '../pipeline/triage/hash.js';
 
@@ -86,4 +87,30 @@ export function addressOf(p: ParsedLine): string | undefined {
 export function shardOfParsed(p: ParsedLine, n: number): number {
   const a = addressOf(p);
   return a === undefined ? 0 : shardOf(a, n);
+}
+
+/**
+ * The lines of a block of plain ASCII lines without carriage returns (the
+ * usual log; replay-lines.ts linesOf reads any other block) dealt to `n`
+ * shards: per shard, the lines routed to it and the lines no route was read
+ * from (every shard gets those), as quadruples (line number, start, end,
+ * 1 routed / 0 unrouted) of byte offsets into the block. Null for any other
+ * block: each shard then cuts and routes it itself.
+ */
+export function dealBlock(block: Buffer, length: number, n: number): { lines: number; mine: Int32Array[] } | null {
+  const body = block.subarray(0, length);
+  if (length === 0 || body.indexOf(13) !== -1 || !isAscii(body)) return null;
+  const lists: number[][] = Array.from({ length: n }, () => []);
+  let k = 0;
+  let from = 0;
+  for (;;) {
+    const nl = body.indexOf(10, from);
+    if (nl === -1) break;
+    const key = routeKey(body.toString('latin1', from, nl));
+    if (key !== null) lists[shardOf(key, n)]!.push(k, from, nl, 1);
+    else for (let w = 0; w < n; w++) lists[w]!.push(k, from, nl, 0);
+    k++;
+    from = nl + 1;
+  }
+  return { lines: k, mine: lists.map((l) => Int32Array.from(l)) };
 }

@@ -14,7 +14,7 @@ import { loadRules } from '../pipeline/triage/load.js';
 import { createTriage } from '../pipeline/triage/engine.js';
 import { ipInRange } from '../validate/ip.js';
 import { linesOf } from './replay-lines.js';
-import { addressOf, routeKey, shardOf, shardOfParsed } from './replay-route.js';
+import { routeKey, shardOf, shardOfParsed } from './replay-route.js';
 import type { ShardBlock, ShardItem, ShardResult, ShardSetup } from './replay-shards.js';
 
 const setup = workerData as ShardSetup;
@@ -34,29 +34,50 @@ if (setup.maxAheadMs !== undefined) ctx.maxAheadMs = setup.maxAheadMs;
 const me = setup.shard;
 const n = setup.shards;
 
+let times = new Float64Array(0);
+let unparsed = 0;
+let misrouted = 0;
+
+/** Line `k` of the block, with its route when one was read (`routed`): parsed and triaged when it is this shard's. */
+function take(k: number, line: string, routed: boolean): void {
+  const p = parseLine(line, 'haproxy', ctx);
+  if (routed) {
+    // The owner of a routed line checks the route: all lines of one address must meet in one shard.
+    if (shardOfParsed(p, n) !== me) misrouted++;
+  } else if (shardOfParsed(p, n) !== me) return;
+  if (!p.ok) unparsed++;
+  if (p.time !== null) times[k] = p.time;
+  lineNo = k;
+  const found = triage.process(p, 'replay', line);
+  for (let i = 0; i < found.length; i++) {
+    const f = found[i]!;
+    items.push([k, ruleIndex.get(f.rule) ?? -1, f]);
+  }
+}
+
 parentPort!.on('message', (m: ShardBlock) => {
-  const lines = linesOf(Buffer.from(m.bytes, 0, m.length), m.last);
-  const times = new Float64Array(lines.length).fill(NaN);
+  const bytes = Buffer.from(m.bytes, 0, m.length);
   items = [];
-  let unparsed = 0;
-  let misrouted = 0;
-  for (let k = 0; k < lines.length; k++) {
-    const line = lines[k] as string;
-    const key = routeKey(line);
-    if (key !== null && shardOf(key, n) !== me) continue;
-    const p = parseLine(line, 'haproxy', ctx);
-    if (key === null) {
-      if (shardOfParsed(p, n) !== me) continue;
-    } else if (addressOf(p) !== key) misrouted++;
-    if (!p.ok) unparsed++;
-    if (p.time !== null) times[k] = p.time;
-    lineNo = k;
-    const found = triage.process(p, 'replay', line);
-    for (let i = 0; i < found.length; i++) {
-      const f = found[i]!;
-      items.push([k, ruleIndex.get(f.rule) ?? -1, f]);
+  unparsed = 0;
+  misrouted = 0;
+  let count: number;
+  if (m.mine !== undefined) {
+    // Dealt by the main thread (replay-route.ts dealBlock): only this shard's lines are decoded here.
+    count = m.lines;
+    times = new Float64Array(count).fill(NaN);
+    const q = m.mine;
+    for (let i = 0; i < q.length; i += 4) take(q[i]!, bytes.toString('latin1', q[i + 1], q[i + 2]), q[i + 3] === 1);
+  } else {
+    const lines = linesOf(bytes, m.last);
+    count = lines.length;
+    times = new Float64Array(count).fill(NaN);
+    for (let k = 0; k < lines.length; k++) {
+      const line = lines[k] as string;
+      const key = routeKey(line);
+      if (key !== null && shardOf(key, n) !== me) continue;
+      take(k, line, key !== null);
     }
   }
-  const out: ShardResult = { seq: m.seq, shard: me, lines: lines.length, times, items, unparsed, misrouted };
+  const out: ShardResult = { seq: m.seq, shard: me, lines: count, times, items, unparsed, misrouted };
   parentPort!.postMessage(out, [times.buffer]);
 });

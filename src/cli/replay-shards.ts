@@ -23,6 +23,7 @@ import { Worker } from 'node:worker_threads';
 import type { Finding } from '../pipeline/types.js';
 import type { Pipeline } from '../monitor/pipeline.js';
 import { createBlockReader } from './replay-blocks.js';
+import { dealBlock } from './replay-route.js';
 
 /** What a shard is told when it starts. */
 export interface ShardSetup {
@@ -41,6 +42,9 @@ export interface ShardBlock {
   bytes: SharedArrayBuffer;
   length: number;
   last: boolean;
+  /** When the main thread dealt the lines (replay-route.ts dealBlock): how many, and this shard's. */
+  lines: number;
+  mine?: Int32Array;
 }
 
 /** A finding a shard made on line `[0]` by rule `[1]`, or a window handed over: line, rule, key, value, time, raw line. */
@@ -180,9 +184,15 @@ export async function replaySharded(
 
   try {
     await reader.read(input, (b) => {
-      const m: ShardBlock = { seq: sent++, bytes: b.bytes, length: b.length, last: b.last };
-      inFlight.set(m.seq, b.bytes);
-      for (const w of workers) w.postMessage(m);
+      const seq = sent++;
+      inFlight.set(seq, b.bytes);
+      // The main thread, otherwise mostly waiting, cuts and routes the usual block once, so a shard decodes only its own lines.
+      const dealt = b.last ? null : dealBlock(Buffer.from(b.bytes, 0, b.length), b.length, workers.length);
+      workers.forEach((w, i) => {
+        const m: ShardBlock = { seq, bytes: b.bytes, length: b.length, last: b.last, lines: dealt?.lines ?? 0 };
+        if (dealt !== null) m.mine = dealt.mine[i]!;
+        w.postMessage(m, dealt !== null ? [m.mine!.buffer as ArrayBuffer] : []);
+      });
     });
     await until(() => next === sent);
   } finally {
