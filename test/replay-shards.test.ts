@@ -4,8 +4,9 @@
  * gives, on a generated realistic log (long lines, IPv6, attacks, events)
  * with lines the router cannot read (rip=-, IPv4-mapped addresses, lines
  * without rip) and a User-Agent that tries to steer its line, and on every
- * shipped rule's fixtures. Lines are never misrouted; a shard that cannot
- * start fails the replay with its reason.
+ * shipped rule's fixtures; blocks the main thread deals and blocks each
+ * shard cuts itself (UTF-8, carriage returns). Lines are never misrouted; a
+ * shard that cannot start fails the replay with its reason.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -60,6 +61,9 @@ function mixedLog(n: number): string[] {
     else if (i % 89 === 0) out.push(line.replace(/ rip=(\d+\.\d+\.\d+\.\d+) /, ' rip=::ffff:$1 '));
     else if (i % 83 === 0) out.push(line.replace(/ rip=\S+ rid=\S+$/, ''));
     else if (i % 79 === 0) out.push(line.replace(/\{([^|}]*)\|/, '{$1|evil rip=6.6.6.6 rid=1 '));
+    // A block with UTF-8 or a carriage return is cut by each shard itself (replay-lines.ts); the others by the main thread.
+    else if (i % 20_011 === 0) out.push(line.replace(/\{([^|}]*)\|/, '{$1|Caf\u00e9Bot/1.0 '));
+    else if (i % 30_011 === 0) out.push(line + '\r');
     else out.push(line);
   }
   return out;
