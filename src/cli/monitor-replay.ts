@@ -13,7 +13,7 @@ import { SHIPPED_RULES_DIR } from '../monitor/monitor.js';
 import { readLines } from './replay-lines.js';
 import { replaySharded } from './replay-shards.js';
 import { durationMs } from '../util/duration.js';
-import { ipInRange } from '../validate/ip.js';
+import { inAnyRange } from '../validate/ip.js';
 import type { Incident } from '../pipeline/incidents/group.js';
 import type { SourceFormat } from '../pipeline/types.js';
 import { bufferedWriter } from './output.js';
@@ -60,7 +60,7 @@ export async function runReplay(o: ReplayOptions): Promise<{ lines: number; inci
   const protectedRanges = [...cfg.network.local_ranges, ...cfg.remediation.protected];
   const all: Incident[] = [];
   const rulesDir = o.rulesDir ?? SHIPPED_RULES_DIR;
-  const { pipeline } = pipelineFromConfig(cfg, { shippedRulesDir: SHIPPED_RULES_DIR, ...(o.rulesDir ? { rulesDir: o.rulesDir } : {}), isProtected: (ip) => protectedRanges.some((r) => ipInRange(ip, r)) });
+  const { pipeline } = pipelineFromConfig(cfg, { shippedRulesDir: SHIPPED_RULES_DIR, ...(o.rulesDir ? { rulesDir: o.rulesDir } : {}), isProtected: inAnyRange(protectedRanges) });
   // Bytes in large chunks, cut into lines without readline (replay-lines.ts): the same lines, a fraction of the cost.
   const file = o.input === '-' ? null : createReadStream(o.input, { highWaterMark: 1 << 20 });
   const input = file ?? o.stdin ?? process.stdin;

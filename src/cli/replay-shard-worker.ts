@@ -12,7 +12,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { parseLine, type ParseContext } from '../pipeline/parse/index.js';
 import { loadRules } from '../pipeline/triage/load.js';
 import { createTriage } from '../pipeline/triage/engine.js';
-import { ipInRange } from '../validate/ip.js';
+import { inAnyRange } from '../validate/ip.js';
 import { linesOf } from './replay-lines.js';
 import { routeKey, shardOf, shardOfParsed } from './replay-route.js';
 import type { ShardBlock, ShardItem, ShardResult, ShardSetup } from './replay-shards.js';
@@ -22,7 +22,7 @@ const rules = loadRules({ dir: setup.rulesDir, operatorDir: setup.operatorRulesD
 let items: ShardItem[] = [];
 let lineNo = 0;
 const triage = createTriage(rules.rules, {
-  isProtected: (ip) => setup.protectedRanges.some((r) => ipInRange(ip, r)),
+  isProtected: inAnyRange(setup.protectedRanges),
   forward: (rule, key, value, t, raw) => {
     items.push([lineNo, rule, key, value, t, raw]);
   },

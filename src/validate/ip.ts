@@ -187,6 +187,15 @@ export function ipInRange(ip: string, range: string): boolean {
   return x !== null && y !== null && coveragesMeet(x, y);
 }
 
+/**
+ * A test of whether an address is in any of `ranges` (ipInRange), with its
+ * answers remembered per address (bounded): the same subjects come back in
+ * finding after finding.
+ */
+export function inAnyRange(ranges: readonly string[]): (ip: string) => boolean {
+  return memo((ip) => ranges.some((r) => ipInRange(ip, r)));
+}
+
 /** True when two ranges share at least one client as HAProxy matches them (haproxyCoverage), in either family. */
 export function rangesOverlap(x: string, y: string): boolean {
   const a = haproxyCoverage(x);

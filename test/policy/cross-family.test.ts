@@ -10,7 +10,7 @@ import { parsePolicy } from '../../src/pipeline/policy/load.js';
 import { decide } from '../../src/pipeline/policy/decide.js';
 import { judgeIpEntry } from '../../src/pipeline/policy/ip-guard.js';
 import { DEFAULT_LIMITS, type Analysis, type PolicyContext } from '../../src/pipeline/policy/types.js';
-import { haproxyCoverage, ipInRange, parseIp } from '../../src/validate/ip.js';
+import { haproxyCoverage, inAnyRange, ipInRange, parseIp } from '../../src/validate/ip.js';
 import { makeIncident } from '../helpers/incident.js';
 
 const NOW = Date.UTC(2026, 10, 25, 14, 0, 0);
@@ -136,5 +136,26 @@ test('judgeIpEntry: force lets a protected address through, never loopback, the 
   }
   for (const t of ['::8000:0:0/81', '::/0', '0.0.0.0/0', '0.0.0.0/1', '::/1', '1.0.0.0/8']) {
     assert.equal(judgeIpEntry(parseIp(t)!.text, c, DEFAULT_LIMITS, { force: true })?.code, 'too_wide', t);
+  }
+});
+
+test('inAnyRange answers as ipInRange over every range, in both families, asked once or many times', () => {
+  const ranges = ['10.0.0.0/8', '::ffff:192.168.0.0/112', '2001:db8::/32'];
+  const inAny = inAnyRange(ranges);
+  const cases: [string, boolean][] = [
+    ['10.1.2.3', true],
+    ['::ffff:10.1.2.3', true],
+    ['192.168.7.7', true],
+    ['2001:db8::1', true],
+    ['2002:0a01:0203::1', true], // 6to4 of 10.1.2.3
+    ['8.8.8.8', false],
+    ['2001:db9::1', false],
+    ['not-an-address', false],
+  ];
+  for (let round = 0; round < 2; round++) {
+    for (const [ip, want] of cases) {
+      assert.equal(inAny(ip), want, ip);
+      assert.equal(ranges.some((r) => ipInRange(ip, r)), want, `${ip} by ipInRange`);
+    }
   }
 });
