@@ -7,7 +7,7 @@
  * cliAction, which flushes stdout before the process exits.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { loadConfig, ConfigError } from './config/load.js';
 import { DAEMON_VERSION } from './version.js';
@@ -259,6 +259,15 @@ const checkInput = (file: string): string => {
   return file;
 };
 
+/**
+ * `monitor replay --threads auto`: one per core, at most 8, for standard input
+ * and for files of AUTO_SHARD_BYTES or more; one thread for a smaller file,
+ * which a shard's start-up (about a third of a CPU second each: modules, rules,
+ * a JIT warm-up) would only slow down.
+ */
+const AUTO_SHARD_BYTES = 64 << 20;
+const autoThreads = (file: string): number => (file !== '-' && statSync(file).size < AUTO_SHARD_BYTES ? 1 : Math.min(availableParallelism(), 8));
+
 const monitorCmd = program.command('monitor').description('the log monitor, offline: how it sees a log, and what it would open');
 monitorCmd
   .command('explain')
@@ -285,7 +294,7 @@ monitorCmd
   .option(...localOpt)
   .option('--rules <dir>', "a rules directory to use instead of the shipped one and the operator's")
   .option('--json', 'one JSON object per incident, one per line, at the end')
-  .option('--threads <n>', 'parse and triage in n worker threads sharded by client address, 1 to 64, or auto: one per core, at most 8 (haproxy format; the same incidents as one thread)', 'auto')
+  .option('--threads <n>', 'parse and triage in n worker threads sharded by client address, 1 to 64, or auto: one per core, at most 8, for input of 64 MiB or more or standard input, else 1 (haproxy format; the same incidents as one thread)', 'auto')
   .action(cliAction(async (file: string, o: { format: SourceFormat; rules?: string; local?: string; json?: boolean; config?: string; threads: string }) => {
     if (o.threads !== 'auto' && (!/^[1-9][0-9]?$/.test(o.threads) || Number(o.threads) > 64)) {
       throw new CliError(`--threads must be a whole number from 1 to 64 or auto, not ${JSON.stringify(o.threads)}`, EXIT.usage, [{ path: '--threads', message: 'a whole number from 1 to 64, or auto' }]);
@@ -293,7 +302,7 @@ monitorCmd
     const cfg = offlineConfig(o.config);
     const { runReplay } = await import('./cli/monitor-replay.js');
     await runReplay({
-      threads: o.threads === 'auto' ? Math.min(availableParallelism(), 8) : Number(o.threads),
+      threads: o.threads === 'auto' ? autoThreads(file) : Number(o.threads),
       ...(cfg ? { cfg } : {}),
       input: checkInput(file),
       format: o.format,
