@@ -101,7 +101,7 @@ test('a sharded replay opens the incidents one thread opens, on a realistic log 
     for (const file of [realistic, fixtures]) {
       const rules = loadRules({ dir: SHIPPED_RULES_DIR, operatorDir: null });
       const pipeline = createPipeline({ triage: createTriage(rules.rules), incidents: { quietMs: 600_000, maxSamples: 10, maxOpen: 10_000 }, noveltyWarmup: 1000 });
-      const r = await replaySharded(createReadStream(file), pipeline, { shards: 2, rulesDir: SHIPPED_RULES_DIR, operatorRulesDir: null, protectedRanges: [], receivedAt: Date.UTC(2026, 10, 26) }, () => {}, () => {});
+      const r = await replaySharded(createReadStream(file), pipeline, { shards: 2, rules: rules.rules, protectedRanges: [], receivedAt: Date.UTC(2026, 10, 26) }, () => {}, () => {});
       assert.equal(r.misrouted, 0, `${file}: misrouted lines`);
       assert.ok(r.lines > 300, `${file}: lines ${r.lines}`);
     }
@@ -117,9 +117,11 @@ test('a shard that cannot start fails the replay with its reason, and nothing ha
     writeFileSync(file, [...realisticLog(5000)].join('\n') + '\n');
     const rules = loadRules({ dir: SHIPPED_RULES_DIR, operatorDir: null });
     const pipeline = createPipeline({ triage: createTriage(rules.rules), incidents: { quietMs: 600_000, maxSamples: 10, maxOpen: 10_000 }, noveltyWarmup: 1000 });
+    // Rules no shard can compile (one defined twice): the shards fail as they start.
+    const twice = [...rules.rules, rules.rules[0]!];
     await assert.rejects(
-      replaySharded(createReadStream(file), pipeline, { shards: 2, rulesDir: join(dir, 'no-such-rules'), operatorRulesDir: null, protectedRanges: [], receivedAt: Date.now() }, () => {}, () => {}),
-      /no-such-rules/,
+      replaySharded(createReadStream(file), pipeline, { shards: 2, rules: twice, protectedRanges: [], receivedAt: Date.now() }, () => {}, () => {}),
+      new RegExp(`rule ${rules.rules[0]!.name} is defined twice`),
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

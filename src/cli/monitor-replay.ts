@@ -59,8 +59,7 @@ export async function runReplay(o: ReplayOptions): Promise<{ lines: number; inci
   // Never a block subject, as live: local ranges and the configured protected addresses.
   const protectedRanges = [...cfg.network.local_ranges, ...cfg.remediation.protected];
   const all: Incident[] = [];
-  const rulesDir = o.rulesDir ?? SHIPPED_RULES_DIR;
-  const { pipeline } = pipelineFromConfig(cfg, { shippedRulesDir: SHIPPED_RULES_DIR, ...(o.rulesDir ? { rulesDir: o.rulesDir } : {}), isProtected: inAnyRange(protectedRanges) });
+  const { pipeline, specs } = pipelineFromConfig(cfg, { shippedRulesDir: SHIPPED_RULES_DIR, ...(o.rulesDir ? { rulesDir: o.rulesDir } : {}), isProtected: inAnyRange(protectedRanges) });
   // Bytes in large chunks, cut into lines without readline (replay-lines.ts): the same lines, a fraction of the cost.
   const file = o.input === '-' ? null : createReadStream(o.input, { highWaterMark: 1 << 20 });
   const input = file ?? o.stdin ?? process.stdin;
@@ -90,7 +89,7 @@ export async function runReplay(o: ReplayOptions): Promise<{ lines: number; inci
     const r = await replaySharded(
       input,
       pipeline,
-      { shards: threads, rulesDir, operatorRulesDir: o.rulesDir ? null : cfg.monitor.rules_dir, protectedRanges, receivedAt, maxAheadMs },
+      { shards: threads, rules: specs, protectedRanges, receivedAt, maxAheadMs },
       afterLine,
       (lines) => {
         n += lines;

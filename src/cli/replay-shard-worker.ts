@@ -10,7 +10,6 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { parseLine, type ParseContext } from '../pipeline/parse/index.js';
-import { loadRules } from '../pipeline/triage/load.js';
 import { createTriage } from '../pipeline/triage/engine.js';
 import { inAnyRange } from '../validate/ip.js';
 import { linesOf } from './replay-lines.js';
@@ -18,10 +17,10 @@ import { routeKey, shardOf, shardOfParsed } from './replay-route.js';
 import type { ShardBlock, ShardItem, ShardResult, ShardSetup } from './replay-shards.js';
 
 const setup = workerData as ShardSetup;
-const rules = loadRules({ dir: setup.rulesDir, operatorDir: setup.operatorRulesDir });
 let items: ShardItem[] = [];
 let lineNo = 0;
-const triage = createTriage(rules.rules, {
+// The rules the main thread loaded (no YAML read or validated again here: that was most of a shard's start-up).
+const triage = createTriage(setup.rules, {
   isProtected: inAnyRange(setup.protectedRanges),
   forward: (rule, key, value, t, raw) => {
     items.push([lineNo, rule, key, value, t, raw]);

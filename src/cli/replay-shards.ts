@@ -21,6 +21,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Finding } from '../pipeline/types.js';
+import type { RuleSpec } from '../pipeline/triage/schema.js';
 import type { Pipeline } from '../monitor/pipeline.js';
 import { createBlockReader } from './replay-blocks.js';
 import { dealBlock } from './replay-route.js';
@@ -29,8 +30,8 @@ import { dealBlock } from './replay-route.js';
 export interface ShardSetup {
   shard: number;
   shards: number;
-  rulesDir: string;
-  operatorRulesDir: string | null;
+  /** The rules as loaded by the main thread (plain data; each shard compiles its own). */
+  rules: RuleSpec[];
   protectedRanges: string[];
   receivedAt: number;
   maxAheadMs?: number;

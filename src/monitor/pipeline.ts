@@ -16,6 +16,7 @@ import { durationMs } from '../util/duration.js';
 import { compileTextPattern } from '../pipeline/parse/text-pattern.js';
 import { loadRules } from '../pipeline/triage/load.js';
 import { createTriage } from '../pipeline/triage/engine.js';
+import type { RuleSpec } from '../pipeline/triage/schema.js';
 import { createRedactor, type Redactor } from '../pipeline/redact/text.js';
 
 export interface PipelineStats {
@@ -146,7 +147,7 @@ export type Pipeline = ReturnType<typeof createPipeline>;
  * commands (`monitor replay`) build theirs here, so both see a log alike.
  * Throws (with the file and reason) when a rule does not load.
  */
-export function pipelineFromConfig(cfg: Pick<Config, 'monitor' | 'redaction'>, o: { shippedRulesDir: string; rulesDir?: string; isProtected: (ip: string) => boolean }): { pipeline: Pipeline; rules: number } {
+export function pipelineFromConfig(cfg: Pick<Config, 'monitor' | 'redaction'>, o: { shippedRulesDir: string; rulesDir?: string; isProtected: (ip: string) => boolean }): { pipeline: Pipeline; rules: number; specs: RuleSpec[] } {
   const rules = loadRules({ dir: o.rulesDir ?? o.shippedRulesDir, operatorDir: o.rulesDir ? null : cfg.monitor.rules_dir });
   const pipeline = createPipeline({
     triage: createTriage(rules.rules, { isProtected: o.isProtected }),
@@ -156,5 +157,5 @@ export function pipelineFromConfig(cfg: Pick<Config, 'monitor' | 'redaction'>, o
     redact: createRedactor({ extraKeys: cfg.redaction.extra_secret_keys }),
     patterns: new Map(cfg.monitor.sources.filter((s) => s.regex !== undefined).map((s) => [s.name, compileTextPattern(s.regex!)])),
   });
-  return { pipeline, rules: rules.rules.length };
+  return { pipeline, rules: rules.rules.length, specs: rules.rules };
 }
