@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { realisticLog } from '../scripts/bench/loggen.js';
 import { runReplay } from '../src/cli/monitor-replay.js';
-import { addressOf, routeKey, shardOf } from '../src/cli/replay-route.js';
+import { addressOf, dealBlock, routeKey, shardOf } from '../src/cli/replay-route.js';
 import { replaySharded } from '../src/cli/replay-shards.js';
 import { SHIPPED_RULES_DIR } from '../src/monitor/monitor.js';
 import { createPipeline } from '../src/monitor/pipeline.js';
@@ -45,6 +45,26 @@ test('the router reads the address the rules group by, or declines', () => {
     assert.equal(routeKey(line), want, line);
     if (want !== null) assert.equal(addressOf(parseLine(line, 'haproxy')), want, `parsed: ${line}`);
   }
+  // A block dealt by the main thread: each routed line to its key's shard alone, each unrouted one to every shard.
+  const lines = [...cases.map(([l]) => l), '192.0.2.8:4000 [25/Nov/2026:06:00:00.003] web~ app/s1 0/0/0/10/12 200 512 - - ---- 3/3/1/1/0 0/0 "GET / HTTP/1.1" rip=- rid=a'];
+  const block = Buffer.from(lines.join('\n') + '\n', 'latin1');
+  for (const n of [2, 3]) {
+    const dealt = dealBlock(block, block.length, n)!;
+    assert.equal(dealt.lines, lines.length);
+    lines.forEach((line, k) => {
+      const key = routeKey(line);
+      const holders = dealt.mine.flatMap((q, w) => {
+        for (let i = 0; i < q.length; i += 4) if (q[i] === k) return [[w, q[i + 3]!, block.toString('latin1', q[i + 1], q[i + 2])] as const];
+        return [];
+      });
+      if (key === null) assert.deepEqual(holders.map((h) => [h[0], h[1]]), Array.from({ length: n }, (_, w) => [w, 0]), `unrouted to all: ${line}`);
+      else assert.deepEqual(holders.map((h) => [h[0], h[1]]), [[shardOf(key, n), 1]], `routed: ${line}`);
+      for (const h of holders) assert.equal(h[2], line);
+    });
+  }
+  assert.equal(routeKey(lines[lines.length - 1]!), '192.0.2.8', 'a line that starts with the client word');
+  assert.equal(dealBlock(Buffer.from('caf\u00e9\n'), 6, 2), null, 'a block that is not ASCII is cut by each shard');
+
   // Spread: 10,000 addresses over 4 shards, none nearly empty.
   const counts = [0, 0, 0, 0];
   for (let i = 0; i < 10_000; i++) counts[shardOf(`10.${i >> 8}.${i & 255}.1`, 4)]!++;

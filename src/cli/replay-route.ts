@@ -16,59 +16,87 @@
  */
 import { isAscii } from 'node:buffer';
 import type { ParsedLine } from '../pipeline/types.js';
-import { hash32 } from '../pipeline/triage/hash.js';
+import { hash32, hash32Bytes } from '../pipeline/triage/hash.js';
 
 /** Characters of an address as text: digits, hex letters, `:` and `.`. */
 function isAddressChar(c: number): boolean {
   return (c >= 48 && c <= 58) || c === 46 || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
 }
 
-/** `s[from, to)` as an address key, or null when it is not plain address text (or could be an IPv4-mapped IPv6 address, which the parser rewrites). */
-function addressAt(s: string, from: number, to: number): string | null {
-  if (to - from < 2 || to - from > 45) return null;
+/** The key routeAt found: bytes [keyStart, keyEnd) of the text it read (module-level out-parameters; routeAt is synchronous). */
+let keyStart = 0;
+let keyEnd = 0;
+
+/** True when `b[from, to)` is plain address text the parser keeps as it is (not an IPv4-mapped IPv6 address, which it rewrites); sets the key. */
+function addressAt(b: Buffer, from: number, to: number, v4only: boolean): boolean {
+  if (to - from < 2 || to - from > 45) return false;
   let colon = false;
   for (let j = from; j < to; j++) {
-    const c = s.charCodeAt(j);
-    if (!isAddressChar(c)) return null;
+    const c = b[j]!;
+    if (!isAddressChar(c)) return false;
     if (c === 58) colon = true;
   }
-  const v = s.slice(from, to);
-  return colon && /ffff/i.test(v) ? null : v;
+  if (colon && (v4only || isMapped(b, from, to))) return false;
+  keyStart = from;
+  keyEnd = to;
+  return true;
 }
 
-/** True when `s[from, to)` is a request id as `%ID` writes one (or `-`). */
-function isId(s: string, from: number, to: number): boolean {
+/** `ffff` in any case within [from, to): the address may be IPv4-mapped. */
+function isMapped(b: Buffer, from: number, to: number): boolean {
+  let run = 0;
+  for (let j = from; j < to; j++) {
+    run = (b[j]! | 0x20) === 102 ? run + 1 : 0;
+    if (run === 4) return true;
+  }
+  return false;
+}
+
+/** True when `b[from, to)` is a request id as `%ID` writes one (or `-`). */
+function isId(b: Buffer, from: number, to: number): boolean {
   if (to <= from) return false;
   for (let j = from; j < to; j++) {
-    const c = s.charCodeAt(j);
+    const c = b[j]!;
     if (!((c >= 48 && c <= 58) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 45 || c === 46)) return false;
   }
   return true;
 }
 
-/** The client address of a line in this project's log format, read without parsing; null when not certain. */
-export function routeKey(s: string): string | null {
-  const rid = s.lastIndexOf(' rid=');
-  if (rid < 0 || !isId(s, rid + 5, s.length)) return null;
-  const rip = s.lastIndexOf(' rip=', rid - 1);
-  if (rip < 0 || s.indexOf(' ', rip + 5) !== rid) return null;
-  if (rid - rip - 5 === 1 && s.charCodeAt(rip + 5) === 45) {
+/**
+ * Reads the client address of the line `b[from, to)` (ASCII) in this
+ * project's log format without parsing it: true, with the address at
+ * [keyStart, keyEnd), or false when not certain.
+ */
+function routeAt(b: Buffer, from: number, to: number): boolean {
+  const rid = b.lastIndexOf(' rid=', to - 5);
+  if (rid < from || !isId(b, rid + 5, to)) return false;
+  const rip = b.lastIndexOf(' rip=', rid - 1);
+  if (rip < from || b.indexOf(32, rip + 5) !== rid) return false;
+  if (rid - rip - 5 === 1 && b[rip + 5] === 45) {
     // rip=-: the TCP peer, the `%ci:%cp` word before ` [` (the accept date).
-    const b = s.indexOf(' [');
-    if (b < 0 || b > rip) return null;
-    const w = s.lastIndexOf(' ', b - 1) + 1;
-    const colon = s.lastIndexOf(':', b - 1);
-    if (colon <= w) return null;
-    for (let j = colon + 1; j < b; j++) {
-      const c = s.charCodeAt(j);
-      if (c < 48 || c > 57) return null;
+    const br = b.indexOf(' [', from);
+    if (br < 0 || br > rip) return false;
+    const sp = b.lastIndexOf(32, br - 1);
+    const w = sp < from ? from : sp + 1;
+    const colon = b.lastIndexOf(58, br - 1);
+    if (colon <= w) return false;
+    for (let j = colon + 1; j < br; j++) {
+      const c = b[j]!;
+      if (c < 48 || c > 57) return false;
     }
     // An IPv6 peer without brackets is not split this way with certainty: the parser decides.
-    const v = addressAt(s, w, colon);
-    return v !== null && v.indexOf(':') < 0 ? v : null;
+    return addressAt(b, w, colon, true);
   }
-  return addressAt(s, rip + 5, rid);
+  return addressAt(b, rip + 5, rid, false);
 }
+
+/** The client address of a line in this project's log format, read without parsing; null when not certain (or the line is not ASCII). */
+export function routeKey(s: string): string | null {
+  if (s.length === 0 || NOT_ASCII.test(s)) return null;
+  return routeAt(Buffer.from(s, 'latin1'), 0, s.length) ? s.slice(keyStart, keyEnd) : null;
+}
+
+const NOT_ASCII = /[^\x00-\x7f]/;
 
 /** The shard of `key` among `n`. */
 export function shardOf(key: string, n: number): number {
@@ -106,8 +134,7 @@ export function dealBlock(block: Buffer, length: number, n: number): { lines: nu
   for (;;) {
     const nl = body.indexOf(10, from);
     if (nl === -1) break;
-    const key = routeKey(body.toString('latin1', from, nl));
-    if (key !== null) lists[shardOf(key, n)]!.push(k, from, nl, 1);
+    if (routeAt(body, from, nl)) lists[hash32Bytes(body, keyStart, keyEnd) % n]!.push(k, from, nl, 1);
     else for (let w = 0; w < n; w++) lists[w]!.push(k, from, nl, 0);
     k++;
     from = nl + 1;
