@@ -299,12 +299,13 @@ monitorCmd
     if (o.threads !== 'auto' && (!/^[1-9][0-9]?$/.test(o.threads) || Number(o.threads) > 64)) {
       throw new CliError(`--threads must be a whole number from 1 to 64 or auto, not ${JSON.stringify(o.threads)}`, EXIT.usage, [{ path: '--threads', message: 'a whole number from 1 to 64, or auto' }]);
     }
+    const input = checkInput(file);
     const cfg = offlineConfig(o.config);
     const { runReplay } = await import('./cli/monitor-replay.js');
     await runReplay({
-      threads: o.threads === 'auto' ? autoThreads(file) : Number(o.threads),
+      threads: o.threads === 'auto' ? autoThreads(input) : Number(o.threads),
       ...(cfg ? { cfg } : {}),
-      input: checkInput(file),
+      input,
       format: o.format,
       json: o.json === true,
       ...(o.rules ? { rulesDir: o.rules } : {}),
