@@ -10,6 +10,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { linesOf, readLines } from '../src/cli/replay-lines.js';
 import { createBlockReader } from '../src/cli/replay-blocks.js';
 
@@ -48,16 +52,28 @@ test('replay lines are the lines readline gives, for any chunking', async () => 
   }
 });
 
+/** Lines through a block reader, from a stream of chunks of `size`, or (size 0) from a file's handle. */
 async function viaBlocks(buf: Buffer, size: number): Promise<{ lines: string[]; blocks: number }> {
   const out: string[] = [];
   let blocks = 0;
   // Two buffers: each block is given back before the next is needed, as the sharded replay does once every shard has answered.
   const reader = createBlockReader(2);
-  await reader.read(Readable.from(chunks(buf, size)), (b) => {
+  const onBlock = (b: { bytes: SharedArrayBuffer; length: number; last: boolean }) => {
     blocks++;
     out.push(...linesOf(Buffer.from(b.bytes, 0, b.length), b.last));
     reader.release(b.bytes);
-  });
+  };
+  if (size > 0) await reader.read(Readable.from(chunks(buf, size)), onBlock);
+  else {
+    const dir = mkdtempSync(join(tmpdir(), 'hm-blocks-'));
+    const fh = await (writeFileSync(join(dir, 'f'), buf), open(join(dir, 'f'), 'r'));
+    try {
+      await reader.read(fh, onBlock);
+    } finally {
+      await fh.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
   return { lines: out, blocks };
 }
 
@@ -71,10 +87,10 @@ test('the blocks of a sharded replay hold the lines readline gives, for any chun
     ['many blocks', Buffer.from(Array.from({ length: 40_000 }, (_, i) => `line ${i} ${'y'.repeat(i % 90)}`).join('\n') + '\n')],
   ];
   for (const [name, buf] of inputs) {
-    const sizes = buf.length > 100_000 ? [65_536, 1 << 20] : [1, 3, 64, 1 << 20];
+    const sizes = buf.length > 100_000 ? [65_536, 1 << 20, 0] : [1, 3, 64, 1 << 20, 0];
     for (const size of sizes) {
       const got = await viaBlocks(buf, size);
-      assert.deepEqual(got.lines, await viaReadline(buf, size), `${name}, chunks of ${size}`);
+      assert.deepEqual(got.lines, await viaReadline(buf, size || 1 << 20), size ? `${name}, chunks of ${size}` : `${name}, from a file`);
       if (buf.length > 3 << 20) assert.ok(got.blocks >= 2, `${name}: cut into blocks (${got.blocks})`);
     }
   }

@@ -7,6 +7,7 @@
  * pipe) a progress bar runs meanwhile: bytes of a file, lines of stdin.
  */
 import { createReadStream, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { configSchema, type Config } from '../config/schema.js';
 import { pipelineFromConfig } from '../monitor/pipeline.js';
 import { SHIPPED_RULES_DIR } from '../monitor/monitor.js';
@@ -60,10 +61,10 @@ export async function runReplay(o: ReplayOptions): Promise<{ lines: number; inci
   const protectedRanges = [...cfg.network.local_ranges, ...cfg.remediation.protected];
   const all: Incident[] = [];
   const { pipeline, specs } = pipelineFromConfig(cfg, { shippedRulesDir: SHIPPED_RULES_DIR, ...(o.rulesDir ? { rulesDir: o.rulesDir } : {}), isProtected: inAnyRange(protectedRanges) });
-  // Bytes in large chunks, cut into lines without readline (replay-lines.ts): the same lines, a fraction of the cost.
-  const file = o.input === '-' ? null : createReadStream(o.input, { highWaterMark: 1 << 20 });
-  const input = file ?? o.stdin ?? process.stdin;
-  const total = file && o.progress?.active ? statSync(o.input).size : null;
+  const fromFile = o.input !== '-';
+  const total = fromFile && o.progress?.active ? statSync(o.input).size : null;
+  // Bytes read so far (of a file, for the progress bar).
+  let done = 0;
   const t0 = Date.now();
   let n = 0;
   let lastTick = 0;
@@ -79,26 +80,36 @@ export async function runReplay(o: ReplayOptions): Promise<{ lines: number; inci
   const progress = () => {
     if (!o.progress?.active) return;
     const note = `${n.toLocaleString('en-US')} lines, ${Math.round(n / Math.max((Date.now() - t0) / 1000, 0.001)).toLocaleString('en-US')} lines/s, ${pipeline.incidents.stats().opened} incidents`;
-    if (file && total !== null) o.progress.update(file.bytesRead, total, note);
+    if (total !== null) o.progress.update(done, total, note);
     else o.progress.update(n, null, note);
   };
   let unparsed: number | null = null;
   const threads = o.threads ?? 1;
   if (threads > 1 && o.format === 'haproxy') {
     const maxAheadMs = durationMs(cfg.monitor.max_clock_skew);
-    const r = await replaySharded(
-      input,
-      pipeline,
-      { shards: threads, rules: specs, protectedRanges, receivedAt, maxAheadMs },
-      afterLine,
-      (lines) => {
-        n += lines;
-        progress();
-      },
-    );
-    unparsed = r.unparsed;
+    // A file is read straight into the shards' shared buffers (replay-blocks.ts).
+    const handle = fromFile ? await open(o.input, 'r') : null;
+    try {
+      const r = await replaySharded(
+        handle ?? o.stdin ?? process.stdin,
+        pipeline,
+        { shards: threads, rules: specs, protectedRanges, receivedAt, maxAheadMs },
+        afterLine,
+        (lines, bytes) => {
+          n += lines;
+          done += bytes;
+          progress();
+        },
+      );
+      unparsed = r.unparsed;
+    } finally {
+      await handle?.close();
+    }
   } else {
-    await readLines(input, (lines) => {
+    // Bytes in large chunks, cut into lines without readline (replay-lines.ts): the same lines, a fraction of the cost.
+    const file = fromFile ? createReadStream(o.input, { highWaterMark: 1 << 20 }) : null;
+    await readLines(file ?? o.stdin ?? process.stdin, (lines) => {
+      if (file) done = file.bytesRead;
       for (let k = 0; k < lines.length; k++) {
         pipeline.process({ source: 'replay', line: lines[k] as string, format: o.format, receivedAt });
         n++;

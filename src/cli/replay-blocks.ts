@@ -13,8 +13,15 @@
  * are in use, which bounds memory and the blocks in flight. A line longer
  * than a buffer gets a larger buffer of its own.
  */
+import type { FileHandle } from 'node:fs/promises';
+
 const BLOCK = 1 << 20;
 const NL = 10;
+
+/** A file's handle (fs/promises open), not a stream (a read stream has an fd too, and a read method of its own). */
+function isFileHandle(x: NodeJS.ReadableStream | FileHandle): x is FileHandle {
+  return typeof (x as FileHandle).stat === 'function';
+}
 
 export interface Block {
   bytes: SharedArrayBuffer;
@@ -54,7 +61,12 @@ export function createBlockReader(buffers: number) {
     wake();
   }
 
-  async function read(input: NodeJS.ReadableStream, onBlock: (b: Block) => void | Promise<void>): Promise<void> {
+  /**
+   * Reads `input` to its end: a stream, or a file's handle, which is read
+   * straight into the shared buffers (a stream's own chunks, a megabyte each
+   * freshly allocated, kept the main thread's garbage collector busy).
+   */
+  async function read(input: NodeJS.ReadableStream | FileHandle, onBlock: (b: Block) => void | Promise<void>): Promise<void> {
     let cur = await acquire();
     let view = new Uint8Array(cur);
     let len = 0;
@@ -81,15 +93,24 @@ export function createBlockReader(buffers: number) {
       len = rest;
     }
 
-    for await (const c of input as AsyncIterable<Buffer | string>) {
-      const chunk = typeof c === 'string' ? Buffer.from(c, 'utf8') : c;
-      let off = 0;
-      while (off < chunk.length) {
-        const n = Math.min(view.length - len, chunk.length - off);
-        view.set(chunk.subarray(off, off + n), len);
-        len += n;
-        off += n;
+    if (isFileHandle(input)) {
+      for (;;) {
+        const { bytesRead } = await input.read(view, len, view.length - len, null);
+        if (bytesRead === 0) break;
+        len += bytesRead;
         if (len === view.length) await cut();
+      }
+    } else {
+      for await (const c of input as AsyncIterable<Buffer | string>) {
+        const chunk = typeof c === 'string' ? Buffer.from(c, 'utf8') : c;
+        let off = 0;
+        while (off < chunk.length) {
+          const n = Math.min(view.length - len, chunk.length - off);
+          view.set(chunk.subarray(off, off + n), len);
+          len += n;
+          off += n;
+          if (len === view.length) await cut();
+        }
       }
     }
     if (len > 0) {

@@ -62,16 +62,25 @@ function isId(b: Buffer, from: number, to: number): boolean {
   return true;
 }
 
+/** Where the last ` ri<x>=` (x: `d` or `p`) in `b` starts at or before `before` and not before `from`; -1 if none (a short scan back from a line's end, without Buffer.lastIndexOf's per-call overhead). */
+function lastTag(b: Buffer, x: number, from: number, before: number): number {
+  for (let j = before; j >= from; j--) {
+    if (b[j] === 32 && b[j + 1] === 114 && b[j + 2] === 105 && b[j + 3] === x && b[j + 4] === 61) return j;
+  }
+  return -1;
+}
+
 /**
  * Reads the client address of the line `b[from, to)` (ASCII) in this
  * project's log format without parsing it: true, with the address at
  * [keyStart, keyEnd), or false when not certain.
  */
 function routeAt(b: Buffer, from: number, to: number): boolean {
-  const rid = b.lastIndexOf(' rid=', to - 5);
-  if (rid < from || !isId(b, rid + 5, to)) return false;
-  const rip = b.lastIndexOf(' rip=', rid - 1);
-  if (rip < from || b.indexOf(32, rip + 5) !== rid) return false;
+  const rid = lastTag(b, 100, from, to - 5);
+  if (rid < 0 || !isId(b, rid + 5, to)) return false;
+  const rip = lastTag(b, 112, from, rid - 1);
+  if (rip < 0) return false;
+  for (let j = rip + 5; j < rid; j++) if (b[j] === 32) return false;
   if (rid - rip - 5 === 1 && b[rip + 5] === 45) {
     // rip=-: the TCP peer, the `%ci:%cp` word before ` [` (the accept date).
     const br = b.indexOf(' [', from);

@@ -20,6 +20,7 @@
  * its shard saw rather than the last time of the whole file.
  */
 import { Worker } from 'node:worker_threads';
+import type { FileHandle } from 'node:fs/promises';
 import type { Finding } from '../pipeline/types.js';
 import type { RuleSpec } from '../pipeline/triage/schema.js';
 import type { Pipeline } from '../monitor/pipeline.js';
@@ -96,17 +97,17 @@ const byRule = (a: ShardItem, b: ShardItem) => a[1] - b[1];
  * `onBlock` after each block (progress).
  */
 export async function replaySharded(
-  input: NodeJS.ReadableStream,
+  input: NodeJS.ReadableStream | FileHandle,
   pipeline: Pipeline,
   setup: Omit<ShardSetup, 'shard'>,
   onLine: () => void,
-  onBlock: (lines: number) => void,
+  onBlock: (lines: number, bytes: number) => void,
 ): Promise<ShardedReplay> {
   const workers = Array.from({ length: setup.shards }, (_, shard) => startShard({ ...setup, shard }));
   const pending = new Map<number, ShardResult[]>();
   // Blocks in flight, by number: their buffers go back to the reader once every shard has answered.
   const reader = createBlockReader(IN_FLIGHT);
-  const inFlight = new Map<number, SharedArrayBuffer>();
+  const inFlight = new Map<number, { bytes: SharedArrayBuffer; length: number }>();
   const total: ShardedReplay = { lines: 0, unparsed: 0, misrouted: 0 };
   let next = 0;
   let sent = 0;
@@ -119,7 +120,7 @@ export async function replaySharded(
     w?.();
   };
 
-  function take(results: ShardResult[]): void {
+  function take(results: ShardResult[], bytes: number): void {
     const lines = results[0]!.lines;
     const cursor = results.map(() => 0);
     const mine: ShardItem[] = [];
@@ -146,7 +147,7 @@ export async function replaySharded(
       total.misrouted += r.misrouted;
     }
     total.lines += lines;
-    onBlock(lines);
+    onBlock(lines, bytes);
   }
 
   for (const w of workers) {
@@ -158,11 +159,12 @@ export async function replaySharded(
         for (;;) {
           const ready = pending.get(next);
           if (ready === undefined || ready.filter(Boolean).length < workers.length) break;
+          const block = inFlight.get(next)!;
           pending.delete(next);
-          reader.release(inFlight.get(next)!);
+          reader.release(block.bytes);
           inFlight.delete(next);
           next++;
-          take(ready);
+          take(ready, block.length);
         }
       } catch (e) {
         failure ??= e as Error;
@@ -186,7 +188,7 @@ export async function replaySharded(
   try {
     await reader.read(input, (b) => {
       const seq = sent++;
-      inFlight.set(seq, b.bytes);
+      inFlight.set(seq, { bytes: b.bytes, length: b.length });
       // The main thread, otherwise mostly waiting, cuts and routes the usual block once, so a shard decodes only its own lines.
       const dealt = b.last ? null : dealBlock(Buffer.from(b.bytes, 0, b.length), b.length, workers.length);
       workers.forEach((w, i) => {
