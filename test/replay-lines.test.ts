@@ -44,11 +44,27 @@ const INPUTS: [string, Buffer][] = [
   ['mixed', Buffer.from(Array.from({ length: 300 }, (_, i) => (i % 7 === 0 ? `l\u00e9${i}` : i % 11 === 0 ? `cr${i}\r` : `line ${i} ${'x'.repeat(i % 50)}`)).join('\n'))],
 ];
 
-test('replay lines are the lines readline gives, for any chunking', async () => {
-  for (const [name, buf] of INPUTS) {
-    for (const size of [1, 2, 3, 7, 64, 1 << 20]) {
+async function viaFileHandle(buf: Buffer): Promise<string[]> {
+  const out: string[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'hm-lines-'));
+  writeFileSync(join(dir, 'f'), buf);
+  const fh = await open(join(dir, 'f'), 'r');
+  try {
+    await readLines(fh, (ls) => out.push(...ls));
+  } finally {
+    await fh.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
+}
+
+test('replay lines are the lines readline gives, for any chunking, and read from a file handle', async () => {
+  const long = Buffer.from(`a\n${'x'.repeat(3 << 20)}\nb\n${'y'.repeat(1 << 20)}`);
+  for (const [name, buf] of [...INPUTS, ['lines longer than the buffer', long] as [string, Buffer]]) {
+    for (const size of buf.length > 100_000 ? [1 << 20] : [1, 2, 3, 7, 64, 1 << 20]) {
       assert.deepEqual(await viaReadLines(buf, size), await viaReadline(buf, size), `${name}, chunks of ${size}`);
     }
+    assert.deepEqual(await viaFileHandle(buf), await viaReadline(buf, 1 << 20), `${name}, from a file`);
   }
 });
 

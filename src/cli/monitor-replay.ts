@@ -6,7 +6,7 @@
  * end; without: a readable summary. On a terminal (stderr a TTY, never a
  * pipe) a progress bar runs meanwhile: bytes of a file, lines of stdin.
  */
-import { createReadStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { configSchema, type Config } from '../config/schema.js';
 import { pipelineFromConfig } from '../monitor/pipeline.js';
@@ -85,13 +85,14 @@ export async function runReplay(o: ReplayOptions): Promise<{ lines: number; inci
   };
   let unparsed: number | null = null;
   const threads = o.threads ?? 1;
-  if (threads > 1 && o.format === 'haproxy') {
-    const maxAheadMs = durationMs(cfg.monitor.max_clock_skew);
-    // A file is read straight into the shards' shared buffers (replay-blocks.ts).
-    const handle = fromFile ? await open(o.input, 'r') : null;
-    try {
+  // A file is read through its handle into buffers used again (replay-lines.ts, replay-blocks.ts), not a read stream.
+  const handle = fromFile ? await open(o.input, 'r') : null;
+  const input = handle ?? o.stdin ?? process.stdin;
+  try {
+    if (threads > 1 && o.format === 'haproxy') {
+      const maxAheadMs = durationMs(cfg.monitor.max_clock_skew);
       const r = await replaySharded(
-        handle ?? o.stdin ?? process.stdin,
+        input,
         pipeline,
         { shards: threads, rules: specs, protectedRanges, receivedAt, maxAheadMs },
         afterLine,
@@ -102,21 +103,21 @@ export async function runReplay(o: ReplayOptions): Promise<{ lines: number; inci
         },
       );
       unparsed = r.unparsed;
-    } finally {
-      await handle?.close();
+    } else {
+      // Bytes in large chunks, cut into lines without readline (replay-lines.ts): the same lines, a fraction of the cost.
+      await readLines(input, (lines) => {
+        for (let k = 0; k < lines.length; k++) {
+          pipeline.process({ source: 'replay', line: lines[k] as string, format: o.format, receivedAt });
+          n++;
+          afterLine();
+        }
+        // Bytes done, for the progress bar: the lines and their newlines (characters, near enough for UTF-8).
+        if (total !== null) for (let k = 0; k < lines.length; k++) done += (lines[k] as string).length + 1;
+        progress();
+      });
     }
-  } else {
-    // Bytes in large chunks, cut into lines without readline (replay-lines.ts): the same lines, a fraction of the cost.
-    const file = fromFile ? createReadStream(o.input, { highWaterMark: 1 << 20 }) : null;
-    await readLines(file ?? o.stdin ?? process.stdin, (lines) => {
-      if (file) done = file.bytesRead;
-      for (let k = 0; k < lines.length; k++) {
-        pipeline.process({ source: 'replay', line: lines[k] as string, format: o.format, receivedAt });
-        n++;
-        afterLine();
-      }
-      progress();
-    });
+  } finally {
+    await handle?.close();
   }
   pipeline.tick();
   for (const i of pipeline.incidents.drainChanged()) if (i.status === 'resolved') all.push(i);

@@ -14,14 +14,10 @@
  * than a buffer gets a larger buffer of its own.
  */
 import type { FileHandle } from 'node:fs/promises';
+import { isFileHandle } from './replay-lines.js';
 
 const BLOCK = 1 << 20;
 const NL = 10;
-
-/** A file's handle (fs/promises open), not a stream (a read stream has an fd too, and a read method of its own). */
-function isFileHandle(x: NodeJS.ReadableStream | FileHandle): x is FileHandle {
-  return typeof (x as FileHandle).stat === 'function';
-}
 
 export interface Block {
   bytes: SharedArrayBuffer;

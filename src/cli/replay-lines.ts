@@ -16,6 +16,7 @@
  * the bytes at one never splits a character.
  */
 import { isAscii } from 'node:buffer';
+import type { FileHandle } from 'node:fs/promises';
 
 const NL = 10;
 
@@ -82,10 +83,51 @@ export function linesOf(block: Buffer, last: boolean): string[] {
   return out;
 }
 
-/** Reads `input` to its end, handing over lines chunk by chunk. */
-export async function readLines(input: NodeJS.ReadableStream, onLines: (lines: string[]) => void): Promise<void> {
+/**
+ * Reads a file's handle to its end, handing over lines chunk by chunk: the
+ * file is read into one buffer used again for every chunk (every line is
+ * decoded into a string of its own), where a read stream allocates a fresh
+ * megabyte per chunk and keeps the garbage collector busy.
+ */
+async function readFileLines(fh: FileHandle, onLines: (lines: string[]) => void): Promise<void> {
+  let buf = Buffer.allocUnsafe(CHUNK);
+  let len = 0;
+  for (;;) {
+    if (len === buf.length) {
+      // No newline in a whole buffer: a longer line; a larger buffer.
+      const bigger = Buffer.allocUnsafe(buf.length * 2);
+      buf.copy(bigger, 0, 0, len);
+      buf = bigger;
+    }
+    const { bytesRead } = await fh.read(buf, len, buf.length - len, null);
+    if (bytesRead === 0) break;
+    const end = len + bytesRead;
+    const lastNl = buf.lastIndexOf(NL, end - 1);
+    if (lastNl < len) {
+      len = end;
+      continue;
+    }
+    const out: string[] = [];
+    wholeLines(buf, 0, lastNl, out);
+    buf.copy(buf, 0, lastNl + 1, end);
+    len = end - (lastNl + 1);
+    if (out.length > 0) onLines(out);
+  }
+  if (len > 0) onLines(tailLines(buf.subarray(0, len)));
+}
+
+const CHUNK = 1 << 20;
+
+/** A file's handle (fs/promises open), not a stream (a read stream has an fd too, and a read method of its own). */
+export function isFileHandle(x: NodeJS.ReadableStream | FileHandle): x is FileHandle {
+  return typeof (x as FileHandle).stat === 'function';
+}
+
+/** Reads `input` (a stream, or a file's handle) to its end, handing over lines chunk by chunk. */
+export async function readLines(input: NodeJS.ReadableStream | FileHandle, onLines: (lines: string[]) => void): Promise<void> {
+  if (isFileHandle(input)) return readFileLines(input, onLines);
   let held: Buffer | null = null;
-  for await (const c of input as AsyncIterable<Buffer | string>) {
+  for await (const c of input as NodeJS.ReadableStream & AsyncIterable<Buffer | string>) {
     const chunk = typeof c === 'string' ? Buffer.from(c, 'utf8') : c;
     const lastNl = chunk.lastIndexOf(NL);
     if (lastNl === -1) {
