@@ -76,6 +76,8 @@ for (const bin of BINARIES) {
       const cfg = `
 global
   log stdout format raw local0
+  # One thread: a log line to a file descriptor is dropped when another thread holds the fd (src/fd.c fd_write_frag_line "prefers to fail on collision"; seen once under load).
+  nbthread 1
 defaults
   log global
   mode http
