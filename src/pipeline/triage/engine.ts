@@ -21,6 +21,7 @@ import type { Finding, LineKind, ParsedLine, SubjectType } from '../types.js';
 import { actionsFor, compileRule, excepted, subjectOfKey, type CompiledRule, type RuleCounters } from './compile.js';
 import { KIND_BIT, LineView, MatcherRegistry } from './match.js';
 import { TargetVerdicts } from './signatures.js';
+import { ClientCache } from './client-cache.js';
 import type { SubjectState } from './windows.js';
 import type { RuleSpec } from './schema.js';
 import { LINE_KINDS } from './schema.js';
@@ -129,20 +130,6 @@ function validSaved(x: unknown): x is SavedSubject {
 
 const DEFAULT_MAX_KEYS = 100_000;
 
-/**
- * A client address's pointers into the tables of the rules grouped by it
- * alone, by rule slot: most lines meet several such rules, and one lookup by
- * address then serves them all. Only a cache: each rule's KeyTable still
- * holds (and caps, and evicts) its states, and a pointer is used only while
- * the state still belongs to this record (SubjectState.owner).
- */
-interface ClientRecord {
-  /** Unique for the engine's life (SubjectState.owner). */
-  id: number;
-  states: (SubjectState | undefined)[];
-}
-/** Client records kept; the cache is emptied when full (records are pointers only, nothing is lost). */
-const CLIENT_CACHE_MAX = 32_768;
 /** The answer for most lines: one shared empty list, frozen so that no caller can add to it. */
 const NONE: Finding[] = Object.freeze([]) as unknown as Finding[];
 const MAX_SOURCES = 10_000;
@@ -204,8 +191,8 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
   for (const r of rules) if (r.byClient) r.slot = clientSlots++;
   rules.forEach((r, i) => (r.index = i));
   const forward = opts.forward ?? null;
-  const clients = new Map<string, ClientRecord>();
-  let clientIds = 0;
+  // Per client address, pointers to its states in the tables of the rules grouped by it alone (client-cache.ts).
+  const clients = new ClientCache(clientSlots);
   // Rules by line kind, so a line only meets the rules that can match it.
   // Within a kind, by status (0-999; slot 1000 for a line without one): most
   // lines have a status that half the rules' filters exclude, and those are
@@ -279,8 +266,9 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
     const list = byStatus[st >= 0 && st < NO_STATUS ? st : NO_STATUS] as CompiledRule[];
     if (list.length === 0) return NONE;
     let out: Finding[] | null = null;
-    let rec: ClientRecord | undefined;
-    // 0: the client record not looked up yet; 1: looked up (rec, if any); 2: none, and none made for this line.
+    // The line's client in `clients`: -1 none (yet).
+    let cid = -1;
+    // 0: the client not looked up yet; 1: looked up (cid, if any); 2: none, and none made for this line.
     let recState = 0;
     for (let i = 0; i < list.length; i++) {
       const r = list[i] as CompiledRule;
@@ -301,32 +289,31 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
       }
       let s: SubjectState;
       if (r.byClient && recState !== 2) {
-        // One lookup by address per line for all the rules grouped by it (ClientRecord).
+        // One lookup by address per line for all the rules grouped by it.
         if (recState === 0) {
-          rec = clients.get(key);
+          cid = clients.find(key);
           recState = 1;
         }
-        if (rec !== undefined) {
-          const cached = rec.states[r.slot];
-          if (cached !== undefined && cached.owner === rec.id) {
+        if (cid >= 0) {
+          const at = cid * clientSlots + r.slot;
+          const cached = clients.states[at];
+          if (cached !== undefined && cached.owner === clients.token[cid]) {
             cached.ref = true;
             s = cached;
           } else {
             s = r.table.get(key);
-            s.owner = rec.id;
-            rec.states[r.slot] = s;
+            s.owner = clients.token[cid] as number;
+            clients.states[at] = s;
           }
         } else {
           s = r.table.get(key);
-          // A record only for a client seen before (its state here has a
-          // time): an address seen once, as in a spray, costs no record.
+          // A client only for an address seen before (its state here has a
+          // time): an address seen once, as in a spray, costs no entry.
           if (s.last === -Infinity) recState = 2;
           else {
-            if (clients.size >= CLIENT_CACHE_MAX) clients.clear();
-            rec = { id: ++clientIds, states: new Array<SubjectState | undefined>(clientSlots).fill(undefined) };
-            clients.set(copyOf(key), rec);
-            s.owner = rec.id;
-            rec.states[r.slot] = s;
+            cid = clients.add(key);
+            s.owner = clients.token[cid] as number;
+            clients.states[cid * clientSlots + r.slot] = s;
           }
         }
       } else s = r.table.get(key);

@@ -55,10 +55,8 @@ export class SubjectState {
   /** Rules that keep context: the last lines matched for this subject since its last report (oldest first, bounded). */
   recent: string[] | null = null;
   /**
-   * The id of the engine's per-client record that points here (engine.ts
-   * ClientRecord; 0: none), reset when the table reuses this state for
-   * another subject. A number, not the record: a state must not keep records
-   * alive after the engine's cache let them go.
+   * The token of the engine's client entry that points here (client-cache.ts;
+   * 0: none), reset when the table reuses this state for another subject.
    */
   owner = 0;
   /** Where this state's numbers are: row `o / 4` of `store`. */

@@ -1,0 +1,123 @@
+/**
+ * The engine's per-client pointers (engine.ts): for each client address
+ * seen twice, where its state is in the table of each rule grouped by the
+ * address alone, so one lookup per line serves all those rules. Only a
+ * cache: each rule's KeyTable still holds, caps and evicts its states; a
+ * pointer is used only while its state still carries the token it was
+ * stored with (SubjectState.owner; a table reusing the state resets it).
+ *
+ * Laid out for few memory reads per line, since nearly every line meets it
+ * and its clients are scattered: an IPv4 address in its canonical form is
+ * its own 32-bit key in an open-addressing table of Int32Arrays (one read,
+ * no string compared); any other address goes through a Map. The pointers
+ * of all clients sit in one array, `slots` per client. When CAP clients are
+ * held it is emptied and fills again with those still current (as the Map
+ * it replaces was).
+ */
+import type { SubjectState } from './windows.js';
+
+/** Table size for IPv4 keys (bits): a power of two, at most half full. */
+const BITS = 16;
+const SIZE = 1 << BITS;
+export const CAP = SIZE / 2;
+
+/**
+ * The address as a number when `s` is an IPv4 address written canonically
+ * (four decimal parts 0-255 without leading zeros), plus one so that 0 is
+ * never a key; else 0. Exactly one such string gives each number, so two
+ * different strings never share a record.
+ */
+export function ipv4Key(s: string): number {
+  const n = s.length;
+  if (n < 7 || n > 15) return 0;
+  let v = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return 0;
+      v = v * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+      continue;
+    }
+    const d = c - 48;
+    if (d < 0 || d > 9) return 0;
+    if (digits > 0 && part === 0) return 0; // a leading zero
+    part = part * 10 + d;
+    if (part > 255) return 0;
+    digits++;
+  }
+  if (digits === 0 || dots !== 3) return 0;
+  return (v * 256 + part + 1) | 0;
+}
+
+export class ClientCache {
+  /** The pointers: client `c`'s state for rule slot `k` at c * slots + k (undefined: none yet); grown as clients come, up to CAP of them. */
+  states: (SubjectState | undefined)[];
+  /** Client `c`'s token: unique for the cache's life (what SubjectState.owner holds). */
+  readonly token = new Float64Array(CAP);
+  private readonly keys4 = new Int32Array(SIZE);
+  private readonly ids4 = new Int32Array(SIZE);
+  private readonly other = new Map<string, number>();
+  private count = 0;
+  private tokens = 0;
+
+  constructor(readonly slots: number) {
+    this.states = new Array<SubjectState | undefined>(1024 * Math.max(1, slots)).fill(undefined);
+  }
+
+  /** The client's number, or -1 when it has none. */
+  find(key: string): number {
+    const k = ipv4Key(key);
+    if (k === 0) return this.other.get(key) ?? -1;
+    const keys = this.keys4;
+    for (let i = hashSlot(k); ; i = (i + 1) & (SIZE - 1)) {
+      const at = keys[i] as number;
+      if (at === k) return this.ids4[i] as number;
+      if (at === 0) return -1;
+    }
+  }
+
+  /** A number for a client that has none (find gave -1), emptying the cache first when it is full. */
+  add(key: string): number {
+    if (this.count >= CAP) this.clear();
+    const c = this.count++;
+    if ((c + 1) * this.slots > this.states.length) {
+      const more = new Array<SubjectState | undefined>(this.states.length).fill(undefined);
+      this.states = this.states.concat(more);
+    }
+    this.token[c] = ++this.tokens;
+    const k = ipv4Key(key);
+    if (k === 0) {
+      // A copy: the key may be a slice of a whole log line, which a kept slice would keep alive.
+      this.other.set((' ' + key).slice(1), c);
+      return c;
+    }
+    const keys = this.keys4;
+    let i = hashSlot(k);
+    while (keys[i] !== 0) i = (i + 1) & (SIZE - 1);
+    keys[i] = k;
+    this.ids4[i] = c;
+    return c;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  private clear(): void {
+    this.keys4.fill(0);
+    this.other.clear();
+    this.states = new Array<SubjectState | undefined>(1024 * Math.max(1, this.slots)).fill(undefined);
+    this.count = 0;
+  }
+}
+
+/** Where an IPv4 key starts its probe: its bits mixed (consecutive addresses are common) and cut to the table. */
+function hashSlot(k: number): number {
+  return Math.imul(k, 0x9e3779b1) >>> (32 - BITS);
+}
