@@ -1,7 +1,8 @@
 /**
  * One shard of a sharded `monitor replay` (replay-shards.ts), in a worker
- * thread. Every shard gets every block of lines; it parses and triages the
- * lines of its own clients (replay-route.ts) with the rules keyed by the
+ * thread. Every shard gets every block of lines with the lines dealt to it
+ * (or cuts the block itself); it parses and triages the lines of its own
+ * clients (replay-route.ts) with the rules keyed by the
  * client, and hands back, per block: each line's own time (NaN for lines
  * not its own or without one), the findings those rules made, and for every
  * other rule what its window needs (engine.ts forward), each tagged with the

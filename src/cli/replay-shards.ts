@@ -3,8 +3,11 @@
  * worker threads (replay-shard-worker.ts), sharded by client address
  * (replay-route.ts), with the same incidents as one thread.
  *
- * The main thread reads blocks of whole lines and gives every shard every
- * block (shared memory, one copy). A shard runs, for its own clients, the
+ * The main thread reads blocks of whole lines into shared memory (one copy)
+ * and deals each line to the shard of its address (replay-route.ts
+ * dealBlock; a line whose address it cannot read without parsing goes to
+ * every shard, and the shards parse it to find its owner; a block that is
+ * not plain ASCII each shard cuts itself). A shard runs, for its own clients, the
  * rules keyed by the client in full; for every other rule (by backend,
  * server, host, path, source) it stops after the filter and the key and
  * hands the window's input back. The main thread takes each block's results
