@@ -13,7 +13,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { startTestPostgres } from '../helpers/postgres.js';
+import { migratedPool, startTestPostgres } from '../helpers/postgres.js';
 import { migratePg } from '../../src/storage/pg/schema.js';
 import { pgMigrations } from '../../src/storage/pg/migrations/index.js';
 import { changeCounts, changesAfter, pruneSupersededChanges, sharedBlocked, writeChanges, type ChangeToWrite, type FleetChange, type IpChange } from '../../src/storage/pg/changes.js';
@@ -88,17 +88,7 @@ test('change log: migrate once, no doubles, order, last writer wins with conflic
 });
 
 test('the database stopping in the middle of writes: they fail (never end the process), and a resend after its return is not doubled', async (t) => {
-  const pgc = await startTestPostgres();
-  const url = await pgc.createDatabase('fleet_outage');
-  const pool = new pg.Pool({ connectionString: url, max: 4 });
-  pool.on('error', () => undefined);
-  t.after(async () => {
-    await pool.end();
-    pgc.destroy();
-  });
-  const c0 = await pool.connect();
-  await migratePg(c0);
-  c0.release();
+  const { pgc, pool } = await migratedPool(t, 'fleet_outage', 4);
 
   const sent: ChangeToWrite[] = [];
   let failed = 0;
@@ -130,17 +120,7 @@ test('the database stopping in the middle of writes: they fail (never end the pr
 });
 
 test('configuration changes: a batch of any size is one transaction, bodies come back as written, the state tables hold each key\'s last change', async (t) => {
-  const pgc = await startTestPostgres();
-  const url = await pgc.createDatabase('fleet_config_changes');
-  const pool = new pg.Pool({ connectionString: url });
-  pool.on('error', () => undefined);
-  t.after(async () => {
-    await pool.end();
-    pgc.destroy();
-  });
-  const c0 = await pool.connect();
-  await migratePg(c0);
-  c0.release();
+  const { pool } = await migratedPool(t, 'fleet_config_changes');
   // Quotes, backslashes, braces and non-ASCII text survive the array parameters.
   const page = '<p class="x">a \\ b {c}, "d" – é</p>\n';
   const domain = (name: string, port: number): FleetChange => ({
@@ -168,17 +148,7 @@ test('configuration changes: a batch of any size is one transaction, bodies come
 });
 
 test('change log pruning: a superseded change leaves once it and its successor are past the horizon; each key keeps its latest', async (t) => {
-  const pgc = await startTestPostgres();
-  const url = await pgc.createDatabase('fleet_prune');
-  const pool = new pg.Pool({ connectionString: url });
-  pool.on('error', () => undefined);
-  t.after(async () => {
-    await pool.end();
-    pgc.destroy();
-  });
-  const c = await pool.connect();
-  await migratePg(c);
-  c.release();
+  const { pool } = await migratedPool(t, 'fleet_prune');
   // Old: 10.0.0.1 twice (the first superseded) and 10.0.0.2 once; then, recently, 10.0.0.3 twice.
   await writeChanges(pool, 'a', [item(block('10.0.0.1')), item(block('10.0.0.1', '2030-01-01T00:00:00.000Z')), item(block('10.0.0.2'))]);
   await pool.query(`UPDATE fleet_changes SET committed_at = now() - interval '8 days'`);

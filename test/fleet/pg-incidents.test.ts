@@ -8,9 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
-import { startTestPostgres } from '../helpers/postgres.js';
-import { migratePg } from '../../src/storage/pg/schema.js';
+import { migratedPool } from '../helpers/postgres.js';
 import { claimIncident, leaveIncident, listFleetIncidents, raiseIncident, touchIncidents, type IncidentClaim } from '../../src/storage/pg/incidents.js';
 
 const T0 = Date.parse('2026-12-07T12:00:00.000Z');
@@ -29,17 +27,7 @@ const claim = (node: string, over: Partial<IncidentClaim> = {}): IncidentClaim =
 });
 
 test('fleet incidents: one per condition, one notifier, raised and resolved once', async (t) => {
-  const pgc = await startTestPostgres();
-  const url = await pgc.createDatabase('fleet_incidents');
-  const pool = new pg.Pool({ connectionString: url, max: 6 });
-  pool.on('error', () => undefined);
-  t.after(async () => {
-    await pool.end();
-    pgc.destroy();
-  });
-  const c = await pool.connect();
-  await migratePg(c);
-  c.release();
+  const { pool } = await migratedPool(t, 'fleet_incidents', 6);
 
   // Three nodes see the same condition at the same moment: one opens it, the two others attach.
   const got = await Promise.all(['a', 'b', 'c'].map((n) => claimIncident(pool, claim(n))));

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import { freePort } from './harness.js';
+import { migratePg } from '../../src/storage/pg/schema.js';
 
 const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
 const USER = 'hm_test';
@@ -99,4 +100,23 @@ export async function startTestPostgres(): Promise<TestPostgres> {
       }
     },
   };
+}
+
+/**
+ * A throwaway cluster with one database migrated to the fleet schema and a
+ * pool on it (`max` connections when given), both gone when test `t` ends.
+ */
+export async function migratedPool(t: { after(fn: () => Promise<void>): void }, name: string, max?: number): Promise<{ pgc: TestPostgres; pool: pg.Pool }> {
+  const pgc = await startTestPostgres();
+  const url = await pgc.createDatabase(name);
+  const pool = new pg.Pool(max === undefined ? { connectionString: url } : { connectionString: url, max });
+  pool.on('error', () => undefined);
+  t.after(async () => {
+    await pool.end();
+    pgc.destroy();
+  });
+  const c = await pool.connect();
+  await migratePg(c);
+  c.release();
+  return { pgc, pool };
 }
