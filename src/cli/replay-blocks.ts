@@ -1,8 +1,9 @@
 /**
- * A stream cut into blocks of whole lines in shared memory, for a sharded
- * `monitor replay` (replay-shards.ts): every shard reads the same bytes, so
- * each byte is copied once, into one of a few buffers that are used again
- * once every shard is done with them. (A fresh buffer per block made the
+ * A stream or a file cut into blocks of whole lines in shared memory, for
+ * `monitor replay`: in one thread (replay-lines.ts readLines) and sharded
+ * (replay-shards.ts), where every shard reads the same bytes. Each byte is
+ * copied once, into one of a few buffers that are used again once every
+ * reader is done with them. (A fresh buffer per block made the
  * main thread's garbage collector and V8's helper threads busy with
  * megabytes of discarded memory.)
  *
@@ -14,10 +15,14 @@
  * than a buffer gets a larger buffer of its own.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { isFileHandle } from './replay-lines.js';
 
 const BLOCK = 1 << 20;
 const NL = 10;
+
+/** A file's handle (fs/promises open), not a stream (a read stream has an fd too, and a read method of its own). */
+function isFileHandle(x: NodeJS.ReadableStream | FileHandle): x is FileHandle {
+  return typeof (x as FileHandle).stat === 'function';
+}
 
 export interface Block {
   bytes: SharedArrayBuffer;

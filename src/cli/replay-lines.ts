@@ -17,6 +17,7 @@
  */
 import { isAscii } from 'node:buffer';
 import type { FileHandle } from 'node:fs/promises';
+import { createBlockReader } from './replay-blocks.js';
 
 const NL = 10;
 
@@ -84,72 +85,16 @@ export function linesOf(block: Buffer, last: boolean): string[] {
 }
 
 /**
- * Reads a file's handle to its end, handing over lines chunk by chunk: the
- * file is read into one buffer used again for every chunk (every line is
- * decoded into a string of its own), where a read stream allocates a fresh
- * megabyte per chunk and keeps the garbage collector busy.
+ * Reads `input` (a stream, or a file's handle) to its end, handing over
+ * lines block by block: the blocks of replay-blocks.ts (two buffers used in
+ * turn; every line is decoded into a string of its own, so a block's buffer
+ * goes back at once), the reader a sharded replay uses too.
  */
-async function readFileLines(fh: FileHandle, onLines: (lines: string[]) => void): Promise<void> {
-  let buf = Buffer.allocUnsafe(CHUNK);
-  let len = 0;
-  for (;;) {
-    if (len === buf.length) {
-      // No newline in a whole buffer: a longer line; a larger buffer.
-      const bigger = Buffer.allocUnsafe(buf.length * 2);
-      buf.copy(bigger, 0, 0, len);
-      buf = bigger;
-    }
-    const { bytesRead } = await fh.read(buf, len, buf.length - len, null);
-    if (bytesRead === 0) break;
-    const end = len + bytesRead;
-    const lastNl = buf.lastIndexOf(NL, end - 1);
-    if (lastNl < len) {
-      len = end;
-      continue;
-    }
-    const out: string[] = [];
-    wholeLines(buf, 0, lastNl, out);
-    buf.copy(buf, 0, lastNl + 1, end);
-    len = end - (lastNl + 1);
-    if (out.length > 0) onLines(out);
-  }
-  if (len > 0) onLines(tailLines(buf.subarray(0, len)));
-}
-
-const CHUNK = 1 << 20;
-
-/** A file's handle (fs/promises open), not a stream (a read stream has an fd too, and a read method of its own). */
-export function isFileHandle(x: NodeJS.ReadableStream | FileHandle): x is FileHandle {
-  return typeof (x as FileHandle).stat === 'function';
-}
-
-/** Reads `input` (a stream, or a file's handle) to its end, handing over lines chunk by chunk. */
 export async function readLines(input: NodeJS.ReadableStream | FileHandle, onLines: (lines: string[]) => void): Promise<void> {
-  if (isFileHandle(input)) return readFileLines(input, onLines);
-  let held: Buffer | null = null;
-  for await (const c of input as NodeJS.ReadableStream & AsyncIterable<Buffer | string>) {
-    const chunk = typeof c === 'string' ? Buffer.from(c, 'utf8') : c;
-    const lastNl = chunk.lastIndexOf(NL);
-    if (lastNl === -1) {
-      held = held === null ? Buffer.from(chunk) : Buffer.concat([held, chunk]);
-      continue;
-    }
-    const out: string[] = [];
-    let start = 0;
-    if (held !== null) {
-      // The line begun in an earlier chunk: joined with its end here before decoding.
-      const firstNl = chunk.indexOf(NL);
-      const joined = Buffer.concat([held, chunk.subarray(0, firstNl)]);
-      cut(decode(joined, 0, joined.length), out);
-      held = null;
-      start = firstNl + 1;
-    }
-    if (lastNl >= start) wholeLines(chunk, start, lastNl, out);
-    if (lastNl + 1 < chunk.length) held = Buffer.from(chunk.subarray(lastNl + 1));
-    if (out.length > 0) onLines(out);
-  }
-  if (held !== null && held.length > 0) {
-    // After the last newline: a line (it is not empty).
-    onLines(tailLines(held));
-  }
+  const reader = createBlockReader(2);
+  await reader.read(input, (b) => {
+    const lines = linesOf(Buffer.from(b.bytes, 0, b.length), b.last);
+    reader.release(b.bytes);
+    if (lines.length > 0) onLines(lines);
+  });
 }
