@@ -63,7 +63,7 @@ export async function runReplay(o: ReplayOptions): Promise<{ lines: number; inci
   const { pipeline, specs } = pipelineFromConfig(cfg, { shippedRulesDir: SHIPPED_RULES_DIR, ...(o.rulesDir ? { rulesDir: o.rulesDir } : {}), isProtected: inAnyRange(protectedRanges) });
   const fromFile = o.input !== '-';
   const total = fromFile && o.progress?.active ? statSync(o.input).size : null;
-  // Bytes read so far (of a file, for the progress bar).
+  // Bytes read so far (for the progress bar of a file).
   let done = 0;
   const t0 = Date.now();
   let n = 0;
@@ -105,14 +105,13 @@ export async function runReplay(o: ReplayOptions): Promise<{ lines: number; inci
       unparsed = r.unparsed;
     } else {
       // Bytes in large chunks, cut into lines without readline (replay-lines.ts): the same lines, a fraction of the cost.
-      await readLines(input, (lines) => {
+      await readLines(input, (lines, bytes) => {
         for (let k = 0; k < lines.length; k++) {
           pipeline.process({ source: 'replay', line: lines[k] as string, format: o.format, receivedAt });
           n++;
           afterLine();
         }
-        // Bytes done, for the progress bar: the lines and their newlines (characters, near enough for UTF-8).
-        if (total !== null) for (let k = 0; k < lines.length; k++) done += (lines[k] as string).length + 1;
+        done += bytes;
         progress();
       });
     }

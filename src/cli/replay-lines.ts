@@ -86,15 +86,15 @@ export function linesOf(block: Buffer, last: boolean): string[] {
 
 /**
  * Reads `input` (a stream, or a file's handle) to its end, handing over
- * lines block by block: the blocks of replay-blocks.ts (two buffers used in
+ * lines block by block, with the block's size in bytes: the blocks of replay-blocks.ts (two buffers used in
  * turn; every line is decoded into a string of its own, so a block's buffer
  * goes back at once), the reader a sharded replay uses too.
  */
-export async function readLines(input: NodeJS.ReadableStream | FileHandle, onLines: (lines: string[]) => void): Promise<void> {
+export async function readLines(input: NodeJS.ReadableStream | FileHandle, onLines: (lines: string[], bytes: number) => void): Promise<void> {
   const reader = createBlockReader(2);
   await reader.read(input, (b) => {
     const lines = linesOf(Buffer.from(b.bytes, 0, b.length), b.last);
     reader.release(b.bytes);
-    if (lines.length > 0) onLines(lines);
+    if (lines.length > 0) onLines(lines, b.length);
   });
 }
