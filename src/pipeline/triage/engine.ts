@@ -48,6 +48,8 @@ export interface TriageOptions {
    * runs those windows with resume().
    */
   forward?: (rule: number, key: string, value: number | undefined, t: number, raw: string | undefined) => void;
+  /** false: run every rule's filter on every line of its kinds and statuses, without asking the pattern groups first (the tests hold the plan to that). Default true. */
+  plan?: boolean;
 }
 
 export interface RuleStats extends RuleCounters {
@@ -167,6 +169,93 @@ export function renderSample(line: ParsedLine): string {
   return parts.join(' ');
 }
 
+/** Rules per word of a plan's masks (bits 0-29: clear of the sign bit). */
+const WORD = 30;
+
+/**
+ * Which rules of one list a line can reach: `always` (bit i: rule i of the
+ * list, two words of WORD rules) has no need (CompiledFilter.needs), and for
+ * each group and field some rules need, the rules each of its matchers lets
+ * through. Null for a list longer than two words (every rule is visited).
+ */
+export interface Plan {
+  always0: number;
+  always1: number;
+  probes: Probe[];
+}
+interface Probe {
+  ask: (v: LineView) => number;
+  /** The matchers some rule needs. */
+  bits: number;
+  /** Per matcher bit index: the rules it lets through (both words). */
+  rules0: Int32Array;
+  rules1: Int32Array;
+}
+
+export function planFor(list: CompiledRule[]): Plan | null {
+  if (list.length > 2 * WORD) return null;
+  const plan: Plan = { always0: 0, always1: 0, probes: [] };
+  const byKey = new Map<string, Probe>();
+  const groupIds = new Map<object, number>();
+  list.forEach((r, i) => {
+    const word = i < WORD ? 0 : 1;
+    const bit = 1 << (i % WORD);
+    const needs = r.filter.needs();
+    if (needs === null) {
+      if (word === 0) plan.always0 |= bit;
+      else plan.always1 |= bit;
+      return;
+    }
+    for (const n of needs) {
+      let gid = groupIds.get(n.group);
+      if (gid === undefined) groupIds.set(n.group, (gid = groupIds.size));
+      const key = `${gid} ${n.field}`;
+      let p = byKey.get(key);
+      if (p === undefined) {
+        p = { ask: n.ask, bits: 0, rules0: new Int32Array(32), rules1: new Int32Array(32) };
+        byKey.set(key, p);
+        plan.probes.push(p);
+      }
+      p.bits |= n.bit;
+      const m = 31 - Math.clz32(n.bit);
+      if (word === 0) (p.rules0[m] as number) |= bit;
+      else (p.rules1[m] as number) |= bit;
+    }
+  });
+  return plan;
+}
+
+/** Writes into `out` the indices of the rules of `list` the line in `v` can reach, in order; returns how many. */
+export function toVisit(list: CompiledRule[], plan: Plan | null, v: LineView, out: Int32Array): number {
+  if (plan === null) {
+    for (let i = 0; i < list.length; i++) out[i] = i;
+    return list.length;
+  }
+  let w0 = plan.always0;
+  let w1 = plan.always1;
+  const probes = plan.probes;
+  for (let k = 0; k < probes.length; k++) {
+    const p = probes[k] as Probe;
+    let b = p.ask(v) & p.bits;
+    while (b !== 0) {
+      const m = 31 - Math.clz32(b & -b);
+      w0 |= p.rules0[m] as number;
+      w1 |= p.rules1[m] as number;
+      b &= b - 1;
+    }
+  }
+  let n = 0;
+  while (w0 !== 0) {
+    out[n++] = 31 - Math.clz32(w0 & -w0);
+    w0 &= w0 - 1;
+  }
+  while (w1 !== 0) {
+    out[n++] = WORD + 31 - Math.clz32(w1 & -w1);
+    w1 &= w1 - 1;
+  }
+  return n;
+}
+
 export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {}): Triage {
   const maxKeys = opts.maxKeysPerRule ?? DEFAULT_MAX_KEYS;
   const callerProtected = opts.isProtected;
@@ -213,6 +302,13 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
     }
     byKind.set(bit, byStatus);
   }
+
+  // Per rule list, which rules a line can reach (planFor): most lines meet
+  // none of the patterns, and the rules that need one are then not visited.
+  const plans = new Map<CompiledRule[], Plan | null>();
+  if (opts.plan !== false) for (const byStatus of byKind.values()) for (const list of byStatus) if (!plans.has(list)) plans.set(list, planFor(list));
+  // The indices (in its list) of the rules a line visits, in order.
+  const visit = new Int32Array(Math.max(1, rules.length));
 
   const view = new LineView();
   const sourceTimes = new Map<string, { t: number }>();
@@ -265,13 +361,14 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
     const st = view.status;
     const list = byStatus[st >= 0 && st < NO_STATUS ? st : NO_STATUS] as CompiledRule[];
     if (list.length === 0) return NONE;
+    const nv = toVisit(list, plans.get(list) ?? null, view, visit);
     let out: Finding[] | null = null;
     // The line's client in `clients`: -1 none (yet).
     let cid = -1;
     // 0: the client not looked up yet; 1: looked up (cid, if any); 2: none, and none made for this line.
     let recState = 0;
-    for (let i = 0; i < list.length; i++) {
-      const r = list[i] as CompiledRule;
+    for (let k = 0; k < nv; k++) {
+      const r = list[visit[k] as number] as CompiledRule;
       if (!r.filter.test(view)) continue;
       if (r.except !== null && excepted(r, view)) {
         r.counters.allowed++;

@@ -245,6 +245,8 @@ export function remember(memo: Map<string, number>, s: string, bits: number): vo
 /** Anything that tests a line (a rule's compiled signatures, signatures.ts). */
 export interface LineTest {
   test(v: LineView): boolean;
+  /** What test() cannot pass without (CompiledFilter.needs), or null. */
+  needs(): Need[] | null;
 }
 
 /** A compiled `StringMatch`. */
@@ -391,6 +393,59 @@ function sm(m: StringMatch | undefined, field: string, reg: MatcherRegistry | un
   return x;
 }
 
+/**
+ * A grouped pattern a filter cannot pass without: matcher `bit` of `group`
+ * on the line's `field` (read as the filter reads it, fieldReader). The
+ * engine asks each group once per line and runs only the rules whose need
+ * came true (or that have none), in rule order.
+ */
+export interface Need {
+  /** Whose answer: a MatchGroup, or the engine's TargetVerdicts (signatures.ts). */
+  readonly group: object;
+  readonly bit: number;
+  /** The field the group is asked about ('' for TargetVerdicts, which reads the target itself). */
+  readonly field: string;
+  /** The group's answer for the line (bits), or 0 when the line has no such field. */
+  readonly ask: (v: LineView) => number;
+}
+
+/** The Need of matcher `m` (grouped). */
+function needOf(m: StringMatcher): Need {
+  const g = m.group as MatchGroup;
+  const read = fieldReader(m.field);
+  return {
+    group: g,
+    bit: m.bit,
+    field: m.field,
+    ask: (v) => {
+      const s = read(v);
+      return s === undefined ? 0 : g.answer(s, v);
+    },
+  };
+}
+
+/** How a filter reads the value of a grouped field (the same reads as CompiledFilter.test). */
+export function fieldReader(field: string): (v: LineView) => string | undefined {
+  switch (field) {
+    case 'path':
+      return (v) => v.path();
+    case 'query':
+      return (v) => v.query();
+    case 'path_normalized':
+      return (v) => v.normalizedPath();
+    case 'user_agent':
+      return (v) => v.userAgent;
+    case 'host':
+      return (v) => v.host;
+    case 'termination_state':
+      return (v) => v.termination;
+    default: {
+      const name = field.startsWith('fields.') ? field.slice('fields.'.length) : field;
+      return (v) => v.str(name);
+    }
+  }
+}
+
 /** A compiled filter: the AND of its parts. */
 export class CompiledFilter {
   readonly kinds: number;
@@ -446,6 +501,29 @@ export class CompiledFilter {
     this.message = sm(f.message, 'message', reg);
     this.any = f.any ? f.any.map((s) => new CompiledFilter(s, reg)) : null;
     this.not = f.not ? new CompiledFilter(f.not, reg) : null;
+  }
+
+  /**
+   * What the filter cannot pass without, as grouped patterns (Need): one of
+   * its own parts, or for an `any` every alternative's need (any one of them
+   * true); null when there is no such need (then the filter runs on every
+   * line of its kinds and statuses). Necessary, never sufficient: a line
+   * that meets it still goes through test().
+   */
+  needs(): Need[] | null {
+    const own = [this.pathM, this.queryM, this.pathNormM, this.ua, this.host, this.termination, this.backend, this.server, this.referer, this.message];
+    if (this.extra !== null) for (const x of this.extra) own.push(x.m);
+    for (const m of own) if (m !== null && m.group !== null) return [needOf(m)];
+    const sig = this.sigs === null ? null : this.sigs.needs();
+    if (sig !== null) return sig;
+    if (this.any === null) return null;
+    const out: Need[] = [];
+    for (const a of this.any) {
+      const n = a.needs();
+      if (n === null) return null;
+      out.push(...n);
+    }
+    return out;
   }
 
   /** False when no line with this status (-1: none) can pass the filter: the engine leaves the rule out for such lines (engine.ts byStatus). */

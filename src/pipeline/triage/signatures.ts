@@ -7,7 +7,7 @@
  * of `rules test`), never on the per-line path.
  */
 import type { ParsedLine } from '../types.js';
-import { MEMO_MAX_KEY, remember, type LineView } from './match.js';
+import { MEMO_MAX_KEY, remember, type LineView, type Need } from './match.js';
 import type { RuleSpec, SignatureField, SignatureSpec } from './schema.js';
 import { gateFor } from './gate.js';
 
@@ -192,6 +192,14 @@ export class SignatureSet {
         return { field: g.field, re, gate: repeats ? null : gateFor(joined), memo: repeats ? new Memo(re) : null };
       });
     this.bits = this.groups.map((g) => (targets !== null && (g.field === 'path' || g.field === 'path_normalized') ? targets.add(g) : 0));
+  }
+
+  /** What test() cannot pass without: one of its target groups' bits, when every group of the set is one (else null). */
+  needs(): Need[] | null {
+    const t = this.targets;
+    if (t === null || this.bits.some((b) => b === 0)) return null;
+    const ask = (v: LineView) => t.answer(v);
+    return this.bits.map((bit) => ({ group: t, bit, field: '', ask }));
   }
 
   /** True when at least one entry matches the line. */
