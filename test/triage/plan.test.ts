@@ -18,10 +18,10 @@ import { createTriage } from '../../src/pipeline/triage/engine.js';
 import { planFor, toVisit } from '../../src/pipeline/triage/engine.js';
 import { compileRule } from '../../src/pipeline/triage/compile.js';
 import { LineView, MatcherRegistry, CompiledFilter } from '../../src/pipeline/triage/match.js';
-import { TargetVerdicts } from '../../src/pipeline/triage/signatures.js';
+import { SignatureSet, TargetVerdicts } from '../../src/pipeline/triage/signatures.js';
 import { loadRules } from '../../src/pipeline/triage/load.js';
 import type { Finding, ParsedLine } from '../../src/pipeline/types.js';
-import type { RuleSpec } from '../../src/pipeline/triage/schema.js';
+import { signatureSchema, type RuleSpec } from '../../src/pipeline/triage/schema.js';
 import { http, rule, T0 } from './helpers.js';
 
 const NOW = Date.UTC(2026, 10, 25, 12);
@@ -133,4 +133,18 @@ test('the plan changes nothing with more than one word of rules, mixed signature
   for (const name of ['extra-23', 'mixed-signatures', 'late-alternative', 'log4shell', 'ssrf-metadata']) assert.ok(a.f.some((f) => f.rule === name), `no finding from ${name}`);
   assert.deepStrictEqual(a.f, b.f);
   assert.deepStrictEqual(a.s, b.s);
+});
+
+test('signature needs: target and memo groups can be asked on every line; a query-parameter group cannot', () => {
+  const targets = new TargetVerdicts();
+  const entry = (id: string, field: string, pattern: string, match: string) => signatureSchema.parse({ id, field, pattern, family: 'rce', product: 'Test', source: 'https://example.org/', match: [match] });
+  const mixed = new SignatureSet([entry('a', 'path', '/x', '/x'), entry('b', 'user_agent', 'Bot', 'Bot/1'), entry('c', 'host', '^evil', 'evil.example')], targets);
+  assert.equal(mixed.needs()?.length, 3);
+  const params = new SignatureSet([entry('a', 'path', '/x', '/x'), entry('d', 'query_values', 'http://', 'http://a')], targets);
+  assert.equal(params.needs(), null);
+  // Each need's answer is the group's own verdict.
+  const view = new LineView();
+  view.reset(http(T0, { path: '/y', user_agent: 'Bot/2', host: 'shop.example' }), 'x', T0);
+  assert.deepStrictEqual(mixed.needs()!.filter((n) => (n.ask(view) & n.bit) !== 0).map((n) => n.field), ['user_agent']);
+  assert.equal(mixed.test(view), true);
 });

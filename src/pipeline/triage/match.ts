@@ -35,6 +35,13 @@ export function decodeLoose(s: string): string {
   return percentDecode(haproxyUnescape(s), true);
 }
 
+/** A field's value as a string: strings as they are, numbers in decimal, anything else absent (LineView.str). */
+function strOf(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number') return String(v);
+  return undefined;
+}
+
 /** Numbers the lines every view is reset to, so a group's answer for one line is never taken for another's. */
 let SERIAL = 0;
 /** Hashes of long values seen lately (LineView.hashOf): bounded, emptied when full. */
@@ -56,6 +63,11 @@ export class LineView {
   userAgent: string | undefined = undefined;
   host: string | undefined = undefined;
   termination: string | undefined = undefined;
+  /** Fields the pattern groups are asked about on every line (engine.ts plan), as str() reads them: loaded by name, not by a key. */
+  referer: string | undefined = undefined;
+  uri: string | undefined = undefined;
+  httpVersion: string | undefined = undefined;
+  request: string | undefined = undefined;
   private pathRaw: string | undefined = undefined;
   private pathDecoded: string | undefined = undefined;
   private pathNoQuery: string | undefined = undefined;
@@ -90,6 +102,10 @@ export class LineView {
     this.host = typeof h === 'string' ? h : undefined;
     const ts = f.termination_state;
     this.termination = typeof ts === 'string' ? ts : undefined;
+    this.referer = strOf(f.referer);
+    this.uri = strOf(f.uri);
+    this.httpVersion = strOf(f.http_version);
+    this.request = strOf(f.request);
     this.ipDone = false;
     this.pathDone = 0;
     this.hashDone = 0;
@@ -124,10 +140,7 @@ export class LineView {
 
   /** A field as a string: strings as they are, numbers in decimal, anything else absent. */
   str(name: string): string | undefined {
-    const v = this.fields[name];
-    if (typeof v === 'string') return v;
-    if (typeof v === 'number') return String(v);
-    return undefined;
+    return strOf(this.fields[name]);
   }
 
   /** The path with its query string, as logged. */
@@ -439,6 +452,14 @@ export function fieldReader(field: string): (v: LineView) => string | undefined 
       return (v) => v.host;
     case 'termination_state':
       return (v) => v.termination;
+    case 'referer':
+      return (v) => v.referer;
+    case 'fields.uri':
+      return (v) => v.uri;
+    case 'fields.http_version':
+      return (v) => v.httpVersion;
+    case 'fields.request':
+      return (v) => v.request;
     default: {
       const name = field.startsWith('fields.') ? field.slice('fields.'.length) : field;
       return (v) => v.str(name);
@@ -571,8 +592,7 @@ export class CompiledFilter {
     if (this.qNamesM !== null && !testAny(this.qNamesM, v.queryParams()?.names, v)) return false;
     if (this.qValuesM !== null && !testAny(this.qValuesM, v.queryParams()?.values, v)) return false;
     if (this.ua !== null && !testString(this.ua, v.userAgent, v)) return false;
-    // Read from the line only by the few rules that ask for it (no per-line load for the others).
-    if (this.referer !== null && !testField(this.referer, v, 'referer')) return false;
+    if (this.referer !== null && !testString(this.referer, v.referer, v)) return false;
     if (this.message !== null && !testField(this.message, v, 'message')) return false;
     if (this.any !== null) {
       let hit = false;

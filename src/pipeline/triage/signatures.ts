@@ -194,12 +194,26 @@ export class SignatureSet {
     this.bits = this.groups.map((g) => (targets !== null && (g.field === 'path' || g.field === 'path_normalized') ? targets.add(g) : 0));
   }
 
-  /** What test() cannot pass without: one of its target groups' bits, when every group of the set is one (else null). */
+  /**
+   * What test() cannot pass without: any one of its groups, when each is
+   * cheap to ask on every line (a target group, answered by the shared
+   * TargetVerdicts, or an agent or host group, answered by its memo); null
+   * when a group would be a scan of its own (query parameters).
+   */
   needs(): Need[] | null {
     const t = this.targets;
-    if (t === null || this.bits.some((b) => b === 0)) return null;
-    const ask = (v: LineView) => t.answer(v);
-    return this.bits.map((bit) => ({ group: t, bit, field: '', ask }));
+    const out: Need[] = [];
+    for (let i = 0; i < this.groups.length; i++) {
+      const g = this.groups[i] as Group;
+      const bit = this.bits[i] as number;
+      if (bit !== 0 && t !== null) out.push({ group: t, bit, field: '', ask: (v) => t.answer(v) });
+      else if (g.memo !== null) {
+        const memo = g.memo;
+        const field = g.field;
+        out.push({ group: memo, bit: 1, field, ask: (v) => (testMemo(memo, v, field) ? 1 : 0) });
+      } else return null;
+    }
+    return out;
   }
 
   /** True when at least one entry matches the line. */
