@@ -180,8 +180,46 @@ export async function startTestDaemon(bin: string, opts: TestDaemonOptions = {})
   }
 }
 
+/**
+ * State directories of the test daemons still running in this process.
+ * HAProxy outlives its manager by design (it keeps serving while the daemon
+ * restarts), so a test process killed by the runner's timeout would leave
+ * its HAProxy behind, taking a core from every later test (seen: one spun
+ * for half an hour). On exit, and on SIGTERM or SIGINT, every process whose
+ * command line names one of these directories is killed.
+ */
+const liveStateDirs = new Set<string>();
+function killLeftBehind(): void {
+  if (liveStateDirs.size === 0) return;
+  let ps = '';
+  try {
+    ps = execFileSync('ps', ['-eo', 'pid=,args=']).toString();
+  } catch {
+    return;
+  }
+  for (const line of ps.split('\n')) {
+    const m = /^\s*(\d+)\s+(.*)$/.exec(line);
+    if (m === null || Number(m[1]) === process.pid) continue;
+    if ([...liveStateDirs].some((d) => (m[2] as string).includes(`${d}/`))) {
+      try {
+        process.kill(Number(m[1]), 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+  }
+}
+process.on('exit', killLeftBehind);
+for (const [sig, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+  process.once(sig, () => {
+    killLeftBehind();
+    process.exit(code);
+  });
+}
+
 async function startTestDaemonOnce(bin: string, opts: TestDaemonOptions): Promise<TestDaemon> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'hm-test-'));
+  liveStateDirs.add(`${dir}/state`);
   const httpPort = opts.httpPort ?? (await freePort());
   const statsPort = opts.statsPort ?? (await freePort());
   let settings: Record<string, unknown> = {
@@ -245,6 +283,7 @@ async function startTestDaemonOnce(bin: string, opts: TestDaemonOptions): Promis
     get: (host, path = '/', o = {}) => httpRequest({ port: httpPort, path, headers: { host, ...(o.headers ?? {}) }, ...(o.localAddress ? { localAddress: o.localAddress } : {}) }),
     async stop() {
       await daemon.stop();
+      liveStateDirs.delete(`${dir}/state`);
       if (!opts.dir) rmSync(dir, { recursive: true, force: true });
     },
   };
