@@ -168,26 +168,29 @@ export function parseTraffic(s: string, p: number, offsetMin: number, mode: 'own
 const OWN =
   /([^\s/]+) ([^\s/\d+-][^\s/]*)\/(\S+) (-?\d{1,15}\/-?\d{1,15}\/-?\d{1,15}\/-?\d{1,15}\/-?\d{1,15} -?\d{1,15} -?\d{1,15}) - - (\S{4}) (\d{1,15}\/\d{1,15}\/\d{1,15}\/\d{1,15}\/\d{1,15} \d{1,15}\/\d{1,15}) \{([^}]*)\} "([^"]*)" rip=(\S+) rid=(\S+)$/y;
 
-/** The 7 integers of a run OWN matched (`-?\d{1,15}` joined by `/` or a space) into OWN_NUMS, as scanWord reads them (`-0` is 0). */
-const OWN_NUMS = [0, 0, 0, 0, 0, 0, 0];
-function ints(w: string): void {
+/** Status and bytes of the line parseOwn reads (scratch, like T, C and Q). */
+const SB = [0, 0];
+
+/** The 7 integers of a run OWN matched (`-?\d{1,15}` joined by `/` or a space), as scanWord reads them (`-0` is 0): the first 5 into `a`, the other 2 into `b`. */
+function ints(w: string, a: number[], b: number[]): void {
   let k = 0;
   let v = 0;
   let neg = false;
-  for (let j = 0; j < w.length; j++) {
-    const c = w.charCodeAt(j);
+  for (let j = 0; j <= w.length; j++) {
+    const c = j < w.length ? w.charCodeAt(j) : 32;
     if (c === 47 || c === 32) {
-      OWN_NUMS[k++] = neg ? 0 - v : v;
+      if (k < 5) a[k] = neg ? 0 - v : v;
+      else b[k - 5] = neg ? 0 - v : v;
+      k++;
       v = 0;
       neg = false;
     } else if (c === 45) neg = true;
     else v = v * 10 + (c - 48);
   }
-  OWN_NUMS[k] = neg ? 0 - v : v;
 }
 
-/** A `rip=`/`rid=` value as parseRest reads it: quotes taken off; empty or `-` is none. */
-function kv(v: string): string | undefined {
+/** The value of a `key=value` word after the request (rip, rid and the others): quotes taken off; empty or `-` is none. */
+function wordValue(v: string): string | undefined {
   if (v.length >= 2 && v.charCodeAt(0) === 34 && v.charCodeAt(v.length - 1) === 34) v = v.slice(1, -1);
   return v !== '' && v !== '-' ? v : undefined;
 }
@@ -200,26 +203,28 @@ function parseOwn(s: string, i: number, ip: string, port: number, acceptDate: st
   if (!isTerminationState(state, 0, 4)) return null;
   const fe = m[1] as string;
   const tls = fe.charCodeAt(fe.length - 1) === 126; // ~
-  const N = OWN_NUMS;
-  ints(m[4] as string);
-  const timers = { TR: N[0], Tw: N[1], Tc: N[2], Tr: N[3], Ta: N[4] };
-  const status = N[5];
-  const bytes = N[6];
-  ints(m[6] as string);
-  const f: Fields = {
-    client_ip: ip, client_port: port, accept_date: acceptDate, frontend: tls ? fe.slice(0, -1) : fe, backend: m[2], server: m[3],
-    timers, status, bytes_read: bytes, termination_state: state,
-    actconn: N[0], feconn: N[1], beconn: N[2], srv_conn: N[3], retries: N[4], srv_queue: N[5], backend_queue: N[6],
-  };
+  ints(m[4] as string, T, SB);
+  ints(m[6] as string, C, Q);
+  const f = httplogFields(ip, port, acceptDate, tls ? fe.slice(0, -1) : fe, m[2] as string, m[3] as string, SB[0] as number, SB[1] as number, state);
   if (tls) f.tls = true;
   setCaptures(f, m[7], undefined);
   const authority = setRequest(f, m[8] as string, false);
   if (authority !== null && f.host === undefined) f.host = authority;
-  const rip = kv(m[9] as string);
-  const rid = kv(m[10] as string);
+  const rip = wordValue(m[9] as string);
+  const rid = wordValue(m[10] as string);
   if (rip !== undefined) f.real_ip = rip;
   if (rid !== undefined) f.request_id = rid;
   return { ok: true, kind: 'http', time: t.ms, fields: f };
+}
+
+/** The usual httplog line's fields from its words and the scratch T, C and Q: one object literal, in HAProxy's order (parseOwn and parseRest build it alike). */
+function httplogFields(ip: string, port: number, acceptDate: string, frontend: string, backend: string, server: string, status: number, bytes: number, state: string): Fields {
+  return {
+    client_ip: ip, client_port: port, accept_date: acceptDate, frontend, backend, server,
+    timers: { TR: T[0], Tw: T[1], Tc: T[2], Tr: T[3], Ta: T[4] },
+    status, bytes_read: bytes, termination_state: state,
+    actconn: C[0], feconn: C[1], beconn: C[2], srv_conn: C[3], retries: C[4], srv_queue: Q[0], backend_queue: Q[1],
+  };
 }
 
 function head(ip: string, port: number | null, acceptDate: string): Fields {
@@ -343,9 +348,8 @@ function parseRest(s: string, i: number, ip: string, port: number | null, accept
         frontend = s.slice(i, tls ? end - 1 : end);
       } else if (s.charCodeAt(i) === 114 && s.charCodeAt(i + 1) === 105 && s.charCodeAt(i + 3) === 61 && (s.charCodeAt(i + 2) === 112 || s.charCodeAt(i + 2) === 100)) {
         // This project's ` rip=<real ip> rid=<request id>`, the common case, without the generic path.
-        let v = s.slice(i + 4, end);
-        if (v.length >= 2 && v.charCodeAt(0) === 34 && v.charCodeAt(v.length - 1) === 34) v = v.slice(1, -1);
-        if (v !== '' && v !== '-') {
+        const v = wordValue(s.slice(i + 4, end));
+        if (v !== undefined) {
           if (s.charCodeAt(i + 2) === 112) realIp = v;
           else requestId = v;
         }
@@ -361,12 +365,7 @@ function parseRest(s: string, i: number, ip: string, port: number | null, accept
     // The usual httplog/tcplog line: one object literal, in HAProxy's order,
     // rather than growing the object field by field.
     f = http
-      ? {
-          client_ip: ip, client_port: port, accept_date: acceptDate, frontend, backend, server,
-          timers: { TR: T[0], Tw: T[1], Tc: T[2], Tr: T[3], Ta: T[4] },
-          status: int0, bytes_read: int1, termination_state: state,
-          actconn: C[0], feconn: C[1], beconn: C[2], srv_conn: C[3], retries: C[4], srv_queue: Q[0], backend_queue: Q[1],
-        }
+      ? httplogFields(ip, port, acceptDate, frontend, backend as string, server as string, int0, int1 as number, state as string)
       : {
           client_ip: ip, client_port: port, accept_date: acceptDate, frontend, backend, server,
           timers: { Tw: T[0], Tc: T[1], Tt: T[2] },
@@ -445,9 +444,8 @@ function setExtra(f: Fields, extra: string[]): void {
     const eq = w.indexOf('=');
     if (eq > 0) {
       const key = w.slice(0, eq);
-      let v = w.slice(eq + 1);
-      if (v.length >= 2 && v.charCodeAt(0) === 34 && v.charCodeAt(v.length - 1) === 34) v = v.slice(1, -1);
-      if (v === '' || v === '-') continue;
+      const v = wordValue(w.slice(eq + 1));
+      if (v === undefined) continue;
       if (key === 'rip') f.real_ip = v;
       else if (key === 'rid') f.request_id = v;
       else if (/^[A-Za-z_][\w.-]{0,40}$/.test(key) && !RESERVED.has(key) && f[key] === undefined) f[key] = v;
