@@ -56,21 +56,37 @@ export function keyWords(key: string): string[] {
 
 export type KeyMatcher = (key: string) => boolean;
 
+/** Answers a matcher keeps (key names repeat: the same few parameters on every line); emptied when full, so attacker-chosen names cannot grow it. */
+const ANSWERS_MAX = 2048;
+const ANSWER_KEY_MAX = 128;
+
 export function secretKeyMatcher(extra: readonly string[] = []): KeyMatcher {
   const extraLower = extra.map((e) => e.toLowerCase()).filter((e) => e.length > 0);
+  const answers = new Map<string, boolean>();
   return (key: string) => {
-    const lower = key.toLowerCase();
-    if (extraLower.some((e) => lower.includes(e))) return true;
-    const words = keyWords(key);
-    const joined = words.join('');
-    if (STRONG.some((w) => joined.includes(w))) return true;
-    if (words.some((w) => WORDS.has(w))) return true;
-    const last = words.length - 1;
-    if (last >= 0 && (words[last] === 'code' || words[last] === 'codes')) {
-      return !words.slice(0, last).some((w) => ORDINARY_CODE.has(w));
+    if (key.length > ANSWER_KEY_MAX) return isSecretKey(key, extraLower);
+    let a = answers.get(key);
+    if (a === undefined) {
+      if (answers.size >= ANSWERS_MAX) answers.clear();
+      // A copy: the key may be a slice of a whole line, which a kept slice would keep alive.
+      answers.set((' ' + key).slice(1), (a = isSecretKey(key, extraLower)));
     }
-    return false;
+    return a;
   };
+}
+
+function isSecretKey(key: string, extraLower: readonly string[]): boolean {
+  const lower = key.toLowerCase();
+  if (extraLower.some((e) => lower.includes(e))) return true;
+  const words = keyWords(key);
+  const joined = words.join('');
+  if (STRONG.some((w) => joined.includes(w))) return true;
+  if (words.some((w) => WORDS.has(w))) return true;
+  const last = words.length - 1;
+  if (last >= 0 && (words[last] === 'code' || words[last] === 'codes')) {
+    return !words.slice(0, last).some((w) => ORDINARY_CODE.has(w));
+  }
+  return false;
 }
 
 export function wideKey(key: string): boolean {

@@ -1,8 +1,9 @@
 /**
  * A rule's subject keys to their slot numbers (windows.ts KeyTable): open
- * addressing with linear probing over two typed arrays (each key's 32-bit
- * hash, and its slot + 1; 0 is an empty place), grown by doubling, with
- * backward-shift deletion (no tombstones).
+ * addressing with linear probing over one typed array (per place, the key's
+ * 32-bit hash and its slot + 1 side by side, so a probe reads one cache
+ * line; slot 0 is an empty place), grown by doubling, with backward-shift
+ * deletion (no tombstones).
  *
  * Why not a Map: a table at its cap under a spray of new addresses deletes
  * and inserts on every line, and a Map then rebuilds its whole backing store
@@ -23,14 +24,13 @@ const SPREAD = 2;
 const MIN_PLACES = 16;
 
 export class KeyIndex {
-  private hashes: Int32Array;
-  private where: Int32Array;
+  /** Place p: the hash at 2p, the slot + 1 at 2p + 1 (0: empty). */
+  private places: Int32Array;
   private mask: number;
   size = 0;
 
   constructor(private readonly keyOf: (slot: number) => string) {
-    this.hashes = new Int32Array(MIN_PLACES);
-    this.where = new Int32Array(MIN_PLACES);
+    this.places = new Int32Array(2 * MIN_PLACES);
     this.mask = MIN_PLACES - 1;
   }
 
@@ -41,68 +41,65 @@ export class KeyIndex {
 
   /** The slot of `key` (whose hash is `h`), or -1. */
   find(key: string, h: number): number {
-    const hashes = this.hashes;
-    const where = this.where;
+    const a = this.places;
     const mask = this.mask;
     for (let p = home(h, mask); ; p = (p + 1) & mask) {
-      const w = where[p] as number;
+      const w = a[2 * p + 1] as number;
       if (w === 0) return -1;
-      if (hashes[p] === h && this.keyOf(w - 1) === key) return w - 1;
+      if (a[2 * p] === h && this.keyOf(w - 1) === key) return w - 1;
     }
   }
 
   /** Adds the key of `slot` (not in the index; its hash is `h`). */
   insert(h: number, slot: number): void {
-    if ((this.size + 1) * SPREAD > this.where.length) this.grow();
+    if ((this.size + 1) * SPREAD > this.mask + 1) this.grow();
     this.place(h, slot);
     this.size++;
   }
 
   /** Takes `key` (whose hash is `h`) out; nothing when it is not in. */
   remove(key: string, h: number): void {
-    const hashes = this.hashes;
-    const where = this.where;
+    const a = this.places;
     const mask = this.mask;
     let p = home(h, mask);
     for (; ; p = (p + 1) & mask) {
-      const w = where[p] as number;
+      const w = a[2 * p + 1] as number;
       if (w === 0) return;
-      if (hashes[p] === h && this.keyOf(w - 1) === key) break;
+      if (a[2 * p] === h && this.keyOf(w - 1) === key) break;
     }
     // Backward shift: pull later entries of the run into the hole when their home allows.
     let hole = p;
-    for (let q = (p + 1) & mask; where[q] !== 0; q = (q + 1) & mask) {
-      const k = home(hashes[q] as number, mask);
+    for (let q = (p + 1) & mask; a[2 * q + 1] !== 0; q = (q + 1) & mask) {
+      const k = home(a[2 * q] as number, mask);
       // Entry q may move to the hole when its home is not cyclically within (hole, q].
       const stays = hole <= q ? k > hole && k <= q : k > hole || k <= q;
       if (stays) continue;
-      where[hole] = where[q] as number;
-      hashes[hole] = hashes[q] as number;
+      a[2 * hole] = a[2 * q] as number;
+      a[2 * hole + 1] = a[2 * q + 1] as number;
       hole = q;
     }
-    where[hole] = 0;
-    hashes[hole] = 0;
+    a[2 * hole] = 0;
+    a[2 * hole + 1] = 0;
     this.size--;
   }
 
   private place(h: number, slot: number): void {
+    const a = this.places;
     const mask = this.mask;
     let p = home(h, mask);
-    while (this.where[p] !== 0) p = (p + 1) & mask;
-    this.hashes[p] = h;
-    this.where[p] = slot + 1;
+    while (a[2 * p + 1] !== 0) p = (p + 1) & mask;
+    a[2 * p] = h;
+    a[2 * p + 1] = slot + 1;
   }
 
   private grow(): void {
-    const oldH = this.hashes;
-    const oldW = this.where;
-    const n = oldW.length * 2;
-    this.hashes = new Int32Array(n);
-    this.where = new Int32Array(n);
+    const old = this.places;
+    const n = old.length; // places after growing: twice as many, two numbers each
+    this.places = new Int32Array(2 * n);
     this.mask = n - 1;
-    for (let i = 0; i < oldW.length; i++) {
-      const w = oldW[i] as number;
-      if (w !== 0) this.place(oldH[i] as number, w - 1);
+    for (let i = 0; i < old.length; i += 2) {
+      const w = old[i + 1] as number;
+      if (w !== 0) this.place(old[i] as number, w - 1);
     }
   }
 }
