@@ -113,8 +113,17 @@ export class SubjectState {
  */
 export function ownString(s: string): string {
   if (s.length < 13) return s; // V8 copies short substrings anyway
-  return Buffer.from(s, 'utf8').toString('utf8');
+  // The rules a line's client meets each take its key: one copy for all of
+  // them (a copy per table was most of the old space's garbage with a
+  // million distinct addresses, each copy dropped when its state is reused).
+  if (s === lastIn) return lastOut;
+  lastIn = s;
+  lastOut = Buffer.from(s, 'utf8').toString('utf8');
+  return lastOut;
 }
+/** ownString's last key and its copy (holding the last key keeps at most one line alive). */
+let lastIn = '';
+let lastOut = '';
 
 /**
  * A rule's subjects, capped: an index of their keys (key-index.ts) plus a
