@@ -192,6 +192,12 @@ interface Probe {
   rules1: Int32Array;
 }
 
+/** The rules of one line kind and status, and their plan (null: visit every rule). */
+interface RuleList {
+  rules: CompiledRule[];
+  plan: Plan | null;
+}
+
 export function planFor(list: CompiledRule[]): Plan | null {
   if (list.length > 2 * WORD) return null;
   const plan: Plan = { always0: 0, always1: 0, probes: [] };
@@ -291,28 +297,26 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
   // Rules by line kind, so a line only meets the rules that can match it.
   // Within a kind, by status (0-999; slot 1000 for a line without one): most
   // lines have a status that half the rules' filters exclude, and those are
-  // then never called. Lists with the same rules are one array.
-  const byKind = new Map<number, CompiledRule[][]>();
+  // then never called. Lists with the same rules are one entry, with their
+  // plan (planFor: which rules a line can reach; most lines meet none of the
+  // patterns, and the rules that need one are then not visited).
+  const byKind = new Map<number, RuleList[]>();
+  const shared = new Map<string, RuleList>();
   for (const k of LINE_KINDS) {
     const bit = KIND_BIT[k as LineKind];
     const ofKind = rules.filter((r) => (r.filter.kinds & bit) !== 0);
-    const shared = new Map<string, CompiledRule[]>();
-    const byStatus: CompiledRule[][] = [];
+    const byStatus: RuleList[] = [];
     for (let st = 0; st <= NO_STATUS; st++) {
       const status = st === NO_STATUS ? -1 : st;
       const list = ofKind.filter((r) => r.filter.admitsStatus(status));
       const id = list.map((r) => r.name).join('\n');
       let same = shared.get(id);
-      if (same === undefined) shared.set(id, (same = list));
+      if (same === undefined) shared.set(id, (same = { rules: list, plan: opts.plan === false ? null : planFor(list) }));
       byStatus.push(same);
     }
     byKind.set(bit, byStatus);
   }
 
-  // Per rule list, which rules a line can reach (planFor): most lines meet
-  // none of the patterns, and the rules that need one are then not visited.
-  const plans = new Map<CompiledRule[], Plan | null>();
-  if (opts.plan !== false) for (const byStatus of byKind.values()) for (const list of byStatus) if (!plans.has(list)) plans.set(list, planFor(list));
   // The indices (in its list) of the rules a line visits, in order.
   const visit = new Int32Array(Math.max(1, rules.length));
 
@@ -365,9 +369,10 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
     if (byStatus === undefined) return NONE;
     view.reset(line, source, t);
     const st = view.status;
-    const list = byStatus[st >= 0 && st < NO_STATUS ? st : NO_STATUS] as CompiledRule[];
+    const entry = byStatus[st >= 0 && st < NO_STATUS ? st : NO_STATUS] as RuleList;
+    const list = entry.rules;
     if (list.length === 0) return NONE;
-    const nv = toVisit(list, plans.get(list) ?? null, view, visit);
+    const nv = toVisit(list, entry.plan, view, visit);
     let out: Finding[] | null = null;
     // The line's client in `clients`: -1 none (yet).
     let cid = -1;
@@ -485,7 +490,7 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
     const v = new LineView();
     v.reset(line, source, line.time ?? 0);
     const byStatus = byKind.get(KIND_BIT[line.kind] ?? 0);
-    const list = byStatus === undefined ? [] : (byStatus[v.status >= 0 && v.status < NO_STATUS ? v.status : NO_STATUS] as CompiledRule[]);
+    const list = byStatus === undefined ? [] : (byStatus[v.status >= 0 && v.status < NO_STATUS ? v.status : NO_STATUS] as RuleList).rules;
     return list.filter((r) => r.filter.test(v) && !excepted(r, v)).map((r) => r.name);
   }
 
