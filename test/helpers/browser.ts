@@ -142,3 +142,14 @@ export async function waitForText(page: Page, selector: string, text: string | R
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** Clears a field and types into it (typing, not setting the value, is what a page's input listeners see). */
+export async function typeInto(cp: ConsolePage, selector: string, text: string): Promise<void> {
+  await cp.page.$eval(selector, (e) => ((e as HTMLInputElement).value = ''));
+  await cp.page.type(selector, text);
+}
+
+/** Clicks a submit button and waits for the form's answer (or for the page it leads to). */
+export async function submitAndNavigate(cp: ConsolePage, selector: string): Promise<void> {
+  await Promise.all([cp.page.waitForNavigation({ waitUntil: 'load', timeout: 15_000 }), cp.page.click(selector)]);
+}
