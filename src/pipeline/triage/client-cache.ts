@@ -1,21 +1,22 @@
 /**
  * The engine's per-client pointers (engine.ts): for each client address
  * seen twice, where its state is in the table of each rule grouped by the
- * address alone, so one lookup per line serves all those rules. Only a
- * cache: each rule's KeyTable still holds, caps and evicts its states; a
- * pointer is used only while its state still carries the token it was
- * stored with (SubjectState.owner; a table reusing the state resets it).
+ * address alone (the state's row, which is its slot), so one lookup per line
+ * serves all those rules. Only a cache: each rule's KeyTable still holds,
+ * caps and evicts its states; a pointer is used only while the state's row
+ * still carries the owner it was stored with (client number + 1; a table
+ * reusing the state resets it). Owners are unique within one filling of the
+ * cache, and emptying it drops every pointer, so a number given again after
+ * that can never meet a pointer stored before.
  *
  * Laid out for few memory reads per line, since nearly every line meets it
  * and its clients are scattered: an IPv4 address in its canonical form is
  * its own 32-bit key in an open-addressing table of one Int32Array, the key
  * and the client's number side by side (one cache line read, no string
- * compared); any other address goes through a Map. The pointers
- * of all clients sit in one array, `slots` per client. When CAP clients are
- * held it is emptied and fills again with those still current (as the Map
- * it replaces was).
+ * compared); any other address goes through a Map. The pointers of all
+ * clients sit in one Int32Array, `slots` per client. When CAP clients are
+ * held it is emptied and fills again with those still current.
  */
-import type { SubjectState } from './windows.js';
 
 /** Table size for IPv4 keys (bits): a power of two, at most half full. */
 const BITS = 16;
@@ -57,18 +58,16 @@ export function ipv4Key(s: string): number {
 }
 
 export class ClientCache {
-  /** The pointers: client `c`'s state for rule slot `k` at c * slots + k (undefined: none yet); grown as clients come, up to CAP of them. */
-  states: (SubjectState | undefined)[];
-  /** Client `c`'s token: unique for the cache's life (what SubjectState.owner holds). */
-  readonly token = new Float64Array(CAP);
+  /** The pointers: client `c`'s state for rule slot `k` is row rows[c * slots + k] - 1 of that rule's table (0: none yet). */
+  readonly rows: Int32Array;
   /** Place i: key at 2i (0: empty), the client's number at 2i + 1. */
   private readonly table4 = new Int32Array(2 * SIZE);
   private readonly other = new Map<string, number>();
   private count = 0;
-  private tokens = 0;
 
   constructor(readonly slots: number) {
-    this.states = new Array<SubjectState | undefined>(1024 * Math.max(1, slots)).fill(undefined);
+    // Zeroed memory the system hands out as it is first written: a cache that holds few clients touches little of it.
+    this.rows = new Int32Array(CAP * Math.max(1, slots));
   }
 
   /** The client's number, or -1 when it has none. */
@@ -87,8 +86,6 @@ export class ClientCache {
   add(key: string): number {
     if (this.count >= CAP) this.clear();
     const c = this.count++;
-    if ((c + 1) * this.slots > this.states.length) this.states = doubled(this.states);
-    this.token[c] = ++this.tokens;
     const k = ipv4Key(key);
     if (k === 0) {
       // A copy: the key may be a slice of a whole log line, which a kept slice would keep alive.
@@ -110,22 +107,9 @@ export class ClientCache {
   private clear(): void {
     this.table4.fill(0);
     this.other.clear();
-    // The rows are emptied in place: memory already written is cheaper than new memory.
-    this.states.fill(undefined);
+    this.rows.fill(0, 0, this.count * this.slots);
     this.count = 0;
   }
-}
-
-/**
- * The pointers copied into an array twice as long, the rest undefined: by a
- * plain loop, since concat of such an array took the generic path (measured:
- * nearly all of add's time, 2.6% of a replay).
- */
-function doubled(a: (SubjectState | undefined)[]): (SubjectState | undefined)[] {
-  const next = new Array<SubjectState | undefined>(a.length * 2);
-  for (let i = 0; i < a.length; i++) next[i] = a[i];
-  for (let i = a.length; i < next.length; i++) next[i] = undefined;
-  return next;
 }
 
 /** Where an IPv4 key starts its probe: its bits mixed (consecutive addresses are common) and cut to the table. */

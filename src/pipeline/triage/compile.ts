@@ -7,7 +7,7 @@ import { CompiledFilter, type LineView, type MatcherRegistry } from './match.js'
 import { DISTINCT_FIELDS, SEEN_ONCE_HOLD, type DistinctField, type GroupKey, type PerKey, type RuleSpec } from './schema.js';
 import { durationMs } from '../../util/duration.js';
 import { SignatureSet, type TargetVerdicts } from './signatures.js';
-import { BucketedCountWindow, CountWindow, DistinctWindow, EXACT_MAX, KeyTable, LeakyBucket, SeenOnceWindow, SMALL_SET, type Condition } from './windows.js';
+import { BucketedCountWindow, CountWindow, DistinctWindow, EXACT_MAX, KeyTable, LeakyBucket, ROW, SeenOnceWindow, SMALL_SET, StateCursor, type Condition } from './windows.js';
 
 /** Keys longer than this are cut, so one huge path cannot make a huge key. */
 export const MAX_KEY_LENGTH = 512;
@@ -54,6 +54,8 @@ export interface CompiledRule {
   readonly cond: Condition;
   readonly oncePerMs: number;
   readonly table: KeyTable;
+  /** The engine's view of one subject's state in `table`, set per line (windows.ts StateCursor). */
+  readonly cursor: StateCursor;
   readonly blockTtlS: number[];
   readonly notify: boolean;
   readonly severity: Severity;
@@ -267,6 +269,7 @@ export function compileRule(spec: RuleSpec, maxKeys: number, reg?: MatcherRegist
   const last = group[group.length - 1] as GroupKey;
   const cond = condition(spec);
   const signatures = spec.signatures ? new SignatureSet(spec.signatures, targets ?? null) : null;
+  const table = new KeyTable(keyCap(spec, maxKeys), (s) => cond.reset(s), cond.inline === true ? ROW + 3 : ROW);
   return {
     name: spec.name,
     spec,
@@ -284,7 +287,8 @@ export function compileRule(spec: RuleSpec, maxKeys: number, reg?: MatcherRegist
     value: spec.condition.type === 'distinct' ? valueFunction(spec.condition.field) : null,
     cond,
     oncePerMs: spec.once_per === undefined ? 0 : durationMs(spec.once_per),
-    table: new KeyTable(keyCap(spec, maxKeys), (s) => cond.reset(s)),
+    table,
+    cursor: new StateCursor(table),
     blockTtlS: spec.actions.flatMap((a) => (a.type === 'block_ip' ? [Math.round(durationMs(a.ttl) / 1000)] : [])),
     notify: spec.actions.some((a) => a.type === 'notify'),
     severity: spec.severity,

@@ -22,7 +22,7 @@ import { actionsFor, compileRule, excepted, subjectOfKey, type CompiledRule, typ
 import { KIND_BIT, LineView, MatcherRegistry } from './match.js';
 import { TargetVerdicts } from './signatures.js';
 import { ClientCache } from './client-cache.js';
-import type { SubjectState } from './windows.js';
+import { MARK, type State } from './windows.js';
 import type { RuleSpec } from './schema.js';
 import { LINE_KINDS } from './schema.js';
 
@@ -395,7 +395,7 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
         forward(r.index, key, r.value === null ? undefined : r.value(view), t, raw);
         continue;
       }
-      let s: SubjectState;
+      let s: State;
       if (r.slot >= 0 && recState !== 2) {
         // One lookup by address per line for all the rules grouped by it.
         if (recState === 0) {
@@ -404,27 +404,33 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
         }
         if (cid >= 0) {
           const at = cid * clientSlots + r.slot;
-          const cached = clients.states[at];
-          if (cached !== undefined && cached.owner === clients.token[cid]) {
-            cached.ref = true;
-            s = cached;
+          const row = (clients.rows[at] as number) - 1;
+          const num = r.table.store.num;
+          const mi = row * r.table.store.width + MARK;
+          // The row still holds this client's state while its mark carries the client (owner cid + 1, the bits above the reference bit).
+          const m = row >= 0 ? (num[mi] as number) : 0;
+          if (m >> 1 === cid + 1) {
+            num[mi] = m | 1;
+            s = r.cursor.at(row);
           } else {
-            s = r.table.get(key);
-            s.owner = clients.token[cid] as number;
-            clients.states[at] = s;
+            const st = r.table.get(key);
+            st.owner = cid + 1;
+            clients.rows[at] = st.row + 1;
+            s = r.cursor.of(st);
           }
         } else {
-          s = r.table.get(key);
+          const st = r.table.get(key);
           // A client only for an address seen before (its state here has a
           // time): an address seen once, as in a spray, costs no entry.
-          if (s.last === -Infinity) recState = 2;
+          if (st.last === -Infinity) recState = 2;
           else {
             cid = clients.add(key);
-            s.owner = clients.token[cid] as number;
-            clients.states[cid * clientSlots + r.slot] = s;
+            st.owner = cid + 1;
+            clients.rows[cid * clientSlots + r.slot] = st.row + 1;
           }
+          s = r.cursor.of(st);
         }
-      } else s = r.table.get(key);
+      } else s = r.cursor.of(r.table.get(key));
       const f = step(r, s, t, r.value === null ? undefined : r.value(view), line, raw);
       if (f !== null) (out ??= []).push(f);
     }
@@ -432,7 +438,7 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
   }
 
   /** A line counted in a rule's window for subject state `s`: the finding when it crosses the condition. */
-  function step(r: CompiledRule, s: SubjectState, t: number, value: number | undefined, line: ParsedLine | null, raw: string | undefined): Finding | null {
+  function step(r: CompiledRule, s: State, t: number, value: number | undefined, line: ParsedLine | null, raw: string | undefined): Finding | null {
     // Per subject, time never goes back (lines from several processes may interleave a little).
     const tt = t < s.last ? s.last : t;
     s.last = tt;
@@ -460,7 +466,7 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
   function resume(rule: number, key: string, value: number | undefined, t: number, raw: string | undefined): Finding | null {
     const r = rules[rule];
     if (r === undefined) throw new Error(`no rule ${rule}`);
-    return step(r, r.table.get(key), t, value, null, raw);
+    return step(r, r.cursor.of(r.table.get(key)), t, value, null, raw);
   }
 
   function finding(r: CompiledRule, subject: string, t: number, n: number, line: ParsedLine | null, raw: string | undefined): Finding | null {
@@ -515,7 +521,8 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
       const subjects: SavedSubject[] = [];
       for (const st of r.table.states()) {
         if (st.last < since || !keep(st.key, r.subjectType)) continue;
-        subjects.push([st.key, fin(st.last), fin(st.quietUntil), st.n, st.head, st.times ? [...st.times] : null, st.map ? [...st.map] : null]);
+        const times = r.cond.savedTimes !== undefined ? r.cond.savedTimes(st) : st.times ? [...st.times] : null;
+        subjects.push([st.key, fin(st.last), fin(st.quietUntil), st.n, st.head, times, st.map ? [...st.map] : null]);
       }
       if (subjects.length) out.rules[r.name] = { fp: fingerprints.get(r.name)!, subjects };
     }
@@ -536,7 +543,8 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
         st.quietUntil = quietUntil ?? -Infinity;
         st.n = count;
         st.head = head;
-        st.times = times;
+        if (r.cond.loadTimes !== undefined) r.cond.loadTimes(st, times);
+        else st.times = times;
         st.map = map ? new Map(map) : null;
         n++;
       }

@@ -20,61 +20,119 @@
 import { hash32 } from './hash.js';
 import { KeyIndex } from './key-index.js';
 
+/** Numbers every state has in its row: last, quietUntil, n, head and mark (owner x 2 + ref). */
+export const ROW = 5;
+/** Where the mark is in a row: the owner (client-cache.ts) times 2, plus the CLOCK reference bit. */
+export const MARK = 4;
+/** Where a condition's own numbers start in a row (Condition.inline). */
+export const OWN_AT = ROW;
+
 /**
- * The numbers of a rule's subjects, four per subject (last, quietUntil, n,
- * head) side by side in one Float64Array shared by the rule's states. A
- * number in an object's field is a heap box of its own in V8 (three per
- * state, measured: 0.9 million boxes, 14 MB, beside 310,000 states with a
- * million distinct addresses), which is memory and garbage; rows in one
- * array are neither.
+ * The numbers of a rule's subjects, a row per subject (last, quietUntil, n,
+ * head, mark, and a condition's own) side by side in one Float64Array
+ * shared by the rule's states. A number in an object's field is a heap box
+ * of its own in V8 (three per state, measured: 0.9 million boxes, 14 MB,
+ * beside 310,000 states with a million distinct addresses), which is memory
+ * and garbage; rows in one array are neither. And a line that reaches a
+ * state through its row (StateCursor) reads one place instead of the state
+ * object and then its row: on a machine where a miss costs a few hundred
+ * ns, that was about 9% of a replay.
  */
 export class NumStore {
   num: Float64Array;
-  constructor(rows: number) {
-    this.num = new Float64Array(Math.max(1, rows) * 4);
+  /**
+   * Numbers per row: ROW (last, quietUntil, n, head, mark), or ROW + 3 for
+   * a condition that keeps the first value of its set in its row as well
+   * (Condition.inline: one read for a subject that sends one value).
+   */
+  constructor(
+    rows: number,
+    readonly width = ROW,
+  ) {
+    this.num = new Float64Array(Math.max(1, rows) * width);
   }
   /** Room for row `i` (doubling; rows keep their values). */
   ensure(i: number): void {
-    if ((i + 1) * 4 <= this.num.length) return;
+    const w = this.width;
+    if ((i + 1) * w <= this.num.length) return;
     let len = this.num.length;
-    while (len < (i + 1) * 4) len *= 2;
+    while (len < (i + 1) * w) len *= 2;
     const next = new Float64Array(len);
     next.set(this.num);
     this.num = next;
   }
 }
 
+/**
+ * What a condition and the engine read and write of one subject's state:
+ * SubjectState itself, or the engine's cursor over a row (StateCursor), which
+ * reaches the object only for what is not in the row.
+ */
+export interface State {
+  last: number;
+  quietUntil: number;
+  n: number;
+  head: number;
+  times: number[] | null;
+  map: Map<number, number> | null;
+  recent: string[] | null;
+  readonly key: string;
+  readonly store: NumStore;
+  /** Where the row starts in store.num. */
+  readonly o: number;
+}
+
 /** The state one rule keeps for one subject. One monomorphic shape for every condition type. */
-export class SubjectState {
-  /** Hit since the evictor last looked (CLOCK reference bit). */
-  ref = false;
+export class SubjectState implements State {
   /** count: ring of times; buckets: counters; distinct (small sets): hash, time, hash, time, ... */
   times: number[] | null = null;
   /** distinct (large sets): hash -> time, in last-seen order. */
   map: Map<number, number> | null = null;
   /** Rules that keep context: the last lines matched for this subject since its last report (oldest first, bounded). */
   recent: string[] | null = null;
-  /**
-   * The token of the engine's client entry that points here (client-cache.ts;
-   * 0: none), reset when the table reuses this state for another subject.
-   */
-  owner = 0;
-  /** Where this state's numbers are: row `o / 4` of `store`. */
-  private readonly o: number;
+  /** Where this state's numbers are in `store.num`: row `o / store.width`, which is also its slot in its table. */
+  readonly o: number;
 
-  /** A state with a store of its own (tests), or row `row` of a table's store. */
+  /** A state with a store of its own (tests: room for the numbers any condition keeps), or row `row` of a table's store. */
   constructor(
     public key: string,
-    private readonly store: NumStore = new NumStore(1),
+    readonly store: NumStore = new NumStore(1, ROW + 3),
     row = 0,
   ) {
     store.ensure(row);
-    this.o = row * 4;
+    this.o = row * store.width;
     const a = store.num;
     a[this.o] = -Infinity;
     a[this.o + 1] = -Infinity;
     a[this.o + 2] = 0;
     a[this.o + 3] = 0;
+    a[this.o + MARK] = 0;
+  }
+
+  /** Its row in the store (and slot in its table). */
+  get row(): number {
+    return this.o / this.store.width;
+  }
+  /** Hit since the evictor last looked (CLOCK reference bit): bit 0 of the mark. */
+  get ref(): boolean {
+    return ((this.store.num[this.o + MARK] as number) & 1) === 1;
+  }
+  set ref(v: boolean) {
+    const a = this.store.num;
+    const m = a[this.o + MARK] as number;
+    a[this.o + MARK] = (m - (m & 1)) + (v ? 1 : 0);
+  }
+  /**
+   * The number of the engine's client entry that points here, plus one
+   * (client-cache.ts; 0: none): the mark's other bits. Reset when the table
+   * reuses this state for another subject.
+   */
+  get owner(): number {
+    return (this.store.num[this.o + MARK] as number) >> 1;
+  }
+  set owner(v: number) {
+    const a = this.store.num;
+    a[this.o + MARK] = v * 2 + ((a[this.o + MARK] as number) & 1);
   }
 
   /** Latest event time seen for this subject; later lines never move it back. */
@@ -131,7 +189,8 @@ let lastOut = '';
  */
 export class KeyTable {
   private readonly slots: SubjectState[] = [];
-  private readonly store = new NumStore(16);
+  /** The states' numbers: a state's row is its slot. */
+  readonly store: NumStore;
   private readonly index = new KeyIndex((slot) => (this.slots[slot] as SubjectState).key);
   private hand = 0;
   evicted = 0;
@@ -140,7 +199,11 @@ export class KeyTable {
   constructor(
     readonly cap: number,
     private readonly clear: (s: SubjectState) => void,
-  ) {}
+    /** Numbers per state: ROW, or ROW + 3 for a condition with numbers of its own in the row (Condition.inline). */
+    width = ROW,
+  ) {
+    this.store = new NumStore(16, width);
+  }
 
   get(key: string): SubjectState {
     const h = KeyIndex.hash(key);
@@ -177,6 +240,11 @@ export class KeyTable {
     return this.index.size;
   }
 
+  /** The state in slot `row` (a row StateCursor was set to). */
+  stateAt(row: number): SubjectState {
+    return this.slots[row] as SubjectState;
+  }
+
   /** Every subject held (for a snapshot across a restart). */
   states(): IterableIterator<SubjectState> {
     return this.slots.values();
@@ -185,14 +253,18 @@ export class KeyTable {
   /** Finds the slot to reuse: the first under the hand not hit since the hand last passed (second chance); forgets its subject. */
   private victim(): number {
     const slots = this.slots;
+    const w = this.store.width;
     for (;;) {
       const i = this.hand;
       this.hand = i + 1 === slots.length ? 0 : i + 1;
-      const s = slots[i] as SubjectState;
-      if (s.ref) {
-        s.ref = false;
+      // The reference bit is read from the row (bit 0 of the mark), not the object.
+      const a = this.store.num;
+      const m = a[i * w + MARK] as number;
+      if ((m & 1) === 1) {
+        a[i * w + MARK] = m - 1;
         continue;
       }
+      const s = slots[i] as SubjectState;
       this.index.remove(s.key, KeyIndex.hash(s.key));
       this.evicted++;
       return i;
@@ -200,13 +272,100 @@ export class KeyTable {
   }
 }
 
+/**
+ * One rule's view of one subject's state, set per line by the engine to a
+ * row of the rule's table: the numbers are read from the row, and the state
+ * object is reached only for what is not there (arrays, context lines, the
+ * key of a finding). A line whose client the engine knows then reads one
+ * row per rule instead of an object and then its row.
+ */
+export class StateCursor implements State {
+  o = 0;
+  private row = 0;
+  private st: SubjectState | null = null;
+  constructor(private readonly table: KeyTable) {}
+
+  /** Set to row `row` of the table. */
+  at(row: number): StateCursor {
+    this.row = row;
+    this.o = row * this.table.store.width;
+    this.st = null;
+    return this;
+  }
+  /** Set to state `s` of the table. */
+  of(s: SubjectState): StateCursor {
+    this.row = s.row;
+    this.o = s.o;
+    this.st = s;
+    return this;
+  }
+  private state(): SubjectState {
+    return (this.st ??= this.table.stateAt(this.row));
+  }
+
+  get store(): NumStore {
+    return this.table.store;
+  }
+  get last(): number {
+    return this.table.store.num[this.o] as number;
+  }
+  set last(v: number) {
+    this.table.store.num[this.o] = v;
+  }
+  get quietUntil(): number {
+    return this.table.store.num[this.o + 1] as number;
+  }
+  set quietUntil(v: number) {
+    this.table.store.num[this.o + 1] = v;
+  }
+  get n(): number {
+    return this.table.store.num[this.o + 2] as number;
+  }
+  set n(v: number) {
+    this.table.store.num[this.o + 2] = v;
+  }
+  get head(): number {
+    return this.table.store.num[this.o + 3] as number;
+  }
+  set head(v: number) {
+    this.table.store.num[this.o + 3] = v;
+  }
+  get times(): number[] | null {
+    return this.state().times;
+  }
+  set times(v: number[] | null) {
+    this.state().times = v;
+  }
+  get map(): Map<number, number> | null {
+    return this.state().map;
+  }
+  set map(v: Map<number, number> | null) {
+    this.state().map = v;
+  }
+  get recent(): string[] | null {
+    return this.state().recent;
+  }
+  set recent(v: string[] | null) {
+    this.state().recent = v;
+  }
+  get key(): string {
+    return this.state().key;
+  }
+}
+
 /** A rule's condition: `hit` records one match and returns the count that fired, or 0. */
 export interface Condition {
-  hit(s: SubjectState, t: number, value: string | number | undefined): number;
+  hit(s: State, t: number, value: string | number | undefined): number;
   /** Forgets a subject's matches (after it fired). */
-  reset(s: SubjectState): void;
+  reset(s: State): void;
   /** True when the condition needs a value per match (distinct). */
   readonly needsValue: boolean;
+  /** True when it keeps numbers of its own in the state's row (after the first four: a row of 8). */
+  readonly inline?: boolean;
+  /** The set as saved across a restart (SavedSubject's times), when the state's `times` alone is not it. */
+  savedTimes?(s: State): number[] | null;
+  /** Takes back what savedTimes gave. */
+  loadTimes?(s: State, times: number[] | null): void;
 }
 
 /** Thresholds up to this are counted exactly (a ring of times); above, in 16 buckets per window. */
@@ -221,7 +380,7 @@ export class CountWindow implements Condition {
     readonly windowMs: number,
   ) {}
 
-  hit(s: SubjectState, t: number): number {
+  hit(s: State, t: number): number {
     const th = this.threshold;
     if (th === 1) return 1;
     let ring = s.times;
@@ -250,7 +409,7 @@ export class CountWindow implements Condition {
     return s.n >= th ? s.n : 0;
   }
 
-  reset(s: SubjectState): void {
+  reset(s: State): void {
     s.n = 0;
     s.head = 0; // the ring (at most `threshold` long) is kept for reuse
   }
@@ -272,7 +431,7 @@ export class BucketedCountWindow implements Condition {
     this.width = Math.max(1, Math.ceil(windowMs / BUCKETS));
   }
 
-  hit(s: SubjectState, t: number): number {
+  hit(s: State, t: number): number {
     const abs = Math.floor(t / this.width);
     let b = s.times;
     if (b === null) {
@@ -298,7 +457,7 @@ export class BucketedCountWindow implements Condition {
     return s.n >= this.threshold ? s.n : 0;
   }
 
-  reset(s: SubjectState): void {
+  reset(s: State): void {
     s.n = 0;
     s.head = -Infinity; // the next hit starts a fresh window
     if (s.times !== null) s.times.fill(0);
@@ -319,7 +478,7 @@ export class LeakyBucket implements Condition {
     this.rate = 1 / leakEveryMs;
   }
 
-  hit(s: SubjectState, t: number): number {
+  hit(s: State, t: number): number {
     if (s.n > 0) {
       const level = s.n - (t - s.head) * this.rate;
       s.n = level > 0 ? level : 0;
@@ -329,7 +488,7 @@ export class LeakyBucket implements Condition {
     return s.n > this.capacity ? Math.ceil(s.n) : 0;
   }
 
-  reset(s: SubjectState): void {
+  reset(s: State): void {
     s.n = 0;
     s.head = 0;
   }
@@ -347,7 +506,7 @@ export class DistinctWindow implements Condition {
     readonly windowMs: number,
   ) {}
 
-  hit(s: SubjectState, t: number, value: string | number | undefined): number {
+  hit(s: State, t: number, value: string | number | undefined): number {
     if (value === undefined) return 0;
     const h = typeof value === 'number' ? value : hash32(value);
     const edge = t - this.windowMs;
@@ -363,7 +522,7 @@ export class DistinctWindow implements Condition {
     return m.size >= this.threshold ? m.size : 0;
   }
 
-  private hitSmall(s: SubjectState, t: number, h: number, edge: number): number {
+  private hitSmall(s: State, t: number, h: number, edge: number): number {
     // Pairs (hash, time) in one array, grown by hand (a pushed-to array
     // reserves 16 spare slots; a spray of one-shot subjects would pay for them).
     let a = s.times;
@@ -403,7 +562,7 @@ export class DistinctWindow implements Condition {
     return s.n >= this.threshold ? s.n : 0;
   }
 
-  reset(s: SubjectState): void {
+  reset(s: State): void {
     s.n = 0; // the pair array is kept (at most 2 x threshold long) for reuse
     if (s.map !== null) s.map.clear();
   }
@@ -430,6 +589,7 @@ export class DistinctWindow implements Condition {
  */
 export class SeenOnceWindow implements Condition {
   readonly needsValue = true;
+  readonly inline = true;
   constructor(
     readonly threshold: number,
     readonly windowMs: number,
@@ -437,16 +597,35 @@ export class SeenOnceWindow implements Condition {
     readonly hold: number = 2 * threshold,
   ) {}
 
-  hit(s: SubjectState, t: number, value: string | number | undefined): number {
+  /*
+   * Layout: the set's first triple sits in the state's row (from OWN_AT,
+   * after last, quietUntil, n, head and mark), the others in `times`. A
+   * client that sends one value, as nearly every browser does, then costs
+   * one read of its row per line and no array.
+   */
+
+  hit(s: State, t: number, value: string | number | undefined): number {
     if (value === undefined) return 0;
     const h = typeof value === 'number' ? value : hash32(value);
+    const num = s.store.num;
+    const o = s.o + OWN_AT;
+    if (s.n === 1 && num[o] === h) {
+      // The one value held came again: marked seen again, now. Nothing is
+      // counted (the loop below gives the same: no value seen once is held).
+      num[o + 1] = t;
+      num[o + 2] = 1;
+      return 0;
+    }
+    const a = gather(s, num, o);
+    const once = this.step(a, s, t, h);
+    scatter(s, num, o, a, this.hold);
+    return once >= this.threshold ? once : 0;
+  }
+
+  /** The condition on the whole set in `a` (3 x s.n numbers): sets s.n, returns the values seen once and quiet. */
+  private step(a: number[], s: State, t: number, h: number): number {
     const edge = t - this.windowMs;
     const quiet = t - this.quietMs;
-    let a = s.times;
-    if (a === null) {
-      a = s.times = new Array<number>(6).fill(0);
-      s.n = 0;
-    }
     // One pass: drop expired values (compacting), mark this one seen again,
     // count the values seen once and quiet since, and find the least
     // recently seen of those seen again.
@@ -475,18 +654,13 @@ export class SeenOnceWindow implements Condition {
       if (oldest === -1) {
         // Full of values seen once: keep them (see the class comment).
         s.n = w / 3;
-        return once >= this.threshold ? once : 0;
+        return once;
       }
       // Full: the least recently seen of the values seen again makes room.
       w -= 3;
       for (let i = 0; i < 3; i++) a[oldest + i] = a[w + i] as number;
     }
     if (!found) {
-      if (w === a.length) {
-        const next = new Array<number>(Math.min(a.length * 2, this.hold * 3)).fill(0);
-        for (let i = 0; i < w; i++) next[i] = a[i] as number;
-        a = s.times = next;
-      }
       a[w] = h;
       a[w + 1] = t;
       a[w + 2] = 0;
@@ -494,10 +668,56 @@ export class SeenOnceWindow implements Condition {
       if (this.quietMs === 0) once++;
     }
     s.n = w / 3;
-    return once >= this.threshold ? once : 0;
+    return once;
   }
 
-  reset(s: SubjectState): void {
+  reset(s: State): void {
     s.n = 0; // the triple array is kept (at most 3 x hold long) for reuse
   }
+
+  savedTimes(s: State): number[] | null {
+    return s.n === 0 ? null : gather(s, s.store.num, s.o + OWN_AT).slice(0, s.n * 3);
+  }
+
+  /** `s.n` is already the saved count (a saved array may be longer: the old layout saved its spare room too). */
+  loadTimes(s: State, times: number[] | null): void {
+    const n = times === null ? 0 : Math.min(s.n, Math.floor(times.length / 3), this.hold);
+    s.n = n;
+    if (times !== null && n > 0) scatter(s, s.store.num, s.o + OWN_AT, times, this.hold);
+  }
+}
+
+/** A seen-once set's triples, the row's first and then `times`, in one scratch array (valid until the next call). */
+const SCRATCH: number[] = [];
+function gather(s: State, num: Float64Array, o: number): number[] {
+  const a = SCRATCH;
+  const n3 = s.n * 3;
+  // Room for one more triple than held (hit may add one).
+  while (a.length < n3 + 3) a.push(0);
+  if (n3 === 0) return a;
+  a[0] = num[o] as number;
+  a[1] = num[o + 1] as number;
+  a[2] = num[o + 2] as number;
+  const rest = s.times;
+  for (let i = 3; i < n3; i++) a[i] = (rest as number[])[i - 3] as number;
+  return a;
+}
+
+/** Puts `a`'s first s.n triples back: the first into the row, the others into `times` (grown by doubling, at most hold - 1 triples). */
+function scatter(s: State, num: Float64Array, o: number, a: number[], hold: number): void {
+  const n3 = s.n * 3;
+  if (n3 === 0) return;
+  num[o] = a[0] as number;
+  num[o + 1] = a[1] as number;
+  num[o + 2] = a[2] as number;
+  if (n3 === 3) return;
+  let rest = s.times;
+  if (rest === null || rest.length < n3 - 3) {
+    let len = rest === null ? 6 : rest.length;
+    while (len < n3 - 3) len *= 2;
+    const next = new Array<number>(Math.min(len, (hold - 1) * 3)).fill(0);
+    if (rest !== null) for (let i = 0; i < rest.length; i++) next[i] = rest[i] as number;
+    rest = s.times = next;
+  }
+  for (let i = 3; i < n3; i++) rest[i - 3] = a[i] as number;
 }
