@@ -1,7 +1,7 @@
 /**
  * SeenOnceWindow keeps its set's first value in the state's row and the
- * others in an array (windows.ts). These tests hold it to the plain layout it
- * replaced (every triple in one array, written out below as the reference):
+ * others in an array (windows.ts). These tests hold it to a plain model of
+ * the condition (a list of entries, written out below as the reference):
  * the same answer on every hit and the same set after it, over random runs
  * of values and times; and a set saved across a restart comes back whole,
  * from either layout.
@@ -11,10 +11,12 @@ import assert from 'node:assert/strict';
 import { SeenOnceWindow, SubjectState } from '../../src/pipeline/triage/windows.js';
 import { hash32 } from '../../src/pipeline/triage/hash.js';
 
-/** The plain layout: triples (hash, last seen, seen again) in `times`, n of them. */
+/**
+ * The condition written plainly, as a model: a list of entries (value, last
+ * seen, seen again) instead of numbers in rows and arrays.
+ */
 class Reference {
-  times: number[] = [];
-  n = 0;
+  entries: { h: number; at: number; again: number }[] = [];
   constructor(
     readonly threshold: number,
     readonly windowMs: number,
@@ -24,50 +26,46 @@ class Reference {
 
   hit(t: number, value: string): number {
     const h = hash32(value);
-    const edge = t - this.windowMs;
-    const quiet = t - this.quietMs;
-    const a = this.times;
-    let w = 0;
+    const fire = (once: number) => (once >= this.threshold ? once : 0);
+    // This value is seen again now; others leave when older than the window.
     let found = false;
-    let once = 0;
-    let oldest = -1;
-    for (let r = 0; r < this.n * 3; r += 3) {
-      const hv = a[r] as number;
-      let at = a[r + 1] as number;
-      let again = a[r + 2] as number;
-      if (hv === h) {
+    const kept = this.entries.flatMap((e) => {
+      if (e.h === h) {
         found = true;
-        again = 1;
-        at = t;
-      } else if (at <= edge) continue;
-      a[w] = hv;
-      a[w + 1] = at;
-      a[w + 2] = again;
-      if (again === 0 && at <= quiet) once++;
-      if (again === 1 && hv !== h && (oldest === -1 || at < (a[oldest + 1] as number))) oldest = w;
-      w += 3;
-    }
-    if (!found && w === this.hold * 3) {
-      if (oldest === -1) {
-        this.n = w / 3;
-        return once >= this.threshold ? once : 0;
+        return [{ h, at: t, again: 1 }];
       }
-      w -= 3;
-      for (let i = 0; i < 3; i++) a[oldest + i] = a[w + i] as number;
+      return e.at > t - this.windowMs ? [e] : [];
+    });
+    let once = kept.filter((e) => e.again === 0 && e.at <= t - this.quietMs).length;
+    if (!found && kept.length === this.hold) {
+      // Full: the least recently seen of the values seen again (the first of equals) gives way; none, and the new value is not taken.
+      const again = kept.map((e, i) => ({ e, i })).filter((x) => x.e.again === 1);
+      if (again.length === 0) {
+        this.entries = kept;
+        return fire(once);
+      }
+      const oldest = again.reduce((m, x) => (x.e.at < m.e.at ? x : m)).i;
+      kept[oldest] = kept[kept.length - 1]!;
+      kept.pop();
     }
     if (!found) {
-      a[w] = h;
-      a[w + 1] = t;
-      a[w + 2] = 0;
-      w += 3;
+      kept.push({ h, at: t, again: 0 });
       if (this.quietMs === 0) once++;
     }
-    this.n = w / 3;
-    return once >= this.threshold ? once : 0;
+    this.entries = kept;
+    return fire(once);
+  }
+
+  get n(): number {
+    return this.entries.length;
   }
 
   set(): number[] {
-    return this.times.slice(0, this.n * 3);
+    return this.entries.flatMap((e) => [e.h, e.at, e.again]);
+  }
+
+  reset(): void {
+    this.entries = [];
   }
 }
 
@@ -110,7 +108,7 @@ test('seen_once with its first value in the row answers and holds exactly what t
       if (got > 0) {
         fired++;
         c.reset(s);
-        ref.n = 0;
+        ref.reset();
       }
     }
   }
