@@ -22,7 +22,7 @@ import { actionsFor, compileRule, excepted, subjectOfKey, type CompiledRule, typ
 import { KIND_BIT, LineView, MatcherRegistry } from './match.js';
 import { TargetVerdicts } from './signatures.js';
 import { ClientCache } from './client-cache.js';
-import { MARK, type State } from './windows.js';
+import type { State } from './windows.js';
 import type { RuleSpec } from './schema.js';
 import { LINE_KINDS } from './schema.js';
 
@@ -405,14 +405,9 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
         if (cid >= 0) {
           const at = cid * clientSlots + r.slot;
           const row = (clients.rows[at] as number) - 1;
-          const num = r.table.store.num;
-          const mi = row * r.table.store.width + MARK;
-          // The row still holds this client's state while its mark carries the client (owner cid + 1, the bits above the reference bit).
-          const m = row >= 0 ? (num[mi] as number) : 0;
-          if (m >> 1 === cid + 1) {
-            num[mi] = m | 1;
-            s = r.cursor.at(row);
-          } else {
+          // The row still holds this client's state while it carries the client as its owner (a table reusing it resets that).
+          if (row >= 0 && r.cursor.at(row).heldBy(cid + 1)) s = r.cursor;
+          else {
             const st = r.table.get(key);
             st.owner = cid + 1;
             clients.rows[at] = st.row + 1;

@@ -302,10 +302,21 @@ export class StateCursor implements State {
   private state(): SubjectState {
     return (this.st ??= this.table.stateAt(this.row));
   }
+  /** True when `owner` is the state's owner (SubjectState.owner); then it is marked as hit too, with one read of the mark for both. */
+  heldBy(owner: number): boolean {
+    const a = this.table.store.num;
+    const m = a[this.o + MARK] as number;
+    if (m >> 1 !== owner) return false;
+    a[this.o + MARK] = m | 1;
+    return true;
+  }
 
   get store(): NumStore {
     return this.table.store;
   }
+  // The row's numbers, as SubjectState reads them: each class keeps its own
+  // accessors, so that each sees one shape of object on the hot path (a
+  // shared base class made them see two).
   get last(): number {
     return this.table.store.num[this.o] as number;
   }
