@@ -6,7 +6,6 @@
 import { mkdtempSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer as createNetServer } from 'node:net';
 import http from 'node:http';
 import https from 'node:https';
 import { execFileSync } from 'node:child_process';
@@ -26,23 +25,8 @@ for (const h of HAPROXIES) {
   if (!existsSync(h.bin)) throw new Error(`${h.name} is not installed at ${h.bin}; run scripts/install.sh --test`);
 }
 
-/** Ports this process handed out: the kernel may give a just-closed port again, and two callers must not get the same one. */
-const handedOut = new Set<number>();
-
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = createNetServer();
-      s.listen(0, '127.0.0.1', () => {
-        const a = s.address();
-        s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-      });
-    });
-    if (handedOut.has(port)) continue;
-    handedOut.add(port);
-    return port;
-  }
-}
+export { freePort } from './ports.js';
+import { freePort } from './ports.js';
 
 export interface Backend {
   name: string;
@@ -104,7 +88,8 @@ export function httpRequest(opts: {
         headers: opts.body === undefined ? opts.headers : { 'content-length': String(Buffer.byteLength(opts.body)), ...opts.headers },
         localAddress: opts.localAddress,
         agent: false,
-        timeout: opts.timeoutMs ?? 10_000,
+        // Idle time, not a deadline: with the whole suite on 2 cores a fleet node once needed more than 10 s.
+        timeout: opts.timeoutMs ?? 30_000,
       },
       (res) => {
         let body = '';

@@ -24,8 +24,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import https from 'node:https';
-import { createServer as createNetServer } from 'node:net';
 import { Packet, UDPServer, TCPServer } from 'dns2';
+import { freePort } from './ports.js';
 
 const execFileP = promisify(execFile);
 
@@ -216,17 +216,6 @@ export const PEBBLE_DEFAULT_ENV: Record<string, string> = {
   // Pebble reuses valid authorizations 50% of the time by default; then no challenge is asked for.
   PEBBLE_AUTHZREUSE: '0',
 };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** GET over HTTPS trusting only `ca`. */
 export function httpsGet(url: string, ca: string, timeoutMs = 5000): Promise<{ status: number; body: string }> {
