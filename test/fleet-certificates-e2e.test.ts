@@ -246,7 +246,13 @@ test('a certificate ordered once by the leader is served by all three nodes; the
   const target = { host: '127.0.0.1', port: follower0.n.apiPort, key: follower0.n.apiKey };
   const quiet = { active: false, update: () => undefined, clear: () => undefined, end: () => undefined };
   assert.equal(await requestCerts(target, ['shop.test'], { www: false, force: false }, { json: false, out: sink, progress: quiet }), 0);
-  assert.match(printed.join(''), /^queued for the fleet leader \(node-[abc]\) as request \d+; waiting for it\nskipped shop\.test: skipped: the valid certificate shop\.test/);
+  // Seen once under the whole suite's load: the follower still named the stand-in here. What it knew then goes into the message.
+  const leaderSeen = /^queued for the fleet leader \(node-[abc]\) as request \d+; waiting for it\nskipped shop\.test: skipped: the valid certificate shop\.test/.test(printed.join(''));
+  if (!leaderSeen) {
+    const holders = (await admin.query('SELECT a.pid, a.application_name, a.state, a.xact_start FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = $1 AND l.granted AND l.objid = $2', ['advisory', LEADER_LOCK])).rows;
+    const fleetLog = follower0.n.logs.filter((l) => /fleet|leader/i.test(l)).slice(-15);
+    assert.fail(`follower ${JSON.stringify(await fleetOf(follower0.n))} printed ${JSON.stringify(printed.join(''))}; lock holders now ${JSON.stringify(holders)}; its fleet log: ${fleetLog.join(' | ')}`);
+  }
   assert.match(printed.join(''), /1 of 1 done, 0 failed\n$/);
   assert.equal(pebble.orders(), ordersBefore + 1, 'still one order');
 
