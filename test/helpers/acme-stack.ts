@@ -8,6 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, startTestDaemon, type TestDaemon } from './harness.js';
+import { retryOnPortClash } from './ports.js';
 import { startDns, startPebble, type Pebble, type TestDns } from './pebble.js';
 
 export interface AcmeStack {
@@ -21,13 +22,7 @@ export interface AcmeStack {
 export async function startAcmeStack(bin: string, acme: (dns: TestDns) => Record<string, unknown> | Promise<Record<string, unknown>> = () => ({})): Promise<AcmeStack> {
   // Pebble must know HAProxy's HTTP port before the daemon starts, so the harness cannot
   // retry a start that lost its ports to another test on its own: the whole stack is retried.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startAcmeStackOnce(bin, acme);
-    } catch (e) {
-      if (attempt >= 3 || !/Address already in use|EADDRINUSE/.test(String((e as Error).message))) throw e;
-    }
-  }
+  return retryOnPortClash(() => startAcmeStackOnce(bin, acme));
 }
 
 async function startAcmeStackOnce(bin: string, acme: (dns: TestDns) => Record<string, unknown> | Promise<Record<string, unknown>>): Promise<AcmeStack> {

@@ -15,6 +15,7 @@ import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { createLogger, type Level, type Logger } from '../../src/log.js';
 import { checkAnswer } from './contract.js';
 import { socketClient, type SocketClient } from '../../src/haproxy/runtime/index.js';
+import { freePort, retryOnPortClash } from './ports.js';
 
 /** Both HAProxy versions every integration test runs against. A missing one fails the suite: install with scripts/install.sh --test. */
 export const HAPROXIES: { name: string; bin: string }[] = [
@@ -25,8 +26,7 @@ for (const h of HAPROXIES) {
   if (!existsSync(h.bin)) throw new Error(`${h.name} is not installed at ${h.bin}; run scripts/install.sh --test`);
 }
 
-export { freePort } from './ports.js';
-import { freePort } from './ports.js';
+export { freePort };
 
 export interface Backend {
   name: string;
@@ -155,14 +155,8 @@ export interface TestDaemonOptions {
 export async function startTestDaemon(bin: string, opts: TestDaemonOptions = {}): Promise<TestDaemon> {
   // A port handed out by freePort() can be taken by a parallel test before HAProxy binds it:
   // with ports of its own choosing, a start that lost that race is tried again on new ones.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startTestDaemonOnce(bin, opts);
-    } catch (e) {
-      const clash = /Address already in use|EADDRINUSE/.test(String((e as Error).message));
-      if (!clash || attempt >= 3 || opts.httpPort !== undefined) throw e;
-    }
-  }
+  // (A caller's own ports are its to choose again.)
+  return opts.httpPort !== undefined ? startTestDaemonOnce(bin, opts) : retryOnPortClash(() => startTestDaemonOnce(bin, opts));
 }
 
 /**

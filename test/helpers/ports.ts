@@ -57,3 +57,17 @@ export async function freePort(): Promise<number> {
     return port;
   }
 }
+
+/**
+ * Runs `start` (which chooses its ports with freePort) again, up to
+ * `attempts` times in all, when it failed because a port was taken meanwhile.
+ */
+export async function retryOnPortClash<T>(start: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (e) {
+      if (attempt >= attempts || !/Address already in use|EADDRINUSE/.test(String((e as Error).message))) throw e;
+    }
+  }
+}
