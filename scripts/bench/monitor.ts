@@ -17,6 +17,7 @@
  *   npm run bench:monitor -- --intake-60  # the live intake section for 60 s (default 10 s; BENCH_INTAKE_SECONDS)
  *   (BENCH_SKIP_REPLAY, BENCH_SKIP_INTAKE, BENCH_SKIP_SCENARIOS leave a section out)
  *   node --import tsx scripts/bench/monitor.ts run <mixed|distinct> <lines>
+ *   (the modes below run the built package, dist/: npm run build first)
  *   node --import tsx scripts/bench/monitor.ts replay <file> [threads]
  *   node --import tsx scripts/bench/monitor.ts parse <file>    # reading and parsing alone, no rule: what the floor does
  *   node --import tsx scripts/bench/monitor.ts ceiling <file>  # the least a replay with rules must do a line (ceilingRun)
@@ -29,9 +30,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { open } from 'node:fs/promises';
-import { runReplay } from '../../src/cli/monitor-replay.js';
-import { readLines } from '../../src/cli/replay-lines.js';
-import { parseLine } from '../../src/pipeline/parse/index.js';
 import { loadRules } from '../../src/pipeline/triage/load.js';
 import { createTriage } from '../../src/pipeline/triage/engine.js';
 import { createPipeline } from '../../src/monitor/pipeline.js';
@@ -98,8 +96,22 @@ function runScenario(kind: 'mixed' | 'distinct', n: number): void {
   );
 }
 
+/**
+ * The package as installed (dist/, which replayVsPython builds first): the
+ * code `haproxy-manager monitor replay` runs. From the TypeScript sources, a
+ * sharded replay's every worker thread would compile them again as it
+ * starts (tsx), which the installed command never does.
+ */
+const built = (path: string) => new URL(`../../dist/${path}`, import.meta.url).href;
+const shipped = async () => ({
+  runReplay: ((await import(built('cli/monitor-replay.js'))) as typeof import('../../src/cli/monitor-replay.js')).runReplay,
+  readLines: ((await import(built('cli/replay-lines.js'))) as typeof import('../../src/cli/replay-lines.js')).readLines,
+  parseLine: ((await import(built('pipeline/parse/index.js'))) as typeof import('../../src/pipeline/parse/index.js')).parseLine,
+});
+
 /** `monitor replay` of a file, timed around the CLI's own function (not node's start-up): one JSON line. */
 async function replayRun(file: string, threads: number): Promise<void> {
+  const { runReplay } = await shipped();
   const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   let out = '';
@@ -113,6 +125,7 @@ async function replayRun(file: string, threads: number): Promise<void> {
 
 /** Reading and parsing alone (replay's reader, the haproxy parser), no rule and no pipeline: the same work the Python floor does. */
 async function parseRun(file: string): Promise<void> {
+  const { readLines, parseLine } = await shipped();
   const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   const ctx = { now: Date.now() };
@@ -147,6 +160,7 @@ const FLOOR_LINE =
  * its ratio to the floor bounds the replay's.
  */
 async function ceilingRun(file: string): Promise<void> {
+  const { readLines } = await shipped();
   const clients = new Map<string, { level: number; at: number }>();
   const pathMemo = new Map<string, boolean>();
   const uaMemo = new Map<string, boolean>();
@@ -216,6 +230,9 @@ async function replayVsPython(self: string, n: number): Promise<void> {
   try {
     const file = join(dir, 'haproxy.log');
     await writeRealisticLog(file, n);
+    // The runs below time the package as installed (shipped()): built from these sources first.
+    const build = spawnSync('npm', ['run', '-s', 'build'], { stdio: 'inherit', timeout: 600_000 });
+    if (build.status !== 0) throw new Error('npm run build failed');
     const py = fileURLToPath(new URL('./python-floor.py', import.meta.url));
     const taskset = existsSync('/usr/bin/taskset') || existsSync('/bin/taskset');
     // Alternating, twice each, so a burst of load from elsewhere hits both; the best run of each counts.
