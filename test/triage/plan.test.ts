@@ -99,6 +99,43 @@ test('needs: a pattern of the AND; every alternative of an any; none when an alt
   assert.equal(f5.needs(), null);
 });
 
+test('needs for one status: an any alternative that excludes the status drops out; the termination state is a need', () => {
+  const reg = new MatcherRegistry();
+  const f = new CompiledFilter({ kind: 'http', any: [{ status: [429] }, { termination_state: { prefix: ['PR', 'PT'], ignore_case: false, decode: false } }] } as never, reg);
+  // Any status: the 429 alternative needs nothing, so neither does the filter.
+  assert.equal(f.needs(), null);
+  assert.equal(f.needs(429), null);
+  // A 200 can pass only through the termination state, which is grouped (prefix and equals too, for this field).
+  const n = f.needs(200);
+  assert.equal(n?.length, 1);
+  assert.equal(n![0]!.field, 'termination_state');
+  assert.ok(f.needsDependOnStatus());
+  // Every alternative excluded: a need that no line meets.
+  const g = new CompiledFilter({ kind: 'http', any: [{ status: [429] }, { status: [408] }] } as never, reg);
+  assert.deepStrictEqual(g.needs(200), []);
+  assert.equal(g.needs(408), null);
+});
+
+test('a 200 skips the rules that wait for HAProxy\'s refusals, unless its termination state is one', () => {
+  const reg = new MatcherRegistry();
+  const targets = new TargetVerdicts();
+  const compiled = rules.filter((r) => r.enabled).map((r) => compileRule(r, 1000, reg, targets));
+  const list = compiled.filter((r) => r.filter.admitsStatus(200) && r.spec.filter.kind === 'http');
+  const plan = planFor(list, 200);
+  const view = new LineView();
+  const out = new Int32Array(list.length);
+  const visited = (state: string) => {
+    const line = `<134>1 2026-11-25T06:00:00.003000+00:00 lb1 haproxy 2231 - - 198.51.100.4:40000 [25/Nov/2026:06:00:00.003] web~ app/s1 0/0/1/12/13 200 512 - - ${state} 3/3/1/1/0 0/0 {shop.example.com|Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0} "GET /products/42 HTTP/1.1" rip=- rid=x`;
+    view.reset(parseLine(line, 'haproxy', { now: NOW }), 'haproxy', NOW);
+    return [...out.subarray(0, toVisit(list, plan, view, out))].map((i) => list[i]!.name);
+  };
+  const plain = visited('----');
+  for (const name of ['rate-limit-denials', 'slow-requests', 'bad-request-flood']) assert.ok(!plain.includes(name), `${name} visited: ${plain.join(' ')}`);
+  assert.ok(plain.includes('request-flood'));
+  assert.ok(visited('PR--').includes('rate-limit-denials'));
+  assert.ok(visited('cR--').includes('slow-requests'));
+});
+
 test('the plan changes nothing with more than one word of rules, mixed signature sets and every alternative of an any', () => {
   // The shipped rules, then 24 more that need a path pattern (so a list runs past its first word), one whose
   // signatures read the path and the User-Agent (no need: the agent is not a target group), and anys whose later
@@ -121,7 +158,9 @@ test('the plan changes nothing with more than one word of rules, mixed signature
   const lines: ParsedLine[] = [];
   for (let i = 0; i < 20_000; i++) {
     const referer = pick(referers);
-    lines.push(http(T0 + i * 50, { client_ip: `198.51.100.${i % 7}`, path: pick(paths), user_agent: pick(agents), host: pick(hosts), status: pick([200, 200, 404, 403, 401, 500]), method: pick(['GET', 'GET', 'POST']), ...(referer ? { referer } : {}) }));
+    // Termination states and statuses that the rules waiting for HAProxy's own refusals meet (rate-limit-denials, slow-requests, bad-request-flood).
+    const termination_state = pick(['----', '----', '----', 'PR--', 'PT--', 'cR--', 'CD--', 'PRNN']);
+    lines.push(http(T0 + i * 50, { client_ip: `198.51.100.${i % 7}`, path: pick(paths), user_agent: pick(agents), host: pick(hosts), status: pick([200, 200, 404, 403, 401, 500, 429, 408, 400]), method: pick(['GET', 'GET', 'POST']), termination_state, ...(referer ? { referer } : {}) }));
   }
   const go = (plan: boolean) => {
     const t = createTriage(all, { isProtected: () => false, plan });
@@ -130,7 +169,7 @@ test('the plan changes nothing with more than one word of rules, mixed signature
   };
   const a = go(true);
   const b = go(false);
-  for (const name of ['extra-23', 'mixed-signatures', 'late-alternative', 'log4shell', 'ssrf-metadata']) assert.ok(a.f.some((f) => f.rule === name), `no finding from ${name}`);
+  for (const name of ['extra-23', 'mixed-signatures', 'late-alternative', 'log4shell', 'ssrf-metadata', 'rate-limit-denials', 'slow-requests', 'bad-request-flood']) assert.ok(a.f.some((f) => f.rule === name), `no finding from ${name}`);
   assert.deepStrictEqual(a.f, b.f);
   assert.deepStrictEqual(a.s, b.s);
 });

@@ -198,7 +198,8 @@ interface RuleList {
   plan: Plan | null;
 }
 
-export function planFor(list: CompiledRule[]): Plan | null {
+/** `status`: the plan for lines of that status only (-1: none; CompiledFilter.needs); without it, for any status. */
+export function planFor(list: CompiledRule[], status?: number): Plan | null {
   if (list.length > 2 * WORD) return null;
   const plan: Plan = { always0: 0, always1: 0, probes: [] };
   const byKey = new Map<string, Probe>();
@@ -206,7 +207,7 @@ export function planFor(list: CompiledRule[]): Plan | null {
   list.forEach((r, i) => {
     const word = i < WORD ? 0 : 1;
     const bit = 1 << (i % WORD);
-    const needs = r.filter.needs();
+    const needs = r.filter.needs(status);
     if (needs === null) {
       if (word === 0) plan.always0 |= bit;
       else plan.always1 |= bit;
@@ -299,9 +300,18 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
   // lines have a status that half the rules' filters exclude, and those are
   // then never called. Lists with the same rules are one entry, with their
   // plan (planFor: which rules a line can reach; most lines meet none of the
-  // patterns, and the rules that need one are then not visited).
+  // patterns, and the rules that need one are then not visited). A plan is
+  // made for the status (planFor): rules that wait for a status or for
+  // HAProxy's termination state (rate-limit-denials: 429, or PR/PT) need
+  // the termination state's answer on every other status.
   const byKind = new Map<number, RuleList[]>();
   const shared = new Map<string, RuleList>();
+  const groupIds = new Map<object, number>();
+  const gid = (g: object) => groupIds.get(g) ?? (groupIds.set(g, groupIds.size), groupIds.size - 1);
+  // What a plan depends on: each rule's needs for lines of this status (an `any` alternative that excludes the status drops out).
+  const needsOf = (r: CompiledRule, status: number) => r.filter.needs(status)?.map((n) => `${gid(n.group)}:${n.field}:${n.bit}`).join(',') ?? '*';
+  const anyStatus = new Map(rules.map((r) => [r, r.filter.needsDependOnStatus() ? null : needsOf(r, -1)]));
+  const needsId = (list: CompiledRule[], status: number) => list.map((r) => anyStatus.get(r) ?? needsOf(r, status)).join(';');
   for (const k of LINE_KINDS) {
     const bit = KIND_BIT[k as LineKind];
     const ofKind = rules.filter((r) => (r.filter.kinds & bit) !== 0);
@@ -309,9 +319,9 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
     for (let st = 0; st <= NO_STATUS; st++) {
       const status = st === NO_STATUS ? -1 : st;
       const list = ofKind.filter((r) => r.filter.admitsStatus(status));
-      const id = list.map((r) => r.name).join('\n');
+      const id = `${list.map((r) => r.name).join('\n')}\t${opts.plan === false ? '' : needsId(list, status)}`;
       let same = shared.get(id);
-      if (same === undefined) shared.set(id, (same = { rules: list, plan: opts.plan === false ? null : planFor(list) }));
+      if (same === undefined) shared.set(id, (same = { rules: list, plan: opts.plan === false ? null : planFor(list, status) }));
       byStatus.push(same);
     }
     byKind.set(bit, byStatus);

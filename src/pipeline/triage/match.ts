@@ -259,7 +259,7 @@ export function remember(memo: Map<string, number>, s: string, bits: number): vo
 export interface LineTest {
   test(v: LineView): boolean;
   /** What test() cannot pass without (CompiledFilter.needs), or null. */
-  needs(): Need[] | null;
+  needs(status?: number): Need[] | null;
 }
 
 /** A compiled `StringMatch`. */
@@ -364,13 +364,22 @@ export class MatchGroup {
   }
 }
 
+/**
+ * Fields whose every matcher is grouped, `equals` and `prefix` too (others
+ * group only patterns): the termination state has a handful of values, so
+ * its group always answers from memory, and a rule that waits for HAProxy's
+ * own refusals (`PR`, `cR`, ...) then needs that answer (CompiledFilter.needs)
+ * instead of being visited on every line.
+ */
+const ALWAYS_GROUPED: ReadonlySet<string> = new Set(['termination_state']);
+
 /** Puts the pattern matchers of the filters compiled with it into groups by field (see MatchGroup). */
 export class MatcherRegistry {
   private readonly open = new Map<string, MatchGroup>();
   readonly groups: MatchGroup[] = [];
 
   add(m: StringMatcher): void {
-    if (!m.isPattern) return;
+    if (!m.isPattern && !ALWAYS_GROUPED.has(m.field)) return;
     let g = this.open.get(m.field);
     if (g === undefined || g.matchers.length >= GROUP_MAX) {
       g = new MatchGroup();
@@ -529,9 +538,13 @@ export class CompiledFilter {
    * its own parts, or for an `any` every alternative's need (any one of them
    * true); null when there is no such need (then the filter runs on every
    * line of its kinds and statuses). Necessary, never sufficient: a line
-   * that meets it still goes through test().
+   * that meets it still goes through test(). With `status` (-1: none), for
+   * lines of that status only: an `any` alternative whose own status list
+   * excludes it cannot pass and is left out (`any: [{status: [429]},
+   * {termination_state: ...}]` needs the termination state on a 200), and
+   * with every alternative left out the answer is no need that can come true.
    */
-  needs(): Need[] | null {
+  needs(status?: number): Need[] | null {
     const own = [this.pathM, this.queryM, this.pathNormM, this.ua, this.host, this.termination, this.backend, this.server, this.referer, this.message];
     if (this.extra !== null) for (const x of this.extra) own.push(x.m);
     for (const m of own) if (m !== null && m.group !== null) return [needOf(m)];
@@ -540,11 +553,17 @@ export class CompiledFilter {
     if (this.any === null) return null;
     const out: Need[] = [];
     for (const a of this.any) {
-      const n = a.needs();
+      if (status !== undefined && !a.admitsStatus(status)) continue;
+      const n = a.needs(status);
       if (n === null) return null;
       out.push(...n);
     }
     return out;
+  }
+
+  /** True when needs(status) can differ from needs(): an `any` alternative has a status list of its own. */
+  needsDependOnStatus(): boolean {
+    return this.any !== null && this.any.some((a) => a.status !== null || a.needsDependOnStatus());
   }
 
   /** False when no line with this status (-1: none) can pass the filter: the engine leaves the rule out for such lines (engine.ts byStatus). */
