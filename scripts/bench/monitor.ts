@@ -159,6 +159,17 @@ const FLOOR_LINE =
  * no incidents. However fast the rules became, a replay cannot beat this, so
  * its ratio to the floor bounds the replay's.
  */
+/** A pattern's answer for `s`, remembered in a bounded memo as match.ts remembers its groups' answers. */
+function answer(memo: Map<string, boolean>, re: RegExp, s: string): boolean {
+  let a = memo.get(s);
+  if (a === undefined) {
+    a = re.test(s);
+    if (memo.size >= 4096) memo.clear();
+    memo.set(s, a);
+  }
+  return a;
+}
+
 async function ceilingRun(file: string): Promise<void> {
   const { readLines } = await shipped();
   const clients = new Map<string, { level: number; at: number }>();
@@ -183,20 +194,8 @@ async function ceilingRun(file: string): Promise<void> {
         if (c === undefined) clients.set(ip, (c = { level: 0, at: t }));
         c.level = Math.max(0, c.level - (t - c.at) / 10) + 1;
         c.at = t;
-        const path = m[34] as string;
-        let p = pathMemo.get(path);
-        if (p === undefined) {
-          p = probe.test(path);
-          if (pathMemo.size >= 4096) pathMemo.clear();
-          pathMemo.set(path, p);
-        }
-        const ua = m[32] as string;
-        let u = uaMemo.get(ua);
-        if (u === undefined) {
-          u = bot.test(ua);
-          if (uaMemo.size >= 4096) uaMemo.clear();
-          uaMemo.set(ua, u);
-        }
+        const p = answer(pathMemo, probe, m[34] as string);
+        const u = answer(uaMemo, bot, m[32] as string);
         if (p || u || c.level > 3000) flagged++;
       }
     });
