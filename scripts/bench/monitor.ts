@@ -150,15 +150,6 @@ async function parseRun(file: string): Promise<void> {
 const FLOOR_LINE =
   /^<(\d+)>1 (\S+) (\S+) (\S+) (\S+) (\S+) (\S+) (\S+):(\d+) \[([^\]]+)\] (\S+) (\S+)\/(\S+) (-?\d+)\/(-?\d+)\/(-?\d+)\/(-?\d+)\/(-?\d+) (\d+) (\d+) (\S+) (\S+) (\S+) (\d+)\/(\d+)\/(\d+)\/(\d+)\/(\d+) (\d+)\/(\d+) \{([^|}]*)\|([^}]*)\} "(\S+) (\S+) (\S+)" rip=(\S+) rid=(\S+)/;
 
-/**
- * A ceiling, not the product: the replay's reader, the floor's one regular
- * expression, and only the lookups that the shipped rules cannot do without
- * on every line: the client's record (a leaky bucket: two numbers), and the
- * path's and the User-Agent's remembered pattern answers (one pattern each,
- * bounded memos, as match.ts keeps them). No time parsing, no other rule,
- * no incidents. However fast the rules became, a replay cannot beat this, so
- * its ratio to the floor bounds the replay's.
- */
 /** A pattern's answer for `s`, remembered in a bounded memo as match.ts remembers its groups' answers. */
 function answer(memo: Map<string, boolean>, re: RegExp, s: string): boolean {
   let a = memo.get(s);
@@ -170,6 +161,15 @@ function answer(memo: Map<string, boolean>, re: RegExp, s: string): boolean {
   return a;
 }
 
+/**
+ * A ceiling, not the product: the replay's reader, the floor's one regular
+ * expression, and only the lookups that the shipped rules cannot do without
+ * on every line: the client's record (a leaky bucket: two numbers), and the
+ * path's and the User-Agent's remembered pattern answers (one pattern each,
+ * bounded memos, as match.ts keeps them). No time parsing, no other rule,
+ * no incidents. However fast the rules became, a replay cannot beat this, so
+ * its ratio to the floor bounds the replay's.
+ */
 async function ceilingRun(file: string): Promise<void> {
   const { readLines } = await shipped();
   const clients = new Map<string, { level: number; at: number }>();

@@ -310,8 +310,9 @@ export function createTriage(specs: readonly RuleSpec[], opts: TriageOptions = {
   const gid = (g: object) => groupIds.get(g) ?? (groupIds.set(g, groupIds.size), groupIds.size - 1);
   // What a plan depends on: each rule's needs for lines of this status (an `any` alternative that excludes the status drops out).
   const needsOf = (r: CompiledRule, status: number) => r.filter.needs(status)?.map((n) => `${gid(n.group)}:${n.field}:${n.bit}`).join(',') ?? '*';
-  const anyStatus = new Map(rules.map((r) => [r, r.filter.needsDependOnStatus() ? null : needsOf(r, -1)]));
-  const needsId = (list: CompiledRule[], status: number) => list.map((r) => anyStatus.get(r) ?? needsOf(r, status)).join(';');
+  // Most rules' needs are the same for every status: worked out once for those.
+  const everyStatus = new Map(rules.map((r) => [r, r.filter.needsDependOnStatus() ? null : needsOf(r, -1)]));
+  const needsId = (list: CompiledRule[], status: number) => list.map((r) => everyStatus.get(r) ?? needsOf(r, status)).join(';');
   for (const k of LINE_KINDS) {
     const bit = KIND_BIT[k as LineKind];
     const ofKind = rules.filter((r) => (r.filter.kinds & bit) !== 0);
