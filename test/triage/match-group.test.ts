@@ -8,7 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CompiledFilter, LineView, MatcherRegistry, MEMO_MAX } from '../../src/pipeline/triage/match.js';
+import { CompiledFilter, LineView, MatcherRegistry, MEMO_SLOTS, SlotMemo } from '../../src/pipeline/triage/match.js';
 import { loadRules } from '../../src/pipeline/triage/load.js';
 import type { FilterSpec } from '../../src/pipeline/triage/schema.js';
 import type { ParsedLine } from '../../src/pipeline/types.js';
@@ -70,17 +70,17 @@ test('more patterns on one field than a group holds, and more values than it rem
   const filters: FilterSpec[] = [];
   for (let k = 0; k < 70; k++) filters.push({ kind: 'http', path: { pattern: `/p${k}(?:$|/)`, ignore_case: k % 2 === 0, decode: k % 3 === 0 } } as FilterSpec);
   const ls: ParsedLine[] = [];
-  // Distinct values beyond MEMO_MAX (the memory empties and refills), then the early ones again.
-  for (let i = 0; i < MEMO_MAX + 500; i++) ls.push(http(T0 + i, { path: `/p${i % 70}/${i}` }));
+  // Distinct values beyond MEMO_SLOTS (slots are taken over by new values), then the early ones again.
+  for (let i = 0; i < MEMO_SLOTS + 500; i++) ls.push(http(T0 + i, { path: `/p${i % 70}/${i}` }));
   for (let i = 0; i < 300; i++) ls.push(http(T0 + i, { path: i % 2 ? `/P${i % 70}` : `/%70${i % 70}` }));
   const alone = answers(filters, ls, false);
   assert.deepEqual(answers(filters, ls, true), alone);
   // Each line matches exactly its own pattern, or (upper case / encoded) the ones that fold or decode.
   assert.deepEqual(alone[5]!.map((x, k) => (x ? k : -1)).filter((k) => k >= 0), [5]);
-  assert.equal(alone[MEMO_MAX + 500 + 1]![1], false, '/P1: pattern 1 does not ignore case');
-  assert.equal(alone[MEMO_MAX + 500 + 3]![3], false, '/P3: pattern 3 does not ignore case');
-  assert.equal(alone[MEMO_MAX + 500]![0], true, '/%700: pattern 0 decodes');
-  assert.equal(alone[MEMO_MAX + 500 + 2]![2], false, '/%702: pattern 2 does not decode');
+  assert.equal(alone[MEMO_SLOTS + 500 + 1]![1], false, '/P1: pattern 1 does not ignore case');
+  assert.equal(alone[MEMO_SLOTS + 500 + 3]![3], false, '/P3: pattern 3 does not ignore case');
+  assert.equal(alone[MEMO_SLOTS + 500]![0], true, '/%700: pattern 0 decodes');
+  assert.equal(alone[MEMO_SLOTS + 500 + 2]![2], false, '/%702: pattern 2 does not decode');
 });
 
 test('one view or several: an answer kept for one line is never taken for the next', () => {
@@ -99,4 +99,32 @@ test('one view or several: an answer kept for one line is never taken for the ne
   a.reset(http(T0, { path: '/%2eenv' }), 'haproxy', T0);
   assert.equal(f.test(a), true);
   assert.equal(g.test(a), false);
+});
+
+test('a slot memo answers only for an equal value, through collisions, whole answers up to 2^32 - 1', () => {
+  const m = new SlotMemo();
+  // Values that differ only where the fingerprint does not look (their middle, or one character of many) collide often.
+  const values: string[] = [];
+  for (let i = 0; i < MEMO_SLOTS * 4; i++) values.push(`Mozilla/5.0 (${String(i).padStart(6, '0')}) Gecko/20100101 Firefox/${i % 3}`, `/p/${i}`, 'x'.repeat(i % 40) + String(i % 10));
+  const kept = new Map<string, number>();
+  values.forEach((s, i) => {
+    const answer = (i * 2654435761) % 2 ** 32;
+    m.set(s, answer);
+    kept.set(s, answer);
+    // The value just kept is found, with its whole answer.
+    assert.equal(m.get(s), answer);
+  });
+  let found = 0;
+  for (const [s, answer] of kept) {
+    const got = m.get(s);
+    // A value is either forgotten (its slot taken) or given the answer last kept for it: never another value's.
+    assert.ok(got === -1 || got === answer, `${s}: ${got} is not ${answer}`);
+    if (got === answer) found++;
+    // A copy of the value (another string object) finds the same.
+    assert.equal(m.get((' ' + s).slice(1)), got);
+  }
+  assert.ok(found > MEMO_SLOTS / 4 && found <= MEMO_SLOTS, `${found} of ${kept.size} values still held`);
+  assert.equal(m.get(''), -1);
+  m.set('', 7);
+  assert.equal(m.get(''), 7);
 });

@@ -44,9 +44,6 @@ function strOf(v: unknown): string | undefined {
 
 /** Numbers the lines every view is reset to, so a group's answer for one line is never taken for another's. */
 let SERIAL = 0;
-/** Hashes of long values seen lately (LineView.hashOf): bounded, emptied when full. */
-const HASH_CACHE = new Map<string, number>();
-const HASH_CACHE_MAX = 4096;
 
 /** The current line as rules see it. One instance is reused for every line. */
 export class LineView {
@@ -115,8 +112,9 @@ export class LineView {
    * The hash32 of `s` (one of this line's values, `slot` naming which, below
    * 16), computed once per line however many rules count it. With `repeats`
    * (values that recur across lines, such as User-Agents) a long value goes
-   * through a bounded cache, where the engine's own string hashing finds it
-   * faster than hash32's loop; one-off values (queries) would only churn it.
+   * through a memo of recent hashes (HASHES), which finds it by a few of its
+   * characters and one comparison, faster than hash32's loop over all of
+   * them; one-off values (queries) would only churn it.
    */
   hashOf(slot: number, s: string | undefined, repeats: boolean): number | undefined {
     if (s === undefined) return undefined;
@@ -125,12 +123,11 @@ export class LineView {
     let h: number;
     if (!repeats || s.length < 32) h = hash32(s);
     else {
-      const known = HASH_CACHE.get(s);
-      if (known !== undefined) h = known;
+      const known = s.length <= MEMO_MAX_KEY ? HASHES.get(s) : -1;
+      if (known >= 0) h = known;
       else {
         h = hash32(s);
-        if (HASH_CACHE.size >= HASH_CACHE_MAX) HASH_CACHE.clear();
-        HASH_CACHE.set(s.length < 13 ? s : (' ' + s).slice(1), h);
+        if (s.length <= MEMO_MAX_KEY) HASHES.set(s, h);
       }
     }
     this.hashes[slot] = h;
@@ -229,31 +226,65 @@ export class LineView {
 }
 
 /**
- * Answers a group of pattern matchers keeps, per value tested: bounded (when
- * full the memory is emptied and refills with what is current). Keys are
- * copies (ownKey), so a remembered value never holds the line or the chunk of
- * text it was sliced from.
+ * Answers a group of pattern matchers keeps, per value tested (SlotMemo):
+ * values up to MEMO_MAX_KEY long.
  */
-export const MEMO_MAX = 4096;
+export const MEMO_SLOTS = 4096;
 /** Longer values are tested on every line without being remembered (rarely repeated, and a long key costs memory). */
 export const MEMO_MAX_KEY = 512;
 /** Matchers per group: one bit each in a 31-bit small integer; a field with more gets another group. */
 const GROUP_MAX = 30;
 
-/** A copy of `s` that shares nothing with the text it was sliced from. */
-function ownKey(s: string): string {
-  return s.length < 13 ? s : (' ' + s).slice(1);
+/**
+ * Recent answers (integers from 0 to 2^32 - 1) for string values, in
+ * MEMO_SLOTS slots chosen by a cheap fingerprint of the value (its length
+ * and eight of its characters); a slot holds one value and its answer, and
+ * a collision replaces it. Why not a Map: a line's values are fresh strings,
+ * and a Map hashes every character of each before it looks (a User-Agent is
+ * over a hundred); here a lookup reads eight characters and compares one
+ * stored value. An answer is reused only for an equal string, so it is
+ * always right; values that collide (by chance or crafted) only cost the
+ * test a miss runs. Values are copied when stored, so no log line stays
+ * alive through a memo; memory stays under MEMO_SLOTS x MEMO_MAX_KEY x 2
+ * bytes.
+ */
+export class SlotMemo {
+  private readonly keys: (string | undefined)[] = new Array<string | undefined>(MEMO_SLOTS).fill(undefined);
+  private readonly vals = new Float64Array(MEMO_SLOTS);
+
+  /** The answer kept for `s`, or -1. */
+  get(s: string): number {
+    const slot = slotOf(s);
+    return this.keys[slot] === s ? (this.vals[slot] as number) : -1;
+  }
+
+  /** Keeps `answer` (an integer, 0 to 2^32 - 1) for `s` (at most MEMO_MAX_KEY long). */
+  set(s: string, answer: number): void {
+    const slot = slotOf(s);
+    this.keys[slot] = s.length < 13 ? s : (' ' + s).slice(1);
+    this.vals[slot] = answer;
+  }
 }
 
-/**
- * Keeps `bits` as the answer for value `s` in a bounded memo (emptied when
- * it holds MEMO_MAX values; the value copied, so no log line stays alive
- * through it). The caller asks only for values of at most MEMO_MAX_KEY.
- */
-export function remember(memo: Map<string, number>, s: string, bits: number): void {
-  if (memo.size >= MEMO_MAX) memo.clear();
-  memo.set(ownKey(s), bits);
+/** A value's slot in a SlotMemo: its length and eight characters spread over it (the ends vary most: ids, versions, extensions), mixed. */
+function slotOf(s: string): number {
+  const n = s.length;
+  if (n === 0) return 0;
+  let h = Math.imul(n, 0x9e3779b1);
+  h = Math.imul(h ^ s.charCodeAt(n - 1), 0x85ebca6b);
+  h = Math.imul(h ^ s.charCodeAt(n >> 1), 0x85ebca6b);
+  h = Math.imul(h ^ s.charCodeAt((n * 3) >> 2), 0x85ebca6b);
+  h = Math.imul(h ^ s.charCodeAt(n >> 2), 0x85ebca6b);
+  h = Math.imul(h ^ s.charCodeAt(n - 1 - (n >> 3)), 0x85ebca6b);
+  h = Math.imul(h ^ s.charCodeAt(n - 1 - (n >> 4)), 0x85ebca6b);
+  h = Math.imul(h ^ s.charCodeAt((n * 5) >> 3), 0x85ebca6b);
+  h = Math.imul(h ^ s.charCodeAt((n * 7) >> 3), 0x85ebca6b);
+  h ^= h >>> 15;
+  return h & (MEMO_SLOTS - 1);
 }
+
+/** The hash32 of long values that recur (LineView.hashOf). */
+const HASHES = new SlotMemo();
 
 /** Anything that tests a line (a rule's compiled signatures, signatures.ts). */
 export interface LineTest {
@@ -341,7 +372,7 @@ export class StringMatcher {
  */
 export class MatchGroup {
   readonly matchers: StringMatcher[] = [];
-  private readonly memo = new Map<string, number>();
+  private readonly memo = new SlotMemo();
   private serial = -1;
   private input = '';
   private bits = 0;
@@ -351,11 +382,11 @@ export class MatchGroup {
     const ms = this.matchers;
     // One pattern alone is cheaper run than looked up (a lookup hashes and compares the whole value).
     const keep = ms.length > 1 && s.length <= MEMO_MAX_KEY;
-    let b = keep ? this.memo.get(s) : undefined;
-    if (b === undefined) {
+    let b = keep ? this.memo.get(s) : -1;
+    if (b < 0) {
       b = 0;
       for (let i = 0; i < ms.length; i++) if ((ms[i] as StringMatcher).testBoth(s, v)) b |= 1 << i;
-      if (keep) remember(this.memo, s, b);
+      if (keep) this.memo.set(s, b);
     }
     this.serial = v.serial;
     this.input = s;

@@ -7,7 +7,7 @@
  * of `rules test`), never on the per-line path.
  */
 import type { ParsedLine } from '../types.js';
-import { MEMO_MAX_KEY, remember, type LineView, type Need } from './match.js';
+import { MEMO_MAX_KEY, MEMO_SLOTS, SlotMemo, type LineView, type Need } from './match.js';
 import type { RuleSpec, SignatureField, SignatureSpec } from './schema.js';
 import { gateFor } from './gate.js';
 
@@ -21,31 +21,25 @@ interface Group {
 }
 
 /**
- * The answers for recently tested values, in MEMO_SLOTS slots chosen by a
- * cheap hash (length and three characters); a slot holds one value and its
- * answer, and a collision replaces it. The same browser agents, pages and
- * assets come back on most lines, and comparing a string is far cheaper
- * than scanning it with dozens of alternatives. An answer is only reused for
- * an equal string, so it is always right. A value is copied when stored (a
- * slice would keep the whole chunk of log it was cut from alive), and values
- * longer than MEMO_MAX_LENGTH are not stored: memory stays under
- * MEMO_SLOTS x MEMO_MAX_LENGTH x 2 bytes per group.
+ * A pattern with its recent answers (match.ts SlotMemo), for the User-Agent
+ * and the Host, whose values repeat: the same browser agents and hosts come
+ * back on most lines, and comparing a string is far cheaper than scanning it
+ * with dozens of alternatives. Values longer than MEMO_MAX_LENGTH are
+ * scanned each time, not stored.
  */
-export const MEMO_SLOTS = 1024;
+export { MEMO_SLOTS };
 export const MEMO_MAX_LENGTH = 256;
 export class Memo {
-  private readonly keys: (string | undefined)[] = new Array<string | undefined>(MEMO_SLOTS).fill(undefined);
-  private readonly vals = new Uint8Array(MEMO_SLOTS);
+  private readonly memo = new SlotMemo();
   constructor(private readonly re: RegExp) {}
 
   test(s: string): boolean {
     const n = s.length;
     if (n === 0 || n > MEMO_MAX_LENGTH) return this.re.test(s);
-    const slot = (n * 31 + s.charCodeAt(n - 1) * 7 + s.charCodeAt(n >> 1) * 13 + s.charCodeAt((n * 3) >> 2) * 5) & (MEMO_SLOTS - 1);
-    if (this.keys[slot] === s) return this.vals[slot] === 1;
+    const known = this.memo.get(s);
+    if (known >= 0) return known === 1;
     const hit = this.re.test(s);
-    this.keys[slot] = (' ' + s).slice(1);
-    this.vals[slot] = hit ? 1 : 0;
+    this.memo.set(s, hit ? 1 : 0);
     return hit;
   }
 }
@@ -122,7 +116,7 @@ const TARGET_GROUPS_MAX = 30;
  */
 export class TargetVerdicts {
   private readonly groups: Group[] = [];
-  private readonly memo = new Map<string, number>();
+  private readonly memo = new SlotMemo();
   private serial = -1;
   private bits = 0;
 
@@ -137,12 +131,12 @@ export class TargetVerdicts {
   answer(v: LineView): number {
     if (this.serial === v.serial) return this.bits;
     const p = v.path();
-    let b: number | undefined;
+    let b: number;
     if (p === undefined) b = 0;
     else if (p.length > MEMO_MAX_KEY) b = this.compute(v);
     else {
       b = this.memo.get(p);
-      if (b === undefined) remember(this.memo, p, (b = this.compute(v)));
+      if (b < 0) this.memo.set(p, (b = this.compute(v)));
     }
     this.serial = v.serial;
     this.bits = b;
