@@ -240,11 +240,11 @@ export function* realisticLog(n: number, o: RealisticLogOptions = {}): Generator
   }
 }
 
-/** Writes `n` lines of realisticLog to `file`, in large pieces. */
-export async function writeRealisticLog(file: string, n: number): Promise<void> {
+/** Writes `n` lines of realisticLog (with options `o`) to `file`, in large pieces. */
+export async function writeRealisticLog(file: string, n: number, o: RealisticLogOptions = {}): Promise<void> {
   const w = createWriteStream(file);
   let buf: string[] = [];
-  for (const line of realisticLog(n)) {
+  for (const line of realisticLog(n, o)) {
     buf.push(line);
     if (buf.length === 4096) {
       if (!w.write(buf.join('\n') + '\n')) await new Promise<void>((r) => w.once('drain', () => r()));

@@ -4,7 +4,10 @@
  * incidents) and a one-regex Python parse (python-floor.py) of the same
  * generated file of long, realistic lines (loggen.ts realisticLog), with the
  * ratio of their lines per second (wall clock, and CPU time, which load from
- * other processes on the core disturbs less). Then: generates a HAProxy log on the fly (mixed
+ * other processes on the core disturbs less); beside them reading and
+ * parsing alone, a ceiling (ceilingRun), the same replay of lines from a few
+ * clients (every rule's state in the cache: what memory costs) and the
+ * sharded replay. Then: generates a HAProxy log on the fly (mixed
  * traffic from thousands of clients, with attacks inside: probes, floods,
  * brute force, scanners, 5xx storms, TLS failures) and pushes it through the
  * same pipeline the daemon runs (parse, triage with every shipped rule,
@@ -224,11 +227,17 @@ function unpinned(cmd: string, args: string[]): Record<string, number> {
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
 }
 
+/** Client addresses of the second replay file (the first has loggen's 20,000). */
+const FEW_CLIENTS = 200;
+
 async function replayVsPython(self: string, n: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'hm-bench-replay-'));
   try {
     const file = join(dir, 'haproxy.log');
     await writeRealisticLog(file, n);
+    // The same kind of lines from a few clients: every rule's state then stays in the processor's cache.
+    const few = join(dir, 'few-clients.log');
+    await writeRealisticLog(few, n, { clients: FEW_CLIENTS });
     // The runs below time the package as installed (shipped()): built from these sources first.
     const build = spawnSync('npm', ['run', '-s', 'build'], { stdio: 'inherit', timeout: 600_000 });
     if (build.status !== 0) throw new Error('npm run build failed');
@@ -242,11 +251,13 @@ async function replayVsPython(self: string, n: number): Promise<void> {
     const sharded: Record<string, number>[] = [];
     const parses: Record<string, number>[] = [];
     const ceilings: Record<string, number>[] = [];
+    const fews: Record<string, number>[] = [];
     for (let k = 0; k < 2; k++) {
       pys.push(pinned('python3', [py, file]));
       parses.push(pinned(process.execPath, ['--import', 'tsx', self, 'parse', file]));
       ceilings.push(pinned(process.execPath, ['--import', 'tsx', self, 'ceiling', file]));
       nodes.push(pinned(process.execPath, ['--import', 'tsx', self, 'replay', file, '1']));
+      fews.push(pinned(process.execPath, ['--import', 'tsx', self, 'replay', few, '1']));
       if (threads > 1) sharded.push(unpinned(process.execPath, ['--import', 'tsx', self, 'replay', file, String(threads)]));
     }
     const bestPy = pys.reduce((a, b) => (b.lines_per_second! > a.lines_per_second! ? b : a));
@@ -263,12 +274,14 @@ async function replayVsPython(self: string, n: number): Promise<void> {
     console.log(`  parse alone       ${f(bestParse.lines_per_second!).padStart(9)} lines/s  (reading and parsing, no rule: ${(bestParse.lines_per_second! / bestPy.lines_per_second!).toFixed(2)}x the floor; ${f(bestParse.parsed!)} lines parsed; the rules and incidents are the rest of the replay's time)`);
     const bestCeiling = ceilings.reduce((a, b) => (b.lines_per_second! > a.lines_per_second! ? b : a));
     console.log(`  ceiling           ${f(bestCeiling.lines_per_second!).padStart(9)} lines/s  (the floor's one regex and three lookups a line: client, path, User-Agent; no rule, no time: ${(bestCeiling.lines_per_second! / bestPy.lines_per_second!).toFixed(2)}x the floor, the most any replay with rules could reach)`);
+    const bestFew = fews.reduce((a, b) => (b.lines_per_second! > a.lines_per_second! ? b : a));
+    console.log(`  replay, ${FEW_CLIENTS} clients ${f(bestFew.lines_per_second!).padStart(9)} lines/s  (the same kind of lines from ${FEW_CLIENTS} client addresses instead of 20,000, so every rule's state stays in the processor's cache: ${(bestFew.lines_per_second! / bestPy.lines_per_second!).toFixed(2)}x the floor, ${(bestFew.lines_per_second! / bestNode.lines_per_second!).toFixed(2)}x the replay above; what memory costs it, and what it reaches without that cost)`);
     if (sharded.length > 0) {
       const bestSharded = sharded.reduce((a, b) => (b.lines_per_second! > a.lines_per_second! ? b : a));
       const same = sharded.every((r) => r.out_digest === nodes[0]!.out_digest) ? 'the same incidents as one thread' : 'DIFFERENT incidents from one thread';
       console.log(`  replay --threads ${threads} ${f(bestSharded.lines_per_second!).padStart(9)} lines/s  (${threads} cores, not pinned: ${(bestSharded.lines_per_second! / bestNode.lines_per_second!).toFixed(2)}x one thread, ${(bestSharded.lines_per_second! / bestPy.lines_per_second!).toFixed(2)}x the one-core Python floor; ${same})`);
     }
-    console.log(`  runs: python ${pys.map((p) => f(p.lines_per_second!)).join(', ')}; parse alone ${parses.map((p) => f(p.lines_per_second!)).join(', ')}; ceiling ${ceilings.map((p) => f(p.lines_per_second!)).join(', ')}; replay ${nodes.map((p) => f(p.lines_per_second!)).join(', ')}${sharded.length ? `; --threads ${threads} ${sharded.map((p) => f(p.lines_per_second!)).join(', ')}` : ''} lines/s\n`);
+    console.log(`  runs: python ${pys.map((p) => f(p.lines_per_second!)).join(', ')}; parse alone ${parses.map((p) => f(p.lines_per_second!)).join(', ')}; ceiling ${ceilings.map((p) => f(p.lines_per_second!)).join(', ')}; replay ${nodes.map((p) => f(p.lines_per_second!)).join(', ')}; replay, ${FEW_CLIENTS} clients ${fews.map((p) => f(p.lines_per_second!)).join(', ')}${sharded.length ? `; --threads ${threads} ${sharded.map((p) => f(p.lines_per_second!)).join(', ')}` : ''} lines/s\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
