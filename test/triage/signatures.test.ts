@@ -7,8 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gateFor, topLevelAlternatives } from '../../src/pipeline/triage/gate.js';
-import { Memo, MEMO_SLOTS, SignatureSet, TargetVerdicts } from '../../src/pipeline/triage/signatures.js';
-import { LineView } from '../../src/pipeline/triage/match.js';
+import { Memo, SignatureSet, TargetVerdicts } from '../../src/pipeline/triage/signatures.js';
+import { LineView, MEMO_SLOTS } from '../../src/pipeline/triage/match.js';
 import { loadRules } from '../../src/pipeline/triage/load.js';
 
 test('a gate is derived only where every alternative needs a rare character, and ".." counts as one', () => {

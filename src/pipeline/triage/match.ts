@@ -123,12 +123,9 @@ export class LineView {
     let h: number;
     if (!repeats || s.length < 32) h = hash32(s);
     else {
-      const known = s.length <= MEMO_MAX_KEY ? HASHES.get(s) : -1;
+      const known = HASHES.get(s);
       if (known >= 0) h = known;
-      else {
-        h = hash32(s);
-        if (s.length <= MEMO_MAX_KEY) HASHES.set(s, h);
-      }
+      else HASHES.set(s, (h = hash32(s)));
     }
     this.hashes[slot] = h;
     this.hashDone |= bit;
@@ -244,9 +241,10 @@ const GROUP_MAX = 30;
  * over a hundred); here a lookup reads eight characters and compares one
  * stored value. An answer is reused only for an equal string, so it is
  * always right; values that collide (by chance or crafted) only cost the
- * test a miss runs. Values are copied when stored, so no log line stays
- * alive through a memo; memory stays under MEMO_SLOTS x MEMO_MAX_KEY x 2
- * bytes.
+ * test a miss runs. Values longer than MEMO_MAX_KEY are never kept (get
+ * answers -1, set keeps nothing), and values are copied when stored, so no
+ * log line stays alive through a memo; memory stays under MEMO_SLOTS x
+ * MEMO_MAX_KEY x 2 bytes.
  */
 export class SlotMemo {
   private readonly keys: (string | undefined)[] = new Array<string | undefined>(MEMO_SLOTS).fill(undefined);
@@ -254,12 +252,14 @@ export class SlotMemo {
 
   /** The answer kept for `s`, or -1. */
   get(s: string): number {
+    if (s.length > MEMO_MAX_KEY) return -1;
     const slot = slotOf(s);
     return this.keys[slot] === s ? (this.vals[slot] as number) : -1;
   }
 
-  /** Keeps `answer` (an integer, 0 to 2^32 - 1) for `s` (at most MEMO_MAX_KEY long). */
+  /** Keeps `answer` (an integer, 0 to 2^32 - 1) for `s`. */
   set(s: string, answer: number): void {
+    if (s.length > MEMO_MAX_KEY) return;
     const slot = slotOf(s);
     this.keys[slot] = s.length < 13 ? s : (' ' + s).slice(1);
     this.vals[slot] = answer;
@@ -380,8 +380,8 @@ export class MatchGroup {
   answer(s: string, v: LineView): number {
     if (this.serial === v.serial && this.input === s) return this.bits;
     const ms = this.matchers;
-    // One pattern alone is cheaper run than looked up (a lookup hashes and compares the whole value).
-    const keep = ms.length > 1 && s.length <= MEMO_MAX_KEY;
+    // One pattern alone is cheaper run than looked up (a lookup compares the whole value, and a miss copies it).
+    const keep = ms.length > 1;
     let b = keep ? this.memo.get(s) : -1;
     if (b < 0) {
       b = 0;

@@ -7,7 +7,7 @@
  * of `rules test`), never on the per-line path.
  */
 import type { ParsedLine } from '../types.js';
-import { MEMO_MAX_KEY, MEMO_SLOTS, SlotMemo, type LineView, type Need } from './match.js';
+import { SlotMemo, type LineView, type Need } from './match.js';
 import type { RuleSpec, SignatureField, SignatureSpec } from './schema.js';
 import { gateFor } from './gate.js';
 
@@ -27,7 +27,6 @@ interface Group {
  * with dozens of alternatives. Values longer than MEMO_MAX_LENGTH are
  * scanned each time, not stored.
  */
-export { MEMO_SLOTS };
 export const MEMO_MAX_LENGTH = 256;
 export class Memo {
   private readonly memo = new SlotMemo();
@@ -108,11 +107,11 @@ const TARGET_GROUPS_MAX = 30;
  * target and remembered: pages, assets and API calls come back on most
  * lines, and one lookup of the target then answers every signature family,
  * without decoding or normalizing it again. One per engine (the rules'
- * groups share it), kept like a MatchGroup's answers (match.ts remember); a
- * target longer than MEMO_MAX_KEY, or a group beyond TARGET_GROUPS_MAX, is
- * tested each time as before. Only an equal
- * target reuses an answer, so a memo can never change a verdict; a flood of
- * one-off targets only empties it now and then.
+ * groups share it), kept like a MatchGroup's answers (match.ts SlotMemo); a
+ * target longer than the memo keeps, or a group beyond TARGET_GROUPS_MAX, is
+ * tested each time as before. Only an equal target reuses an answer, so a
+ * memo can never change a verdict; a flood of one-off targets only takes its
+ * slots.
  */
 export class TargetVerdicts {
   private readonly groups: Group[] = [];
@@ -133,7 +132,6 @@ export class TargetVerdicts {
     const p = v.path();
     let b: number;
     if (p === undefined) b = 0;
-    else if (p.length > MEMO_MAX_KEY) b = this.compute(v);
     else {
       b = this.memo.get(p);
       if (b < 0) this.memo.set(p, (b = this.compute(v)));
